@@ -1,0 +1,44 @@
+//! The engine's one error type, split by who is at fault (like `image`'s
+//! `ImageError`) so that each dialect can map it to its own code and status.
+
+/// Everything that can stop a pipeline.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The source or an intermediate/output image is over a limit (bytes,
+    /// side, pixels, frames). Checked before allocating. Client's fault
+    /// (413/400 `ImageTooLarge`); Tencent's `ignore-error` applies.
+    #[error("{what} is {value}, over the limit of {limit}")]
+    TooLarge { what: &'static str, value: u64, limit: u64 },
+    /// The source bytes are not a decodable image of a supported format.
+    #[error("cannot decode the image: {0}")]
+    Decode(String),
+    /// The operation does not apply to this image (rounded corners on an
+    /// animation, a rotate on a source over the rotate limit...).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A crop whose start point lies outside the image.
+    #[error("the crop's start point is outside the image")]
+    CropOutside,
+    /// A watermark image is missing from the assets or undecodable, or a
+    /// text mark cannot be rendered.
+    #[error("watermark: {0}")]
+    Watermark(String),
+    /// A feature this build does not implement (AVIF/HEIC encoding, say):
+    /// 501 on the wire.
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
+    /// The encoder failed on a valid image: our fault (500).
+    #[error("cannot encode the image: {0}")]
+    Encode(String),
+}
+
+impl Error {
+    /// True for the failures Tencent's `ignore-error/1` forgives: the image
+    /// or a value is over a limit.
+    pub fn is_limit(&self) -> bool {
+        matches!(self, Error::TooLarge { .. })
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,136 @@
+//! Plain data types exchanged across the [`crate::Store`] trait.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+/// The canned ACLs a bucket can carry. Only these two change behaviour:
+/// `PublicRead` allows anonymous GetObject/HeadObject/ListObjects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum CannedAcl {
+    #[default]
+    Private,
+    PublicRead,
+}
+
+/// A bucket as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketInfo {
+    pub name: String,
+    pub created: SystemTime,
+    pub acl: CannedAcl,
+}
+
+/// Attributes of an object that a client sets on upload and gets back on
+/// download. Header names are the protocol layer's business; these are values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectAttrs {
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub content_disposition: Option<String>,
+    pub content_language: Option<String>,
+    pub cache_control: Option<String>,
+    pub expires: Option<String>,
+    /// User metadata, names lower-cased without the `x-amz-meta-` prefix.
+    pub user_meta: BTreeMap<String, String>,
+    /// Additional checksums the client supplied and the protocol layer
+    /// verified, by algorithm name (`crc32`, `crc32c`, `crc64nvme`, `sha1`,
+    /// `sha256`) → base64 value, as S3 returns them.
+    pub checksums: BTreeMap<String, String>,
+}
+
+/// An object's current version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+    /// Hex MD5 of the body, or `<hex md5 of part md5s>-<n>` for multipart
+    /// objects. Without quotes.
+    pub etag: String,
+    pub last_modified: SystemTime,
+    pub attrs: ObjectAttrs,
+}
+
+/// An inclusive byte range, already resolved against nothing: `start` may be
+/// past the end (→ `Error::InvalidRange`); `end` past the end is clipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    /// Inclusive; `None` = to the end.
+    pub end: Option<u64>,
+}
+
+/// A listing request, already decoded from V1 or V2 syntax.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub prefix: String,
+    /// When set, keys containing it after the prefix are rolled up into
+    /// common prefixes (each counted once towards `max_keys`).
+    pub delimiter: Option<String>,
+    /// Exclusive lower bound: only keys (and common prefixes) strictly after
+    /// it are returned.
+    pub start_after: Option<String>,
+    pub max_keys: usize,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListPage {
+    pub objects: Vec<ObjectMeta>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    /// The last key or common prefix returned; resume after it.
+    pub next_after: Option<String>,
+}
+
+/// A part named by CompleteMultipartUpload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletedPart {
+    pub part_number: u32,
+    /// Without quotes.
+    pub etag: String,
+}
+
+/// A stored part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartMeta {
+    pub part_number: u32,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: SystemTime,
+    pub checksums: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartsPage {
+    pub parts: Vec<PartMeta>,
+    pub is_truncated: bool,
+    pub next_part_number_marker: u32,
+}
+
+/// An in-progress multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartUpload {
+    pub key: String,
+    pub upload_id: String,
+    pub initiated: SystemTime,
+    pub attrs: ObjectAttrs,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadsQuery {
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    pub key_marker: Option<String>,
+    pub upload_id_marker: Option<String>,
+    pub max_uploads: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UploadsPage {
+    pub uploads: Vec<MultipartUpload>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    pub next_key_marker: Option<String>,
+    pub next_upload_id_marker: Option<String>,
+}
