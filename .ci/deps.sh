@@ -1,0 +1,73 @@
+# shellcheck shell=bash
+# Installs the system packages imgbucket needs to build, test and run, and
+# nothing when they are already there. Sourced by ./test.sh and ./run.sh.
+#
+# Why each package:
+#   cmake, nasm         turbojpeg builds libjpeg-turbo (with SIMD) from source
+#   fonts-*             CJK/Latin fonts for text watermarks
+#   python3-venv        only when the Python in use cannot create a venv
+
+IMGBUCKET_APT_PACKAGES=(cmake nasm fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback)
+
+# Runs a command as root (directly, or through sudo when available).
+_as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        echo "error: need root (or sudo) to run: $*" >&2
+        return 1
+    fi
+}
+
+# Prints the packages of "$@" that are not installed.
+_missing_apt_packages() {
+    local p
+    for p in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+            printf '%s\n' "$p"
+        fi
+    done
+}
+
+# Installs the missing ones of "$@"; runs `apt-get update` at most once.
+ensure_apt_packages() {
+    local missing
+    mapfile -t missing < <(_missing_apt_packages "$@")
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "error: missing packages ${missing[*]} and no apt-get to install them" >&2
+        return 1
+    fi
+    echo "==> installing system packages: ${missing[*]}"
+    if [ -z "${_IMGBUCKET_APT_UPDATED:-}" ]; then
+        _as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        _IMGBUCKET_APT_UPDATED=1
+    fi
+    _as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The Python interpreter to build the test venv with (3.11 preferred).
+imgbucket_python() {
+    if command -v python3.11 >/dev/null 2>&1; then
+        echo python3.11
+    else
+        echo python3
+    fi
+}
+
+# Everything the build and the tests need from the system.
+ensure_system_deps() {
+    local py
+    ensure_apt_packages "${IMGBUCKET_APT_PACKAGES[@]}"
+    py="$(imgbucket_python)"
+    # Debian's own python3 cannot create venvs without python3-venv.
+    if ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        ensure_apt_packages python3-venv
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "error: cargo not found; install the Rust toolchain (rustup) first" >&2
+        return 1
+    fi
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Creates (or refreshes) s3-compat-tests/.venv with the pinned test tools.
+# Idempotent: when requirements.txt has not changed since the last install and
+# the venv works, it does nothing.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+venv="$here/.venv"
+req="$here/requirements.txt"
+stamp="$venv/.requirements.sha256"
+py="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+
+want="$(sha256sum "$req" | cut -d' ' -f1)"
+if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
+    && "$venv/bin/python" -c 'import boto3, pytest, requests' >/dev/null 2>&1 \
+    && [ -x "$venv/bin/aws" ]; then
+    exit 0
+fi
+
+echo "==> creating test venv in $venv"
+rm -rf "$venv"
+"$py" -m venv "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+echo "$want" > "$stamp"

@@ -1,0 +1,151 @@
+"""Bucket operations through boto3: create/list/head/delete, location, ACLs,
+name rules."""
+
+import pytest
+from botocore.exceptions import ClientError
+
+from s3util import assert_client_error, assert_s3_error, signed_request, unique_name
+
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+
+
+def test_create_list_head_delete(s3, bucket_name):
+    resp = s3.create_bucket(Bucket=bucket_name)
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert resp["Location"] == f"/{bucket_name}"
+
+    listed = s3.list_buckets()
+    names = [b["Name"] for b in listed["Buckets"]]
+    assert bucket_name in names
+    assert names == sorted(names)
+    assert listed["Owner"]["ID"]
+    mine = next(b for b in listed["Buckets"] if b["Name"] == bucket_name)
+    assert mine["CreationDate"].year >= 2024
+
+    head = s3.head_bucket(Bucket=bucket_name)
+    assert head["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+    s3.delete_bucket(Bucket=bucket_name)
+    with pytest.raises(ClientError) as e:
+        s3.head_bucket(Bucket=bucket_name)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert bucket_name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_create_existing_bucket(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket=bucket)
+    assert_client_error(e, 409, "BucketAlreadyOwnedByYou")
+
+
+def test_create_with_location_constraint(s3, bucket_name):
+    # The server's region is us-east-1; a body naming it must be accepted.
+    s3.create_bucket(Bucket=bucket_name,
+                     CreateBucketConfiguration={"LocationConstraint": "us-east-1"})
+    loc = s3.get_bucket_location(Bucket=bucket_name)
+    # AWS answers an empty LocationConstraint for us-east-1.
+    assert loc.get("LocationConstraint") in (None, "", "us-east-1")
+
+
+def test_get_bucket_location_default(s3, bucket):
+    loc = s3.get_bucket_location(Bucket=bucket)
+    assert loc["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert loc.get("LocationConstraint") in (None, "", "us-east-1")
+
+
+def test_head_missing_bucket(s3):
+    with pytest.raises(ClientError) as e:
+        s3.head_bucket(Bucket=unique_name("missing"))
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_delete_missing_bucket(s3):
+    with pytest.raises(ClientError) as e:
+        s3.delete_bucket(Bucket=unique_name("missing"))
+    assert_client_error(e, 404, "NoSuchBucket")
+
+
+def test_delete_non_empty_bucket(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    with pytest.raises(ClientError) as e:
+        s3.delete_bucket(Bucket=bucket)
+    assert_client_error(e, 409, "BucketNotEmpty")
+    # Still there, object intact.
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+
+
+def test_delete_bucket_with_pending_upload(s3, bucket):
+    up = s3.create_multipart_upload(Bucket=bucket, Key="pending")
+    with pytest.raises(ClientError) as e:
+        s3.delete_bucket(Bucket=bucket)
+    assert_client_error(e, 409, "BucketNotEmpty")
+    s3.abort_multipart_upload(Bucket=bucket, Key="pending", UploadId=up["UploadId"])
+    s3.delete_bucket(Bucket=bucket)
+
+
+def test_raw_error_body_for_missing_bucket(endpoint):
+    name = unique_name("missing")
+    resp = signed_request(endpoint, "GET", f"/{name}")
+    root = assert_s3_error(resp, 404, "NoSuchBucket")
+    assert resp.headers["Content-Type"].startswith(("application/xml", "text/xml"))
+    # BucketName or Resource names the bucket.
+    assert name in resp.text
+
+
+def test_private_acl_by_default(s3, bucket):
+    acl = s3.get_bucket_acl(Bucket=bucket)
+    assert acl["Owner"]["ID"]
+    grants = acl["Grants"]
+    assert any(g["Permission"] == "FULL_CONTROL" for g in grants)
+    assert not any(g["Grantee"].get("URI") == ALL_USERS for g in grants)
+
+
+def test_create_public_read_bucket(s3, bucket_name):
+    s3.create_bucket(Bucket=bucket_name, ACL="public-read")
+    grants = s3.get_bucket_acl(Bucket=bucket_name)["Grants"]
+    assert any(g["Grantee"].get("URI") == ALL_USERS and g["Permission"] == "READ"
+               for g in grants), grants
+
+
+def test_put_bucket_acl_round_trip(s3, bucket):
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    grants = s3.get_bucket_acl(Bucket=bucket)["Grants"]
+    assert any(g["Grantee"].get("URI") == ALL_USERS and g["Permission"] == "READ"
+               for g in grants), grants
+    s3.put_bucket_acl(Bucket=bucket, ACL="private")
+    grants = s3.get_bucket_acl(Bucket=bucket)["Grants"]
+    assert not any(g["Grantee"].get("URI") == ALL_USERS for g in grants), grants
+
+
+def test_acl_on_missing_bucket(s3):
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_acl(Bucket=unique_name("missing"))
+    assert_client_error(e, 404, "NoSuchBucket")
+
+
+@pytest.mark.parametrize("name", [
+    "ab",                      # too short
+    "x" * 64,                  # too long
+    "UpperCase",               # capitals
+    "under_score",             # underscore
+    "-leading-dash",
+    "trailing-dash-",
+    "double..dots",
+    "dot.-dash",
+    "192.168.5.4",             # looks like an IP address
+    "xn--punycode-prefix",
+])
+def test_invalid_bucket_names(s3, name):
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket=name)
+    assert_client_error(e, 400, "InvalidBucketName")
+
+
+def test_valid_unusual_bucket_names(s3):
+    for name in ["abc", "a" * 63, "with.dots.ok", "0-starts-with-digit"]:
+        name = name if len(name) == 63 else f"{name}-{unique_name()[1:7]}"
+        s3.create_bucket(Bucket=name)
+        try:
+            s3.head_bucket(Bucket=name)
+        finally:
+            s3.delete_bucket(Bucket=name)

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Runs every test of imgbucket: the Rust unit and integration tests, then the
+# S3 compatibility suite (real aws-cli and boto3 against the built binary).
+#
+#   ./test.sh                  everything
+#   ./test.sh -k multipart     extra arguments go to pytest
+#
+# It installs what it needs first (apt packages, the pinned Python venv in
+# s3-compat-tests/.venv), and skips that quickly when already installed.
+# Exits non-zero when anything fails, including a pytest run that collected
+# no test.
+set -uo pipefail
+
+root="$(cd "$(dirname "$0")" && pwd)"
+cd "$root"
+# shellcheck source=.ci/deps.sh
+source .ci/deps.sh
+
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+log_dir="$target_dir/test-logs"
+mkdir -p "$log_dir"
+
+started=$SECONDS
+failed=()
+timings=()
+
+# Runs one stage, records its time and whether it failed.
+stage() {
+    local name="$1"
+    shift
+    local t0=$SECONDS
+    echo
+    echo "==> $name"
+    "$@"
+    local rc=$?
+    timings+=("$(printf '%-24s %4ss  exit %s' "$name" $((SECONDS - t0)) "$rc")")
+    if [ "$rc" -ne 0 ]; then
+        failed+=("$name")
+    fi
+    return "$rc"
+}
+
+# --- 1. set-up -------------------------------------------------------------
+if ! stage "system packages" ensure_system_deps; then
+    echo "test.sh: cannot install the system packages" >&2
+    exit 1
+fi
+if ! stage "python venv" s3-compat-tests/setup.sh; then
+    echo "test.sh: cannot set up the test venv" >&2
+    exit 1
+fi
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+# --- 2. build ------------------------------------------------------------
+# One profile for everything: dev (the workspace builds dependencies at
+# opt-level 2, so the image code is fast enough for the tests).
+stage "cargo build" cargo build --workspace
+build_rc=$?
+
+# --- 3. Rust tests -------------------------------------------------------
+cargo_log="$log_dir/cargo-test.log"
+if [ "$build_rc" -eq 0 ]; then
+    stage "cargo test" bash -c 'set -o pipefail; cargo test --workspace 2>&1 | tee "$1"' _ "$cargo_log"
+else
+    echo "(skipping cargo test: build failed)"
+    : > "$cargo_log"
+fi
+
+# --- 4. S3 compatibility suite against the binary -------------------------
+export IMGBUCKET_BIN="${IMGBUCKET_BIN:-$target_dir/debug/imgbucket}"
+junit="$log_dir/pytest.xml"
+rm -f "$junit"
+if [ -x "$IMGBUCKET_BIN" ]; then
+    # pytest exits 5 when it collected nothing: that is a failure here too.
+    # The outer timeout keeps a hung server from eating the CI budget.
+    stage "pytest s3-compat-tests" timeout --signal=INT --kill-after=30 1800 \
+        s3-compat-tests/.venv/bin/python -m pytest s3-compat-tests \
+        -p no:cacheprovider -o junit_family=xunit2 --junitxml="$junit" "$@"
+else
+    echo "(skipping pytest: no binary at $IMGBUCKET_BIN)"
+    failed+=("pytest s3-compat-tests (no binary)")
+fi
+
+# --- 5. summary ----------------------------------------------------------
+echo
+echo "==> summary"
+for t in "${timings[@]}"; do echo "  $t"; done
+echo "  total                    $((SECONDS - started))s"
+
+# cargo: one "test result:" line per test binary; add them up.
+read -r c_pass c_fail c_ign < <(awk '
+    /^test result:/ {
+        for (i = 1; i <= NF; i++) {
+            if ($(i+1) ~ /^passed/)  p += $i
+            if ($(i+1) ~ /^failed/)  f += $i
+            if ($(i+1) ~ /^ignored/) g += $i
+        }
+    }
+    END { printf "%d %d %d\n", p, f, g }' "$cargo_log")
+echo "  cargo test:  $c_pass passed, $c_fail failed, $c_ign ignored"
+
+# pytest: counts from its JUnit report.
+read -r p_pass p_fail p_skip < <(s3-compat-tests/.venv/bin/python - "$junit" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print(0, 0, 0)
+    raise SystemExit
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+tests = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(tests - bad - skipped, bad, skipped)
+PY
+)
+echo "  pytest:      $p_pass passed, $p_fail failed, $p_skip skipped/xfailed"
+
+if [ "$((p_pass + p_fail))" -eq 0 ] && [ -x "$IMGBUCKET_BIN" ]; then
+    failed+=("pytest ran no test")
+fi
+if [ "$((c_pass + c_fail))" -eq 0 ] && [ "$build_rc" -eq 0 ]; then
+    echo "  (warning: cargo test ran no test)"
+fi
+
+if [ "${#failed[@]}" -ne 0 ]; then
+    echo "  FAILED stages: ${failed[*]}"
+fi
+echo "total: $((c_pass + p_pass)) passed, $((c_fail + p_fail)) failed"
+[ "${#failed[@]}" -eq 0 ]
