@@ -1,0 +1,526 @@
+//! Per-pixel effects: brightness, contrast, sharpen, blur, grayscale and
+//! flood fill, all on the pipeline's working format (8-bit straight RGBA).
+//!
+//! The mappings, chosen to be linear where the vendors only promise "0 =
+//! unchanged, the sign gives the direction", are:
+//!
+//! * **bright v** (−100…100): every colour channel gets `round(v × 255 / 100)`
+//!   added, clamped to 0…255. v = 100 turns everything white, −100 black
+//!   (UCloud documents exactly that; its parser emits [`flood`] for ±100 anyway).
+//! * **contrast v** (−100…100): each channel is stretched around the mid
+//!   grey 127.5 by the factor `f = 100 / (100 − v)` for v ≥ 0 and
+//!   `f = (100 + v) / 100` for v < 0, so ±v are inverse factors (symmetric in
+//!   log scale): +50 doubles the distance to grey, −50 halves it; −100 gives
+//!   flat grey, +100 a hard threshold at 128.
+//! * **sharpen**: unsharp mask `out = src + amount × (src − gaussian(src, σ))`
+//!   on the colour channels; alpha is kept.
+//! * **blur**: separable Gaussian or box (mean) filter, optionally limited to
+//!   a rectangle. Pixels outside the region still feed the kernel, so the
+//!   region's edge shows no seam, but only the region's pixels change.
+//! * **grayscale**: Rec. 601 luma `0.299 R + 0.587 G + 0.114 B` (what
+//!   ImageMagick and libjpeg use), alpha kept.
+//!
+//! Filters run on premultiplied alpha so that the colour of fully
+//! transparent pixels (often black) never bleeds into visible ones.
+
+use image::RgbaImage;
+
+use crate::pipeline::{BlurKind, Rgb};
+
+/// A pixel rectangle (the blur region).
+// TEMPORARY: mirrors `crate::geometry::Rect` until that module lands; then
+// this becomes `pub use crate::geometry::Rect;`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rect {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Largest kernel radius used by [`blur`] and [`sharpen`]: past 3σ the
+/// Gaussian weights are negligible, and the vendors cap σ at 50 (σ 300 for
+/// UCloud sharpen), so this only guards against pathological direct calls.
+const MAX_KERNEL_RADIUS: u32 = 1000;
+
+/// Adds `value × 255 / 100` to every colour channel (−100…100; 0 = unchanged).
+pub fn bright(img: &mut RgbaImage, value: i32) {
+    let value = value.clamp(-100, 100);
+    if value == 0 {
+        return;
+    }
+    let delta = (f64::from(value) * 255.0 / 100.0).round() as i32;
+    let mut lut = [0u8; 256];
+    for (i, slot) in lut.iter_mut().enumerate() {
+        *slot = (i as i32 + delta).clamp(0, 255) as u8;
+    }
+    apply_lut(img, &lut);
+}
+
+/// Stretches (v > 0) or flattens (v < 0) every colour channel around mid
+/// grey; −100…100, 0 = unchanged. See the module doc for the factor.
+pub fn contrast(img: &mut RgbaImage, value: i32) {
+    let value = value.clamp(-100, 100);
+    if value == 0 {
+        return;
+    }
+    let mut lut = [0u8; 256];
+    if value == 100 {
+        // The factor is infinite: a threshold at mid grey.
+        for (i, slot) in lut.iter_mut().enumerate() {
+            *slot = if i >= 128 { 255 } else { 0 };
+        }
+    } else {
+        let v = f64::from(value);
+        let factor = if v >= 0.0 {
+            100.0 / (100.0 - v)
+        } else {
+            (100.0 + v) / 100.0
+        };
+        for (i, slot) in lut.iter_mut().enumerate() {
+            let out = (i as f64 - 127.5) * factor + 127.5;
+            *slot = out.round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    apply_lut(img, &lut);
+}
+
+/// Converts to grey with Rec. 601 luma, keeping alpha.
+pub fn grayscale(img: &mut RgbaImage) {
+    for p in img.pixels_mut() {
+        let [r, g, b, _] = p.0;
+        let y = (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b) + 500) / 1000;
+        let y = y.min(255) as u8;
+        p.0[0] = y;
+        p.0[1] = y;
+        p.0[2] = y;
+    }
+}
+
+/// Replaces every pixel's colour with `color`, keeping its alpha.
+pub fn flood(img: &mut RgbaImage, color: Rgb) {
+    for p in img.pixels_mut() {
+        p.0[0] = color.0;
+        p.0[1] = color.1;
+        p.0[2] = color.2;
+    }
+}
+
+/// Unsharp mask: `out = src + amount × (src − gaussian(src, sigma))` on the
+/// colour channels, alpha kept. `amount_percent` 100 adds the detail once.
+/// A non-positive sigma or a zero amount returns the image unchanged.
+pub fn sharpen(img: &RgbaImage, sigma: f32, amount_percent: u32) -> RgbaImage {
+    let mut out = img.clone();
+    if sigma.is_nan()
+        || sigma <= 0.0
+        || amount_percent == 0
+        || img.width() == 0
+        || img.height() == 0
+    {
+        return out;
+    }
+    let radius = kernel_radius_for_sigma(sigma);
+    let kernel = gaussian_kernel(sigma, radius);
+    let mut planes = Planes::from_image(img);
+    planes.convolve(&kernel);
+    let amount = amount_percent as f32 / 100.0;
+    for (p, b) in out.pixels_mut().zip(planes.data.iter()) {
+        let a = b[3];
+        if a <= 0.0 {
+            // Nothing visible around: no detail to add.
+            continue;
+        }
+        for (dst, &bp) in p.0[..3].iter_mut().zip(&b[..3]) {
+            // Un-premultiply the blurred value so that transparent
+            // neighbours only count by their (zero) weight.
+            let blurred = bp * 255.0 / a;
+            let src = f32::from(*dst);
+            let v = src + amount * (src - blurred);
+            *dst = v.round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
+/// Blurs the image, or only `region` of it (clipped to the image).
+///
+/// `Gaussian`: standard deviation `sigma`, kernel radius `radius` (0 = 3σ;
+/// a radius larger than 3σ is reduced to 3σ since the weights there are
+/// negligible); `sigma` ≤ 0 with a radius uses σ = radius / 2.
+/// `Box`: a mean over a (2·radius+1)² window; radius 0 = `round(√3·σ)`,
+/// the box with the same standard deviation.
+/// Nothing happens when both are zero.
+pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region: Option<Rect>) {
+    let sigma = if sigma.is_finite() {
+        sigma.max(0.0)
+    } else {
+        0.0
+    };
+    let kernel = match kind {
+        BlurKind::Gaussian => {
+            let (sigma, r) = match (radius, sigma > 0.0) {
+                (0, false) => return,
+                (0, true) => (sigma, kernel_radius_for_sigma(sigma)),
+                (r, false) => (r as f32 / 2.0, r),
+                (r, true) => (sigma, r.min(kernel_radius_for_sigma(sigma))),
+            };
+            gaussian_kernel(sigma, r.min(MAX_KERNEL_RADIUS))
+        }
+        BlurKind::Box => {
+            let r = if radius > 0 {
+                radius
+            } else {
+                (sigma * 3f32.sqrt()).round() as u32
+            };
+            if r == 0 {
+                return;
+            }
+            let n = 2 * r.min(MAX_KERNEL_RADIUS) as usize + 1;
+            vec![1.0 / n as f32; n]
+        }
+    };
+    let (w, h) = img.dimensions();
+    let region = region.unwrap_or(Rect {
+        x: 0,
+        y: 0,
+        width: w,
+        height: h,
+    });
+    // Clip the region to the image.
+    let x0 = region.x.min(w);
+    let y0 = region.y.min(h);
+    let x1 = region.x.saturating_add(region.width).min(w);
+    let y1 = region.y.saturating_add(region.height).min(h);
+    if x1 <= x0 || y1 <= y0 {
+        return;
+    }
+    // Blur a window grown by the kernel radius so the region's pixels see
+    // their real neighbours, then copy back only the region.
+    let r = (kernel.len() / 2) as u32;
+    let wx0 = x0.saturating_sub(r);
+    let wy0 = y0.saturating_sub(r);
+    let wx1 = x1.saturating_add(r).min(w);
+    let wy1 = y1.saturating_add(r).min(h);
+    let window = image::imageops::crop_imm(img, wx0, wy0, wx1 - wx0, wy1 - wy0).to_image();
+    let mut planes = Planes::from_image(&window);
+    planes.convolve(&kernel);
+    let blurred = planes.to_image();
+    for y in y0..y1 {
+        for x in x0..x1 {
+            img.put_pixel(x, y, *blurred.get_pixel(x - wx0, y - wy0));
+        }
+    }
+}
+
+/// Kernel radius covering ±3σ (at least 1).
+fn kernel_radius_for_sigma(sigma: f32) -> u32 {
+    ((3.0 * sigma).ceil() as u32).clamp(1, MAX_KERNEL_RADIUS)
+}
+
+/// Normalised 1-D Gaussian weights for offsets −radius…radius.
+fn gaussian_kernel(sigma: f32, radius: u32) -> Vec<f32> {
+    let r = radius as i64;
+    let two_s2 = 2.0 * f64::from(sigma) * f64::from(sigma);
+    let weights: Vec<f64> = (-r..=r)
+        .map(|i| (-((i * i) as f64) / two_s2).exp())
+        .collect();
+    let sum: f64 = weights.iter().sum();
+    weights.into_iter().map(|v| (v / sum) as f32).collect()
+}
+
+fn apply_lut(img: &mut RgbaImage, lut: &[u8; 256]) {
+    for p in img.pixels_mut() {
+        for c in 0..3 {
+            p.0[c] = lut[usize::from(p.0[c])];
+        }
+    }
+}
+
+/// An image as premultiplied-alpha floats (0…255 scale), the form every
+/// filter of this crate works on.
+pub(crate) struct Planes {
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) data: Vec<[f32; 4]>,
+}
+
+impl Planes {
+    pub(crate) fn from_image(img: &RgbaImage) -> Planes {
+        let data = img
+            .pixels()
+            .map(|p| {
+                let a = f32::from(p.0[3]);
+                let k = a / 255.0;
+                [
+                    f32::from(p.0[0]) * k,
+                    f32::from(p.0[1]) * k,
+                    f32::from(p.0[2]) * k,
+                    a,
+                ]
+            })
+            .collect();
+        Planes {
+            width: img.width() as usize,
+            height: img.height() as usize,
+            data,
+        }
+    }
+
+    pub(crate) fn to_image(&self) -> RgbaImage {
+        let mut out = RgbaImage::new(self.width as u32, self.height as u32);
+        for (p, v) in out.pixels_mut().zip(self.data.iter()) {
+            p.0 = unpremultiply(*v);
+        }
+        out
+    }
+
+    /// Separable convolution with `kernel` (odd length) horizontally then
+    /// vertically; edges are extended (clamped), which keeps flat images flat.
+    pub(crate) fn convolve(&mut self, kernel: &[f32]) {
+        if self.width == 0 || self.height == 0 || kernel.len() <= 1 {
+            return;
+        }
+        self.convolve_rows(kernel);
+        self.convolve_columns(kernel);
+    }
+
+    fn convolve_rows(&mut self, kernel: &[f32]) {
+        let r = kernel.len() / 2;
+        let w = self.width;
+        let mut padded = vec![[0f32; 4]; w + 2 * r];
+        for row in self.data.chunks_exact_mut(w) {
+            for (i, slot) in padded.iter_mut().enumerate() {
+                let x = i.saturating_sub(r).min(w - 1);
+                *slot = row[x];
+            }
+            for (x, out) in row.iter_mut().enumerate() {
+                let mut acc = [0f32; 4];
+                for (k, src) in kernel.iter().zip(&padded[x..x + kernel.len()]) {
+                    for c in 0..4 {
+                        acc[c] += k * src[c];
+                    }
+                }
+                *out = acc;
+            }
+        }
+    }
+
+    fn convolve_columns(&mut self, kernel: &[f32]) {
+        let r = kernel.len() / 2;
+        let (w, h) = (self.width, self.height);
+        let src = std::mem::take(&mut self.data);
+        let mut out = vec![[0f32; 4]; w * h];
+        for (y, out_row) in out.chunks_exact_mut(w).enumerate() {
+            // Accumulating whole rows keeps the memory access sequential.
+            for (i, k) in kernel.iter().enumerate() {
+                let sy = (y + i).saturating_sub(r).min(h - 1);
+                let src_row = &src[sy * w..(sy + 1) * w];
+                for (o, s) in out_row.iter_mut().zip(src_row) {
+                    for c in 0..4 {
+                        o[c] += k * s[c];
+                    }
+                }
+            }
+        }
+        self.data = out;
+    }
+}
+
+/// Premultiplied float pixel (0…255) → straight 8-bit RGBA.
+pub(crate) fn unpremultiply(v: [f32; 4]) -> [u8; 4] {
+    let a = v[3].round().clamp(0.0, 255.0);
+    if a <= 0.0 {
+        return [0, 0, 0, 0];
+    }
+    let k = 255.0 / v[3];
+    [
+        (v[0] * k).round().clamp(0.0, 255.0) as u8,
+        (v[1] * k).round().clamp(0.0, 255.0) as u8,
+        (v[2] * k).round().clamp(0.0, 255.0) as u8,
+        a as u8,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgba;
+
+    fn variance(img: &RgbaImage) -> f64 {
+        let n = f64::from(img.width() * img.height());
+        let mean: f64 = img.pixels().map(|p| f64::from(p.0[0])).sum::<f64>() / n;
+        img.pixels()
+            .map(|p| (f64::from(p.0[0]) - mean).powi(2))
+            .sum::<f64>()
+            / n
+    }
+
+    fn checker(w: u32, h: u32, cell: u32) -> RgbaImage {
+        RgbaImage::from_fn(w, h, |x, y| {
+            if (x / cell + y / cell) % 2 == 0 {
+                Rgba([255, 255, 255, 255])
+            } else {
+                Rgba([0, 0, 0, 255])
+            }
+        })
+    }
+
+    #[test]
+    fn bright_moves_channels_and_keeps_alpha() {
+        let mut img = RgbaImage::from_pixel(4, 4, Rgba([100, 150, 200, 77]));
+        bright(&mut img, 20);
+        assert_eq!(img.get_pixel(1, 1).0, [151, 201, 251, 77]);
+        let mut img = RgbaImage::from_pixel(4, 4, Rgba([100, 150, 200, 255]));
+        bright(&mut img, -50);
+        assert_eq!(img.get_pixel(0, 0).0, [0, 22, 72, 255]);
+        let before = RgbaImage::from_pixel(2, 2, Rgba([10, 20, 30, 40]));
+        let mut same = before.clone();
+        bright(&mut same, 0);
+        assert_eq!(same, before);
+    }
+
+    #[test]
+    fn contrast_is_monotonic_and_symmetric() {
+        let ramp = RgbaImage::from_fn(256, 1, |x, _| Rgba([x as u8, x as u8, x as u8, 255]));
+        let mut up = ramp.clone();
+        contrast(&mut up, 50);
+        let mut down = ramp.clone();
+        contrast(&mut down, -50);
+        // Monotonic, and a wider (narrower) range than the input.
+        for x in 1..256 {
+            assert!(up.get_pixel(x, 0).0[0] >= up.get_pixel(x - 1, 0).0[0]);
+            assert!(down.get_pixel(x, 0).0[0] >= down.get_pixel(x - 1, 0).0[0]);
+        }
+        assert_eq!(up.get_pixel(63, 0).0[0], 0); // (63 − 127.5)·2 + 127.5 = −1.5
+        assert_eq!(up.get_pixel(64, 0).0[0], 1); // 0.5 rounds up
+        assert_eq!(up.get_pixel(200, 0).0[0], 255);
+        assert_eq!(down.get_pixel(0, 0).0[0], 64); // −127.5/2 + 127.5 = 63.75
+        assert_eq!(down.get_pixel(255, 0).0[0], 191);
+        // −100 flattens to grey, +100 thresholds.
+        let mut flat = ramp.clone();
+        contrast(&mut flat, -100);
+        assert!(flat.pixels().all(|p| p.0[0] == 128));
+        let mut hard = ramp.clone();
+        contrast(&mut hard, 100);
+        assert_eq!(hard.get_pixel(127, 0).0[0], 0);
+        assert_eq!(hard.get_pixel(128, 0).0[0], 255);
+    }
+
+    #[test]
+    fn grayscale_and_flood_keep_alpha() {
+        let mut img = RgbaImage::from_pixel(2, 2, Rgba([255, 0, 0, 90]));
+        grayscale(&mut img);
+        assert_eq!(img.get_pixel(0, 0).0, [76, 76, 76, 90]);
+        flood(&mut img, Rgb(1, 2, 3));
+        assert_eq!(img.get_pixel(1, 1).0, [1, 2, 3, 90]);
+    }
+
+    #[test]
+    fn blur_reduces_variance_both_kinds() {
+        let img = checker(64, 64, 4);
+        let v0 = variance(&img);
+        let mut g = img.clone();
+        blur(&mut g, 0, 2.0, BlurKind::Gaussian, None);
+        let mut b = img.clone();
+        blur(&mut b, 3, 0.0, BlurKind::Box, None);
+        assert!(
+            variance(&g) < v0 * 0.3,
+            "gaussian {} vs {}",
+            variance(&g),
+            v0
+        );
+        assert!(variance(&b) < v0 * 0.3, "box {} vs {}", variance(&b), v0);
+        // A flat image stays flat (normalised kernel, clamped edges).
+        let mut flat = RgbaImage::from_pixel(20, 10, Rgba([37, 99, 201, 255]));
+        blur(&mut flat, 5, 3.0, BlurKind::Gaussian, None);
+        assert!(flat.pixels().all(|p| p.0 == [37, 99, 201, 255]));
+    }
+
+    #[test]
+    fn blur_region_only_touches_region() {
+        let img = checker(64, 64, 2);
+        let mut out = img.clone();
+        let region = Rect {
+            x: 10,
+            y: 20,
+            width: 16,
+            height: 8,
+        };
+        blur(&mut out, 4, 2.0, BlurKind::Gaussian, Some(region));
+        for (x, y, p) in out.enumerate_pixels() {
+            let inside = (10..26).contains(&x) && (20..28).contains(&y);
+            if !inside {
+                assert_eq!(p, img.get_pixel(x, y), "({x},{y}) changed");
+            }
+        }
+        let changed = out
+            .enumerate_pixels()
+            .filter(|(x, y, p)| *p != img.get_pixel(*x, *y))
+            .count();
+        assert!(changed > 100, "only {changed} pixels changed");
+        // A region past the edge is clipped, not a panic.
+        blur(
+            &mut out,
+            2,
+            1.0,
+            BlurKind::Box,
+            Some(Rect {
+                x: 60,
+                y: 60,
+                width: 100,
+                height: 100,
+            }),
+        );
+        blur(
+            &mut out,
+            2,
+            1.0,
+            BlurKind::Box,
+            Some(Rect {
+                x: 100,
+                y: 0,
+                width: 5,
+                height: 5,
+            }),
+        );
+    }
+
+    #[test]
+    fn blur_does_not_bleed_transparent_colour() {
+        // Left half opaque red, right half transparent black.
+        let mut img = RgbaImage::from_fn(20, 4, |x, _| {
+            if x < 10 {
+                Rgba([255, 0, 0, 255])
+            } else {
+                Rgba([0, 0, 0, 0])
+            }
+        });
+        blur(&mut img, 0, 2.0, BlurKind::Gaussian, None);
+        let edge = img.get_pixel(10, 1).0;
+        assert!(edge[3] > 0 && edge[3] < 255);
+        assert!(edge[0] >= 254, "colour darkened: {edge:?}");
+    }
+
+    #[test]
+    fn sharpen_increases_edge_contrast() {
+        // A soft vertical edge from 80 to 170.
+        let img = RgbaImage::from_fn(40, 8, |x, _| {
+            let v = if x < 18 {
+                80
+            } else if x > 21 {
+                170
+            } else {
+                80 + (x - 17) * 18
+            } as u8;
+            Rgba([v, v, v, 255])
+        });
+        let out = sharpen(&img, 1.5, 150);
+        let dark = out.get_pixel(17, 4).0[0];
+        let light = out.get_pixel(22, 4).0[0];
+        assert!(dark < 80, "dark side {dark}");
+        assert!(light > 170, "light side {light}");
+        // Flat areas far from the edge are untouched, alpha kept.
+        assert_eq!(out.get_pixel(2, 4).0, [80, 80, 80, 255]);
+        assert_eq!(sharpen(&img, 1.0, 0), img);
+    }
+}
