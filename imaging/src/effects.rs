@@ -27,16 +27,7 @@ use image::RgbaImage;
 
 use crate::pipeline::{BlurKind, Rgb};
 
-/// A pixel rectangle (the blur region).
-// TEMPORARY: mirrors `crate::geometry::Rect` until that module lands; then
-// this becomes `pub use crate::geometry::Rect;`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rect {
-    pub x: u32,
-    pub y: u32,
-    pub width: u32,
-    pub height: u32,
-}
+pub use crate::geometry::Rect;
 
 /// Largest kernel radius used by [`blur`] and [`sharpen`]: past 3σ the
 /// Gaussian weights are negligible, and the vendors cap σ at 50 (σ 300 for
