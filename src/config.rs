@@ -1,0 +1,276 @@
+//! Server configuration, parsed once at the edge (`main.rs`) and handed down
+//! as small structs. Nothing below this module reads the environment or
+//! files.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Size limits of the protocol layer.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest XML request body (CreateBucket, DeleteObjects, ACL).
+    pub max_xml_body: usize,
+    /// Largest CompleteMultipartUpload body (10,000 parts need more room).
+    pub max_complete_body: usize,
+    /// Largest single PUT body.
+    pub max_object_size: u64,
+    /// Minimum size of every multipart part but the last.
+    pub min_part_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_xml_body: 1 << 20,
+            max_complete_body: 8 << 20,
+            max_object_size: 5 << 30,
+            min_part_size: 5 << 20,
+        }
+    }
+}
+
+/// An access key pair.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub region: String,
+    pub domain: Option<String>,
+    pub credentials: Credentials,
+    pub limits: Limits,
+    /// How long in-flight requests may run after a shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+/// The TOML config file. Every field is optional; command-line flags win.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub addr: Option<SocketAddr>,
+    pub data: Option<PathBuf>,
+    pub region: Option<String>,
+    pub domain: Option<String>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub min_part_size: Option<u64>,
+    pub max_xml_body: Option<usize>,
+}
+
+/// Errors of configuration loading (reported by `main`, exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for [`FileConfig`].
+    #[error("invalid config {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    /// Only one of access key / secret key was given.
+    #[error("both an access key and a secret key are needed ({0})")]
+    HalfCredentials(&'static str),
+    /// The stored generated key file is unusable.
+    #[error("key file {path}: {why}")]
+    KeyFile { path: PathBuf, why: String },
+    /// Writing the generated key file failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl FileConfig {
+    /// Reads a config file. A missing file is an error only if `required`
+    /// (it was named explicitly).
+    pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                path: path.into(),
+                source,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(FileConfig::default())
+            }
+            Err(source) => Err(ConfigError::Read {
+                path: path.into(),
+                source,
+            }),
+        }
+    }
+}
+
+/// Name of the generated key file inside the data dir.
+pub const KEY_FILE: &str = "credentials.toml";
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+struct KeyFile {
+    access_key: String,
+    secret_key: String,
+}
+
+/// Picks the credentials: environment first, then the config file, then the
+/// generated key in the data dir (created on first start). Returns whether
+/// a new key pair was just generated (so the caller prints it once).
+pub fn resolve_credentials(
+    env: (Option<String>, Option<String>),
+    file: &FileConfig,
+    data_dir: &Path,
+) -> Result<(Credentials, bool), ConfigError> {
+    match env {
+        (Some(a), Some(s)) => {
+            return Ok((
+                Credentials {
+                    access_key: a,
+                    secret_key: s,
+                },
+                false,
+            ))
+        }
+        (None, None) => {}
+        _ => {
+            return Err(ConfigError::HalfCredentials(
+                "IMGBUCKET_ACCESS_KEY / IMGBUCKET_SECRET_KEY",
+            ))
+        }
+    }
+    match (&file.access_key, &file.secret_key) {
+        (Some(a), Some(s)) => {
+            return Ok((
+                Credentials {
+                    access_key: a.clone(),
+                    secret_key: s.clone(),
+                },
+                false,
+            ))
+        }
+        (None, None) => {}
+        _ => return Err(ConfigError::HalfCredentials("config file")),
+    }
+    let path = data_dir.join(KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let k: KeyFile = toml::from_str(&text).map_err(|e| ConfigError::KeyFile {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
+            Ok((
+                Credentials {
+                    access_key: k.access_key,
+                    secret_key: k.secret_key,
+                },
+                false,
+            ))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let creds = generate_credentials().map_err(|why| ConfigError::KeyFile {
+                path: path.clone(),
+                why,
+            })?;
+            write_key_file(&path, &creds).map_err(|source| ConfigError::Write { path, source })?;
+            Ok((creds, true))
+        }
+        Err(source) => Err(ConfigError::Read { path, source }),
+    }
+}
+
+fn generate_credentials() -> Result<Credentials, String> {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut raw = [0u8; 20 + 30];
+    getrandom::fill(&mut raw).map_err(|e| e.to_string())?;
+    let access_key = format!(
+        "IB{}",
+        raw[..18]
+            .iter()
+            .map(|b| ALNUM[*b as usize % ALNUM.len()] as char)
+            .collect::<String>()
+    );
+    let secret_key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &raw[20..])
+        .replace(['+', '/'], "x");
+    Ok(Credentials {
+        access_key,
+        secret_key,
+    })
+}
+
+fn write_key_file(path: &Path, c: &Credentials) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = toml::to_string(&KeyFile {
+        access_key: c.access_key.clone(),
+        secret_key: c.secret_key.clone(),
+    })
+    .map_err(std::io::Error::other)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_precedence_and_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FileConfig {
+            access_key: Some("fa".into()),
+            secret_key: Some("fs".into()),
+            ..Default::default()
+        };
+        let (c, gen) =
+            resolve_credentials((Some("ea".into()), Some("es".into())), &file, dir.path()).unwrap();
+        assert_eq!((c.access_key.as_str(), gen), ("ea", false));
+        let (c, _) = resolve_credentials((None, None), &file, dir.path()).unwrap();
+        assert_eq!(c.access_key, "fa");
+        assert!(resolve_credentials((Some("a".into()), None), &file, dir.path()).is_err());
+
+        let (c1, gen1) =
+            resolve_credentials((None, None), &FileConfig::default(), dir.path()).unwrap();
+        assert!(gen1);
+        let (c2, gen2) =
+            resolve_credentials((None, None), &FileConfig::default(), dir.path()).unwrap();
+        assert!(!gen2);
+        assert_eq!(c1, c2);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

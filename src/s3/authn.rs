@@ -1,0 +1,66 @@
+//! Glue between the protocol layer and the `auth` module: turns a request's
+//! credentials into a [`Caller`] and its body into a verified
+//! [`RequestBody`].
+//!
+//! The `auth` module decides *who* sent the request and checks the body
+//! bytes; the protocol layer decides *what* that caller may do
+//! (`s3::authorize`).
+
+use crate::auth::{self, AuthError, Principal, VerifiedBody};
+use crate::s3::body::{BodySource, RequestBody};
+use crate::s3::error::ApiError;
+use crate::s3::{AppState, Caller};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use std::collections::BTreeMap;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+pub use crate::auth::Keyring;
+
+/// Authenticates the request and wraps its body so that every chunk a
+/// handler reads has been verified. `host_bucket` is the bucket named by the
+/// `Host` header (virtual-host style), which SigV2 needs.
+pub fn authenticate<B>(
+    state: &AppState,
+    parts: &http::request::Parts,
+    host_bucket: Option<&str>,
+    incoming: B,
+) -> Result<(Caller, RequestBody), ApiError>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    let verified = auth::verify(parts, host_bucket, &state.keyring, SystemTime::now())?;
+    let caller = match verified.principal {
+        Principal::Anonymous => Caller::Anonymous,
+        Principal::User { access_key } => Caller::User { access_key },
+    };
+    let body = VerifiedBody::new(incoming, &verified.payload, &parts.headers)?;
+    Ok((caller, RequestBody::new(Verified(body))))
+}
+
+/// Adapts the auth module's verifier to the handlers' body source.
+struct Verified<B>(VerifiedBody<B>);
+
+impl<B> BodySource for Verified<B>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
+        self.0
+            .poll_next_unpin(cx)
+            .map(|item| item.map(|r| r.map_err(ApiError::from)))
+    }
+
+    fn finish(&mut self) -> Result<BTreeMap<String, String>, ApiError> {
+        Ok(self.0.finish()?.checksums)
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError::Auth(e)
+    }
+}

@@ -1,0 +1,106 @@
+//! Response bodies, and the request body as the handlers see it.
+//!
+//! Handlers never touch `hyper::body::Incoming` directly: they read a
+//! [`RequestBody`], whose chunks have already passed the auth layer's payload
+//! verification (signed SHA-256, chunk signatures, checksums). Reading a whole
+//! body into memory is only possible through [`RequestBody::read_to_limit`],
+//! which is used for small XML documents.
+
+use crate::s3::error::ApiError;
+use bytes::{Bytes, BytesMut};
+use futures_util::TryStreamExt;
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, Full, StreamBody};
+use hyper::body::Frame;
+use std::collections::BTreeMap;
+use std::task::{Context, Poll};
+
+/// The body type of every response.
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// An empty body.
+pub fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
+}
+
+/// A body of known bytes.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// A streamed body (object downloads).
+pub fn stream(s: storage::ByteStream) -> Body {
+    StreamBody::new(s.map_ok(Frame::data)).boxed_unsync()
+}
+
+/// Where a [`RequestBody`] gets its bytes: a stream of verified chunks that,
+/// once exhausted, reports the checksums it verified.
+pub trait BodySource: Send {
+    /// The next verified chunk, `None` at the end.
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>>;
+    /// After the end: the verified checksums (algorithm → base64).
+    fn finish(&mut self) -> Result<BTreeMap<String, String>, ApiError>;
+}
+
+/// A request body whose bytes are verified as they are read.
+pub struct RequestBody {
+    source: Box<dyn BodySource>,
+}
+
+/// A source with no bytes.
+struct NoBody;
+
+impl BodySource for NoBody {
+    fn poll_chunk(&mut self, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
+        Poll::Ready(None)
+    }
+    fn finish(&mut self) -> Result<BTreeMap<String, String>, ApiError> {
+        Ok(BTreeMap::new())
+    }
+}
+
+impl RequestBody {
+    /// Wraps a verified source.
+    pub fn new(source: impl BodySource + 'static) -> Self {
+        RequestBody {
+            source: Box::new(source),
+        }
+    }
+
+    /// A body with no bytes.
+    pub fn empty() -> Self {
+        RequestBody::new(NoBody)
+    }
+
+    /// The next verified chunk, `None` at the end.
+    pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ApiError>> {
+        std::future::poll_fn(|cx| self.source.poll_chunk(cx)).await
+    }
+
+    /// After the last chunk: the checksums that were supplied and verified.
+    pub fn finish(&mut self) -> Result<BTreeMap<String, String>, ApiError> {
+        self.source.finish()
+    }
+
+    /// Reads the whole body, refusing it once it exceeds `limit` bytes (the
+    /// excess is never buffered).
+    pub async fn read_to_limit(&mut self, limit: usize) -> Result<Bytes, ApiError> {
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = self.next_chunk().await {
+            let chunk = chunk?;
+            if buf.len() + chunk.len() > limit {
+                return Err(ApiError::XmlTooLarge { limit });
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        self.finish()?;
+        Ok(buf.freeze())
+    }
+}
+
+impl std::fmt::Debug for RequestBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBody").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,406 @@
+//! The protocol layer's one error type, [`ApiError`], and the S3 error-code
+//! table.
+//!
+//! Every failure of a request ends here: storage errors and auth errors
+//! convert with `From`, protocol checks construct typed variants. The code →
+//! HTTP status mapping is data ([`ErrorCode`]'s table, one line per code), and
+//! the XML body is rendered in exactly one place, [`ApiError::into_response`].
+
+use crate::s3::body::{self, Body};
+use crate::s3::xml::XmlWriter;
+use http::{HeaderValue, Response, StatusCode};
+
+/// Declares [`ErrorCode`] and its table from `Name => status;` lines, so the
+/// code string, the status and the enum cannot drift apart.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $name:ident => $status:literal;)*) => {
+        /// An S3 error code (the `<Code>` element) with its HTTP status.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl ErrorCode {
+            /// Every code with its status, the table as data (used by tests
+            /// and docs).
+            pub const TABLE: &'static [(ErrorCode, &'static str, u16)] =
+                &[$((ErrorCode::$name, stringify!($name), $status),)*];
+
+            /// The code as S3 spells it.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$name => stringify!($name),)* }
+            }
+
+            /// The HTTP status S3 answers with for this code.
+            pub fn status(self) -> StatusCode {
+                let code = match self { $(ErrorCode::$name => $status,)* };
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// The principal may not perform the operation.
+    AccessDenied => 403;
+    /// The body's MD5 differs from `Content-MD5`.
+    BadDigest => 400;
+    /// CreateBucket on a bucket the caller already owns.
+    BucketAlreadyOwnedByYou => 409;
+    /// DeleteBucket while objects or uploads remain.
+    BucketNotEmpty => 409;
+    /// The body is larger than the operation allows.
+    EntityTooLarge => 400;
+    /// A multipart part other than the last is below the minimum size.
+    EntityTooSmall => 400;
+    /// CreateBucket asked for a region this server is not.
+    IllegalLocationConstraintException => 400;
+    /// The body ended before `Content-Length` bytes.
+    IncompleteBody => 400;
+    /// A server-side failure (disk, corruption); never client input.
+    InternalError => 500;
+    /// The access key is unknown.
+    InvalidAccessKeyId => 403;
+    /// A query parameter or header has an invalid value.
+    InvalidArgument => 400;
+    /// The bucket name breaks the S3 naming rules.
+    InvalidBucketName => 400;
+    /// `Content-MD5` is not a base64 MD5.
+    InvalidDigest => 400;
+    /// CompleteMultipartUpload named a missing part or a wrong ETag.
+    InvalidPart => 400;
+    /// CompleteMultipartUpload's parts are not ascending.
+    InvalidPartOrder => 400;
+    /// The range is not satisfiable.
+    InvalidRange => 416;
+    /// The request is well-formed but not allowed in this combination.
+    InvalidRequest => 400;
+    /// The URI could not be parsed (bad percent-encoding, not UTF-8).
+    InvalidURI => 400;
+    /// The key is longer than 1024 bytes.
+    KeyTooLongError => 400;
+    /// An XML body is not well-formed or not of the expected schema.
+    MalformedXML => 400;
+    /// An XML body exceeds the size limit.
+    MaxMessageLengthExceeded => 400;
+    /// User metadata exceeds 2 KiB.
+    MetadataTooLarge => 400;
+    /// The method is not allowed on this resource.
+    MethodNotAllowed => 405;
+    /// A body-carrying request without `Content-Length`.
+    MissingContentLength => 411;
+    /// The bucket does not exist.
+    NoSuchBucket => 404;
+    /// The key does not exist.
+    NoSuchKey => 404;
+    /// The multipart upload does not exist.
+    NoSuchUpload => 404;
+    /// A known S3 feature this server does not implement.
+    NotImplemented => 501;
+    /// A conditional header's condition is false.
+    PreconditionFailed => 412;
+}
+
+/// Every way a request can fail in the protocol layer.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The principal may not perform this operation on this resource.
+    #[error("Access Denied")]
+    AccessDenied,
+    /// The bucket does not exist.
+    #[error("The specified bucket does not exist")]
+    NoSuchBucket(String),
+    /// The key does not exist.
+    #[error("The specified key does not exist.")]
+    NoSuchKey(String),
+    /// The multipart upload id is unknown.
+    #[error("The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")]
+    NoSuchUpload(String),
+    /// CreateBucket on an existing bucket.
+    #[error("Your previous request to create the named bucket succeeded and you already own it.")]
+    BucketAlreadyOwnedByYou(String),
+    /// DeleteBucket on a bucket with objects or uploads.
+    #[error("The bucket you tried to delete is not empty")]
+    BucketNotEmpty(String),
+    /// The bucket name breaks the naming rules; the reason is in the message.
+    #[error("The specified bucket is not valid: {0}")]
+    InvalidBucketName(String),
+    /// The key is longer than the 1024-byte limit.
+    #[error("Your key is too long (the maximum is {max} bytes)")]
+    KeyTooLong {
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// A parameter has an invalid value: (name, explanation).
+    #[error("Invalid argument {0}: {1}")]
+    InvalidArgument(&'static str, String),
+    /// The request combines things S3 refuses (e.g. copy onto itself).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The URI is not valid percent-encoded UTF-8.
+    #[error("Couldn't parse the specified URI: {0}")]
+    InvalidUri(String),
+    /// An XML body does not parse or does not follow the schema.
+    #[error("The XML you provided was not well-formed or did not validate against our published schema: {0}")]
+    MalformedXml(String),
+    /// An XML body is over the configured limit.
+    #[error("Your request was too big (limit {limit} bytes).")]
+    XmlTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A body is larger than the operation allows.
+    #[error("Your proposed upload exceeds the maximum allowed object size.")]
+    EntityTooLarge,
+    /// User metadata headers exceed the 2 KiB limit.
+    #[error("Your metadata headers exceed the maximum allowed metadata size.")]
+    MetadataTooLarge,
+    /// `Content-MD5` is malformed.
+    #[error("The Content-MD5 you specified is not valid.")]
+    InvalidDigest,
+    /// `Content-MD5` does not match the body.
+    #[error("The Content-MD5 you specified did not match what we received.")]
+    BadDigest,
+    /// The body ended before its announced length.
+    #[error(
+        "You did not provide the number of bytes specified by the Content-Length HTTP header."
+    )]
+    IncompleteBody,
+    /// Range not satisfiable for an object of `size` bytes.
+    #[error("The requested range is not satisfiable")]
+    InvalidRange {
+        /// The object's size (for `Content-Range: bytes */size`).
+        size: u64,
+    },
+    /// A conditional header (If-Match, If-Unmodified-Since, copy-source-if-*)
+    /// failed.
+    #[error("At least one of the pre-conditions you specified did not hold")]
+    PreconditionFailed,
+    /// CompleteMultipartUpload named a part that does not exist or differs.
+    #[error("One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag. (part {part_number}: {reason})")]
+    InvalidPart {
+        /// The offending part.
+        part_number: u32,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// CompleteMultipartUpload's part list is not ascending.
+    #[error("The list of parts was not in ascending order. The parts list must be specified in order by part number.")]
+    InvalidPartOrder,
+    /// A non-last part below the minimum part size.
+    #[error("Your proposed upload is smaller than the minimum allowed size (part {part_number} is {size} bytes, minimum {min}).")]
+    EntityTooSmall {
+        /// The offending part.
+        part_number: u32,
+        /// Its size.
+        size: u64,
+        /// The minimum.
+        min: u64,
+    },
+    /// CreateBucket asked for a region this server does not serve.
+    #[error("The {0} location constraint is incompatible for the region specific endpoint this request was sent to.")]
+    IllegalLocationConstraint(String),
+    /// The method is not allowed on this resource.
+    #[error("The specified method is not allowed against this resource.")]
+    MethodNotAllowed,
+    /// A known S3 feature that this server does not implement (what).
+    #[error("{0} is not implemented")]
+    NotImplemented(String),
+    /// An auth or body-integrity failure, rendered with the auth module's
+    /// own code and status.
+    #[error(transparent)]
+    Auth(crate::auth::AuthError),
+    /// Reading the request body from the connection failed.
+    #[error("error reading the request body: {0}")]
+    BodyRead(String),
+    /// A server-side failure; details are logged, not sent.
+    #[error("We encountered an internal error. Please try again.")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The S3 code and status of this error.
+    pub fn code(&self) -> ErrorCode {
+        use ApiError::*;
+        match self {
+            AccessDenied => ErrorCode::AccessDenied,
+            NoSuchBucket(_) => ErrorCode::NoSuchBucket,
+            NoSuchKey(_) => ErrorCode::NoSuchKey,
+            NoSuchUpload(_) => ErrorCode::NoSuchUpload,
+            BucketAlreadyOwnedByYou(_) => ErrorCode::BucketAlreadyOwnedByYou,
+            BucketNotEmpty(_) => ErrorCode::BucketNotEmpty,
+            InvalidBucketName(_) => ErrorCode::InvalidBucketName,
+            KeyTooLong { .. } => ErrorCode::KeyTooLongError,
+            InvalidArgument(..) => ErrorCode::InvalidArgument,
+            InvalidRequest(_) => ErrorCode::InvalidRequest,
+            InvalidUri(_) => ErrorCode::InvalidURI,
+            MalformedXml(_) => ErrorCode::MalformedXML,
+            XmlTooLarge { .. } => ErrorCode::MaxMessageLengthExceeded,
+            EntityTooLarge => ErrorCode::EntityTooLarge,
+            MetadataTooLarge => ErrorCode::MetadataTooLarge,
+            InvalidDigest => ErrorCode::InvalidDigest,
+            BadDigest => ErrorCode::BadDigest,
+            IncompleteBody => ErrorCode::IncompleteBody,
+            InvalidRange { .. } => ErrorCode::InvalidRange,
+            PreconditionFailed => ErrorCode::PreconditionFailed,
+            InvalidPart { .. } => ErrorCode::InvalidPart,
+            InvalidPartOrder => ErrorCode::InvalidPartOrder,
+            EntityTooSmall { .. } => ErrorCode::EntityTooSmall,
+            IllegalLocationConstraint(_) => ErrorCode::IllegalLocationConstraintException,
+            MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            NotImplemented(_) => ErrorCode::NotImplemented,
+            // Auth errors carry their own code string; this is a fallback.
+            Auth(_) => ErrorCode::AccessDenied,
+            BodyRead(_) => ErrorCode::IncompleteBody,
+            Internal(_) => ErrorCode::InternalError,
+        }
+    }
+
+    /// The code string and status sent to the client.
+    fn code_and_status(&self) -> (String, StatusCode) {
+        match self {
+            ApiError::Auth(e) => (
+                e.code().to_string(),
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN),
+            ),
+            other => {
+                let code = other.code();
+                (code.as_str().to_string(), code.status())
+            }
+        }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        self.code_and_status().1
+    }
+
+    /// Renders the error: the S3 `<Error>` document (no body for HEAD) with
+    /// its status. This is the only place error responses are produced.
+    pub fn into_response(self, resource: &str, request_id: &str, is_head: bool) -> Response<Body> {
+        let (code, status) = self.code_and_status();
+        if status.is_server_error() {
+            tracing::error!(request_id, error = %self, "request failed");
+        } else {
+            tracing::debug!(request_id, code, error = %self, "request refused");
+        }
+        let message = match &self {
+            ApiError::Internal(_) => "We encountered an internal error. Please try again.".into(),
+            other => other.to_string(),
+        };
+        let mut xml = XmlWriter::new();
+        xml.open_plain("Error");
+        xml.elem("Code", &code);
+        xml.elem("Message", &message);
+        match &self {
+            ApiError::NoSuchBucket(b)
+            | ApiError::BucketNotEmpty(b)
+            | ApiError::BucketAlreadyOwnedByYou(b) => xml.elem("BucketName", b),
+            ApiError::NoSuchKey(k) => xml.elem("Key", k),
+            ApiError::NoSuchUpload(u) => xml.elem("UploadId", u),
+            _ => {}
+        }
+        xml.elem("Resource", resource);
+        xml.elem("RequestId", request_id);
+        xml.close("Error");
+        let body = if is_head {
+            body::empty()
+        } else {
+            body::full(xml.finish())
+        };
+        let mut resp = Response::new(body);
+        *resp.status_mut() = status;
+        let headers = resp.headers_mut();
+        if !is_head {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/xml"),
+            );
+        }
+        if let ApiError::InvalidRange { size } = self {
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                headers.insert(http::header::CONTENT_RANGE, v);
+            }
+        }
+        resp
+    }
+}
+
+impl From<storage::Error> for ApiError {
+    fn from(e: storage::Error) -> Self {
+        use storage::Error as E;
+        match e {
+            E::NoSuchBucket(b) => ApiError::NoSuchBucket(b),
+            E::BucketAlreadyOwnedByYou(b) => ApiError::BucketAlreadyOwnedByYou(b),
+            E::BucketNotEmpty(b) => ApiError::BucketNotEmpty(b),
+            E::NoSuchKey(k) => ApiError::NoSuchKey(k),
+            E::NoSuchUpload(u) => ApiError::NoSuchUpload(u),
+            E::InvalidPart {
+                part_number,
+                reason,
+            } => ApiError::InvalidPart {
+                part_number,
+                reason,
+            },
+            E::InvalidPartOrder => ApiError::InvalidPartOrder,
+            E::EntityTooSmall {
+                part_number,
+                size,
+                min,
+            } => ApiError::EntityTooSmall {
+                part_number,
+                size,
+                min,
+            },
+            E::BadDigest => ApiError::BadDigest,
+            E::InvalidRange { size } => ApiError::InvalidRange { size },
+            // Corruption and I/O failures are the server's fault: 500, and the
+            // detail goes to the log only.
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        for (code, name, status) in ErrorCode::TABLE {
+            assert_eq!(code.as_str(), *name);
+            assert_eq!(code.status().as_u16(), *status);
+        }
+        assert_eq!(
+            ErrorCode::InvalidRange.status(),
+            StatusCode::RANGE_NOT_SATISFIABLE
+        );
+        assert_eq!(
+            ErrorCode::NotImplemented.status(),
+            StatusCode::NOT_IMPLEMENTED
+        );
+    }
+
+    #[test]
+    fn storage_errors_map_to_codes() {
+        let e: ApiError = storage::Error::NoSuchKey("k".into()).into();
+        assert_eq!(e.code(), ErrorCode::NoSuchKey);
+        let e: ApiError = storage::Error::Corrupt("x".into()).into();
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let e: ApiError = storage::Error::EntityTooSmall {
+            part_number: 1,
+            size: 1,
+            min: 5,
+        }
+        .into();
+        assert_eq!(e.code(), ErrorCode::EntityTooSmall);
+    }
+
+    #[test]
+    fn head_error_has_no_body_and_range_error_has_content_range() {
+        let r = ApiError::InvalidRange { size: 10 }.into_response("/b/k", "RID", true);
+        assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+        assert_eq!(r.headers()["content-range"], "bytes */10");
+        assert!(r.headers().get("content-type").is_none());
+    }
+}

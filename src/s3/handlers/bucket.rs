@@ -1,0 +1,228 @@
+//! Service and bucket operations: ListBuckets, Create/Head/DeleteBucket,
+//! location, canned ACLs, versioning status.
+
+use crate::s3::body::RequestBody;
+use crate::s3::error::ApiError;
+use crate::s3::xml::{self, XmlWriter};
+use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
+use http::{HeaderValue, StatusCode};
+use storage::CannedAcl;
+
+const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+
+pub async fn list_buckets(cx: &Ctx<'_>) -> ApiResult {
+    let buckets = cx.state.store.list_buckets().await?;
+    let mut x = XmlWriter::new();
+    x.open_root("ListAllMyBucketsResult");
+    owner(&mut x, cx);
+    x.open_plain("Buckets");
+    for b in &buckets {
+        x.open_plain("Bucket");
+        x.elem("Name", &b.name);
+        x.time_elem("CreationDate", b.created);
+        x.close("Bucket");
+    }
+    x.close("Buckets");
+    x.close("ListAllMyBucketsResult");
+    Ok(xml_response(StatusCode::OK, x.finish()))
+}
+
+/// `<Owner><ID/><DisplayName/></Owner>`.
+pub(crate) fn owner(x: &mut XmlWriter, cx: &Ctx<'_>) {
+    x.open_plain("Owner");
+    x.elem("ID", &cx.state.owner.id);
+    x.elem("DisplayName", &cx.state.owner.display_name);
+    x.close("Owner");
+}
+
+/// The `x-amz-acl` header as one of the two canned ACLs we implement.
+fn canned_acl_header(cx: &Ctx<'_>) -> Result<Option<CannedAcl>, ApiError> {
+    let Some(v) = cx.headers.get("x-amz-acl") else {
+        return Ok(None);
+    };
+    match v.to_str().unwrap_or("").trim() {
+        "private" => Ok(Some(CannedAcl::Private)),
+        "public-read" => Ok(Some(CannedAcl::PublicRead)),
+        other @ ("public-read-write"
+        | "authenticated-read"
+        | "aws-exec-read"
+        | "bucket-owner-read"
+        | "bucket-owner-full-control"
+        | "log-delivery-write") => Err(ApiError::NotImplemented(format!("The canned ACL {other}"))),
+        other => Err(ApiError::InvalidArgument(
+            "x-amz-acl",
+            format!("unknown canned ACL {other:?}"),
+        )),
+    }
+}
+
+pub async fn create_bucket(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) -> ApiResult {
+    let acl = canned_acl_header(cx)?.unwrap_or_default();
+    let doc = body
+        .read_to_limit(cx.state.config.limits.max_xml_body)
+        .await?;
+    if !doc.iter().all(u8::is_ascii_whitespace) {
+        let root = xml::parse_root(&doc, "CreateBucketConfiguration")?;
+        let wanted = root.child_text("LocationConstraint").unwrap_or("");
+        // us-east-1 is spelled as an empty constraint by the SDKs.
+        let ours = &cx.state.config.region;
+        let same = wanted == ours || (wanted.is_empty() && ours == "us-east-1");
+        if !same {
+            return Err(ApiError::IllegalLocationConstraint(wanted.to_string()));
+        }
+    }
+    // Re-creating an owned bucket answers 409 BucketAlreadyOwnedByYou (the
+    // behaviour of every region but us-east-1's legacy 200), which is what
+    // aws-cli and boto3 handle.
+    cx.state.store.create_bucket(bucket, acl).await?;
+    let mut r = empty_response(StatusCode::OK);
+    if let Ok(v) = HeaderValue::from_str(&format!("/{bucket}")) {
+        r.headers_mut().insert(http::header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+pub async fn head_bucket(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
+    cx.state.store.bucket(bucket).await?;
+    let mut r = empty_response(StatusCode::OK);
+    if let Ok(v) = HeaderValue::from_str(&cx.state.config.region) {
+        r.headers_mut().insert("x-amz-bucket-region", v);
+    }
+    Ok(r)
+}
+
+pub async fn delete_bucket(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
+    cx.state.store.delete_bucket(bucket).await?;
+    Ok(empty_response(StatusCode::NO_CONTENT))
+}
+
+pub async fn get_location(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
+    cx.state.store.bucket(bucket).await?;
+    let region = &cx.state.config.region;
+    let mut x = XmlWriter::new();
+    // us-east-1 is reported as an empty constraint, as S3 does.
+    if region == "us-east-1" {
+        x.raw(&format!("<LocationConstraint xmlns=\"{}\"/>", xml::S3_NS));
+    } else {
+        x.open_root("LocationConstraint");
+        x.raw(&quick_xml::escape::escape(region.as_str()));
+        x.close("LocationConstraint");
+    }
+    Ok(xml_response(StatusCode::OK, x.finish()))
+}
+
+pub async fn get_acl(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
+    let info = cx.state.store.bucket(bucket).await?;
+    let mut x = XmlWriter::new();
+    x.open_root("AccessControlPolicy");
+    owner(&mut x, cx);
+    x.open_plain("AccessControlList");
+    x.open_plain("Grant");
+    x.raw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
+    x.elem("ID", &cx.state.owner.id);
+    x.elem("DisplayName", &cx.state.owner.display_name);
+    x.close("Grantee");
+    x.elem("Permission", "FULL_CONTROL");
+    x.close("Grant");
+    if info.acl == CannedAcl::PublicRead {
+        x.open_plain("Grant");
+        x.raw(
+            "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">",
+        );
+        x.elem("URI", ALL_USERS);
+        x.close("Grantee");
+        x.elem("Permission", "READ");
+        x.close("Grant");
+    }
+    x.close("AccessControlList");
+    x.close("AccessControlPolicy");
+    Ok(xml_response(StatusCode::OK, x.finish()))
+}
+
+/// Maps an `AccessControlPolicy` document onto a canned ACL: the owner's
+/// FULL_CONTROL grant, plus optionally AllUsers READ. Any other grant is a
+/// real ACL, which we do not implement.
+fn acl_from_policy(doc: &[u8]) -> Result<CannedAcl, ApiError> {
+    let root = xml::parse_root(doc, "AccessControlPolicy")?;
+    let list = root
+        .child("AccessControlList")
+        .ok_or_else(|| ApiError::MalformedXml("missing AccessControlList".into()))?;
+    let mut public = false;
+    for grant in list.children_named("Grant") {
+        let grantee = grant
+            .child("Grantee")
+            .ok_or_else(|| ApiError::MalformedXml("Grant without Grantee".into()))?;
+        let perm = grant.child_text("Permission").unwrap_or("");
+        match (grantee.child_text("URI"), perm) {
+            (Some(ALL_USERS), "READ") => public = true,
+            (None, "FULL_CONTROL") if grantee.child("ID").is_some() => {}
+            _ => {
+                return Err(ApiError::NotImplemented(format!(
+                    "ACL grants other than the canned ones (grant of {perm})"
+                )))
+            }
+        }
+    }
+    Ok(if public {
+        CannedAcl::PublicRead
+    } else {
+        CannedAcl::Private
+    })
+}
+
+pub async fn put_acl(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) -> ApiResult {
+    let doc = body
+        .read_to_limit(cx.state.config.limits.max_xml_body)
+        .await?;
+    let acl = match canned_acl_header(cx)? {
+        Some(acl) => acl,
+        None if doc.iter().all(u8::is_ascii_whitespace) => {
+            return Err(ApiError::MalformedXml(
+                "PutBucketAcl needs x-amz-acl or an AccessControlPolicy body".into(),
+            ))
+        }
+        None => acl_from_policy(&doc)?,
+    };
+    cx.state.store.set_bucket_acl(bucket, acl).await?;
+    Ok(empty_response(StatusCode::OK))
+}
+
+pub async fn get_versioning(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
+    cx.state.store.bucket(bucket).await?;
+    // Never versioned: S3 answers an empty configuration.
+    let mut x = XmlWriter::new();
+    x.raw(&format!(
+        "<VersioningConfiguration xmlns=\"{}\"/>",
+        xml::S3_NS
+    ));
+    Ok(xml_response(StatusCode::OK, x.finish()))
+}
+
+pub async fn put_versioning(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
+    cx.state.store.bucket(bucket).await?;
+    Err(ApiError::NotImplemented(
+        "Bucket versioning (imgbucket keeps one version per key)".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acl_documents() {
+        let owner_only = br#"<AccessControlPolicy><Owner><ID>x</ID></Owner><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>x</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"#;
+        assert_eq!(acl_from_policy(owner_only).unwrap(), CannedAcl::Private);
+        let public = br#"<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>x</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant><Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>"#;
+        assert_eq!(acl_from_policy(public).unwrap(), CannedAcl::PublicRead);
+        let write = br#"<AccessControlPolicy><AccessControlList><Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>WRITE</Permission></Grant></AccessControlList></AccessControlPolicy>"#;
+        assert!(matches!(
+            acl_from_policy(write),
+            Err(ApiError::NotImplemented(_))
+        ));
+        assert!(matches!(
+            acl_from_policy(b"<AccessControlPolicy/>"),
+            Err(ApiError::MalformedXml(_))
+        ));
+    }
+}

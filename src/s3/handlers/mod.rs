@@ -1,0 +1,65 @@
+//! One function per S3 operation, grouped by resource. Handlers receive
+//! typed, validated arguments from the router and call the store; they
+//! build responses but never render errors (that is `ApiError`'s job).
+
+pub mod bucket;
+pub mod list;
+pub mod multipart;
+pub mod object;
+
+use crate::s3::body::RequestBody;
+use crate::s3::error::ApiError;
+use storage::ObjectWriter;
+
+/// Streams a request body into a writer, chunk by chunk, refusing it once it
+/// exceeds `max` bytes. On error the writer is dropped by the caller, which
+/// discards everything written.
+pub(crate) async fn pump_body(
+    body: &mut RequestBody,
+    writer: &mut Box<dyn ObjectWriter>,
+    max: u64,
+) -> Result<(), ApiError> {
+    while let Some(chunk) = body.next_chunk().await {
+        let chunk = chunk?;
+        if writer.written() + chunk.len() as u64 > max {
+            return Err(ApiError::EntityTooLarge);
+        }
+        writer.write(&chunk).await?;
+    }
+    Ok(())
+}
+
+/// Copies a stored byte stream into a writer (CopyObject, UploadPartCopy).
+pub(crate) async fn pump_stream(
+    mut stream: storage::ByteStream,
+    writer: &mut Box<dyn ObjectWriter>,
+) -> Result<(), ApiError> {
+    use futures_util::StreamExt;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::Internal(format!("reading copy source: {e}")))?;
+        writer.write(&chunk).await?;
+    }
+    Ok(())
+}
+
+/// Refuses a body whose announced length exceeds `max` before reading it.
+pub(crate) fn check_announced_length(headers: &http::HeaderMap, max: u64) -> Result<(), ApiError> {
+    for name in ["x-amz-decoded-content-length", "content-length"] {
+        if let Some(v) = headers.get(name) {
+            let n: u64 = v
+                .to_str()
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .ok_or_else(|| {
+                    ApiError::InvalidArgument("header", format!("{name} is not a number"))
+                })?;
+            if n > max {
+                return Err(ApiError::EntityTooLarge);
+            }
+            // The decoded length is the object size; Content-Length then
+            // includes chunk framing, so it is not compared.
+            return Ok(());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,311 @@
+//! Object operations: Put/Get/Head/Delete, DeleteObjects, CopyObject.
+
+use super::{check_announced_length, pump_body, pump_stream};
+use crate::s3::body::{self, RequestBody};
+use crate::s3::error::ApiError;
+use crate::s3::headers::{
+    attrs_from_headers, checksum_headers, content_md5, http_date, object_headers, resolve_range,
+    ConditionFailure, Conditions, RangeRequest, ResponseOverrides,
+};
+use crate::s3::router::{CopySource, MAX_KEY_LEN};
+use crate::s3::xml::{self, XmlWriter};
+use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
+use http::{HeaderValue, Response, StatusCode};
+use storage::ByteRange;
+
+/// Most keys one DeleteObjects request may name.
+const MAX_DELETE_KEYS: usize = 1000;
+
+fn etag_header(r: &mut Response<body::Body>, etag: &str) {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        r.headers_mut().insert(http::header::ETAG, v);
+    }
+}
+
+pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: &str) -> ApiResult {
+    let max = cx.state.config.limits.max_object_size;
+    check_announced_length(cx.headers, max)?;
+    let attrs = attrs_from_headers(cx.headers)?;
+    let md5 = content_md5(cx.headers)?;
+    let mut writer = cx.state.store.object_writer(bucket, key).await?;
+    pump_body(&mut body, &mut writer, max).await?;
+    let mut attrs = attrs;
+    attrs.checksums = body.finish()?;
+    let meta = writer.commit(attrs, md5).await?;
+    let mut r = empty_response(StatusCode::OK);
+    etag_header(&mut r, &meta.etag);
+    checksum_headers(r.headers_mut(), &meta.attrs.checksums);
+    Ok(r)
+}
+
+/// GetObject and HeadObject: conditions, range, then headers (and body).
+pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> ApiResult {
+    let store = &cx.state.store;
+    let meta = store.head_object(bucket, key).await?;
+    if let Err(f) = Conditions::request(cx.headers).evaluate(&meta.etag, meta.last_modified) {
+        return match f {
+            ConditionFailure::PreconditionFailed => Err(ApiError::PreconditionFailed),
+            ConditionFailure::NotModified => {
+                let mut r = empty_response(StatusCode::NOT_MODIFIED);
+                etag_header(&mut r, &meta.etag);
+                if let Ok(v) = HeaderValue::from_str(&http_date(meta.last_modified)) {
+                    r.headers_mut().insert(http::header::LAST_MODIFIED, v);
+                }
+                Ok(r)
+            }
+        };
+    }
+    let range_header = cx
+        .headers
+        .get(http::header::RANGE)
+        .and_then(|v| v.to_str().ok());
+    let range = match resolve_range(range_header, meta.size) {
+        RangeRequest::Unsatisfiable => return Err(ApiError::InvalidRange { size: meta.size }),
+        RangeRequest::Whole => None,
+        RangeRequest::Part { start, end } => Some((start, end)),
+    };
+    let checksum_mode = range.is_none()
+        && cx
+            .headers
+            .get("x-amz-checksum-mode")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"enabled"));
+    let overrides = ResponseOverrides::from_query(cx.query);
+    let (meta, mut resp) = if head {
+        (meta, Response::new(body::empty()))
+    } else {
+        let byte_range = range.map(|(start, end)| ByteRange {
+            start,
+            end: Some(end),
+        });
+        let (meta, stream) = store.get_object(bucket, key, byte_range).await?;
+        (meta, Response::new(body::stream(stream)))
+    };
+    let h = resp.headers_mut();
+    object_headers(h, &meta, &overrides, checksum_mode);
+    let length = match range {
+        Some((start, end)) => {
+            // The object may have been replaced since the HEAD above; the
+            // store clipped the range to the version it read.
+            let end = end.min(meta.size.saturating_sub(1));
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{}", meta.size)) {
+                h.insert(http::header::CONTENT_RANGE, v);
+            }
+            *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+            end + 1 - start
+        }
+        None => meta.size,
+    };
+    resp.headers_mut()
+        .insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
+    Ok(resp)
+}
+
+pub async fn delete_object(cx: &Ctx<'_>, bucket: &str, key: &str) -> ApiResult {
+    // S3 answers 204 whether or not the key existed, but not for a missing
+    // bucket.
+    cx.state.store.delete_object(bucket, key).await?;
+    Ok(empty_response(StatusCode::NO_CONTENT))
+}
+
+/// One `<Object>` of a DeleteObjects request.
+#[derive(Debug, PartialEq, Eq)]
+struct DeleteEntry {
+    key: String,
+    version_id: Option<String>,
+}
+
+/// Parses `<Delete><Quiet/><Object><Key/><VersionId/></Object>…</Delete>`.
+fn parse_delete(doc: &[u8]) -> Result<(bool, Vec<DeleteEntry>), ApiError> {
+    let root = xml::parse_root(doc, "Delete")?;
+    let quiet = match root.child_text("Quiet") {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(ApiError::MalformedXml(format!(
+                "Quiet must be true or false, not {v:?}"
+            )))
+        }
+    };
+    let mut entries = Vec::new();
+    for obj in root.children_named("Object") {
+        let key = obj
+            .child("Key")
+            .map(|k| k.text.clone())
+            .ok_or_else(|| ApiError::MalformedXml("Object without Key".into()))?;
+        let version_id = obj.child_text("VersionId").map(str::to_string);
+        entries.push(DeleteEntry { key, version_id });
+    }
+    if entries.is_empty() {
+        return Err(ApiError::MalformedXml("no Object to delete".into()));
+    }
+    if entries.len() > MAX_DELETE_KEYS {
+        return Err(ApiError::MalformedXml(format!(
+            "more than {MAX_DELETE_KEYS} keys"
+        )));
+    }
+    Ok((quiet, entries))
+}
+
+pub async fn delete_objects(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) -> ApiResult {
+    let doc = body
+        .read_to_limit(cx.state.config.limits.max_xml_body)
+        .await?;
+    let (quiet, entries) = parse_delete(&doc)?;
+    cx.state.store.bucket(bucket).await?;
+    let mut x = XmlWriter::new();
+    x.open_root("DeleteResult");
+    for e in entries {
+        let outcome: Result<(), (String, String)> = if e.key.is_empty() {
+            Err(("InvalidArgument".into(), "The key must not be empty".into()))
+        } else if e.key.len() > MAX_KEY_LEN {
+            Err(("KeyTooLongError".into(), "Your key is too long".into()))
+        } else if e.version_id.as_deref().is_some_and(|v| v != "null") {
+            Err((
+                "NoSuchVersion".into(),
+                "The specified version does not exist.".into(),
+            ))
+        } else {
+            match cx.state.store.delete_object(bucket, &e.key).await {
+                Ok(_) => Ok(()),
+                Err(err) => {
+                    let api: ApiError = err.into();
+                    Err((api.code().as_str().to_string(), api.to_string()))
+                }
+            }
+        };
+        match outcome {
+            Ok(()) if quiet => {}
+            Ok(()) => {
+                x.open_plain("Deleted");
+                x.elem("Key", &e.key);
+                x.opt_elem("VersionId", e.version_id.as_deref());
+                x.close("Deleted");
+            }
+            Err((code, message)) => {
+                x.open_plain("Error");
+                x.elem("Key", &e.key);
+                x.opt_elem("VersionId", e.version_id.as_deref());
+                x.elem("Code", &code);
+                x.elem("Message", &message);
+                x.close("Error");
+            }
+        }
+    }
+    x.close("DeleteResult");
+    Ok(xml_response(StatusCode::OK, x.finish()))
+}
+
+/// Evaluates `x-amz-copy-source-if-*`: any false condition is 412.
+pub(crate) fn check_copy_conditions(
+    cx: &Ctx<'_>,
+    meta: &storage::ObjectMeta,
+) -> Result<(), ApiError> {
+    Conditions::copy_source(cx.headers)
+        .evaluate(&meta.etag, meta.last_modified)
+        .map_err(|_| ApiError::PreconditionFailed)
+}
+
+pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource) -> ApiResult {
+    let store = &cx.state.store;
+    let replace = match cx
+        .headers
+        .get("x-amz-metadata-directive")
+        .map(|v| v.to_str().unwrap_or(""))
+    {
+        None => false,
+        Some(v) if v.eq_ignore_ascii_case("COPY") => false,
+        Some(v) if v.eq_ignore_ascii_case("REPLACE") => true,
+        Some(v) => {
+            return Err(ApiError::InvalidArgument(
+                "x-amz-metadata-directive",
+                format!("must be COPY or REPLACE, not {v:?}"),
+            ))
+        }
+    };
+    // The destination bucket must exist even when the source is missing.
+    store.bucket(bucket).await?;
+    let src_meta = store.head_object(&src.bucket, &src.key).await?;
+    check_copy_conditions(cx, &src_meta)?;
+    if src_meta.size > cx.state.config.limits.max_object_size {
+        return Err(ApiError::InvalidRequest(
+            "The specified copy source is larger than the maximum allowable size for a copy source"
+                .into(),
+        ));
+    }
+    let new_attrs = if replace {
+        let mut a = attrs_from_headers(cx.headers)?;
+        // The bytes do not change, so their checksums still hold.
+        a.checksums = src_meta.attrs.checksums.clone();
+        a
+    } else {
+        src_meta.attrs.clone()
+    };
+    let meta = if src.bucket == bucket && src.key == key {
+        if !replace {
+            return Err(ApiError::InvalidRequest(
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
+            ));
+        }
+        store.update_object_attrs(bucket, key, new_attrs).await?
+    } else {
+        let (read_meta, stream) = store.get_object(&src.bucket, &src.key, None).await?;
+        if read_meta.etag != src_meta.etag {
+            // Replaced between the condition check and the read: the
+            // conditions were evaluated against a version we are not copying.
+            check_copy_conditions(cx, &read_meta)?;
+        }
+        let attrs = if replace {
+            new_attrs
+        } else {
+            read_meta.attrs.clone()
+        };
+        let mut writer = store.object_writer(bucket, key).await?;
+        pump_stream(stream, &mut writer).await?;
+        writer.commit(attrs, None).await?
+    };
+    let mut x = XmlWriter::new();
+    x.open_root("CopyObjectResult");
+    x.time_elem("LastModified", meta.last_modified);
+    x.elem("ETag", &format!("\"{}\"", meta.etag));
+    x.close("CopyObjectResult");
+    Ok(xml_response(StatusCode::OK, x.finish()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delete_documents() {
+        let (quiet, e) = parse_delete(b"<Delete><Quiet>true</Quiet><Object><Key>a</Key></Object><Object><Key>b</Key><VersionId>null</VersionId></Object></Delete>").unwrap();
+        assert!(quiet);
+        assert_eq!(
+            e,
+            vec![
+                DeleteEntry {
+                    key: "a".into(),
+                    version_id: None
+                },
+                DeleteEntry {
+                    key: "b".into(),
+                    version_id: Some("null".into())
+                },
+            ]
+        );
+        assert!(parse_delete(b"<Delete></Delete>").is_err());
+        assert!(parse_delete(b"<Delete><Object/></Delete>").is_err());
+        assert!(parse_delete(
+            b"<Delete><Quiet>maybe</Quiet><Object><Key>a</Key></Object></Delete>"
+        )
+        .is_err());
+        let many = format!(
+            "<Delete>{}</Delete>",
+            "<Object><Key>k</Key></Object>".repeat(1001)
+        );
+        assert!(parse_delete(many.as_bytes()).is_err());
+        // Keys keep their whitespace.
+        let (_, e) = parse_delete(b"<Delete><Object><Key> sp </Key></Object></Delete>").unwrap();
+        assert_eq!(e[0].key, " sp ");
+    }
+}

@@ -1,0 +1,447 @@
+//! HTTP header conventions of S3: dates, ranges, conditional requests,
+//! object attributes in and out of headers, `Content-MD5`.
+
+use crate::s3::error::ApiError;
+use base64::Engine as _;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use storage::{ObjectAttrs, ObjectMeta};
+
+/// Total size of user metadata (names + values) S3 accepts.
+pub const MAX_USER_META: usize = 2048;
+
+/// `Sat, 21 Nov 2026 14:32:00 GMT` (RFC 7231 IMF-fixdate).
+pub fn http_date(t: SystemTime) -> String {
+    let dt: chrono::DateTime<chrono::Utc> = t.into();
+    dt.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// Parses an HTTP date (IMF-fixdate, RFC 850 and asctime are rare enough in
+/// S3 clients that RFC 2822 parsing, which accepts `GMT`, suffices; ISO 8601
+/// is accepted too). `None` if unparsable: S3 then ignores the condition.
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
+    let s = s.trim();
+    chrono::DateTime::parse_from_rfc2822(s)
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(s))
+        .ok()
+        .map(SystemTime::from)
+}
+
+/// Truncates to whole seconds: HTTP dates have no fractions, so comparisons
+/// against a `Last-Modified` the client saw must ignore them.
+fn secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether an `If-Match`-style list (`"a", "b"`, `*`) contains the ETag.
+fn etag_list_matches(list: &str, etag: &str) -> bool {
+    list.split(',').map(|t| t.trim()).any(|t| {
+        let t = t.strip_prefix("W/").unwrap_or(t);
+        t == "*" || t.trim_matches('"') == etag
+    })
+}
+
+/// Why a conditional request does not proceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConditionFailure {
+    /// 304: only for GET/HEAD `If-None-Match` / `If-Modified-Since`.
+    NotModified,
+    /// 412.
+    PreconditionFailed,
+}
+
+/// The four conditional headers, by name (plain or `x-amz-copy-source-`).
+pub struct Conditions<'a> {
+    if_match: Option<&'a str>,
+    if_none_match: Option<&'a str>,
+    if_modified_since: Option<&'a str>,
+    if_unmodified_since: Option<&'a str>,
+}
+
+impl<'a> Conditions<'a> {
+    /// `If-Match`, `If-None-Match`, `If-Modified-Since`, `If-Unmodified-Since`.
+    pub fn request(h: &'a HeaderMap) -> Self {
+        Conditions {
+            if_match: header(h, "if-match"),
+            if_none_match: header(h, "if-none-match"),
+            if_modified_since: header(h, "if-modified-since"),
+            if_unmodified_since: header(h, "if-unmodified-since"),
+        }
+    }
+
+    /// The `x-amz-copy-source-if-*` variants.
+    pub fn copy_source(h: &'a HeaderMap) -> Self {
+        Conditions {
+            if_match: header(h, "x-amz-copy-source-if-match"),
+            if_none_match: header(h, "x-amz-copy-source-if-none-match"),
+            if_modified_since: header(h, "x-amz-copy-source-if-modified-since"),
+            if_unmodified_since: header(h, "x-amz-copy-source-if-unmodified-since"),
+        }
+    }
+
+    /// Evaluates with RFC 7232 §6 precedence, which is what S3 does: a true
+    /// `If-Match` makes `If-Unmodified-Since` irrelevant, and a present
+    /// `If-None-Match` makes `If-Modified-Since` irrelevant.
+    pub fn evaluate(&self, etag: &str, last_modified: SystemTime) -> Result<(), ConditionFailure> {
+        let lm = secs(last_modified);
+        match self.if_match {
+            Some(list) if !etag_list_matches(list, etag) => {
+                return Err(ConditionFailure::PreconditionFailed)
+            }
+            Some(_) => {}
+            None => {
+                if let Some(t) = self.if_unmodified_since.and_then(parse_http_date) {
+                    if lm > secs(t) {
+                        return Err(ConditionFailure::PreconditionFailed);
+                    }
+                }
+            }
+        }
+        match self.if_none_match {
+            Some(list) if etag_list_matches(list, etag) => {
+                return Err(ConditionFailure::NotModified)
+            }
+            Some(_) => {}
+            None => {
+                if let Some(t) = self.if_modified_since.and_then(parse_http_date) {
+                    if lm <= secs(t) {
+                        return Err(ConditionFailure::NotModified);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a `Range` header asks for, once resolved against the object size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeRequest {
+    /// No usable range: serve the whole object with 200.
+    Whole,
+    /// Serve `start..=end` with 206.
+    Part { start: u64, end: u64 },
+    /// 416.
+    Unsatisfiable,
+}
+
+/// Resolves a `Range` header against `size`. Syntactically invalid ranges
+/// and multi-range requests are ignored (200 with the whole object), as S3
+/// does; a well-formed range that selects nothing is unsatisfiable.
+pub fn resolve_range(value: Option<&str>, size: u64) -> RangeRequest {
+    let Some(v) = value else {
+        return RangeRequest::Whole;
+    };
+    let Some(spec) = v.trim().strip_prefix("bytes=") else {
+        return RangeRequest::Whole;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Whole;
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return RangeRequest::Whole;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() {
+        // Suffix: the last n bytes.
+        let Ok(n) = b.parse::<u64>() else {
+            return RangeRequest::Whole;
+        };
+        if n == 0 || size == 0 {
+            return RangeRequest::Unsatisfiable;
+        }
+        let n = n.min(size);
+        return RangeRequest::Part {
+            start: size - n,
+            end: size - 1,
+        };
+    }
+    let Ok(start) = a.parse::<u64>() else {
+        return RangeRequest::Whole;
+    };
+    let end = if b.is_empty() {
+        u64::MAX
+    } else {
+        match b.parse::<u64>() {
+            Ok(e) if e >= start => e,
+            _ => return RangeRequest::Whole,
+        }
+    };
+    if start >= size {
+        return RangeRequest::Unsatisfiable;
+    }
+    RangeRequest::Part {
+        start,
+        end: end.min(size - 1),
+    }
+}
+
+/// `Content-MD5` as raw bytes; `InvalidDigest` unless it is base64 of 16 bytes.
+pub fn content_md5(h: &HeaderMap) -> Result<Option<[u8; 16]>, ApiError> {
+    let Some(v) = h.get("content-md5") else {
+        return Ok(None);
+    };
+    let s = v.to_str().map_err(|_| ApiError::InvalidDigest)?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .map_err(|_| ApiError::InvalidDigest)?;
+    let arr: [u8; 16] = raw.try_into().map_err(|_| ApiError::InvalidDigest)?;
+    Ok(Some(arr))
+}
+
+fn text_header(h: &HeaderMap, name: &str) -> Result<Option<String>, ApiError> {
+    match h.get(name) {
+        None => Ok(None),
+        Some(v) => String::from_utf8(v.as_bytes().to_vec())
+            .map(Some)
+            .map_err(|_| ApiError::InvalidArgument("header", format!("{name} is not UTF-8"))),
+    }
+}
+
+/// The object attributes a PutObject / CreateMultipartUpload / CopyObject
+/// with REPLACE sets from its headers. `aws-chunked` is a transfer detail,
+/// not the object's encoding, so it is removed from `Content-Encoding`.
+pub fn attrs_from_headers(h: &HeaderMap) -> Result<ObjectAttrs, ApiError> {
+    let mut attrs = ObjectAttrs {
+        content_type: text_header(h, "content-type")?,
+        content_encoding: text_header(h, "content-encoding")?.and_then(|v| {
+            let kept: Vec<&str> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("aws-chunked"))
+                .collect();
+            (!kept.is_empty()).then(|| kept.join(","))
+        }),
+        content_disposition: text_header(h, "content-disposition")?,
+        content_language: text_header(h, "content-language")?,
+        cache_control: text_header(h, "cache-control")?,
+        expires: text_header(h, "expires")?,
+        ..Default::default()
+    };
+    let mut total = 0;
+    for (name, value) in h {
+        if let Some(meta) = name.as_str().strip_prefix("x-amz-meta-") {
+            let v = String::from_utf8(value.as_bytes().to_vec()).map_err(|_| {
+                ApiError::InvalidArgument("header", format!("x-amz-meta-{meta} is not UTF-8"))
+            })?;
+            total += meta.len() + v.len();
+            // Repeated headers are joined with commas, as S3 does.
+            attrs
+                .user_meta
+                .entry(meta.to_string())
+                .and_modify(|e| {
+                    e.push(',');
+                    e.push_str(&v);
+                })
+                .or_insert(v);
+        }
+    }
+    if total > MAX_USER_META {
+        return Err(ApiError::MetadataTooLarge);
+    }
+    Ok(attrs)
+}
+
+fn set(h: &mut HeaderMap, name: &str, value: &str) {
+    if let (Ok(n), Ok(v)) = (
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_bytes(value.as_bytes()),
+    ) {
+        h.insert(n, v);
+    }
+}
+
+/// The `response-*` query overrides of GetObject/HeadObject.
+#[derive(Debug, Default, Clone)]
+pub struct ResponseOverrides {
+    pairs: Vec<(&'static str, String)>,
+}
+
+impl ResponseOverrides {
+    /// Picks the six `response-*` parameters from the query.
+    pub fn from_query(q: &crate::s3::router::RawQuery) -> Self {
+        const MAP: &[(&str, &str)] = &[
+            ("response-content-type", "content-type"),
+            ("response-content-language", "content-language"),
+            ("response-expires", "expires"),
+            ("response-cache-control", "cache-control"),
+            ("response-content-disposition", "content-disposition"),
+            ("response-content-encoding", "content-encoding"),
+        ];
+        let pairs = MAP
+            .iter()
+            .filter_map(|(param, header)| q.get(param).map(|v| (*header, v.to_string())))
+            .collect();
+        ResponseOverrides { pairs }
+    }
+}
+
+/// Writes an object's headers for GET/HEAD: ETag, Last-Modified, the stored
+/// content headers (then the `response-*` overrides), user metadata, and the
+/// stored checksums when the client asked with `x-amz-checksum-mode`.
+pub fn object_headers(
+    h: &mut HeaderMap,
+    meta: &ObjectMeta,
+    overrides: &ResponseOverrides,
+    checksums: bool,
+) {
+    set(h, "etag", &format!("\"{}\"", meta.etag));
+    set(h, "last-modified", &http_date(meta.last_modified));
+    set(h, "accept-ranges", "bytes");
+    let a = &meta.attrs;
+    set(
+        h,
+        "content-type",
+        a.content_type.as_deref().unwrap_or("binary/octet-stream"),
+    );
+    for (name, v) in [
+        ("content-encoding", &a.content_encoding),
+        ("content-disposition", &a.content_disposition),
+        ("content-language", &a.content_language),
+        ("cache-control", &a.cache_control),
+        ("expires", &a.expires),
+    ] {
+        if let Some(v) = v {
+            set(h, name, v);
+        }
+    }
+    for (name, v) in &overrides.pairs {
+        set(h, name, v);
+    }
+    for (k, v) in &a.user_meta {
+        set(h, &format!("x-amz-meta-{k}"), v);
+    }
+    if checksums {
+        checksum_headers(h, &a.checksums);
+    }
+}
+
+/// `x-amz-checksum-<alg>: <base64>` for each stored checksum.
+pub fn checksum_headers(h: &mut HeaderMap, checksums: &std::collections::BTreeMap<String, String>) {
+    for (alg, v) in checksums {
+        set(
+            h,
+            &format!("x-amz-checksum-{}", alg.to_ascii_lowercase()),
+            v,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        use RangeRequest::*;
+        let cases = [
+            (None, 10, Whole),
+            (Some("bytes=0-4"), 10, Part { start: 0, end: 4 }),
+            (Some("bytes=5-"), 10, Part { start: 5, end: 9 }),
+            (Some("bytes=5-100"), 10, Part { start: 5, end: 9 }),
+            (Some("bytes=-3"), 10, Part { start: 7, end: 9 }),
+            (Some("bytes=-30"), 10, Part { start: 0, end: 9 }),
+            (Some("bytes=-0"), 10, Unsatisfiable),
+            (Some("bytes=10-"), 10, Unsatisfiable),
+            (Some("bytes=0-"), 0, Unsatisfiable),
+            (Some("bytes=5-2"), 10, Whole),
+            (Some("bytes=a-b"), 10, Whole),
+            (Some("items=0-1"), 10, Whole),
+            (Some("bytes=0-1,3-4"), 10, Whole),
+        ];
+        for (h, size, want) in cases {
+            assert_eq!(resolve_range(h, size), want, "{h:?}");
+        }
+    }
+
+    #[test]
+    fn condition_precedence() {
+        let lm = UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let before = http_date(lm - Duration::from_secs(10));
+        let same = http_date(lm);
+        let after = http_date(lm + Duration::from_secs(10));
+        let eval = |pairs: &[(&str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(
+                    HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+            Conditions::request(&h).evaluate("abc", lm)
+        };
+        use ConditionFailure::*;
+        assert_eq!(eval(&[]), Ok(()));
+        assert_eq!(eval(&[("if-match", "\"abc\"")]), Ok(()));
+        assert_eq!(eval(&[("if-match", "\"x\", \"abc\"")]), Ok(()));
+        assert_eq!(eval(&[("if-match", "*")]), Ok(()));
+        assert_eq!(eval(&[("if-match", "\"x\"")]), Err(PreconditionFailed));
+        assert_eq!(
+            eval(&[("if-unmodified-since", &before)]),
+            Err(PreconditionFailed)
+        );
+        assert_eq!(eval(&[("if-unmodified-since", &same)]), Ok(()));
+        // A true If-Match overrides a false If-Unmodified-Since.
+        assert_eq!(
+            eval(&[("if-match", "\"abc\""), ("if-unmodified-since", &before)]),
+            Ok(())
+        );
+        assert_eq!(eval(&[("if-none-match", "\"abc\"")]), Err(NotModified));
+        assert_eq!(eval(&[("if-none-match", "\"x\"")]), Ok(()));
+        assert_eq!(eval(&[("if-modified-since", &same)]), Err(NotModified));
+        assert_eq!(eval(&[("if-modified-since", &after)]), Err(NotModified));
+        assert_eq!(eval(&[("if-modified-since", &before)]), Ok(()));
+        // A false If-None-Match (different ETag) wins over If-Modified-Since.
+        assert_eq!(
+            eval(&[("if-none-match", "\"x\""), ("if-modified-since", &after)]),
+            Ok(())
+        );
+        assert_eq!(eval(&[("if-modified-since", "garbage")]), Ok(()));
+        // If-Match failure beats If-None-Match.
+        assert_eq!(
+            eval(&[("if-match", "\"x\""), ("if-none-match", "\"abc\"")]),
+            Err(PreconditionFailed)
+        );
+    }
+
+    #[test]
+    fn attrs_strip_aws_chunked_and_collect_meta() {
+        let mut h = HeaderMap::new();
+        h.insert("content-encoding", "aws-chunked,gzip".parse().unwrap());
+        h.insert("x-amz-meta-color", "blue".parse().unwrap());
+        h.insert("content-type", "image/png".parse().unwrap());
+        let a = attrs_from_headers(&h).unwrap();
+        assert_eq!(a.content_encoding.as_deref(), Some("gzip"));
+        assert_eq!(a.user_meta["color"], "blue");
+        h.insert("content-encoding", "aws-chunked".parse().unwrap());
+        assert_eq!(attrs_from_headers(&h).unwrap().content_encoding, None);
+        h.insert("x-amz-meta-big", "x".repeat(3000).parse().unwrap());
+        assert!(matches!(
+            attrs_from_headers(&h),
+            Err(ApiError::MetadataTooLarge)
+        ));
+    }
+
+    #[test]
+    fn md5_header() {
+        let mut h = HeaderMap::new();
+        assert_eq!(content_md5(&h).unwrap(), None);
+        h.insert("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg==".parse().unwrap());
+        assert!(content_md5(&h).unwrap().is_some());
+        h.insert("content-md5", "nope".parse().unwrap());
+        assert!(matches!(content_md5(&h), Err(ApiError::InvalidDigest)));
+    }
+
+    #[test]
+    fn http_dates_round_trip() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(http_date(t), "Tue, 14 Nov 2023 22:13:20 GMT");
+        assert_eq!(parse_http_date(&http_date(t)), Some(t));
+    }
+}
