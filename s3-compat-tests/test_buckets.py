@@ -38,13 +38,34 @@ def test_create_existing_bucket(s3, bucket):
     assert_client_error(e, 409, "BucketAlreadyOwnedByYou")
 
 
-def test_create_with_location_constraint(s3, bucket_name):
-    # The server's region is us-east-1; a body naming it must be accepted.
-    s3.create_bucket(Bucket=bucket_name,
-                     CreateBucketConfiguration={"LocationConstraint": "us-east-1"})
-    loc = s3.get_bucket_location(Bucket=bucket_name)
-    # AWS answers an empty LocationConstraint for us-east-1.
-    assert loc.get("LocationConstraint") in (None, "", "us-east-1")
+def test_create_with_location_constraint(s3, endpoint, bucket_name):
+    # A CreateBucketConfiguration naming the server's own region: MinIO and
+    # most self-hosted stores accept it; AWS itself refuses an explicit
+    # us-east-1 with InvalidLocationConstraint. Either is compatible, and
+    # nothing else is.
+    try:
+        s3.create_bucket(Bucket=bucket_name,
+                         CreateBucketConfiguration={"LocationConstraint": "us-east-1"})
+    except ClientError as e:
+        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400, e.response
+        assert e.response["Error"]["Code"] == "InvalidLocationConstraint", e.response
+    else:
+        loc = s3.get_bucket_location(Bucket=bucket_name)
+        assert loc.get("LocationConstraint") in (None, "", "us-east-1")
+        s3.delete_bucket(Bucket=bucket_name)
+    # An empty configuration body is the same as none.
+    body = (b'<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            b'</CreateBucketConfiguration>')
+    resp = signed_request(endpoint, "PUT", f"/{bucket_name}", body=body)
+    assert resp.status_code == 200, resp.text
+    assert s3.get_bucket_location(Bucket=bucket_name).get("LocationConstraint") in \
+        (None, "", "us-east-1")
+
+
+def test_create_with_malformed_configuration(endpoint, bucket_name):
+    resp = signed_request(endpoint, "PUT", f"/{bucket_name}",
+                          body=b"<CreateBucketConfiguration><LocationConstraint>")
+    assert_s3_error(resp, 400, "MalformedXML")
 
 
 def test_get_bucket_location_default(s3, bucket):

@@ -142,20 +142,27 @@ def test_v2_encoding_type_url(s3, bucket, endpoint):
     odd = ["sp ace/é.txt", "plus+amp&.txt", "ctl\u0001char"]
     for k in odd:
         s3.put_object(Bucket=bucket, Key=k, Body=b"x")
-    # boto3 decodes EncodingType=url answers itself: keys come back as stored.
-    resp = s3.list_objects_v2(Bucket=bucket, EncodingType="url", Delimiter="/")
+    # boto3 asks for encoding-type=url on its own and decodes the answer:
+    # keys come back as stored.
+    resp = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
     assert [o["Key"] for o in resp["Contents"]] == ["ctl\u0001char", "plus+amp&.txt"]
     assert [p["Prefix"] for p in resp["CommonPrefixes"]] == ["sp ace/"]
-    # On the wire the keys are percent-encoded.
+    v1 = s3.list_objects(Bucket=bucket)
+    assert [o["Key"] for o in v1["Contents"]] == sorted(odd)
+    # Asked for explicitly, the caller gets the encoded form (AWS writes a
+    # space as "+"; "%20" decodes the same).
+    enc = s3.list_objects_v2(Bucket=bucket, EncodingType="url", Delimiter="/")
+    assert [o["Key"] for o in enc["Contents"]] == ["ctl%01char", "plus%2Bamp%26.txt"]
+    assert [p["Prefix"] for p in enc["CommonPrefixes"]] in (["sp%20ace/"], ["sp+ace/"])
+    assert enc["EncodingType"] == "url"
+    # Without encoding-type the control character cannot travel in XML 1.0,
+    # so check the raw encoded listing of the other keys.
     raw = signed_request(endpoint, "GET", f"/{bucket}",
                          query={"list-type": "2", "encoding-type": "url"})
     assert raw.status_code == 200, raw.text
     root = parse_xml(raw.content)
     wire = [el.text for el in root.iter() if strip_ns(el.tag) == "Key"]
-    # AWS writes a space as "+"; "%20" decodes the same way.
     assert "sp%20ace/%C3%A9.txt" in wire or "sp+ace/%C3%A9.txt" in wire, wire
-    assert "plus%2Bamp%26.txt" in wire, wire
-    assert "ctl%01char" in wire, wire
     assert xml_text(root, "EncodingType") == "url"
 
 

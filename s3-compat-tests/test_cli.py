@@ -1,0 +1,108 @@
+"""The command line contract: start-up line, `--addr` with port 0, generated
+credentials on first start, clean exit on SIGTERM. Each test runs its own
+server process."""
+
+import os
+import re
+import stat
+import time
+
+import pytest
+
+from conftest import make_client
+from s3util import Server, binary_path
+
+LISTEN_RE = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
+
+
+def wait_for_log(srv: Server, pattern: re.Pattern, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = pattern.search(srv.log_text())
+        if m:
+            return m
+        if srv.proc is not None and srv.proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern.pattern!r} not printed; log:\n{srv.log_tail()}")
+
+
+def test_prints_listening_line(tmp_path):
+    srv = Server(tmp_path / "data", tmp_path / "log")
+    srv.start()
+    try:
+        m = wait_for_log(srv, LISTEN_RE)
+        assert int(m.group(1)) == srv.port
+    finally:
+        assert srv.stop() == 0, srv.log_tail()
+
+
+def test_port_zero_reports_real_port(tmp_path):
+    srv = Server(tmp_path / "data", tmp_path / "log")
+    srv.start(addr="127.0.0.1:0")
+    try:
+        m = wait_for_log(srv, LISTEN_RE)
+        srv.port = int(m.group(1))
+        assert srv.port != 0
+        srv.wait_ready()
+        s3 = make_client(srv.endpoint)
+        s3.create_bucket(Bucket="port-zero")
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["port-zero"]
+    finally:
+        srv.stop()
+
+
+def test_sigterm_exits_zero_and_keeps_data(tmp_path):
+    srv = Server(tmp_path / "data", tmp_path / "log")
+    srv.start()
+    s3 = make_client(srv.endpoint)
+    s3.create_bucket(Bucket="persist")
+    s3.put_object(Bucket="persist", Key="k", Body=b"survives restart")
+    assert srv.stop() == 0, srv.log_tail()
+    srv.start()
+    try:
+        assert s3.get_object(Bucket="persist", Key="k")["Body"].read() == b"survives restart"
+    finally:
+        srv.stop()
+
+
+def test_generated_credentials(tmp_path):
+    """No keys in the environment: a key pair is generated on first start,
+    printed once, stored in the data dir (0600) and reused on restart."""
+    data = tmp_path / "data"
+    srv = Server(data, tmp_path / "log", with_keys=False)
+    srv.start()
+    try:
+        log = srv.log_text()
+        # The printed secret must let a client in. Find the pair: the access
+        # key and secret are printed on the first start.
+        ak = re.search(r"(?i)access[ _-]?key(?:[ _-]?id)?\W+([A-Za-z0-9]{16,})", log)
+        sk = re.search(r"(?i)secret[ _-]?(?:access[ _-]?)?key\W+([A-Za-z0-9/+=]{16,})", log)
+        assert ak and sk, f"no generated keys printed:\n{log}"
+        client = make_client(srv.endpoint, access_key=ak.group(1), secret_key=sk.group(1))
+        client.create_bucket(Bucket="generated-keys")
+        assert client.list_buckets()["Buckets"][0]["Name"] == "generated-keys"
+    finally:
+        srv.stop()
+
+    # Stored with mode 0600 somewhere in the data dir, containing the secret.
+    holders = [p for p in data.rglob("*") if p.is_file() and p.stat().st_size < 65536
+               and sk.group(1).encode() in p.read_bytes()]
+    assert holders, "secret not stored in the data dir"
+    for p in holders:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600, (p, oct(p.stat().st_mode))
+
+    # Second start: same keys, and the secret is not printed again.
+    before = len(srv.log_text())
+    srv.start()
+    try:
+        client = make_client(srv.endpoint, access_key=ak.group(1), secret_key=sk.group(1))
+        assert client.list_buckets()["Buckets"][0]["Name"] == "generated-keys"
+        assert sk.group(1) not in srv.log_text()[before:]
+    finally:
+        srv.stop()
+
+
+def test_binary_exists():
+    assert binary_path().is_file(), binary_path()
+    assert os.access(binary_path(), os.X_OK)
