@@ -85,12 +85,18 @@ fn scale_both(w0: u32, h0: u32, f: f64, rounding: Rounding) -> (u32, u32) {
 
 /// Proportional size with the width set to `w` (height follows).
 fn by_width(w0: u32, h0: u32, w: u32, rounding: Rounding) -> (u32, u32) {
-    (w.max(1), round_side(h0 as f64 * w as f64 / w0 as f64, rounding))
+    (
+        w.max(1),
+        round_side(h0 as f64 * w as f64 / w0 as f64, rounding),
+    )
 }
 
 /// Proportional size with the height set to `h` (width follows).
 fn by_height(w0: u32, h0: u32, h: u32, rounding: Rounding) -> (u32, u32) {
-    (round_side(w0 as f64 * h as f64 / h0 as f64, rounding), h.max(1))
+    (
+        round_side(w0 as f64 * h as f64 / h0 as f64, rounding),
+        h.max(1),
+    )
 }
 
 /// Largest proportional size inside w×h. The side that limits keeps its
@@ -175,7 +181,11 @@ pub fn plan_resize(w0: u32, h0: u32, resize: &Resize, rounding: Rounding) -> Res
                 crop: Some(crop),
             }
         }
-        Geometry::Pad { width, height, color } => {
+        Geometry::Pad {
+            width,
+            height,
+            color,
+        } => {
             let (w, h) = ((*width).max(1), (*height).max(1));
             let t = fit(w0, h0, w, h, rounding);
             let scaled = enlarge_rule(w0, h0, t, en);
@@ -215,7 +225,11 @@ pub fn plan_resize(w0: u32, h0: u32, resize: &Resize, rounding: Rounding) -> Res
             long_short(w0, h0, *long, *short, rounding),
             en,
         )),
-        Geometry::SourceSide { which, width, height } => {
+        Geometry::SourceSide {
+            which,
+            width,
+            height,
+        } => {
             let width_is_longer = w0 >= h0;
             let use_width = match which {
                 SideChoice::Longer => width_is_longer,
@@ -235,7 +249,11 @@ pub fn plan_resize(w0: u32, h0: u32, resize: &Resize, rounding: Rounding) -> Res
             let t = scale_both(w0, h0, f, Rounding::Truncate);
             plain(enlarge_rule(w0, h0, t, en))
         }
-        Geometry::Canvas { width, height, color } => {
+        Geometry::Canvas {
+            width,
+            height,
+            color,
+        } => {
             let (w, h) = ((*width).max(1), (*height).max(1));
             let canvas = Placement {
                 width: w,
@@ -258,7 +276,13 @@ pub fn plan_resize(w0: u32, h0: u32, resize: &Resize, rounding: Rounding) -> Res
 /// result must satisfy both (lfit semantics), so the smaller factor wins —
 /// which is Alibaba's "the side with the larger source-to-target ratio is
 /// the long side" (dialects.md §1.3).
-fn long_short(w0: u32, h0: u32, long: Option<u32>, short: Option<u32>, rounding: Rounding) -> (u32, u32) {
+fn long_short(
+    w0: u32,
+    h0: u32,
+    long: Option<u32>,
+    short: Option<u32>,
+    rounding: Rounding,
+) -> (u32, u32) {
     let width_is_long = w0 >= h0;
     let (long_src, short_src) = if width_is_long { (w0, h0) } else { (h0, w0) };
     // (target, applies to the width?) of the binding constraint.
@@ -415,7 +439,18 @@ mod tests {
     fn alibaba_worked_example() {
         let n = Rounding::Nearest;
         let (w, h) = (Some(150), Some(80));
-        assert_eq!(out(200, 100, Geometry::Fit { width: w, height: h }, n), (150, 75));
+        assert_eq!(
+            out(
+                200,
+                100,
+                Geometry::Fit {
+                    width: w,
+                    height: h
+                },
+                n
+            ),
+            (150, 75)
+        );
         assert_eq!(
             out(
                 200,
@@ -656,7 +691,10 @@ mod tests {
             },
             enlarge: Enlarge::Never,
         };
-        assert_eq!(plan_resize(200, 100, &pad_never, n).output_size(), (200, 100));
+        assert_eq!(
+            plan_resize(200, 100, &pad_never, n).output_size(),
+            (200, 100)
+        );
     }
 
     #[test]
@@ -718,7 +756,10 @@ mod tests {
     fn area_and_canvas() {
         let n = Rounding::Nearest;
         let (w, h) = out(400, 300, Geometry::Area { max_pixels: 30_000 }, n);
-        assert!(w as u64 * h as u64 <= 30_000 && w >= 199 && h >= 149, "{w}x{h}");
+        assert!(
+            w as u64 * h as u64 <= 30_000 && w >= 199 && h >= 149,
+            "{w}x{h}"
+        );
         let c = plan_resize(
             400,
             300,
@@ -768,7 +809,12 @@ mod tests {
         }
         // dx/dy are added to the origin; the region is clipped at the edge.
         assert_eq!(
-            crop_rect(400, 300, &c(Gravity::NorthWest, Some(100), Some(100), 350, 250)).unwrap(),
+            crop_rect(
+                400,
+                300,
+                &c(Gravity::NorthWest, Some(100), Some(100), 350, 250)
+            )
+            .unwrap(),
             r(350, 250, 50, 50)
         );
         // Missing sides run to the edge.

@@ -1,0 +1,211 @@
+//! Encoding the working frames into the output format.
+//!
+//! JPEG goes through libjpeg-turbo (4:2:0, optional progressive mode);
+//! transparency is flattened onto white here, which is how "outside"
+//! pixels of circle/rounded corners/rotation become white in JPEG output
+//! (dialects.md §0.2, decided at encode time). PNG, GIF, BMP and TIFF use
+//! the `image` crate, WebP uses libwebp (lossy, with quality; animated when
+//! there are several frames). AVIF and HEIC output are not implemented.
+
+use std::io::Cursor;
+
+use image::{ExtendedColorType, ImageEncoder, RgbaImage};
+
+use crate::decode::Frame;
+use crate::error::{Error, Result};
+use crate::jpeg;
+use crate::pipeline::Format;
+
+/// Largest side libwebp can encode.
+const WEBP_MAX_SIDE: u32 = 16383;
+
+/// How to encode.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EncodeParams<'a> {
+    pub format: Format,
+    /// 1–100, used by JPEG and WebP.
+    pub quality: u8,
+    pub progressive: bool,
+    /// ICC profile to embed (JPEG, PNG).
+    pub icc: Option<&'a [u8]>,
+    /// EXIF (TIFF body) to embed (JPEG).
+    pub exif: Option<&'a [u8]>,
+}
+
+fn enc_err(e: impl std::fmt::Display) -> Error {
+    Error::Encode(e.to_string())
+}
+
+/// Whether the format can hold an animation (several frames with delays).
+pub(crate) fn can_animate(f: Format) -> bool {
+    matches!(f, Format::Gif | Format::Webp)
+}
+
+/// RGB bytes of `img`, composited onto white where not opaque.
+pub(crate) fn flatten_rgb(img: &RgbaImage) -> Vec<u8> {
+    let mut out = Vec::with_capacity(img.as_raw().len() / 4 * 3);
+    for p in img.as_raw().chunks_exact(4) {
+        let a = p[3] as u32;
+        for &c in &p[..3] {
+            // c·a + 255·(255 − a), divided by 255 with rounding.
+            let v = c as u32 * a + 255 * (255 - a);
+            out.push(((v + 127) / 255) as u8);
+        }
+    }
+    out
+}
+
+/// Encodes `frames` (the first one only, unless the format animates).
+pub(crate) fn encode(frames: &[Frame], opaque: bool, p: &EncodeParams<'_>) -> Result<Vec<u8>> {
+    let first = frames
+        .first()
+        .ok_or_else(|| Error::Encode("no frame to encode".into()))?;
+    let img = &first.img;
+    let (w, h) = img.dimensions();
+    match p.format {
+        Format::Jpeg => encode_jpeg(img, opaque, p),
+        Format::Png => {
+            let mut out = Vec::new();
+            let mut enc = image::codecs::png::PngEncoder::new_with_quality(
+                &mut out,
+                image::codecs::png::CompressionType::Default,
+                image::codecs::png::FilterType::Adaptive,
+            );
+            if let Some(icc) = p.icc {
+                // An unsupported profile is not worth failing the request.
+                let _ = enc.set_icc_profile(icc.to_vec());
+            }
+            if opaque {
+                let rgb = flatten_rgb(img);
+                enc.write_image(&rgb, w, h, ExtendedColorType::Rgb8)
+                    .map_err(enc_err)?;
+            } else {
+                enc.write_image(img.as_raw(), w, h, ExtendedColorType::Rgba8)
+                    .map_err(enc_err)?;
+            }
+            Ok(out)
+        }
+        Format::Gif => {
+            let mut out = Vec::new();
+            {
+                let mut enc = image::codecs::gif::GifEncoder::new_with_speed(&mut out, 10);
+                if frames.len() > 1 {
+                    enc.set_repeat(image::codecs::gif::Repeat::Infinite)
+                        .map_err(enc_err)?;
+                }
+                let list = frames.iter().map(|f| {
+                    image::Frame::from_parts(
+                        f.img.clone(),
+                        0,
+                        0,
+                        image::Delay::from_numer_denom_ms(f.delay_ms, 1),
+                    )
+                });
+                enc.encode_frames(list).map_err(enc_err)?;
+            }
+            Ok(out)
+        }
+        Format::Webp => encode_webp(frames, opaque, p.quality),
+        Format::Bmp => {
+            let mut out = Vec::new();
+            let mut enc = image::codecs::bmp::BmpEncoder::new(&mut out);
+            if opaque {
+                let rgb = flatten_rgb(img);
+                enc.encode(&rgb, w, h, ExtendedColorType::Rgb8)
+                    .map_err(enc_err)?;
+            } else {
+                enc.encode(img.as_raw(), w, h, ExtendedColorType::Rgba8)
+                    .map_err(enc_err)?;
+            }
+            Ok(out)
+        }
+        Format::Tiff => {
+            let mut out = Cursor::new(Vec::new());
+            let enc = image::codecs::tiff::TiffEncoder::new(&mut out);
+            if opaque {
+                let rgb = flatten_rgb(img);
+                enc.write_image(&rgb, w, h, ExtendedColorType::Rgb8)
+                    .map_err(enc_err)?;
+            } else {
+                enc.write_image(img.as_raw(), w, h, ExtendedColorType::Rgba8)
+                    .map_err(enc_err)?;
+            }
+            Ok(out.into_inner())
+        }
+        Format::Avif | Format::Heic => {
+            Err(Error::NotImplemented(format!("encoding {:?}", p.format)))
+        }
+    }
+}
+
+fn encode_jpeg(img: &RgbaImage, opaque: bool, p: &EncodeParams<'_>) -> Result<Vec<u8>> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let mut c = turbojpeg::Compressor::new().map_err(enc_err)?;
+    c.set_quality(p.quality.clamp(1, 100) as i32)
+        .map_err(enc_err)?;
+    c.set_subsamp(turbojpeg::Subsamp::Sub2x2).map_err(enc_err)?;
+    c.set_progressive(p.progressive).map_err(enc_err)?;
+    let out = if opaque {
+        // libjpeg-turbo ignores the alpha byte of RGBA input: no copy.
+        let image = turbojpeg::Image {
+            pixels: img.as_raw().as_slice(),
+            width: w,
+            pitch: w * 4,
+            height: h,
+            format: turbojpeg::PixelFormat::RGBA,
+        };
+        c.compress_to_vec(image).map_err(enc_err)?
+    } else {
+        let rgb = flatten_rgb(img);
+        let image = turbojpeg::Image {
+            pixels: rgb.as_slice(),
+            width: w,
+            pitch: w * 3,
+            height: h,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        c.compress_to_vec(image).map_err(enc_err)?
+    };
+    Ok(jpeg::insert_metadata(out, p.exif, p.icc))
+}
+
+fn encode_webp(frames: &[Frame], opaque: bool, quality: u8) -> Result<Vec<u8>> {
+    let first = &frames[0].img;
+    let (w, h) = first.dimensions();
+    if w > WEBP_MAX_SIDE || h > WEBP_MAX_SIDE {
+        return Err(Error::TooLarge {
+            what: "WebP output side",
+            value: w.max(h) as u64,
+            limit: WEBP_MAX_SIDE as u64,
+        });
+    }
+    if frames.len() == 1 {
+        let mem = if opaque {
+            let rgb = flatten_rgb(first);
+            webp::Encoder::from_rgb(&rgb, w, h).encode_simple(false, quality as f32)
+        } else {
+            webp::Encoder::from_rgba(first.as_raw(), w, h).encode_simple(false, quality as f32)
+        };
+        return mem
+            .map(|m| m.to_vec())
+            .map_err(|e| Error::Encode(format!("WebP: {e:?}")));
+    }
+    let mut config = webp::WebPConfig::new().map_err(|_| Error::Encode("WebP config".into()))?;
+    config.quality = quality as f32;
+    config.lossless = 0;
+    let mut enc = webp::AnimEncoder::new(w, h, &config);
+    enc.set_loop_count(0);
+    let mut t: i32 = 0;
+    for f in frames {
+        enc.add_frame(webp::AnimFrame::from_rgba(
+            f.img.as_raw(),
+            f.img.width(),
+            f.img.height(),
+            t,
+        ));
+        t = t.saturating_add(f.delay_ms.max(1).min(i32::MAX as u32) as i32);
+    }
+    enc.try_encode()
+        .map(|m| m.to_vec())
+        .map_err(|e| Error::Encode(format!("animated WebP: {e:?}")))
+}

@@ -1,0 +1,606 @@
+//! The executor: decode once, run the operations on every frame kept,
+//! encode once.
+//!
+//! Order of work for one request:
+//! 1. [`probe::inspect`] reads the header and checks the source limits
+//!    (bytes, sides, W×H×frames) before anything is allocated.
+//! 2. The output format is decided (it tells whether more than the first
+//!    frame is needed), and so is the JPEG shrink-on-load factor
+//!    ([`shrink_on_load`]): when the first pixel operation (after
+//!    auto-orient) is a resize to at most a quarter of the size, libjpeg-turbo
+//!    decodes at 1/2, 1/4 or 1/8 scale, always leaving at least 2× for the
+//!    resampler, as libvips' `thumbnail` does.
+//! 3. Each operation runs on every frame; every size an operation computes
+//!    is checked against `max_output_side` before its buffer is allocated.
+//! 4. The encoder writes the output format with the resolved quality.
+//!
+//! Metadata policy (design): the source's ICC profile is kept in JPEG and
+//! PNG output unless `strip_metadata`; EXIF is kept only for JPEG → JPEG
+//! (again unless stripped), with its Orientation reset to 1 when the
+//! pipeline applied it to the pixels (libvips does the same), so that no
+//! viewer rotates the image a second time.
+
+use fast_image_resize as fir;
+use image::RgbaImage;
+
+use crate::decode::{self, Decoded, Frame};
+use crate::encode::{self, EncodeParams};
+use crate::error::{Error, Result};
+use crate::geometry::{self, Rect};
+use crate::pipeline::*;
+use crate::probe::{self, check, ExifField, Header, ImageInfo};
+use crate::{effects, shapes, Assets, Limits};
+
+/// Quality used for lossy output when nothing is asked and the source has
+/// no JPEG quality estimate.
+pub const DEFAULT_QUALITY: u8 = 85;
+/// Ceiling on the kept source quality when nothing is asked (a q98 camera
+/// JPEG re-encoded at 98 would make thumbnails needlessly heavy).
+pub const MAX_DEFAULT_QUALITY: u8 = 90;
+
+/// The result of a pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Encoded image bytes.
+    Image {
+        bytes: Vec<u8>,
+        format: Format,
+        width: u32,
+        height: u32,
+        /// The quality it was encoded with (lossy formats).
+        quality: Option<u8>,
+    },
+    /// The `Info` terminal.
+    Info(ImageInfo),
+    /// The `Exif` terminal: the source's EXIF fields (empty = none).
+    Exif(Vec<ExifField>),
+    /// The `AverageColor` terminal.
+    AverageColor(Rgb),
+}
+
+/// The engine: shared, immutable state for every request (fonts for text
+/// watermarks, once that module lands). Cheap to share across threads.
+#[derive(Debug, Default)]
+pub struct Engine {
+    _private: (),
+}
+
+impl Engine {
+    /// An engine with the default configuration.
+    pub fn new() -> Self {
+        Engine { _private: () }
+    }
+
+    /// Runs `pipeline` on `source`; see [`crate::execute`].
+    pub fn execute(
+        &self,
+        source: &[u8],
+        pipeline: &Pipeline,
+        assets: &Assets,
+        limits: &Limits,
+    ) -> Result<Output> {
+        match self.run(source, pipeline, assets, limits) {
+            Err(e) if e.is_limit() && pipeline.on_limit_error == OnLimitError::ReturnSource => {
+                source_output(source)
+            }
+            other => other,
+        }
+    }
+
+    fn run(
+        &self,
+        source: &[u8],
+        pipeline: &Pipeline,
+        assets: &Assets,
+        limits: &Limits,
+    ) -> Result<Output> {
+        match pipeline.terminal {
+            Some(Terminal::Exif) => {
+                let h = probe::inspect(source, limits)?;
+                let fields =
+                    probe::read_exif(source, h.jpeg.as_ref()).map(|e| probe::exif_fields(&e));
+                return Ok(Output::Exif(fields.unwrap_or_default()));
+            }
+            Some(Terminal::Info) if pipeline.ops.is_empty() => {
+                return Ok(Output::Info(probe::probe(source, limits)?));
+            }
+            _ => {}
+        }
+        let header = probe::inspect(source, limits)?;
+        let out_format = output_format(header.format, &pipeline.output);
+        if matches!(out_format, Format::Avif | Format::Heic) && pipeline.terminal.is_none() {
+            return Err(Error::NotImplemented(format!("encoding {out_format:?}")));
+        }
+        let needs_orientation = pipeline.ops.iter().any(|op| matches!(op, Op::AutoOrient));
+        let orientation = if needs_orientation {
+            probe::orientation(source, header.jpeg.as_ref())
+        } else {
+            None
+        };
+        let average = pipeline.terminal == Some(Terminal::AverageColor);
+        let shrink = if header.format == Format::Jpeg {
+            shrink_on_load(&header, pipeline, orientation, average)
+        } else {
+            1
+        };
+        let first_only = pipeline.terminal.is_none() && !encode::can_animate(out_format)
+            || pipeline
+                .ops
+                .iter()
+                .any(|op| matches!(op, Op::Frames(FrameSelect::First)));
+        let decoded = decode::decode(source, &header, shrink, first_only, limits)?;
+        let mut work = Work::new(decoded, (header.width, header.height), shrink > 1);
+        let ctx = OpCtx {
+            limits,
+            rounding: pipeline.rounding,
+            orientation,
+            assets,
+            engine: self,
+        };
+        run_ops(&mut work, &pipeline.ops, &ctx)?;
+
+        if average {
+            return Ok(Output::AverageColor(average_color(&work.frames[0].img)));
+        }
+        let out = self.encode_output(source, &header, &work, pipeline, out_format)?;
+        if pipeline.terminal == Some(Terminal::Info) {
+            if let Output::Image { bytes, .. } = &out {
+                return Ok(Output::Info(probe::probe(bytes, &Limits::unlimited())?));
+            }
+        }
+        Ok(out)
+    }
+
+    fn encode_output(
+        &self,
+        source: &[u8],
+        header: &Header,
+        work: &Work,
+        pipeline: &Pipeline,
+        format: Format,
+    ) -> Result<Output> {
+        let opts = &pipeline.output;
+        let src_q = header.jpeg.as_ref().and_then(|j| j.quality);
+        let quality = resolve_quality(opts.quality, src_q, header.format);
+        let keep_meta = !opts.strip_metadata;
+        let icc = if keep_meta { work.icc.as_deref() } else { None };
+        let mut exif = None;
+        if keep_meta && format == Format::Jpeg && header.format == Format::Jpeg {
+            if let Some(mut e) = header.jpeg.as_ref().and_then(|j| j.exif.clone()) {
+                if work.oriented {
+                    crate::jpeg::reset_orientation(&mut e);
+                }
+                exif = Some(e);
+            }
+        }
+        let mut params = EncodeParams {
+            format,
+            quality,
+            progressive: opts.progressive,
+            icc,
+            exif: exif.as_deref(),
+        };
+        let (w, h) = work.frames[0].img.dimensions();
+        let lossy = matches!(format, Format::Jpeg | Format::Webp);
+        let mut bytes = encode::encode(&work.frames, work.opaque, &params)?;
+
+        if let (Some(limit), Format::Jpeg) = (opts.size_limit, format) {
+            if bytes.len() as u64 > limit.max_bytes {
+                // Largest quality below the current one that fits; q=1 if
+                // nothing does (the smallest we can make).
+                let (mut lo, mut hi) = (1u8, params.quality.saturating_sub(1).max(1));
+                let mut best: Option<(u8, Vec<u8>)> = None;
+                while lo <= hi {
+                    let mid = lo + (hi - lo) / 2;
+                    params.quality = mid;
+                    let b = encode::encode(&work.frames, work.opaque, &params)?;
+                    if b.len() as u64 <= limit.max_bytes {
+                        best = Some((mid, b));
+                        lo = mid + 1;
+                    } else {
+                        if mid == 1 {
+                            best.get_or_insert((1, b));
+                            break;
+                        }
+                        hi = mid - 1;
+                    }
+                }
+                if let Some((q, b)) = best {
+                    params.quality = q;
+                    bytes = b;
+                }
+            }
+            if limit.source_if_not_smaller && bytes.len() >= source.len() {
+                return source_output(source);
+            }
+        }
+        Ok(Output::Image {
+            bytes,
+            format,
+            width: w,
+            height: h,
+            quality: lossy.then_some(params.quality),
+        })
+    }
+}
+
+impl Limits {
+    /// No limits at all (for re-reading our own output).
+    pub(crate) fn unlimited() -> Limits {
+        Limits {
+            max_source_bytes: u64::MAX,
+            max_side: u32::MAX,
+            max_pixels: u64::MAX,
+            max_output_side: u32::MAX,
+            max_frames: u32::MAX,
+            max_rotate_side: None,
+        }
+    }
+}
+
+/// The source returned as is (identity, `ignore-error`, size-limit `!`).
+fn source_output(source: &[u8]) -> Result<Output> {
+    let info = probe::probe(source, &Limits::unlimited())?;
+    Ok(Output::Image {
+        bytes: source.to_vec(),
+        format: info.format,
+        width: info.width,
+        height: info.height,
+        quality: info.quality,
+    })
+}
+
+/// Runs a pipeline: decode `source` once, apply `pipeline`, encode.
+/// `assets` holds the watermark images named by [`Pipeline::asset_keys`].
+pub fn execute(
+    source: &[u8],
+    pipeline: &Pipeline,
+    assets: &Assets,
+    limits: &Limits,
+    engine: &Engine,
+) -> Result<Output> {
+    engine.execute(source, pipeline, assets, limits)
+}
+
+/// The output format: the request's, or the source's. Alibaba's
+/// `format,gif` converts only sources that are GIFs already (they then stay
+/// GIF), so a non-GIF source keeps its format.
+pub fn output_format(source: Format, opts: &OutputOptions) -> Format {
+    match opts.format {
+        Some(r) if r.only_if_source_animated && source != Format::Gif => source,
+        Some(r) => r.format,
+        None => source,
+    }
+}
+
+/// Resolves the encoding quality (1–100) from the request and the source's
+/// estimated JPEG quality. Relative quality needs a JPEG source; for other
+/// sources it acts as absolute (Alibaba's WebP rule).
+pub fn resolve_quality(q: Option<Quality>, src_q: Option<u8>, src_format: Format) -> u8 {
+    let src = if src_format == Format::Jpeg {
+        src_q
+    } else {
+        None
+    };
+    let v: u32 = match (q, src) {
+        (None, Some(s)) => s.min(MAX_DEFAULT_QUALITY) as u32,
+        (None, None) => DEFAULT_QUALITY as u32,
+        (Some(Quality::Forced(n)), _) => n as u32,
+        (Some(Quality::Absolute(n)), Some(s)) => n.min(s) as u32,
+        (Some(Quality::Relative(n)), Some(s)) => (s as u32 * n as u32 + 50) / 100,
+        (Some(Quality::Floor(n)), Some(s)) => n.max(s) as u32,
+        (Some(Quality::Absolute(n) | Quality::Relative(n) | Quality::Floor(n)), None) => n as u32,
+    };
+    v.clamp(1, 100) as u8
+}
+
+/// The DCT-domain shrink (1, 2, 4 or 8) for a JPEG source: only when the
+/// first pixel operation after auto-orient is a resize (so its size is
+/// known from the header), keeping at least 2× the target for the
+/// resampler. The average-colour terminal without operations decodes at 1/8
+/// (8×8 block means are exactly the DC coefficients).
+pub(crate) fn shrink_on_load(
+    h: &Header,
+    pipeline: &Pipeline,
+    orientation: Option<u16>,
+    average: bool,
+) -> u32 {
+    let mut swapped = false;
+    for op in &pipeline.ops {
+        match op {
+            Op::AutoOrient => swapped = orientation.is_some_and(geometry::orientation_swaps),
+            Op::Frames(_) => {}
+            Op::Resize(r) => {
+                let (w0, h0) = if swapped {
+                    (h.height, h.width)
+                } else {
+                    (h.width, h.height)
+                };
+                let (tw, th) = geometry::plan_resize(w0, h0, r, pipeline.rounding).scaled;
+                let f = (w0 as f64 / tw as f64).min(h0 as f64 / th as f64);
+                return if f >= 16.0 {
+                    8
+                } else if f >= 8.0 {
+                    4
+                } else if f >= 4.0 {
+                    2
+                } else {
+                    1
+                };
+            }
+            _ => return 1,
+        }
+    }
+    if average {
+        8
+    } else {
+        1
+    }
+}
+
+/// The working image between operations.
+pub(crate) struct Work {
+    pub frames: Vec<Frame>,
+    /// All alpha is 255 (lets the resampler skip premultiplication and
+    /// the encoders drop the alpha channel).
+    pub opaque: bool,
+    pub icc: Option<Vec<u8>>,
+    /// The size the first resize must compute from when the pixels were
+    /// shrunk on load (the full-size source, oriented like the pixels).
+    pub logical: Option<(u32, u32)>,
+    /// The EXIF orientation was applied.
+    pub oriented: bool,
+}
+
+impl Work {
+    fn new(d: Decoded, source_size: (u32, u32), shrunk: bool) -> Work {
+        Work {
+            frames: d.frames,
+            opaque: d.opaque,
+            icc: d.icc,
+            logical: shrunk.then_some(source_size),
+            oriented: false,
+        }
+    }
+
+    fn size(&self) -> (u32, u32) {
+        self.frames.first().map_or((0, 0), |f| f.img.dimensions())
+    }
+
+    fn each(&mut self, mut f: impl FnMut(&RgbaImage) -> Result<RgbaImage>) -> Result<()> {
+        for fr in &mut self.frames {
+            fr.img = f(&fr.img)?;
+        }
+        Ok(())
+    }
+
+    fn each_mut(&mut self, mut f: impl FnMut(&mut RgbaImage)) {
+        for fr in &mut self.frames {
+            f(&mut fr.img);
+        }
+    }
+}
+
+/// What every operation may need besides the pixels.
+pub(crate) struct OpCtx<'a> {
+    pub limits: &'a Limits,
+    pub rounding: Rounding,
+    pub orientation: Option<u16>,
+    pub assets: &'a Assets,
+    pub engine: &'a Engine,
+}
+
+fn check_out(limits: &Limits, w: u32, h: u32) -> Result<()> {
+    check("output width", w as u64, limits.max_output_side as u64)?;
+    check("output height", h as u64, limits.max_output_side as u64)
+}
+
+fn cut(img: &RgbaImage, r: Rect) -> RgbaImage {
+    image::imageops::crop_imm(img, r.x, r.y, r.width, r.height).to_image()
+}
+
+/// Applies `ops` in order to every frame of `work`.
+pub(crate) fn run_ops(work: &mut Work, ops: &[Op], ctx: &OpCtx<'_>) -> Result<()> {
+    let mut resizer = fir::Resizer::new();
+    for op in ops {
+        if !matches!(op, Op::AutoOrient | Op::Frames(_) | Op::Resize(_)) {
+            // Only the first resize may use the logical size.
+            work.logical = None;
+        }
+        match op {
+            Op::AutoOrient => {
+                if let (Some(o), false) = (ctx.orientation, work.oriented) {
+                    work.each(|img| Ok(geometry::apply_orientation(img.clone(), o)))?;
+                    if geometry::orientation_swaps(o) {
+                        work.logical = work.logical.map(|(w, h)| (h, w));
+                    }
+                }
+                work.oriented = true;
+            }
+            Op::Frames(sel) => select_frames(&mut work.frames, *sel),
+            Op::Resize(r) => resize(work, r, ctx, &mut resizer)?,
+            Op::Crop(c) => {
+                let (w, h) = work.size();
+                let rect = geometry::crop_rect(w, h, c)?;
+                work.each(|img| Ok(cut(img, rect)))?;
+            }
+            Op::IndexCrop {
+                axis,
+                length,
+                index,
+            } => {
+                let (w, h) = work.size();
+                if let Some(rect) = geometry::index_crop_rect(w, h, *axis, *length, *index) {
+                    work.each(|img| Ok(cut(img, rect)))?;
+                }
+            }
+            Op::Flip(axis) => work.each_mut(|img| match axis {
+                FlipAxis::Horizontal => image::imageops::flip_horizontal_in_place(img),
+                FlipAxis::Vertical => image::imageops::flip_vertical_in_place(img),
+            }),
+            Op::Rotate { degrees } => {
+                let d = degrees % 360;
+                if d % 90 == 0 {
+                    work.each(|img| {
+                        geometry::rotate_quarter(img, d)
+                            .ok_or(Error::Unsupported("rotation".into()))
+                    })?;
+                } else {
+                    let (w, h) = work.size();
+                    if let Some(max) = ctx.limits.max_rotate_side {
+                        check("rotated image side", w.max(h) as u64, max as u64)?;
+                    }
+                    let (rw, rh) = shapes::rotated_size(w, h, d);
+                    check_out(ctx.limits, rw, rh)?;
+                    work.each(|img| Ok(shapes::rotate(img, d)))?;
+                    work.opaque = false;
+                }
+            }
+            Op::Circle { radius, bbox } => {
+                work.each(|img| Ok(shapes::circle(img, *radius, *bbox)))?;
+                work.opaque = false;
+            }
+            Op::RoundedCorners { radius } => {
+                if work.frames.len() > 1 {
+                    return Err(Error::Unsupported(
+                        "rounded corners on an animated image".into(),
+                    ));
+                }
+                work.each_mut(|img| shapes::rounded_corners(img, *radius));
+                work.opaque = false;
+            }
+            Op::Bright(v) => work.each_mut(|img| effects::bright(img, *v)),
+            Op::Contrast(v) => work.each_mut(|img| effects::contrast(img, *v)),
+            Op::Flood(c) => work.each_mut(|img| effects::flood(img, *c)),
+            Op::Grayscale => work.each_mut(effects::grayscale),
+            Op::Sharpen {
+                sigma_milli,
+                amount_percent,
+            } => {
+                let sigma = *sigma_milli as f32 / 1000.0;
+                work.each(|img| Ok(effects::sharpen(img, sigma, *amount_percent)))?;
+            }
+            Op::Blur(b) => {
+                let (w, h) = work.size();
+                let region = match &b.region {
+                    Some(c) => Some(geometry::crop_rect(w, h, c)?),
+                    None => None,
+                };
+                let sigma = b.sigma_milli as f32 / 1000.0;
+                work.each_mut(|img| effects::blur(img, b.radius, sigma, b.kind, region));
+            }
+            Op::Watermark(_) => {
+                return Err(Error::NotImplemented(
+                    "watermarks are not wired in yet".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the frames a [`FrameSelect`] asks for. Dropped frames' delays are
+/// added to the kept frame before them, so the animation lasts as long.
+fn select_frames(frames: &mut Vec<Frame>, sel: FrameSelect) {
+    let n = frames.len();
+    if n <= 1 {
+        return;
+    }
+    match sel {
+        FrameSelect::First => frames.truncate(1),
+        FrameSelect::AtPermille(p) => {
+            let i = ((p.min(1000) as usize * n) / 1000).min(n - 1);
+            let f = frames.swap_remove(i);
+            *frames = vec![f];
+        }
+        FrameSelect::AtMost(k) => {
+            let k = (k.max(1) as usize).min(n);
+            if k == n {
+                return;
+            }
+            let keep: Vec<usize> = (0..k).map(|j| j * n / k).collect();
+            let old = std::mem::take(frames);
+            let mut out: Vec<Frame> = Vec::with_capacity(k);
+            for (i, f) in old.into_iter().enumerate() {
+                if keep.contains(&i) {
+                    out.push(f);
+                } else if let Some(last) = out.last_mut() {
+                    last.delay_ms = last.delay_ms.saturating_add(f.delay_ms);
+                }
+            }
+            *frames = out;
+        }
+    }
+}
+
+fn resize(work: &mut Work, r: &Resize, ctx: &OpCtx<'_>, resizer: &mut fir::Resizer) -> Result<()> {
+    let actual = work.size();
+    let base = work.logical.take().unwrap_or(actual);
+    let plan = geometry::plan_resize(base.0, base.1, r, ctx.rounding);
+    let (sw, sh) = plan.scaled;
+    check_out(ctx.limits, sw, sh)?;
+    let (ow, oh) = plan.output_size();
+    check_out(ctx.limits, ow, oh)?;
+    // Source pixels per output pixel, from the actual (maybe shrunk) pixels.
+    let fx = actual.0 as f64 / sw as f64;
+    let fy = actual.1 as f64 / sh as f64;
+    let opts = fir::ResizeOptions::new()
+        .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Lanczos3))
+        .use_alpha(!work.opaque);
+    if let Some(c) = plan.crop {
+        // Fill: resample straight from the source window into the w×h
+        // result, without materialising the whole cover-size image.
+        let opts = opts.crop(
+            c.x as f64 * fx,
+            c.y as f64 * fy,
+            c.width as f64 * fx,
+            c.height as f64 * fy,
+        );
+        return work.each(|img| {
+            let mut dst = RgbaImage::new(c.width, c.height);
+            resizer
+                .resize(img, &mut dst, &opts)
+                .map_err(|e| Error::Encode(format!("resize: {e}")))?;
+            Ok(dst)
+        });
+    }
+    if (sw, sh) != actual {
+        work.each(|img| {
+            let mut dst = RgbaImage::new(sw, sh);
+            resizer
+                .resize(img, &mut dst, &opts)
+                .map_err(|e| Error::Encode(format!("resize: {e}")))?;
+            Ok(dst)
+        })?;
+    }
+    if let Some(p) = plan.canvas {
+        let px = image::Rgba([p.color.0, p.color.1, p.color.2, p.color.3]);
+        work.each(|img| {
+            let mut canvas = RgbaImage::from_pixel(p.width, p.height, px);
+            image::imageops::overlay(&mut canvas, img, p.x, p.y);
+            Ok(canvas)
+        })?;
+        if p.color.3 != 255 {
+            work.opaque = false;
+        }
+    }
+    Ok(())
+}
+
+/// Mean colour, each pixel weighted by its alpha (fully transparent pixels
+/// do not count; an all-transparent image averages to black).
+pub(crate) fn average_color(img: &RgbaImage) -> Rgb {
+    let (mut r, mut g, mut b, mut a) = (0u64, 0u64, 0u64, 0u64);
+    for p in img.as_raw().chunks_exact(4) {
+        let w = p[3] as u64;
+        r += p[0] as u64 * w;
+        g += p[1] as u64 * w;
+        b += p[2] as u64 * w;
+        a += w;
+    }
+    if a == 0 {
+        return Rgb(0, 0, 0);
+    }
+    let avg = |c: u64| ((c + a / 2) / a).min(255) as u8;
+    Rgb(avg(r), avg(g), avg(b))
+}

@@ -1,0 +1,308 @@
+//! JPEG marker-level work that needs no pixel decoding: the header walk
+//! (size, SOF type, quantisation tables, ICC profile, EXIF), the IJG
+//! quality estimate, and the marker edits made on encoded output (ICC and
+//! EXIF segments, EXIF orientation reset).
+
+use crate::error::{Error, Result};
+
+/// What the header of a JPEG says, read without decoding any scan.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct JpegHeader {
+    pub width: u32,
+    pub height: u32,
+    /// Number of colour components (1 grey, 3 YCbCr, 4 CMYK/YCCK).
+    pub components: u8,
+    /// The SOF marker byte (0xC0 baseline, 0xC2 progressive...).
+    pub sof: u8,
+    /// IJG quality estimated from the luminance table.
+    pub quality: Option<u8>,
+    /// The ICC profile reassembled from APP2 chunks.
+    pub icc: Option<Vec<u8>>,
+    /// The TIFF body of the `Exif\0\0` APP1 segment.
+    pub exif: Option<Vec<u8>>,
+}
+
+/// The IJG (libjpeg `jcparam.c`) standard luminance table, natural order.
+const STD_LUMA: [u16; 64] = [
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113,
+    92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+];
+
+const ICC_SIG: &[u8] = b"ICC_PROFILE\0";
+const EXIF_SIG: &[u8] = b"Exif\0\0";
+
+/// True for the SOFn markers that carry the frame size.
+fn is_sof(m: u8) -> bool {
+    matches!(m, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF)
+}
+
+/// Estimates the IJG quality a table was made with: the table is the
+/// standard one scaled by `S` percent, with `S = 5000/Q` for Q < 50 and
+/// `S = 200 − 2Q` above. Summing over the 64 entries makes the estimate
+/// robust to the clamping at 1 and 255 (and the order does not matter, so
+/// zig-zag storage needs no reordering).
+pub(crate) fn estimate_quality(table: &[u16; 64]) -> u8 {
+    let sum: u32 = table.iter().map(|&v| v as u32).sum();
+    let std: u32 = STD_LUMA.iter().map(|&v| v as u32).sum();
+    let s = sum as f64 * 100.0 / std as f64;
+    let q = if s <= 100.0 {
+        (200.0 - s) / 2.0
+    } else {
+        5000.0 / s
+    };
+    q.round().clamp(1.0, 100.0) as u8
+}
+
+/// Walks the markers up to the first scan. Errors only when no frame
+/// header can be found (truncated or not a JPEG).
+pub(crate) fn read_header(data: &[u8]) -> Result<JpegHeader> {
+    if data.len() < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+        return Err(Error::Decode("not a JPEG (no SOI marker)".into()));
+    }
+    let mut h = JpegHeader::default();
+    let mut icc_chunks: Vec<(u8, &[u8])> = Vec::new();
+    let mut have_sof = false;
+    let mut i = 2;
+    while i + 1 < data.len() {
+        if data[i] != 0xFF {
+            // Garbage between segments: resynchronise on the next 0xFF.
+            i += 1;
+            continue;
+        }
+        let m = data[i + 1];
+        if m == 0xFF {
+            i += 1; // fill byte
+            continue;
+        }
+        i += 2;
+        if m == 0xD8 || m == 0x01 || (0xD0..=0xD7).contains(&m) {
+            continue;
+        }
+        if m == 0xDA || m == 0xD9 {
+            break; // start of scan / end of image: the header is over
+        }
+        if i + 2 > data.len() {
+            break;
+        }
+        let len = u16::from_be_bytes([data[i], data[i + 1]]) as usize;
+        if len < 2 || i + len > data.len() {
+            break;
+        }
+        let seg = &data[i + 2..i + len];
+        i += len;
+        match m {
+            _ if is_sof(m) && seg.len() >= 6 => {
+                h.sof = m;
+                h.height = u16::from_be_bytes([seg[1], seg[2]]) as u32;
+                h.width = u16::from_be_bytes([seg[3], seg[4]]) as u32;
+                h.components = seg[5];
+                have_sof = true;
+            }
+            0xDB => parse_dqt(seg, &mut h),
+            0xE2 if seg.len() > 14 && seg.starts_with(ICC_SIG) => {
+                icc_chunks.push((seg[12], &seg[14..]))
+            }
+            0xE1 if h.exif.is_none() && seg.starts_with(EXIF_SIG) => {
+                h.exif = Some(seg[6..].to_vec())
+            }
+            _ => {}
+        }
+    }
+    if !have_sof {
+        return Err(Error::Decode("JPEG without a frame header".into()));
+    }
+    if h.width == 0 || h.height == 0 {
+        return Err(Error::Decode("JPEG with a zero dimension".into()));
+    }
+    if !icc_chunks.is_empty() {
+        icc_chunks.sort_by_key(|c| c.0);
+        h.icc = Some(
+            icc_chunks
+                .iter()
+                .flat_map(|c| c.1.iter().copied())
+                .collect(),
+        );
+    }
+    Ok(h)
+}
+
+fn parse_dqt(mut seg: &[u8], h: &mut JpegHeader) {
+    while !seg.is_empty() {
+        let pq = seg[0] >> 4;
+        let tq = seg[0] & 0x0F;
+        let size = if pq == 0 { 64 } else { 128 };
+        if seg.len() < 1 + size {
+            return;
+        }
+        let mut table = [0u16; 64];
+        for (k, v) in table.iter_mut().enumerate() {
+            *v = if pq == 0 {
+                seg[1 + k] as u16
+            } else {
+                u16::from_be_bytes([seg[1 + 2 * k], seg[2 + 2 * k]])
+            };
+        }
+        if tq == 0 && h.quality.is_none() {
+            h.quality = Some(estimate_quality(&table));
+        }
+        seg = &seg[1 + size..];
+    }
+}
+
+/// Where new APPn segments go: after SOI and a JFIF APP0 if there is one.
+fn insertion_point(jpeg: &[u8]) -> usize {
+    let mut at = 2;
+    if jpeg.len() > 6 && jpeg[2] == 0xFF && jpeg[3] == 0xE0 {
+        at = 4 + u16::from_be_bytes([jpeg[4], jpeg[5]]) as usize;
+    }
+    at.min(jpeg.len())
+}
+
+/// Returns `jpeg` with the given EXIF (TIFF body) and ICC profile inserted
+/// as APP1 / APP2 segments (the ICC split in 64 KiB chunks).
+pub(crate) fn insert_metadata(jpeg: Vec<u8>, exif: Option<&[u8]>, icc: Option<&[u8]>) -> Vec<u8> {
+    let mut segs: Vec<u8> = Vec::new();
+    if let Some(e) = exif {
+        if e.len() + EXIF_SIG.len() + 2 <= 0xFFFF {
+            segs.extend_from_slice(&[0xFF, 0xE1]);
+            segs.extend_from_slice(&((e.len() + EXIF_SIG.len() + 2) as u16).to_be_bytes());
+            segs.extend_from_slice(EXIF_SIG);
+            segs.extend_from_slice(e);
+        }
+    }
+    if let Some(p) = icc {
+        const MAX: usize = 0xFFFF - 2 - 14;
+        let chunks: Vec<&[u8]> = p.chunks(MAX).collect();
+        if !chunks.is_empty() && chunks.len() <= 255 {
+            let n = chunks.len() as u8;
+            for (k, c) in chunks.iter().enumerate() {
+                segs.extend_from_slice(&[0xFF, 0xE2]);
+                segs.extend_from_slice(&((c.len() + 16) as u16).to_be_bytes());
+                segs.extend_from_slice(ICC_SIG);
+                segs.push(k as u8 + 1);
+                segs.push(n);
+                segs.extend_from_slice(c);
+            }
+        }
+    }
+    if segs.is_empty() {
+        return jpeg;
+    }
+    let at = insertion_point(&jpeg);
+    let mut out = Vec::with_capacity(jpeg.len() + segs.len());
+    out.extend_from_slice(&jpeg[..at]);
+    out.extend_from_slice(&segs);
+    out.extend_from_slice(&jpeg[at..]);
+    out
+}
+
+/// Sets the Orientation tag of IFD0 in a TIFF/EXIF body to 1 (upright), in
+/// place, once the pixels have been rotated. No tag → unchanged.
+pub(crate) fn reset_orientation(tiff: &mut [u8]) {
+    let le = match tiff.get(0..2) {
+        Some(b"II") => true,
+        Some(b"MM") => false,
+        _ => return,
+    };
+    let rd16 = |b: &[u8], o: usize| -> Option<u16> {
+        let s = b.get(o..o + 2)?;
+        Some(if le {
+            u16::from_le_bytes([s[0], s[1]])
+        } else {
+            u16::from_be_bytes([s[0], s[1]])
+        })
+    };
+    let rd32 = |b: &[u8], o: usize| -> Option<u32> {
+        let s = b.get(o..o + 4)?;
+        let a = [s[0], s[1], s[2], s[3]];
+        Some(if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        })
+    };
+    let Some(ifd) = rd32(tiff, 4).map(|v| v as usize) else {
+        return;
+    };
+    let Some(n) = rd16(tiff, ifd) else { return };
+    for k in 0..n as usize {
+        let e = ifd + 2 + 12 * k;
+        if rd16(tiff, e) == Some(0x0112) && rd16(tiff, e + 2) == Some(3) {
+            let one = if le {
+                1u16.to_le_bytes()
+            } else {
+                1u16.to_be_bytes()
+            };
+            if let Some(v) = tiff.get_mut(e + 8..e + 10) {
+                v.copy_from_slice(&one);
+            }
+            return;
+        }
+    }
+}
+
+/// True when the JPEG's first frame header is SOF2 (progressive) — used by
+/// tests and by the info terminal.
+#[cfg(test)]
+pub(crate) fn markers(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 2;
+    while i + 3 < data.len() {
+        if data[i] != 0xFF {
+            break;
+        }
+        let m = data[i + 1];
+        out.push(m);
+        if m == 0xDA {
+            break;
+        }
+        let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
+        i += 2 + len;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds the IJG table for quality q (libjpeg `jpeg_quality_scaling`).
+    fn ijg_table(q: u32) -> [u16; 64] {
+        let s = if q < 50 { 5000 / q } else { 200 - 2 * q };
+        let mut t = [0u16; 64];
+        for (k, v) in t.iter_mut().enumerate() {
+            *v = ((STD_LUMA[k] as u32 * s + 50) / 100).clamp(1, 255) as u16;
+        }
+        t
+    }
+
+    #[test]
+    fn quality_estimate_inverts_ijg_scaling() {
+        for q in [10, 30, 50, 60, 75, 80, 85, 90, 95] {
+            let e = estimate_quality(&ijg_table(q)) as i32;
+            assert!((e - q as i32).abs() <= 1, "q={q} estimated {e}");
+        }
+    }
+
+    #[test]
+    fn orientation_reset_in_both_byte_orders() {
+        for le in [true, false] {
+            let mut t = Vec::new();
+            let w16 = |v: u16| if le { v.to_le_bytes() } else { v.to_be_bytes() };
+            let w32 = |v: u32| if le { v.to_le_bytes() } else { v.to_be_bytes() };
+            t.extend_from_slice(if le { b"II" } else { b"MM" });
+            t.extend_from_slice(&w16(42));
+            t.extend_from_slice(&w32(8));
+            t.extend_from_slice(&w16(1));
+            t.extend_from_slice(&w16(0x0112));
+            t.extend_from_slice(&w16(3));
+            t.extend_from_slice(&w32(1));
+            t.extend_from_slice(&w16(6));
+            t.extend_from_slice(&[0, 0]);
+            t.extend_from_slice(&w32(0));
+            reset_orientation(&mut t);
+            assert_eq!(&t[18..20], &w16(1));
+        }
+    }
+}

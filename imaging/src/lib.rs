@@ -1,0 +1,71 @@
+//! imgbucket's image engine: one executor for every dialect.
+//!
+//! A dialect parser (crate `dialects`) turns a vendor's request into a
+//! [`Pipeline`]; [`execute`] decodes the source once (JPEGs scaled in the DCT
+//! domain when the pipeline shrinks them enough), runs the operations on
+//! every frame kept, and encodes the result, all under explicit [`Limits`]
+//! that are checked before any pixel buffer is allocated.
+//!
+//! Architecture Invariant: this crate never sees vendor syntax, HTTP or
+//! storage. Watermark images arrive as bytes in [`Assets`], fetched by the
+//! caller from the keys of [`Pipeline::asset_keys`].
+
+mod decode;
+pub mod effects;
+mod encode;
+mod engine;
+pub mod error;
+pub mod fonts;
+pub mod geometry;
+mod jpeg;
+pub mod pipeline;
+mod probe;
+pub mod shapes;
+
+pub use engine::{
+    execute, output_format, resolve_quality, Engine, Output, DEFAULT_QUALITY, MAX_DEFAULT_QUALITY,
+};
+pub use error::{Error, Result};
+pub use pipeline::*;
+pub use probe::{probe, sniff, ExifField, ImageInfo};
+
+use std::collections::HashMap;
+
+/// Resource limits, checked before allocation. Each dialect has its own
+/// defaults (dialects.md §1.6, §2.9, §3.4); the server's config overrides them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted source, in bytes.
+    pub max_source_bytes: u64,
+    /// Largest accepted source width or height.
+    pub max_side: u32,
+    /// Largest accepted width × height × frames of the source.
+    pub max_pixels: u64,
+    /// Largest width or height of any intermediate or output image.
+    pub max_output_side: u32,
+    /// Most frames of an animation that are decoded.
+    pub max_frames: u32,
+    /// Arbitrary-angle rotation is refused on sources larger than this
+    /// (Alibaba: 4096); `None` = no extra limit.
+    pub max_rotate_side: Option<u32>,
+}
+
+impl Default for Limits {
+    /// The Alibaba defaults: 20 MB, 30 000 px sides, 250 Mpx, 16 384 px output.
+    fn default() -> Self {
+        Limits {
+            max_source_bytes: 20 * 1024 * 1024,
+            max_side: 30_000,
+            max_pixels: 250_000_000,
+            max_output_side: 16_384,
+            max_frames: 1000,
+            max_rotate_side: Some(4096),
+        }
+    }
+}
+
+/// Watermark images by object key, as fetched by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct Assets {
+    pub images: HashMap<String, Vec<u8>>,
+}

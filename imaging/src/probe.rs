@@ -1,0 +1,369 @@
+//! Header-only inspection: the format from magic bytes, the size and frame
+//! count from the headers (GIF frames are counted by walking the block
+//! structure, WebP frames by walking RIFF chunks), the JPEG metadata, and
+//! the limit checks that must pass before any pixel buffer is allocated.
+
+use std::io::Cursor;
+
+use crate::error::{Error, Result};
+use crate::jpeg::{self, JpegHeader};
+use crate::pipeline::Format;
+use crate::Limits;
+
+/// Information about an image, enough for every vendor's info JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    /// Size of the encoded image in bytes.
+    pub file_size: u64,
+    /// 1 for a still image.
+    pub frame_count: u32,
+    /// IJG quality estimated from the luminance quantisation table (JPEG).
+    pub quality: Option<u8>,
+    /// EXIF Orientation (1–8) when the image has one.
+    pub orientation: Option<u16>,
+    /// Every EXIF field, primary image first, then the thumbnail's fields
+    /// (named `thumbnail:<Tag>`).
+    pub exif: Vec<ExifField>,
+}
+
+/// One EXIF field, rendered as text so that the dialects can build their
+/// JSON without depending on an EXIF crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExifField {
+    /// Tag name as in the EXIF standard (`Orientation`, `DateTime`,
+    /// `GPSLatitude`...), or `Tag(<ifd>, <number>)` for unknown tags;
+    /// prefixed `thumbnail:` for the thumbnail IFD.
+    pub tag: String,
+    /// The value: ASCII as is, integers as decimals joined by `,`,
+    /// rationals as `n/d`.
+    pub value: String,
+    /// The TIFF type code (1 BYTE, 2 ASCII, 3 SHORT, 4 LONG, 5 RATIONAL,
+    /// 7 UNDEFINED, 9 SLONG, 10 SRATIONAL...).
+    pub type_code: u16,
+}
+
+/// Recognises the format from the first bytes.
+pub fn sniff(b: &[u8]) -> Option<Format> {
+    if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(Format::Jpeg)
+    } else if b.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some(Format::Png)
+    } else if b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a") {
+        Some(Format::Gif)
+    } else if b.len() >= 12 && &b[0..4] == b"RIFF" && &b[8..12] == b"WEBP" {
+        Some(Format::Webp)
+    } else if b.starts_with(b"BM") {
+        Some(Format::Bmp)
+    } else if b.starts_with(b"II*\0") || b.starts_with(b"MM\0*") {
+        Some(Format::Tiff)
+    } else if b.len() >= 12 && &b[4..8] == b"ftyp" {
+        let brand = &b[8..12];
+        if brand == b"avif" || brand == b"avis" {
+            Some(Format::Avif)
+        } else if matches!(
+            brand,
+            b"heic" | b"heix" | b"mif1" | b"msf1" | b"hevc" | b"heim" | b"heis"
+        ) {
+            Some(Format::Heic)
+        } else {
+            None
+        }
+    } else {
+        None
+    }
+}
+
+/// The header facts of a source.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    pub frames: u32,
+    pub jpeg: Option<JpegHeader>,
+}
+
+/// Reads the header and checks the source limits: bytes, sides, and
+/// W×H×frames. Nothing proportional to the pixel count is allocated.
+pub(crate) fn inspect(data: &[u8], limits: &Limits) -> Result<Header> {
+    check("source bytes", data.len() as u64, limits.max_source_bytes)?;
+    let format =
+        sniff(data).ok_or_else(|| Error::Decode("unknown or unsupported image format".into()))?;
+    let mut jpeg_header = None;
+    let (width, height, frames) = match format {
+        Format::Jpeg => {
+            let h = jpeg::read_header(data)?;
+            let dims = (h.width, h.height, 1);
+            jpeg_header = Some(h);
+            dims
+        }
+        Format::Gif => gif_scan(data)?,
+        Format::Webp => {
+            let (w, h) = image_dims(data, image::ImageFormat::WebP)?;
+            (w, h, webp_frames(data).max(1))
+        }
+        Format::Png => {
+            // IHDR is always the first chunk, at a fixed offset.
+            if data.len() < 24 || &data[12..16] != b"IHDR" {
+                return Err(Error::Decode("PNG without IHDR".into()));
+            }
+            let w = u32::from_be_bytes([data[16], data[17], data[18], data[19]]);
+            let h = u32::from_be_bytes([data[20], data[21], data[22], data[23]]);
+            (w, h, 1)
+        }
+        Format::Bmp => {
+            let (w, h) = image_dims(data, image::ImageFormat::Bmp)?;
+            (w, h, 1)
+        }
+        Format::Tiff => {
+            let (w, h) = image_dims(data, image::ImageFormat::Tiff)?;
+            (w, h, 1)
+        }
+        Format::Avif | Format::Heic => {
+            return Err(Error::NotImplemented(format!("decoding {format:?}")));
+        }
+    };
+    if width == 0 || height == 0 {
+        return Err(Error::Decode("image with a zero dimension".into()));
+    }
+    check("source width", width as u64, limits.max_side as u64)?;
+    check("source height", height as u64, limits.max_side as u64)?;
+    check("source frames", frames as u64, limits.max_frames as u64)?;
+    check(
+        "source pixels",
+        width as u64 * height as u64 * frames as u64,
+        limits.max_pixels,
+    )?;
+    Ok(Header {
+        format,
+        width,
+        height,
+        frames,
+        jpeg: jpeg_header,
+    })
+}
+
+/// `Error::TooLarge` when `value > limit`.
+pub(crate) fn check(what: &'static str, value: u64, limit: u64) -> Result<()> {
+    if value > limit {
+        Err(Error::TooLarge { what, value, limit })
+    } else {
+        Ok(())
+    }
+}
+
+fn image_dims(data: &[u8], f: image::ImageFormat) -> Result<(u32, u32)> {
+    image::ImageReader::with_format(Cursor::new(data), f)
+        .into_dimensions()
+        .map_err(|e| Error::Decode(e.to_string()))
+}
+
+/// Walks a GIF's blocks without decompressing anything and returns the
+/// logical screen size and the number of images. A truncated file counts
+/// the frames it has; one without any frame is a decode error.
+pub(crate) fn gif_scan(d: &[u8]) -> Result<(u32, u32, u32)> {
+    if d.len() < 13 {
+        return Err(Error::Decode("truncated GIF header".into()));
+    }
+    let w = u16::from_le_bytes([d[6], d[7]]) as u32;
+    let h = u16::from_le_bytes([d[8], d[9]]) as u32;
+    let flags = d[10];
+    let mut i = 13;
+    if flags & 0x80 != 0 {
+        i += 3 * (1usize << ((flags & 7) + 1));
+    }
+    // Skips a chain of data sub-blocks; returns the index after the terminator.
+    let skip_sub_blocks = |mut i: usize| -> Option<usize> {
+        loop {
+            let n = *d.get(i)? as usize;
+            i += 1;
+            if n == 0 {
+                return Some(i);
+            }
+            i += n;
+        }
+    };
+    let mut frames = 0u32;
+    while let Some(&b) = d.get(i) {
+        match b {
+            0x21 => match skip_sub_blocks(i + 2) {
+                Some(n) => i = n,
+                None => break,
+            },
+            0x2C => {
+                let Some(desc) = d.get(i..i + 10) else { break };
+                let lflags = desc[9];
+                i += 10;
+                if lflags & 0x80 != 0 {
+                    i += 3 * (1usize << ((lflags & 7) + 1));
+                }
+                i += 1; // LZW minimum code size
+                frames += 1;
+                match skip_sub_blocks(i) {
+                    Some(n) => i = n,
+                    None => break,
+                }
+            }
+            _ => break, // 0x3B trailer, or garbage
+        }
+    }
+    if frames == 0 {
+        return Err(Error::Decode("GIF without any image".into()));
+    }
+    Ok((w, h, frames))
+}
+
+/// Number of ANMF chunks of an animated WebP (0 for a still one).
+fn webp_frames(d: &[u8]) -> u32 {
+    let mut i = 12;
+    let mut n = 0;
+    while i + 8 <= d.len() {
+        let id = &d[i..i + 4];
+        let len = u32::from_le_bytes([d[i + 4], d[i + 5], d[i + 6], d[i + 7]]) as usize;
+        if id == b"ANMF" {
+            n += 1;
+        }
+        i += 8 + len + (len & 1);
+    }
+    n
+}
+
+/// Reads the EXIF of any container kamadak-exif knows (JPEG, TIFF, PNG
+/// eXIf, WebP, HEIF); `None` when there is none or it is unreadable.
+pub(crate) fn read_exif(data: &[u8], header: Option<&JpegHeader>) -> Option<exif::Exif> {
+    let mut reader = exif::Reader::new();
+    reader.continue_on_error(true);
+    let res = match header.and_then(|h| h.exif.as_ref()) {
+        Some(tiff) => reader.read_raw(tiff.clone()),
+        None if matches!(sniff(data), Some(Format::Jpeg)) => return None,
+        None => reader.read_from_container(&mut Cursor::new(data)),
+    };
+    match res {
+        Ok(e) => Some(e),
+        Err(exif::Error::PartialResult(p)) => Some(p.into_inner().0),
+        Err(_) => None,
+    }
+}
+
+/// The EXIF Orientation (1–8) of a source, if any.
+pub(crate) fn orientation(data: &[u8], header: Option<&JpegHeader>) -> Option<u16> {
+    let e = read_exif(data, header)?;
+    let f = e.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
+    match f.value.get_uint(0)? {
+        v @ 1..=8 => Some(v as u16),
+        _ => None,
+    }
+}
+
+fn value_text(v: &exif::Value) -> (String, u16) {
+    use exif::Value as V;
+    fn join<T: ToString>(v: &[T]) -> String {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+    match v {
+        V::Byte(b) => (join(b), 1),
+        V::Ascii(a) => {
+            let parts: Vec<String> = a
+                .iter()
+                .map(|s| {
+                    String::from_utf8_lossy(s)
+                        .trim_end_matches('\0')
+                        .to_string()
+                })
+                .collect();
+            (parts.join(","), 2)
+        }
+        V::Short(s) => (join(s), 3),
+        V::Long(l) => (join(l), 4),
+        V::Rational(r) => (
+            r.iter()
+                .map(|x| format!("{}/{}", x.num, x.denom))
+                .collect::<Vec<_>>()
+                .join(","),
+            5,
+        ),
+        V::SByte(b) => (join(b), 6),
+        V::Undefined(u, _) => {
+            // Mostly version strings ("0231") or binary blobs: text when
+            // printable, else the byte count (maker notes can be huge).
+            if u.iter().all(|c| (0x20..0x7F).contains(c)) {
+                (String::from_utf8_lossy(u).into_owned(), 7)
+            } else {
+                (format!("{} bytes", u.len()), 7)
+            }
+        }
+        V::SShort(s) => (join(s), 8),
+        V::SLong(l) => (join(l), 9),
+        V::SRational(r) => (
+            r.iter()
+                .map(|x| format!("{}/{}", x.num, x.denom))
+                .collect::<Vec<_>>()
+                .join(","),
+            10,
+        ),
+        V::Float(f) => (join(f), 11),
+        V::Double(d) => (join(d), 12),
+        V::Unknown(t, _, _) => (String::new(), *t),
+    }
+}
+
+/// Every EXIF field as text (see [`ExifField`]).
+pub(crate) fn exif_fields(e: &exif::Exif) -> Vec<ExifField> {
+    let mut out = Vec::new();
+    for f in e.fields() {
+        // Skip pointers to sub-IFDs: they are structure, not data.
+        if matches!(
+            f.tag,
+            exif::Tag::ExifIFDPointer | exif::Tag::GPSInfoIFDPointer | exif::Tag::InteropIFDPointer
+        ) {
+            continue;
+        }
+        if f.tag == exif::Tag::MakerNote {
+            continue;
+        }
+        let (value, type_code) = value_text(&f.value);
+        let name = f.tag.to_string();
+        let tag = if f.ifd_num == exif::In::THUMBNAIL {
+            format!("thumbnail:{name}")
+        } else {
+            name
+        };
+        out.push(ExifField {
+            tag,
+            value,
+            type_code,
+        });
+    }
+    out
+}
+
+/// Header-only information about an encoded image (upload-time info, the
+/// `Info` terminal without operations). Checks `limits` like a decode
+/// would, so a bomb is reported as `TooLarge` here too.
+pub fn probe(data: &[u8], limits: &Limits) -> Result<ImageInfo> {
+    let h = inspect(data, limits)?;
+    let exif = read_exif(data, h.jpeg.as_ref());
+    let orientation = exif.as_ref().and_then(|e| {
+        let f = e.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
+        f.value
+            .get_uint(0)
+            .filter(|v| (1..=8).contains(v))
+            .map(|v| v as u16)
+    });
+    Ok(ImageInfo {
+        format: h.format,
+        width: h.width,
+        height: h.height,
+        file_size: data.len() as u64,
+        frame_count: h.frames,
+        quality: h.jpeg.as_ref().and_then(|j| j.quality),
+        orientation,
+        exif: exif.as_ref().map(exif_fields).unwrap_or_default(),
+    })
+}
