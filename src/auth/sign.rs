@@ -1,0 +1,438 @@
+//! Client-side signing helpers: produce what an S3 SDK would send, so tests
+//! (unit and `tests/` integration tests) can talk to the server with real
+//! signatures. They are not used by the server itself.
+//!
+//! ```ignore
+//! use imgbucket::auth::sign::{self, Credentials};
+//! let creds = Credentials::new("AKID", "SECRET", "us-east-1");
+//! let mut headers = http::HeaderMap::new();
+//! sign::sign_v4_request(&Method::PUT, &uri, &mut headers,
+//!                       &sign::payload_sha256(body), &creds, SystemTime::now())?;
+//! // send the request with `headers`
+//! ```
+//!
+//! aws-chunked upload: set `content-encoding: aws-chunked`,
+//! `x-amz-decoded-content-length`, (`x-amz-trailer`) and the encoded
+//! `content-length` (see [`aws_chunked_len`]), sign with
+//! `payload_hash = STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`, then
+//! encode the body with [`aws_chunked_signed`] using the returned seed
+//! signature.
+
+use std::time::{Duration, SystemTime};
+
+use http::header::{HeaderName, HeaderValue, InvalidHeaderValue};
+use http::{HeaderMap, Method, Uri};
+
+use super::checksum::{checksum_base64, ChecksumAlgorithm};
+use super::sigv4::{self, CanonicalParts, ChunkSigner};
+use super::{sigv2, util};
+
+pub use super::{
+    STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER, UNSIGNED_PAYLOAD,
+};
+
+/// A client's credentials and the region it signs for.
+#[derive(Clone)]
+pub struct Credentials {
+    /// Access key id.
+    pub access_key: String,
+    /// Secret access key.
+    pub secret_key: String,
+    /// Region for SigV4 credential scopes.
+    pub region: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key", &self.access_key)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// Credentials from their parts.
+    pub fn new(
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+        region: impl Into<String>,
+    ) -> Self {
+        Credentials {
+            access_key: access_key.into(),
+            secret_key: secret_key.into(),
+            region: region.into(),
+        }
+    }
+}
+
+/// Lower-case hex SHA-256 of `body`, the `x-amz-content-sha256` of a signed
+/// payload.
+pub fn payload_sha256(body: &[u8]) -> String {
+    util::sha256_hex(body)
+}
+
+/// Headers SDKs leave unsigned because proxies may change them.
+const UNSIGNED_HEADERS: &[&str] = &[
+    "authorization",
+    "user-agent",
+    "expect",
+    "connection",
+    "transfer-encoding",
+    "x-amzn-trace-id",
+];
+
+fn authority_of(uri: &Uri) -> Option<String> {
+    uri.authority().map(|a| a.as_str().to_owned())
+}
+
+/// Signs a request with SigV4 in the `Authorization` header, as the AWS
+/// SDKs do. Adds `host` (from the URI authority, when absent),
+/// `x-amz-date`, `x-amz-content-sha256: payload_hash` and `authorization`
+/// to `headers`, signing every header present except hop-by-hop ones and
+/// `user-agent`/`expect`.
+///
+/// `payload_hash` is [`payload_sha256`] of the body, [`UNSIGNED_PAYLOAD`],
+/// or one of the `STREAMING-*` keywords. Returns the signature (hex), the
+/// seed for [`aws_chunked_signed`].
+pub fn sign_v4_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &mut HeaderMap,
+    payload_hash: &str,
+    creds: &Credentials,
+    now: SystemTime,
+) -> Result<String, InvalidHeaderValue> {
+    let amz_date = util::format_amz_date(now);
+    if !headers.contains_key(http::header::HOST) {
+        if let Some(a) = authority_of(uri) {
+            headers.insert(http::header::HOST, HeaderValue::from_str(&a)?);
+        }
+    }
+    headers.insert("x-amz-date", HeaderValue::from_str(&amz_date)?);
+    headers.insert("x-amz-content-sha256", HeaderValue::from_str(payload_hash)?);
+    headers.remove(http::header::AUTHORIZATION);
+
+    let mut signed: Vec<String> = headers
+        .keys()
+        .map(HeaderName::as_str)
+        .filter(|n| !UNSIGNED_HEADERS.contains(n))
+        .map(str::to_owned)
+        .collect();
+    signed.sort();
+    signed.dedup();
+
+    let params = util::parse_query(uri.query().unwrap_or(""));
+    let canon = CanonicalParts {
+        method: method.as_str(),
+        query: sigv4::canonical_query(&params, None),
+        headers: sigv4::canonical_headers(headers, uri.authority().map(|a| a.as_str()), &signed),
+        signed_headers: signed.join(";"),
+        payload_hash,
+    };
+    let date = &amz_date[..8];
+    let scope = sigv4::scope_string(date, &creds.region, sigv4::SERVICE);
+    let key = sigv4::signing_key(&creds.secret_key, date, &creds.region, sigv4::SERVICE);
+    let path = if uri.path().is_empty() {
+        "/"
+    } else {
+        uri.path()
+    };
+    let sts = sigv4::string_to_sign(&amz_date, &scope, &canon.build(path));
+    let signature = hex::encode(util::hmac_sha256(&key, sts.as_bytes()));
+    let authorization = format!(
+        "{} Credential={}/{}, SignedHeaders={}, Signature={}",
+        sigv4::ALGORITHM,
+        creds.access_key,
+        scope,
+        canon.signed_headers,
+        signature
+    );
+    headers.insert(
+        http::header::AUTHORIZATION,
+        HeaderValue::from_str(&authorization)?,
+    );
+    Ok(signature)
+}
+
+/// A SigV4 presigned URL for `uri` (which must be absolute: its authority
+/// is the signed `host`), valid for `expires` from `now`, signing only
+/// `host` and `UNSIGNED-PAYLOAD`, as `generate_presigned_url` does.
+pub fn presign_v4(
+    method: &Method,
+    uri: &Uri,
+    creds: &Credentials,
+    now: SystemTime,
+    expires: Duration,
+) -> Result<Uri, http::Error> {
+    let amz_date = util::format_amz_date(now);
+    let date = &amz_date[..8];
+    let scope = sigv4::scope_string(date, &creds.region, sigv4::SERVICE);
+    let enc = |s: &str| util::aws_uri_encode(s.as_bytes(), false);
+    let mut query = uri.query().unwrap_or("").to_owned();
+    for (k, v) in [
+        ("X-Amz-Algorithm", sigv4::ALGORITHM.to_owned()),
+        (
+            "X-Amz-Credential",
+            format!("{}/{}", creds.access_key, scope),
+        ),
+        ("X-Amz-Date", amz_date.clone()),
+        ("X-Amz-Expires", expires.as_secs().to_string()),
+        ("X-Amz-SignedHeaders", "host".to_owned()),
+    ] {
+        if !query.is_empty() {
+            query.push('&');
+        }
+        query.push_str(k);
+        query.push('=');
+        query.push_str(&enc(&v));
+    }
+    let mut headers = HeaderMap::new();
+    if let Some(a) = authority_of(uri) {
+        headers.insert(http::header::HOST, HeaderValue::from_str(&a)?);
+    }
+    let signed = vec!["host".to_owned()];
+    let params = util::parse_query(&query);
+    let canon = CanonicalParts {
+        method: method.as_str(),
+        query: sigv4::canonical_query(&params, None),
+        headers: sigv4::canonical_headers(&headers, None, &signed),
+        signed_headers: "host".to_owned(),
+        payload_hash: UNSIGNED_PAYLOAD,
+    };
+    let key = sigv4::signing_key(&creds.secret_key, date, &creds.region, sigv4::SERVICE);
+    let path = if uri.path().is_empty() {
+        "/"
+    } else {
+        uri.path()
+    };
+    let sts = sigv4::string_to_sign(&amz_date, &scope, &canon.build(path));
+    let signature = hex::encode(util::hmac_sha256(&key, sts.as_bytes()));
+    query.push_str("&X-Amz-Signature=");
+    query.push_str(&signature);
+    rebuild(uri, path, &query)
+}
+
+fn rebuild(uri: &Uri, path: &str, query: &str) -> Result<Uri, http::Error> {
+    let mut b = Uri::builder();
+    if let Some(s) = uri.scheme() {
+        b = b.scheme(s.clone());
+    }
+    if let Some(a) = uri.authority() {
+        b = b.authority(a.clone());
+    }
+    b.path_and_query(format!("{path}?{query}")).build()
+}
+
+/// The SigV2 canonical resource path: `/bucket` + path for virtual-hosted
+/// requests (`host_bucket`), the path itself otherwise.
+fn v2_resource(uri: &Uri, host_bucket: Option<&str>) -> String {
+    let path = if uri.path().is_empty() {
+        "/"
+    } else {
+        uri.path()
+    };
+    let base = match host_bucket {
+        Some(b) => format!("/{b}{path}"),
+        None => path.to_owned(),
+    };
+    sigv2::canonical_resource(&base, uri.query().unwrap_or(""))
+}
+
+fn v2_amz_headers(headers: &HeaderMap) -> String {
+    let mut names: Vec<&str> = headers
+        .keys()
+        .map(HeaderName::as_str)
+        .filter(|n| n.starts_with("x-amz-"))
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut out = String::new();
+    for n in names {
+        let v: Vec<String> = headers
+            .get_all(n)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+            .collect();
+        out.push_str(n);
+        out.push(':');
+        out.push_str(&v.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Signs a request with SigV2 (`Authorization: AWS ak:sig`), setting a
+/// `Date` header from `now` (as botocore's HmacV1Auth does).
+/// `host_bucket`: the bucket when addressing it virtual-hosted style.
+pub fn sign_v2_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &mut HeaderMap,
+    creds: &Credentials,
+    now: SystemTime,
+    host_bucket: Option<&str>,
+) -> Result<(), InvalidHeaderValue> {
+    let date = util::format_http_date(now);
+    headers.insert(http::header::DATE, HeaderValue::from_str(&date)?);
+    let sts = sigv2::string_to_sign(
+        method.as_str(),
+        &header_text(headers, "content-md5"),
+        &header_text(headers, "content-type"),
+        if headers.contains_key("x-amz-date") {
+            ""
+        } else {
+            &date
+        },
+        &v2_amz_headers(headers),
+        &v2_resource(uri, host_bucket),
+    );
+    let sig = sigv2::sign(&creds.secret_key, &sts);
+    headers.insert(
+        http::header::AUTHORIZATION,
+        HeaderValue::from_str(&format!("AWS {}:{}", creds.access_key, sig))?,
+    );
+    Ok(())
+}
+
+/// A SigV2 presigned URL (`AWSAccessKeyId`, `Expires`, `Signature`),
+/// expiring at `expires_at` (Unix seconds).
+pub fn presign_v2(
+    method: &Method,
+    uri: &Uri,
+    creds: &Credentials,
+    expires_at: u64,
+    host_bucket: Option<&str>,
+) -> Result<Uri, http::Error> {
+    let sts = sigv2::string_to_sign(
+        method.as_str(),
+        "",
+        "",
+        &expires_at.to_string(),
+        "",
+        &v2_resource(uri, host_bucket),
+    );
+    let sig = sigv2::sign(&creds.secret_key, &sts);
+    let mut query = uri.query().unwrap_or("").to_owned();
+    if !query.is_empty() {
+        query.push('&');
+    }
+    query.push_str(&format!(
+        "AWSAccessKeyId={}&Expires={}&Signature={}",
+        util::aws_uri_encode(creds.access_key.as_bytes(), false),
+        expires_at,
+        util::aws_uri_encode(sig.as_bytes(), false)
+    ));
+    let path = if uri.path().is_empty() {
+        "/"
+    } else {
+        uri.path()
+    };
+    rebuild(uri, path, &query)
+}
+
+/// Length of the aws-chunked encoding of `data_len` bytes in
+/// `chunk_size` chunks (for `Content-Length`), with signatures or not and
+/// with an optional checksum trailer (plus its signature when signed).
+pub fn aws_chunked_len(
+    data_len: u64,
+    chunk_size: u64,
+    signed: bool,
+    trailer: Option<ChecksumAlgorithm>,
+) -> u64 {
+    let chunk_size = chunk_size.max(1);
+    let sig_ext = if signed { 17 + 64 } else { 0 }; // ";chunk-signature=" + hex
+    let header = |size: u64| format!("{size:x}").len() as u64 + sig_ext + 2;
+    let full = data_len / chunk_size;
+    let last = data_len % chunk_size;
+    let mut total = full * (header(chunk_size) + chunk_size + 2);
+    if last > 0 {
+        total += header(last) + last + 2;
+    }
+    total += header(0);
+    if let Some(alg) = trailer {
+        let value_len = (alg.digest_len() as u64).div_ceil(3) * 4;
+        total += alg.header_name().len() as u64 + 1 + value_len + 2;
+        if signed {
+            total += "x-amz-trailer-signature:".len() as u64 + 64 + 2;
+        }
+    }
+    total + 2
+}
+
+/// Encodes `data` as a `STREAMING-AWS4-HMAC-SHA256-PAYLOAD` body (or
+/// `...-TRAILER` with `trailer`), chaining chunk signatures from `seed`
+/// (the hex signature [`sign_v4_request`] returned for the same `now` and
+/// credentials).
+pub fn aws_chunked_signed(
+    data: &[u8],
+    chunk_size: usize,
+    seed: &str,
+    creds: &Credentials,
+    now: SystemTime,
+    trailer: Option<ChecksumAlgorithm>,
+) -> Vec<u8> {
+    let amz_date = util::format_amz_date(now);
+    let date = &amz_date[..8];
+    let scope = sigv4::scope_string(date, &creds.region, sigv4::SERVICE);
+    let key = sigv4::signing_key(&creds.secret_key, date, &creds.region, sigv4::SERVICE);
+    let seed = util::parse_hex32(seed).unwrap_or([0; 32]);
+    let mut signer = ChunkSigner::new(key, amz_date, scope, seed);
+    let mut out = Vec::with_capacity(data.len() + 256);
+    let chunks = data
+        .chunks(chunk_size.max(1))
+        .chain(std::iter::once(&[][..]));
+    for chunk in chunks {
+        let sig = signer.chunk_signature(&util::sha256(chunk));
+        signer.advance(sig);
+        out.extend_from_slice(
+            format!("{:x};chunk-signature={}\r\n", chunk.len(), hex::encode(sig)).as_bytes(),
+        );
+        if !chunk.is_empty() {
+            out.extend_from_slice(chunk);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    if let Some(alg) = trailer {
+        let line = format!("{}:{}\n", alg.header_name(), checksum_base64(alg, data));
+        let sig = signer.trailer_signature(line.as_bytes());
+        out.extend_from_slice(line.trim_end().as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(
+            format!("x-amz-trailer-signature:{}\r\n", hex::encode(sig)).as_bytes(),
+        );
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Encodes `data` as an unsigned aws-chunked body
+/// (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`), as botocore ≥ 1.36 sends it:
+/// `<hex>\r\n<data>\r\n` chunks, `0\r\n`, the checksum trailer, `\r\n`.
+pub fn aws_chunked_unsigned(
+    data: &[u8],
+    chunk_size: usize,
+    trailer: Option<ChecksumAlgorithm>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 128);
+    for chunk in data.chunks(chunk_size.max(1)) {
+        out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n");
+    if let Some(alg) = trailer {
+        out.extend_from_slice(
+            format!("{}:{}\r\n", alg.header_name(), checksum_base64(alg, data)).as_bytes(),
+        );
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
