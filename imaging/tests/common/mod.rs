@@ -89,3 +89,109 @@ pub fn corpus(sub: &str) -> Option<std::path::PathBuf> {
     }
     None
 }
+
+/// A minimal big-endian EXIF body (TIFF header + IFD0) holding only an
+/// Orientation tag.
+pub fn exif_orientation(o: u16) -> Vec<u8> {
+    let mut t = b"MM\0\x2a\0\0\0\x08".to_vec();
+    t.extend_from_slice(&1u16.to_be_bytes());
+    t.extend_from_slice(&0x0112u16.to_be_bytes());
+    t.extend_from_slice(&3u16.to_be_bytes());
+    t.extend_from_slice(&1u32.to_be_bytes());
+    t.extend_from_slice(&o.to_be_bytes());
+    t.extend_from_slice(&[0, 0]);
+    t.extend_from_slice(&0u32.to_be_bytes());
+    t
+}
+
+/// Inserts an APPn segment right after SOI.
+pub fn with_app(jpeg: &[u8], marker: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, marker]);
+    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// The marker bytes of a JPEG up to the first scan.
+pub fn jpeg_markers(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 2;
+    while i + 3 < data.len() && data[i] == 0xFF {
+        let m = data[i + 1];
+        out.push(m);
+        if m == 0xDA {
+            break;
+        }
+        i += 2 + u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
+    }
+    out
+}
+
+/// CRC-32 (IEEE) for hand-made PNG chunks.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in data {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// A PNG whose IHDR claims w×h, followed by a tiny (invalid) IDAT.
+pub fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let chunk = |out: &mut Vec<u8>, kind: &[u8], body: &[u8]| {
+        out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        let mut c = kind.to_vec();
+        c.extend_from_slice(body);
+        out.extend_from_slice(&c);
+        out.extend_from_slice(&crc32(&c).to_be_bytes());
+    };
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// A GIF whose screen and single image claim w×h (w, h ≤ 65535).
+pub fn gif_header_only(w: u16, h: u16) -> Vec<u8> {
+    let mut out = b"GIF89a".to_vec();
+    out.extend_from_slice(&w.to_le_bytes());
+    out.extend_from_slice(&h.to_le_bytes());
+    out.extend_from_slice(&[0x80, 0, 0]); // global table of 2 colours
+    out.extend_from_slice(&[0, 0, 0, 255, 255, 255]);
+    out.push(0x2C);
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(&w.to_le_bytes());
+    out.extend_from_slice(&h.to_le_bytes());
+    out.push(0);
+    out.extend_from_slice(&[2, 2, 0x4C, 0x01, 0]); // LZW min size, one tiny block
+    out.push(0x3B);
+    out
+}
+
+/// A baseline JPEG header (SOI, SOF0) claiming w×h, then EOI.
+pub fn jpeg_header_only(w: u16, h: u16) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8];
+    out.extend_from_slice(&h.to_be_bytes());
+    out.extend_from_slice(&w.to_be_bytes());
+    out.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out
+}
