@@ -12,6 +12,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod common;
+pub mod cos;
 pub mod error;
 pub mod oss;
 pub mod us3;
@@ -93,11 +94,7 @@ pub fn parse_query(dialect: Dialect, raw_query: &str) -> Result<Directive, Diale
     match dialect {
         Dialect::Oss => oss::parse_query(raw_query),
         Dialect::Us3 => us3::parse_query(raw_query),
-        // COS/US3 helper: replace this arm with `cos::parse_query(raw_query)`.
-        Dialect::Cos => Err(DialectError::not_implemented(
-            format!("the {dialect:?} dialect is not implemented yet"),
-            raw_query,
-        )),
+        Dialect::Cos => cos::parse_query(raw_query),
     }
 }
 
@@ -108,11 +105,7 @@ pub fn parse_style(dialect: Dialect, content: &str) -> Result<imaging::Pipeline,
     match dialect {
         Dialect::Oss => oss::parse_style(content),
         Dialect::Us3 => us3::parse_style(content),
-        // COS/US3 helper: replace this arm with `cos::parse_style(content)`.
-        Dialect::Cos => Err(DialectError::not_implemented(
-            format!("the {dialect:?} dialect is not implemented yet"),
-            content,
-        )),
+        Dialect::Cos => cos::parse_style(content),
     }
 }
 
@@ -167,11 +160,27 @@ mod tests {
     }
 
     #[test]
-    fn cos_and_us3_arms_are_placeholders_until_implemented() {
-        // This test documents the placeholder; the COS/US3 helper replaces
-        // it when the arms are wired.
-        if let Err(e) = parse_style(Dialect::Cos, "imageMogr2/thumbnail/300x") {
-            assert_eq!(e.kind, ErrorKind::NotImplemented);
-        }
+    fn cos_and_us3_arms_reach_their_parsers() {
+        let want = |rounding| imaging::Pipeline {
+            ops: vec![imaging::Op::Rotate { degrees: 90 }],
+            rounding,
+            ..imaging::Pipeline::default()
+        };
+        assert_eq!(
+            parse_style(Dialect::Cos, "imageMogr2/rotate/90"),
+            Ok(want(imaging::Rounding::Nearest))
+        );
+        assert_eq!(
+            parse_query(Dialect::Cos, "imageMogr2/rotate/90"),
+            Ok(Directive::Pipeline(want(imaging::Rounding::Nearest)))
+        );
+        assert_eq!(
+            parse_style(Dialect::Us3, "iopcmd=rotate&degree=90"),
+            Ok(want(imaging::Rounding::Truncate))
+        );
+        assert_eq!(
+            parse_query(Dialect::Us3, "iopcmd=rotate&degree=90"),
+            Ok(Directive::Pipeline(want(imaging::Rounding::Truncate)))
+        );
     }
 }

@@ -943,9 +943,9 @@ fn pipelines_signatures_and_foreign_parameters() {
     );
     check_err("iopcmd=", ErrorKind::MissingArgument, "no command");
     check_err("foo=1", ErrorKind::MissingArgument, "iopcmd");
-    let many = vec!["iopcmd=rotate&degree=1"; MAX_STAGES + 1].join("|");
+    let many = ["iopcmd=rotate&degree=1"; MAX_STAGES + 1].join("|");
     check_err(&many, ErrorKind::TooManyStages, "at most");
-    let enough = vec!["iopcmd=rotate&degree=1"; MAX_STAGES].join("|");
+    let enough = ["iopcmd=rotate&degree=1"; MAX_STAGES].join("|");
     assert!(parse_query(&enough).is_ok());
     // Unknown parameter inside a stage.
     check_err(
