@@ -148,6 +148,19 @@ def bucket(s3, bucket_name):
 
 
 @pytest.fixture
+def bucket2(request, s3):
+    """A second fresh bucket, for copies across buckets."""
+    name = unique_name("second-" + request.node.name)
+    s3.create_bucket(Bucket=name)
+    yield name
+    _empty_bucket(s3, name)
+    try:
+        s3.delete_bucket(Bucket=name)
+    except Exception:
+        pass
+
+
+@pytest.fixture
 def anon():
     """An unauthenticated HTTP session."""
     with requests.Session() as s:

@@ -84,9 +84,9 @@ def test_cp_multipart_round_trip(aws, s3, bucket, tmp_path):
 
 
 @pytest.mark.slow
-def test_cp_s3_to_s3_multipart_copy(aws, s3, bucket, bucket_name, tmp_path):
+def test_cp_s3_to_s3_multipart_copy(aws, s3, bucket, bucket2, tmp_path):
     """Large s3->s3 copies use UploadPartCopy."""
-    s3.create_bucket(Bucket=bucket_name)
+    bucket_name = bucket2
     src = write(tmp_path / "big.bin", os.urandom(17 * MIB))
     aws("s3", "cp", str(src), f"s3://{bucket}/big.bin")
     aws("s3", "cp", f"s3://{bucket}/big.bin", f"s3://{bucket_name}/copied.bin")

@@ -441,8 +441,8 @@ def test_copy_object_replace_directive(s3, bucket):
     assert s3.head_object(Bucket=bucket, Key="src")["Metadata"] == {"a": "1"}
 
 
-def test_copy_across_buckets_and_odd_keys(s3, bucket, bucket_name):
-    s3.create_bucket(Bucket=bucket_name)
+def test_copy_across_buckets_and_odd_keys(s3, bucket, bucket2):
+    bucket_name = bucket2
     key = "dir/ünï cödé+plus?.bin"
     put(s3, bucket, key)
     s3.copy_object(Bucket=bucket_name, Key="copy/" + key,

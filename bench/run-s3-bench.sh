@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# One command for the S3 throughput benchmark: builds the release binary,
+# then runs bench/s3bench.py (imgbucket over loopback next to the raw
+# write+fsync / read floor of the same disk). Arguments go to s3bench.py,
+# e.g. bench/run-s3-bench.sh --clients 4 --seconds 5 --json out.json
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+# shellcheck source=../.ci/deps.sh
+source .ci/deps.sh
+ensure_system_deps
+s3-compat-tests/setup.sh
+cargo build --release --bin imgbucket
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+exec s3-compat-tests/.venv/bin/python bench/s3bench.py --binary "$target_dir/release/imgbucket" "$@"
