@@ -26,10 +26,11 @@ use image::RgbaImage;
 use crate::decode::{self, Decoded, Frame};
 use crate::encode::{self, EncodeParams};
 use crate::error::{Error, Result};
+use crate::fonts::FontBook;
 use crate::geometry::{self, Rect};
 use crate::pipeline::*;
 use crate::probe::{self, check, ExifField, Header, ImageInfo};
-use crate::{effects, shapes, Assets, Limits};
+use crate::{effects, shapes, watermark, Assets, Limits};
 
 /// Quality used for lossy output when nothing is asked and the source has
 /// no JPEG quality estimate.
@@ -58,17 +59,35 @@ pub enum Output {
     AverageColor(Rgb),
 }
 
-/// The engine: shared, immutable state for every request (fonts for text
-/// watermarks, once that module lands). Cheap to share across threads.
-#[derive(Debug, Default)]
+/// The engine: shared, immutable state for every request (the fonts of
+/// text watermarks). Build one at start-up and share it (`Send + Sync`).
+#[derive(Debug)]
 pub struct Engine {
-    _private: (),
+    fonts: FontBook,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
 }
 
 impl Engine {
-    /// An engine with the default configuration.
+    /// An engine using the system's font directories.
     pub fn new() -> Self {
-        Engine { _private: () }
+        Engine {
+            fonts: FontBook::system(),
+        }
+    }
+
+    /// An engine with the given fonts.
+    pub fn with_fonts(fonts: FontBook) -> Self {
+        Engine { fonts }
+    }
+
+    /// The fonts text watermarks are drawn with.
+    pub fn fonts(&self) -> &FontBook {
+        &self.fonts
     }
 
     /// Runs `pipeline` on `source`; see [`crate::execute`].
@@ -382,6 +401,7 @@ impl Work {
 }
 
 /// What every operation may need besides the pixels.
+#[derive(Clone, Copy)]
 pub(crate) struct OpCtx<'a> {
     pub limits: &'a Limits,
     pub rounding: Rounding,
@@ -489,14 +509,55 @@ pub(crate) fn run_ops(work: &mut Work, ops: &[Op], ctx: &OpCtx<'_>) -> Result<()
                 let sigma = b.sigma_milli as f32 / 1000.0;
                 work.each_mut(|img| effects::blur(img, b.radius, sigma, b.kind, region));
             }
-            Op::Watermark(_) => {
-                return Err(Error::NotImplemented(
-                    "watermarks are not wired in yet".into(),
-                ));
+            Op::Watermark(wm) => {
+                let mark = match &wm.image {
+                    Some(spec) => Some(prepare_mark(spec, ctx)?),
+                    None => None,
+                };
+                for fr in &mut work.frames {
+                    watermark::draw(&mut fr.img, wm, mark.clone(), &ctx.engine.fonts)?;
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Decodes a watermark image from the assets and applies its own
+/// preprocessing. A missing or undecodable mark is `Error::Watermark`; a
+/// mark over the limits stays `TooLarge`.
+fn prepare_mark(spec: &WatermarkImage, ctx: &OpCtx<'_>) -> Result<RgbaImage> {
+    let bytes = ctx.assets.images.get(&spec.key).ok_or_else(|| {
+        Error::Watermark(format!("the watermark image {:?} is missing", spec.key))
+    })?;
+    let wm_err = |e: Error| match e {
+        Error::Decode(m) | Error::NotImplemented(m) => {
+            Error::Watermark(format!("{}: {m}", spec.key))
+        }
+        other => other,
+    };
+    let header = probe::inspect(bytes, ctx.limits).map_err(wm_err)?;
+    let needs_orientation = spec
+        .preprocess
+        .iter()
+        .any(|op| matches!(op, Op::AutoOrient));
+    let orientation = if needs_orientation {
+        probe::orientation(bytes, header.jpeg.as_ref())
+    } else {
+        None
+    };
+    let decoded = decode::decode(bytes, &header, 1, true, ctx.limits).map_err(wm_err)?;
+    let mut work = Work::new(decoded, (header.width, header.height), false);
+    let sub = OpCtx {
+        orientation,
+        ..*ctx
+    };
+    run_ops(&mut work, &spec.preprocess, &sub)?;
+    work.frames
+        .into_iter()
+        .next()
+        .map(|f| f.img)
+        .ok_or_else(|| Error::Watermark(format!("{}: no frame", spec.key)))
 }
 
 /// Keeps the frames a [`FrameSelect`] asks for. Dropped frames' delays are

@@ -21,6 +21,7 @@ mod jpeg;
 pub mod pipeline;
 mod probe;
 pub mod shapes;
+pub mod watermark;
 
 pub use engine::{
     execute, output_format, resolve_quality, Engine, Output, DEFAULT_QUALITY, MAX_DEFAULT_QUALITY,
