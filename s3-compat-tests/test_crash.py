@@ -39,9 +39,25 @@ def leftover_temp_files(data_dir):
     return found
 
 
-def temp_dirs(data_dir):
-    return [os.path.join(d, n) for d, dirs, _ in os.walk(data_dir) for n in dirs
-            if n in TEMP_DIR_NAMES]
+def data_file_bytes(data_dir):
+    """Total size of the object data files (`<data>/objects/`, see the
+    layout in storage/src/embedded.rs), or None if there is no such dir."""
+    root = os.path.join(data_dir, "objects")
+    if not os.path.isdir(root):
+        return None
+    return sum(os.path.getsize(os.path.join(d, f))
+               for d, _, files in os.walk(root) for f in files)
+
+
+def assert_no_leaked_data(s3, data_dir, bucket):
+    """The data files hold exactly the bytes of the live objects: nothing of
+    an interrupted or replaced body is left behind."""
+    on_disk = data_file_bytes(data_dir)
+    if on_disk is None:
+        return
+    live = sum(o["Size"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+               for o in p.get("Contents", []))
+    assert on_disk == live, f"{on_disk} bytes of data files for {live} bytes of objects"
 
 
 def start_slow_put(endpoint, bucket, key, total, sent):
@@ -96,6 +112,10 @@ def test_kill9_mid_put_and_after_ack(tmp_path):
     # to disk rather than buffering 200 MiB in memory).
     staged = leftover_temp_files(data)
     srv.kill9()
+    # The kill really happened mid-body, with the body being staged on disk
+    # (the store streams bodies to a temp file rather than holding them in
+    # memory); otherwise this test would not test recovery.
+    assert staged, f"no temp file while a 200 MiB PUT was in flight: {os.listdir(data)}"
     sock.close()
 
     srv.start()
@@ -121,6 +141,7 @@ def test_kill9_mid_put_and_after_ack(tmp_path):
         assert leftovers == [], (
             f"temp files left after restart: {leftovers}\n"
             f"(while the PUT was in flight: {staged})")
+        assert_no_leaked_data(s3, data, "crash")
     finally:
         srv.stop()
 
@@ -161,5 +182,6 @@ def test_kill9_right_after_ack(tmp_path):
             s3.head_object(Bucket="ack", Key="last-0")
         assert s3.list_multipart_uploads(Bucket="ack").get("Uploads", []) == []
         assert leftover_temp_files(data) == []
+        assert_no_leaked_data(s3, data, "ack")
     finally:
         srv.stop()
