@@ -89,6 +89,55 @@ pub fn parse_rule(rule: &str) -> Result<Directive> {
     processing(rule, true).map_err(tag)
 }
 
+/// The body of `imageInfo` (dialects.md §2.6): every value a string.
+/// `md5` is the hex MD5 of the described bytes, which the engine does not
+/// compute (for a stored, unprocessed object it is its ETag's MD5).
+pub fn image_info_json(info: &imaging::ImageInfo, md5: &str) -> serde_json::Value {
+    serde_json::json!({
+        "format": format_name(info.format),
+        "width": info.width.to_string(),
+        "height": info.height.to_string(),
+        "size": info.file_size.to_string(),
+        "md5": md5,
+        "frame_count": info.frame_count.to_string(),
+    })
+}
+
+/// The body of `exif`: `{"<Tag>": {"val": "<string>", "type": <TIFF type>}}`
+/// (dialects.md §2.6, inferred shape); no EXIF gives
+/// `{"error": "no exif data"}` as Tencent documents.
+pub fn exif_json(fields: &[imaging::ExifField]) -> serde_json::Value {
+    if fields.is_empty() {
+        return serde_json::json!({ "error": "no exif data" });
+    }
+    let mut map = serde_json::Map::new();
+    for f in fields {
+        map.entry(f.tag.clone())
+            .or_insert_with(|| serde_json::json!({ "val": f.value, "type": f.type_code }));
+    }
+    serde_json::Value::Object(map)
+}
+
+/// The body of `imageAve`: `{"RGB": "0xRRGGBB"}`.
+pub fn image_ave_json(color: Rgb) -> serde_json::Value {
+    let Rgb(r, g, b) = color;
+    serde_json::json!({ "RGB": format!("0x{r:02X}{g:02X}{b:02X}") })
+}
+
+/// Tencent's lower-case format names (`jpeg` as in the documented sample).
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Jpeg => "jpeg",
+        Format::Png => "png",
+        Format::Webp => "webp",
+        Format::Bmp => "bmp",
+        Format::Gif => "gif",
+        Format::Tiff => "tiff",
+        Format::Avif => "avif",
+        Format::Heic => "heif",
+    }
+}
+
 fn tag(e: DialectError) -> DialectError {
     if e.kind == ErrorKind::NotImplemented {
         e

@@ -79,6 +79,48 @@ pub fn parse_style(content: &str) -> Result<Pipeline> {
     }
 }
 
+/// The body of `iopcmd=imageinfo` (dialects.md §3.2): numeric sizes and
+/// the upper-case format name, `{"width": 640, "height": 480, "format": "JPEG"}`.
+pub fn imageinfo_json(info: &imaging::ImageInfo) -> serde_json::Value {
+    serde_json::json!({
+        "width": info.width,
+        "height": info.height,
+        "format": format_name(info.format),
+    })
+}
+
+/// The body of `iopcmd=exif`: every tag as a string, thumbnail tags
+/// prefixed `thumbnail:`; an image without EXIF gives `{}`.
+pub fn exif_json(fields: &[imaging::ExifField]) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for f in fields {
+        // The first occurrence wins (the primary image's, listed first).
+        map.entry(f.tag.clone())
+            .or_insert_with(|| serde_json::Value::String(f.value.clone()));
+    }
+    serde_json::Value::Object(map)
+}
+
+/// The body of `iopcmd=averagehue`: `{"RGB": "0xRRGGBB"}` (the vendor does
+/// not document one; the other vendors' shape, dialects.md §3.2).
+pub fn averagehue_json(color: Rgb) -> serde_json::Value {
+    let Rgb(r, g, b) = color;
+    serde_json::json!({ "RGB": format!("0x{r:02X}{g:02X}{b:02X}") })
+}
+
+fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Jpeg => "JPEG",
+        Format::Png => "PNG",
+        Format::Webp => "WEBP",
+        Format::Bmp => "BMP",
+        Format::Gif => "GIF",
+        Format::Tiff => "TIFF",
+        Format::Avif => "AVIF",
+        Format::Heic => "HEIC",
+    }
+}
+
 /// Where the text comes from: a request's query (which may carry foreign
 /// parameters and the style forms) or a style's stored body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1260,3 +1260,56 @@ fn fileid_resolution() {
         assert_eq!(e.vendor_code.as_deref(), Some(ERRNO_MALFORMED));
     }
 }
+
+#[test]
+fn json_renderers() {
+    use imaging::{ExifField, ImageInfo};
+    let info = ImageInfo {
+        format: Format::Jpeg,
+        width: 960,
+        height: 540,
+        file_size: 158_421,
+        frame_count: 1,
+        quality: Some(90),
+        orientation: None,
+        exif: vec![],
+    };
+    // The documented sample, values as strings.
+    assert_eq!(
+        image_info_json(&info, "77a16fa70e2eba652fb42e8a639c52f2"),
+        serde_json::json!({"format": "jpeg", "width": "960", "height": "540", "size": "158421",
+                           "md5": "77a16fa70e2eba652fb42e8a639c52f2", "frame_count": "1"})
+    );
+    let gif = ImageInfo {
+        format: Format::Gif,
+        frame_count: 10,
+        ..info
+    };
+    let v = image_info_json(&gif, "x");
+    assert_eq!(
+        (v["format"].as_str(), v["frame_count"].as_str()),
+        (Some("gif"), Some("10"))
+    );
+
+    assert_eq!(exif_json(&[]), serde_json::json!({"error": "no exif data"}));
+    let fields = [
+        ExifField {
+            tag: "Make".into(),
+            value: "TestCam".into(),
+            type_code: 2,
+        },
+        ExifField {
+            tag: "Orientation".into(),
+            value: "1".into(),
+            type_code: 3,
+        },
+    ];
+    assert_eq!(
+        exif_json(&fields),
+        serde_json::json!({"Make": {"val": "TestCam", "type": 2}, "Orientation": {"val": "1", "type": 3}})
+    );
+    assert_eq!(
+        image_ave_json(Rgb(0x73, 0x62, 0x46)),
+        serde_json::json!({"RGB": "0x736246"})
+    );
+}

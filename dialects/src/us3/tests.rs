@@ -1026,3 +1026,51 @@ fn decimal_helper() {
     let e = parse_milli("fr", "1.5", 0, 1000).unwrap_err();
     assert!(e.message.contains("[0, 1]"), "{}", e.message);
 }
+
+#[test]
+fn json_renderers() {
+    use imaging::{ExifField, ImageInfo};
+    let field = |tag: &str, value: &str, type_code| ExifField {
+        tag: tag.into(),
+        value: value.into(),
+        type_code,
+    };
+    let info = ImageInfo {
+        format: Format::Jpeg,
+        width: 640,
+        height: 480,
+        file_size: 12345,
+        frame_count: 1,
+        quality: Some(90),
+        orientation: Some(1),
+        exif: vec![field("Orientation", "1", 3)],
+    };
+    assert_eq!(
+        imageinfo_json(&info),
+        serde_json::json!({"width": 640, "height": 480, "format": "JPEG"})
+    );
+    assert_eq!(
+        imageinfo_json(&ImageInfo {
+            format: Format::Webp,
+            ..info
+        })["format"],
+        "WEBP"
+    );
+    assert_eq!(
+        exif_json(&[
+            field("Orientation", "1", 3),
+            field("XResolution", "72/1", 5),
+            field("thumbnail:Compression", "6", 3),
+        ]),
+        serde_json::json!({"Orientation": "1", "XResolution": "72/1", "thumbnail:Compression": "6"})
+    );
+    assert_eq!(exif_json(&[]), serde_json::json!({}));
+    assert_eq!(
+        averagehue_json(Rgb(0x73, 0x62, 0x46)),
+        serde_json::json!({"RGB": "0x736246"})
+    );
+    assert_eq!(
+        averagehue_json(Rgb(0, 10, 255)),
+        serde_json::json!({"RGB": "0x000AFF"})
+    );
+}
