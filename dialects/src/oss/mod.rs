@@ -52,8 +52,11 @@
 //!   incircle, rotation" [A-wm]); watermark images are never animated, so no
 //!   GIF freeze is emitted there. At most 3 image watermarks per request.
 
+mod json;
 mod step;
 mod watermark;
+
+pub use json::{average_hue_json, format_name, info_json};
 
 #[cfg(test)]
 mod tests;
