@@ -238,6 +238,7 @@ fn write_key_file(path: &Path, c: &Credentials) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

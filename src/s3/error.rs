@@ -362,6 +362,7 @@ impl From<storage::Error> for ApiError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

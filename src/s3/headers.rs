@@ -334,6 +334,7 @@ pub fn checksum_headers(h: &mut HeaderMap, checksums: &std::collections::BTreeMa
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -748,6 +748,7 @@ fn route_object(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::s3::error::ErrorCode;

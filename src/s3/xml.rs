@@ -218,6 +218,7 @@ pub fn parse_root(body: &[u8], expected: &str) -> Result<Element, ApiError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -268,6 +269,6 @@ mod tests {
     #[test]
     fn iso_timestamps_have_millis() {
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_795_789_920_123);
-        assert_eq!(iso8601(t), "2026-11-27T10:32:00.123Z");
+        assert_eq!(iso8601(t), "2026-11-27T14:32:00.123Z");
     }
 }

@@ -206,6 +206,7 @@ pub async fn put_versioning(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -203,6 +203,7 @@ pub async fn list_versions(cx: &Ctx<'_>, bucket: &str, p: ListVersionsParams) ->
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

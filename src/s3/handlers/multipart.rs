@@ -302,6 +302,7 @@ pub async fn list_uploads(cx: &Ctx<'_>, bucket: &str, p: UploadsParams) -> ApiRe
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -273,6 +273,7 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

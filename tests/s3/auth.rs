@@ -1,0 +1,228 @@
+//! Authentication and authorization as seen over the wire.
+
+use crate::common::{Server, ACCESS_KEY, REGION};
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request};
+use http_body_util::Full;
+use imgbucket::auth::sign::{self, Credentials};
+use std::time::{Duration, SystemTime};
+
+#[tokio::test]
+async fn anonymous_access_follows_the_canned_acl() {
+    let s = Server::start().await;
+    s.mb("private").await;
+    s.req(
+        "PUT",
+        "/public",
+        &[("x-amz-acl", "public-read")],
+        Bytes::new(),
+    )
+    .await
+    .expect(200);
+    s.put("/private/k", "secret").await.expect(200);
+    s.put("/public/k", "open").await.expect(200);
+
+    s.anon("GET", "/private/k", &[], Bytes::new())
+        .await
+        .expect_error(403, "AccessDenied");
+    s.anon("GET", "/private", &[], Bytes::new())
+        .await
+        .expect_error(403, "AccessDenied");
+    s.anon("GET", "/", &[], Bytes::new())
+        .await
+        .expect_error(403, "AccessDenied");
+    // A missing bucket looks the same as a private one to strangers.
+    s.anon("GET", "/missing/k", &[], Bytes::new())
+        .await
+        .expect_error(403, "AccessDenied");
+
+    let r = s.anon("GET", "/public/k", &[], Bytes::new()).await;
+    r.expect(200);
+    assert_eq!(r.text(), "open");
+    s.anon("HEAD", "/public/k", &[], Bytes::new())
+        .await
+        .expect(200);
+    s.anon("GET", "/public", &[], Bytes::new())
+        .await
+        .expect(200);
+    s.anon("GET", "/public?list-type=2", &[], Bytes::new())
+        .await
+        .expect(200);
+    s.anon("GET", "/public/missing", &[], Bytes::new())
+        .await
+        .expect_error(404, "NoSuchKey");
+    // Reads only.
+    s.anon("PUT", "/public/k2", &[], "x")
+        .await
+        .expect_error(403, "AccessDenied");
+    s.anon("DELETE", "/public/k", &[], Bytes::new())
+        .await
+        .expect_error(403, "AccessDenied");
+    s.anon("GET", "/public?acl", &[], Bytes::new())
+        .await
+        .expect_error(403, "AccessDenied");
+    s.anon("GET", "/public?uploads", &[], Bytes::new())
+        .await
+        .expect_error(403, "AccessDenied");
+    assert_eq!(s.get("/public/k").await.text(), "open");
+}
+
+#[tokio::test]
+async fn bad_credentials() {
+    let s = Server::start().await;
+    s.mb("bkt").await;
+    let wrong_secret = Credentials::new(ACCESS_KEY, "not-the-secret", REGION);
+    s.req_as(
+        &wrong_secret,
+        SystemTime::now(),
+        "GET",
+        "/bkt",
+        Bytes::new(),
+    )
+    .await
+    .expect_error(403, "SignatureDoesNotMatch");
+    let unknown = Credentials::new("AKIDUNKNOWN", "whatever", REGION);
+    s.req_as(&unknown, SystemTime::now(), "GET", "/bkt", Bytes::new())
+        .await
+        .expect_error(403, "InvalidAccessKeyId");
+    let skewed = SystemTime::now() - Duration::from_secs(3600);
+    s.req_as(&s.creds, skewed, "GET", "/bkt", Bytes::new())
+        .await
+        .expect_error(403, "RequestTimeTooSkewed");
+    // A HEAD error has no body but keeps the status.
+    let uri = s.uri("/bkt");
+    let mut h = HeaderMap::new();
+    sign::sign_v4_request(
+        &Method::HEAD,
+        &uri,
+        &mut h,
+        &sign::payload_sha256(b""),
+        &wrong_secret,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let mut req = Request::builder().method(Method::HEAD).uri(uri);
+    *req.headers_mut().unwrap() = h;
+    let r = s.send(req.body(Full::new(Bytes::new())).unwrap()).await;
+    r.expect(403);
+    assert!(r.body.is_empty());
+}
+
+#[tokio::test]
+async fn tampered_body_is_not_stored() {
+    let s = Server::start().await;
+    s.mb("bkt").await;
+    let uri = s.uri("/bkt/k");
+    let mut h = HeaderMap::new();
+    sign::sign_v4_request(
+        &Method::PUT,
+        &uri,
+        &mut h,
+        &sign::payload_sha256(b"original"),
+        &s.creds,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let mut req = Request::builder().method(Method::PUT).uri(uri);
+    *req.headers_mut().unwrap() = h;
+    let r = s
+        .send(
+            req.body(Full::new(Bytes::from_static(b"tampered")))
+                .unwrap(),
+        )
+        .await;
+    r.expect_error(400, "XAmzContentSHA256Mismatch");
+    s.get("/bkt/k").await.expect_error(404, "NoSuchKey");
+}
+
+#[tokio::test]
+async fn presigned_urls() {
+    let s = Server::start().await;
+    s.mb("bkt").await;
+    s.put("/bkt/k", "presigned").await.expect(200);
+    let uri = s.uri("/bkt/k");
+    let url = sign::presign_v4(
+        &Method::GET,
+        &uri,
+        &s.creds,
+        SystemTime::now(),
+        Duration::from_secs(300),
+    )
+    .unwrap();
+    let req = Request::get(url).body(Full::new(Bytes::new())).unwrap();
+    let r = s.send(req).await;
+    r.expect(200);
+    assert_eq!(r.text(), "presigned");
+
+    let old = SystemTime::now() - Duration::from_secs(7200);
+    let url = sign::presign_v4(&Method::GET, &uri, &s.creds, old, Duration::from_secs(60)).unwrap();
+    let r = s
+        .send(Request::get(url).body(Full::new(Bytes::new())).unwrap())
+        .await;
+    r.expect_error(403, "AccessDenied");
+
+    // SigV2 query presign, as `aws s3 presign` produces for us-east-1.
+    let expires = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 300;
+    let url = sign::presign_v2(&Method::GET, &uri, &s.creds, expires, None).unwrap();
+    let r = s
+        .send(Request::get(url).body(Full::new(Bytes::new())).unwrap())
+        .await;
+    r.expect(200);
+}
+
+#[tokio::test]
+async fn aws_chunked_signed_upload() {
+    let s = Server::start().await;
+    s.mb("bkt").await;
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+    let uri = s.uri("/bkt/chunked");
+    let mut h = HeaderMap::new();
+    h.insert("content-encoding", "aws-chunked".parse().unwrap());
+    h.insert(
+        "x-amz-decoded-content-length",
+        data.len().to_string().parse().unwrap(),
+    );
+    let len = sign::aws_chunked_len(data.len() as u64, 65536, true, None);
+    h.insert("content-length", len.to_string().parse().unwrap());
+    let now = SystemTime::now();
+    let seed = sign::sign_v4_request(
+        &Method::PUT,
+        &uri,
+        &mut h,
+        sign::STREAMING_SIGNED,
+        &s.creds,
+        now,
+    )
+    .unwrap();
+    let body = sign::aws_chunked_signed(&data, 65536, &seed, &s.creds, now, None);
+    let mut req = Request::builder().method(Method::PUT).uri(uri);
+    *req.headers_mut().unwrap() = h;
+    s.send(req.body(Full::new(Bytes::from(body))).unwrap())
+        .await
+        .expect(200);
+    let g = s.get("/bkt/chunked").await;
+    assert_eq!(&g.body[..], &data[..]);
+    // aws-chunked is a transfer detail, never the stored encoding.
+    assert!(g.header("content-encoding").is_none());
+}
+
+#[tokio::test]
+async fn virtual_host_style() {
+    let s = Server::start_with(Some("s3.local")).await;
+    s.mb("vbkt").await;
+    let host = format!("vbkt.s3.local:{}", s.addr.port());
+    let r = s
+        .req("PUT", "/dir/k.txt", &[("host", &host)], "vhost")
+        .await;
+    r.expect(200);
+    assert_eq!(s.get("/vbkt/dir/k.txt").await.text(), "vhost");
+    let r = s
+        .req("GET", "/?list-type=2", &[("host", &host)], Bytes::new())
+        .await;
+    r.expect(200);
+    assert!(r.text().contains("<Key>dir/k.txt</Key>"));
+}
