@@ -18,7 +18,7 @@
 //!   `format,gif` sets `only_if_source_animated` (a non-GIF source keeps its
 //!   format) [AS §1.4.3].
 //!
-//! Decisions where the vendor is silent (also in `docs/`):
+//! Decisions where the vendor is silent (also listed in `docs/oss-dialect.md`):
 //! * Unknown parameters in an action are rejected (`InvalidArgument` naming
 //!   them), as newer OSS does; a key given twice is rejected too, so one URL
 //!   cannot mean two things.
@@ -39,7 +39,8 @@
 //! * `indexcrop`: both `x` and `y` are validated; when both are valid `y`
 //!   wins [A-index]. Non-numbers carry EC 0040-00000224, zero/out-of-range
 //!   EC 0040-00000230.
-//! * `rotate,0` and `rotate,360` add no operation (and so no GIF freeze).
+//! * `rotate,0` and `rotate,360` add no operation (and so no GIF freeze);
+//!   an invalid angle carries EC 0040-00000217 (OSS error-center page).
 //! * `sharpen,v` (50–399) → unsharp mask with sigma 1 px and amount v %
 //!   (100, the recommended value, adds the full high-pass once).
 //! * `blur,r_R,s_S` → Gaussian, kernel radius R, sigma S px.
@@ -51,6 +52,9 @@
 //!   `indexcrop`, `rounded-corners` and `rotate` ("scaling, cropping except
 //!   incircle, rotation" [A-wm]); watermark images are never animated, so no
 //!   GIF freeze is emitted there. At most 3 image watermarks per request.
+//!   Preprocessing errors carry EC 0040-00000373 (OSS: "an image
+//!   pre-processing parameter is invalid", e.g. a nested watermark) unless a
+//!   more precise code applies.
 
 mod json;
 mod step;
@@ -77,6 +81,10 @@ pub const EC_MISSING_VALUE: &str = "0040-00000207";
 pub const EC_BAD_GRAVITY: &str = "0040-00000209";
 /// EC of an unknown action (`image/slim,1`).
 pub const EC_UNKNOWN_ACTION: &str = "0040-00000213";
+/// EC of an invalid `rotate` value (`rotate,abc`, `rotate,400`).
+pub const EC_ROTATE: &str = "0040-00000217";
+/// EC of an invalid watermark-image preprocessing (e.g. a nested watermark).
+pub const EC_PREPROCESS: &str = "0040-00000373";
 /// EC of a non-numeric indexcrop value (`y_abc`).
 pub const EC_INDEX_NOT_NUMBER: &str = "0040-00000224";
 /// EC of an out-of-range indexcrop length (`x_0`).
@@ -803,8 +811,10 @@ fn parse_rounded_corners(step: &Step<'_>) -> Result<Op> {
 
 /// `rotate,<0–360>`; bare `rotate` is 0. 0 and 360 rotate nothing → `None`.
 fn parse_rotate(step: &Step<'_>) -> Result<Option<Op>> {
-    let degrees = match step.positional_value()? {
-        Some(v) => step.positional_int(v, 0, 360)?,
+    let degrees = match step.positional_value().map_err(|e| e.or_code(EC_ROTATE))? {
+        Some(v) => step
+            .positional_int(v, 0, 360)
+            .map_err(|e| e.with_code(EC_ROTATE))?,
         None => 0,
     };
     let degrees = u32::try_from(degrees % 360).unwrap_or(0);

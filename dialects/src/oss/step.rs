@@ -80,13 +80,17 @@ impl<'a> Step<'a> {
             .collect();
         if let Some(first) = unknown.first() {
             let names: Vec<String> = unknown.iter().map(|p| format!("`{}`", p.key)).collect();
+            let allowed = if allowed.is_empty() {
+                "this action takes no parameters".to_string()
+            } else {
+                format!("allowed: {}", allowed.join(", "))
+            };
             return Err(DialectError::invalid(
                 format!(
-                    "{}: unknown parameter{} {}; allowed: {}",
+                    "{}: unknown parameter{} {}; {allowed}",
                     self.action,
                     if names.len() > 1 { "s" } else { "" },
                     names.join(", "),
-                    allowed.join(", ")
                 ),
                 first.raw,
             ));

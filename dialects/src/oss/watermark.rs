@@ -12,7 +12,9 @@ use imaging::{
 };
 
 use super::step::{Param, Step};
-use super::{parse_gravity, parse_preprocess, validate_object_key, EC_MISSING_VALUE};
+use super::{
+    parse_gravity, parse_preprocess, validate_object_key, EC_MISSING_VALUE, EC_PREPROCESS,
+};
 use crate::common;
 use crate::error::{DialectError, Result};
 
@@ -118,10 +120,19 @@ fn parse_image(p: Param<'_>) -> Result<WatermarkImage> {
                     ),
                     p.raw,
                 )
+                .with_code(EC_PREPROCESS)
             })?;
-            parse_preprocess(body).map_err(|e| DialectError {
-                message: format!("watermark image preprocessing: {}", e.message),
-                ..e
+            // The nested fragment is not part of the request as sent (it is
+            // inside the base64), so the message carries it and the
+            // fragment points at the `image_` parameter.
+            parse_preprocess(body).map_err(|e| {
+                let message = format!(
+                    "watermark image preprocessing: {} (in `{}`)",
+                    e.message, e.fragment
+                );
+                DialectError { message, ..e }
+                    .with_fragment(p.raw)
+                    .or_code(EC_PREPROCESS)
             })?
         }
     };
