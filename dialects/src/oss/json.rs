@@ -3,6 +3,8 @@
 //! `{"value": "<string>"}`, keys sorted as in the vendor's examples.
 
 use imaging::{Format, ImageInfo, Rgb};
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 /// Longest `UNDEFINED`-typed EXIF value rendered: such fields are binary
@@ -34,25 +36,35 @@ pub fn format_name(format: Format) -> &'static str {
 /// no EXIF field may replace one of the base keys. `FrameCount` is the
 /// newer responses' optional key (§1.3).
 pub fn info_json(info: &ImageInfo) -> Value {
-    let mut map = Map::new();
-    let mut put = |key: &str, value: String| {
-        map.entry(key.to_string())
-            .or_insert_with(|| json!({ "value": value }));
-    };
-    put("FileSize", info.file_size.to_string());
-    put("Format", format_name(info.format).to_string());
-    put("FrameCount", info.frame_count.to_string());
-    put("ImageHeight", info.height.to_string());
-    put("ImageWidth", info.width.to_string());
+    // Sorted by key whatever serde_json's map type (the `preserve_order`
+    // feature may be on elsewhere in the build), as in the vendor's examples.
+    let mut fields: BTreeMap<String, String> = BTreeMap::new();
+    let base = [
+        ("FileSize", info.file_size.to_string()),
+        ("Format", format_name(info.format).to_string()),
+        ("FrameCount", info.frame_count.to_string()),
+        ("ImageHeight", info.height.to_string()),
+        ("ImageWidth", info.width.to_string()),
+    ];
+    for (key, value) in base {
+        fields.insert(key.to_string(), value);
+    }
     for field in &info.exif {
         let skip = field.tag.starts_with("thumbnail:")
             || field.tag.starts_with("Tag(")
             || field.tag == "MakerNote"
             || (field.type_code == TIFF_UNDEFINED && field.value.len() > MAX_UNDEFINED_LEN);
         if !skip {
-            put(&field.tag, field.value.clone());
+            // The base keys are never replaced by an EXIF field.
+            fields
+                .entry(field.tag.clone())
+                .or_insert_with(|| field.value.clone());
         }
     }
+    let map: Map<String, Value> = fields
+        .into_iter()
+        .map(|(k, v)| (k, json!({ "value": v })))
+        .collect();
     Value::Object(map)
 }
 
@@ -131,6 +143,14 @@ mod tests {
         ] {
             assert!(!obj.contains_key(absent), "{absent}");
         }
+        // Keys sorted, whatever the map type.
+        let keys: Vec<&String> = obj.keys().collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert!(v
+            .to_string()
+            .starts_with(r#"{"DateTime":{"value":"2020:01:02 03:04:05"},"ExifVersion""#));
         // Every value is {"value": "<string>"}.
         assert!(obj
             .values()
