@@ -61,7 +61,10 @@ build_rc=$?
 # --- 3. Rust tests -------------------------------------------------------
 cargo_log="$log_dir/cargo-test.log"
 if [ "$build_rc" -eq 0 ]; then
-    stage "cargo test" bash -c 'set -o pipefail; cargo test --workspace 2>&1 | tee "$1"' _ "$cargo_log"
+    # --no-fail-fast: run every test binary, so one failure does not hide
+    # the others (and the counts below are complete).
+    stage "cargo test" bash -c 'set -o pipefail; timeout --kill-after=30 2400 \
+        cargo test --workspace --no-fail-fast 2>&1 | tee "$1"' _ "$cargo_log"
 else
     echo "(skipping cargo test: build failed)"
     : > "$cargo_log"
