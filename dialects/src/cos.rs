@@ -22,8 +22,9 @@
 //!   `rcrop` needs the source's aspect ratio to choose a region and is
 //!   refused as not implemented (501), like `watermark/3` and `/4` (blind
 //!   watermarks), `format/tpg` (a proprietary codec), `ci-process=snapshot`
-//!   and `imageView2` modes 4 and 5 (long/short-edge minima depend on the
-//!   source's orientation, which no pipeline geometry expresses yet).
+//!   and `imageView2` mode 5 (a crop oriented like the source, which no
+//!   pipeline operation expresses yet). Mode 4 (long/short-edge minima) is
+//!   two resizes: long edge to w, then enlarge-only short edge to h.
 //! * `iradius` above half the short side is clamped by the engine (as the
 //!   other vendors do) rather than refused.
 //! * `cgif/1` keeps at most 30 frames, `cgif/n` at most n, both evenly
@@ -926,26 +927,52 @@ fn view2(rest: &str, stage: &str, b: &mut Build) -> Result<()> {
         (Some(v), None) | (None, Some(v)) => Some((v, v)),
         (None, None) => None,
     };
-    let geometry = match mode {
-        1 => square(width, height).map(|(width, height)| Geometry::Fill { width, height }),
-        2 => (width.is_some() || height.is_some()).then_some(Geometry::Fit { width, height }),
-        3 => square(width, height).map(|(width, height)| Geometry::Cover { width, height }),
+    let resize = |geometry, enlarge| Op::Resize(Resize { geometry, enlarge });
+    let allow = Enlarge::Allow;
+    let ops: Vec<Op> = match mode {
+        1 => square(width, height)
+            .map(|(width, height)| vec![resize(Geometry::Fill { width, height }, allow)])
+            .unwrap_or_default(),
+        2 if width.is_some() || height.is_some() => {
+            vec![resize(Geometry::Fit { width, height }, allow)]
+        }
+        2 => Vec::new(),
+        3 => square(width, height)
+            .map(|(width, height)| vec![resize(Geometry::Cover { width, height }, allow)])
+            .unwrap_or_default(),
+        4 => {
+            // Long edge ≥ w and short edge ≥ h: the larger of the two
+            // factors. No single geometry says "cover by long/short", so
+            // scale for the long edge, then enlarge-only for the short one
+            // (a second resample only when the short edge binds; sizes may
+            // differ by a pixel from a one-step computation).
+            let long = |long| Geometry::LongShort { long, short: None };
+            let short = |short| Geometry::LongShort { long: None, short };
+            match (width, height) {
+                (Some(w), Some(h)) => vec![
+                    resize(long(Some(w)), allow),
+                    resize(short(Some(h)), Enlarge::Only),
+                ],
+                (Some(w), None) => vec![resize(long(Some(w)), allow)],
+                (None, Some(h)) => vec![resize(short(Some(h)), allow)],
+                (None, None) => Vec::new(),
+            }
+        }
         _ => {
             return Err(DialectError::not_implemented(
-                format!("imageView2 mode {mode} (long/short-edge minima) is not implemented"),
+                format!(
+                    "imageView2 mode {mode} (long/short-edge minima, then a crop oriented like \
+                     the source) is not implemented"
+                ),
                 stage,
             ))
         }
     };
-    match geometry {
-        Some(geometry) => b.ops.push(Op::Resize(Resize {
-            geometry,
-            enlarge: Enlarge::Allow,
-        })),
-        // Format/quality only: a valid template that resizes nothing.
-        None if !list.is_empty() => {}
-        None => return Err(DialectError::missing("imageView2 needs /w/ or /h/", stage)),
+    if ops.is_empty() && list.is_empty() {
+        return Err(DialectError::missing("imageView2 needs /w/ or /h/", stage));
     }
+    // With only format/quality the template resizes nothing.
+    b.ops.extend(ops);
     Ok(())
 }
 

@@ -705,10 +705,27 @@ fn image_view2_modes() {
             },
         );
     }
+    // Mode 4: long edge ≥ w, short edge ≥ h (the larger factor).
+    let ls = |long, short| Geometry::LongShort { long, short };
+    check_ops(
+        &view("4/w/500/h/400"),
+        vec![
+            resize(ls(Some(500), None), Enlarge::Allow),
+            resize(ls(None, Some(400)), Enlarge::Only),
+        ],
+    );
+    check_ops(
+        &view("4/w/500"),
+        vec![resize(ls(Some(500), None), Enlarge::Allow)],
+    );
+    check_ops(
+        &view("4/h/400"),
+        vec![resize(ls(None, Some(400)), Enlarge::Allow)],
+    );
     for (q, kind, needle) in [
         ("0/w/5", ErrorKind::InvalidArgument, "mode"),
+        ("4", ErrorKind::MissingArgument, "/w/"),
         ("6/w/5", ErrorKind::InvalidArgument, "mode"),
-        ("4/w/5/h/3", ErrorKind::NotImplemented, "mode 4"),
         ("5/w/5/h/3", ErrorKind::NotImplemented, "mode 5"),
         ("1", ErrorKind::MissingArgument, "/w/"),
         ("1/w/0", ErrorKind::InvalidArgument, "w"),
@@ -1312,4 +1329,45 @@ fn json_renderers() {
         image_ave_json(Rgb(0x73, 0x62, 0x46)),
         serde_json::json!({"RGB": "0x736246"})
     );
+}
+
+/// The documented sizes (1000×500 source) through the engine's size
+/// arithmetic (`imaging::geometry::plan_resize`).
+#[test]
+fn documented_sizes_through_the_engine_arithmetic() {
+    let table = [
+        ("imageView2/1/w/500/h/400", (500, 400)),
+        ("imageView2/2/w/500/h/400", (500, 250)),
+        ("imageView2/3/w/500/h/400", (800, 400)),
+        // Mode 4: long ≥ 500 and short ≥ 400 → factor max(0.5, 0.8).
+        ("imageView2/4/w/500/h/400", (800, 400)),
+        ("imageView2/4/w/1200/h/100", (1200, 600)),
+        ("imageView2/4/w/500", (500, 250)),
+        ("imageMogr2/thumbnail/!50p", (500, 250)),
+        ("imageMogr2/thumbnail/!50px", (500, 500)),
+        ("imageMogr2/thumbnail/!x50p", (1000, 250)),
+        ("imageMogr2/thumbnail/300x", (300, 150)),
+        ("imageMogr2/thumbnail/x100", (200, 100)),
+        ("imageMogr2/thumbnail/300x200", (300, 150)),
+        ("imageMogr2/thumbnail/2000x2000", (2000, 1000)),
+        ("imageMogr2/thumbnail/2000x2000%3E", (1000, 500)),
+        ("imageMogr2/thumbnail/300x200%3C", (1000, 500)),
+        ("imageMogr2/thumbnail/2000x1500%3C", (2000, 1000)),
+        ("imageMogr2/thumbnail/!300x200r", (400, 200)),
+        ("imageMogr2/thumbnail/300x200!", (300, 200)),
+        ("imageMogr2/thumbnail/300x200/pad/1", (300, 200)),
+        ("imageMogr2/thumbnail/150000@", (547, 273)),
+    ];
+    for (q, want) in table {
+        let Ok(Directive::Pipeline(p)) = parse_query(q) else {
+            panic!("{q}")
+        };
+        let mut size = (1000, 500);
+        for op in &p.ops {
+            if let Op::Resize(r) = op {
+                size = imaging::geometry::plan_resize(size.0, size.1, r, p.rounding).output_size();
+            }
+        }
+        assert_eq!(size, want, "{q}");
+    }
 }

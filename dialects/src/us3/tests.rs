@@ -1074,3 +1074,39 @@ fn json_renderers() {
         serde_json::json!({"RGB": "0x000AFF"})
     );
 }
+
+/// The sizes of the vendor's 400×300 table, through the engine's size
+/// arithmetic (`imaging::geometry::plan_resize`) under the parsed rounding.
+#[test]
+fn thumbnail_table_sizes_through_the_engine_arithmetic() {
+    let table = [
+        ("type=1&scale=10", (40, 30)),
+        ("type=2&scale=10", (400, 30)),
+        ("type=3&scale=10", (40, 300)),
+        ("type=4&width=50", (50, 37)),
+        ("type=5&height=50", (66, 50)),
+        ("type=6&width=50&height=10", (50, 37)),
+        ("type=7&width=50&height=10", (13, 10)),
+        ("type=8&width=50", (50, 50)),
+        ("type=9&width=50&height=50", (50, 37)),
+        ("type=10&width=50&height=50", (66, 50)),
+        ("type=11&width=50&height=50", (50, 50)),
+        ("type=12&width=600&height=600&color=red", (600, 600)),
+        ("type=13&width=50&height=100", (50, 100)),
+        ("type=14&width=50&height=50", (50, 37)),
+        ("type=15&width=50&height=50&color=red", (50, 50)),
+    ];
+    for (params, want) in table {
+        let q = format!("iopcmd=thumbnail&{params}");
+        let Ok(Directive::Pipeline(p)) = parse_query(&q) else {
+            panic!("{q}")
+        };
+        let mut size = (400, 300);
+        for op in &p.ops {
+            if let Op::Resize(r) = op {
+                size = imaging::geometry::plan_resize(size.0, size.1, r, p.rounding).output_size();
+            }
+        }
+        assert_eq!(size, want, "{q}");
+    }
+}
