@@ -30,16 +30,21 @@
 //! (virtual-hosted style), `None` for path-style and service requests: SigV2
 //! signs `/bucket/key` even when the bucket travels in the host name.
 //!
-//! Vendor schemes (Alibaba OSS, Tencent COS) will be further [`Scheme`]
-//! variants, each in its own submodule, chosen by the same dispatcher
-//! ([`verify`] → `detect`).
+//! Schemes: AWS SigV4 (`sigv4`), SigV2 (`sigv2`), Alibaba OSS V1/V4
+//! (`oss`) and Tencent COS (`cos`), each in its own submodule and each in
+//! header and presigned-query form, chosen by one dispatcher ([`verify`] →
+//! `detect`). A new scheme is a new [`Scheme`] variant, a `detect` rule and
+//! a submodule. The keyring's `region` applies to SigV4 only: the vendors'
+//! regions have their own names.
 //!
 //! [`sign`] holds client-side signing helpers (used by the integration tests).
 
 mod body;
 mod checksum;
 mod chunked;
+mod cos;
 mod error;
+mod oss;
 pub mod sign;
 mod sigv2;
 mod sigv4;
@@ -140,6 +145,18 @@ pub enum Scheme {
     SigV2Header,
     /// `?AWSAccessKeyId=&Expires=&Signature=` presigned URL.
     SigV2Query,
+    /// Alibaba OSS `Authorization: OSS ak:signature`.
+    OssV1Header,
+    /// Alibaba OSS `?OSSAccessKeyId=&Expires=&Signature=` presigned URL.
+    OssV1Query,
+    /// Alibaba OSS `Authorization: OSS4-HMAC-SHA256 ...`.
+    OssV4Header,
+    /// Alibaba OSS `?x-oss-signature-version=OSS4-HMAC-SHA256&...` presigned URL.
+    OssV4Query,
+    /// Tencent COS `Authorization: q-sign-algorithm=sha1&...`.
+    CosHeader,
+    /// Tencent COS `?q-sign-algorithm=sha1&...` presigned URL.
+    CosQuery,
 }
 
 /// What the request head says about its body, as [`VerifiedBody`] must
@@ -287,6 +304,12 @@ enum Detected {
     V2Header,
     V4Query,
     V2Query,
+    OssV1Header,
+    OssV1Query,
+    OssV4Header,
+    OssV4Query,
+    CosHeader,
+    CosQuery,
 }
 
 /// Looks at the `Authorization` header and the query parameters to decide
@@ -297,17 +320,41 @@ fn detect(parts: &http::request::Parts) -> Result<Detected, AuthError> {
     let params = util::parse_query(query);
     let has = |name: &str| util::query_get(&params, name).is_some();
 
-    let v4_query = has("X-Amz-Algorithm") || has("X-Amz-Signature") || has("X-Amz-Credential");
-    let v2_query = has("AWSAccessKeyId") || has("Signature");
-    let from_query = match (v4_query, v2_query) {
-        (true, true) => return Err(AuthError::ConflictingAuthMechanisms),
-        (true, false) => Some(Detected::V4Query),
-        (false, true) => Some(Detected::V2Query),
-        (false, false) => None,
-    };
+    // Each scheme's query parameters; more than one scheme is an error.
+    let mut from_query = None;
+    let candidates = [
+        (
+            has("X-Amz-Algorithm") || has("X-Amz-Signature") || has("X-Amz-Credential"),
+            Detected::V4Query,
+        ),
+        (
+            has("AWSAccessKeyId") || (has("Signature") && !has("OSSAccessKeyId")),
+            Detected::V2Query,
+        ),
+        (has("OSSAccessKeyId"), Detected::OssV1Query),
+        (
+            has("x-oss-signature") || has("x-oss-credential"),
+            Detected::OssV4Query,
+        ),
+        (
+            has("q-sign-algorithm") || has("q-signature"),
+            Detected::CosQuery,
+        ),
+    ];
+    for (present, scheme) in candidates {
+        if present {
+            if from_query.is_some() {
+                return Err(AuthError::ConflictingAuthMechanisms);
+            }
+            from_query = Some(scheme);
+        }
+    }
 
+    // An empty Authorization header is what the COS SDK sends for
+    // anonymous requests: treat it as absent.
     let from_header = match parts.headers.get(http::header::AUTHORIZATION) {
         None => None,
+        Some(value) if value.as_bytes().iter().all(u8::is_ascii_whitespace) => None,
         Some(value) => {
             let value = value
                 .to_str()
@@ -317,6 +364,12 @@ fn detect(parts: &http::request::Parts) -> Result<Detected, AuthError> {
                 Some(Detected::V4Header)
             } else if value.starts_with("AWS ") {
                 Some(Detected::V2Header)
+            } else if value.starts_with("OSS ") {
+                Some(Detected::OssV1Header)
+            } else if value.starts_with("OSS4-HMAC-SHA256 ") {
+                Some(Detected::OssV4Header)
+            } else if value.starts_with("q-sign-algorithm=") {
+                Some(Detected::CosHeader)
             } else {
                 return Err(AuthError::UnsupportedAuthorization);
             }
@@ -354,6 +407,12 @@ pub fn verify(
         Detected::V4Query => sigv4::verify_query(parts, keyring, now),
         Detected::V2Header => sigv2::verify_header(parts, host_bucket, keyring, now),
         Detected::V2Query => sigv2::verify_query(parts, host_bucket, keyring, now),
+        Detected::OssV1Header => oss::verify_v1_header(parts, host_bucket, keyring, now),
+        Detected::OssV1Query => oss::verify_v1_query(parts, host_bucket, keyring, now),
+        Detected::OssV4Header => oss::verify_v4_header(parts, host_bucket, keyring, now),
+        Detected::OssV4Query => oss::verify_v4_query(parts, host_bucket, keyring, now),
+        Detected::CosHeader => cos::verify_header(parts, host_bucket, keyring, now),
+        Detected::CosQuery => cos::verify_query(parts, host_bucket, keyring, now),
     }
 }
 
@@ -377,3 +436,5 @@ pub fn stored_content_encoding(headers: &http::HeaderMap) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vendor_tests;
