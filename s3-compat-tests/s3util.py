@@ -58,7 +58,9 @@ class Server:
     """
 
     def __init__(self, data_dir: Path, log_path: Path, port: int | None = None,
-                 env: dict | None = None, with_keys: bool = True):
+                 env: dict | None = None, with_keys: bool = True,
+                 extra_args: list[str] | None = None):
+        self.extra_args = list(extra_args or [])
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
         self.port = port or free_port()
@@ -89,7 +91,7 @@ class Server:
         log.flush()
         self.proc = subprocess.Popen(
             [str(binary), "serve", "--addr", addr or f"127.0.0.1:{self.port}",
-             "--data", str(self.data_dir)],
+             "--data", str(self.data_dir), *self.extra_args],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=self.env)
         log.close()
         if addr is None:
