@@ -1110,3 +1110,99 @@ fn thumbnail_table_sizes_through_the_engine_arithmetic() {
         assert_eq!(size, want, "{q}");
     }
 }
+
+/// Deterministic fuzzing from a token dictionary: the parser never panics,
+/// and every refusal carries the RetCode and a message.
+#[test]
+fn fuzzed_queries_never_panic() {
+    const TOKENS: &[&str] = &[
+        "iopcmd=",
+        "iopstyle=",
+        "thumbnail",
+        "crop",
+        "indexcrop",
+        "watermark",
+        "convert",
+        "blur",
+        "sharpen",
+        "bright",
+        "exif",
+        "imageinfo",
+        "averagehue",
+        "interlace",
+        "circle",
+        "&",
+        "&",
+        "|",
+        "%7C",
+        "%7c",
+        "=",
+        "type=",
+        "width=",
+        "height=",
+        "scale=",
+        "color=",
+        "gravity=",
+        "ax=",
+        "ay=",
+        "x=",
+        "y=",
+        "i=",
+        "r=",
+        "degree=",
+        "value=",
+        "radius=",
+        "sigma=",
+        "text=",
+        "font=",
+        "fill=",
+        "imageurl=",
+        "dst=",
+        "Q=",
+        "q=",
+        "fr=",
+        "0",
+        "1",
+        "15",
+        "-1",
+        "100",
+        "10000",
+        "99999999999999999999",
+        "0.5",
+        ".",
+        "%",
+        "%2",
+        "%23",
+        "%FF",
+        "rgb(",
+        "rgba(",
+        ")",
+        ",",
+        "red",
+        "Center",
+        "aGk",
+        "aHR0cDovL2gvaw",
+        "5a6L5L2T",
+        "中",
+        "Signature=",
+        "?",
+    ];
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..20_000 {
+        let len = (next() % 12) as usize;
+        let q: String = (0..len)
+            .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
+            .collect();
+        if let Err(e) = parse_query(&q) {
+            assert_eq!(e.vendor_code.as_deref(), Some(RET_CODE), "{q}");
+            assert!(!e.message.is_empty(), "{q}");
+        }
+        let _ = parse_style(&q);
+    }
+}
