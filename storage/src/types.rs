@@ -24,6 +24,9 @@ pub struct BucketInfo {
 /// Attributes of an object that a client sets on upload and gets back on
 /// download. Header names are the protocol layer's business; these are values.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+// Stored in metadata records: a field added later must decode as its default
+// from records written before it existed.
+#[serde(default)]
 pub struct ObjectAttrs {
     pub content_type: Option<String>,
     pub content_encoding: Option<String>,

@@ -1,0 +1,1057 @@
+//! The embedded store: metadata on sled, object bytes in files.
+//!
+//! # Layout
+//!
+//! ```text
+//! <dir>/meta/                sled database (behind meta::MetaStore)
+//! <dir>/objects/<xx>/<id>    data files; <id> is 32 random hex digits and
+//!                            <xx> its first two (256 shard directories)
+//! <dir>/tmp/<id>             bodies being written
+//! ```
+//!
+//! A data file is never modified after it is renamed into `objects/`, and
+//! its name is never reused: an overwrite writes a new file, so a reader that
+//! opened the old one keeps reading it (POSIX unlink semantics).
+//!
+//! # The durable write (PUT, UploadPart)
+//!
+//! 1. Bytes arrive in chunks; up to 1 MiB is buffered in memory, then
+//!    appended to the temp file `tmp/<id>` (created on the first spill; a
+//!    small body is written once at commit). MD5 and size are computed as
+//!    the bytes go by. A drop guard owns the temp file from its creation.
+//! 2. At commit, the MD5 is checked against `Content-MD5` (`BadDigest`, and
+//!    the temp file is removed, on mismatch).
+//! 3. The remaining bytes are written and the file is fsynced
+//!    (`fdatasync`). An empty body gets no data file at all.
+//! 4. The file is renamed to `objects/<xx>/<id>`: same filesystem, so the
+//!    rename is atomic; `<id>` is fresh, so no file a reader may hold is
+//!    replaced. The guard follows the file.
+//! 5. The shard directory is fsynced, making the rename durable.
+//! 6. The metadata record is committed in one sled transaction that also
+//!    checks the bucket (or upload) still exists and returns the record it
+//!    replaces. Readers now see the new version; before this, the old one.
+//!    The guard is disarmed: the record owns the file.
+//! 7. sled is flushed (fsync of its log) before the call returns: the write
+//!    is acknowledged only once it would survive `kill -9` or power loss.
+//! 8. The data files of the replaced version are deleted. Concurrent writers
+//!    of one key are serialized by step 6, each deleting exactly the files
+//!    of the version it replaced, so the last committer wins and nothing
+//!    leaks.
+//!
+//! A crash before 6 leaves a temp file or an unreferenced data file; both are
+//! removed by [`EmbeddedStore::open`]. A crash between 6 and 7 loses the
+//! write, which was not acknowledged. A crash between 7 and 8 leaves the old
+//! data files unreferenced; `open` removes them too.
+//!
+//! # Reading
+//!
+//! `get_object` reads the record, then opens the segment files (the first
+//! 64 of them before returning). If one is missing, a concurrent overwrite
+//! or delete won the race between reading the record and opening the file:
+//! it retries once with a fresh record. Bytes are then streamed in 256 KiB
+//! chunks, from files already open, so a concurrent overwrite does not
+//! change what an opened read returns.
+//!
+//! # Multipart uploads
+//!
+//! A part is written like an object (steps 1–8, with a part record). Its
+//! data file is never copied: completion is one metadata transaction that
+//! validates the listed parts, removes the upload and part records, and
+//! writes an object record whose segments are the part files, in order.
+//! Parts not listed are removed afterwards; abort removes them all.
+//!
+//! # Concurrency
+//!
+//! Every metadata change is a serializable sled transaction. The only lock
+//! is a reader-writer gate that lets `delete_bucket` check emptiness and
+//! remove the bucket without an object or upload being created in between;
+//! it is held only around in-memory transactions, never across an await.
+
+mod io;
+mod list;
+
+use crate::error::{Error, Result};
+use crate::meta::{MetaStore, SledMeta, Space, Txn};
+use crate::record::{
+    decode, decode_setting, encode, encode_setting, from_ns, to_ns, BucketRec, LayoutRec,
+    ObjectRec, PartRec, Record, Segment, UploadRec,
+};
+use crate::types::*;
+use crate::{ByteStream, ObjectWriter, Store};
+use async_trait::async_trait;
+use io::{blocking, EmbeddedWriter, Staged, Target};
+use md5::{Digest, Md5};
+use std::collections::HashSet;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::SystemTime;
+
+/// Metadata keys. Bucket names never contain `\0`, so `bucket \0 rest` is
+/// unambiguous and a bucket's keys form one contiguous, ordered range.
+mod keys {
+    pub(crate) fn object_prefix(bucket: &str) -> Vec<u8> {
+        let mut k = Vec::with_capacity(bucket.len() + 1);
+        k.extend_from_slice(bucket.as_bytes());
+        k.push(0);
+        k
+    }
+
+    pub(crate) fn object(bucket: &str, key: &str) -> Vec<u8> {
+        let mut k = object_prefix(bucket);
+        k.extend_from_slice(key.as_bytes());
+        k
+    }
+
+    pub(crate) fn upload(bucket: &str, key: &str, upload_id: &str) -> Vec<u8> {
+        let mut k = object(bucket, key);
+        k.push(0);
+        k.extend_from_slice(upload_id.as_bytes());
+        k
+    }
+
+    pub(crate) fn parts_prefix(upload_id: &str) -> Vec<u8> {
+        let mut k = upload_id.as_bytes().to_vec();
+        k.push(0);
+        k
+    }
+
+    pub(crate) fn part(upload_id: &str, part_number: u32) -> Vec<u8> {
+        let mut k = parts_prefix(upload_id);
+        k.extend_from_slice(&part_number.to_be_bytes());
+        k
+    }
+
+    pub(crate) fn setting(bucket: &str, name: &str) -> Vec<u8> {
+        object(bucket, name)
+    }
+}
+
+/// The embedded [`Store`]. Cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+/// State shared by the store and its writers.
+pub(crate) struct Inner {
+    tmp_dir: PathBuf,
+    objects_dir: PathBuf,
+    meta: Arc<dyn MetaStore>,
+    /// Taken for reading around transactions that create things in a bucket
+    /// (objects, uploads, settings); for writing by `delete_bucket`.
+    gate: RwLock<()>,
+}
+
+pub(crate) fn object_meta(key: String, rec: ObjectRec) -> ObjectMeta {
+    ObjectMeta {
+        key,
+        size: rec.size,
+        etag: rec.etag,
+        last_modified: from_ns(rec.mtime_ns),
+        attrs: rec.attrs,
+    }
+}
+
+fn bucket_info(name: String, rec: BucketRec) -> BucketInfo {
+    BucketInfo {
+        name,
+        created: from_ns(rec.created_ns),
+        acl: rec.acl,
+    }
+}
+
+fn etags_equal(a: &str, b: &str) -> bool {
+    a.trim_matches('"')
+        .eq_ignore_ascii_case(b.trim_matches('"'))
+}
+
+/// Resolves a range against an object size: `start..end`, end exclusive.
+fn resolve_range(range: Option<ByteRange>, size: u64) -> Result<(u64, u64)> {
+    let Some(r) = range else { return Ok((0, size)) };
+    if r.start >= size {
+        return Err(Error::InvalidRange { size });
+    }
+    let last = r.end.map_or(size - 1, |e| e.min(size - 1));
+    if last < r.start {
+        return Err(Error::InvalidRange { size });
+    }
+    Ok((r.start, last + 1))
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the store in `dir`. **Blocking**: call it
+    /// before serving, or from `spawn_blocking`.
+    ///
+    /// Recovery happens here: leftover temp files are removed (an interrupted
+    /// PUT leaves no trace), part records of uploads that no longer exist are
+    /// dropped, and data files referenced by no record are deleted. That
+    /// sweep reads every object and part record once, so opening a store of
+    /// millions of objects takes a few seconds.
+    pub fn open(dir: &Path) -> Result<EmbeddedStore> {
+        let tmp_dir = dir.join("tmp");
+        let objects_dir = dir.join("objects");
+        std::fs::create_dir_all(&tmp_dir)?;
+        for shard in 0..=255u8 {
+            std::fs::create_dir_all(objects_dir.join(format!("{shard:02x}")))?;
+        }
+        io::sync_dir(&objects_dir)?;
+        io::sync_dir(dir)?;
+        let meta = SledMeta::open(&dir.join("meta"))?;
+        let inner = Inner {
+            tmp_dir,
+            objects_dir,
+            meta: Arc::new(meta),
+            gate: RwLock::new(()),
+        };
+        inner.check_layout()?;
+        inner.recover()?;
+        Ok(EmbeddedStore {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
+impl Inner {
+    pub(crate) fn tmp_path(&self, id: &str) -> PathBuf {
+        self.tmp_dir.join(id)
+    }
+
+    pub(crate) fn data_path(&self, id: &str) -> PathBuf {
+        let shard = id.get(..2).unwrap_or("00");
+        self.objects_dir.join(shard).join(id)
+    }
+
+    fn read_gate(&self) -> RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_gate(&self) -> RwLockWriteGuard<'_, ()> {
+        self.gate.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn check_layout(&self) -> Result<()> {
+        match self.meta.get(Space::System, b"layout")? {
+            Some(bytes) => decode::<LayoutRec>(&bytes).map(|_| ()),
+            None => {
+                let rec = encode(&LayoutRec {
+                    v: LayoutRec::VERSION,
+                });
+                self.meta.transaction(&mut |tx: &dyn Txn| {
+                    tx.insert(Space::System, b"layout", &rec)?;
+                    Ok(())
+                })?;
+                self.meta.flush()
+            }
+        }
+    }
+
+    /// The cleanup half of `open` (see there).
+    fn recover(&self) -> Result<()> {
+        for entry in std::fs::read_dir(&self.tmp_dir)? {
+            let path = entry?.path();
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove temp file");
+            }
+        }
+        let mut live_uploads = HashSet::new();
+        for item in self
+            .meta
+            .range(Space::Uploads, Bound::Unbounded, Bound::Unbounded)
+        {
+            let (_, v) = item?;
+            live_uploads.insert(decode::<UploadRec>(&v)?.upload_id);
+        }
+        let mut referenced = HashSet::new();
+        let mut dead_parts = Vec::new();
+        for item in self
+            .meta
+            .range(Space::Parts, Bound::Unbounded, Bound::Unbounded)
+        {
+            let (k, v) = item?;
+            let id_len = k.iter().position(|&b| b == 0).unwrap_or(k.len());
+            let upload_id = String::from_utf8_lossy(&k[..id_len]);
+            if live_uploads.contains(upload_id.as_ref()) {
+                if let Some(f) = decode::<PartRec>(&v)?.file {
+                    referenced.insert(f);
+                }
+            } else {
+                dead_parts.push(k);
+            }
+        }
+        for item in self
+            .meta
+            .range(Space::Objects, Bound::Unbounded, Bound::Unbounded)
+        {
+            let (_, v) = item?;
+            referenced.extend(decode::<ObjectRec>(&v)?.segments.into_iter().map(|s| s.id));
+        }
+        if !dead_parts.is_empty() {
+            tracing::info!(
+                count = dead_parts.len(),
+                "removing parts of finished uploads"
+            );
+            self.meta.transaction(&mut |tx: &dyn Txn| {
+                for k in &dead_parts {
+                    tx.remove(Space::Parts, k)?;
+                }
+                Ok(())
+            })?;
+            self.meta.flush()?;
+        }
+        let mut removed = 0usize;
+        for shard in std::fs::read_dir(&self.objects_dir)? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(shard.path())? {
+                let file = file?;
+                let name = file.file_name();
+                if !referenced.contains(name.to_string_lossy().as_ref()) {
+                    std::fs::remove_file(file.path())?;
+                    removed += 1;
+                }
+            }
+        }
+        if removed > 0 {
+            tracing::info!(count = removed, "removed unreferenced data files");
+        }
+        Ok(())
+    }
+
+    /// Makes committed transactions durable, then deletes data files no
+    /// record references any more (steps 7 and 8). Runs on the blocking pool
+    /// to completion even if the caller's future is dropped.
+    async fn flush_and_delete(self: &Arc<Self>, garbage: Vec<String>) -> Result<()> {
+        let inner = Arc::clone(self);
+        blocking(move || {
+            inner.meta.flush()?;
+            for id in garbage {
+                let path = inner.data_path(&id);
+                if let Err(e) = std::fs::remove_file(&path) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot remove data file");
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    fn bucket_exists(&self, bucket: &str) -> Result<bool> {
+        Ok(self.meta.get(Space::Buckets, bucket.as_bytes())?.is_some())
+    }
+
+    fn require_bucket(&self, bucket: &str) -> Result<()> {
+        if self.bucket_exists(bucket)? {
+            Ok(())
+        } else {
+            Err(Error::NoSuchBucket(bucket.to_string()))
+        }
+    }
+
+    /// The current record of an object; `NoSuchBucket` or `NoSuchKey`.
+    fn object_rec(&self, bucket: &str, key: &str) -> Result<ObjectRec> {
+        match self.meta.get(Space::Objects, &keys::object(bucket, key))? {
+            Some(v) => decode(&v),
+            None => {
+                self.require_bucket(bucket)?;
+                Err(Error::NoSuchKey(key.to_string()))
+            }
+        }
+    }
+
+    fn upload_rec(&self, bucket: &str, key: &str, upload_id: &str) -> Result<UploadRec> {
+        match self
+            .meta
+            .get(Space::Uploads, &keys::upload(bucket, key, upload_id))?
+        {
+            Some(v) => decode(&v),
+            None => {
+                self.require_bucket(bucket)?;
+                Err(Error::NoSuchUpload(upload_id.to_string()))
+            }
+        }
+    }
+
+    /// Steps 6–8 for an object.
+    pub(crate) async fn commit_object(
+        self: &Arc<Self>,
+        bucket: &str,
+        key: &str,
+        id: String,
+        staged: Staged,
+        attrs: ObjectAttrs,
+    ) -> Result<ObjectMeta> {
+        let segments = match staged.file {
+            Some(_) => vec![Segment {
+                id,
+                size: staged.size,
+            }],
+            None => Vec::new(),
+        };
+        let rec = ObjectRec {
+            v: ObjectRec::VERSION,
+            size: staged.size,
+            etag: hex::encode(staged.md5),
+            mtime_ns: to_ns(SystemTime::now()),
+            attrs,
+            segments,
+        };
+        let bytes = encode(&rec);
+        let okey = keys::object(bucket, key);
+        let mut replaced = None;
+        {
+            let _gate = self.read_gate();
+            self.meta.transaction(&mut |tx: &dyn Txn| {
+                replaced = None;
+                if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
+                    return Err(Error::NoSuchBucket(bucket.to_string()).into());
+                }
+                replaced = tx.insert(Space::Objects, &okey, &bytes)?;
+                Ok(())
+            })?;
+        }
+        if let Some(guard) = staged.file {
+            guard.disarm();
+        }
+        let garbage = match replaced {
+            Some(old) => garbage_of(&old),
+            None => Vec::new(),
+        };
+        self.flush_and_delete(garbage).await?;
+        Ok(object_meta(key.to_string(), rec))
+    }
+
+    /// Steps 6–8 for a part.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn commit_part(
+        self: &Arc<Self>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        id: String,
+        staged: Staged,
+        attrs: ObjectAttrs,
+    ) -> Result<ObjectMeta> {
+        let now = SystemTime::now();
+        let rec = PartRec {
+            v: PartRec::VERSION,
+            size: staged.size,
+            etag: hex::encode(staged.md5),
+            mtime_ns: to_ns(now),
+            checksums: attrs.checksums.clone(),
+            file: staged.file.as_ref().map(|_| id),
+        };
+        let bytes = encode(&rec);
+        let ukey = keys::upload(bucket, key, upload_id);
+        let pkey = keys::part(upload_id, part_number);
+        let mut replaced = None;
+        self.meta.transaction(&mut |tx: &dyn Txn| {
+            replaced = None;
+            if tx.get(Space::Uploads, &ukey)?.is_none() {
+                return Err(Error::NoSuchUpload(upload_id.to_string()).into());
+            }
+            replaced = tx.insert(Space::Parts, &pkey, &bytes)?;
+            Ok(())
+        })?;
+        if let Some(guard) = staged.file {
+            guard.disarm();
+        }
+        let garbage = match replaced {
+            Some(old) => decode::<PartRec>(&old)
+                .ok()
+                .and_then(|p| p.file)
+                .into_iter()
+                .collect(),
+            None => Vec::new(),
+        };
+        self.flush_and_delete(garbage).await?;
+        Ok(ObjectMeta {
+            key: key.to_string(),
+            size: rec.size,
+            etag: rec.etag,
+            last_modified: now,
+            attrs: ObjectAttrs {
+                checksums: attrs.checksums,
+                ..ObjectAttrs::default()
+            },
+        })
+    }
+
+    /// Removes every remaining part record of an upload (whose upload record
+    /// is already gone, so no new part can be committed) and returns their
+    /// data files.
+    fn drop_parts(&self, upload_id: &str) -> Result<Vec<String>> {
+        let from = keys::parts_prefix(upload_id);
+        let to = list::successor(&from);
+        let end = match &to {
+            Some(t) => Bound::Excluded(&t[..]),
+            None => Bound::Unbounded,
+        };
+        let mut part_keys = Vec::new();
+        let mut files = Vec::new();
+        for item in self.meta.range(Space::Parts, Bound::Included(&from), end) {
+            let (k, v) = item?;
+            if let Some(f) = decode::<PartRec>(&v)?.file {
+                files.push(f);
+            }
+            part_keys.push(k);
+        }
+        if !part_keys.is_empty() {
+            self.meta.transaction(&mut |tx: &dyn Txn| {
+                for k in &part_keys {
+                    tx.remove(Space::Parts, k)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(files)
+    }
+}
+
+/// The data files of a replaced object record. An undecodable record's
+/// files are left for the sweep in `open` rather than failing the write.
+fn garbage_of(old: &[u8]) -> Vec<String> {
+    match decode::<ObjectRec>(old) {
+        Ok(rec) => rec.segments.into_iter().map(|s| s.id).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "replaced an undecodable object record");
+            Vec::new()
+        }
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn create_bucket(&self, name: &str, acl: CannedAcl) -> Result<BucketInfo> {
+        let rec = BucketRec {
+            v: BucketRec::VERSION,
+            created_ns: to_ns(SystemTime::now()),
+            acl,
+        };
+        let bytes = encode(&rec);
+        self.inner.meta.transaction(&mut |tx: &dyn Txn| {
+            if tx.get(Space::Buckets, name.as_bytes())?.is_some() {
+                return Err(Error::BucketAlreadyOwnedByYou(name.to_string()).into());
+            }
+            tx.insert(Space::Buckets, name.as_bytes(), &bytes)?;
+            Ok(())
+        })?;
+        self.inner.flush_and_delete(Vec::new()).await?;
+        Ok(bucket_info(name.to_string(), rec))
+    }
+
+    async fn bucket(&self, name: &str) -> Result<BucketInfo> {
+        match self.inner.meta.get(Space::Buckets, name.as_bytes())? {
+            Some(v) => Ok(bucket_info(name.to_string(), decode(&v)?)),
+            None => Err(Error::NoSuchBucket(name.to_string())),
+        }
+    }
+
+    async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
+        let mut out = Vec::new();
+        for item in self
+            .inner
+            .meta
+            .range(Space::Buckets, Bound::Unbounded, Bound::Unbounded)
+        {
+            let (k, v) = item?;
+            let name = String::from_utf8(k)
+                .map_err(|_| Error::Corrupt("bucket name is not UTF-8".into()))?;
+            out.push(bucket_info(name, decode(&v)?));
+        }
+        Ok(out)
+    }
+
+    async fn delete_bucket(&self, name: &str) -> Result<()> {
+        {
+            let inner = &self.inner;
+            let _gate = inner.write_gate();
+            inner.require_bucket(name)?;
+            let from = keys::object_prefix(name);
+            let to = list::successor(&from);
+            let end = match &to {
+                Some(t) => Bound::Excluded(&t[..]),
+                None => Bound::Unbounded,
+            };
+            for space in [Space::Objects, Space::Uploads] {
+                if inner
+                    .meta
+                    .range(space, Bound::Included(&from), end)
+                    .next()
+                    .transpose()?
+                    .is_some()
+                {
+                    return Err(Error::BucketNotEmpty(name.to_string()));
+                }
+            }
+            let mut settings = Vec::new();
+            for item in inner
+                .meta
+                .range(Space::Settings, Bound::Included(&from), end)
+            {
+                settings.push(item?.0);
+            }
+            inner.meta.transaction(&mut |tx: &dyn Txn| {
+                tx.remove(Space::Buckets, name.as_bytes())?;
+                for k in &settings {
+                    tx.remove(Space::Settings, k)?;
+                }
+                Ok(())
+            })?;
+        }
+        self.inner.flush_and_delete(Vec::new()).await
+    }
+
+    async fn set_bucket_acl(&self, name: &str, acl: CannedAcl) -> Result<()> {
+        self.inner.meta.transaction(&mut |tx: &dyn Txn| {
+            let Some(v) = tx.get(Space::Buckets, name.as_bytes())? else {
+                return Err(Error::NoSuchBucket(name.to_string()).into());
+            };
+            let mut rec: BucketRec = decode(&v)?;
+            rec.acl = acl;
+            tx.insert(Space::Buckets, name.as_bytes(), &encode(&rec))?;
+            Ok(())
+        })?;
+        self.inner.flush_and_delete(Vec::new()).await
+    }
+
+    async fn put_bucket_setting(
+        &self,
+        bucket: &str,
+        name: &str,
+        value: Option<Vec<u8>>,
+    ) -> Result<()> {
+        let skey = keys::setting(bucket, name);
+        let record = value.as_deref().map(encode_setting);
+        {
+            let _gate = self.inner.read_gate();
+            self.inner.meta.transaction(&mut |tx: &dyn Txn| {
+                if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
+                    return Err(Error::NoSuchBucket(bucket.to_string()).into());
+                }
+                match &record {
+                    Some(r) => tx.insert(Space::Settings, &skey, r)?,
+                    None => tx.remove(Space::Settings, &skey)?,
+                };
+                Ok(())
+            })?;
+        }
+        self.inner.flush_and_delete(Vec::new()).await
+    }
+
+    async fn bucket_setting(&self, bucket: &str, name: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.require_bucket(bucket)?;
+        match self
+            .inner
+            .meta
+            .get(Space::Settings, &keys::setting(bucket, name))?
+        {
+            Some(v) => Ok(Some(decode_setting(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_bucket_settings(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        self.inner.require_bucket(bucket)?;
+        let base = keys::object_prefix(bucket);
+        let from = keys::setting(bucket, prefix);
+        let to = list::successor(&from);
+        let end = match &to {
+            Some(t) => Bound::Excluded(&t[..]),
+            None => Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        for item in self
+            .inner
+            .meta
+            .range(Space::Settings, Bound::Included(&from), end)
+        {
+            let (k, v) = item?;
+            let name = String::from_utf8(k[base.len()..].to_vec())
+                .map_err(|_| Error::Corrupt("setting name is not UTF-8".into()))?;
+            out.push((name, decode_setting(&v)?));
+        }
+        Ok(out)
+    }
+
+    async fn object_writer(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>> {
+        self.inner.require_bucket(bucket)?;
+        let target = Target::Object {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        };
+        Ok(Box::new(EmbeddedWriter::new(
+            Arc::clone(&self.inner),
+            target,
+        )?))
+    }
+
+    async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
+        Ok(object_meta(
+            key.to_string(),
+            self.inner.object_rec(bucket, key)?,
+        ))
+    }
+
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> Result<(ObjectMeta, ByteStream)> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let rec = self.inner.object_rec(bucket, key)?;
+            let (start, end) = resolve_range(range, rec.size)?;
+            let mut plan = io::plan_read(&self.inner, &rec.segments, start, end);
+            let opened = blocking(move || match io::open_eagerly(&mut plan) {
+                Ok(()) => Ok(Ok(plan)),
+                Err(e) => Ok(Err(e)),
+            })
+            .await?;
+            match opened {
+                Ok(plan) => return Ok((object_meta(key.to_string(), rec), io::into_stream(plan))),
+                // Overwritten or deleted between the record read and the
+                // open: the fresh record tells which.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 2 => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(Error::Corrupt(format!(
+                        "data file of {bucket}/{key} is missing"
+                    )))
+                }
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+    }
+
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool> {
+        let okey = keys::object(bucket, key);
+        let mut removed = None;
+        self.inner.meta.transaction(&mut |tx: &dyn Txn| {
+            removed = None;
+            if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
+                return Err(Error::NoSuchBucket(bucket.to_string()).into());
+            }
+            removed = tx.remove(Space::Objects, &okey)?;
+            Ok(())
+        })?;
+        match removed {
+            Some(old) => {
+                self.inner.flush_and_delete(garbage_of(&old)).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn update_object_attrs(
+        &self,
+        bucket: &str,
+        key: &str,
+        attrs: ObjectAttrs,
+    ) -> Result<ObjectMeta> {
+        let okey = keys::object(bucket, key);
+        let mtime_ns = to_ns(SystemTime::now());
+        let mut updated = None;
+        self.inner.meta.transaction(&mut |tx: &dyn Txn| {
+            updated = None;
+            let Some(v) = tx.get(Space::Objects, &okey)? else {
+                if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
+                    return Err(Error::NoSuchBucket(bucket.to_string()).into());
+                }
+                return Err(Error::NoSuchKey(key.to_string()).into());
+            };
+            let mut rec: ObjectRec = decode(&v)?;
+            rec.attrs = attrs.clone();
+            rec.mtime_ns = mtime_ns;
+            tx.insert(Space::Objects, &okey, &encode(&rec))?;
+            updated = Some(rec);
+            Ok(())
+        })?;
+        self.inner.flush_and_delete(Vec::new()).await?;
+        let rec = updated.ok_or_else(|| Error::Corrupt("transaction produced no record".into()))?;
+        Ok(object_meta(key.to_string(), rec))
+    }
+
+    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<ListPage> {
+        self.inner.require_bucket(bucket)?;
+        list::list_objects(self.inner.meta.as_ref(), bucket, query)
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        attrs: ObjectAttrs,
+    ) -> Result<String> {
+        let now = to_ns(SystemTime::now());
+        // Time first, so that ids sort by initiation (the listing order).
+        let upload_id = format!("{now:016x}{}", io::random_hex(8)?);
+        let rec = UploadRec {
+            v: UploadRec::VERSION,
+            key: key.to_string(),
+            upload_id: upload_id.clone(),
+            initiated_ns: now,
+            attrs,
+        };
+        let bytes = encode(&rec);
+        let ukey = keys::upload(bucket, key, &upload_id);
+        {
+            let _gate = self.inner.read_gate();
+            self.inner.meta.transaction(&mut |tx: &dyn Txn| {
+                if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
+                    return Err(Error::NoSuchBucket(bucket.to_string()).into());
+                }
+                tx.insert(Space::Uploads, &ukey, &bytes)?;
+                Ok(())
+            })?;
+        }
+        self.inner.flush_and_delete(Vec::new()).await?;
+        Ok(upload_id)
+    }
+
+    async fn part_writer(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+    ) -> Result<Box<dyn ObjectWriter>> {
+        self.inner.upload_rec(bucket, key, upload_id)?;
+        let target = Target::Part {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id: upload_id.to_string(),
+            part_number,
+        };
+        Ok(Box::new(EmbeddedWriter::new(
+            Arc::clone(&self.inner),
+            target,
+        )?))
+    }
+
+    async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number_marker: u32,
+        max_parts: usize,
+    ) -> Result<PartsPage> {
+        self.inner.upload_rec(bucket, key, upload_id)?;
+        let mut page = PartsPage {
+            next_part_number_marker: part_number_marker,
+            ..PartsPage::default()
+        };
+        if max_parts == 0 {
+            return Ok(page);
+        }
+        let from = keys::part(upload_id, part_number_marker);
+        let to = list::successor(&keys::parts_prefix(upload_id));
+        let end = match &to {
+            Some(t) => Bound::Excluded(&t[..]),
+            None => Bound::Unbounded,
+        };
+        for item in self
+            .inner
+            .meta
+            .range(Space::Parts, Bound::Excluded(&from), end)
+        {
+            let (k, v) = item?;
+            if page.parts.len() == max_parts {
+                page.is_truncated = true;
+                break;
+            }
+            let number_bytes: [u8; 4] = k
+                .get(k.len().saturating_sub(4)..)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| Error::Corrupt("part key too short".into()))?;
+            let part_number = u32::from_be_bytes(number_bytes);
+            let rec: PartRec = decode(&v)?;
+            page.parts.push(PartMeta {
+                part_number,
+                size: rec.size,
+                etag: rec.etag,
+                last_modified: from_ns(rec.mtime_ns),
+                checksums: rec.checksums,
+            });
+            page.next_part_number_marker = part_number;
+        }
+        Ok(page)
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        min_part_size: u64,
+    ) -> Result<ObjectMeta> {
+        if parts.is_empty() {
+            return Err(Error::InvalidPart {
+                part_number: 0,
+                reason: "no parts listed".into(),
+            });
+        }
+        if parts
+            .windows(2)
+            .any(|w| w[1].part_number <= w[0].part_number)
+        {
+            return Err(Error::InvalidPartOrder);
+        }
+        let ukey = keys::upload(bucket, key, upload_id);
+        let okey = keys::object(bucket, key);
+        let mtime_ns = to_ns(SystemTime::now());
+        let mut outcome: Option<(ObjectRec, Option<Vec<u8>>)> = None;
+        self.inner.meta.transaction(&mut |tx: &dyn Txn| {
+            outcome = None;
+            let Some(v) = tx.get(Space::Uploads, &ukey)? else {
+                if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
+                    return Err(Error::NoSuchBucket(bucket.to_string()).into());
+                }
+                return Err(Error::NoSuchUpload(upload_id.to_string()).into());
+            };
+            let upload: UploadRec = decode(&v)?;
+            let mut md5s = Md5::new();
+            let mut segments = Vec::with_capacity(parts.len());
+            let mut size = 0u64;
+            for (i, p) in parts.iter().enumerate() {
+                let pkey = keys::part(upload_id, p.part_number);
+                let Some(v) = tx.get(Space::Parts, &pkey)? else {
+                    return Err(Error::InvalidPart {
+                        part_number: p.part_number,
+                        reason: "part was not uploaded".into(),
+                    }
+                    .into());
+                };
+                let rec: PartRec = decode(&v)?;
+                if !etags_equal(&p.etag, &rec.etag) {
+                    return Err(Error::InvalidPart {
+                        part_number: p.part_number,
+                        reason: format!("ETag {} does not match the uploaded part", p.etag),
+                    }
+                    .into());
+                }
+                if i + 1 < parts.len() && rec.size < min_part_size {
+                    return Err(Error::EntityTooSmall {
+                        part_number: p.part_number,
+                        size: rec.size,
+                        min: min_part_size,
+                    }
+                    .into());
+                }
+                let md5 = hex::decode(&rec.etag).map_err(|_| {
+                    Error::Corrupt(format!("part {} has a bad ETag", p.part_number))
+                })?;
+                md5s.update(&md5);
+                if let Some(id) = rec.file {
+                    segments.push(Segment { id, size: rec.size });
+                }
+                size += rec.size;
+                tx.remove(Space::Parts, &pkey)?;
+            }
+            tx.remove(Space::Uploads, &ukey)?;
+            let rec = ObjectRec {
+                v: ObjectRec::VERSION,
+                size,
+                etag: format!("{}-{}", hex::encode(md5s.finalize()), parts.len()),
+                mtime_ns,
+                attrs: upload.attrs,
+                segments,
+            };
+            let replaced = tx.insert(Space::Objects, &okey, &encode(&rec))?;
+            outcome = Some((rec, replaced));
+            Ok(())
+        })?;
+        let (rec, replaced) =
+            outcome.ok_or_else(|| Error::Corrupt("transaction produced no record".into()))?;
+        let mut garbage = replaced.map(|old| garbage_of(&old)).unwrap_or_default();
+        garbage.extend(self.inner.drop_parts(upload_id)?);
+        self.inner.flush_and_delete(garbage).await?;
+        Ok(object_meta(key.to_string(), rec))
+    }
+
+    async fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
+        let ukey = keys::upload(bucket, key, upload_id);
+        self.inner.meta.transaction(&mut |tx: &dyn Txn| {
+            if tx.remove(Space::Uploads, &ukey)?.is_none() {
+                if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
+                    return Err(Error::NoSuchBucket(bucket.to_string()).into());
+                }
+                return Err(Error::NoSuchUpload(upload_id.to_string()).into());
+            }
+            Ok(())
+        })?;
+        let garbage = self.inner.drop_parts(upload_id)?;
+        self.inner.flush_and_delete(garbage).await
+    }
+
+    async fn multipart_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<MultipartUpload> {
+        let rec = self.inner.upload_rec(bucket, key, upload_id)?;
+        Ok(MultipartUpload {
+            key: rec.key,
+            upload_id: rec.upload_id,
+            initiated: from_ns(rec.initiated_ns),
+            attrs: rec.attrs,
+        })
+    }
+
+    async fn list_multipart_uploads(
+        &self,
+        bucket: &str,
+        query: &UploadsQuery,
+    ) -> Result<UploadsPage> {
+        self.inner.require_bucket(bucket)?;
+        list::list_uploads(self.inner.meta.as_ref(), bucket, query)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_resolve() {
+        assert_eq!(resolve_range(None, 10).unwrap(), (0, 10));
+        assert_eq!(resolve_range(None, 0).unwrap(), (0, 0));
+        let r = |start, end| Some(ByteRange { start, end });
+        assert_eq!(resolve_range(r(2, Some(4)), 10).unwrap(), (2, 5));
+        assert_eq!(resolve_range(r(2, Some(400)), 10).unwrap(), (2, 10));
+        assert_eq!(resolve_range(r(9, None), 10).unwrap(), (9, 10));
+        assert!(matches!(
+            resolve_range(r(10, None), 10),
+            Err(Error::InvalidRange { size: 10 })
+        ));
+        assert!(matches!(
+            resolve_range(r(0, Some(0)), 0),
+            Err(Error::InvalidRange { size: 0 })
+        ));
+        assert!(matches!(
+            resolve_range(r(5, Some(4)), 10),
+            Err(Error::InvalidRange { .. })
+        ));
+    }
+
+    #[test]
+    fn etag_comparison_ignores_quotes_and_case() {
+        assert!(etags_equal("\"ABC\"", "abc"));
+        assert!(!etags_equal("abd", "abc"));
+    }
+}

@@ -1,0 +1,381 @@
+//! File I/O of the embedded store: staging writers (temp file, MD5, fsync,
+//! rename) and chunked segment readers.
+//!
+//! All blocking file work runs on tokio's blocking pool, handing owned state
+//! (file handle, buffer, hasher) in and out, so no lock or borrow is held
+//! across an await. If a future is dropped mid-operation, the state is
+//! dropped with the finished blocking task and the temp-file guard cleans up.
+
+use super::Inner;
+use crate::error::{Error, Result};
+use crate::record::Segment;
+use crate::types::{ObjectAttrs, ObjectMeta};
+use crate::{ByteStream, ObjectWriter};
+use async_trait::async_trait;
+use bytes::Bytes;
+use md5::{Digest, Md5};
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Bytes buffered in memory before they are written to the temp file. Large
+/// enough that a big body is written in few, large `write`s (near disk
+/// speed); small bodies never touch the disk before commit, so a 4 KiB PUT is
+/// one create + write + fsync.
+pub(crate) const WRITE_BUF: usize = 1024 * 1024;
+
+/// Size of the chunks a [`ByteStream`] yields when reading an object.
+pub(crate) const READ_CHUNK: u64 = 256 * 1024;
+
+/// At most this many segment files are opened before `get_object` returns;
+/// later segments of a many-part object are opened as the stream reaches
+/// them (keeps file descriptors bounded for 10,000-part objects).
+pub(crate) const EAGER_OPEN: usize = 64;
+
+/// Runs blocking file work off the async threads.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Io(io::Error::other(e)))?
+}
+
+/// A fresh random id for a data file or upload (128 bits, hex).
+pub(crate) fn random_hex(bytes: usize) -> Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| Error::Io(io::Error::other(e.to_string())))?;
+    Ok(hex::encode(buf))
+}
+
+/// fsyncs a directory so that a rename into it is durable.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Removes a file on drop unless disarmed: the reason an interrupted or
+/// failed write leaves nothing behind. Follows the file through its rename.
+pub(crate) struct FileGuard {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl FileGuard {
+    fn new(path: PathBuf) -> FileGuard {
+        FileGuard { path, armed: true }
+    }
+
+    /// The data now belongs to a committed record.
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for FileGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Err(e) = std::fs::remove_file(&self.path) {
+                if e.kind() != io::ErrorKind::NotFound {
+                    tracing::warn!(path = %self.path.display(), error = %e, "cannot remove staged file");
+                }
+            }
+        }
+    }
+}
+
+/// What a writer is writing.
+pub(crate) enum Target {
+    Object {
+        bucket: String,
+        key: String,
+    },
+    Part {
+        bucket: String,
+        key: String,
+        upload_id: String,
+        part_number: u32,
+    },
+}
+
+/// The part of a writer's state that travels to the blocking pool.
+struct Spill {
+    /// The temp file, created at the first spill.
+    file: Option<(File, FileGuard)>,
+    md5: Md5,
+}
+
+impl Spill {
+    fn append(&mut self, tmp_path: &Path, buf: &[u8]) -> io::Result<()> {
+        self.md5.update(buf);
+        let (file, _) = match &mut self.file {
+            Some(f) => f,
+            None => {
+                let f = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(tmp_path)?;
+                self.file
+                    .insert((f, FileGuard::new(tmp_path.to_path_buf())))
+            }
+        };
+        file.write_all(buf)
+    }
+}
+
+/// A body staged durably in its final data file, not yet referenced by any
+/// record (so the guard still owns it).
+pub(crate) struct Staged {
+    pub md5: [u8; 16],
+    pub size: u64,
+    /// `None` for an empty body, which needs no data file.
+    pub file: Option<FileGuard>,
+}
+
+/// [`ObjectWriter`] of the embedded store.
+pub(crate) struct EmbeddedWriter {
+    inner: Arc<Inner>,
+    target: Target,
+    /// The data file id this body will get.
+    id: String,
+    buf: Vec<u8>,
+    /// `None` once a spill failed or was cancelled: the writer is unusable.
+    spill: Option<Spill>,
+    written: u64,
+}
+
+fn broken() -> Error {
+    Error::Io(io::Error::other(
+        "writer is unusable after an earlier failure",
+    ))
+}
+
+impl EmbeddedWriter {
+    pub(crate) fn new(inner: Arc<Inner>, target: Target) -> Result<EmbeddedWriter> {
+        Ok(EmbeddedWriter {
+            inner,
+            target,
+            id: random_hex(16)?,
+            buf: Vec::new(),
+            spill: Some(Spill {
+                file: None,
+                md5: Md5::new(),
+            }),
+            written: 0,
+        })
+    }
+
+    async fn spill_buf(&mut self) -> Result<()> {
+        let mut spill = self.spill.take().ok_or_else(broken)?;
+        let mut buf = std::mem::take(&mut self.buf);
+        let tmp = self.inner.tmp_path(&self.id);
+        let (spill, buf) = blocking(move || {
+            spill.append(&tmp, &buf)?;
+            buf.clear();
+            Ok((spill, buf))
+        })
+        .await?;
+        self.spill = Some(spill);
+        self.buf = buf;
+        Ok(())
+    }
+}
+
+/// Steps 2–5 of the durable write (see the module doc of `embedded`).
+fn finish(
+    mut spill: Spill,
+    buf: Vec<u8>,
+    size: u64,
+    expected_md5: Option<[u8; 16]>,
+    tmp: PathBuf,
+    dest: PathBuf,
+) -> Result<Staged> {
+    spill.md5.update(&buf);
+    let md5: [u8; 16] = spill.md5.finalize().into();
+    if expected_md5.is_some_and(|e| e != md5) {
+        return Err(Error::BadDigest);
+    }
+    if size == 0 {
+        return Ok(Staged {
+            md5,
+            size,
+            file: None,
+        });
+    }
+    let (mut file, mut guard) = match spill.file.take() {
+        Some(f) => f,
+        None => {
+            let f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            (f, FileGuard::new(tmp.clone()))
+        }
+    };
+    file.write_all(&buf)?;
+    file.sync_data()?;
+    drop(file);
+    std::fs::rename(&tmp, &dest)?;
+    guard.path = dest;
+    if let Some(dir) = guard.path.parent() {
+        sync_dir(dir)?;
+    }
+    Ok(Staged {
+        md5,
+        size,
+        file: Some(guard),
+    })
+}
+
+#[async_trait]
+impl ObjectWriter for EmbeddedWriter {
+    async fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        if self.spill.is_none() {
+            return Err(broken());
+        }
+        self.buf.extend_from_slice(chunk);
+        self.written += chunk.len() as u64;
+        if self.buf.len() >= WRITE_BUF {
+            self.spill_buf().await?;
+        }
+        Ok(())
+    }
+
+    fn written(&self) -> u64 {
+        self.written
+    }
+
+    async fn commit(
+        mut self: Box<Self>,
+        attrs: ObjectAttrs,
+        expected_md5: Option<[u8; 16]>,
+    ) -> Result<ObjectMeta> {
+        let spill = self.spill.take().ok_or_else(broken)?;
+        let buf = std::mem::take(&mut self.buf);
+        let size = self.written;
+        let tmp = self.inner.tmp_path(&self.id);
+        let dest = self.inner.data_path(&self.id);
+        let staged = blocking(move || finish(spill, buf, size, expected_md5, tmp, dest)).await?;
+        let this = *self;
+        match this.target {
+            Target::Object { bucket, key } => {
+                this.inner
+                    .commit_object(&bucket, &key, this.id, staged, attrs)
+                    .await
+            }
+            Target::Part {
+                bucket,
+                key,
+                upload_id,
+                part_number,
+            } => {
+                this.inner
+                    .commit_part(
+                        &bucket,
+                        &key,
+                        &upload_id,
+                        part_number,
+                        this.id,
+                        staged,
+                        attrs,
+                    )
+                    .await
+            }
+        }
+    }
+}
+
+/// The part of one segment file a read covers.
+pub(crate) struct SegRead {
+    path: PathBuf,
+    offset: u64,
+    remaining: u64,
+    file: Option<File>,
+}
+
+impl SegRead {
+    fn open(&mut self) -> io::Result<&mut File> {
+        let file = match self.file.take() {
+            Some(f) => f,
+            None => {
+                let mut f = File::open(&self.path)?;
+                f.seek(SeekFrom::Start(self.offset))?;
+                f
+            }
+        };
+        Ok(self.file.insert(file))
+    }
+
+    fn read_chunk(&mut self) -> io::Result<Bytes> {
+        let n = self.remaining.min(READ_CHUNK) as usize;
+        let mut buf = vec![0u8; n];
+        self.open()?.read_exact(&mut buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                io::Error::new(e.kind(), "data file is shorter than its metadata record")
+            } else {
+                e
+            }
+        })?;
+        self.remaining -= n as u64;
+        Ok(Bytes::from(buf))
+    }
+}
+
+/// The segment pieces covering bytes `start..end` (exclusive) of an object.
+pub(crate) fn plan_read(inner: &Inner, segments: &[Segment], start: u64, end: u64) -> Vec<SegRead> {
+    let mut out = Vec::new();
+    let mut seg_start = 0u64;
+    for seg in segments {
+        let seg_end = seg_start + seg.size;
+        let lo = start.max(seg_start);
+        let hi = end.min(seg_end);
+        if lo < hi {
+            out.push(SegRead {
+                path: inner.data_path(&seg.id),
+                offset: lo - seg_start,
+                remaining: hi - lo,
+                file: None,
+            });
+        }
+        seg_start = seg_end;
+        if seg_start >= end {
+            break;
+        }
+    }
+    out
+}
+
+/// Opens the first [`EAGER_OPEN`] files of a plan, so that a concurrent
+/// overwrite or delete cannot pull them away (an open file survives unlink).
+pub(crate) fn open_eagerly(plan: &mut [SegRead]) -> io::Result<()> {
+    for seg in plan.iter_mut().take(EAGER_OPEN) {
+        seg.open()?;
+    }
+    Ok(())
+}
+
+/// Streams a plan in chunks of at most [`READ_CHUNK`] bytes.
+pub(crate) fn into_stream(plan: Vec<SegRead>) -> ByteStream {
+    let queue: VecDeque<SegRead> = plan.into();
+    Box::pin(futures_util::stream::unfold(
+        queue,
+        |mut queue| async move {
+            let mut seg = queue.pop_front()?;
+            let read = tokio::task::spawn_blocking(move || {
+                let chunk = seg.read_chunk();
+                (seg, chunk)
+            })
+            .await;
+            match read {
+                Ok((seg, Ok(chunk))) => {
+                    if seg.remaining > 0 {
+                        queue.push_front(seg);
+                    }
+                    Some((Ok(chunk), queue))
+                }
+                Ok((_, Err(e))) => Some((Err(e), VecDeque::new())),
+                Err(e) => Some((Err(io::Error::other(e)), VecDeque::new())),
+            }
+        },
+    ))
+}

@@ -1,0 +1,301 @@
+//! The narrow metadata-store trait; the only module that may import sled.
+//!
+//! The embedded store needs very little from its metadata database: point
+//! reads, ordered range scans, small serializable read-modify-write
+//! transactions and a durable flush. Keeping that surface behind
+//! [`MetaStore`] means sled (0.34, no longer developed on that branch) can be
+//! swapped for another ordered key-value store by writing one new impl, which
+//! is how Garage got rid of it.
+//!
+//! Keys live in [`Space`]s (disjoint keyspaces). The sled impl keeps all of
+//! them in one tree, each prefixed by a tag byte, so that one transaction can
+//! span several spaces atomically.
+
+use crate::error::{Error, Result};
+use std::cell::RefCell;
+use std::ops::Bound;
+use std::path::Path;
+
+/// A keyspace. Keys are ordered bytewise within a space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Space {
+    /// Store-wide records (the layout marker).
+    System,
+    /// `bucket` → bucket record.
+    Buckets,
+    /// `bucket \0 key` → object record.
+    Objects,
+    /// `bucket \0 key \0 upload_id` → upload record.
+    Uploads,
+    /// `upload_id \0 part_number (u32 BE)` → part record.
+    Parts,
+    /// `bucket \0 name` → settings blob.
+    Settings,
+}
+
+impl Space {
+    /// The tag byte that prefixes the space's keys in the sled tree. Never
+    /// change these: they are part of the on-disk format.
+    fn tag(self) -> u8 {
+        match self {
+            Space::System => b'm',
+            Space::Buckets => b'b',
+            Space::Objects => b'o',
+            Space::Uploads => b'u',
+            Space::Parts => b'p',
+            Space::Settings => b's',
+        }
+    }
+}
+
+/// An ordered scan: `(key, value)` pairs with the space tag stripped.
+pub type KvIter<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + Send + 'a>;
+
+/// The view of the database inside a [`MetaStore::transaction`].
+pub trait Txn {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, TxError>;
+    /// Returns the previous value.
+    fn insert(&self, space: Space, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, TxError>;
+    /// Returns the previous value.
+    fn remove(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, TxError>;
+}
+
+/// Why a transaction body stopped: either the caller aborted with a storage
+/// error (`From<Error>`), or the backend needs the body re-run (conflict) or
+/// failed. Opaque so that callers only ever propagate it with `?`.
+pub struct TxError(TxErrorKind);
+
+enum TxErrorKind {
+    Abort(Error),
+    Backend(sled::transaction::UnabortableTransactionError),
+}
+
+impl From<Error> for TxError {
+    fn from(e: Error) -> Self {
+        TxError(TxErrorKind::Abort(e))
+    }
+}
+
+impl std::fmt::Debug for TxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            TxErrorKind::Abort(e) => write!(f, "TxError::Abort({e:?})"),
+            TxErrorKind::Backend(e) => write!(f, "TxError::Backend({e:?})"),
+        }
+    }
+}
+
+/// The metadata database as the embedded store uses it.
+pub trait MetaStore: Send + Sync + 'static {
+    /// A point read outside any transaction.
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// Keys of `space` within the bounds, ascending.
+    fn range(&self, space: Space, start: Bound<&[u8]>, end: Bound<&[u8]>) -> KvIter<'_>;
+    /// Runs `body` as one serializable, atomic transaction. The body may be
+    /// run more than once (on conflict), so it must reset any output it
+    /// collects at its start. An `Err` built from [`Error`] aborts the
+    /// transaction and is returned as is.
+    ///
+    /// Not durable on its own: call [`MetaStore::flush`] before
+    /// acknowledging.
+    fn transaction(&self, body: &mut dyn FnMut(&dyn Txn) -> Result<(), TxError>) -> Result<()>;
+    /// Makes every transaction committed so far durable (fsync).
+    fn flush(&self) -> Result<()>;
+}
+
+/// [`MetaStore`] on a sled 0.34 database.
+pub struct SledMeta {
+    /// Kept so that the database (and its flusher thread) lives as long as
+    /// the store.
+    _db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl SledMeta {
+    /// Opens (creating if needed) the database in directory `path`.
+    /// Blocking.
+    pub fn open(path: &Path) -> Result<SledMeta> {
+        let config = sled::Config::new()
+            .path(path)
+            // sled's page cache defaults to 1 GiB; metadata records are small
+            // and the OS page cache does the rest.
+            .cache_capacity(128 * 1024 * 1024);
+        // sled locks its file exclusively. After a database is dropped, its
+        // background I/O threads may hold the file for a moment, so reopening
+        // in the same process (a restart in tests) can briefly fail to lock;
+        // sled's own test suite blocks on that lock for the same reason.
+        let mut attempts = 0;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if attempts < 50 && e.to_string().contains("could not acquire lock") =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => return Err(from_sled(e)),
+            }
+        };
+        let tree = db.open_tree("imgbucket").map_err(from_sled)?;
+        Ok(SledMeta { _db: db, tree })
+    }
+}
+
+fn from_sled(e: sled::Error) -> Error {
+    match e {
+        sled::Error::Io(io) => Error::Io(io),
+        other => Error::Corrupt(format!("metadata database: {other}")),
+    }
+}
+
+fn tagged(space: Space, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(key.len() + 1);
+    k.push(space.tag());
+    k.extend_from_slice(key);
+    k
+}
+
+impl MetaStore for SledMeta {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tree
+            .get(tagged(space, key))
+            .map_err(from_sled)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn range(&self, space: Space, start: Bound<&[u8]>, end: Bound<&[u8]>) -> KvIter<'_> {
+        let lo = match start {
+            Bound::Included(k) => Bound::Included(tagged(space, k)),
+            Bound::Excluded(k) => Bound::Excluded(tagged(space, k)),
+            Bound::Unbounded => Bound::Included(vec![space.tag()]),
+        };
+        let hi = match end {
+            Bound::Included(k) => Bound::Included(tagged(space, k)),
+            Bound::Excluded(k) => Bound::Excluded(tagged(space, k)),
+            Bound::Unbounded => Bound::Excluded(vec![space.tag() + 1]),
+        };
+        if range_is_empty(&lo, &hi) {
+            return Box::new(std::iter::empty());
+        }
+        Box::new(self.tree.range::<Vec<u8>, _>((lo, hi)).map(|item| {
+            let (k, v) = item.map_err(from_sled)?;
+            Ok((k[1..].to_vec(), v.to_vec()))
+        }))
+    }
+
+    fn transaction(&self, body: &mut dyn FnMut(&dyn Txn) -> Result<(), TxError>) -> Result<()> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        // sled wants an `Fn`; the body is only ever run by this thread, one
+        // attempt at a time, so a RefCell is enough.
+        let body = RefCell::new(body);
+        let result = self.tree.transaction(|tx| {
+            let mut body = body.borrow_mut();
+            match (*body)(&SledTxn(tx)) {
+                Ok(()) => Ok(()),
+                Err(TxError(TxErrorKind::Abort(e))) => Err(ConflictableTransactionError::Abort(e)),
+                Err(TxError(TxErrorKind::Backend(e))) => Err(e.into()),
+            }
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(from_sled(e)),
+        }
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.tree.flush().map_err(from_sled)?;
+        Ok(())
+    }
+}
+
+/// sled panics on some inverted ranges; an inverted range is simply empty.
+fn range_is_empty(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a), Bound::Excluded(b))
+        | (Bound::Excluded(a), Bound::Included(b))
+        | (Bound::Excluded(a), Bound::Excluded(b)) => a >= b,
+        _ => false,
+    }
+}
+
+struct SledTxn<'a>(&'a sled::transaction::TransactionalTree);
+
+impl Txn for SledTxn<'_> {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
+        self.0
+            .get(tagged(space, key))
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| TxError(TxErrorKind::Backend(e)))
+    }
+
+    fn insert(&self, space: Space, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
+        self.0
+            .insert(tagged(space, key), value)
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| TxError(TxErrorKind::Backend(e)))
+    }
+
+    fn remove(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, TxError> {
+        self.0
+            .remove(tagged(space, key))
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| TxError(TxErrorKind::Backend(e)))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spaces_are_disjoint_and_ordered() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = SledMeta::open(dir.path()).unwrap();
+        m.transaction(&mut |tx| {
+            tx.insert(Space::Objects, b"b", b"2")?;
+            tx.insert(Space::Objects, b"a", b"1")?;
+            tx.insert(Space::Parts, b"a", b"p")?;
+            tx.insert(Space::Buckets, b"z", b"bucket")?;
+            Ok(())
+        })
+        .unwrap();
+        let all: Vec<_> = m
+            .range(Space::Objects, Bound::Unbounded, Bound::Unbounded)
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(
+            all,
+            vec![
+                (b"a".to_vec(), b"1".to_vec()),
+                (b"b".to_vec(), b"2".to_vec())
+            ]
+        );
+        let after_a: Vec<_> = m
+            .range(Space::Objects, Bound::Excluded(b"a"), Bound::Unbounded)
+            .map(|r| r.unwrap().0)
+            .collect();
+        assert_eq!(after_a, vec![b"b".to_vec()]);
+        let inverted = m.range(Space::Objects, Bound::Included(b"b"), Bound::Excluded(b"a"));
+        assert_eq!(inverted.count(), 0);
+        assert_eq!(m.get(Space::Parts, b"a").unwrap(), Some(b"p".to_vec()));
+        assert_eq!(m.get(Space::Settings, b"a").unwrap(), None);
+    }
+
+    #[test]
+    fn aborted_transaction_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = SledMeta::open(dir.path()).unwrap();
+        let r = m.transaction(&mut |tx| {
+            tx.insert(Space::Objects, b"k", b"v")?;
+            Err(Error::NoSuchBucket("x".into()).into())
+        });
+        assert!(matches!(r, Err(Error::NoSuchBucket(_))));
+        assert_eq!(m.get(Space::Objects, b"k").unwrap(), None);
+        m.flush().unwrap();
+    }
+}
