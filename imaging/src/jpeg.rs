@@ -228,13 +228,18 @@ pub(crate) fn reset_orientation(tiff: &mut [u8]) {
     let Some(n) = rd16(tiff, ifd) else { return };
     for k in 0..n as usize {
         let e = ifd + 2 + 12 * k;
-        if rd16(tiff, e) == Some(0x0112) && rd16(tiff, e + 2) == Some(3) {
-            let one = if le {
-                1u16.to_le_bytes()
-            } else {
-                1u16.to_be_bytes()
+        if rd16(tiff, e) == Some(0x0112) {
+            // The value sits in the entry itself, left-aligned, in the
+            // width of its type (SHORT normally; LONG/SLONG/BYTE seen too).
+            let one: Vec<u8> = match rd16(tiff, e + 2) {
+                Some(3 | 8) if le => 1u16.to_le_bytes().to_vec(),
+                Some(3 | 8) => 1u16.to_be_bytes().to_vec(),
+                Some(4 | 9) if le => 1u32.to_le_bytes().to_vec(),
+                Some(4 | 9) => 1u32.to_be_bytes().to_vec(),
+                Some(1 | 6 | 7) => vec![1],
+                _ => return,
             };
-            if let Some(v) = tiff.get_mut(e + 8..e + 10) {
+            if let Some(v) = tiff.get_mut(e + 8..e + 8 + one.len()) {
                 v.copy_from_slice(&one);
             }
             return;

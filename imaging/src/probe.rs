@@ -250,12 +250,20 @@ pub(crate) fn read_exif(data: &[u8], header: Option<&JpegHeader>) -> Option<exif
 
 /// The EXIF Orientation (1–8) of a source, if any.
 pub(crate) fn orientation(data: &[u8], header: Option<&JpegHeader>) -> Option<u16> {
-    let e = read_exif(data, header)?;
+    orientation_of(&read_exif(data, header)?)
+}
+
+/// The Orientation of parsed EXIF. Any integer type is accepted: some
+/// writers store it as LONG or even SLONG instead of SHORT.
+fn orientation_of(e: &exif::Exif) -> Option<u16> {
     let f = e.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
-    match f.value.get_uint(0)? {
-        v @ 1..=8 => Some(v as u16),
-        _ => None,
-    }
+    let v: i64 = match &f.value {
+        exif::Value::SLong(v) => *v.first()? as i64,
+        exif::Value::SShort(v) => *v.first()? as i64,
+        exif::Value::SByte(v) => *v.first()? as i64,
+        other => other.get_uint(0)? as i64,
+    };
+    (1..=8).contains(&v).then_some(v as u16)
 }
 
 fn value_text(v: &exif::Value) -> (String, u16) {
@@ -349,13 +357,7 @@ pub(crate) fn exif_fields(e: &exif::Exif) -> Vec<ExifField> {
 pub fn probe(data: &[u8], limits: &Limits) -> Result<ImageInfo> {
     let h = inspect(data, limits)?;
     let exif = read_exif(data, h.jpeg.as_ref());
-    let orientation = exif.as_ref().and_then(|e| {
-        let f = e.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?;
-        f.value
-            .get_uint(0)
-            .filter(|v| (1..=8).contains(v))
-            .map(|v| v as u16)
-    });
+    let orientation = exif.as_ref().and_then(orientation_of);
     Ok(ImageInfo {
         format: h.format,
         width: h.width,
