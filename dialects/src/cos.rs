@@ -170,7 +170,13 @@ fn query(raw_query: &str) -> Result<Directive> {
             }
             continue;
         }
-        let mut whole = percent_decode(p.raw).map_err(|e| e.with_fragment(p.raw))?;
+        let mut whole = match percent_decode(p.raw) {
+            Ok(w) => w,
+            // Not UTF-8: an error only if it is ours (a foreign parameter,
+            // a signature say, is none of our business).
+            Err(e) if is_processing(p.raw) => return Err(e.with_fragment(p.raw)),
+            Err(_) => continue,
+        };
         // `?imageInfo=` is the value-less key written with an empty value.
         if p.value == Some("") && INFO_PROCESSORS.contains(&key.as_str()) {
             whole = key;

@@ -230,8 +230,14 @@ fn parse_text(text: &str, origin: Origin) -> Result<Directive> {
         let mut current: Option<Stage> = None;
         let mut seen_any = false;
         for raw in raw_params(piece) {
+            // Foreign parameters are skipped before their value is decoded:
+            // whatever they hold is not ours to refuse.
+            let foreign = |key: &str| origin == Origin::Query && is_foreign_param(key);
+            if foreign(raw.key) {
+                continue;
+            }
             let p = decode_param(&raw)?;
-            if origin == Origin::Query && is_foreign_param(&p.key) {
+            if foreign(&p.key) {
                 continue;
             }
             let first = !seen_any;

@@ -1085,7 +1085,9 @@ fn query_envelope_styles_and_errors() {
         "q-sign-algorithm=<signature>&imageMogr2/format/png",
         png.clone(),
     );
-    check("imageMogr2/format/png&versionId=7", png);
+    check("imageMogr2/format/png&versionId=7", png.clone());
+    check("q-signature=%FF%FE&imageMogr2/format/png", png);
+    check_err("imageMogr2/rotate/%FF", ErrorKind::BadRequest, "UTF-8");
     let strip = Pipeline {
         output: OutputOptions {
             strip_metadata: true,

@@ -917,6 +917,8 @@ fn pipelines_signatures_and_foreign_parameters() {
         // Other parameters of the GET before the first command.
         "versionId=3&cache=1&iopcmd=rotate&degree=180|iopcmd=thumbnail&type=1&scale=40",
         "X-Amz-Date=1&iopcmd=rotate&degree=180|iopcmd=thumbnail&type=1&scale=40&X-Amz-Signature=f",
+        // A foreign value that is not even UTF-8 is still not ours.
+        "Signature=%FF%FE&iopcmd=rotate&degree=180|iopcmd=thumbnail&type=1&scale=40",
     ] {
         check_ops(q, rotate_then_scale.clone());
     }
@@ -942,6 +944,7 @@ fn pipelines_signatures_and_foreign_parameters() {
         "stage 2",
     );
     check_err("iopcmd=", ErrorKind::MissingArgument, "no command");
+    check_err("iopcmd=rotate&degree=%FF", ErrorKind::BadRequest, "UTF-8");
     check_err("foo=1", ErrorKind::MissingArgument, "iopcmd");
     let many = ["iopcmd=rotate&degree=1"; MAX_STAGES + 1].join("|");
     check_err(&many, ErrorKind::TooManyStages, "at most");
