@@ -172,6 +172,17 @@ def test_sync_up_and_down(aws, s3, bucket, tmp_path):
     assert "download:" not in again.stdout, again.stdout
 
 
+def test_cp_recursive_up_and_down(aws, s3, bucket, tmp_path):
+    up = tmp_path / "up"
+    files = _tree(up)
+    out = aws("s3", "cp", "--recursive", str(up), f"s3://{bucket}/r/")
+    assert out.stdout.count("upload:") == len(files)
+    down = tmp_path / "down"
+    aws("s3", "cp", "--recursive", f"s3://{bucket}/r/", str(down))
+    for rel in files:
+        assert (down / rel).read_bytes() == (up / rel).read_bytes(), rel
+
+
 def test_sync_delete(aws, s3, bucket, tmp_path):
     up = tmp_path / "up"
     _tree(up)
