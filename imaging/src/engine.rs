@@ -142,7 +142,19 @@ impl Engine {
         } else {
             1
         };
-        let first_only = pipeline.terminal.is_none() && !encode::can_animate(out_format)
+        // Decode only the first frame when nothing can use the others: a
+        // still output or the average colour, unless a frame selection
+        // wants a later frame.
+        let selects_later = pipeline
+            .ops
+            .iter()
+            .any(|op| matches!(op, Op::Frames(FrameSelect::AtPermille(_) | FrameSelect::AtMost(_))));
+        let still_result = match pipeline.terminal {
+            Some(Terminal::AverageColor) => true,
+            Some(_) => false,
+            None => !encode::can_animate(out_format),
+        };
+        let first_only = (still_result && !selects_later)
             || pipeline
                 .ops
                 .iter()

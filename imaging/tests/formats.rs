@@ -157,6 +157,11 @@ fn gif_to_png_is_the_first_frame_and_format_gif_only_converts_gifs() {
         }
     ));
     assert!(near(decoded(&out).get_pixel(1, 1).0, [255, 0, 0, 255], 0));
+    // A frame pick still works when the output is a still format.
+    let ten = animated_gif(10, 100);
+    let o = OutputOptions { format: fmt(Format::Png), ..Default::default() };
+    let out = run(&ten, &pipeline(vec![Op::Frames(FrameSelect::AtPermille(500))], o)).unwrap();
+    assert!(near(decoded(&out).get_pixel(1, 1).0, [0, 0, 255, 255], 0));
     // Alibaba format,gif on a JPEG keeps JPEG.
     let jpg = jpeg(&halves(64, 32), 90);
     let only = OutputOptions {
