@@ -20,7 +20,7 @@ use http_body::Body;
 use md5::Md5;
 use sha2::{Digest as _, Sha256};
 
-use super::checksum::{ChecksumAlgorithm, Checksummer};
+use super::checksum::{ChecksumAlgorithm, Checksummer, Crc64Ecma};
 use super::chunked::{ChunkDecoder, Trailer};
 use super::{AuthError, Payload, PayloadMode};
 
@@ -61,6 +61,10 @@ pub struct Integrity {
     pub content_md5: Option<[u8; 16]>,
     /// Number of (decoded) body bytes.
     pub length: u64,
+    /// CRC-64/XZ of the body, when requested with
+    /// [`VerifiedBody::with_crc64_ecma`] (for the `x-oss-hash-crc64ecma` /
+    /// `x-cos-hash-crc64ecma` response headers the vendor SDKs check).
+    pub crc64_ecma: Option<u64>,
 }
 
 /// Where the expected additional checksum comes from.
@@ -88,6 +92,7 @@ pub struct VerifiedBody<B> {
     sha256: Option<(Sha256, [u8; 32])>,
     md5: Option<(Md5, [u8; 16])>,
     checksum: Option<(Checksummer, ExpectedChecksum)>,
+    crc64_ecma: Option<Crc64Ecma>,
     /// `x-amz-decoded-content-length` for aws-chunked bodies.
     declared_len: Option<u64>,
     received: u64,
@@ -223,10 +228,18 @@ where
             sha256,
             md5,
             checksum,
+            crc64_ecma: None,
             declared_len,
             received: 0,
             phase: Phase::Streaming,
         })
+    }
+
+    /// Also computes the CRC-64/XZ of the body, reported in
+    /// [`Integrity::crc64_ecma`].
+    pub fn with_crc64_ecma(mut self) -> Self {
+        self.crc64_ecma = Some(Crc64Ecma::new());
+        self
     }
 
     /// The verification result, once the stream has ended with `None`.
@@ -262,6 +275,9 @@ where
         if let Some((c, _)) = self.checksum.as_mut() {
             c.update(piece);
         }
+        if let Some(c) = self.crc64_ecma.as_mut() {
+            c.update(piece);
+        }
         Ok(())
     }
 
@@ -290,6 +306,7 @@ where
         }
         let mut integrity = Integrity {
             length: self.received,
+            crc64_ecma: self.crc64_ecma.take().map(Crc64Ecma::finalize),
             ..Integrity::default()
         };
         if let Some((h, expected)) = self.md5.take() {

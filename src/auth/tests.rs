@@ -737,7 +737,13 @@ fn unsigned_trailer_byte_by_byte() {
     let data = sample(5000);
     let (p, v) = unsigned_trailer_head(data.len(), "x-amz-checksum-crc32");
     let wire = sign::aws_chunked_unsigned(&data, 1000, Some(ChecksumAlgorithm::Crc32));
-    let (out, integrity) = run_body(&v, &p.headers, split(&wire, &[1])).unwrap();
+    let mut body = VerifiedBody::new(body_of(split(&wire, &[1])), &v.payload, &p.headers)
+        .unwrap()
+        .with_crc64_ecma();
+    let (out, err) = drain(&mut body);
+    assert!(err.is_none());
+    let integrity = body.finish().unwrap();
+    assert_eq!(integrity.crc64_ecma, Some(crc64_ecma(&data)));
     assert_eq!(out, data);
     assert_eq!(
         integrity.checksums["crc32"],
@@ -1260,5 +1266,59 @@ fn error_codes_and_statuses() {
     for (e, code, status) in cases {
         assert_eq!((e.code(), e.status()), (code, status), "{e:?}");
         assert!(!e.to_string().is_empty());
+    }
+}
+
+/// Throughput of the body verifier (run with `--ignored --nocapture`; the
+/// figures in a debug build are dominated by SHA-256, which the dev profile
+/// compiles optimised as a dependency).
+#[test]
+#[ignore]
+fn throughput() {
+    let data = sample(64 << 20);
+    let now = SystemTime::now();
+    let creds = Credentials::new("AKID", "secret", "us-east-1");
+    let ring = Keyring::new([("AKID", "secret")], None);
+    let uri: Uri = "http://127.0.0.1:9000/b/k".parse().unwrap();
+    for (label, signed, chunk) in [
+        ("signed 64 KiB chunks", true, 65536),
+        ("unsigned 1 MiB chunks", false, 1 << 20),
+    ] {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("content-encoding", "aws-chunked".parse().unwrap());
+        headers.insert(
+            "x-amz-decoded-content-length",
+            data.len().to_string().parse().unwrap(),
+        );
+        headers.insert("x-amz-trailer", "x-amz-checksum-crc32".parse().unwrap());
+        let mode = if signed {
+            STREAMING_SIGNED_TRAILER
+        } else {
+            STREAMING_UNSIGNED_TRAILER
+        };
+        let seed =
+            sign::sign_v4_request(&Method::PUT, &uri, &mut headers, mode, &creds, now).unwrap();
+        let wire = if signed {
+            sign::aws_chunked_signed(
+                &data,
+                chunk,
+                &seed,
+                &creds,
+                now,
+                Some(ChecksumAlgorithm::Crc32),
+            )
+        } else {
+            sign::aws_chunked_unsigned(&data, chunk, Some(ChecksumAlgorithm::Crc32))
+        };
+        let mut p = parts("PUT", "/b/k", &[]);
+        p.headers = headers;
+        let v = verify(&p, None, &ring, now).unwrap();
+        let frames = split(&wire, &[16 * 1024]);
+        let start = std::time::Instant::now();
+        let (out, integrity) = run_body(&v, &p.headers, frames).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        assert_eq!(out.len(), data.len());
+        assert!(integrity.checksums.contains_key("crc32"));
+        println!("{label}: {:.0} MiB/s", 64.0 / secs);
     }
 }
