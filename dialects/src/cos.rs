@@ -554,9 +554,13 @@ fn mogr(rest: &str, stage: &str, b: &mut Build) -> Result<()> {
                     frag,
                 ))
             }
-            "rotate" => b.ops.push(Op::Rotate {
-                degrees: u32_of(it, 0, 360)? % 360,
-            }),
+            "rotate" => {
+                // 0 and 360 are no operation (as in the OSS parser).
+                let degrees = u32_of(it, 0, 360)? % 360;
+                if degrees != 0 {
+                    b.ops.push(Op::Rotate { degrees });
+                }
+            }
             "auto-orient" => {
                 if it.value.as_deref() != Some("0") {
                     b.ops.push(Op::AutoOrient);

@@ -482,10 +482,12 @@ fn build(stages: Vec<Stage>) -> Result<Pipeline> {
                 b.ops.push(Op::RoundedCorners { radius });
             }
             "rotate" => {
-                let degrees = p.req_u32(&cmd, "degree", 0, 360)?;
-                b.ops.push(Op::Rotate {
-                    degrees: degrees % 360,
-                });
+                // 0 and 360 leave the image (and an animation) as it is:
+                // no operation, as the OSS parser does.
+                let degrees = p.req_u32(&cmd, "degree", 0, 360)? % 360;
+                if degrees != 0 {
+                    b.ops.push(Op::Rotate { degrees });
+                }
             }
             "auto-orient" => {
                 if p.u32("value", 0, 1)?.unwrap_or(1) == 1 {

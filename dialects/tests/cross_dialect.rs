@@ -701,6 +701,13 @@ fn cos_us3_rows() -> Vec<Case> {
             Some("iopcmd=circle&r=100"),
         ),
         row(
+            "17 rotate by a full turn: no operation",
+            pipeline(vec![]),
+            Some("image/rotate,360"),
+            Some("imageMogr2/rotate/360"),
+            Some("iopcmd=rotate&degree=360"),
+        ),
+        row(
             "18 flip",
             pipeline(vec![Op::Flip(FlipAxis::Vertical)]),
             None,

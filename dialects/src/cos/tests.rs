@@ -323,7 +323,8 @@ fn cut_crop_and_shapes() {
 #[test]
 fn orientation_and_effects() {
     check_ops("imageMogr2/rotate/90", vec![Op::Rotate { degrees: 90 }]);
-    check_ops("imageMogr2/rotate/360", vec![Op::Rotate { degrees: 0 }]);
+    check_ops("imageMogr2/rotate/360", vec![]);
+    check_ops("imageMogr2/rotate/0", vec![]);
     check_err(
         "imageMogr2/rotate/361",
         ErrorKind::InvalidArgument,

@@ -433,7 +433,8 @@ fn shapes_rotation_orientation() {
         "r",
     );
     check_ops("iopcmd=rotate&degree=90", vec![Op::Rotate { degrees: 90 }]);
-    check_ops("iopcmd=rotate&degree=360", vec![Op::Rotate { degrees: 0 }]);
+    check_ops("iopcmd=rotate&degree=360", vec![]);
+    check_ops("iopcmd=rotate&degree=0", vec![]);
     check_ops("iopcmd=rotate&degree=45", vec![Op::Rotate { degrees: 45 }]);
     check_err(
         "iopcmd=rotate&degree=361",
