@@ -247,27 +247,6 @@ pub(crate) fn reset_orientation(tiff: &mut [u8]) {
     }
 }
 
-/// True when the JPEG's first frame header is SOF2 (progressive) — used by
-/// tests and by the info terminal.
-#[cfg(test)]
-pub(crate) fn markers(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut i = 2;
-    while i + 3 < data.len() {
-        if data[i] != 0xFF {
-            break;
-        }
-        let m = data[i + 1];
-        out.push(m);
-        if m == 0xDA {
-            break;
-        }
-        let len = u16::from_be_bytes([data[i + 2], data[i + 3]]) as usize;
-        i += 2 + len;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

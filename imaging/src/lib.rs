@@ -10,6 +10,8 @@
 //! storage. Watermark images arrive as bytes in [`Assets`], fetched by the
 //! caller from the keys of [`Pipeline::asset_keys`].
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod decode;
 pub mod effects;
 mod encode;

@@ -2,6 +2,8 @@
 //! JPEGs (baseline and progressive), EXIF-rotated ones, PNGs with alpha and
 //! animated GIFs.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::PathBuf;

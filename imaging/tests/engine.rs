@@ -1,6 +1,8 @@
 //! End-to-end tests of `imaging::execute`: decode → operations → encode,
 //! with real encoders on synthetic images.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

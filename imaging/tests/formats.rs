@@ -1,6 +1,8 @@
 //! Formats, animation, metadata and quality: what the encoder keeps,
 //! drops and estimates.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::Cursor;
@@ -159,8 +161,15 @@ fn gif_to_png_is_the_first_frame_and_format_gif_only_converts_gifs() {
     assert!(near(decoded(&out).get_pixel(1, 1).0, [255, 0, 0, 255], 0));
     // A frame pick still works when the output is a still format.
     let ten = animated_gif(10, 100);
-    let o = OutputOptions { format: fmt(Format::Png), ..Default::default() };
-    let out = run(&ten, &pipeline(vec![Op::Frames(FrameSelect::AtPermille(500))], o)).unwrap();
+    let o = OutputOptions {
+        format: fmt(Format::Png),
+        ..Default::default()
+    };
+    let out = run(
+        &ten,
+        &pipeline(vec![Op::Frames(FrameSelect::AtPermille(500))], o),
+    )
+    .unwrap();
     assert!(near(decoded(&out).get_pixel(1, 1).0, [0, 0, 255, 255], 0));
     // Alibaba format,gif on a JPEG keeps JPEG.
     let jpg = jpeg(&halves(64, 32), 90);

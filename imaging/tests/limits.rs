@@ -3,6 +3,8 @@
 //! `TooLarge` instantly. Were the 100000×100000 (40 GB RGBA) images
 //! allocated, these tests would abort instead of failing cleanly.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -1,6 +1,8 @@
 //! The executor's side of watermarks: fetching the mark from the assets,
 //! preprocessing it, and handing it to `watermark::draw`.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

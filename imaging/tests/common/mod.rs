@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests: synthetic images encoded with
 //! the `image` crate, and decoding of outputs for assertions.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::Cursor;
 
