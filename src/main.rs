@@ -95,25 +95,30 @@ fn build_config(args: ServeArgs) -> Result<(ServerConfig, bool), String> {
     Ok((config, generated))
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future that completes on SIGINT or SIGTERM. The handlers are
+/// installed *now*, before the server announces itself, so a signal sent
+/// right after the "listening" line is never lost (the default action would
+/// kill the process without draining).
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int =
+            signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+        let mut term =
+            signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => {},
+                _ = term.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
@@ -139,13 +144,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         config.credentials.secret_key.clone(),
     )];
     let state = Arc::new(AppState::new(Arc::new(store), s3, &creds));
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("imgbucket listening on http://{local}");
     tracing::info!(addr = %local, data = %config.data_dir.display(), region = %config.region, "started");
-    imgbucket::server::run(listener, state, shutdown_signal(), config.shutdown_grace).await;
+    imgbucket::server::run(listener, state, shutdown, config.shutdown_grace).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -40,7 +40,7 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Whether an `If-Match`-style list (`"a", "b"`, `*`) contains the ETag.
-fn etag_list_matches(list: &str, etag: &str) -> bool {
+pub fn etag_list_matches(list: &str, etag: &str) -> bool {
     list.split(',').map(|t| t.trim()).any(|t| {
         let t = t.strip_prefix("W/").unwrap_or(t);
         t == "*" || t.trim_matches('"') == etag

@@ -482,3 +482,27 @@ async fn copy_object() {
     .await
     .expect_error(400, "InvalidArgument");
 }
+
+#[tokio::test]
+async fn conditional_writes() {
+    let s = Server::start().await;
+    s.mb("bkt").await;
+    s.req("PUT", "/bkt/once", &[("if-none-match", "*")], "first")
+        .await
+        .expect(200);
+    s.req("PUT", "/bkt/once", &[("if-none-match", "*")], "second")
+        .await
+        .expect_error(412, "PreconditionFailed");
+    assert_eq!(s.get("/bkt/once").await.text(), "first");
+    let etag = format!("\"{}\"", md5_hex(b"first"));
+    s.req("PUT", "/bkt/once", &[("if-match", "\"other\"")], "third")
+        .await
+        .expect_error(412, "PreconditionFailed");
+    s.req("PUT", "/bkt/once", &[("if-match", &etag)], "fourth")
+        .await
+        .expect(200);
+    assert_eq!(s.get("/bkt/once").await.text(), "fourth");
+    s.req("PUT", "/bkt/absent", &[("if-match", &etag)], "x")
+        .await
+        .expect_error(404, "NoSuchKey");
+}

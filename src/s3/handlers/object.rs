@@ -4,8 +4,8 @@ use super::{check_announced_length, pump_body, pump_stream};
 use crate::s3::body::{self, RequestBody};
 use crate::s3::error::ApiError;
 use crate::s3::headers::{
-    attrs_from_headers, checksum_headers, content_md5, http_date, object_headers, resolve_range,
-    ConditionFailure, Conditions, RangeRequest, ResponseOverrides,
+    attrs_from_headers, checksum_headers, content_md5, etag_list_matches, http_date,
+    object_headers, resolve_range, ConditionFailure, Conditions, RangeRequest, ResponseOverrides,
 };
 use crate::s3::router::{CopySource, MAX_KEY_LEN};
 use crate::s3::xml::{self, XmlWriter};
@@ -27,15 +27,57 @@ pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: 
     check_announced_length(cx.headers, max)?;
     let attrs = attrs_from_headers(cx.headers)?;
     let md5 = content_md5(cx.headers)?;
+    check_write_conditions(cx, bucket, key).await?;
     let mut writer = cx.state.store.object_writer(bucket, key).await?;
     pump_body(&mut body, &mut writer, max).await?;
     let mut attrs = attrs;
     attrs.checksums = body.finish()?;
+    // Checked again now that the body is in: another writer may have won
+    // meanwhile. The store has no compare-and-swap, so a window remains
+    // between this check and the commit (documented limitation).
+    check_write_conditions(cx, bucket, key).await?;
     let meta = writer.commit(attrs, md5).await?;
     let mut r = empty_response(StatusCode::OK);
     etag_header(&mut r, &meta.etag);
     checksum_headers(r.headers_mut(), &meta.attrs.checksums);
     Ok(r)
+}
+
+/// Conditional writes (AWS, 2024): `If-None-Match: *` creates only if the
+/// key is absent; `If-Match: <etag>` overwrites only that version.
+async fn check_write_conditions(cx: &Ctx<'_>, bucket: &str, key: &str) -> Result<(), ApiError> {
+    let text = |name: &str| {
+        cx.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("").trim().to_string())
+    };
+    let (if_none_match, if_match) = (text("if-none-match"), text("if-match"));
+    if if_none_match.is_none() && if_match.is_none() {
+        return Ok(());
+    }
+    let current = match cx.state.store.head_object(bucket, key).await {
+        Ok(m) => Some(m),
+        Err(storage::Error::NoSuchKey(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(v) = if_none_match {
+        if v != "*" {
+            return Err(ApiError::NotImplemented(
+                "If-None-Match on PUT with a value other than *".into(),
+            ));
+        }
+        if current.is_some() {
+            return Err(ApiError::PreconditionFailed);
+        }
+    }
+    if let Some(v) = if_match {
+        match current {
+            None => return Err(ApiError::NoSuchKey(key.to_string())),
+            Some(m) if !etag_list_matches(&v, &m.etag) => return Err(ApiError::PreconditionFailed),
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// GetObject and HeadObject: conditions, range, then headers (and body).
