@@ -110,10 +110,9 @@ pub fn sharpen(img: &RgbaImage, sigma: f32, amount_percent: u32) -> RgbaImage {
     {
         return out;
     }
-    let radius = kernel_radius_for_sigma(sigma);
-    let kernel = gaussian_kernel(sigma, radius);
+    let filter = gaussian_filter(sigma, kernel_radius_for_sigma(sigma));
     let mut planes = Planes::from_image(img);
-    planes.convolve(&kernel);
+    filter.apply(&mut planes);
     let amount = amount_percent as f32 / 100.0;
     for (p, b) in out.pixels_mut().zip(planes.data.iter()) {
         let a = b[3];
@@ -147,7 +146,7 @@ pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region
     } else {
         0.0
     };
-    let kernel = match kind {
+    let filter = match kind {
         BlurKind::Gaussian => {
             let (sigma, r) = match (radius, sigma > 0.0) {
                 (0, false) => return,
@@ -155,7 +154,7 @@ pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region
                 (r, false) => (r as f32 / 2.0, r),
                 (r, true) => (sigma, r.min(kernel_radius_for_sigma(sigma))),
             };
-            gaussian_kernel(sigma, r.min(MAX_KERNEL_RADIUS))
+            gaussian_filter(sigma, r.min(MAX_KERNEL_RADIUS))
         }
         BlurKind::Box => {
             let r = if radius > 0 {
@@ -166,8 +165,7 @@ pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region
             if r == 0 {
                 return;
             }
-            let n = 2 * r.min(MAX_KERNEL_RADIUS) as usize + 1;
-            vec![1.0 / n as f32; n]
+            Filter::Boxes(vec![r.min(MAX_KERNEL_RADIUS)])
         }
     };
     let (w, h) = img.dimensions();
@@ -187,20 +185,92 @@ pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region
     }
     // Blur a window grown by the kernel radius so the region's pixels see
     // their real neighbours, then copy back only the region.
-    let r = (kernel.len() / 2) as u32;
+    let r = filter.reach();
     let wx0 = x0.saturating_sub(r);
     let wy0 = y0.saturating_sub(r);
     let wx1 = x1.saturating_add(r).min(w);
     let wy1 = y1.saturating_add(r).min(h);
     let window = image::imageops::crop_imm(img, wx0, wy0, wx1 - wx0, wy1 - wy0).to_image();
     let mut planes = Planes::from_image(&window);
-    planes.convolve(&kernel);
+    filter.apply(&mut planes);
     let blurred = planes.to_image();
     for y in y0..y1 {
         for x in x0..x1 {
             img.put_pixel(x, y, *blurred.get_pixel(x - wx0, y - wy0));
         }
     }
+}
+
+/// Kernels up to this radius are applied exactly; wider Gaussians use three
+/// box passes (O(1) per pixel whatever the radius), which match the
+/// Gaussian's variance and differ from it by a few percent at most.
+const EXACT_GAUSSIAN_MAX_RADIUS: u32 = 12;
+
+/// A separable blur, ready to run.
+enum Filter {
+    /// One exact convolution kernel (odd length, normalised).
+    Kernel(Vec<f32>),
+    /// Successive box (mean) passes of these radii.
+    Boxes(Vec<u32>),
+}
+
+impl Filter {
+    /// How far (in pixels) a pixel's value can travel.
+    fn reach(&self) -> u32 {
+        match self {
+            Filter::Kernel(k) => (k.len() / 2) as u32,
+            Filter::Boxes(radii) => radii.iter().sum(),
+        }
+    }
+
+    fn apply(&self, planes: &mut Planes) {
+        match self {
+            Filter::Kernel(k) => planes.convolve(k),
+            Filter::Boxes(radii) => {
+                for &r in radii {
+                    planes.box_blur(r);
+                }
+            }
+        }
+    }
+}
+
+/// A Gaussian of `sigma` truncated at `radius`: exact when small, else
+/// three boxes matching the truncated kernel's variance ("boxes for Gauss",
+/// W. Jarosz / P. Kovesi).
+fn gaussian_filter(sigma: f32, radius: u32) -> Filter {
+    let kernel = gaussian_kernel(sigma, radius);
+    if radius <= EXACT_GAUSSIAN_MAX_RADIUS {
+        return Filter::Kernel(kernel);
+    }
+    let r = radius as f64;
+    let variance: f64 = kernel
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| f64::from(k) * (i as f64 - r).powi(2))
+        .sum();
+    Filter::Boxes(box_radii_for_variance(variance, 3))
+}
+
+/// Radii of `n` boxes whose successive application has (about) the given
+/// variance: widths w_l (odd) and w_l + 2, m of the former.
+fn box_radii_for_variance(variance: f64, n: u32) -> Vec<u32> {
+    let nf = f64::from(n);
+    let ideal = (12.0 * variance / nf + 1.0).sqrt();
+    let mut wl = ideal.floor().max(1.0) as i64;
+    if wl % 2 == 0 {
+        wl -= 1;
+    }
+    let wlf = wl as f64;
+    let m = ((12.0 * variance - nf * wlf * wlf - 4.0 * nf * wlf - 3.0 * nf) / (-4.0 * wlf - 4.0))
+        .round()
+        .clamp(0.0, nf) as u32;
+    (0..n)
+        .map(|i| {
+            let w = if i < m { wl } else { wl + 2 };
+            ((w - 1) / 2) as u32
+        })
+        .collect()
 }
 
 /// Kernel radius covering ±3σ (at least 1).
@@ -273,6 +343,67 @@ impl Planes {
         }
         self.convolve_rows(kernel);
         self.convolve_columns(kernel);
+    }
+
+    /// Mean over a (2r+1)-wide window horizontally then vertically, with
+    /// running sums (cost independent of r); edges extended like
+    /// [`Planes::convolve`].
+    pub(crate) fn box_blur(&mut self, r: u32) {
+        let (w, h) = (self.width, self.height);
+        if w == 0 || h == 0 || r == 0 {
+            return;
+        }
+        let r = r as usize;
+        let n = (2 * r + 1) as f64;
+        // Rows: prefix sums over the edge-extended row.
+        let mut prefix = vec![[0f64; 4]; w + 2 * r + 1];
+        for row in self.data.chunks_exact_mut(w) {
+            for i in 0..w + 2 * r {
+                let src = row[i.saturating_sub(r).min(w - 1)];
+                let prev = prefix[i];
+                for c in 0..4 {
+                    prefix[i + 1][c] = prev[c] + f64::from(src[c]);
+                }
+            }
+            for (x, out) in row.iter_mut().enumerate() {
+                let (hi, lo) = (prefix[x + 2 * r + 1], prefix[x]);
+                for c in 0..4 {
+                    out[c] = ((hi[c] - lo[c]) / n) as f32;
+                }
+            }
+        }
+        // Columns: a running window sum per column, row by row.
+        let src = std::mem::take(&mut self.data);
+        let row_at = |y: isize| -> &[[f32; 4]] {
+            let y = y.clamp(0, h as isize - 1) as usize;
+            &src[y * w..(y + 1) * w]
+        };
+        let mut acc = vec![[0f64; 4]; w];
+        for dy in -(r as isize)..=(r as isize) {
+            for (a, s) in acc.iter_mut().zip(row_at(dy)) {
+                for c in 0..4 {
+                    a[c] += f64::from(s[c]);
+                }
+            }
+        }
+        let mut out = vec![[0f32; 4]; w * h];
+        for (y, out_row) in out.chunks_exact_mut(w).enumerate() {
+            for (o, a) in out_row.iter_mut().zip(&acc) {
+                for c in 0..4 {
+                    o[c] = (a[c] / n) as f32;
+                }
+            }
+            let (add, sub) = (
+                row_at(y as isize + r as isize + 1),
+                row_at(y as isize - r as isize),
+            );
+            for ((a, p), m) in acc.iter_mut().zip(add).zip(sub) {
+                for c in 0..4 {
+                    a[c] += f64::from(p[c]) - f64::from(m[c]);
+                }
+            }
+        }
+        self.data = out;
     }
 
     fn convolve_rows(&mut self, kernel: &[f32]) {
@@ -513,5 +644,59 @@ mod tests {
         // Flat areas far from the edge are untouched, alpha kept.
         assert_eq!(out.get_pixel(2, 4).0, [80, 80, 80, 255]);
         assert_eq!(sharpen(&img, 1.0, 0), img);
+    }
+
+    fn noise(w: u32, h: u32) -> RgbaImage {
+        // A deterministic pseudo-random image (LCG), alpha varying too.
+        let mut state = 12345u32;
+        RgbaImage::from_fn(w, h, |_, _| {
+            let mut next = || {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                (state >> 16) as u8
+            };
+            Rgba([next(), next(), next(), next().max(1)])
+        })
+    }
+
+    #[test]
+    fn running_box_equals_uniform_convolution() {
+        let img = noise(37, 23);
+        let mut fast = Planes::from_image(&img);
+        fast.box_blur(4);
+        let mut slow = Planes::from_image(&img);
+        slow.convolve(&[1.0 / 9.0; 9]);
+        for (a, b) in fast.data.iter().zip(&slow.data) {
+            for c in 0..4 {
+                assert!((a[c] - b[c]).abs() < 0.01, "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn wide_gaussian_box_approximation_is_close() {
+        let variance: f64 = box_radii_for_variance(100.0, 3)
+            .iter()
+            .map(|&r| {
+                let w = f64::from(2 * r + 1);
+                (w * w - 1.0) / 12.0
+            })
+            .sum();
+        // Odd widths only: within a few percent (here 19, 19, 21 → 96.7).
+        assert!((variance - 100.0).abs() < 4.0, "{variance}");
+        let img = checker(96, 96, 5);
+        let mut exact = Planes::from_image(&img);
+        exact.convolve(&gaussian_kernel(6.0, 18));
+        let mut approx = Planes::from_image(&img);
+        gaussian_filter(6.0, 18).apply(&mut approx);
+        assert!(matches!(gaussian_filter(6.0, 18), Filter::Boxes(_)));
+        let n = exact.data.len() as f32;
+        let mean_diff: f32 = exact
+            .data
+            .iter()
+            .zip(&approx.data)
+            .map(|(a, b)| (a[0] - b[0]).abs())
+            .sum::<f32>()
+            / n;
+        assert!(mean_diff < 2.0, "mean difference {mean_diff}");
     }
 }
