@@ -126,7 +126,7 @@ pub fn sharpen(img: &RgbaImage, sigma: f32, amount_percent: u32) -> RgbaImage {
             let blurred = bp * 255.0 / a;
             let src = f32::from(*dst);
             let v = src + amount * (src - blurred);
-            *dst = v.round().clamp(0.0, 255.0) as u8;
+            *dst = to_u8(v);
         }
     }
     out
@@ -190,13 +190,22 @@ pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region
     let wy0 = y0.saturating_sub(r);
     let wx1 = x1.saturating_add(r).min(w);
     let wy1 = y1.saturating_add(r).min(h);
+    if (x0, y0, x1, y1) == (0, 0, w, h) {
+        // The whole image: no window copies.
+        let mut planes = Planes::from_image(img);
+        filter.apply(&mut planes);
+        *img = planes.to_image();
+        return;
+    }
     let window = image::imageops::crop_imm(img, wx0, wy0, wx1 - wx0, wy1 - wy0).to_image();
     let mut planes = Planes::from_image(&window);
     filter.apply(&mut planes);
-    let blurred = planes.to_image();
+    let ww = (wx1 - wx0) as usize;
     for y in y0..y1 {
+        let row = (y - wy0) as usize * ww;
         for x in x0..x1 {
-            img.put_pixel(x, y, *blurred.get_pixel(x - wx0, y - wy0));
+            let v = planes.data[row + (x - wx0) as usize];
+            img.put_pixel(x, y, image::Rgba(unpremultiply(v)));
         }
     }
 }
@@ -448,19 +457,33 @@ impl Planes {
     }
 }
 
+/// Rounds a channel value to 8 bits, clamping. (`f32::round` is a libm
+/// call on baseline x86-64, measurably slow in per-pixel loops.)
+#[inline]
+pub(crate) fn to_u8(v: f32) -> u8 {
+    // `as` truncates toward zero (and maps NaN to 0): +0.5 rounds half up.
+    (v.clamp(0.0, 255.0) + 0.5) as u8
+}
+
+/// Largest integer ≤ v, without a libm call (see [`to_u8`]).
+#[inline]
+pub(crate) fn floor_i64(v: f32) -> i64 {
+    let t = v as i64;
+    if (t as f32) > v {
+        t - 1
+    } else {
+        t
+    }
+}
+
 /// Premultiplied float pixel (0…255) → straight 8-bit RGBA.
 pub(crate) fn unpremultiply(v: [f32; 4]) -> [u8; 4] {
-    let a = v[3].round().clamp(0.0, 255.0);
-    if a <= 0.0 {
+    let a = to_u8(v[3]);
+    if a == 0 {
         return [0, 0, 0, 0];
     }
     let k = 255.0 / v[3];
-    [
-        (v[0] * k).round().clamp(0.0, 255.0) as u8,
-        (v[1] * k).round().clamp(0.0, 255.0) as u8,
-        (v[2] * k).round().clamp(0.0, 255.0) as u8,
-        a as u8,
-    ]
+    [to_u8(v[0] * k), to_u8(v[1] * k), to_u8(v[2] * k), a]
 }
 
 #[cfg(test)]
@@ -698,5 +721,18 @@ mod tests {
             .sum::<f32>()
             / n;
         assert!(mean_diff < 2.0, "mean difference {mean_diff}");
+    }
+
+    #[test]
+    fn rounding_helpers() {
+        assert_eq!(to_u8(-3.0), 0);
+        assert_eq!(to_u8(127.5), 128);
+        assert_eq!(to_u8(127.49), 127);
+        assert_eq!(to_u8(254.6), 255);
+        assert_eq!(to_u8(1e9), 255);
+        assert_eq!(to_u8(f32::NAN), 0);
+        assert_eq!(floor_i64(-0.5), -1);
+        assert_eq!(floor_i64(-2.0), -2);
+        assert_eq!(floor_i64(2.99), 2);
     }
 }

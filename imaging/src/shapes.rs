@@ -9,7 +9,7 @@
 
 use image::RgbaImage;
 
-use crate::effects::{unpremultiply, Planes};
+use crate::effects::{floor_i64, to_u8, unpremultiply, Planes};
 use crate::pipeline::CircleBox;
 
 /// Keeps the disc of `radius` centred on the image; the output is the
@@ -134,11 +134,9 @@ fn rotate_any(img: &RgbaImage, degrees: f64) -> RgbaImage {
 /// the top-left pixel); pixels outside the image are transparent.
 pub(crate) fn sample_bilinear(src: &Planes, x: f32, y: f32) -> [f32; 4] {
     let (w, h) = (src.width as i64, src.height as i64);
-    let x0 = x.floor();
-    let y0 = y.floor();
-    let fx = x - x0;
-    let fy = y - y0;
-    let (x0, y0) = (x0 as i64, y0 as i64);
+    let (x0, y0) = (floor_i64(x), floor_i64(y));
+    let fx = x - x0 as f32;
+    let fy = y - y0 as f32;
     if x0 < -1 || y0 < -1 || x0 >= w || y0 >= h {
         return [0.0; 4];
     }
@@ -172,7 +170,7 @@ fn coverage(inside: f32) -> f32 {
 
 fn scale_alpha(alpha: &mut u8, cover: f32) {
     if cover < 1.0 {
-        *alpha = (f32::from(*alpha) * cover).round() as u8;
+        *alpha = to_u8(f32::from(*alpha) * cover);
     }
 }
 

@@ -27,7 +27,7 @@
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{Rgba, RgbaImage};
 
-use crate::effects::Planes;
+use crate::effects::{floor_i64, to_u8, Planes};
 use crate::error::{Error, Result};
 use crate::fonts::FontBook;
 use crate::pipeline::{
@@ -327,9 +327,8 @@ fn tile_rotated(base: &mut RgbaImage, block: &RgbaImage, tile: &Tile, opacity: f
         // the origin; then to pixel-centre coordinates of the pattern.
         let u = dx * c + dy * s + w as f32 / 2.0 - 0.5;
         let v = -dx * s + dy * c + h as f32 / 2.0 - 0.5;
-        let (u0, v0) = (u.floor(), v.floor());
-        let (fu, fv) = (u - u0, v - v0);
-        let (i, j) = (u0 as i64, v0 as i64);
+        let (i, j) = (floor_i64(u), floor_i64(v));
+        let (fu, fv) = (u - i as f32, v - j as f32);
         let (p00, p10, p01, p11) = (at(i, j), at(i + 1, j), at(i, j + 1), at(i + 1, j + 1));
         let mut sample = [0f32; 4];
         for (k, o) in sample.iter_mut().enumerate() {
@@ -366,9 +365,9 @@ fn blend(dst: &mut Rgba<u8>, src: [f32; 4], opacity: f32) {
     let oa = sa + keep;
     for (d, s) in dst.0[..3].iter_mut().zip(&src[..3]) {
         let v = (s * opacity + f32::from(*d) * keep) / oa;
-        *d = v.round().clamp(0.0, 255.0) as u8;
+        *d = to_u8(v);
     }
-    dst.0[3] = (oa * 255.0).round().clamp(0.0, 255.0) as u8;
+    dst.0[3] = to_u8(oa * 255.0);
 }
 
 #[cfg(test)]
