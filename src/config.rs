@@ -18,6 +18,10 @@ pub struct Limits {
     pub max_object_size: u64,
     /// Minimum size of every multipart part but the last.
     pub min_part_size: u64,
+    /// Longest wait for the next piece of a request body: a client that
+    /// stalls longer gets `RequestTimeout` instead of holding the request
+    /// open forever.
+    pub body_idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -27,6 +31,7 @@ impl Default for Limits {
             max_complete_body: 8 << 20,
             max_object_size: 5 << 30,
             min_part_size: 5 << 20,
+            body_idle_timeout: Duration::from_secs(60),
         }
     }
 }

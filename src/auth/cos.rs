@@ -142,7 +142,7 @@ fn verify(
     signed_params.sort();
     let params_line = join_pairs(&signed_params);
 
-    let sign_key = hex::encode(util::hmac_sha1(secret.as_bytes(), auth.key_time.as_bytes()));
+    let sign_key = sign_key(secret, &auth.key_time);
     let mut first = None;
     for host in host_candidates(parts) {
         let mut signed_headers: Vec<(String, String)> = Vec::new();
@@ -166,16 +166,9 @@ fn verify(
         signed_headers.sort();
         let headers_line = join_pairs(&signed_headers);
         for path in path_candidates(parts.uri.path(), host_bucket) {
-            let http_string = format!(
-                "{}\n{path}\n{params_line}\n{headers_line}\n",
-                parts.method.as_str().to_ascii_lowercase()
-            );
-            let sts = format!(
-                "sha1\n{}\n{}\n",
-                auth.sign_time,
-                hex::encode(sha1_digest(http_string.as_bytes()))
-            );
-            let expected = util::hmac_sha1(sign_key.as_bytes(), sts.as_bytes());
+            let http_string =
+                http_string(parts.method.as_str(), &path, &params_line, &headers_line);
+            let (sts, expected) = sign(&sign_key, &auth.sign_time, &http_string);
             if util::ct_eq(&expected, &auth.signature) {
                 return Ok(Verified {
                     principal: Principal::User {
@@ -192,6 +185,50 @@ fn verify(
     Err(AuthError::SignatureDoesNotMatch {
         string_to_sign: first.unwrap_or_default(),
     })
+}
+
+/// `lower(method)\n<path>\n<params>\n<headers>\n`.
+pub(crate) fn http_string(
+    method: &str,
+    path: &str,
+    params_line: &str,
+    headers_line: &str,
+) -> String {
+    format!(
+        "{}\n{path}\n{params_line}\n{headers_line}\n",
+        method.to_ascii_lowercase()
+    )
+}
+
+/// The SignKey: hex(HMAC-SHA1(secret, key_time)).
+pub(crate) fn sign_key(secret: &str, key_time: &str) -> String {
+    hex::encode(util::hmac_sha1(secret.as_bytes(), key_time.as_bytes()))
+}
+
+/// The string to sign and the signature for `http_string`.
+pub(crate) fn sign(sign_key: &str, sign_time: &str, http_string: &str) -> (String, [u8; 20]) {
+    let sts = format!(
+        "sha1\n{sign_time}\n{}\n",
+        hex::encode(sha1_digest(http_string.as_bytes()))
+    );
+    let signature = util::hmac_sha1(sign_key.as_bytes(), sts.as_bytes());
+    (sts, signature)
+}
+
+/// `k=v` pairs (already encoded), sorted, joined with `&`.
+pub(crate) fn pairs_line(mut pairs: Vec<(String, String)>) -> String {
+    pairs.sort();
+    join_pairs(&pairs)
+}
+
+/// The COS encoding of a name (lower-cased) or value.
+pub(crate) fn encode_name(name: &[u8]) -> String {
+    encode(name).to_ascii_lowercase()
+}
+
+/// The COS encoding of a value.
+pub(crate) fn encode_value(value: &[u8]) -> String {
+    encode(value)
 }
 
 fn sha1_digest(data: &[u8]) -> [u8; 20] {
@@ -219,9 +256,13 @@ pub(crate) fn verify_header(
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let pairs: Vec<(String, String)> = util::parse_query(value.trim())
-        .iter()
-        .map(|p| (p.name_str().into_owned(), p.value_str().into_owned()))
+    // In the header the pairs are not URL-encoded a second time (the
+    // lists hold the already-encoded names), so split without decoding.
+    let pairs: Vec<(String, String)> = value
+        .trim()
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
     let auth =
         parse_auth(&pairs).map_err(|reason| AuthError::AuthorizationHeaderMalformed { reason })?;

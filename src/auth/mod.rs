@@ -3,8 +3,9 @@
 //! This module answers two questions for the HTTP layer:
 //!
 //! 1. *Who sent this request?* [`verify`] looks at the request head, picks the
-//!    signature scheme (SigV4 header or presigned query, SigV2 header or
-//!    presigned query, or none at all), checks the signature against the
+//!    signature scheme (AWS SigV4 or SigV2, Alibaba OSS V1 or V4, Tencent
+//!    COS; each as a header or a presigned query; or none at all), checks
+//!    the signature against the
 //!    [`Keyring`] and the clock, and returns a [`Verified`] with the
 //!    [`Principal`]. Anonymous requests are not an error here: the HTTP layer
 //!    decides whether the bucket's ACL lets them through. A request that

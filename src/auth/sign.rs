@@ -25,7 +25,7 @@ use http::{HeaderMap, Method, Uri};
 
 use super::checksum::{checksum_base64, ChecksumAlgorithm};
 use super::sigv4::{self, CanonicalParts, ChunkSigner};
-use super::{sigv2, util};
+use super::{cos, oss, sigv2, util};
 
 pub use super::{
     STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER, UNSIGNED_PAYLOAD,
@@ -435,4 +435,143 @@ pub fn aws_chunked_unsigned(
     }
     out.extend_from_slice(b"\r\n");
     out
+}
+
+/// Signs a request as `oss2.Auth` (OSS V1) does: sets `date` and
+/// `authorization: OSS ak:signature`. `host_bucket` as for
+/// [`sign_v2_request`].
+pub fn sign_oss_v1_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &mut HeaderMap,
+    creds: &Credentials,
+    now: SystemTime,
+    host_bucket: Option<&str>,
+) -> Result<(), InvalidHeaderValue> {
+    let date = util::format_http_date(now);
+    headers.insert(http::header::DATE, HeaderValue::from_str(&date)?);
+    let params = util::parse_query(uri.query().unwrap_or(""));
+    let sts = oss::v1_string_to_sign(
+        method.as_str(),
+        headers,
+        &date,
+        &oss::resource_path(uri.path(), host_bucket),
+        &params,
+    );
+    let sig = sigv2::sign(&creds.secret_key, &sts);
+    headers.insert(
+        http::header::AUTHORIZATION,
+        HeaderValue::from_str(&format!("OSS {}:{}", creds.access_key, sig))?,
+    );
+    Ok(())
+}
+
+/// An OSS V1 presigned URL (`OSSAccessKeyId`, `Expires`, `Signature`),
+/// expiring at `expires_at` (Unix seconds).
+pub fn presign_oss_v1(
+    method: &Method,
+    uri: &Uri,
+    creds: &Credentials,
+    expires_at: u64,
+    host_bucket: Option<&str>,
+) -> Result<Uri, http::Error> {
+    let params = util::parse_query(uri.query().unwrap_or(""));
+    let sts = oss::v1_string_to_sign(
+        method.as_str(),
+        &HeaderMap::new(),
+        &expires_at.to_string(),
+        &oss::resource_path(uri.path(), host_bucket),
+        &params,
+    );
+    let sig = sigv2::sign(&creds.secret_key, &sts);
+    let mut query = uri.query().unwrap_or("").to_owned();
+    if !query.is_empty() {
+        query.push('&');
+    }
+    query.push_str(&format!(
+        "OSSAccessKeyId={}&Expires={}&Signature={}",
+        util::aws_uri_encode(creds.access_key.as_bytes(), false),
+        expires_at,
+        util::aws_uri_encode(sig.as_bytes(), false)
+    ));
+    let path = if uri.path().is_empty() {
+        "/"
+    } else {
+        uri.path()
+    };
+    rebuild(uri, path, &query)
+}
+
+/// Signs a request as `cos-python-sdk-v5` does (`Authorization:
+/// q-sign-algorithm=sha1&...`), valid from `now - 60 s` for `valid_for`.
+/// Signs `host` (the header, else the URI host without port), the
+/// `content-*` headers and `x-cos-*` headers present, and every query
+/// parameter. The URI path is the key path (COS addresses the bucket by
+/// host).
+pub fn sign_cos_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &mut HeaderMap,
+    creds: &Credentials,
+    now: SystemTime,
+    valid_for: Duration,
+) -> Result<(), InvalidHeaderValue> {
+    let start = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        .saturating_sub(60);
+    let sign_time = format!("{start};{}", start + 60 + valid_for.as_secs());
+    if !headers.contains_key(http::header::HOST) {
+        if let Some(h) = uri.host() {
+            headers.insert(http::header::HOST, HeaderValue::from_str(h)?);
+        }
+    }
+    let mut header_pairs = Vec::new();
+    for name in headers.keys() {
+        let n = name.as_str();
+        if n == "host" || n.starts_with("content-") || n.starts_with("x-cos-") {
+            let value = String::from_utf8_lossy(headers[name].as_bytes()).into_owned();
+            header_pairs.push((
+                cos::encode_name(n.as_bytes()),
+                cos::encode_value(value.as_bytes()),
+            ));
+        }
+    }
+    let params = util::parse_query(uri.query().unwrap_or(""));
+    let param_pairs: Vec<(String, String)> = params
+        .iter()
+        .map(|p| (cos::encode_name(&p.name), cos::encode_value(&p.value)))
+        .collect();
+    let mut header_names: Vec<String> = header_pairs.iter().map(|(k, _)| k.clone()).collect();
+    header_names.sort();
+    let mut param_names: Vec<String> = param_pairs.iter().map(|(k, _)| k.clone()).collect();
+    param_names.sort();
+    let path = String::from_utf8_lossy(&util::percent_decode(
+        if uri.path().is_empty() {
+            "/"
+        } else {
+            uri.path()
+        },
+        false,
+    ))
+    .into_owned();
+    let http_string = cos::http_string(
+        method.as_str(),
+        &path,
+        &cos::pairs_line(param_pairs),
+        &cos::pairs_line(header_pairs),
+    );
+    let key = cos::sign_key(&creds.secret_key, &sign_time);
+    let (_, signature) = cos::sign(&key, &sign_time, &http_string);
+    let value = format!(
+        "q-sign-algorithm=sha1&q-ak={}&q-sign-time={sign_time}&q-key-time={sign_time}\
+         &q-header-list={}&q-url-param-list={}&q-signature={}",
+        creds.access_key,
+        header_names.join(";"),
+        param_names.join(";"),
+        hex::encode(signature)
+    );
+    headers.insert(http::header::AUTHORIZATION, HeaderValue::from_str(&value)?);
+    Ok(())
 }

@@ -363,6 +363,25 @@ fn cos_header_from_sdk() {
     let p = cos("GET", "/a%20b.jpg", &[], &ip);
     ok(&p, COS_BUCKET, now, Scheme::CosHeader);
 
+    // A processing parameter in the header form: the list holds the
+    // encoded name as is (captured from CosS3Auth directly).
+    let mogr = "q-sign-algorithm=sha1&q-ak=LTAI5tExampleKey&q-sign-time=1795273505;1795283565&q-key-time=1795273505;1795283565&q-header-list=host&q-url-param-list=imagemogr2%2fthumbnail%2f%2150p&q-signature=23bc44fd56a62784352b824ce515b7ba41df2a09";
+    let later = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_273_600);
+    let m = cos(
+        "GET",
+        "/dir/a.jpg?imageMogr2%2Fthumbnail%2F%2150p=",
+        &[],
+        mogr,
+    );
+    ok(&m, COS_BUCKET, later, Scheme::CosHeader);
+    let m = cos(
+        "GET",
+        "/dir/a.jpg?imageMogr2%2Fthumbnail%2F%2160p=",
+        &[],
+        mogr,
+    );
+    assert_eq!(code(&m, COS_BUCKET, later), "SignatureDoesNotMatch");
+
     // Outside q-sign-time.
     let late = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_283_044);
     assert_eq!(code(&p, COS_BUCKET, late), "AccessDenied");
@@ -433,4 +452,52 @@ fn vendor_malformed_signatures_are_errors() {
     }
     let both = parts("GET", "/b/k?OSSAccessKeyId=a&q-sign-algorithm=sha1", &[]);
     assert_eq!(code(&both, None, now), "InvalidArgument");
+}
+
+#[test]
+fn vendor_client_helpers_round_trip() {
+    use super::sign::{self, Credentials};
+    let creds = Credentials::new(AK, SK, "cn-hangzhou");
+    let now = SystemTime::now();
+    for (uri, host_bucket) in [
+        ("http://127.0.0.1:9000/mybucket/dir%2F%C3%BC%20k.jpg?x-oss-process=image%2Fresize%2Cw_10", None),
+        ("http://mybucket.oss.local:9000/a.jpg?acl", Some("mybucket")),
+        ("http://mybucket.oss.local:9000/", Some("mybucket")),
+    ] {
+        let uri: http::Uri = uri.parse().unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-oss-meta-a", "1".parse().unwrap());
+        headers.insert("content-type", "image/jpeg".parse().unwrap());
+        sign::sign_oss_v1_request(&http::Method::PUT, &uri, &mut headers, &creds, now, host_bucket).unwrap();
+        let mut p = parts("PUT", uri.path_and_query().unwrap().as_str(), &[]);
+        p.headers = headers;
+        ok(&p, host_bucket, now, Scheme::OssV1Header);
+
+        let url = sign::presign_oss_v1(&http::Method::GET, &uri, &creds, util::unix_secs(now) + 60, host_bucket).unwrap();
+        let p = parts("GET", url.path_and_query().unwrap().as_str(), &[]);
+        ok(&p, host_bucket, now, Scheme::OssV1Query);
+    }
+
+    let uri: http::Uri = "http://mybucket-1250000000.cos.ap-guangzhou.myqcloud.com/dir/%C3%BC%20k.jpg?imageMogr2/thumbnail/!50p"
+        .parse()
+        .unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "image/jpeg".parse().unwrap());
+    headers.insert("x-cos-meta-a", "1".parse().unwrap());
+    sign::sign_cos_request(
+        &http::Method::PUT,
+        &uri,
+        &mut headers,
+        &creds,
+        now,
+        Duration::from_secs(600),
+    )
+    .unwrap();
+    let mut p = parts("PUT", uri.path_and_query().unwrap().as_str(), &[]);
+    p.headers = headers;
+    ok(&p, COS_BUCKET, now, Scheme::CosHeader);
+    assert_eq!(
+        code(&p, COS_BUCKET, now + Duration::from_secs(700)),
+        "AccessDenied"
+    );
 }

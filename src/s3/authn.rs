@@ -37,7 +37,9 @@ where
         Principal::User { access_key } => Caller::User { access_key },
     };
     let body = VerifiedBody::new(incoming, &verified.payload, &parts.headers)?;
-    Ok((caller, RequestBody::new(Verified(body))))
+    let body =
+        RequestBody::new(Verified(body)).with_idle_timeout(state.config.limits.body_idle_timeout);
+    Ok((caller, body))
 }
 
 /// Adapts the auth module's verifier to the handlers' body source.

@@ -46,6 +46,8 @@ pub trait BodySource: Send {
 /// A request body whose bytes are verified as they are read.
 pub struct RequestBody {
     source: Box<dyn BodySource>,
+    /// Longest wait for the next chunk.
+    idle_timeout: Option<std::time::Duration>,
 }
 
 /// A source with no bytes.
@@ -65,7 +67,14 @@ impl RequestBody {
     pub fn new(source: impl BodySource + 'static) -> Self {
         RequestBody {
             source: Box::new(source),
+            idle_timeout: None,
         }
+    }
+
+    /// Fails a read that waits longer than `timeout` for the next chunk.
+    pub fn with_idle_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
     }
 
     /// A body with no bytes.
@@ -75,7 +84,15 @@ impl RequestBody {
 
     /// The next verified chunk, `None` at the end.
     pub async fn next_chunk(&mut self) -> Option<Result<Bytes, ApiError>> {
-        std::future::poll_fn(|cx| self.source.poll_chunk(cx)).await
+        let source = &mut self.source;
+        let next = std::future::poll_fn(|cx| source.poll_chunk(cx));
+        match self.idle_timeout {
+            None => next.await,
+            Some(t) => match tokio::time::timeout(t, next).await {
+                Ok(item) => item,
+                Err(_) => Some(Err(ApiError::RequestTimeout)),
+            },
+        }
     }
 
     /// After the last chunk: the checksums that were supplied and verified.

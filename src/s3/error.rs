@@ -99,6 +99,8 @@ error_codes! {
     NotImplemented => 501;
     /// A conditional header's condition is false.
     PreconditionFailed => 412;
+    /// The client stopped sending the body.
+    RequestTimeout => 400;
 }
 
 /// Every way a request can fail in the protocol layer.
@@ -213,6 +215,9 @@ pub enum ApiError {
     /// Reading the request body from the connection failed.
     #[error("error reading the request body: {0}")]
     BodyRead(String),
+    /// The client sent nothing for longer than the body idle timeout.
+    #[error("Your socket connection to the server was not read from or written to within the timeout period.")]
+    RequestTimeout,
     /// A server-side failure; details are logged, not sent.
     #[error("We encountered an internal error. Please try again.")]
     Internal(String),
@@ -252,6 +257,7 @@ impl ApiError {
             // Auth errors carry their own code string; this is a fallback.
             Auth(_) => ErrorCode::AccessDenied,
             BodyRead(_) => ErrorCode::IncompleteBody,
+            RequestTimeout => ErrorCode::RequestTimeout,
             Internal(_) => ErrorCode::InternalError,
         }
     }

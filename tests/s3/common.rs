@@ -99,12 +99,17 @@ impl Server {
 
     /// Starts a server; `domain` enables virtual-host style.
     pub async fn start_with(domain: Option<&str>) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let store = storage::embedded::EmbeddedStore::open(dir.path()).unwrap();
         let limits = Limits {
             min_part_size: MIN_PART,
             ..Limits::default()
         };
+        Self::start_custom(domain, limits).await
+    }
+
+    /// Starts a server with explicit limits.
+    pub async fn start_custom(domain: Option<&str>, limits: Limits) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let store = storage::embedded::EmbeddedStore::open(dir.path()).unwrap();
         let config = S3Config {
             region: REGION.into(),
             domain: domain.map(str::to_string),
