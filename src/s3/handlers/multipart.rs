@@ -4,6 +4,7 @@
 use super::bucket::owner;
 use super::object::check_copy_conditions;
 use super::{check_announced_length, pump_body, pump_stream};
+use crate::process::pic_operations;
 use crate::s3::body::RequestBody;
 use crate::s3::error::ApiError;
 use crate::s3::headers::{attrs_from_headers, checksum_headers, content_md5};
@@ -147,12 +148,21 @@ pub async fn complete(
         .read_to_limit(cx.state.config.limits.max_complete_body)
         .await?;
     let parts = parse_complete(&doc)?;
+    // Tencent `Pic-Operations`: validated before the upload is completed,
+    // run on the assembled object.
+    let pic = match pic_operations::prepare(cx, bucket, key, false).await {
+        Ok(p) => p,
+        Err(refused) => return Ok(refused),
+    };
     let min = cx.state.config.limits.min_part_size;
     let meta = cx
         .state
         .store
         .complete_multipart_upload(bucket, key, upload_id, &parts, min)
         .await?;
+    if let Some(p) = pic {
+        return Ok(p.run(cx, bucket, key, &meta).await);
+    }
     let host = cx
         .headers
         .get(http::header::HOST)

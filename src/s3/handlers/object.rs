@@ -1,6 +1,7 @@
 //! Object operations: Put/Get/Head/Delete, DeleteObjects, CopyObject.
 
 use super::{check_announced_length, pump_body, pump_stream};
+use crate::process::pic_operations;
 use crate::s3::body::{self, RequestBody};
 use crate::s3::error::ApiError;
 use crate::s3::headers::{
@@ -23,7 +24,14 @@ fn etag_header(r: &mut Response<body::Body>, etag: &str) {
 }
 
 pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: &str) -> ApiResult {
+    // Tencent upload-time processing: the `Pic-Operations` header is
+    // validated before anything is stored, and run on the stored original.
+    let pic = match pic_operations::prepare(cx, bucket, key, true).await {
+        Ok(p) => p,
+        Err(refused) => return Ok(refused),
+    };
     let max = cx.state.config.limits.max_object_size;
+    let max = pic.as_ref().map_or(max, |p| p.body_limit(max));
     check_announced_length(cx.headers, max)?;
     let attrs = attrs_from_headers(cx.headers)?;
     let md5 = content_md5(cx.headers)?;
@@ -37,6 +45,9 @@ pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: 
     // between this check and the commit (documented limitation).
     check_write_conditions(cx, bucket, key).await?;
     let meta = writer.commit(attrs, md5).await?;
+    if let Some(p) = pic {
+        return Ok(p.run(cx, bucket, key, &meta).await);
+    }
     let mut r = empty_response(StatusCode::OK);
     etag_header(&mut r, &meta.etag);
     checksum_headers(r.headers_mut(), &meta.attrs.checksums);

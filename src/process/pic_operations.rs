@@ -1,0 +1,553 @@
+//! Tencent COS persistent image processing (dialects.md §2.7): the
+//! `Pic-Operations` header on `PUT /<key>` (upload-time), on
+//! CompleteMultipartUpload, and on `POST /<key>?image_process` (in-cloud).
+//!
+//! Flow of an upload with the header:
+//! 1. [`prepare`] parses and validates the whole header *before anything is
+//!    stored*: JSON, ≤ 5 rules, every `fileid` resolved against the source
+//!    key, every target bucket checked (it must exist, the caller must be
+//!    authenticated), every `style/<name>` loaded and parsed, and (for a
+//!    PUT) the announced body length checked against the COS source limit.
+//!    A malformed header therefore changes nothing.
+//! 2. The S3 handler stores the original through its normal durable path,
+//!    with the body limit lowered to the COS source limit.
+//! 3. [`Plan::run`] reads the stored original back (bounded), runs every
+//!    rule on the blocking pool (the processor's bounded `execute`), and
+//!    only when all rules succeeded writes each output through
+//!    `Store::object_writer` → commit. A rule that fails at execution (an
+//!    output over the 9 999 px cap, an undecodable source...) answers the
+//!    COS error and writes no output; the original stays stored.
+//! 4. The answer is the `UploadResult` XML of §2.7.
+//!
+//! Errors use the COS XML envelope with `X-ErrNo` ([`super::error`]).
+//!
+//! Decisions (design; see `docs/cos.md`):
+//! * `Location` is `<bucket>.<host>/<key>` where `<host>` is the request's
+//!   `Host` minus the source bucket when the request was virtual-host style
+//!   (a COS host `b.cos.<region>.myqcloud.com` keeps its shape), else the
+//!   configured domain, else the request's `Host`.
+//! * A target bucket that does not exist is answered like one the caller
+//!   may not write: 403 `AccessDenied` (without the `-154` errno, which is
+//!   source protection), so bucket names are not probed through rules.
+//! * A rule whose result is information (`imageInfo`, `exif`, `imageAve`)
+//!   is refused (400, `-106`): a rule must produce an image to store.
+//! * Outputs are written after every rule has run, one atomic commit each;
+//!   a storage failure between two commits (a 500) can leave the earlier
+//!   outputs written.
+
+use super::error::{self, ProcessError};
+use super::{read_bounded, resolve, Processor};
+use crate::s3::body::{self, Body, RequestBody};
+use crate::s3::router::{validate_bucket_name, MAX_KEY_LEN};
+use crate::s3::{ApiResult, Caller, Ctx};
+use dialects::cos::{parse_pic_operations, resolve_fileid, PicOperations};
+use dialects::{Dialect, DialectError};
+use http::{HeaderValue, Response};
+use imaging::{Format, Output, Pipeline, Terminal};
+use storage::{ObjectAttrs, ObjectMeta, Store};
+
+/// The request header that carries the rules.
+pub const HEADER: &str = "pic-operations";
+
+/// Largest body accepted (and ignored) on `POST ?image_process`: the
+/// request has none, but clients may send an empty document.
+const MAX_POST_BODY: usize = 64 * 1024;
+
+/// Whether the request asks for persistent processing.
+pub fn requested(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(HEADER)
+}
+
+/// A validated `Pic-Operations` header, ready to run once the original is
+/// stored.
+#[derive(Debug)]
+pub struct Plan {
+    is_pic_info: bool,
+    targets: Vec<Target>,
+    /// The COS source limit (bytes) the original must respect.
+    limit: u64,
+}
+
+/// One rule, resolved: where its output goes and what produces it.
+#[derive(Debug)]
+struct Target {
+    bucket: String,
+    key: String,
+    pipeline: Pipeline,
+}
+
+/// One stored output, for the response.
+#[derive(Debug)]
+struct Written {
+    bucket: String,
+    key: String,
+    format: Format,
+    width: u32,
+    height: u32,
+    quality: Option<u8>,
+    meta: ObjectMeta,
+}
+
+/// `ImageInfo` of the original (`is_pic_info: 1`).
+#[derive(Debug)]
+struct OriginalImage {
+    format: Format,
+    width: u32,
+    height: u32,
+    quality: u8,
+    ave: imaging::Rgb,
+    orientation: u16,
+}
+
+fn resource(bucket: &str, key: &str) -> String {
+    format!("/{bucket}/{key}")
+}
+
+/// Renders `e` in the COS envelope. A refused target bucket gets no
+/// `X-ErrNo`: `-154` (what `AccessDenied` carries elsewhere) means source
+/// protection, which this is not.
+fn refuse(cx: &Ctx<'_>, bucket: &str, key: &str, e: &ProcessError) -> Response<Body> {
+    let res = resource(bucket, key);
+    let site = super::site(cx, &res);
+    if matches!(e, ProcessError::AccessDenied(_)) {
+        let mut c = error::classify(e);
+        c.cos_errno = None;
+        tracing::debug!(request_id = cx.request_id, error = %e, "Pic-Operations refused");
+        return error::cos_envelope(&c, &site);
+    }
+    error::render(e, Dialect::Cos, &site)
+}
+
+/// The PUT / CompleteMultipartUpload hook, run before anything is stored.
+/// `Ok(None)`: no `Pic-Operations` header, a plain upload. `Err(response)`:
+/// the header is refused (COS envelope); the handler must answer it as is
+/// and store nothing. `check_length`: compare the announced body length
+/// (PUT) with the COS source limit.
+pub(crate) async fn prepare(
+    cx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    check_length: bool,
+) -> Result<Option<Plan>, Response<Body>> {
+    if !requested(cx.headers) {
+        return Ok(None);
+    }
+    plan(cx, bucket, key, check_length)
+        .await
+        .map(Some)
+        .map_err(|e| refuse(cx, bucket, key, &e))
+}
+
+async fn plan(
+    cx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    check_length: bool,
+) -> Result<Plan, ProcessError> {
+    let limit = cx.state.process.limits(Dialect::Cos).max_source_bytes;
+    if check_length {
+        if let Some(size) = announced_length(cx.headers) {
+            if size > limit {
+                return Err(ProcessError::SourceTooLarge { size, limit });
+            }
+        }
+    }
+    let ops = parse_header(cx.headers)?;
+    if cx.caller == Caller::Anonymous {
+        return Err(ProcessError::AccessDenied(
+            "Pic-Operations needs an authenticated caller with write permission".into(),
+        ));
+    }
+    let store = &*cx.state.store;
+    let mut targets = Vec::with_capacity(ops.rules.len());
+    for rule in ops.rules {
+        let target_bucket = rule.bucket.clone().unwrap_or_else(|| bucket.to_string());
+        if target_bucket != bucket {
+            validate_bucket_name(&target_bucket).map_err(|e| {
+                ProcessError::Dialect(
+                    DialectError::invalid(format!("rule bucket: {e}"), target_bucket.clone())
+                        .with_code(dialects::cos::ERRNO_MALFORMED),
+                )
+            })?;
+            match store.bucket(&target_bucket).await {
+                Ok(_) => {}
+                Err(storage::Error::NoSuchBucket(_)) => {
+                    return Err(ProcessError::AccessDenied(format!(
+                        "Access Denied: cannot write to bucket {target_bucket:?}"
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let target_key = resolve_fileid(key, &rule.fileid)?;
+        if target_key.len() > MAX_KEY_LEN {
+            return Err(ProcessError::Dialect(
+                DialectError::invalid(
+                    format!("fileid names a key longer than {MAX_KEY_LEN} bytes"),
+                    rule.fileid.clone(),
+                )
+                .with_code(dialects::cos::ERRNO_MALFORMED),
+            ));
+        }
+        // Styles are looked up in the source's bucket (where the request
+        // is addressed), as for a download.
+        let pipeline = resolve(store, bucket, rule.directive).await?;
+        if pipeline.terminal.is_some() {
+            return Err(ProcessError::Dialect(
+                DialectError::invalid(
+                    "a Pic-Operations rule must produce an image (imageInfo, exif and imageAve cannot be stored)",
+                    rule.rule.clone(),
+                )
+                .with_code(dialects::cos::ERRNO_MALFORMED),
+            ));
+        }
+        targets.push(Target {
+            bucket: target_bucket,
+            key: target_key,
+            pipeline,
+        });
+    }
+    Ok(Plan {
+        is_pic_info: ops.is_pic_info,
+        targets,
+        limit,
+    })
+}
+
+/// Parses the header; a value that is not UTF-8 is malformed (`-106`).
+fn parse_header(headers: &http::HeaderMap) -> Result<PicOperations, ProcessError> {
+    let raw = headers
+        .get(HEADER)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    let text = std::str::from_utf8(raw).map_err(|_| {
+        ProcessError::Dialect(
+            DialectError::bad_request("Pic-Operations is not UTF-8", "")
+                .with_code(dialects::cos::ERRNO_MALFORMED),
+        )
+    })?;
+    Ok(parse_pic_operations(text.trim())?)
+}
+
+/// The object size the request announces (`x-amz-decoded-content-length`
+/// for aws-chunked bodies, else `Content-Length`).
+fn announced_length(headers: &http::HeaderMap) -> Option<u64> {
+    ["x-amz-decoded-content-length", "content-length"]
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse().ok())
+}
+
+impl Plan {
+    /// The body limit of the upload: the S3 limit lowered to the COS
+    /// source limit (processing buffers the original in memory).
+    pub fn body_limit(&self, s3_max: u64) -> u64 {
+        s3_max.min(self.limit)
+    }
+
+    /// Runs the rules on the stored original `bucket/key` (whose metadata
+    /// is `original`) and answers the `UploadResult`, or the COS error of
+    /// the first failing step (the original stays stored either way).
+    pub(crate) async fn run(
+        self,
+        cx: &Ctx<'_>,
+        bucket: &str,
+        key: &str,
+        original: &ObjectMeta,
+    ) -> Response<Body> {
+        match self.execute(cx, bucket, key, original).await {
+            Ok(r) => r,
+            Err(e) => refuse(cx, bucket, key, &e),
+        }
+    }
+
+    async fn execute(
+        self,
+        cx: &Ctx<'_>,
+        bucket: &str,
+        key: &str,
+        original: &ObjectMeta,
+    ) -> Result<Response<Body>, ProcessError> {
+        let proc = &cx.state.process;
+        let store = &*cx.state.store;
+        let limits = proc.limits(Dialect::Cos);
+        // Read back what was stored: the bytes every rule starts from.
+        // (Another writer could replace the key between the commit and
+        // this read; the rules then describe that newer version.)
+        let mut source = read_bounded(store, bucket, key, self.limit).await?;
+        let info = if self.is_pic_info {
+            let (i, s) = original_image(proc, source, limits).await?;
+            source = s;
+            Some(i)
+        } else {
+            None
+        };
+        // Every rule runs before any output is written: a failing rule
+        // leaves no output behind.
+        let mut results = Vec::with_capacity(self.targets.len());
+        for t in &self.targets {
+            let assets = load_assets(store, bucket, &t.pipeline, limits.max_source_bytes).await?;
+            let (out, s) = proc.execute(source, &t.pipeline, assets, limits).await?;
+            source = s;
+            match out {
+                Output::Image {
+                    bytes,
+                    format,
+                    width,
+                    height,
+                    quality,
+                } => results.push((bytes, format, width, height, quality)),
+                // Refused in `plan`; an engine answering otherwise is a bug.
+                _ => {
+                    return Err(ProcessError::Internal(
+                        "a rule without terminal produced no image".into(),
+                    ))
+                }
+            }
+        }
+        drop(source);
+        let mut written = Vec::with_capacity(results.len());
+        for (t, (bytes, format, width, height, quality)) in self.targets.iter().zip(results) {
+            let mut w = store.object_writer(&t.bucket, &t.key).await?;
+            w.write(&bytes).await?;
+            let attrs = ObjectAttrs {
+                content_type: Some(format.mime().to_string()),
+                ..Default::default()
+            };
+            let meta = w.commit(attrs, None).await?;
+            written.push(Written {
+                bucket: t.bucket.clone(),
+                key: t.key.clone(),
+                format,
+                width,
+                height,
+                quality,
+                meta,
+            });
+        }
+        let doc = upload_result(cx, bucket, key, original, info.as_ref(), &written);
+        let mut r = Response::new(body::full(doc));
+        r.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml"),
+        );
+        if let Ok(v) = HeaderValue::from_str(cx.request_id) {
+            r.headers_mut().insert("x-cos-request-id", v);
+        }
+        Ok(r)
+    }
+}
+
+/// The watermark images a pipeline names, from the source's bucket.
+async fn load_assets(
+    store: &dyn Store,
+    bucket: &str,
+    pipeline: &Pipeline,
+    limit: u64,
+) -> Result<imaging::Assets, ProcessError> {
+    let mut assets = imaging::Assets::default();
+    for k in pipeline.asset_keys() {
+        if assets.images.contains_key(&k) {
+            continue;
+        }
+        let bytes = match read_bounded(store, bucket, &k, limit).await {
+            Ok(b) => b,
+            Err(ProcessError::NoSuchKey(_) | ProcessError::SourceTooLarge { .. }) => {
+                return Err(ProcessError::WatermarkMissing(k))
+            }
+            Err(e) => return Err(e),
+        };
+        assets.images.insert(k, bytes);
+    }
+    Ok(assets)
+}
+
+/// Format, size, quality, orientation (from the headers) and the average
+/// colour (a decode, on the bounded pool) of the original.
+async fn original_image(
+    proc: &Processor,
+    source: Vec<u8>,
+    limits: &imaging::Limits,
+) -> Result<(OriginalImage, Vec<u8>), ProcessError> {
+    let probed = imaging::probe(&source, limits)?;
+    let ave_pipeline = Pipeline {
+        terminal: Some(Terminal::AverageColor),
+        ..Pipeline::default()
+    };
+    let (out, source) = proc
+        .execute(source, &ave_pipeline, imaging::Assets::default(), limits)
+        .await?;
+    let ave = match out {
+        Output::AverageColor(c) => c,
+        _ => return Err(ProcessError::Internal("no average colour".into())),
+    };
+    Ok((
+        OriginalImage {
+            format: probed.format,
+            width: probed.width,
+            height: probed.height,
+            // Lossless sources have no quality; Tencent shows 100.
+            quality: probed.quality.unwrap_or(100),
+            ave,
+            orientation: probed.orientation.unwrap_or(1),
+        },
+        source,
+    ))
+}
+
+/// Tencent's format names: lower-case in `ProcessResults` (`png`), upper
+/// case in `ImageInfo` (`JPEG`), as in the documented response.
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Jpeg => "jpeg",
+        Format::Png => "png",
+        Format::Webp => "webp",
+        Format::Bmp => "bmp",
+        Format::Gif => "gif",
+        Format::Tiff => "tiff",
+        Format::Avif => "avif",
+        Format::Heic => "heif",
+    }
+}
+
+/// `<bucket>.<host>/<key>` (see the module doc for the host).
+fn location(cx: &Ctx<'_>, source_bucket: &str, bucket: &str, key: &str) -> String {
+    let host = cx
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let vhost_rest = host
+        .strip_prefix(source_bucket)
+        .and_then(|r| r.strip_prefix('.'))
+        .filter(|r| !r.is_empty());
+    let domain = match (vhost_rest, cx.state.config.domain.as_deref()) {
+        (Some(rest), _) => rest,
+        (None, Some(d)) => d,
+        (None, None) => host,
+    };
+    format!("{bucket}.{domain}/{key}")
+}
+
+fn quoted(etag: &str) -> String {
+    format!("\"{etag}\"")
+}
+
+fn upload_result(
+    cx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    original: &ObjectMeta,
+    info: Option<&OriginalImage>,
+    written: &[Written],
+) -> bytes::Bytes {
+    use crate::s3::xml::XmlWriter;
+    let mut x = XmlWriter::new();
+    x.open_plain("UploadResult");
+    x.open_plain("OriginalInfo");
+    x.elem("Key", key);
+    x.elem("Location", &location(cx, bucket, bucket, key));
+    x.elem("ETag", &quoted(&original.etag));
+    if let Some(i) = info {
+        let imaging::Rgb(r, g, b) = i.ave;
+        x.open_plain("ImageInfo");
+        x.elem("Format", &format_name(i.format).to_ascii_uppercase());
+        x.elem("Width", &i.width.to_string());
+        x.elem("Height", &i.height.to_string());
+        x.elem("Quality", &i.quality.to_string());
+        x.elem("Ave", &format!("0x{r:02X}{g:02X}{b:02X}"));
+        x.elem("Orientation", &i.orientation.to_string());
+        x.close("ImageInfo");
+    }
+    x.close("OriginalInfo");
+    x.open_plain("ProcessResults");
+    for w in written {
+        x.open_plain("Object");
+        x.elem("Key", &w.key);
+        x.elem("Location", &location(cx, bucket, &w.bucket, &w.key));
+        x.elem("Format", format_name(w.format));
+        x.elem("Width", &w.width.to_string());
+        x.elem("Height", &w.height.to_string());
+        x.elem("Size", &w.meta.size.to_string());
+        x.elem("Quality", &w.quality.unwrap_or(100).to_string());
+        x.elem("ETag", &quoted(&w.meta.etag));
+        x.close("Object");
+    }
+    x.close("ProcessResults");
+    x.close("UploadResult");
+    x.finish()
+}
+
+/// `POST /<key>?image_process` with `Pic-Operations`: processes an object
+/// already stored; the response is the same `UploadResult`, with the
+/// existing object as `OriginalInfo`.
+pub(crate) async fn image_process(
+    cx: &Ctx<'_>,
+    mut body: RequestBody,
+    bucket: &str,
+    key: &str,
+) -> ApiResult {
+    // The request has no body; reading it (bounded) completes the payload
+    // verification of a signed request.
+    body.read_to_limit(MAX_POST_BODY).await?;
+    let plan = match prepare(cx, bucket, key, false).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            let e = ProcessError::Dialect(
+                DialectError::missing("POST ?image_process needs a Pic-Operations header", "")
+                    .with_code(dialects::cos::ERRNO_MALFORMED),
+            );
+            return Ok(refuse(cx, bucket, key, &e));
+        }
+        Err(r) => return Ok(r),
+    };
+    let original = match cx.state.store.head_object(bucket, key).await {
+        Ok(m) => m,
+        Err(e) => return Ok(refuse(cx, bucket, key, &e.into())),
+    };
+    if original.size > plan.limit {
+        let e = ProcessError::SourceTooLarge {
+            size: original.size,
+            limit: plan.limit,
+        };
+        return Ok(refuse(cx, bucket, key, &e));
+    }
+    Ok(plan.run(cx, bucket, key, &original).await)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    #[test]
+    fn announced_length_prefers_the_decoded_length() {
+        let mut h = http::HeaderMap::new();
+        h.insert("content-length", HeaderValue::from_static("100"));
+        assert_eq!(announced_length(&h), Some(100));
+        h.insert(
+            "x-amz-decoded-content-length",
+            HeaderValue::from_static("42"),
+        );
+        assert_eq!(announced_length(&h), Some(42));
+    }
+
+    #[test]
+    fn format_names_follow_the_documented_sample() {
+        assert_eq!(format_name(Format::Png), "png");
+        assert_eq!(format_name(Format::Jpeg).to_ascii_uppercase(), "JPEG");
+        assert_eq!(format_name(Format::Heic), "heif");
+    }
+
+    #[test]
+    fn status_of_refusals() {
+        let e = ProcessError::SourceTooLarge { size: 2, limit: 1 };
+        let c = error::classify(&e);
+        assert_eq!(
+            (c.status, c.cos_errno),
+            (StatusCode::BAD_REQUEST, Some("-167"))
+        );
+    }
+}
