@@ -93,6 +93,8 @@ pub struct VerifiedBody<B> {
     md5: Option<(Md5, [u8; 16])>,
     checksum: Option<(Checksummer, ExpectedChecksum)>,
     crc64_ecma: Option<Crc64Ecma>,
+    /// `Content-Length` of a plain body.
+    content_length: Option<u64>,
     /// `x-amz-decoded-content-length` for aws-chunked bodies.
     declared_len: Option<u64>,
     received: u64,
@@ -229,10 +231,22 @@ where
             md5,
             checksum,
             crc64_ecma: None,
+            content_length: header_str(headers, "content-length")
+                .ok()
+                .flatten()
+                .and_then(|v| v.parse().ok()),
             declared_len,
             received: 0,
             phase: Phase::Streaming,
         })
+    }
+
+    /// The body length the client announced, known before reading:
+    /// `x-amz-decoded-content-length` for aws-chunked bodies (whose
+    /// `Content-Length` counts the framing), else `Content-Length`. Lets the
+    /// caller refuse an oversized upload up front.
+    pub fn declared_length(&self) -> Option<u64> {
+        self.declared_len.or(self.content_length)
     }
 
     /// Also computes the CRC-64/XZ of the body, reported in

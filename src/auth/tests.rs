@@ -735,11 +735,15 @@ fn unsigned_trailer_checksums_every_algorithm_any_split() {
 #[test]
 fn unsigned_trailer_byte_by_byte() {
     let data = sample(5000);
-    let (p, v) = unsigned_trailer_head(data.len(), "x-amz-checksum-crc32");
+    let (mut p, v) = unsigned_trailer_head(data.len(), "x-amz-checksum-crc32");
     let wire = sign::aws_chunked_unsigned(&data, 1000, Some(ChecksumAlgorithm::Crc32));
+    p.headers
+        .insert("content-length", wire.len().to_string().parse().unwrap());
     let mut body = VerifiedBody::new(body_of(split(&wire, &[1])), &v.payload, &p.headers)
         .unwrap()
         .with_crc64_ecma();
+    // The decoded length, not the framed Content-Length.
+    assert_eq!(body.declared_length(), Some(5000));
     let (out, err) = drain(&mut body);
     assert!(err.is_none());
     let integrity = body.finish().unwrap();
@@ -1170,6 +1174,18 @@ fn client_helpers_round_trip() {
     );
     assert!(run_body(&v, &p.headers, vec![Bytes::from_static(b"abc")]).is_ok());
     assert!(run_body(&v, &p.headers, vec![Bytes::from_static(b"abd")]).is_err());
+
+    // SigV2 with x-amz-date: the Date line is empty.
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-amz-date", util::format_http_date(now).parse().unwrap());
+    sign::sign_v2_request(&Method::GET, &uri, &mut headers, &creds, now, None).unwrap();
+    headers.remove("date");
+    let mut p = parts("GET", uri.path_and_query().unwrap().as_str(), &[]);
+    p.headers = headers;
+    assert_eq!(
+        verify(&p, None, &ring, now).unwrap().scheme,
+        Scheme::SigV2Header
+    );
 
     // Presigned v4 (browser-style: only Host sent).
     let url = sign::presign_v4(&Method::GET, &uri, &creds, now, Duration::from_secs(600)).unwrap();
