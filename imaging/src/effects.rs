@@ -316,19 +316,7 @@ pub(crate) struct Planes {
 
 impl Planes {
     pub(crate) fn from_image(img: &RgbaImage) -> Planes {
-        let data = img
-            .pixels()
-            .map(|p| {
-                let a = f32::from(p.0[3]);
-                let k = a / 255.0;
-                [
-                    f32::from(p.0[0]) * k,
-                    f32::from(p.0[1]) * k,
-                    f32::from(p.0[2]) * k,
-                    a,
-                ]
-            })
-            .collect();
+        let data = img.pixels().map(|p| premultiply(p.0)).collect();
         Planes {
             width: img.width() as usize,
             height: img.height() as usize,
@@ -382,37 +370,56 @@ impl Planes {
             }
         }
         // Columns: a running window sum per column, row by row.
-        let src = std::mem::take(&mut self.data);
-        let row_at = |y: isize| -> &[[f32; 4]] {
-            let y = y.clamp(0, h as isize - 1) as usize;
-            &src[y * w..(y + 1) * w]
-        };
-        let mut acc = vec![[0f64; 4]; w];
-        for dy in -(r as isize)..=(r as isize) {
-            for (a, s) in acc.iter_mut().zip(row_at(dy)) {
-                for c in 0..4 {
-                    a[c] += f64::from(s[c]);
+        self.columns_by_strips(|src, dst, sw| {
+            let row_at = |y: isize| -> &[[f32; 4]] {
+                let y = y.clamp(0, h as isize - 1) as usize;
+                &src[y * sw..(y + 1) * sw]
+            };
+            let mut acc = vec![[0f64; 4]; sw];
+            for dy in -(r as isize)..=(r as isize) {
+                for (a, s) in acc.iter_mut().zip(row_at(dy)) {
+                    for c in 0..4 {
+                        a[c] += f64::from(s[c]);
+                    }
                 }
+            }
+            for (y, out_row) in dst.chunks_exact_mut(sw).enumerate() {
+                for (o, a) in out_row.iter_mut().zip(&acc) {
+                    for c in 0..4 {
+                        o[c] = (a[c] / n) as f32;
+                    }
+                }
+                let add = row_at(y as isize + r as isize + 1);
+                let sub = row_at(y as isize - r as isize);
+                for ((a, p), m) in acc.iter_mut().zip(add).zip(sub) {
+                    for c in 0..4 {
+                        a[c] += f64::from(p[c]) - f64::from(m[c]);
+                    }
+                }
+            }
+        });
+    }
+
+    /// Runs a vertical pass strip by strip: `pass(src, dst, strip_width)`
+    /// gets one strip of columns (all rows, row-major) and fills `dst` with
+    /// the result. Keeps the extra memory to two strips instead of a second
+    /// full-size buffer, and the data of a strip in cache.
+    fn columns_by_strips(&mut self, mut pass: impl FnMut(&[[f32; 4]], &mut [[f32; 4]], usize)) {
+        const STRIP: usize = 64;
+        let (w, h) = (self.width, self.height);
+        let mut src = vec![[0f32; 4]; h * STRIP.min(w)];
+        let mut dst = src.clone();
+        for x0 in (0..w).step_by(STRIP) {
+            let sw = STRIP.min(w - x0);
+            let (src, dst) = (&mut src[..h * sw], &mut dst[..h * sw]);
+            for (y, strip_row) in src.chunks_exact_mut(sw).enumerate() {
+                strip_row.copy_from_slice(&self.data[y * w + x0..y * w + x0 + sw]);
+            }
+            pass(src, dst, sw);
+            for (y, strip_row) in dst.chunks_exact(sw).enumerate() {
+                self.data[y * w + x0..y * w + x0 + sw].copy_from_slice(strip_row);
             }
         }
-        let mut out = vec![[0f32; 4]; w * h];
-        for (y, out_row) in out.chunks_exact_mut(w).enumerate() {
-            for (o, a) in out_row.iter_mut().zip(&acc) {
-                for c in 0..4 {
-                    o[c] = (a[c] / n) as f32;
-                }
-            }
-            let (add, sub) = (
-                row_at(y as isize + r as isize + 1),
-                row_at(y as isize - r as isize),
-            );
-            for ((a, p), m) in acc.iter_mut().zip(add).zip(sub) {
-                for c in 0..4 {
-                    a[c] += f64::from(p[c]) - f64::from(m[c]);
-                }
-            }
-        }
-        self.data = out;
     }
 
     fn convolve_rows(&mut self, kernel: &[f32]) {
@@ -438,22 +445,21 @@ impl Planes {
 
     fn convolve_columns(&mut self, kernel: &[f32]) {
         let r = kernel.len() / 2;
-        let (w, h) = (self.width, self.height);
-        let src = std::mem::take(&mut self.data);
-        let mut out = vec![[0f32; 4]; w * h];
-        for (y, out_row) in out.chunks_exact_mut(w).enumerate() {
-            // Accumulating whole rows keeps the memory access sequential.
-            for (i, k) in kernel.iter().enumerate() {
-                let sy = (y + i).saturating_sub(r).min(h - 1);
-                let src_row = &src[sy * w..(sy + 1) * w];
-                for (o, s) in out_row.iter_mut().zip(src_row) {
-                    for c in 0..4 {
-                        o[c] += k * s[c];
+        let h = self.height;
+        self.columns_by_strips(|src, dst, sw| {
+            for (y, out_row) in dst.chunks_exact_mut(sw).enumerate() {
+                out_row.fill([0.0; 4]);
+                // Accumulating whole strip rows keeps the access sequential.
+                for (i, k) in kernel.iter().enumerate() {
+                    let sy = (y + i).saturating_sub(r).min(h - 1);
+                    for (o, s) in out_row.iter_mut().zip(&src[sy * sw..(sy + 1) * sw]) {
+                        for c in 0..4 {
+                            o[c] += k * s[c];
+                        }
                     }
                 }
             }
-        }
-        self.data = out;
+        });
     }
 }
 
@@ -474,6 +480,18 @@ pub(crate) fn floor_i64(v: f32) -> i64 {
     } else {
         t
     }
+}
+
+/// Straight 8-bit RGBA → premultiplied floats on the 0…255 scale.
+#[inline]
+pub(crate) fn premultiply(p: [u8; 4]) -> [f32; 4] {
+    let k = f32::from(p[3]) / 255.0;
+    [
+        f32::from(p[0]) * k,
+        f32::from(p[1]) * k,
+        f32::from(p[2]) * k,
+        f32::from(p[3]),
+    ]
 }
 
 /// Premultiplied float pixel (0…255) → straight 8-bit RGBA.
@@ -683,7 +701,8 @@ mod tests {
 
     #[test]
     fn running_box_equals_uniform_convolution() {
-        let img = noise(37, 23);
+        // Wider than one 64-column strip of the vertical pass.
+        let img = noise(150, 23);
         let mut fast = Planes::from_image(&img);
         fast.box_blur(4);
         let mut slow = Planes::from_image(&img);
@@ -734,5 +753,29 @@ mod tests {
         assert_eq!(floor_i64(-0.5), -1);
         assert_eq!(floor_i64(-2.0), -2);
         assert_eq!(floor_i64(2.99), 2);
+    }
+
+    #[test]
+    fn vertical_pass_is_consistent_across_strips() {
+        // Rows of one colour each: after any blur all columns must agree.
+        let img = RgbaImage::from_fn(200, 40, |_, y| {
+            Rgba([(y * 6) as u8, 0, 255 - (y * 6) as u8, 255])
+        });
+        for (r, sigma, kind) in [
+            (4, 2.0, BlurKind::Gaussian),
+            (30, 20.0, BlurKind::Gaussian),
+            (5, 0.0, BlurKind::Box),
+        ] {
+            let mut out = img.clone();
+            blur(&mut out, r, sigma, kind, None);
+            assert_ne!(out, img);
+            for (x, y, p) in out.enumerate_pixels() {
+                assert_eq!(
+                    p,
+                    out.get_pixel(0, y),
+                    "column {x} differs ({kind:?} r {r})"
+                );
+            }
+        }
     }
 }

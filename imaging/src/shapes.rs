@@ -9,7 +9,7 @@
 
 use image::RgbaImage;
 
-use crate::effects::{floor_i64, to_u8, unpremultiply, Planes};
+use crate::effects::{floor_i64, premultiply, to_u8, unpremultiply};
 use crate::pipeline::CircleBox;
 
 /// Keeps the disc of `radius` centred on the image; the output is the
@@ -113,40 +113,44 @@ pub fn rotated_size(width: u32, height: u32, degrees: u32) -> (u32, u32) {
 fn rotate_any(img: &RgbaImage, degrees: f64) -> RgbaImage {
     let (w, h) = img.dimensions();
     let (nw, nh) = rotated_size(w, h, degrees as u32);
-    let src = Planes::from_image(img);
     let (s, c) = degrees.to_radians().sin_cos();
     let (s, c) = (s as f32, c as f32);
     let (scx, scy) = (w as f32 / 2.0, h as f32 / 2.0);
     let (dcx, dcy) = (nw as f32 / 2.0, nh as f32 / 2.0);
+    let (wi, hi) = (i64::from(w), i64::from(h));
+    // Source pixels are premultiplied as they are read (no float copy of
+    // the whole image); outside the source is transparent.
+    let at = |xi: i64, yi: i64| -> [f32; 4] {
+        if xi < 0 || yi < 0 || xi >= wi || yi >= hi {
+            [0.0; 4]
+        } else {
+            premultiply(img.get_pixel(xi as u32, yi as u32).0)
+        }
+    };
     let mut out = RgbaImage::new(nw, nh);
     for (x, y, p) in out.enumerate_pixels_mut() {
         let dx = x as f32 + 0.5 - dcx;
         let dy = y as f32 + 0.5 - dcy;
-        // Inverse of the clockwise rotation (y axis points down).
+        // Inverse of the clockwise rotation (y axis points down), to
+        // pixel-centre coordinates of the source.
         let sx = dx * c + dy * s + scx - 0.5;
         let sy = -dx * s + dy * c + scy - 0.5;
-        p.0 = unpremultiply(sample_bilinear(&src, sx, sy));
+        let (x0, y0) = (floor_i64(sx), floor_i64(sy));
+        if x0 < -1 || y0 < -1 || x0 >= wi || y0 >= hi {
+            continue; // already transparent
+        }
+        p.0 = unpremultiply(bilinear(&at, sx, sy));
     }
     out
 }
 
-/// Bilinear sample at pixel-centre coordinates (`(0, 0)` is the centre of
-/// the top-left pixel); pixels outside the image are transparent.
-pub(crate) fn sample_bilinear(src: &Planes, x: f32, y: f32) -> [f32; 4] {
-    let (w, h) = (src.width as i64, src.height as i64);
+/// Bilinear interpolation at (x, y) in pixel-centre coordinates (`(0, 0)`
+/// is the centre of the top-left pixel) of the premultiplied pixels `at`
+/// gives for integer positions.
+pub(crate) fn bilinear(at: &impl Fn(i64, i64) -> [f32; 4], x: f32, y: f32) -> [f32; 4] {
     let (x0, y0) = (floor_i64(x), floor_i64(y));
     let fx = x - x0 as f32;
     let fy = y - y0 as f32;
-    if x0 < -1 || y0 < -1 || x0 >= w || y0 >= h {
-        return [0.0; 4];
-    }
-    let at = |xi: i64, yi: i64| -> [f32; 4] {
-        if xi < 0 || yi < 0 || xi >= w || yi >= h {
-            [0.0; 4]
-        } else {
-            src.data[(yi * w + xi) as usize]
-        }
-    };
     let (p00, p10, p01, p11) = (
         at(x0, y0),
         at(x0 + 1, y0),

@@ -27,14 +27,14 @@
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{Rgba, RgbaImage};
 
-use crate::effects::{floor_i64, to_u8, Planes};
+use crate::effects::{premultiply, to_u8};
 use crate::error::{Error, Result};
 use crate::fonts::FontBook;
 use crate::pipeline::{
     Align, Combine, Gravity, Oversize, Placement, Tile, Watermark, WatermarkImage, WatermarkScale,
     WatermarkText,
 };
-use crate::shapes;
+use crate::shapes::{self, bilinear};
 
 /// Draws `wm` onto `base`. `mark` is the watermark image, already decoded
 /// and preprocessed by the executor; it is required when `wm.image` is set.
@@ -304,7 +304,6 @@ fn tile_straight(
 /// `tile.degrees` about the image centre, sampling the pattern bilinearly
 /// (periodically, so tiles that touch show no seam).
 fn tile_rotated(base: &mut RgbaImage, block: &RgbaImage, tile: &Tile, opacity: f32) {
-    let planes = Planes::from_image(block);
     let (w, h) = (i64::from(block.width()), i64::from(block.height()));
     let step_x = w + i64::from(tile.padx);
     let step_y = h + i64::from(tile.pady);
@@ -315,7 +314,7 @@ fn tile_rotated(base: &mut RgbaImage, block: &RgbaImage, tile: &Tile, opacity: f
     let at = |i: i64, j: i64| -> [f32; 4] {
         let (ti, tj) = (i.rem_euclid(step_x), j.rem_euclid(step_y));
         if ti < w && tj < h {
-            planes.data[(tj * w + ti) as usize]
+            premultiply(block.get_pixel(ti as u32, tj as u32).0)
         } else {
             [0.0; 4]
         }
@@ -327,30 +326,11 @@ fn tile_rotated(base: &mut RgbaImage, block: &RgbaImage, tile: &Tile, opacity: f
         // the origin; then to pixel-centre coordinates of the pattern.
         let u = dx * c + dy * s + w as f32 / 2.0 - 0.5;
         let v = -dx * s + dy * c + h as f32 / 2.0 - 0.5;
-        let (i, j) = (floor_i64(u), floor_i64(v));
-        let (fu, fv) = (u - i as f32, v - j as f32);
-        let (p00, p10, p01, p11) = (at(i, j), at(i + 1, j), at(i, j + 1), at(i + 1, j + 1));
-        let mut sample = [0f32; 4];
-        for (k, o) in sample.iter_mut().enumerate() {
-            let top = p00[k] + (p10[k] - p00[k]) * fu;
-            let bottom = p01[k] + (p11[k] - p01[k]) * fu;
-            *o = top + (bottom - top) * fv;
-        }
+        let sample = bilinear(&at, u, v);
         if sample[3] > 0.0 {
             blend(px, sample, opacity);
         }
     }
-}
-
-/// Straight 8-bit RGBA → premultiplied floats on the 0…255 scale.
-fn premultiply(p: [u8; 4]) -> [f32; 4] {
-    let k = f32::from(p[3]) / 255.0;
-    [
-        f32::from(p[0]) * k,
-        f32::from(p[1]) * k,
-        f32::from(p[2]) * k,
-        f32::from(p[3]),
-    ]
 }
 
 /// Porter-Duff "over": the premultiplied `src`, faded by `opacity`, over
