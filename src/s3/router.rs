@@ -429,17 +429,15 @@ fn parse_max(q: &RawQuery, name: &'static str, cap: usize) -> Result<usize, ApiE
     match q.get(name) {
         None => Ok(cap),
         Some(v) => {
-            let n: i64 = v
-                .trim()
-                .parse()
-                .map_err(|_| ApiError::InvalidArgument(name, format!("{v:?} is not an integer")))?;
-            if n < 0 {
-                return Err(ApiError::InvalidArgument(
-                    name,
-                    "must be non-negative".into(),
-                ));
+            let v = v.trim();
+            if v.starts_with('-') && v.len() > 1 && v[1..].bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ApiError::InvalidArgument(name, "must be non-negative".into()));
             }
-            Ok((n as u64).min(cap as u64) as usize)
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ApiError::InvalidArgument(name, format!("{v:?} is not an integer")));
+            }
+            // Digits only: a number too large for u64 is simply "a lot".
+            Ok(v.parse::<u64>().unwrap_or(u64::MAX).min(cap as u64) as usize)
         }
     }
 }
@@ -977,6 +975,40 @@ mod tests {
         assert_eq!(q.get("x-oss-process"), Some("image/resize,w_1"));
         assert_eq!(q.get("e"), Some(""));
         assert!(!q.has("nope"));
+    }
+
+    #[test]
+    fn anonymous_permission_table() {
+        // Only reads of objects and key listings may ever be anonymous.
+        let table = [
+            ("GET", "/", false),
+            ("GET", "/bkt", true),
+            ("GET", "/bkt?list-type=2", true),
+            ("GET", "/bkt?versions", false),
+            ("GET", "/bkt?uploads", false),
+            ("GET", "/bkt?acl", false),
+            ("GET", "/bkt?location", false),
+            ("HEAD", "/bkt", false),
+            ("PUT", "/bkt", false),
+            ("DELETE", "/bkt", false),
+            ("POST", "/bkt?delete", false),
+            ("GET", "/bkt/k", true),
+            ("HEAD", "/bkt/k", true),
+            ("PUT", "/bkt/k", false),
+            ("DELETE", "/bkt/k", false),
+            ("POST", "/bkt/k?uploads", false),
+            ("GET", "/bkt/k?uploadId=U", false),
+        ];
+        for (m, uri, anon) in table {
+            let op = r(m, uri).unwrap();
+            assert_eq!(op.public_read_allows(), anon, "{m} {uri}");
+        }
+        assert_eq!(r("GET", "/bkt?max-keys=99999999999999999999999").map(|o| match o {
+            S3Op::ListObjects { params, .. } => params.max_keys,
+            _ => 0,
+        }), Ok(1000));
+        assert_eq!(r("GET", "/bkt?max-keys=").map(|_| ()), Err(ErrorCode::InvalidArgument));
+        assert_eq!(r("GET", "/bkt?max-keys=1e3").map(|_| ()), Err(ErrorCode::InvalidArgument));
     }
 
     #[test]
