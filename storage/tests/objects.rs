@@ -184,8 +184,9 @@ async fn put_get_head_delete() {
         s.delete_object("nope", "k").await,
         Err(Error::NoSuchBucket(_))
     ));
-    // Exactly one data file per non-empty object remains; tmp is empty.
-    assert_eq!(files_under(&dir.path().join("objects")).len(), 3);
+    // Exactly one data file per object above the inline size (4 KiB)
+    // remains: 1 MiB and 3 MiB; tmp is empty.
+    assert_eq!(files_under(&dir.path().join("objects")).len(), 2);
     assert!(files_under(&dir.path().join("tmp")).is_empty());
 }
 
@@ -237,7 +238,8 @@ async fn content_md5_is_checked_before_anything_is_visible() {
     assert!(matches!(r, Err(Error::BadDigest)));
     assert_eq!(get(&s, "b", "k").await, b"old");
     assert!(files_under(&dir.path().join("tmp")).is_empty());
-    assert_eq!(files_under(&dir.path().join("objects")).len(), 1);
+    // "old" is small enough to live in its record: no data file at all.
+    assert!(files_under(&dir.path().join("objects")).is_empty());
     // The right digest is accepted.
     use md5::Digest;
     let digest: [u8; 16] = md5::Md5::digest(&data).into();
@@ -378,10 +380,15 @@ async fn concurrent_puts_of_one_key_last_wins_and_nothing_leaks() {
         let s = s.clone();
         tokio::spawn(async move {
             for _ in 0..50 {
-                if let Ok((m, stream)) = s.get_object("b", "same", None).await {
-                    let body = collect(stream).await;
-                    assert_eq!(body.len() as u64, m.size);
-                    assert_eq!(md5_hex(&body), m.etag);
+                match s.get_object("b", "same", None).await {
+                    Ok((m, stream)) => {
+                        let body = collect(stream).await;
+                        assert_eq!(body.len() as u64, m.size);
+                        assert_eq!(md5_hex(&body), m.etag);
+                    }
+                    // Before the first commit.
+                    Err(Error::NoSuchKey(_)) => {}
+                    Err(e) => panic!("read failed during overwrites: {e}"),
                 }
                 tokio::task::yield_now().await;
             }
@@ -396,4 +403,44 @@ async fn concurrent_puts_of_one_key_last_wins_and_nothing_leaks() {
     assert_eq!(md5_hex(&body), m.etag);
     assert_eq!(files_under(&dir.path().join("objects")).len(), 1);
     assert!(files_under(&dir.path().join("tmp")).is_empty());
+}
+
+#[tokio::test]
+async fn small_bodies_live_in_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let objects = dir.path().join("objects");
+    let at_limit = bytes(4096, 1);
+    let above = bytes(4097, 2);
+    put_chunked(&s, "b", "at", &at_limit, 1000).await;
+    assert!(files_under(&objects).is_empty());
+    put(&s, "b", "above", &above).await;
+    assert_eq!(files_under(&objects).len(), 1);
+    assert_eq!(get(&s, "b", "at").await, at_limit);
+    assert_eq!(get(&s, "b", "above").await, above);
+    assert_eq!(
+        get_range(&s, "b", "at", 4000, None).await.unwrap(),
+        &at_limit[4000..]
+    );
+    assert_eq!(
+        get_range(&s, "b", "at", 10, Some(20)).await.unwrap(),
+        &at_limit[10..=20]
+    );
+    assert!(matches!(
+        get_range(&s, "b", "at", 4096, None).await,
+        Err(Error::InvalidRange { size: 4096 })
+    ));
+    // Overwrites between the two forms clean up after themselves.
+    put(&s, "b", "above", b"now small").await;
+    assert!(files_under(&objects).is_empty());
+    put(&s, "b", "at", &above).await;
+    assert_eq!(files_under(&objects).len(), 1);
+    assert_eq!(get(&s, "b", "at").await, above);
+    let m = s.head_object("b", "above").await.unwrap();
+    assert_eq!((m.size, m.etag), (9, md5_hex(b"now small")));
+    // Inline objects survive a restart like any other.
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!(get(&s, "b", "above").await, b"now small");
 }

@@ -22,9 +22,13 @@ use std::sync::Arc;
 
 /// Bytes buffered in memory before they are written to the temp file. Large
 /// enough that a big body is written in few, large `write`s (near disk
-/// speed); small bodies never touch the disk before commit, so a 4 KiB PUT is
-/// one create + write + fsync.
+/// speed); small bodies never touch the disk before commit.
 pub(crate) const WRITE_BUF: usize = 1024 * 1024;
+
+/// Object bodies up to this size are stored inside their metadata record
+/// (no data file, so no file and directory fsync). Parts never are: they
+/// become segments of the final object.
+pub(crate) const INLINE_MAX: u64 = 4096;
 
 /// Size of the chunks a [`ByteStream`] yields when reading an object.
 pub(crate) const READ_CHUNK: u64 = 256 * 1024;
@@ -131,8 +135,10 @@ impl Spill {
 pub(crate) struct Staged {
     pub md5: [u8; 16],
     pub size: u64,
-    /// `None` for an empty body, which needs no data file.
+    /// `None` for an empty or inline body, which needs no data file.
     pub file: Option<FileGuard>,
+    /// The body of a small object, to be stored in its record.
+    pub inline: Option<Vec<u8>>,
 }
 
 /// [`ObjectWriter`] of the embedded store.
@@ -190,6 +196,7 @@ fn finish(
     buf: Vec<u8>,
     size: u64,
     expected_md5: Option<[u8; 16]>,
+    inline_ok: bool,
     tmp: PathBuf,
     dest: PathBuf,
 ) -> Result<Staged> {
@@ -203,6 +210,15 @@ fn finish(
             md5,
             size,
             file: None,
+            inline: None,
+        });
+    }
+    if inline_ok && size <= INLINE_MAX && spill.file.is_none() {
+        return Ok(Staged {
+            md5,
+            size,
+            file: None,
+            inline: Some(buf),
         });
     }
     let (mut file, mut guard) = match spill.file.take() {
@@ -224,6 +240,7 @@ fn finish(
         md5,
         size,
         file: Some(guard),
+        inline: None,
     })
 }
 
@@ -255,7 +272,9 @@ impl ObjectWriter for EmbeddedWriter {
         let size = self.written;
         let tmp = self.inner.tmp_path(&self.id);
         let dest = self.inner.data_path(&self.id);
-        let staged = blocking(move || finish(spill, buf, size, expected_md5, tmp, dest)).await?;
+        let inline_ok = matches!(self.target, Target::Object { .. });
+        let staged =
+            blocking(move || finish(spill, buf, size, expected_md5, inline_ok, tmp, dest)).await?;
         let this = *self;
         match this.target {
             Target::Object { bucket, key } => {
