@@ -26,8 +26,9 @@ use crate::pipeline::Font;
 
 /// Largest text block, in pixels, that a text watermark may rasterise to.
 /// 64 characters at Alibaba's largest size (1000 px) would need hundreds of
-/// megabytes; this bound (the area of 4096²) keeps one request's memory sane.
-pub const MAX_TEXT_PIXELS: u64 = 4096 * 4096;
+/// megabytes; this bound (8 Mpx, e.g. 8192 × 1024: 32 MB as RGBA, about
+/// twice that once rotated) keeps one request's memory sane.
+pub const MAX_TEXT_PIXELS: u64 = 8192 * 1024;
 
 /// A free font file the engine knows how to use.
 struct FileSpec {
