@@ -114,6 +114,7 @@ async fn put_with_two_rules_stores_original_and_outputs() {
         format!("{B}.{}/photos/f1.jpg", s.addr)
     );
     assert_eq!(x(&orig, "ETag"), format!("\"{}\"", md5_hex(&src)));
+    assert_eq!(r.header("etag"), Some(x(&orig, "ETag").as_str()));
     assert!(!orig.contains("<ImageInfo>"), "is_pic_info 0: {orig}");
     // The original is stored unchanged.
     let got = s.get(&format!("/{B}/photos/f1.jpg")).await;
@@ -253,7 +254,7 @@ async fn malformed_headers_store_nothing() {
     let key = format!("/{B}/bad.jpg");
     let six = format!(
         r#"{{"rules":[{}]}}"#,
-        vec![r#"{"fileid":"a.png","rule":"imageMogr2/format/png"}"#; 6].join(",")
+        [r#"{"fileid":"a.png","rule":"imageMogr2/format/png"}"#; 6].join(",")
     );
     for (ops, what) in [
         ("{not json", "malformed JSON"),

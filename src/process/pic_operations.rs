@@ -335,6 +335,10 @@ impl Plan {
         if let Ok(v) = HeaderValue::from_str(cx.request_id) {
             r.headers_mut().insert("x-cos-request-id", v);
         }
+        // The original's ETag, as a plain PUT answers it (S3 SDKs read it).
+        if let Ok(v) = HeaderValue::from_str(&quoted(&original.etag)) {
+            r.headers_mut().insert(http::header::ETAG, v);
+        }
         Ok(r)
     }
 }
