@@ -381,3 +381,86 @@ async fn list_uploads_with_markers_and_delimiter() {
     let page = s.list_multipart_uploads("b", &q).await.unwrap();
     assert!(page.uploads.is_empty() && !page.is_truncated);
 }
+
+#[tokio::test]
+async fn many_segments_are_read_lazily_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let id = s
+        .create_multipart_upload("b", "many", ObjectAttrs::default())
+        .await
+        .unwrap();
+    // More parts than get_object opens up front (64), of uneven sizes.
+    let mut parts = Vec::new();
+    let mut done = Vec::new();
+    for n in 1..=80u32 {
+        let data = bytes(5000 + (n as usize * 37) % 900, n as u8);
+        let etag = put_part(&s, "many", &id, n, &data).await;
+        done.push(cp(n, &etag));
+        parts.push(data);
+    }
+    let m = s
+        .complete_multipart_upload("b", "many", &id, &done, 5000)
+        .await
+        .unwrap();
+    let whole = parts.concat();
+    assert_eq!(m.size, whole.len() as u64);
+    let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+    assert_eq!(m.etag, multipart_etag(&refs));
+    assert_eq!(get(&s, "b", "many").await, whole);
+    let n = whole.len() as u64;
+    for (start, end) in [
+        (0, n - 1),
+        (4999, 5001),
+        (n - 10_000, n - 1),
+        (123_456, 333_333),
+    ] {
+        let got = get_range(&s, "b", "many", start, Some(end)).await.unwrap();
+        assert_eq!(got, &whole[start as usize..=end as usize]);
+    }
+    s.delete_object("b", "many").await.unwrap();
+    assert!(files_under(&dir.path().join("objects")).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_complete_and_abort_leave_one_outcome_and_no_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = std::sync::Arc::new(open(dir.path()));
+    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    for round in 0..10 {
+        let key = format!("k{round}");
+        let id = s
+            .create_multipart_upload("b", &key, ObjectAttrs::default())
+            .await
+            .unwrap();
+        let e1 = put_part(s.as_ref(), &key, &id, 1, &bytes(6000, 1)).await;
+        let e2 = put_part(s.as_ref(), &key, &id, 2, &bytes(6000, 2)).await;
+        let (a, b) = (s.clone(), s.clone());
+        let (k1, k2, i1, i2) = (key.clone(), key.clone(), id.clone(), id.clone());
+        let complete = tokio::spawn(async move {
+            a.complete_multipart_upload("b", &k1, &i1, &[cp(1, &e1), cp(2, &e2)], 0)
+                .await
+        });
+        let abort = tokio::spawn(async move { b.abort_multipart_upload("b", &k2, &i2).await });
+        let (c, ab) = (complete.await.unwrap(), abort.await.unwrap());
+        match (&c, &ab) {
+            (Ok(m), Err(Error::NoSuchUpload(_))) => {
+                assert_eq!(m.size, 12_000);
+                assert_eq!(get(s.as_ref(), "b", &key).await.len(), 12_000);
+                s.delete_object("b", &key).await.unwrap();
+            }
+            (Err(Error::NoSuchUpload(_)), Ok(())) => {
+                assert!(matches!(
+                    s.head_object("b", &key).await,
+                    Err(Error::NoSuchKey(_))
+                ));
+            }
+            other => panic!("both or neither won: {other:?}"),
+        }
+        assert!(
+            files_under(&dir.path().join("objects")).is_empty(),
+            "round {round}"
+        );
+    }
+}

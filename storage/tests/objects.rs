@@ -444,3 +444,68 @@ async fn small_bodies_live_in_the_record() {
     let s = open(dir.path());
     assert_eq!(get(&s, "b", "above").await, b"now small");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delete_bucket_racing_puts_never_orphans_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = std::sync::Arc::new(open(dir.path()));
+    for round in 0..10 {
+        s.create_bucket("race", CannedAcl::Private).await.unwrap();
+        let mut writers = Vec::new();
+        for i in 0..8 {
+            let s = s.clone();
+            writers.push(tokio::spawn(async move {
+                let mut w = s.object_writer("race", &format!("k{i}")).await?;
+                w.write(&bytes(5000, i as u8)).await?;
+                w.commit(ObjectAttrs::default(), None).await
+            }));
+        }
+        // Delete as soon as the bucket is empty; puts that lose the race fail.
+        loop {
+            match s.delete_bucket("race").await {
+                Ok(()) => break,
+                Err(Error::BucketNotEmpty(_)) => {
+                    let page = s
+                        .list_objects(
+                            "race",
+                            &storage::ListQuery {
+                                max_keys: 100,
+                                ..Default::default()
+                            },
+                        )
+                        .await
+                        .unwrap();
+                    for o in page.objects {
+                        s.delete_object("race", &o.key).await.unwrap();
+                    }
+                }
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+        for w in writers {
+            match w.await.unwrap() {
+                Ok(_) | Err(Error::NoSuchBucket(_)) => {}
+                Err(e) => panic!("round {round}: {e}"),
+            }
+        }
+        assert!(matches!(
+            s.bucket("race").await,
+            Err(Error::NoSuchBucket(_))
+        ));
+        // Recreating the bucket shows nothing left over from the old one.
+        s.create_bucket("race", CannedAcl::Private).await.unwrap();
+        let page = s
+            .list_objects(
+                "race",
+                &storage::ListQuery {
+                    max_keys: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.objects.is_empty(), "round {round}: {:?}", page.objects);
+        s.delete_bucket("race").await.unwrap();
+        assert!(files_under(&dir.path().join("objects")).is_empty());
+    }
+}
