@@ -50,14 +50,16 @@ def data_file_bytes(data_dir):
 
 
 def assert_no_leaked_data(s3, data_dir, bucket):
-    """The data files hold exactly the bytes of the live objects: nothing of
-    an interrupted or replaced body is left behind."""
+    """The data files hold no more than the bytes of the live objects:
+    nothing of an interrupted or replaced body is left behind."""
     on_disk = data_file_bytes(data_dir)
     if on_disk is None:
         return
     live = sum(o["Size"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
                for o in p.get("Contents", []))
-    assert on_disk == live, f"{on_disk} bytes of data files for {live} bytes of objects"
+    # Small bodies may live inline in the metadata, so the files can hold
+    # less than the live bytes, never more.
+    assert on_disk <= live, f"{on_disk} bytes of data files for {live} bytes of objects"
 
 
 def start_slow_put(endpoint, bucket, key, total, sent):
