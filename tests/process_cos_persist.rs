@@ -310,6 +310,29 @@ async fn style_rule() {
     let r = put_pic(&s, &format!("/{B}/f1.jpg"), ops, &f1()).await;
     r.expect(200);
     check_output(&s, &objects(&r.text())[0], B, "styled.png", "png", (80, 40)).await;
+    // The same style at download time, by separator (as docs/cos.md says).
+    s.req(
+        "PUT",
+        &format!("/{B}?x-imgbucket-image-config"),
+        &[],
+        r#"{"separators":["-"]}"#,
+    )
+    .await
+    .expect(200);
+    assert_eq!(s.get(&format!("/{B}/f1.jpg-thumb")).await.dims(), (80, 40));
+    // A style written in another dialect works in a rule too.
+    s.req(
+        "PUT",
+        &format!("/{B}?style&styleName=ossthumb"),
+        &[],
+        "<Style><Content>image/resize,w_60/format,png</Content></Style>",
+    )
+    .await
+    .expect(200);
+    let ops = r#"{"rules":[{"fileid":"oss.png","rule":"style/ossthumb"}]}"#;
+    let r = put_pic(&s, &format!("/{B}/f1.jpg"), ops, &f1()).await;
+    r.expect(200);
+    check_output(&s, &objects(&r.text())[0], B, "oss.png", "png", (60, 30)).await;
 }
 
 #[tokio::test]
