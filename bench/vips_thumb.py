@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """libvips side of the thumbnail benchmark (see docs/image-benchmark.md).
 
-For each JPEG given: thumbnail to 300 px wide (height unconstrained), save
-as JPEG quality 80 from memory to memory, exactly what imgbucket's job
-does. Prints one tab-separated line per file:
-    path  median_ms  min_ms  width  height  bytes
+A co-process driven by `thumbbench`: reads one JPEG path per line on
+stdin, runs the job once on it (the file is read and cached on first
+sight, and the job warmed up once, outside the timing) and answers one
+tab-separated line:
+    ms  width  height  bytes
+The job is what imgbucket's does: thumbnail to `width` px wide (height
+unconstrained, auto-rotated), JPEG at `quality`, memory to memory.
+Single core: the caller pins the CPU and sets VIPS_CONCURRENCY=1.
 """
-import statistics
 import sys
 import time
 
 import pyvips
 
-# Single-core comparison: the caller sets VIPS_CONCURRENCY=1 and pins the CPU.
 pyvips.cache_set_max(0)
 
 
@@ -27,17 +29,19 @@ def job(data, width, quality):
 def main():
     width = int(sys.argv[1])
     quality = int(sys.argv[2])
-    runs = int(sys.argv[3])
-    for path in sys.argv[4:]:
-        with open(path, "rb") as f:
-            data = f.read()
-        job(data, width, quality)  # warm-up
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            w, h, n = job(data, width, quality)
-            times.append((time.perf_counter() - t0) * 1000.0)
-        print(f"{path}\t{statistics.median(times):.2f}\t{min(times):.2f}\t{w}\t{h}\t{n}", flush=True)
+    cache = {}
+    for line in sys.stdin:
+        path = line.strip()
+        if not path:
+            continue
+        if path not in cache:
+            with open(path, "rb") as f:
+                cache[path] = f.read()
+            job(cache[path], width, quality)  # warm-up
+        t0 = time.perf_counter()
+        w, h, n = job(cache[path], width, quality)
+        ms = (time.perf_counter() - t0) * 1000.0
+        print(f"{ms:.3f}\t{w}\t{h}\t{n}", flush=True)
 
 
 if __name__ == "__main__":

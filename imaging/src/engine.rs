@@ -145,10 +145,12 @@ impl Engine {
         // Decode only the first frame when nothing can use the others: a
         // still output or the average colour, unless a frame selection
         // wants a later frame.
-        let selects_later = pipeline
-            .ops
-            .iter()
-            .any(|op| matches!(op, Op::Frames(FrameSelect::AtPermille(_) | FrameSelect::AtMost(_))));
+        let selects_later = pipeline.ops.iter().any(|op| {
+            matches!(
+                op,
+                Op::Frames(FrameSelect::AtPermille(_) | FrameSelect::AtMost(_))
+            )
+        });
         let still_result = match pipeline.terminal {
             Some(Terminal::AverageColor) => true,
             Some(_) => false,
@@ -441,7 +443,7 @@ pub(crate) fn run_ops(work: &mut Work, ops: &[Op], ctx: &OpCtx<'_>) -> Result<()
         }
         match op {
             Op::AutoOrient => {
-                if let (Some(o), false) = (ctx.orientation, work.oriented) {
+                if let (Some(o @ 2..=8), false) = (ctx.orientation, work.oriented) {
                     work.each(|img| Ok(geometry::apply_orientation(img.clone(), o)))?;
                     if geometry::orientation_swaps(o) {
                         work.logical = work.logical.map(|(w, h)| (h, w));
