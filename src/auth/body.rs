@@ -249,6 +249,16 @@ where
         self.declared_len.or(self.content_length)
     }
 
+    /// Leaves `x-amz-checksum-*` *headers* unchecked: on
+    /// CompleteMultipartUpload they describe the assembled object, not the
+    /// XML body, so the caller handles them. Trailers are still checked.
+    pub fn skip_checksum_headers(mut self) -> Self {
+        if matches!(self.checksum, Some((_, ExpectedChecksum::Header(_)))) {
+            self.checksum = None;
+        }
+        self
+    }
+
     /// Also computes the CRC-64/XZ of the body, reported in
     /// [`Integrity::crc64_ecma`].
     pub fn with_crc64_ecma(mut self) -> Self {
