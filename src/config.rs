@@ -62,6 +62,91 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// How long in-flight requests may run after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// Image processing: concurrency, cache, per-dialect limits.
+    pub processing: ProcessingConfig,
+}
+
+/// Image-processing settings (`[processing]` in the config file). Every
+/// field has a default, so the table and each of its keys are optional.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProcessingConfig {
+    /// Most pipelines executing at once; `0` = the number of cores.
+    pub concurrency: usize,
+    /// Total size of the on-disk processed-variant cache; `0` disables it.
+    pub cache_bytes: u64,
+    /// Overrides of the Alibaba OSS limits (dialects.md §1.6).
+    pub oss: LimitOverrides,
+    /// Overrides of the Tencent COS limits (dialects.md §2.9).
+    pub cos: LimitOverrides,
+    /// Overrides of the UCloud US3 limits (dialects.md §3.4).
+    pub us3: LimitOverrides,
+}
+
+impl Default for ProcessingConfig {
+    fn default() -> Self {
+        ProcessingConfig {
+            concurrency: 0,
+            cache_bytes: 512 << 20,
+            oss: LimitOverrides::default(),
+            cos: LimitOverrides::default(),
+            us3: LimitOverrides::default(),
+        }
+    }
+}
+
+impl ProcessingConfig {
+    /// The number of pipelines allowed to run at once (at least 1).
+    pub fn effective_concurrency(&self) -> usize {
+        if self.concurrency > 0 {
+            return self.concurrency;
+        }
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+/// Optional replacements of one dialect's default limits; an absent key
+/// keeps the vendor's documented value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitOverrides {
+    /// Largest source object, in bytes.
+    pub max_source_bytes: Option<u64>,
+    /// Largest source width or height.
+    pub max_side: Option<u32>,
+    /// Largest width × height × frames of a source.
+    pub max_pixels: Option<u64>,
+    /// Largest side of any output or intermediate image.
+    pub max_output_side: Option<u32>,
+    /// Most decoded animation frames.
+    pub max_frames: Option<u32>,
+    /// Largest source side for arbitrary-angle rotation (`0` = no limit).
+    pub max_rotate_side: Option<u32>,
+}
+
+impl LimitOverrides {
+    /// `base` with every given override applied.
+    pub fn apply(&self, mut base: imaging::Limits) -> imaging::Limits {
+        if let Some(v) = self.max_source_bytes {
+            base.max_source_bytes = v;
+        }
+        if let Some(v) = self.max_side {
+            base.max_side = v;
+        }
+        if let Some(v) = self.max_pixels {
+            base.max_pixels = v;
+        }
+        if let Some(v) = self.max_output_side {
+            base.max_output_side = v;
+        }
+        if let Some(v) = self.max_frames {
+            base.max_frames = v;
+        }
+        if let Some(v) = self.max_rotate_side {
+            base.max_rotate_side = (v > 0).then_some(v);
+        }
+        base
+    }
 }
 
 /// The TOML config file. Every field is optional; command-line flags win.
@@ -76,6 +161,9 @@ pub struct FileConfig {
     pub secret_key: Option<String>,
     pub min_part_size: Option<u64>,
     pub max_xml_body: Option<usize>,
+    /// `[processing]`: image-processing settings.
+    #[serde(default)]
+    pub processing: ProcessingConfig,
 }
 
 /// Errors of configuration loading (reported by `main`, exit code 2).

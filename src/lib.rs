@@ -6,5 +6,6 @@
 //! once in `main.rs` and handed down.
 pub mod auth;
 pub mod config;
+pub mod process;
 pub mod s3;
 pub mod server;

@@ -91,6 +91,7 @@ fn build_config(args: ServeArgs) -> Result<(ServerConfig, bool), String> {
         credentials,
         limits,
         shutdown_grace: Duration::from_secs(10),
+        processing: file.processing,
     };
     Ok((config, generated))
 }
@@ -143,7 +144,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         config.credentials.access_key.clone(),
         config.credentials.secret_key.clone(),
     )];
-    let state = Arc::new(AppState::new(Arc::new(store), s3, &creds));
+    let state = Arc::new(
+        AppState::new(Arc::new(store), s3, &creds)
+            .with_processing(config.processing.clone(), Some(config.data_dir.join("cache"))),
+    );
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

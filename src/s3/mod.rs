@@ -69,6 +69,8 @@ pub struct AppState {
     pub keyring: authn::Keyring,
     pub(crate) owner: Owner,
     pub(crate) token_key: token::TokenKey,
+    /// Image processing (styles, variants cache, executor pool).
+    pub(crate) process: crate::process::Processor,
 }
 
 impl AppState {
@@ -91,7 +93,19 @@ impl AppState {
             // of defaults, and the signature is checked against it anyway.
             keyring: authn::Keyring::new(credentials.iter().cloned(), None),
             config,
+            process: crate::process::Processor::new(Default::default(), None),
         }
+    }
+
+    /// Replaces the image-processing settings; `cache_dir` holds processed
+    /// variants (`None`: no disk cache).
+    pub fn with_processing(
+        mut self,
+        config: crate::config::ProcessingConfig,
+        cache_dir: Option<std::path::PathBuf>,
+    ) -> Self {
+        self.process = crate::process::Processor::new(config, cache_dir);
+        self
     }
 }
 
@@ -108,8 +122,12 @@ pub(crate) struct Ctx<'a> {
     pub state: &'a AppState,
     pub headers: &'a HeaderMap,
     pub query: &'a RawQuery,
-    #[allow(dead_code)] // Read by the image-processing hook.
     pub caller: Caller,
+    /// The undecoded query string (image-processing parameters are parsed
+    /// from it, as the vendors sign and encode them).
+    pub raw_query: &'a str,
+    /// This request's id (for error envelopes that carry it in the body).
+    pub request_id: &'a str,
 }
 
 /// The result type of handlers.
@@ -168,7 +186,7 @@ where
         Ok(routed) => {
             let name = routed.op.name();
             let resource = routed.resource.clone();
-            match serve(&state, &parts, routed, incoming).await {
+            match serve(&state, &parts, routed, incoming, &request_id).await {
                 Ok(r) => (name, r),
                 Err(e) => (name, e.into_response(&resource, &request_id, is_head)),
             }
@@ -198,6 +216,7 @@ async fn serve<B>(
     parts: &http::request::Parts,
     routed: router::Routed,
     incoming: B,
+    request_id: &str,
 ) -> ApiResult
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
@@ -211,6 +230,8 @@ where
         headers: &parts.headers,
         query: &routed.query,
         caller,
+        raw_query: parts.uri.query().unwrap_or(""),
+        request_id,
     };
     dispatch(cx, routed.op, body).await
 }
@@ -259,9 +280,19 @@ async fn dispatch(cx: Ctx<'_>, op: S3Op, body: RequestBody) -> ApiResult {
             key,
             source,
         } => object::copy_object(&cx, &bucket, &key, &source).await,
-        // Image processing hooks in here: a GetObject whose query carries
-        // processing parameters (see `cx.query`) goes to `process` instead.
-        GetObject { bucket, key } => object::get_object(&cx, &bucket, &key, false).await,
+        // Image processing: a GetObject with processing parameters (or a
+        // style separator, or source protection) is answered by `process`.
+        GetObject { bucket, key } => {
+            match crate::process::intercept_get(&cx, &bucket, &key).await {
+                Some(r) => r,
+                None => object::get_object(&cx, &bucket, &key, false).await,
+            }
+        }
+        ImageApi {
+            bucket,
+            key,
+            method,
+        } => crate::process::handle_api(&cx, method, body, &bucket, &key).await,
         HeadObject { bucket, key } => object::get_object(&cx, &bucket, &key, true).await,
         DeleteObject { bucket, key } => object::delete_object(&cx, &bucket, &key).await,
         CreateMultipartUpload { bucket, key } => multipart::create(&cx, &bucket, &key).await,

@@ -224,6 +224,14 @@ pub enum S3Op {
         part_number_marker: u32,
         max_parts: usize,
     },
+    /// Image-processing APIs (`?style`, `?iopstyle`,
+    /// `?x-imgbucket-image-config` on a bucket; `POST key?x-oss-process`),
+    /// handled by `crate::process`. `key` is empty for bucket APIs.
+    ImageApi {
+        bucket: String,
+        key: String,
+        method: Method,
+    },
 }
 
 impl S3Op {
@@ -255,7 +263,8 @@ impl S3Op {
             | UploadPartCopy { bucket, .. }
             | CompleteMultipartUpload { bucket, .. }
             | AbortMultipartUpload { bucket, .. }
-            | ListParts { bucket, .. } => Some(bucket),
+            | ListParts { bucket, .. }
+            | ImageApi { bucket, .. } => Some(bucket),
         }
     }
 
@@ -300,6 +309,7 @@ impl S3Op {
             CompleteMultipartUpload { .. } => "CompleteMultipartUpload",
             AbortMultipartUpload { .. } => "AbortMultipartUpload",
             ListParts { .. } => "ListParts",
+            ImageApi { .. } => "ImageApi",
         }
     }
 }
@@ -589,6 +599,14 @@ fn unsupported(q: &RawQuery, list: &[&str]) -> Option<String> {
 }
 
 fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3Op, ApiError> {
+    if crate::process::is_bucket_api(q) {
+        let (key, method) = (String::new(), method.clone());
+        return Ok(S3Op::ImageApi {
+            bucket,
+            key,
+            method,
+        });
+    }
     if let Some(what) = unsupported(q, UNSUPPORTED_BUCKET_SUBRESOURCES) {
         return Err(ApiError::NotImplemented(what));
     }
@@ -738,6 +756,11 @@ fn route_object(
             bucket,
             key,
             upload_id,
+        },
+        (Method::POST, None) if q.has("x-oss-process") => S3Op::ImageApi {
+            bucket,
+            key,
+            method: Method::POST,
         },
         (Method::POST, None) => return Err(ApiError::NotImplemented("POST on an object".into())),
         _ => return Err(ApiError::MethodNotAllowed),

@@ -1,0 +1,410 @@
+//! The processing layer's one error type, [`ProcessError`], and its three
+//! wire envelopes.
+//!
+//! Parser errors (`dialects::DialectError`), engine errors
+//! (`imaging::Error`) and storage outcomes (missing source, missing style)
+//! all become a `ProcessError`; [`classify`] turns it into data (status,
+//! OSS code, COS `X-ErrNo`, message) once, and one function per vendor
+//! renders that data: [`oss_envelope`], [`cos_envelope`], [`us3_envelope`].
+//! Bad input is always a 4xx; only our own failures are 5xx.
+
+use crate::s3::body::{self, Body};
+use crate::s3::xml::XmlWriter;
+use dialects::{Dialect, DialectError, ErrorKind};
+use http::{HeaderValue, Response, StatusCode};
+
+/// Every way an image request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The dialect parser refused the request or a style's content.
+    #[error("{}", .0.message)]
+    Dialect(DialectError),
+    /// The engine refused the image (limits, decoding, crop origin...).
+    #[error("{0}")]
+    Image(imaging::Error),
+    /// The source object is over the dialect's byte limit (checked from
+    /// its metadata, before reading it).
+    #[error("The source image is {size} bytes, over the limit of {limit} bytes.")]
+    SourceTooLarge {
+        /// Size of the stored object.
+        size: u64,
+        /// The dialect's `max_source_bytes`.
+        limit: u64,
+    },
+    /// The source object does not exist.
+    #[error("The specified key does not exist.")]
+    NoSuchKey(String),
+    /// The bucket does not exist.
+    #[error("The specified bucket does not exist.")]
+    NoSuchBucket(String),
+    /// The named style is not configured on the bucket.
+    #[error("The specified style does not exist: {0}")]
+    NoSuchStyle(String),
+    /// A watermark object named by the request is missing or too large.
+    #[error("The watermark object {0:?} does not exist or cannot be used.")]
+    WatermarkMissing(String),
+    /// The caller may not do this (anonymous saveas, source protection).
+    #[error("{0}")]
+    AccessDenied(String),
+    /// A management request has a bad parameter (style name, body field).
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// A management request's body does not parse.
+    #[error("The XML you provided was not well-formed or did not validate: {0}")]
+    MalformedBody(String),
+    /// More styles than the dialect allows per bucket.
+    #[error("A bucket may have at most {0} styles.")]
+    TooManyStyles(usize),
+    /// A request the vendor does not allow in this form (method, shape).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A conditional header (`If-Match`, `If-Unmodified-Since`) is false
+    /// for the processed variant.
+    #[error("At least one of the pre-conditions you specified did not hold")]
+    PreconditionFailed,
+    /// Our fault (storage I/O, a panic in the engine): details are logged.
+    #[error("We encountered an internal error. Please try again.")]
+    Internal(String),
+}
+
+impl From<DialectError> for ProcessError {
+    fn from(e: DialectError) -> Self {
+        ProcessError::Dialect(e)
+    }
+}
+
+impl From<imaging::Error> for ProcessError {
+    fn from(e: imaging::Error) -> Self {
+        ProcessError::Image(e)
+    }
+}
+
+impl From<storage::Error> for ProcessError {
+    fn from(e: storage::Error) -> Self {
+        match e {
+            storage::Error::NoSuchKey(k) => ProcessError::NoSuchKey(k),
+            storage::Error::NoSuchBucket(b) => ProcessError::NoSuchBucket(b),
+            other => ProcessError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::s3::ApiError> for ProcessError {
+    fn from(e: crate::s3::ApiError) -> Self {
+        use crate::s3::ApiError as A;
+        match e {
+            A::NoSuchKey(k) => ProcessError::NoSuchKey(k),
+            A::NoSuchBucket(b) => ProcessError::NoSuchBucket(b),
+            A::AccessDenied => ProcessError::AccessDenied("Access Denied".into()),
+            A::MalformedXml(m) => ProcessError::MalformedBody(m),
+            A::Internal(m) => ProcessError::Internal(m),
+            other if other.status().is_server_error() => ProcessError::Internal(other.to_string()),
+            other => ProcessError::BadRequest(other.to_string()),
+        }
+    }
+}
+
+/// An error as data: what every envelope needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The OSS `<Code>` (also used as COS `<Code>`).
+    pub code: &'static str,
+    /// Tencent's `X-ErrNo` (dialects.md §2.9).
+    pub cos_errno: Option<&'static str>,
+    /// The parser's vendor code (OSS EC, COS errno, US3 RetCode), if any.
+    pub vendor_code: Option<String>,
+    /// Human-readable message naming the bad part.
+    pub message: String,
+}
+
+/// Decides status, codes and message of an error (one table for all three
+/// envelopes).
+pub fn classify(e: &ProcessError) -> Classified {
+    use ProcessError as P;
+    let bad = StatusCode::BAD_REQUEST;
+    let (status, code, errno, vendor_code, message) = match e {
+        P::Dialect(d) => {
+            let code = match d.kind {
+                ErrorKind::MissingArgument => "MissingArgument",
+                ErrorKind::BadRequest => "BadRequest",
+                ErrorKind::NotImplemented => "NotImplemented",
+                ErrorKind::TooManyStages => "TooManyPipe",
+                _ => "InvalidArgument",
+            };
+            let status = StatusCode::from_u16(d.http_status()).unwrap_or(bad);
+            let mut message = d.message.clone();
+            if !d.fragment.is_empty() && !message.contains(&d.fragment) {
+                message = format!("{message} (in `{}`)", d.fragment);
+            }
+            (status, code, Some("-106"), d.vendor_code.clone(), message)
+        }
+        P::Image(i) => match i {
+            imaging::Error::TooLarge { .. } => {
+                (bad, "ImageTooLarge", Some("-447"), None, i.to_string())
+            }
+            imaging::Error::Decode(why) => (
+                bad,
+                "InvalidArgument",
+                Some("-443"),
+                None,
+                format!("The image format is not supported or the image is corrupt: {why}"),
+            ),
+            imaging::Error::CropOutside => (
+                bad,
+                "BadRequest",
+                Some("-106"),
+                None,
+                "Advance cut's position is out of image.".into(),
+            ),
+            imaging::Error::Watermark(_) => {
+                (bad, "WatermarkError", Some("-106"), None, i.to_string())
+            }
+            imaging::Error::Unsupported(_) => {
+                (bad, "BadRequest", Some("-443"), None, i.to_string())
+            }
+            imaging::Error::NotImplemented(_) => (
+                StatusCode::NOT_IMPLEMENTED,
+                "NotImplemented",
+                Some("-443"),
+                None,
+                i.to_string(),
+            ),
+            // Encode failures and any later variant: ours.
+            _ => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                None,
+                None,
+                "We encountered an internal error. Please try again.".into(),
+            ),
+        },
+        P::SourceTooLarge { .. } => (bad, "ImageTooLarge", Some("-167"), None, e.to_string()),
+        P::NoSuchKey(_) => (
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            Some("-6101"),
+            None,
+            e.to_string(),
+        ),
+        P::NoSuchBucket(_) => (
+            StatusCode::NOT_FOUND,
+            "NoSuchBucket",
+            None,
+            None,
+            e.to_string(),
+        ),
+        P::NoSuchStyle(_) => (
+            StatusCode::NOT_FOUND,
+            "NoSuchStyle",
+            Some("-105"),
+            None,
+            e.to_string(),
+        ),
+        P::WatermarkMissing(_) => (bad, "WatermarkError", Some("-106"), None, e.to_string()),
+        P::AccessDenied(_) => (
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            Some("-154"),
+            None,
+            e.to_string(),
+        ),
+        P::InvalidArgument(_) => (bad, "InvalidArgument", Some("-106"), None, e.to_string()),
+        P::MalformedBody(_) => (bad, "MalformedXML", None, None, e.to_string()),
+        P::TooManyStyles(_) => (bad, "TooManyStyles", None, None, e.to_string()),
+        P::BadRequest(_) => (bad, "BadRequest", Some("-106"), None, e.to_string()),
+        P::PreconditionFailed => (
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            None,
+            None,
+            e.to_string(),
+        ),
+        P::Internal(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            None,
+            None,
+            e.to_string(),
+        ),
+    };
+    Classified {
+        status,
+        code,
+        cos_errno: errno,
+        vendor_code,
+        message,
+    }
+}
+
+/// Where an error happened, for the envelopes' informational fields.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorSite<'a> {
+    /// `/bucket/key`.
+    pub resource: &'a str,
+    /// The request id (also sent as `x-amz-request-id`).
+    pub request_id: &'a str,
+    /// The request's `Host` (OSS `<HostId>`).
+    pub host: &'a str,
+}
+
+/// Renders `e` in `dialect`'s envelope; this is the only place processing
+/// errors become responses.
+pub fn render(e: &ProcessError, dialect: Dialect, site: &ErrorSite<'_>) -> Response<Body> {
+    let c = classify(e);
+    if c.status.is_server_error() {
+        tracing::error!(request_id = site.request_id, error = ?e, "image request failed");
+    } else {
+        tracing::debug!(request_id = site.request_id, code = c.code, error = %e, "image request refused");
+    }
+    match dialect {
+        Dialect::Oss => oss_envelope(&c, site),
+        Dialect::Cos => cos_envelope(&c, site),
+        Dialect::Us3 => us3_envelope(&c, site),
+    }
+}
+
+fn with_body(status: StatusCode, content_type: &'static str, doc: bytes::Bytes) -> Response<Body> {
+    let mut r = Response::new(body::full(doc));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    r
+}
+
+/// Alibaba: `<Error><Code/><Message/><RequestId/><HostId/>[<EC/>]</Error>`.
+pub fn oss_envelope(c: &Classified, site: &ErrorSite<'_>) -> Response<Body> {
+    let mut x = XmlWriter::new();
+    x.open_plain("Error");
+    x.elem("Code", c.code);
+    x.elem("Message", &c.message);
+    x.elem("RequestId", site.request_id);
+    x.elem("HostId", site.host);
+    // Only OSS EC codes (`0040-...`) belong in <EC>; other dialects' codes
+    // (a style written in COS syntax) are not OSS's.
+    if let Some(ec) = c
+        .vendor_code
+        .as_deref()
+        .filter(|v| v.contains('-') && !v.starts_with('-'))
+    {
+        x.elem("EC", ec);
+    }
+    x.close("Error");
+    let mut r = with_body(c.status, "application/xml", x.finish());
+    if let Ok(v) = HeaderValue::from_str(site.request_id) {
+        r.headers_mut().insert("x-oss-request-id", v);
+    }
+    r
+}
+
+/// Tencent: `<Error><Code/><Message/><Resource/><RequestId/><TraceId/></Error>`
+/// plus the `X-ErrNo` header.
+pub fn cos_envelope(c: &Classified, site: &ErrorSite<'_>) -> Response<Body> {
+    // A parser-supplied COS errno (`-106`...) is more precise than ours.
+    let errno = c
+        .vendor_code
+        .as_deref()
+        .filter(|v| v.starts_with('-') && v[1..].bytes().all(|b| b.is_ascii_digit()) && v.len() > 1)
+        .or(c.cos_errno);
+    let code = match c.code {
+        "ImageTooLarge" | "WatermarkError" | "MissingArgument" | "BadRequest" | "TooManyPipe" => {
+            "InvalidArgument"
+        }
+        other => other,
+    };
+    let mut x = XmlWriter::new();
+    x.open_plain("Error");
+    x.elem("Code", code);
+    x.elem("Message", &c.message);
+    x.elem("Resource", &format!("{}{}", site.host, site.resource));
+    x.elem("RequestId", site.request_id);
+    x.elem("TraceId", site.request_id);
+    x.close("Error");
+    let mut r = with_body(c.status, "application/xml", x.finish());
+    if let Some(v) = errno.and_then(|e| HeaderValue::from_str(e).ok()) {
+        r.headers_mut().insert("x-errno", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(site.request_id) {
+        r.headers_mut().insert("x-cos-request-id", v);
+    }
+    r
+}
+
+/// UCloud: `{"RetCode": <int ≠ 0>, "ErrMsg": "..."}` plus `X-SessionId`.
+pub fn us3_envelope(c: &Classified, site: &ErrorSite<'_>) -> Response<Body> {
+    let ret_code: i64 = c
+        .vendor_code
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n != 0)
+        .unwrap_or(-1);
+    let doc = serde_json::json!({ "RetCode": ret_code, "ErrMsg": c.message });
+    let mut r = with_body(c.status, "application/json", doc.to_string().into());
+    if let Ok(v) = HeaderValue::from_str(site.request_id) {
+        r.headers_mut().insert("x-sessionid", v);
+    }
+    r
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_input_is_never_5xx() {
+        let cases = [
+            ProcessError::Dialect(DialectError::invalid("x", "y")),
+            ProcessError::Dialect(DialectError::bad_request("x", "y")),
+            ProcessError::Image(imaging::Error::Decode("bad".into())),
+            ProcessError::Image(imaging::Error::CropOutside),
+            ProcessError::Image(imaging::Error::TooLarge {
+                what: "width",
+                value: 2,
+                limit: 1,
+            }),
+            ProcessError::Image(imaging::Error::Watermark("w".into())),
+            ProcessError::Image(imaging::Error::Unsupported("u".into())),
+            ProcessError::SourceTooLarge { size: 2, limit: 1 },
+            ProcessError::NoSuchKey("k".into()),
+            ProcessError::NoSuchStyle("s".into()),
+            ProcessError::WatermarkMissing("w".into()),
+            ProcessError::InvalidArgument("a".into()),
+        ];
+        for e in &cases {
+            assert!(classify(e).status.is_client_error(), "{e:?}");
+        }
+        let c = classify(&ProcessError::Image(imaging::Error::Encode("e".into())));
+        assert_eq!(c.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let c = classify(&ProcessError::Image(imaging::Error::NotImplemented(
+            "avif".into(),
+        )));
+        assert_eq!(c.status, StatusCode::NOT_IMPLEMENTED);
+    }
+
+    #[test]
+    fn envelopes() {
+        let site = ErrorSite {
+            resource: "/b/k",
+            request_id: "RID1",
+            host: "b.example",
+        };
+        let e = ProcessError::Dialect(
+            DialectError::invalid("unknown action `slim`", "slim,1").with_code("0040-00000213"),
+        );
+        let c = classify(&e);
+        assert_eq!((c.status.as_u16(), c.code), (400, "InvalidArgument"));
+        let r = oss_envelope(&c, &site);
+        assert_eq!(r.status(), 400);
+        let r = cos_envelope(&classify(&ProcessError::NoSuchStyle("s".into())), &site);
+        assert_eq!(r.status(), 404);
+        assert_eq!(r.headers()["x-errno"], "-105");
+        let r = us3_envelope(&classify(&ProcessError::NoSuchKey("k".into())), &site);
+        assert_eq!(r.status(), 404);
+        assert_eq!(r.headers()["x-sessionid"], "RID1");
+        assert_eq!(r.headers()["content-type"], "application/json");
+    }
+}

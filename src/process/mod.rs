@@ -1,0 +1,601 @@
+//! Image processing over HTTP: the layer between the S3 handlers, the
+//! dialect parsers (`dialects`) and the engine (`imaging`).
+//!
+//! Flow of a processing GET ([`intercept_get`]):
+//! 1. `dialects::detect` on the raw query picks OSS, COS or US3; without
+//!    one, a configured style separator (`key!style`) may still select a
+//!    style (dialects.md §0.3 rule 4), and source protection may refuse an
+//!    anonymous plain GET.
+//! 2. The query is parsed into a `Directive`; a style reference is
+//!    resolved from the bucket's settings ([`styles`]).
+//! 3. The source is HEADed: over the dialect's byte limit → `ImageTooLarge`
+//!    without reading it. The processed ETag (a hash of the source ETag and
+//!    the canonical pipeline) answers conditional GETs before any work.
+//! 4. The variant comes from the disk [`cache`], or is computed once (a
+//!    per-key in-flight lock): the source and watermark objects are read
+//!    into memory (bounded), and `Engine::execute` runs on the blocking pool
+//!    under a semaphore sized to the cores, so a slow image never stalls the
+//!    async threads; a panic there becomes a 500, not a dead server.
+//! 5. Info-style outputs are rendered by the dialect's JSON renderer.
+//!
+//! Every failure is one [`ProcessError`], rendered in the dialect's own
+//! envelope by [`error::render`]. `Range` is ignored: processed responses
+//! are always whole (dialects.md §0.2 rule 5).
+//!
+//! Architecture Invariant: this module never parses vendor syntax itself
+//! (that is `dialects`) and never touches pixels (that is `imaging`).
+
+pub mod cache;
+pub mod error;
+pub mod pic_operations;
+pub mod styles;
+
+pub use error::ProcessError;
+
+use crate::config::ProcessingConfig;
+use crate::s3::body::{self, Body, RequestBody};
+use crate::s3::headers::{http_date, ConditionFailure, Conditions};
+use crate::s3::router::RawQuery;
+use crate::s3::{ApiError, ApiResult, Caller, Ctx};
+use cache::{Cache, Entry};
+use dialects::{Dialect, Directive};
+use error::ErrorSite;
+use futures_util::StreamExt;
+use http::{HeaderValue, Method, Response, StatusCode};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use storage::{ObjectMeta, Store};
+use tokio::sync::Semaphore;
+
+/// Largest `POST ?x-oss-process` body (a process string and two base64
+/// names; OSS itself caps URLs far lower).
+const MAX_SAVEAS_BODY: usize = 64 * 1024;
+
+/// The processing state shared by all requests: limits, the executor
+/// pool's permits, the engine (fonts load on first use), the cache.
+#[derive(Debug)]
+pub struct Processor {
+    limits: [imaging::Limits; 3],
+    permits: Arc<Semaphore>,
+    engine: Arc<OnceLock<imaging::Engine>>,
+    cache: Option<Arc<Cache>>,
+    inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Alibaba OSS limits (dialects.md §1.6).
+pub fn oss_limits() -> imaging::Limits {
+    imaging::Limits::default()
+}
+
+/// Tencent COS limits (dialects.md §2.9): 32 MB, 30 000 px sides, 250 Mpx,
+/// output sides ≤ 9 999, GIF ≤ 300 frames.
+pub fn cos_limits() -> imaging::Limits {
+    imaging::Limits {
+        max_source_bytes: 32 * 1024 * 1024,
+        max_side: 30_000,
+        max_pixels: 250_000_000,
+        max_output_side: 9_999,
+        max_frames: 300,
+        max_rotate_side: None,
+    }
+}
+
+/// UCloud US3 limits (dialects.md §3.4): 10 000 × 10 000 sources.
+pub fn us3_limits() -> imaging::Limits {
+    imaging::Limits {
+        max_source_bytes: 32 * 1024 * 1024,
+        max_side: 10_000,
+        max_pixels: 100_000_000,
+        max_output_side: 10_000,
+        max_frames: 1000,
+        max_rotate_side: None,
+    }
+}
+
+impl Processor {
+    /// Builds the processor. A cache directory that cannot be opened
+    /// disables the cache (logged), it does not stop the server.
+    pub fn new(config: ProcessingConfig, cache_dir: Option<PathBuf>) -> Self {
+        let cache = match cache_dir {
+            Some(dir) if config.cache_bytes > 0 => match Cache::open(dir, config.cache_bytes) {
+                Ok(c) => Some(Arc::new(c)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "processed-variant cache disabled");
+                    None
+                }
+            },
+            _ => None,
+        };
+        Processor {
+            limits: [
+                config.oss.apply(oss_limits()),
+                config.cos.apply(cos_limits()),
+                config.us3.apply(us3_limits()),
+            ],
+            permits: Arc::new(Semaphore::new(config.effective_concurrency().max(1))),
+            engine: Arc::new(OnceLock::new()),
+            cache,
+            inflight: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The limits of a dialect.
+    pub fn limits(&self, d: Dialect) -> &imaging::Limits {
+        match d {
+            Dialect::Oss => &self.limits[0],
+            Dialect::Cos => &self.limits[1],
+            Dialect::Us3 => &self.limits[2],
+        }
+    }
+
+    /// The variant cache, if enabled.
+    pub fn cache(&self) -> Option<&Cache> {
+        self.cache.as_deref()
+    }
+
+    fn inflight_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        match self.inflight.lock() {
+            Ok(mut m) => m.entry(key.to_string()).or_default().clone(),
+            // A poisoned map only loses the de-duplication.
+            Err(_) => Arc::default(),
+        }
+    }
+
+    fn inflight_done(&self, key: &str) {
+        if let Ok(mut m) = self.inflight.lock() {
+            m.remove(key);
+        }
+    }
+
+    /// Runs the engine on the blocking pool, bounded by the permits.
+    async fn execute(
+        &self,
+        source: Vec<u8>,
+        pipeline: &imaging::Pipeline,
+        assets: imaging::Assets,
+        limits: &imaging::Limits,
+    ) -> Result<(imaging::Output, Vec<u8>), ProcessError> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ProcessError::Internal("the processing pool is closed".into()))?;
+        let engine = self.engine.clone();
+        let pipeline = pipeline.clone();
+        let limits = limits.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let engine = engine.get_or_init(imaging::Engine::new);
+            let out = engine.execute(&source, &pipeline, &assets, &limits);
+            out.map(|o| (o, source))
+        })
+        .await;
+        match joined {
+            Ok(r) => r.map_err(ProcessError::from),
+            // A panic in the engine is a bug, reported as a 500.
+            Err(e) => Err(ProcessError::Internal(format!(
+                "the engine task failed: {e}"
+            ))),
+        }
+    }
+}
+
+/// Whether a bucket-level request is one of the image APIs (routed to
+/// [`handle_api`]).
+pub fn is_bucket_api(q: &RawQuery) -> bool {
+    q.has("style") || q.has("iopstyle") || q.has("x-imgbucket-image-config")
+}
+
+fn site<'a>(cx: &'a Ctx<'_>, resource: &'a str) -> ErrorSite<'a> {
+    ErrorSite {
+        resource,
+        request_id: cx.request_id,
+        host: cx
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or(""),
+    }
+}
+
+/// The GetObject hook: `Some(response)` when the request is an image
+/// request (or refused by source protection), `None` for a plain GET.
+pub(crate) async fn intercept_get(cx: &Ctx<'_>, bucket: &str, key: &str) -> Option<ApiResult> {
+    let resource = format!("/{bucket}/{key}");
+    let store = &*cx.state.store;
+    if let Some(dialect) = dialects::detect(cx.raw_query) {
+        let r = processed_get(cx, bucket, key, dialect).await;
+        return Some(Ok(r.unwrap_or_else(|e| {
+            error::render(&e, dialect, &site(cx, &resource))
+        })));
+    }
+    let cfg = match styles::image_config(store, bucket).await {
+        Ok(c) => c,
+        // Let the plain GET path report a missing bucket its own way.
+        Err(_) => return None,
+    };
+    if !cfg.separators.is_empty() {
+        match styles::match_separator(store, bucket, key, &cfg).await {
+            Ok(Some((source, name, rec))) => {
+                let dialect = rec.dialect();
+                tracing::debug!(style = name, source, "style by separator");
+                let r = match dialects::parse_style(dialect, &rec.content) {
+                    Ok(pipeline) => respond(cx, bucket, &source, dialect, &pipeline).await,
+                    Err(e) => Err(e.into()),
+                };
+                let site = site(cx, &resource);
+                return Some(Ok(r.unwrap_or_else(|e| error::render(&e, dialect, &site))));
+            }
+            Ok(None) => {}
+            Err(e) => return Some(Ok(error::render(&e, Dialect::Oss, &site(cx, &resource)))),
+        }
+    }
+    if cx.caller == Caller::Anonymous && cfg.protects(key) {
+        return Some(Err(ApiError::AccessDenied));
+    }
+    None
+}
+
+/// A GET with processing parameters of `dialect`.
+async fn processed_get(
+    cx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    dialect: Dialect,
+) -> Result<Response<Body>, ProcessError> {
+    let directive = dialects::parse_query(dialect, cx.raw_query)?;
+    let store = &*cx.state.store;
+    if cx.caller == Caller::Anonymous && !matches!(directive, Directive::Style(_)) {
+        let cfg = styles::image_config(store, bucket).await?;
+        if cfg.protects(key) {
+            return Err(ProcessError::AccessDenied(
+                "Source image protection is enabled: access the image through a style.".into(),
+            ));
+        }
+    }
+    let pipeline = resolve(store, bucket, directive).await?;
+    respond(cx, bucket, key, dialect, &pipeline).await
+}
+
+/// Turns a directive into a pipeline, loading a style when named.
+async fn resolve(
+    store: &dyn Store,
+    bucket: &str,
+    directive: Directive,
+) -> Result<imaging::Pipeline, ProcessError> {
+    match directive {
+        Directive::Pipeline(p) => Ok(p),
+        Directive::Style(name) => {
+            let rec = styles::load_style(store, bucket, &name)
+                .await?
+                .ok_or(ProcessError::NoSuchStyle(name))?;
+            Ok(dialects::parse_style(rec.dialect(), &rec.content)?)
+        }
+    }
+}
+
+/// The processed ETag: 32 hex digits of SHA-256 over the source ETag, the
+/// canonical pipeline and the renderer.
+pub fn processed_etag(source_etag: &str, canonical: &str, dialect: Dialect) -> String {
+    let mut h = Sha256::new();
+    for part in [source_etag, canonical, styles::dialect_name(dialect)] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+fn cache_key(bucket: &str, key: &str, meta: &ObjectMeta, canonical: &str, d: Dialect) -> String {
+    let lm = meta
+        .last_modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.as_nanos());
+    let mut h = Sha256::new();
+    for part in [
+        bucket,
+        key,
+        &meta.etag,
+        &lm.to_string(),
+        canonical,
+        styles::dialect_name(d),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// Processes `bucket/key` with `pipeline` and builds the response
+/// (conditional GET, cache, headers).
+async fn respond(
+    cx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    dialect: Dialect,
+    pipeline: &imaging::Pipeline,
+) -> Result<Response<Body>, ProcessError> {
+    let proc = &cx.state.process;
+    let store = &*cx.state.store;
+    let limits = proc.limits(dialect);
+    let head = store.head_object(bucket, key).await?;
+    if head.size > limits.max_source_bytes {
+        return Err(ProcessError::SourceTooLarge {
+            size: head.size,
+            limit: limits.max_source_bytes,
+        });
+    }
+    let canonical = pipeline.canonical();
+    let etag = processed_etag(&head.etag, &canonical, dialect);
+    match Conditions::request(cx.headers).evaluate(&etag, head.last_modified) {
+        Ok(()) => {}
+        Err(ConditionFailure::NotModified) => {
+            let mut r = crate::s3::empty_response(StatusCode::NOT_MODIFIED);
+            validators(&mut r, &etag, &head);
+            return Ok(r);
+        }
+        Err(ConditionFailure::PreconditionFailed) => return Err(ProcessError::PreconditionFailed),
+    }
+    let ckey = cache_key(bucket, key, &head, &canonical, dialect);
+    let entry = variant(proc, store, bucket, key, dialect, pipeline, &ckey).await?;
+    let len = entry.bytes.len();
+    let mut r = Response::new(body::full(entry.bytes));
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&entry.content_type) {
+        h.insert(http::header::CONTENT_TYPE, v);
+    }
+    h.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+    validators(&mut r, &etag, &head);
+    Ok(r)
+}
+
+fn validators(r: &mut Response<Body>, etag: &str, source: &ObjectMeta) {
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        h.insert(http::header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&http_date(source.last_modified)) {
+        h.insert(http::header::LAST_MODIFIED, v);
+    }
+}
+
+/// The variant from the cache, or computed once and cached.
+async fn variant(
+    proc: &Processor,
+    store: &dyn Store,
+    bucket: &str,
+    key: &str,
+    dialect: Dialect,
+    pipeline: &imaging::Pipeline,
+    ckey: &str,
+) -> Result<Entry, ProcessError> {
+    let Some(cache) = proc.cache.clone() else {
+        return compute(proc, store, bucket, key, dialect, pipeline).await;
+    };
+    if let Some(e) = cache_get(&cache, ckey).await {
+        return Ok(e);
+    }
+    // Identical concurrent requests wait here for the first one's result.
+    let lock = proc.inflight_lock(ckey);
+    let guard = lock.lock().await;
+    if let Some(e) = cache_get(&cache, ckey).await {
+        return Ok(e);
+    }
+    let result = compute(proc, store, bucket, key, dialect, pipeline).await;
+    if let Ok(entry) = &result {
+        let (c, k, e) = (cache.clone(), ckey.to_string(), entry.clone());
+        let _ = tokio::task::spawn_blocking(move || c.put(&k, &e)).await;
+    }
+    drop(guard);
+    proc.inflight_done(ckey);
+    result
+}
+
+async fn cache_get(cache: &Arc<Cache>, key: &str) -> Option<Entry> {
+    let (c, k) = (cache.clone(), key.to_string());
+    tokio::task::spawn_blocking(move || c.get(&k))
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Reads a stored object into memory, refusing more than `limit` bytes.
+async fn read_bounded(
+    store: &dyn Store,
+    bucket: &str,
+    key: &str,
+    limit: u64,
+) -> Result<Vec<u8>, ProcessError> {
+    let (meta, mut stream) = store.get_object(bucket, key, None).await?;
+    if meta.size > limit {
+        return Err(ProcessError::SourceTooLarge {
+            size: meta.size,
+            limit,
+        });
+    }
+    let mut buf = Vec::with_capacity(meta.size as usize);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ProcessError::Internal(format!("reading {key}: {e}")))?;
+        if (buf.len() + chunk.len()) as u64 > limit {
+            return Err(ProcessError::SourceTooLarge {
+                size: (buf.len() + chunk.len()) as u64,
+                limit,
+            });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+/// Reads the source and the watermark objects, runs the engine, renders
+/// the output.
+async fn compute(
+    proc: &Processor,
+    store: &dyn Store,
+    bucket: &str,
+    key: &str,
+    dialect: Dialect,
+    pipeline: &imaging::Pipeline,
+) -> Result<Entry, ProcessError> {
+    let limits = proc.limits(dialect);
+    let source = read_bounded(store, bucket, key, limits.max_source_bytes).await?;
+    let mut assets = imaging::Assets::default();
+    for k in pipeline.asset_keys() {
+        if assets.images.contains_key(&k) {
+            continue;
+        }
+        let bytes = match read_bounded(store, bucket, &k, limits.max_source_bytes).await {
+            Ok(b) => b,
+            Err(ProcessError::NoSuchKey(_) | ProcessError::SourceTooLarge { .. }) => {
+                return Err(ProcessError::WatermarkMissing(k))
+            }
+            Err(e) => return Err(e),
+        };
+        assets.images.insert(k, bytes);
+    }
+    let (out, source) = proc.execute(source, pipeline, assets, limits).await?;
+    Ok(render_output(dialect, out, &source))
+}
+
+/// An engine output as response bytes: images as encoded, information
+/// through the dialect's JSON renderer.
+fn render_output(dialect: Dialect, out: imaging::Output, source: &[u8]) -> Entry {
+    use imaging::Output as O;
+    let json = match (out, dialect) {
+        (O::Image { bytes, format, .. }, _) => {
+            return Entry {
+                content_type: format.mime().to_string(),
+                bytes,
+            }
+        }
+        (O::Info(i), Dialect::Oss) => dialects::oss::info_json(&i),
+        (O::Info(i), Dialect::Cos) => {
+            use md5::Digest as _;
+            let md5 = hex::encode(md5::Md5::digest(source));
+            dialects::cos::image_info_json(&i, &md5)
+        }
+        (O::Info(i), Dialect::Us3) => dialects::us3::imageinfo_json(&i),
+        (O::Exif(f), Dialect::Us3) => dialects::us3::exif_json(&f),
+        (O::Exif(f), _) => dialects::cos::exif_json(&f),
+        (O::AverageColor(c), Dialect::Oss) => dialects::oss::average_hue_json(c),
+        (O::AverageColor(c), Dialect::Cos) => dialects::cos::image_ave_json(c),
+        (O::AverageColor(c), Dialect::Us3) => dialects::us3::averagehue_json(c),
+    };
+    Entry {
+        content_type: "application/json".into(),
+        bytes: json.to_string().into_bytes(),
+    }
+}
+
+/// The image APIs routed as `S3Op::ImageApi`: styles, image settings, and
+/// `POST key?x-oss-process` (saveas). Errors use the API's envelope.
+pub(crate) async fn handle_api(
+    cx: &Ctx<'_>,
+    method: Method,
+    mut body: RequestBody,
+    bucket: &str,
+    key: &str,
+) -> ApiResult {
+    let resource = if key.is_empty() {
+        format!("/{bucket}")
+    } else {
+        format!("/{bucket}/{key}")
+    };
+    let limit = cx
+        .state
+        .config
+        .limits
+        .max_xml_body
+        .min(MAX_SAVEAS_BODY.max(1 << 20));
+    let raw = body.read_to_limit(limit).await?;
+    let store = &*cx.state.store;
+    let q = cx.query;
+    let (dialect, result) = if !key.is_empty() {
+        (Dialect::Oss, saveas(cx, &raw, bucket, key).await)
+    } else if q.has("x-imgbucket-image-config") {
+        (
+            Dialect::Oss,
+            styles::image_config_api(store, bucket, &method, &raw).await,
+        )
+    } else if q.has("iopstyle") {
+        let name = q.get("styleName").filter(|s| !s.is_empty());
+        (
+            Dialect::Us3,
+            styles::iopstyle_api(store, bucket, &method, name, &raw).await,
+        )
+    } else {
+        let name = q.get("styleName").filter(|s| !s.is_empty());
+        let cos_signed = q.has("q-sign-algorithm")
+            || cx
+                .headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("q-sign-algorithm"));
+        let api = styles::style_api_dialect(&method, name, &raw, cos_signed);
+        (
+            api,
+            styles::style_api(store, bucket, &method, name, &raw, api).await,
+        )
+    };
+    Ok(result.unwrap_or_else(|e| error::render(&e, dialect, &site(cx, &resource))))
+}
+
+/// OSS `POST /<key>?x-oss-process` with `...|sys/saveas,o_..,b_..`:
+/// processes and stores the result through the durable write path.
+async fn saveas(
+    cx: &Ctx<'_>,
+    raw: &[u8],
+    bucket: &str,
+    key: &str,
+) -> Result<Response<Body>, ProcessError> {
+    if cx.caller == Caller::Anonymous {
+        return Err(ProcessError::AccessDenied(
+            "sys/saveas needs an authenticated caller with write permission".into(),
+        ));
+    }
+    if raw.len() > MAX_SAVEAS_BODY {
+        return Err(ProcessError::BadRequest(
+            "the request body is too large".into(),
+        ));
+    }
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| ProcessError::BadRequest("the request body is not UTF-8".into()))?;
+    let save = dialects::oss::parse_saveas(text)?;
+    let store = &*cx.state.store;
+    let target_bucket = save.bucket.clone().unwrap_or_else(|| bucket.to_string());
+    crate::s3::router::validate_bucket_name(&target_bucket)
+        .map_err(|e| ProcessError::InvalidArgument(e.to_string()))?;
+    store.bucket(&target_bucket).await?;
+    let pipeline = resolve(store, bucket, save.process).await?;
+    let proc = &cx.state.process;
+    let head = store.head_object(bucket, key).await?;
+    let limits = proc.limits(Dialect::Oss);
+    if head.size > limits.max_source_bytes {
+        return Err(ProcessError::SourceTooLarge {
+            size: head.size,
+            limit: limits.max_source_bytes,
+        });
+    }
+    let entry = compute(proc, store, bucket, key, Dialect::Oss, &pipeline).await?;
+    let mut w = store.object_writer(&target_bucket, &save.object).await?;
+    w.write(&entry.bytes).await?;
+    let attrs = storage::ObjectAttrs {
+        content_type: Some(entry.content_type.clone()),
+        ..Default::default()
+    };
+    let meta = w.commit(attrs, None).await?;
+    let doc = serde_json::json!({
+        "bucket": target_bucket,
+        "fileSize": meta.size,
+        "object": save.object,
+        "status": "OK",
+    });
+    let mut r = Response::new(body::full(doc.to_string()));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
+}

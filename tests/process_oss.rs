@@ -1,0 +1,445 @@
+//! Alibaba OSS `x-oss-process` over HTTP: every documented example of
+//! dialects.md §1 against an in-process server, with the spec's fixtures.
+#![allow(clippy::unwrap_used)]
+
+mod process_support;
+
+use process_support::*;
+
+const B: &str = "examplebucket";
+
+async fn server() -> Server {
+    let s = Server::start().await;
+    s.mb(B).await;
+    s.fixtures(B).await;
+    s
+}
+
+fn p(key: &str, process: &str) -> String {
+    format!("/{B}/{key}?x-oss-process={process}")
+}
+
+#[tokio::test]
+async fn resize_modes_worked_example() {
+    let s = server().await;
+    s.upload(B, "s200.jpg", &jpeg(&halves(200, 100), 90), "image/jpeg")
+        .await;
+    for (mode, want) in [
+        ("lfit", (150, 75)),
+        ("mfit", (160, 80)),
+        ("fill", (150, 80)),
+        ("pad", (150, 80)),
+        ("fixed", (150, 80)),
+    ] {
+        let r = s
+            .get(&p("s200.jpg", &format!("image/resize,m_{mode},w_150,h_80")))
+            .await;
+        r.expect(200);
+        assert_eq!(r.header("content-type"), Some("image/jpeg"), "{mode}");
+        assert_eq!(r.dims(), want, "{mode}");
+    }
+    // pad: the 150×75 image is centred on white.
+    let img = s
+        .get(&p("s200.jpg", "image/resize,m_pad,w_150,h_80"))
+        .await
+        .image();
+    assert!(near(*img.get_pixel(75, 0), [255, 255, 255, 255], 24));
+    // limit_1 (default) never enlarges; limit_0 does.
+    assert_eq!(
+        s.get(&p("f1.jpg", "image/resize,w_800")).await.dims(),
+        (400, 200)
+    );
+    assert_eq!(
+        s.get(&p("f1.jpg", "image/resize,w_800,limit_0"))
+            .await
+            .dims(),
+        (800, 400)
+    );
+    // Percent.
+    assert_eq!(
+        s.get(&p("f1.jpg", "image/resize,p_50")).await.dims(),
+        (200, 100)
+    );
+}
+
+#[tokio::test]
+async fn crop_gravity_and_outside_start() {
+    let s = server().await;
+    let r = s.get(&p("f1.jpg", "image/crop,w_100,h_50,g_se")).await;
+    r.expect(200);
+    let img = r.image();
+    assert_eq!(img.dimensions(), (100, 50));
+    assert!(near(*img.get_pixel(50, 25), [0, 0, 255, 255], 24));
+    let img = s
+        .get(&p("f1.jpg", "image/crop,w_100,h_50,g_nw"))
+        .await
+        .image();
+    assert!(near(*img.get_pixel(50, 25), [255, 0, 0, 255], 24));
+    // A region running past the edge is clipped.
+    assert_eq!(
+        s.get(&p("f1.jpg", "image/crop,x_350,y_0,w_100,h_100"))
+            .await
+            .dims(),
+        (50, 100)
+    );
+    let r = s.get(&p("f1.jpg", "image/crop,x_500,y_10,w_10,h_10")).await;
+    r.oss_error(400, "BadRequest");
+    assert_eq!(
+        r.xml("Message").as_deref(),
+        Some("Advance cut's position is out of image.")
+    );
+}
+
+#[tokio::test]
+async fn indexcrop_strip_and_out_of_range_source() {
+    let s = server().await;
+    let r = s.get(&p("f1.jpg", "image/indexcrop,x_100,i_3")).await;
+    let img = r.image();
+    assert_eq!(img.dimensions(), (100, 200));
+    assert!(near(*img.get_pixel(50, 100), [0, 0, 255, 255], 24));
+    // Index past the last strip: the source unchanged.
+    let r = s.get(&p("f1.jpg", "image/indexcrop,x_100,i_10")).await;
+    r.expect(200);
+    assert_eq!(r.dims(), (400, 200));
+    let r = s.get(&p("f1.jpg", "image/indexcrop,x_0,i_0")).await;
+    r.oss_error(400, "InvalidArgument");
+    assert_eq!(r.xml("EC").as_deref(), Some("0040-00000230"));
+}
+
+#[tokio::test]
+async fn circle_white_on_jpeg_transparent_on_png() {
+    let s = server().await;
+    let r = s.get(&p("f4.jpg", "image/circle,r_40")).await;
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    let img = r.image();
+    assert_eq!(img.dimensions(), (81, 81));
+    assert!(near(*img.get_pixel(0, 0), [255, 255, 255, 255], 24));
+    assert!(near(*img.get_pixel(40, 40), [0, 0, 255, 255], 24));
+    let r = s.get(&p("f11.png", "image/circle,r_40")).await;
+    assert_eq!(r.header("content-type"), Some("image/png"));
+    let img = r.image();
+    assert_eq!(img.get_pixel(0, 0).0[3], 0);
+    assert!(near(*img.get_pixel(40, 40), [0, 128, 255, 255], 2));
+    // r beyond half the short side: (short-1)/2.
+    assert_eq!(
+        s.get(&p("f4.jpg", "image/circle,r_500")).await.dims(),
+        (99, 99)
+    );
+}
+
+#[tokio::test]
+async fn rotate_and_auto_orient_hoisting() {
+    let s = server().await;
+    assert_eq!(
+        s.get(&p("f1.jpg", "image/rotate,90")).await.dims(),
+        (200, 400)
+    );
+    // F3: stored 1000×600, orientation 6 → displayed 600×1000, red right.
+    // auto-orient runs before the resize wherever it is written.
+    let img = s
+        .get(&p("f3.jpg", "image/resize,w_100/auto-orient,1"))
+        .await
+        .image();
+    assert_eq!(img.dimensions(), (100, 167));
+    assert!(near(*img.get_pixel(90, 80), [255, 0, 0, 255], 40));
+    assert!(near(*img.get_pixel(10, 80), [0, 0, 255, 255], 40));
+    // Without auto-orient the stored pixels are used.
+    assert_eq!(
+        s.get(&p("f3.jpg", "image/resize,w_100")).await.dims(),
+        (100, 60)
+    );
+}
+
+#[tokio::test]
+async fn format_conversions_and_content_type() {
+    let s = server().await;
+    for (fmt, mime) in [
+        ("png", "image/png"),
+        ("webp", "image/webp"),
+        ("bmp", "image/bmp"),
+        ("jpg", "image/jpeg"),
+        ("tiff", "image/tiff"),
+    ] {
+        let r = s.get(&p("f1.jpg", &format!("image/format,{fmt}"))).await;
+        r.expect(200);
+        assert_eq!(r.header("content-type"), Some(mime), "{fmt}");
+        assert_eq!(r.dims(), (400, 200), "{fmt}");
+    }
+    // Transparency flattened onto white in JPEG.
+    let r = s.get(&p("f2.png", "image/format,jpg")).await;
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    assert!(near(
+        *r.image().get_pixel(150, 150),
+        [255, 255, 255, 255],
+        24
+    ));
+    // format,gif on a non-GIF keeps the source format.
+    let r = s.get(&p("f1.jpg", "image/format,gif")).await;
+    assert_eq!(r.header("content-type"), Some("image/jpeg"));
+    // A GIF stays animated through a resize.
+    let r = s.get(&p("f5.gif", "image/resize,w_100")).await;
+    assert_eq!(r.header("content-type"), Some("image/gif"));
+    assert_eq!(gif_frames(&r.body), 10);
+    // AVIF encoding is not built: 501 in the OSS envelope.
+    s.get(&p("f1.jpg", "image/format,avif"))
+        .await
+        .oss_error(501, "NotImplemented");
+}
+
+#[tokio::test]
+async fn quality_and_interlace() {
+    let s = server().await;
+    let original = f1().len();
+    let q30 = s.get(&p("f1.jpg", "image/quality,Q_30")).await;
+    q30.expect(200);
+    assert!(
+        q30.body.len() < original,
+        "{} !< {original}",
+        q30.body.len()
+    );
+    let q95 = s.get(&p("f1.jpg", "image/quality,q_95")).await;
+    assert!(q30.body.len() < q95.body.len());
+    let r = s.get(&p("f1.jpg", "image/interlace,1")).await;
+    assert!(is_progressive(&r.body));
+    let r = s.get(&p("f1.jpg", "image/resize,w_100")).await;
+    assert!(!is_progressive(&r.body));
+}
+
+#[tokio::test]
+async fn info_and_average_hue_json() {
+    let s = server().await;
+    let r = s.get(&p("f1.jpg", "image/info")).await;
+    r.expect(200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let j = r.json();
+    assert_eq!(j["ImageWidth"]["value"], "400");
+    assert_eq!(j["ImageHeight"]["value"], "200");
+    assert_eq!(j["Format"]["value"], "jpg");
+    assert_eq!(j["FileSize"]["value"], f1().len().to_string());
+    // EXIF tags are merged in.
+    let j = s.get(&p("f3.jpg", "image/info")).await.json();
+    assert_eq!(j["Orientation"]["value"], "6");
+    let r = s.get(&p("f4.jpg", "image/average-hue")).await;
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let rgb = r.json()["RGB"].as_str().unwrap().to_string();
+    let v = u32::from_str_radix(rgb.trim_start_matches("0x"), 16).unwrap();
+    let (red, green, blue) = (v >> 16, (v >> 8) & 0xFF, v & 0xFF);
+    assert!(red < 24 && green < 24 && blue > 230, "{rgb}");
+    // info cannot be combined with other actions.
+    s.get(&p("f1.jpg", "image/resize,w_100/info"))
+        .await
+        .oss_error(400, "InvalidArgument");
+}
+
+#[tokio::test]
+async fn watermarks_image_and_text() {
+    let s = server().await;
+    // The 50×50 black logo at the bottom-right corner, 10 px margins.
+    let wm = format!(
+        "image/watermark,image_{},g_se,x_10,y_10",
+        b64("wm/logo.png")
+    );
+    let r = s.get(&p("f11.png", &wm)).await;
+    r.expect(200);
+    let img = r.image();
+    assert_eq!(img.dimensions(), (100, 100));
+    assert!(near(*img.get_pixel(60, 60), [0, 0, 0, 255], 2));
+    assert!(near(*img.get_pixel(20, 20), [0, 128, 255, 255], 2));
+    // Text: some pixels become the text colour (red here).
+    let wm = format!(
+        "image/watermark,text_{},color_FF0000,size_40,g_center",
+        b64("Hello")
+    );
+    let r = s.get(&p("f4.jpg", &wm)).await;
+    r.expect(200);
+    let img = r.image();
+    let reddish = img
+        .pixels()
+        .filter(|px| px.0[0] > 150 && px.0[2] < 120)
+        .count();
+    assert!(reddish > 20, "no text drawn ({reddish} red pixels)");
+    // A missing watermark object.
+    let wm = format!("image/watermark,image_{}", b64("wm/none.png"));
+    s.get(&p("f4.jpg", &wm))
+        .await
+        .oss_error(400, "WatermarkError");
+}
+
+#[tokio::test]
+async fn errors_in_the_oss_envelope() {
+    let s = server().await;
+    let r = s.get(&p("f1.jpg", "image/slim,1")).await;
+    r.oss_error(400, "InvalidArgument");
+    assert_eq!(r.xml("EC").as_deref(), Some("0040-00000213"));
+    assert!(r.xml("Message").unwrap().contains("slim"));
+    s.get(&p("f1.jpg", "image/resize,w_0,h_0"))
+        .await
+        .oss_error(400, "InvalidArgument");
+    let r = s.get(&p("f1.jpg", "image/watermark,text_%%%%")).await;
+    assert_eq!(r.status.as_u16(), 400, "{}", r.text());
+    let r = s
+        .get(&p("f1.jpg", "image/watermark,image_not*base64!"))
+        .await;
+    assert_eq!(r.status.as_u16(), 400, "{}", r.text());
+    s.get(&p("missing.jpg", "image/resize,w_10"))
+        .await
+        .oss_error(404, "NoSuchKey");
+    s.get(&p("f1.jpg", "style/nostyle"))
+        .await
+        .oss_error(404, "NoSuchStyle");
+    // sys/saveas in a GET.
+    s.get(&p("f1.jpg", "image/resize,w_10|sys/saveas,o_b3V0"))
+        .await
+        .oss_error(400, "BadRequest");
+    // Not an image at all: a 4xx, never a 500.
+    s.upload(B, "text.jpg", b"this is not a jpeg", "image/jpeg")
+        .await;
+    let r = s.get(&p("text.jpg", "image/resize,w_10")).await;
+    r.oss_error(400, "InvalidArgument");
+}
+
+#[tokio::test]
+async fn decompression_bomb_is_refused_and_the_server_keeps_serving() {
+    let s = server().await;
+    s.upload(B, "bomb.png", &png_bomb(60_000, 60_000), "image/png")
+        .await;
+    let r = s.get(&p("bomb.png", "image/resize,w_100")).await;
+    r.oss_error(400, "ImageTooLarge");
+    s.upload(B, "wide.png", &png_bomb(20_000, 20_000), "image/png")
+        .await;
+    // 400 Mpx: under the side limit, over 250 Mpx.
+    s.get(&p("wide.png", "image/resize,w_100"))
+        .await
+        .oss_error(400, "ImageTooLarge");
+    s.get(&p("f1.jpg", "image/resize,w_100")).await.expect(200);
+}
+
+#[tokio::test]
+async fn source_over_the_byte_limit_is_refused_before_reading() {
+    let mut cfg = imgbucket::config::ProcessingConfig::default();
+    cfg.oss.max_source_bytes = Some(1000);
+    let s = Server::start_with(cfg).await;
+    s.mb(B).await;
+    s.upload(B, "f1.jpg", &f1(), "image/jpeg").await;
+    let r = s.get(&p("f1.jpg", "image/resize,w_100")).await;
+    r.oss_error(400, "ImageTooLarge");
+    // The plain object is still served.
+    s.get(&format!("/{B}/f1.jpg")).await.expect(200);
+}
+
+#[tokio::test]
+async fn processed_etag_conditional_get_and_range_ignored() {
+    let s = server().await;
+    let url = p("f1.jpg", "image/resize,w_100");
+    let r = s.get(&url).await;
+    r.expect(200);
+    let etag = r.header("etag").unwrap().to_string();
+    let plain = s.get(&format!("/{B}/f1.jpg")).await;
+    assert_ne!(Some(etag.as_str()), plain.header("etag"));
+    assert_eq!(etag.len(), 34);
+    assert_eq!(r.header("last-modified"), plain.header("last-modified"));
+    assert_eq!(
+        r.header("content-length"),
+        Some(r.body.len().to_string().as_str())
+    );
+    // Same pipeline → same ETag; a different one → different.
+    assert_eq!(s.get(&url).await.header("etag"), Some(etag.as_str()));
+    let other = s.get(&p("f1.jpg", "image/resize,w_101")).await;
+    assert_ne!(other.header("etag"), Some(etag.as_str()));
+    // If-None-Match → 304 with the ETag.
+    let r304 = s.get_h(&url, &[("if-none-match", &etag)]).await;
+    r304.expect(304);
+    assert!(r304.body.is_empty());
+    assert_eq!(r304.header("etag"), Some(etag.as_str()));
+    let lm = r.header("last-modified").unwrap().to_string();
+    s.get_h(&url, &[("if-modified-since", &lm)])
+        .await
+        .expect(304);
+    s.get_h(&url, &[("if-none-match", "\"other\"")])
+        .await
+        .expect(200);
+    // Range is ignored: the whole image, 200.
+    let ranged = s.get_h(&url, &[("range", "bytes=0-9")]).await;
+    ranged.expect(200);
+    assert_eq!(ranged.body, r.body);
+    assert!(ranged.header("content-range").is_none());
+    // A source overwrite changes the processed ETag.
+    s.upload(B, "f1.jpg", &f9(), "image/jpeg").await;
+    let after = s.get(&url).await;
+    assert_ne!(after.header("etag"), Some(etag.as_str()));
+    assert_eq!(after.dims(), (100, 75));
+}
+
+#[tokio::test]
+async fn variants_are_cached_on_disk() {
+    let s = server().await;
+    let before = s.cache_files();
+    let url = p("f1.jpg", "image/resize,w_120");
+    let a = s.get(&url).await;
+    assert_eq!(s.cache_files(), before + 1);
+    let b = s.get(&url).await;
+    assert_eq!(a.body, b.body);
+    assert_eq!(s.cache_files(), before + 1);
+    // Concurrent identical requests all succeed with the same bytes.
+    let url = p("f9.jpg", "image/resize,w_77");
+    let (x, y, z) = tokio::join!(s.get(&url), s.get(&url), s.get(&url));
+    assert_eq!(x.body, y.body);
+    assert_eq!(y.body, z.body);
+    assert_eq!(s.cache_files(), before + 2);
+}
+
+#[tokio::test]
+async fn anonymous_processing_on_public_read_bucket_only() {
+    let s = Server::start().await;
+    s.mb_public("pub-bucket").await;
+    s.mb("priv-bucket").await;
+    s.upload("pub-bucket", "f1.jpg", &f1(), "image/jpeg").await;
+    s.upload("priv-bucket", "f1.jpg", &f1(), "image/jpeg").await;
+    let r = s
+        .anon(
+            "GET",
+            "/pub-bucket/f1.jpg?x-oss-process=image/resize,w_100",
+            &[],
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(r.dims(), (100, 50));
+    let r = s
+        .anon(
+            "GET",
+            "/priv-bucket/f1.jpg?x-oss-process=image/resize,w_100",
+            &[],
+        )
+        .await;
+    r.expect(403);
+}
+
+#[tokio::test]
+async fn many_slow_requests_do_not_block_plain_requests() {
+    let cfg = imgbucket::config::ProcessingConfig {
+        concurrency: 1,
+        cache_bytes: 0,
+        ..Default::default()
+    };
+    let s = Server::start_with(cfg).await;
+    s.mb(B).await;
+    s.upload(B, "big.png", &png(&halves(1200, 800)), "image/png")
+        .await;
+    s.upload(B, "small.txt", b"hello", "text/plain").await;
+    let heavy = p("big.png", "image/blur,r_30,s_30");
+    let started = std::time::Instant::now();
+    let (a, b, plain) = tokio::join!(s.get(&heavy), s.get(&heavy), async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let r = s.get(&format!("/{B}/small.txt")).await;
+        (r, started.elapsed())
+    });
+    a.expect(200);
+    b.expect(200);
+    plain.0.expect(200);
+    let total = started.elapsed();
+    assert!(
+        plain.1 < total,
+        "plain GET ({:?}) waited for processing ({total:?})",
+        plain.1
+    );
+}
