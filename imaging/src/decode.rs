@@ -158,7 +158,7 @@ fn decode_jpeg(data: &[u8], header: &Header, shrink: u32, limits: &Limits) -> Re
         d.icc = icc;
         return Ok(d);
     }
-    match decode_turbo(data, shrink) {
+    match decode_turbo(data, shrink, (header.width, header.height)) {
         Ok(img) => Ok(Decoded {
             frames: vec![Frame { img, delay_ms: 0 }],
             opaque: true,
@@ -181,9 +181,21 @@ fn decode_jpeg(data: &[u8], header: &Header, shrink: u32, limits: &Limits) -> Re
 /// libjpeg-turbo decode into RGBA at 1/`shrink` scale. The error is
 /// libjpeg-turbo's message; a mere warning ("Corrupt JPEG data: extraneous
 /// bytes...") still yields the fully decoded pixels.
-fn decode_turbo(data: &[u8], shrink: u32) -> std::result::Result<RgbaImage, String> {
+fn decode_turbo(
+    data: &[u8],
+    shrink: u32,
+    checked: (u32, u32),
+) -> std::result::Result<RgbaImage, String> {
     let mut d = turbojpeg::Decompressor::new().map_err(|e| e.to_string())?;
     let th = d.read_header(data).map_err(|e| e.to_string())?;
+    // The limits were checked on our own header walk; refuse a file whose
+    // frame header libjpeg-turbo reads differently (e.g. several SOFs).
+    if (th.width as u64, th.height as u64) != (checked.0 as u64, checked.1 as u64) {
+        return Err(format!(
+            "inconsistent JPEG frame headers ({}x{} vs {}x{})",
+            th.width, th.height, checked.0, checked.1
+        ));
+    }
     let factor = match shrink {
         2 | 4 | 8 if !th.is_lossless => turbojpeg::ScalingFactor::new(1, shrink as usize),
         _ => turbojpeg::ScalingFactor::ONE,

@@ -126,6 +126,10 @@ impl Engine {
             _ => {}
         }
         let header = probe::inspect(source, limits)?;
+        if pipeline.is_identity() {
+            // Nothing to do: the source as is, without a lossy round trip.
+            return source_output(source);
+        }
         let out_format = output_format(header.format, &pipeline.output);
         if matches!(out_format, Format::Avif | Format::Heic) && pipeline.terminal.is_none() {
             return Err(Error::NotImplemented(format!("encoding {out_format:?}")));

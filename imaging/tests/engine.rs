@@ -152,3 +152,214 @@ fn webp_and_gif_outputs() {
     let out = run(&src, &with_format(vec![], Format::Avif));
     assert!(matches!(out, Err(Error::NotImplemented(_))));
 }
+
+#[test]
+fn identity_returns_the_source_and_engine_is_shareable() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Engine>();
+    let src = jpeg(&halves(64, 32), 90);
+    let out = run(&src, &Pipeline::default()).unwrap();
+    assert_eq!(bytes(&out), &src[..]);
+    assert!(matches!(
+        out,
+        Output::Image {
+            format: Format::Jpeg,
+            width: 64,
+            height: 32,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn every_geometry_runs_end_to_end() {
+    let src = jpeg(&halves(200, 100), 90);
+    let white = Rgba::WHITE;
+    let cases: Vec<(Geometry, (u32, u32))> = vec![
+        (
+            Geometry::Fit {
+                width: Some(150),
+                height: Some(80),
+            },
+            (150, 75),
+        ),
+        (
+            Geometry::Cover {
+                width: 150,
+                height: 80,
+            },
+            (160, 80),
+        ),
+        (
+            Geometry::Fill {
+                width: 150,
+                height: 80,
+            },
+            (150, 80),
+        ),
+        (
+            Geometry::Pad {
+                width: 150,
+                height: 80,
+                color: white,
+            },
+            (150, 80),
+        ),
+        (
+            Geometry::Stretch {
+                width: 150,
+                height: 80,
+            },
+            (150, 80),
+        ),
+        (
+            Geometry::Scale {
+                x_permille: Some(500),
+                y_permille: None,
+            },
+            (100, 100),
+        ),
+        (
+            Geometry::LongShort {
+                long: Some(100),
+                short: None,
+            },
+            (100, 50),
+        ),
+        (
+            Geometry::SourceSide {
+                which: SideChoice::Shorter,
+                width: 10,
+                height: 20,
+            },
+            (40, 20),
+        ),
+        (Geometry::Area { max_pixels: 5000 }, (100, 50)),
+        (
+            Geometry::Canvas {
+                width: 300,
+                height: 300,
+                color: Rgba(255, 0, 0, 255),
+            },
+            (300, 300),
+        ),
+    ];
+    for (g, want) in cases {
+        let p = Pipeline {
+            ops: vec![resize(g.clone())],
+            ..Default::default()
+        };
+        let img = decoded(&run(&src, &p).unwrap());
+        assert_eq!(img.dimensions(), want, "{g:?}");
+    }
+    // Pad fills the bands with the colour; Canvas centres the image.
+    let p = Pipeline {
+        ops: vec![resize(Geometry::Pad {
+            width: 200,
+            height: 200,
+            color: Rgba(0, 255, 0, 255),
+        })],
+        ..Default::default()
+    };
+    let img = decoded(&run(&src, &p).unwrap());
+    assert!(near(img.get_pixel(100, 5).0, [0, 255, 0, 255], 30));
+    assert!(near(img.get_pixel(20, 100).0, [255, 0, 0, 255], 30));
+    let p = Pipeline {
+        ops: vec![resize(Geometry::Canvas {
+            width: 400,
+            height: 200,
+            color: Rgba(0, 255, 0, 255),
+        })],
+        ..Default::default()
+    };
+    let img = decoded(&run(&src, &p).unwrap());
+    assert!(near(img.get_pixel(50, 100).0, [0, 255, 0, 255], 30));
+    assert!(near(img.get_pixel(150, 100).0, [255, 0, 0, 255], 30));
+    assert!(near(img.get_pixel(250, 100).0, [0, 0, 255, 255], 30));
+}
+
+#[test]
+fn crop_flip_rotate_indexcrop_shapes() {
+    let src = encode(
+        &DynamicImage::ImageRgba8(halves(200, 100)),
+        ImageFormat::Png,
+    );
+    let run_ops = |ops: Vec<Op>| {
+        decoded(
+            &run(
+                &src,
+                &Pipeline {
+                    ops,
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        )
+    };
+    let img = run_ops(vec![Op::Crop(Crop {
+        width: Some(50),
+        height: Some(50),
+        gravity: Gravity::SouthEast,
+        dx: 0,
+        dy: 0,
+    })]);
+    assert_eq!(img.dimensions(), (50, 50));
+    assert_eq!(img.get_pixel(0, 0).0, [0, 0, 255, 255]);
+    let img = run_ops(vec![Op::Flip(FlipAxis::Horizontal)]);
+    assert_eq!(img.get_pixel(0, 0).0, [0, 0, 255, 255]);
+    let img = run_ops(vec![Op::Rotate { degrees: 90 }]);
+    assert_eq!(img.dimensions(), (100, 200));
+    assert_eq!(img.get_pixel(50, 10).0, [255, 0, 0, 255]);
+    assert_eq!(img.get_pixel(50, 190).0, [0, 0, 255, 255]);
+    let img = run_ops(vec![Op::IndexCrop {
+        axis: Axis::X,
+        length: 60,
+        index: 3,
+    }]);
+    assert_eq!(img.dimensions(), (20, 100));
+    let img = run_ops(vec![Op::IndexCrop {
+        axis: Axis::X,
+        length: 60,
+        index: 4,
+    }]);
+    assert_eq!(img.dimensions(), (200, 100));
+    // Arbitrary rotation grows the canvas with transparent corners; in
+    // JPEG output they become white.
+    let img = run_ops(vec![Op::Rotate { degrees: 45 }]);
+    assert!(img.width() > 200 && img.get_pixel(0, 0).0[3] == 0);
+    let p = Pipeline {
+        ops: vec![Op::Circle {
+            radius: 40,
+            bbox: CircleBox::TwoRPlusOne,
+        }],
+        output: OutputOptions {
+            format: Some(FormatRequest {
+                format: Format::Jpeg,
+                only_if_source_animated: false,
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let img = decoded(&run(&src, &p).unwrap());
+    assert_eq!(img.dimensions(), (81, 81));
+    assert!(near(img.get_pixel(0, 0).0, [255, 255, 255, 255], 10));
+    // The rotate limit applies to arbitrary angles only.
+    let l = Limits {
+        max_rotate_side: Some(150),
+        ..Default::default()
+    };
+    let p = Pipeline {
+        ops: vec![Op::Rotate { degrees: 30 }],
+        ..Default::default()
+    };
+    assert!(matches!(
+        run_limits(&src, &p, &l),
+        Err(Error::TooLarge { .. })
+    ));
+    let p = Pipeline {
+        ops: vec![Op::Rotate { degrees: 270 }],
+        ..Default::default()
+    };
+    assert!(run_limits(&src, &p, &l).is_ok());
+}
