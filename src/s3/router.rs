@@ -441,10 +441,16 @@ fn parse_max(q: &RawQuery, name: &'static str, cap: usize) -> Result<usize, ApiE
         Some(v) => {
             let v = v.trim();
             if v.starts_with('-') && v.len() > 1 && v[1..].bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ApiError::InvalidArgument(name, "must be non-negative".into()));
+                return Err(ApiError::InvalidArgument(
+                    name,
+                    "must be non-negative".into(),
+                ));
             }
             if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ApiError::InvalidArgument(name, format!("{v:?} is not an integer")));
+                return Err(ApiError::InvalidArgument(
+                    name,
+                    format!("{v:?} is not an integer"),
+                ));
             }
             // Digits only: a number too large for u64 is simply "a lot".
             Ok(v.parse::<u64>().unwrap_or(u64::MAX).min(cap as u64) as usize)
@@ -1026,12 +1032,21 @@ mod tests {
             let op = r(m, uri).unwrap();
             assert_eq!(op.public_read_allows(), anon, "{m} {uri}");
         }
-        assert_eq!(r("GET", "/bkt?max-keys=99999999999999999999999").map(|o| match o {
-            S3Op::ListObjects { params, .. } => params.max_keys,
-            _ => 0,
-        }), Ok(1000));
-        assert_eq!(r("GET", "/bkt?max-keys=").map(|_| ()), Err(ErrorCode::InvalidArgument));
-        assert_eq!(r("GET", "/bkt?max-keys=1e3").map(|_| ()), Err(ErrorCode::InvalidArgument));
+        assert_eq!(
+            r("GET", "/bkt?max-keys=99999999999999999999999").map(|o| match o {
+                S3Op::ListObjects { params, .. } => params.max_keys,
+                _ => 0,
+            }),
+            Ok(1000)
+        );
+        assert_eq!(
+            r("GET", "/bkt?max-keys=").map(|_| ()),
+            Err(ErrorCode::InvalidArgument)
+        );
+        assert_eq!(
+            r("GET", "/bkt?max-keys=1e3").map(|_| ()),
+            Err(ErrorCode::InvalidArgument)
+        );
     }
 
     #[test]
