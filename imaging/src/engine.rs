@@ -200,7 +200,13 @@ impl Engine {
         let src_q = header.jpeg.as_ref().and_then(|j| j.quality);
         let quality = resolve_quality(opts.quality, src_q, header.format);
         let keep_meta = !opts.strip_metadata;
-        let icc = if keep_meta { work.icc.as_deref() } else { None };
+        // The output is always RGB(A): a profile for another colour space
+        // (a CMYK JPEG's, a grey PNG's) would be wrong on it, so only RGB
+        // profiles are carried over.
+        let icc = work
+            .icc
+            .as_deref()
+            .filter(|p| keep_meta && p.get(16..20) == Some(b"RGB "));
         let mut exif = None;
         if keep_meta && format == Format::Jpeg && header.format == Format::Jpeg {
             if let Some(mut e) = header.jpeg.as_ref().and_then(|j| j.exif.clone()) {

@@ -285,7 +285,9 @@ fn progressive_output_has_sof2_only() {
 #[test]
 fn icc_profile_kept_or_stripped() {
     // Any bytes work for the container; use a recognisable fake profile.
-    let profile: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    let mut profile: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    // Only the data colour space field matters to the engine.
+    profile[16..20].copy_from_slice(b"RGB ");
     let mut payload = b"ICC_PROFILE\0\x01\x01".to_vec();
     payload.extend_from_slice(&profile);
     let src = with_app(&jpeg(&halves(256, 128), 90), 0xE2, &payload);
@@ -322,6 +324,14 @@ fn icc_profile_kept_or_stripped() {
     .unwrap();
     let mut d = image::codecs::png::PngDecoder::new(Cursor::new(bytes(&out))).unwrap();
     assert_eq!(d.icc_profile().unwrap().as_deref(), Some(&profile[..]));
+    // A CMYK or grey profile does not fit the RGB output: dropped.
+    let mut cmyk = profile.clone();
+    cmyk[16..20].copy_from_slice(b"CMYK");
+    let mut payload = b"ICC_PROFILE\0\x01\x01".to_vec();
+    payload.extend_from_slice(&cmyk);
+    let src = with_app(&jpeg(&halves(256, 128), 90), 0xE2, &payload);
+    let out = run(&src, &pipeline(vec![fit_w(100)], OutputOptions::default())).unwrap();
+    assert!(!bytes(&out).windows(12).any(|w| w == b"ICC_PROFILE\0"));
 }
 
 #[test]
