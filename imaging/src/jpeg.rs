@@ -39,12 +39,26 @@ fn is_sof(m: u8) -> bool {
 
 /// Estimates the IJG quality a table was made with: the table is the
 /// standard one scaled by `S` percent, with `S = 5000/Q` for Q < 50 and
-/// `S = 200 − 2Q` above. Summing over the 64 entries makes the estimate
-/// robust to the clamping at 1 and 255 (and the order does not matter, so
-/// zig-zag storage needs no reordering).
+/// `S = 200 − 2Q` above, clamped to 1…255. `S` is recovered from the sums
+/// over the entries that were not clamped (summing averages out the
+/// rounding, and the order does not matter, so zig-zag storage needs no
+/// reordering).
 pub(crate) fn estimate_quality(table: &[u16; 64]) -> u8 {
-    let sum: u32 = table.iter().map(|&v| v as u32).sum();
-    let std: u32 = STD_LUMA.iter().map(|&v| v as u32).sum();
+    let (mut sum, mut std) = (0u32, 0u32);
+    for (&v, &s) in table.iter().zip(STD_LUMA.iter()) {
+        if v > 1 && v < 255 {
+            sum += v as u32;
+            std += s as u32;
+        }
+    }
+    if std == 0 {
+        // Every entry clamped: all 1 is quality 100, all 255 is the bottom.
+        return if table.iter().all(|&v| v <= 1) {
+            100
+        } else {
+            1
+        };
+    }
     let s = sum as f64 * 100.0 / std as f64;
     let q = if s <= 100.0 {
         (200.0 - s) / 2.0
@@ -263,7 +277,7 @@ mod tests {
 
     #[test]
     fn quality_estimate_inverts_ijg_scaling() {
-        for q in [10, 30, 50, 60, 75, 80, 85, 90, 95] {
+        for q in [1, 5, 10, 20, 30, 50, 60, 75, 80, 85, 90, 95, 98, 100] {
             let e = estimate_quality(&ijg_table(q)) as i32;
             assert!((e - q as i32).abs() <= 1, "q={q} estimated {e}");
         }
