@@ -273,7 +273,10 @@ pub fn style_api_dialect(
         return Dialect::Oss;
     }
     let text = String::from_utf8_lossy(body);
-    if text.contains("<AddStyle") || text.contains("<DeleteStyle") {
+    if ["<AddStyle", "<DeleteStyle", "<GetStyle"]
+        .iter()
+        .any(|root| text.contains(root))
+    {
         return Dialect::Cos;
     }
     if *method == Method::GET && cos_signed {
@@ -558,5 +561,29 @@ mod tests {
             "image/info"
         );
         assert!(oss_style_content(b"<Other/>").is_err());
+    }
+
+    #[test]
+    fn style_api_is_told_apart() {
+        let put = Method::PUT;
+        let get = Method::GET;
+        assert_eq!(
+            style_api_dialect(&put, Some("n"), b"<Style/>", false),
+            Dialect::Oss
+        );
+        assert_eq!(
+            style_api_dialect(&put, None, b"<AddStyle/>", false),
+            Dialect::Cos
+        );
+        assert_eq!(
+            style_api_dialect(&Method::DELETE, None, b"<DeleteStyle/>", false),
+            Dialect::Cos
+        );
+        assert_eq!(style_api_dialect(&get, None, b"", false), Dialect::Oss);
+        assert_eq!(style_api_dialect(&get, None, b"", true), Dialect::Cos);
+        assert_eq!(
+            style_api_dialect(&get, None, b"<GetStyle/>", false),
+            Dialect::Cos
+        );
     }
 }
