@@ -144,10 +144,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         config.credentials.access_key.clone(),
         config.credentials.secret_key.clone(),
     )];
-    let state = Arc::new(
-        AppState::new(Arc::new(store), s3, &creds)
-            .with_processing(config.processing.clone(), Some(config.data_dir.join("cache"))),
-    );
+    let state = Arc::new(AppState::new(Arc::new(store), s3, &creds).with_processing(
+        config.processing.clone(),
+        Some(config.data_dir.join("cache")),
+    ));
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
