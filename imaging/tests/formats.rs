@@ -209,6 +209,14 @@ fn animated_webp_output() {
     let b = bytes(&out);
     assert_eq!(sniff(b), Some(Format::Webp));
     assert_eq!(probe(b, &Limits::default()).unwrap().frame_count, 3);
+    // And back: an animated WebP source resized into a GIF keeps its frames.
+    let o = OutputOptions { format: fmt(Format::Gif), ..Default::default() };
+    let back = run(b, &pipeline(vec![fit_w(50)], o)).unwrap();
+    let frames = gif_frames(bytes(&back));
+    assert_eq!(frames.len(), 3);
+    assert_eq!(frames[0].buffer().dimensions(), (50, 25));
+    assert_eq!(frames[0].delay().numer_denom_ms(), (100, 1));
+    assert!(near(frames[1].buffer().get_pixel(25, 12).0, [0, 0, 255, 255], 30));
 }
 
 #[test]
