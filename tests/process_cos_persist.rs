@@ -554,20 +554,31 @@ async fn image_process_on_stored_objects() {
 #[tokio::test]
 async fn location_follows_a_cos_host() {
     let s = server().await;
+    s.mb("otherbucket").await;
+    // Virtual-host style with a COS host name (`<bucket>.cos.<region>.myqcloud.com`,
+    // which the COS SDK always sends): locations keep that shape, for another
+    // target bucket too.
     let host = format!("{B}.cos.ap-guangzhou.myqcloud.com");
-    // Path-style request with a COS-looking Host is not virtual-host style
-    // here (no domain configured), so the Host is used as the domain.
-    let ops = r#"{"rules":[{"fileid":"l.png","rule":"imageMogr2/format/png"}]}"#;
+    let ops = r#"{"rules":[{"fileid":"l.png","rule":"imageMogr2/format/png"},
+                           {"bucket":"otherbucket","fileid":"/o.png","rule":"imageMogr2/format/png"}]}"#
+        .replace('\n', "");
     let r = s
         .req(
             "PUT",
-            &format!("/{B}/loc.jpg"),
-            &[("pic-operations", ops), ("host", &host)],
+            "/loc.jpg",
+            &[("pic-operations", &ops), ("host", &host)],
             Bytes::from(f4()),
         )
         .await;
     r.expect(200);
     let doc = r.text();
     assert_eq!(x(&doc, "Location"), format!("{host}/loc.jpg"));
-    assert_eq!(x(&objects(&doc)[0], "Location"), format!("{host}/l.png"));
+    let objs = objects(&doc);
+    assert_eq!(x(&objs[0], "Location"), format!("{host}/l.png"));
+    assert_eq!(
+        x(&objs[1], "Location"),
+        "otherbucket.cos.ap-guangzhou.myqcloud.com/o.png"
+    );
+    s.get(&format!("/{B}/loc.jpg")).await.expect(200);
+    s.get("/otherbucket/o.png").await.expect(200);
 }
