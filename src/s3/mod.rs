@@ -293,6 +293,9 @@ async fn dispatch(cx: Ctx<'_>, op: S3Op, body: RequestBody) -> ApiResult {
             key,
             method,
         } => crate::process::handle_api(&cx, method, body, &bucket, &key).await,
+        CosImageProcess { bucket, key } => {
+            crate::process::pic_operations::image_process(&cx, body, &bucket, &key).await
+        }
         HeadObject { bucket, key } => object::get_object(&cx, &bucket, &key, true).await,
         DeleteObject { bucket, key } => object::delete_object(&cx, &bucket, &key).await,
         CreateMultipartUpload { bucket, key } => multipart::create(&cx, &bucket, &key).await,

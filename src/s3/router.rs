@@ -232,6 +232,12 @@ pub enum S3Op {
         key: String,
         method: Method,
     },
+    /// Tencent in-cloud processing: `POST /<key>?image_process` with a
+    /// `Pic-Operations` header (`crate::process::pic_operations`).
+    CosImageProcess {
+        bucket: String,
+        key: String,
+    },
 }
 
 impl S3Op {
@@ -264,7 +270,8 @@ impl S3Op {
             | CompleteMultipartUpload { bucket, .. }
             | AbortMultipartUpload { bucket, .. }
             | ListParts { bucket, .. }
-            | ImageApi { bucket, .. } => Some(bucket),
+            | ImageApi { bucket, .. }
+            | CosImageProcess { bucket, .. } => Some(bucket),
         }
     }
 
@@ -310,6 +317,7 @@ impl S3Op {
             AbortMultipartUpload { .. } => "AbortMultipartUpload",
             ListParts { .. } => "ListParts",
             ImageApi { .. } => "ImageApi",
+            CosImageProcess { .. } => "CosImageProcess",
         }
     }
 }
@@ -768,6 +776,7 @@ fn route_object(
             key,
             method: Method::POST,
         },
+        (Method::POST, None) if q.has("image_process") => S3Op::CosImageProcess { bucket, key },
         (Method::POST, None) => return Err(ApiError::NotImplemented("POST on an object".into())),
         _ => return Err(ApiError::MethodNotAllowed),
     };
