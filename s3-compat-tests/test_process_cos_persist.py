@@ -245,3 +245,20 @@ def test_image_process_on_stored_object(s3, endpoint, bucket):
     assert r.status_code == 404
     assert r.headers.get("X-ErrNo") == "-6101"
     assert xml_text(parse_xml(r.content), "Code") == "NoSuchKey"
+
+
+def test_put_with_pic_operations_aws_chunked(s3_trailer, s3, bucket):
+    """An aws-chunked body with a trailing CRC32 (what boto3 sends over
+    HTTPS): the original is verified and stored, then processed."""
+    src = make_png(48, 24)
+    ops = {"rules": [{"fileid": "chunked-thumb.png", "rule": "imageMogr2/thumbnail/24x"}]}
+    with PicOps(s3_trailer, "PutObject") as hook:
+        hook.value = json.dumps(ops)
+        resp = s3_trailer.put_object(Bucket=bucket, Key="chunked.png", Body=src)
+    assert resp["ETag"] == f'"{md5_hex(src)}"'
+    orig, objs = results(hook.bodies[-1])
+    assert xml_text(orig, "ETag") == f'"{md5_hex(src)}"'
+    got = s3.get_object(Bucket=bucket, Key="chunked.png", ChecksumMode="ENABLED")
+    assert got["Body"].read() == src
+    assert got.get("ChecksumCRC32")
+    check_object(s3, bucket, objs[0], "chunked-thumb.png", "png", 24, 12)
