@@ -376,16 +376,29 @@ async fn variants_are_cached_on_disk() {
     let before = s.cache_files();
     let url = p("f1.jpg", "image/resize,w_120");
     let a = s.get(&url).await;
+    assert_eq!(a.header("x-imgbucket-cache"), Some("miss"));
     assert_eq!(s.cache_files(), before + 1);
     let b = s.get(&url).await;
+    assert_eq!(b.header("x-imgbucket-cache"), Some("hit"));
     assert_eq!(a.body, b.body);
+    assert_eq!(a.header("etag"), b.header("etag"));
     assert_eq!(s.cache_files(), before + 1);
-    // Concurrent identical requests all succeed with the same bytes.
+    // Concurrent identical requests: computed once, the others wait for it.
     let url = p("f9.jpg", "image/resize,w_77");
     let (x, y, z) = tokio::join!(s.get(&url), s.get(&url), s.get(&url));
     assert_eq!(x.body, y.body);
     assert_eq!(y.body, z.body);
+    let misses = [&x, &y, &z]
+        .iter()
+        .filter(|r| r.header("x-imgbucket-cache") == Some("miss"))
+        .count();
+    assert_eq!(misses, 1);
     assert_eq!(s.cache_files(), before + 2);
+    // A source overwrite is a new key: recomputed, never the stale variant.
+    s.upload(B, "f9.jpg", &f1(), "image/jpeg").await;
+    let r = s.get(&url).await;
+    assert_eq!(r.header("x-imgbucket-cache"), Some("miss"));
+    assert_eq!(r.dims(), (77, 39));
 }
 
 #[tokio::test]
@@ -442,4 +455,60 @@ async fn many_slow_requests_do_not_block_plain_requests() {
         "plain GET ({:?}) waited for processing ({total:?})",
         plain.1
     );
+}
+
+#[tokio::test]
+async fn effects_shapes_and_their_refusals() {
+    let s = server().await;
+    let mean = |img: &image::RgbaImage| {
+        img.pixels()
+            .map(|p| p.0[0] as u64 + p.0[1] as u64 + p.0[2] as u64)
+            .sum::<u64>()
+            / (img.width() * img.height()) as u64
+    };
+    let base = s.get(&p("f1.jpg", "image/resize,w_100")).await.image();
+    let bright = s
+        .get(&p("f1.jpg", "image/resize,w_100/bright,50"))
+        .await
+        .image();
+    assert!(mean(&bright) > mean(&base) + 30);
+    let dark = s
+        .get(&p("f1.jpg", "image/resize,w_100/bright,-50"))
+        .await
+        .image();
+    assert!(mean(&dark) + 30 < mean(&base));
+    for action in ["contrast,50", "sharpen,100", "blur,r_3,s_2"] {
+        let r = s.get(&p("f1.jpg", &format!("image/{action}"))).await;
+        r.expect(200);
+        assert_eq!(r.dims(), (400, 200), "{action}");
+    }
+    // Rounded corners keep the size; corners transparent on PNG.
+    let img = s
+        .get(&p("f11.png", "image/rounded-corners,r_30"))
+        .await
+        .image();
+    assert_eq!(img.dimensions(), (100, 100));
+    assert_eq!(img.get_pixel(0, 0).0[3], 0);
+    assert_eq!(img.get_pixel(50, 50).0[3], 255);
+    // ...but not on an animated GIF.
+    let r = s.get(&p("f5.gif", "image/rounded-corners,r_30")).await;
+    assert!(r.status.is_client_error(), "{}", r.text());
+    // Arbitrary-angle rotate refuses sources over 4096 px.
+    s.upload(B, "long.png", &png(&halves(4200, 8)), "image/png")
+        .await;
+    let r = s.get(&p("long.png", "image/rotate,45")).await;
+    assert!(r.status.is_client_error(), "{}", r.text());
+    assert_eq!(s.get(&p("f1.jpg", "image/rotate,45")).await.status, 200);
+    // Watermark image with its own preprocessing (P_ = % of the main image).
+    let mark = b64("wm/big.png?x-oss-process=image/resize,P_20");
+    let r = s
+        .get(&p(
+            "f1.jpg",
+            &format!("image/watermark,image_{mark},g_nw,x_0,y_0"),
+        ))
+        .await;
+    r.expect(200);
+    let img = r.image();
+    assert!(near(*img.get_pixel(10, 10), [0, 0, 0, 255], 40));
+    assert!(near(*img.get_pixel(150, 150), [255, 0, 0, 255], 40));
 }

@@ -339,10 +339,15 @@ async fn respond(
         Err(ConditionFailure::PreconditionFailed) => return Err(ProcessError::PreconditionFailed),
     }
     let ckey = cache_key(bucket, key, &head, &canonical, dialect);
-    let entry = variant(proc, store, bucket, key, dialect, pipeline, &ckey).await?;
+    let (entry, from) = variant(proc, store, bucket, key, dialect, pipeline, &ckey).await?;
     let len = entry.bytes.len();
     let mut r = Response::new(body::full(entry.bytes));
     let h = r.headers_mut();
+    let from = match from {
+        Source::Hit => "hit",
+        Source::Miss => "miss",
+    };
+    h.insert("x-imgbucket-cache", HeaderValue::from_static(from));
     if let Ok(v) = HeaderValue::from_str(&entry.content_type) {
         h.insert(http::header::CONTENT_TYPE, v);
     }
@@ -361,6 +366,15 @@ fn validators(r: &mut Response<Body>, etag: &str, source: &ObjectMeta) {
     }
 }
 
+/// Where a variant came from (the `x-imgbucket-cache` response header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// Served from the disk cache.
+    Hit,
+    /// Computed by this request.
+    Miss,
+}
+
 /// The variant from the cache, or computed once and cached.
 async fn variant(
     proc: &Processor,
@@ -370,18 +384,19 @@ async fn variant(
     dialect: Dialect,
     pipeline: &imaging::Pipeline,
     ckey: &str,
-) -> Result<Entry, ProcessError> {
+) -> Result<(Entry, Source), ProcessError> {
     let Some(cache) = proc.cache.clone() else {
-        return compute(proc, store, bucket, key, dialect, pipeline).await;
+        let e = compute(proc, store, bucket, key, dialect, pipeline).await?;
+        return Ok((e, Source::Miss));
     };
     if let Some(e) = cache_get(&cache, ckey).await {
-        return Ok(e);
+        return Ok((e, Source::Hit));
     }
     // Identical concurrent requests wait here for the first one's result.
     let lock = proc.inflight_lock(ckey);
     let guard = lock.lock().await;
     if let Some(e) = cache_get(&cache, ckey).await {
-        return Ok(e);
+        return Ok((e, Source::Hit));
     }
     let result = compute(proc, store, bucket, key, dialect, pipeline).await;
     if let Ok(entry) = &result {
@@ -390,7 +405,7 @@ async fn variant(
     }
     drop(guard);
     proc.inflight_done(ckey);
-    result
+    result.map(|e| (e, Source::Miss))
 }
 
 async fn cache_get(cache: &Arc<Cache>, key: &str) -> Option<Entry> {
