@@ -18,7 +18,37 @@
 //! PNG output unless `strip_metadata`; EXIF is kept only for JPEG → JPEG
 //! (again unless stripped), with its Orientation reset to 1 when the
 //! pipeline applied it to the pixels (libvips does the same), so that no
-//! viewer rotates the image a second time.
+//! viewer rotates the image a second time. Only RGB profiles are carried
+//! (the output is always RGB). WebP, GIF, BMP and TIFF output carry no
+//! metadata.
+//!
+//! Encoding rules (design, dialects.md §0.2):
+//! * Format: the request's, else the source's; Alibaba's `format,gif`
+//!   (`only_if_source_animated`) leaves non-GIF sources in their format.
+//!   AVIF/HEIC output → `Error::NotImplemented` (501).
+//! * Alpha: JPEG output is flattened onto white (so "outside" pixels of
+//!   circle, rounded corners and rotation turn white there); PNG, WebP, BMP
+//!   and TIFF keep alpha, and drop the channel when every pixel is opaque.
+//! * Animation: GIF and WebP output keep every frame and its delay; other
+//!   formats get the first frame (or the one a `Frames` op picked). Only
+//!   frames that can reach the output are decoded.
+//! * Quality ([`resolve_quality`]): `Absolute(n)` = min(source estimate, n),
+//!   `Relative(n)` = source × n / 100, `Floor(n)` = max(source, n),
+//!   `Forced(n)` = n; the source estimate is the IJG quality of a JPEG
+//!   source's luminance table, and without one every mode means n. With no
+//!   quality asked: the source estimate capped at [`MAX_DEFAULT_QUALITY`]
+//!   for JPEG sources, else [`DEFAULT_QUALITY`].
+//! * Size limit (JPEG only): binary search on quality for the largest that
+//!   fits; with `source_if_not_smaller`, the source when the result is not
+//!   smaller than it.
+//!
+//! Operation rules the executor decides (the parser cannot, it has not
+//! seen the image): rounded corners on an animation (more than one frame
+//! kept) → `Error::Unsupported`; `max_rotate_side` applies to arbitrary
+//! angles only (quarter turns are exact moves and cost nothing); a limit
+//! hit anywhere (source, intermediate size, output side) is
+//! `Error::TooLarge`, which `OnLimitError::ReturnSource` turns into the
+//! unprocessed source.
 
 use fast_image_resize as fir;
 use image::RgbaImage;
