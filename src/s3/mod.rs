@@ -13,6 +13,7 @@ mod handlers;
 pub mod headers;
 pub mod router;
 pub mod token;
+pub mod vendor;
 pub mod xml;
 
 pub use error::{ApiError, ErrorCode};
@@ -128,6 +129,8 @@ pub(crate) struct Ctx<'a> {
     pub raw_query: &'a str,
     /// This request's id (for error envelopes that carry it in the body).
     pub request_id: &'a str,
+    /// The vendor whose SDK sent the request (its limits apply).
+    pub vendor: vendor::Vendor,
 }
 
 /// The result type of handlers.
@@ -174,8 +177,12 @@ where
 {
     let started = Instant::now();
     let request_id = new_request_id();
-    let (parts, incoming) = req.into_parts();
+    let (mut parts, incoming) = req.into_parts();
     let is_head = parts.method == Method::HEAD;
+    // OSS/COS SDKs: their `x-oss-*`/`x-cos-*` headers get `x-amz-*` twins
+    // before routing; the response is adapted back at the end.
+    let vendor = vendor::Vendor::detect(&parts.uri, &parts.headers);
+    vendor::add_request_twins(&mut parts.headers, vendor);
     let (op_name, mut resp) = match router::route(
         &parts.method,
         &parts.uri,
@@ -183,10 +190,11 @@ where
         state.config.domain.as_deref(),
     ) {
         Err(e) => ("-", e.into_response(parts.uri.path(), &request_id, is_head)),
-        Ok(routed) => {
+        Ok(mut routed) => {
+            vendor::adjust_op(&mut routed.op, vendor);
             let name = routed.op.name();
             let resource = routed.resource.clone();
-            match serve(&state, &parts, routed, incoming, &request_id).await {
+            match serve(&state, &parts, routed, incoming, &request_id, vendor).await {
                 Ok(r) => (name, r),
                 Err(e) => (name, e.into_response(&resource, &request_id, is_head)),
             }
@@ -199,6 +207,13 @@ where
         h.insert("x-amz-id-2", v);
     }
     h.insert(http::header::SERVER, HeaderValue::from_static("imgbucket"));
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let region = &state.config.region;
+    let resp = vendor::finish_response(resp, vendor, op_name, &request_id, host, region).await;
     tracing::info!(
         request_id,
         method = %parts.method,
@@ -217,6 +232,7 @@ async fn serve<B>(
     routed: router::Routed,
     incoming: B,
     request_id: &str,
+    vendor: vendor::Vendor,
 ) -> ApiResult
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
@@ -232,6 +248,7 @@ where
         caller,
         raw_query: parts.uri.query().unwrap_or(""),
         request_id,
+        vendor,
     };
     dispatch(cx, routed.op, body).await
 }

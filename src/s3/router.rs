@@ -373,10 +373,20 @@ const UNSUPPORTED_OBJECT_SUBRESOURCES: &[&str] = &[
 ];
 
 /// The bucket a `Host` header names in virtual-host style, given the
-/// configured domain (`bucket.s3.local` with domain `s3.local`). The port is
-/// ignored. This is the one place host → bucket is decided.
+/// configured domain (`bucket.s3.local` with domain `s3.local`), or a
+/// vendor's host name (`<bucket>-<appid>.cos.<region>.myqcloud.com`, which
+/// the COS SDK always sends; `<bucket>.oss-<region>.aliyuncs.com`;
+/// `<bucket>.<region>.ufileos.com`, see `vendor::bucket_from_vendor_host`).
+/// The port is ignored. This is the one place host → bucket is decided.
 pub fn bucket_from_host(host: &str, domain: Option<&str>) -> Option<String> {
-    let domain = domain?.trim_end_matches('.').to_ascii_lowercase();
+    domain
+        .and_then(|d| bucket_from_domain(host, d))
+        .or_else(|| crate::s3::vendor::bucket_from_vendor_host(host))
+}
+
+/// `bucket.<domain>` → `bucket`.
+fn bucket_from_domain(host: &str, domain: &str) -> Option<String> {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
     let host = strip_port(host).trim_end_matches('.').to_ascii_lowercase();
     let bucket = host.strip_suffix(&domain)?.strip_suffix('.')?;
     (!bucket.is_empty()).then(|| bucket.to_string())

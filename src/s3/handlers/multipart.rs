@@ -154,7 +154,8 @@ pub async fn complete(
         Ok(p) => p,
         Err(refused) => return Ok(refused),
     };
-    let min = cx.state.config.limits.min_part_size;
+    // The SDK's service decides: OSS 100 KiB, COS 1 MiB, S3 the configured 5 MiB.
+    let min = cx.vendor.min_part_size(cx.state.config.limits.min_part_size);
     let meta = cx
         .state
         .store

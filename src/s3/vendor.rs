@@ -1,0 +1,639 @@
+//! The vendors' SDKs on the S3 protocol: Alibaba OSS (`oss2`) and Tencent
+//! COS (`cos-python-sdk-v5`) speak S3's REST model with their own header
+//! prefixes, host names, XML conventions and limits. This module adapts a
+//! request at the edge so the S3 handlers serve it unchanged, and adapts the
+//! response so the SDK parses it as its own service's answer.
+//!
+//! Which vendor a request speaks ([`Vendor::detect`]) is decided by the
+//! signature it carries (`Authorization: OSS …`/`OSS4-HMAC-SHA256 …`,
+//! `q-sign-algorithm=…`, or their presigned query forms) and, for unsigned
+//! requests, by the vendor host name. Verification itself stays in
+//! `crate::auth`; this module only reads the *claimed* scheme, so a forged
+//! claim gains nothing: the signature is still checked.
+//!
+//! * Request: `x-oss-*`/`x-cos-*` headers that have an S3 twin (metadata,
+//!   copy source and its conditions, metadata directive, canned ACL) are
+//!   copied to their `x-amz-*` names ([`add_request_twins`]). The vendor
+//!   headers stay in place: vendor signatures cover them.
+//! * Routing: vendor virtual hosts (`<bucket>.oss-<region>.aliyuncs.com`,
+//!   `<bucket>-<appid>.cos.<region>.myqcloud.com`, `<bucket>.<region>.ufileos.com`)
+//!   name the bucket ([`bucket_from_vendor_host`], used by the router).
+//! * Response ([`finish_response`]): user metadata and the request id come
+//!   back under the vendor prefix; XML documents lose S3's namespace (the
+//!   vendors send none, and `oss2` looks elements up without one); error
+//!   documents get the vendor's extra element (`<HostId>` / `<TraceId>`).
+//! * Limits: multipart parts follow the vendor's minimum
+//!   ([`Vendor::min_part_size`]).
+
+use crate::s3::body::{self, Body};
+use crate::s3::router::S3Op;
+use crate::s3::xml::S3_NS;
+use http::{HeaderMap, HeaderName, HeaderValue, Response};
+use http_body::Body as _;
+use http_body_util::BodyExt;
+
+/// Smallest non-last multipart part Alibaba OSS accepts (100 KiB).
+pub const OSS_MIN_PART_SIZE: u64 = 100 * 1024;
+/// Smallest non-last multipart part Tencent COS accepts (1 MiB).
+pub const COS_MIN_PART_SIZE: u64 = 1024 * 1024;
+/// XML responses larger than this are passed through untouched (no S3
+/// document the handlers build comes close; it bounds the buffering).
+const MAX_REWRITE: u64 = 4 << 20;
+
+/// The service a client believes it is talking to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Vendor {
+    /// AWS S3 (and every S3 SDK), or no telling sign.
+    #[default]
+    Aws,
+    /// Alibaba Cloud OSS.
+    Oss,
+    /// Tencent Cloud COS.
+    Cos,
+}
+
+impl Vendor {
+    /// Reads the claimed signature scheme, then the host name.
+    pub fn detect(uri: &http::Uri, headers: &HeaderMap) -> Vendor {
+        if let Some(auth) = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        {
+            let auth = auth.trim_start();
+            if auth.starts_with("OSS ") || auth.starts_with("OSS4-HMAC-SHA256") {
+                return Vendor::Oss;
+            }
+            if auth.starts_with("q-sign-algorithm=") {
+                return Vendor::Cos;
+            }
+            if auth.starts_with("AWS") {
+                return Vendor::Aws;
+            }
+        }
+        let query = uri.query().unwrap_or("");
+        for pair in query.split('&') {
+            let name = pair.split('=').next().unwrap_or("");
+            match name {
+                "OSSAccessKeyId" | "x-oss-signature" | "x-oss-credential" => return Vendor::Oss,
+                "q-sign-algorithm" | "q-signature" | "q-ak" => return Vendor::Cos,
+                "X-Amz-Algorithm" | "X-Amz-Signature" | "AWSAccessKeyId" => return Vendor::Aws,
+                _ => {}
+            }
+        }
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| uri.authority().map(|a| a.as_str()))
+            .unwrap_or("");
+        let host = host_name(host);
+        if host.ends_with(".aliyuncs.com") {
+            Vendor::Oss
+        } else if host.ends_with(".myqcloud.com") || host.ends_with(".tencentcos.cn") {
+            Vendor::Cos
+        } else {
+            Vendor::Aws
+        }
+    }
+
+    /// The vendor's header prefix (`x-oss-`, `x-cos-`), `None` for AWS.
+    pub fn prefix(self) -> Option<&'static str> {
+        match self {
+            Vendor::Aws => None,
+            Vendor::Oss => Some("x-oss-"),
+            Vendor::Cos => Some("x-cos-"),
+        }
+    }
+
+    /// The minimum size of a non-last multipart part: the vendor's own,
+    /// never above the configured one (which tests lower).
+    pub fn min_part_size(self, configured: u64) -> u64 {
+        match self {
+            Vendor::Aws => configured,
+            Vendor::Oss => configured.min(OSS_MIN_PART_SIZE),
+            Vendor::Cos => configured.min(COS_MIN_PART_SIZE),
+        }
+    }
+}
+
+/// Lower-cased host without port and trailing dot.
+fn host_name(host: &str) -> String {
+    let host = if host.starts_with('[') {
+        host
+    } else {
+        match host.rsplit_once(':') {
+            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => host,
+        }
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The bucket a vendor host name addresses, if it is one:
+/// `<bucket>.oss-<region>[-internal].aliyuncs.com` (and the legacy image
+/// service `img-<region>`), `<bucket>.{cos,pic,ci}.<region>.myqcloud.com`
+/// (also `tencentcos.cn`; the bucket keeps its `-<appid>` suffix), and
+/// `<bucket>.<region>.ufileos.com`. Service hosts (`cos.<region>.myqcloud.com`,
+/// `oss-<region>.aliyuncs.com`) name no bucket.
+pub fn bucket_from_vendor_host(host: &str) -> Option<String> {
+    let host = host_name(host);
+    let labels = |suffix: &str| -> Option<Vec<String>> {
+        let rest = host.strip_suffix(suffix)?;
+        Some(rest.split('.').map(str::to_string).collect())
+    };
+    let bucket = if let Some(l) = labels(".aliyuncs.com") {
+        // bucket.oss-cn-hangzhou
+        (l.len() == 2 && (l[1].starts_with("oss-") || l[1].starts_with("img-")))
+            .then(|| l[0].clone())
+    } else if let Some(l) = labels(".myqcloud.com").or_else(|| labels(".tencentcos.cn")) {
+        // bucket-appid.cos.ap-guangzhou
+        (l.len() == 3 && matches!(l[1].as_str(), "cos" | "pic" | "ci" | "cos-internal"))
+            .then(|| l[0].clone())
+    } else if let Some(l) = labels(".ufileos.com") {
+        // bucket.cn-bj
+        (l.len() == 2).then(|| l[0].clone())
+    } else {
+        None
+    };
+    bucket.filter(|b| !b.is_empty())
+}
+
+/// Vendor header suffixes (after `x-oss-`/`x-cos-`) copied to `x-amz-`.
+const TWINS: &[&str] = &[
+    "copy-source",
+    "copy-source-range",
+    "copy-source-if-match",
+    "copy-source-if-none-match",
+    "copy-source-if-modified-since",
+    "copy-source-if-unmodified-since",
+    "metadata-directive",
+];
+
+/// Adds the `x-amz-*` twin of every vendor header that has one (metadata,
+/// copy source and conditions, metadata directive, canned ACL), unless the
+/// request already carries the S3 header. Values are normalised where the
+/// vendor spells them differently (COS `Replaced`, COS copy sources that
+/// name the bucket by host, OSS `default` ACL).
+pub fn add_request_twins(headers: &mut HeaderMap, vendor: Vendor) {
+    let Some(prefix) = vendor.prefix() else {
+        return;
+    };
+    let mut add: Vec<(HeaderName, HeaderValue)> = Vec::new();
+    for (name, value) in headers.iter() {
+        let Some(suffix) = name.as_str().strip_prefix(prefix) else {
+            continue;
+        };
+        let twin = if suffix.starts_with("meta-") || TWINS.contains(&suffix) {
+            suffix
+        } else if matches!(suffix, "acl" | "object-acl") {
+            "acl"
+        } else {
+            continue;
+        };
+        let Ok(twin_name) = HeaderName::from_bytes(format!("x-amz-{twin}").as_bytes()) else {
+            continue;
+        };
+        if headers.contains_key(&twin_name) {
+            continue;
+        }
+        let value = match twin {
+            "metadata-directive" => normalise_directive(value),
+            "copy-source" => normalise_copy_source(value),
+            // `default` means "inherit the bucket's": the same as no header.
+            "acl" if value.as_bytes().eq_ignore_ascii_case(b"default") => continue,
+            _ => Some(value.clone()),
+        };
+        if let Some(v) = value {
+            add.push((twin_name, v));
+        }
+    }
+    for (n, v) in add {
+        headers.append(n, v);
+    }
+}
+
+/// COS says `Copy`/`Replaced`, S3 `COPY`/`REPLACE`.
+fn normalise_directive(v: &HeaderValue) -> Option<HeaderValue> {
+    if v.as_bytes().eq_ignore_ascii_case(b"replaced") {
+        return Some(HeaderValue::from_static("REPLACE"));
+    }
+    Some(v.clone())
+}
+
+/// COS names the source as `<bucket>.cos.<region>.myqcloud.com/<key>`;
+/// S3 (and OSS) as `/<bucket>/<key>`.
+fn normalise_copy_source(v: &HeaderValue) -> Option<HeaderValue> {
+    let s = v.to_str().ok()?;
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .unwrap_or(s);
+    if let Some((host, key)) = rest.split_once('/') {
+        if let Some(bucket) = bucket_from_vendor_host(host) {
+            return HeaderValue::from_str(&format!("/{bucket}/{key}")).ok();
+        }
+    }
+    Some(v.clone())
+}
+
+/// Vendor details of an op that the router cannot see: `oss2` sends an
+/// empty `continuation-token=` on the first ListObjectsV2 page, which OSS
+/// reads as "no token" (S3 refuses it).
+pub fn adjust_op(op: &mut S3Op, vendor: Vendor) {
+    if vendor == Vendor::Aws {
+        return;
+    }
+    if let S3Op::ListObjectsV2 { params, .. } = op {
+        if params.continuation_token.as_deref() == Some("") {
+            params.continuation_token = None;
+        }
+    }
+}
+
+/// Whether a response body is an S3 XML document this module may rewrite:
+/// never an object's own bytes (a GET of a stored `.xml` file).
+fn is_rewritable(resp: &Response<Body>, op: &str) -> bool {
+    let xml = resp
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/xml"));
+    let small = resp
+        .body()
+        .size_hint()
+        .exact()
+        .is_some_and(|n| n > 0 && n <= MAX_REWRITE);
+    xml && small
+        && (resp.status().is_client_error() || resp.status().is_server_error() || op != "GetObject")
+}
+
+/// Adapts a finished response to the vendor the client speaks: metadata and
+/// request-id headers under the vendor prefix, XML without S3's namespace,
+/// error documents with the vendor's extra element. `host` is the request's
+/// `Host` (OSS `<HostId>`). AWS responses pass through untouched.
+pub async fn finish_response(
+    resp: Response<Body>,
+    vendor: Vendor,
+    op: &str,
+    request_id: &str,
+    host: &str,
+    region: &str,
+) -> Response<Body> {
+    let Some(prefix) = vendor.prefix() else {
+        return resp;
+    };
+    let rewrite = is_rewritable(&resp, op);
+    let (mut parts, body) = resp.into_parts();
+    rename_headers(&mut parts.headers, prefix, request_id);
+    if !rewrite {
+        return Response::from_parts(parts, body);
+    }
+    let bytes = match body.collect().await {
+        Ok(c) => c.to_bytes(),
+        // An in-memory body cannot fail; if one does, the client gets an
+        // empty body rather than a half-rewritten one.
+        Err(_) => bytes::Bytes::new(),
+    };
+    let error = parts.status.as_u16() >= 400;
+    let doc = rewrite_xml(&bytes, vendor, error, request_id, host, region);
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, body::full(doc))
+}
+
+/// `x-amz-meta-*` → `<prefix>meta-*`; `<prefix>request-id` added.
+fn rename_headers(h: &mut HeaderMap, prefix: &str, request_id: &str) {
+    let meta: Vec<HeaderName> = h
+        .keys()
+        .filter(|n| n.as_str().starts_with("x-amz-meta-"))
+        .cloned()
+        .collect();
+    for name in meta {
+        let suffix = &name.as_str()["x-amz-".len()..];
+        let values: Vec<HeaderValue> = h.get_all(&name).iter().cloned().collect();
+        h.remove(&name);
+        if let Ok(n) = HeaderName::from_bytes(format!("{prefix}{suffix}").as_bytes()) {
+            for v in values {
+                h.append(n.clone(), v);
+            }
+        }
+    }
+    if let (Ok(n), Ok(v)) = (
+        HeaderName::from_bytes(format!("{prefix}request-id").as_bytes()),
+        HeaderValue::from_str(request_id),
+    ) {
+        h.insert(n, v);
+    }
+}
+
+/// Drops the S3 namespace from the root element; gives error documents the
+/// vendor's element (OSS `<HostId>`, COS `<TraceId>`) when missing; for OSS,
+/// adds the elements `oss2` requires ([`oss_elements`]).
+fn rewrite_xml(
+    doc: &[u8],
+    vendor: Vendor,
+    error: bool,
+    request_id: &str,
+    host: &str,
+    region: &str,
+) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(doc) else {
+        return doc.to_vec();
+    };
+    let mut out = text.replacen(&format!(" xmlns=\"{S3_NS}\""), "", 1);
+    if vendor == Vendor::Oss && !error {
+        out = oss_elements(&out, region);
+    }
+    if error {
+        let (tag, value) = match vendor {
+            Vendor::Oss => ("HostId", host),
+            _ => ("TraceId", request_id),
+        };
+        if !out.contains(&format!("<{tag}>")) {
+            if let Some(at) = out.rfind("</Error>") {
+                let mut w = crate::s3::xml::XmlWriter::default();
+                w.elem(tag, value);
+                let elem = String::from_utf8_lossy(&w.finish()).into_owned();
+                out.insert_str(at, &elem);
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+/// Replaces the inner text of every `<tag>…</tag>` (not nested in itself)
+/// with `f(inner)`.
+fn map_elements(doc: &str, tag: &str, f: impl Fn(&str) -> String) -> String {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = String::with_capacity(doc.len() + 64);
+    let mut rest = doc;
+    while let Some(a) = rest.find(&open) {
+        let inner_start = a + open.len();
+        let Some(len) = rest[inner_start..].find(&close) else {
+            break;
+        };
+        out.push_str(&rest[..inner_start]);
+        out.push_str(&f(&rest[inner_start..inner_start + len]));
+        out.push_str(&close);
+        rest = &rest[inner_start + len + close.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// OSS spells timestamps with `.000Z` (`oss2` parses exactly that), lists
+/// an object's `<Type>` (`Normal`, or `Multipart` for a multipart ETag),
+/// describes buckets with their location and endpoints, and states an ACL
+/// as one word in `<Grant>`.
+fn oss_elements(doc: &str, region: &str) -> String {
+    let mut out = doc.to_string();
+    for tag in ["LastModified", "CreationDate", "Initiated"] {
+        out = map_elements(&out, tag, |t| match t.rfind('.') {
+            Some(dot) if t.ends_with('Z') => format!("{}.000Z", &t[..dot]),
+            _ => t.to_string(),
+        });
+    }
+    if out.contains("<Contents>") {
+        out = map_elements(&out, "Contents", |inner| {
+            if inner.contains("<Type>") {
+                return inner.to_string();
+            }
+            let multipart = inner
+                .find("<ETag>")
+                .and_then(|a| inner[a..].find("</ETag>").map(|b| &inner[a..a + b]))
+                .is_some_and(|etag| etag.contains('-'));
+            let kind = if multipart { "Multipart" } else { "Normal" };
+            format!("{inner}<Type>{kind}</Type>")
+        });
+    }
+    if out.contains("<ListAllMyBucketsResult>") {
+        let location = format!("oss-{region}");
+        out = map_elements(&out, "Bucket", |inner| {
+            let mut w = crate::s3::xml::XmlWriter::default();
+            w.elem("Location", &location);
+            w.elem("ExtranetEndpoint", &format!("{location}.aliyuncs.com"));
+            w.elem(
+                "IntranetEndpoint",
+                &format!("{location}-internal.aliyuncs.com"),
+            );
+            w.elem("Region", region);
+            w.elem("StorageClass", "Standard");
+            format!("{inner}{}", String::from_utf8_lossy(&w.finish()))
+        });
+    }
+    if out.contains("<AccessControlPolicy>") {
+        let public = out.contains("http://acs.amazonaws.com/groups/global/AllUsers");
+        let grant = if public { "public-read" } else { "private" };
+        out = map_elements(&out, "AccessControlList", |_| {
+            format!("<Grant>{grant}</Grant>")
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn detects_vendor_by_signature_then_host() {
+        let u = |s: &str| s.parse::<http::Uri>().unwrap();
+        let cases = [
+            ("/b/k", vec![("authorization", "OSS ak:sig")], Vendor::Oss),
+            (
+                "/b/k",
+                vec![("authorization", "OSS4-HMAC-SHA256 Credential=x")],
+                Vendor::Oss,
+            ),
+            (
+                "/k",
+                vec![("authorization", "q-sign-algorithm=sha1&q-ak=a")],
+                Vendor::Cos,
+            ),
+            (
+                "/b/k",
+                vec![("authorization", "AWS4-HMAC-SHA256 Credential=x")],
+                Vendor::Aws,
+            ),
+            (
+                "/b/k?OSSAccessKeyId=a&Expires=1&Signature=s",
+                vec![],
+                Vendor::Oss,
+            ),
+            (
+                "/b/k?x-oss-signature-version=OSS4-HMAC-SHA256&x-oss-credential=c",
+                vec![],
+                Vendor::Oss,
+            ),
+            ("/k?q-sign-algorithm=sha1&q-ak=a", vec![], Vendor::Cos),
+            (
+                "/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256",
+                vec![("host", "b.oss-cn-hangzhou.aliyuncs.com")],
+                Vendor::Aws,
+            ),
+            (
+                "/k",
+                vec![("host", "b-125.cos.ap-guangzhou.myqcloud.com")],
+                Vendor::Cos,
+            ),
+            (
+                "/k",
+                vec![("host", "b.oss-cn-hangzhou.aliyuncs.com:80")],
+                Vendor::Oss,
+            ),
+            ("/b/k", vec![("host", "127.0.0.1:9000")], Vendor::Aws),
+        ];
+        for (uri, hs, want) in cases {
+            assert_eq!(Vendor::detect(&u(uri), &headers(&hs)), want, "{uri} {hs:?}");
+        }
+    }
+
+    #[test]
+    fn vendor_hosts_name_buckets() {
+        let cases = [
+            (
+                "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com",
+                Some("examplebucket-1250000000"),
+            ),
+            (
+                "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com:8080",
+                Some("examplebucket-1250000000"),
+            ),
+            (
+                "b-1250000000.pic.ap-beijing.myqcloud.com",
+                Some("b-1250000000"),
+            ),
+            (
+                "b-1250000000.cos.ap-beijing.tencentcos.cn",
+                Some("b-1250000000"),
+            ),
+            ("cos.ap-guangzhou.myqcloud.com", None),
+            ("service.cos.myqcloud.com", None),
+            ("photos.oss-cn-hangzhou.aliyuncs.com", Some("photos")),
+            (
+                "Photos.OSS-cn-hangzhou-internal.aliyuncs.com.",
+                Some("photos"),
+            ),
+            ("oss-cn-hangzhou.aliyuncs.com", None),
+            ("a.b.oss-cn-hangzhou.aliyuncs.com", None),
+            ("ecs.aliyuncs.com", None),
+            ("mybucket.cn-bj.ufileos.com", Some("mybucket")),
+            ("cn-bj.ufileos.com", None),
+            ("127.0.0.1:9000", None),
+            ("example.com", None),
+        ];
+        for (host, want) in cases {
+            assert_eq!(bucket_from_vendor_host(host).as_deref(), want, "{host}");
+        }
+    }
+
+    #[test]
+    fn request_twins_are_added_and_normalised() {
+        let mut h = headers(&[
+            ("x-cos-meta-color", "blue"),
+            (
+                "x-cos-copy-source",
+                "src-1250000000.cos.ap-guangzhou.myqcloud.com/a%20b.jpg",
+            ),
+            ("x-cos-metadata-directive", "Replaced"),
+            ("x-cos-acl", "public-read"),
+            ("x-cos-storage-class", "STANDARD"),
+        ]);
+        add_request_twins(&mut h, Vendor::Cos);
+        assert_eq!(h["x-amz-meta-color"], "blue");
+        assert_eq!(h["x-amz-copy-source"], "/src-1250000000/a%20b.jpg");
+        assert_eq!(h["x-amz-metadata-directive"], "REPLACE");
+        assert_eq!(h["x-amz-acl"], "public-read");
+        assert!(h.get("x-amz-storage-class").is_none());
+        // The vendor headers stay (signatures cover them).
+        assert_eq!(h["x-cos-meta-color"], "blue");
+
+        let mut h = headers(&[
+            ("x-oss-meta-a", "1"),
+            ("x-amz-meta-a", "kept"),
+            ("x-oss-copy-source", "/src/k"),
+            ("x-oss-copy-source-if-match", "\"e\""),
+            ("x-oss-object-acl", "default"),
+        ]);
+        add_request_twins(&mut h, Vendor::Oss);
+        assert_eq!(h["x-amz-meta-a"], "kept");
+        assert_eq!(h["x-amz-copy-source"], "/src/k");
+        assert_eq!(h["x-amz-copy-source-if-match"], "\"e\"");
+        assert!(h.get("x-amz-acl").is_none());
+
+        // AWS requests are never touched, whatever they carry.
+        let mut h = headers(&[("x-oss-meta-a", "1")]);
+        add_request_twins(&mut h, Vendor::Aws);
+        assert!(h.get("x-amz-meta-a").is_none());
+    }
+
+    #[test]
+    fn xml_rewrites() {
+        let doc = format!("<?xml version=\"1.0\"?>\n<ListBucketResult xmlns=\"{S3_NS}\"><Name>b</Name></ListBucketResult>");
+        let out = rewrite_xml(doc.as_bytes(), Vendor::Oss, false, "RID", "h", "r");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<?xml version=\"1.0\"?>\n<ListBucketResult><Name>b</Name></ListBucketResult>"
+        );
+        let err = b"<Error><Code>NoSuchKey</Code><RequestId>R</RequestId></Error>";
+        let out = String::from_utf8(rewrite_xml(err, Vendor::Oss, true, "R", "h<x", "r")).unwrap();
+        assert!(out.ends_with("<HostId>h&lt;x</HostId></Error>"), "{out}");
+        let out = String::from_utf8(rewrite_xml(err, Vendor::Cos, true, "R", "h", "r")).unwrap();
+        assert!(out.ends_with("<TraceId>R</TraceId></Error>"), "{out}");
+        // Already present: not doubled.
+        let out = String::from_utf8(rewrite_xml(
+            out.as_bytes(),
+            Vendor::Cos,
+            true,
+            "R",
+            "h",
+            "r",
+        ))
+        .unwrap();
+        assert_eq!(out.matches("<TraceId>").count(), 1);
+    }
+
+    #[test]
+    fn oss_documents_have_what_oss2_parses() {
+        let list = "<ListBucketResult><Contents><Key>a</Key><LastModified>2026-11-21T15:29:13.599Z</LastModified><ETag>\"e\"</ETag></Contents><Contents><Key>b</Key><ETag>\"e-2\"</ETag></Contents></ListBucketResult>";
+        let out = oss_elements(list, "cn-hangzhou");
+        assert!(
+            out.contains("<LastModified>2026-11-21T15:29:13.000Z</LastModified>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<ETag>\"e\"</ETag><Type>Normal</Type></Contents>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<ETag>\"e-2\"</ETag><Type>Multipart</Type></Contents>"),
+            "{out}"
+        );
+        let buckets = "<ListAllMyBucketsResult><Buckets><Bucket><Name>b</Name><CreationDate>2026-01-01T00:00:00.123Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>";
+        let out = oss_elements(buckets, "cn-hangzhou");
+        assert!(out.contains("<CreationDate>2026-01-01T00:00:00.000Z</CreationDate><Location>oss-cn-hangzhou</Location>"), "{out}");
+        let acl = "<AccessControlPolicy><Owner/><AccessControlList><Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee></Grant></AccessControlList></AccessControlPolicy>";
+        assert!(oss_elements(acl, "r")
+            .contains("<AccessControlList><Grant>public-read</Grant></AccessControlList>"));
+    }
+
+    #[test]
+    fn response_headers_take_the_vendor_prefix() {
+        let mut h = headers(&[("x-amz-meta-color", "blue"), ("etag", "\"e\"")]);
+        rename_headers(&mut h, "x-oss-", "RID");
+        assert_eq!(h["x-oss-meta-color"], "blue");
+        assert!(h.get("x-amz-meta-color").is_none());
+        assert_eq!(h["x-oss-request-id"], "RID");
+        assert_eq!(h["etag"], "\"e\"");
+    }
+}
