@@ -12,4 +12,5 @@ mod cli;
 mod list;
 mod multipart;
 mod objects;
+mod robustness;
 mod shutdown;
