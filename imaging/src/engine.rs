@@ -719,3 +719,126 @@ pub(crate) fn average_color(img: &RgbaImage) -> Rgb {
     let avg = |c: u64| ((c + a / 2) / a).min(255) as u8;
     Rgb(avg(r), avg(g), avg(b))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg_header(w: u32, h: u32) -> Header {
+        Header {
+            format: Format::Jpeg,
+            width: w,
+            height: h,
+            frames: 1,
+            jpeg: None,
+        }
+    }
+
+    fn fit(w: u32) -> Op {
+        Op::Resize(Resize {
+            geometry: Geometry::Fit {
+                width: Some(w),
+                height: None,
+            },
+            enlarge: Enlarge::Allow,
+        })
+    }
+
+    fn shrink(ops: Vec<Op>, o: Option<u16>, average: bool) -> u32 {
+        let p = Pipeline {
+            ops,
+            ..Default::default()
+        };
+        shrink_on_load(&jpeg_header(4272, 2848), &p, o, average)
+    }
+
+    #[test]
+    fn shrink_factor_keeps_two_x_headroom() {
+        assert_eq!(shrink(vec![fit(300)], None, false), 4); // factor 14.2
+        assert_eq!(shrink(vec![fit(267)], None, false), 8); // factor 16
+        assert_eq!(shrink(vec![fit(534)], None, false), 4); // factor 8
+        assert_eq!(shrink(vec![fit(1000)], None, false), 2); // factor 4.3
+        assert_eq!(shrink(vec![fit(1500)], None, false), 1); // factor 2.8
+                                                             // Auto-orient first: the resize applies to the swapped size
+                                                             // (2848 wide), so 300 px wide is a factor of 9.5 only.
+        assert_eq!(shrink(vec![Op::AutoOrient, fit(300)], Some(6), false), 4);
+        assert_eq!(shrink(vec![Op::AutoOrient, fit(178)], Some(6), false), 8);
+        assert_eq!(shrink(vec![Op::AutoOrient, fit(178)], Some(1), false), 8);
+        // Any other pixel operation first: the resize input is unknown.
+        let crop = Op::Crop(Crop {
+            width: Some(100),
+            height: None,
+            gravity: Gravity::NorthWest,
+            dx: 0,
+            dy: 0,
+        });
+        assert_eq!(shrink(vec![crop, fit(300)], None, false), 1);
+        assert_eq!(shrink(vec![Op::Grayscale, fit(100)], None, false), 1);
+        // Never-enlarge keeping the source: no shrink.
+        let never = Op::Resize(Resize {
+            geometry: Geometry::Fit {
+                width: Some(9000),
+                height: None,
+            },
+            enlarge: Enlarge::Never,
+        });
+        assert_eq!(shrink(vec![never], None, false), 1);
+        // Average colour of the whole image: block means are enough.
+        assert_eq!(shrink(vec![], None, true), 8);
+        assert_eq!(shrink(vec![], None, false), 1);
+    }
+
+    #[test]
+    fn output_format_rules() {
+        let req = |f, only| OutputOptions {
+            format: Some(FormatRequest {
+                format: f,
+                only_if_source_animated: only,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            output_format(Format::Jpeg, &OutputOptions::default()),
+            Format::Jpeg
+        );
+        assert_eq!(
+            output_format(Format::Jpeg, &req(Format::Png, false)),
+            Format::Png
+        );
+        assert_eq!(
+            output_format(Format::Jpeg, &req(Format::Gif, true)),
+            Format::Jpeg
+        );
+        assert_eq!(
+            output_format(Format::Gif, &req(Format::Gif, true)),
+            Format::Gif
+        );
+    }
+
+    #[test]
+    fn frame_selection_keeps_duration() {
+        let frames = |n: usize| -> Vec<Frame> {
+            (0..n)
+                .map(|k| Frame {
+                    img: RgbaImage::from_pixel(1, 1, image::Rgba([k as u8, 0, 0, 255])),
+                    delay_ms: 10,
+                })
+                .collect()
+        };
+        let mut f = frames(10);
+        select_frames(&mut f, FrameSelect::AtMost(3));
+        assert_eq!(
+            f.iter()
+                .map(|x| x.img.get_pixel(0, 0).0[0])
+                .collect::<Vec<_>>(),
+            vec![0, 3, 6]
+        );
+        assert_eq!(f.iter().map(|x| x.delay_ms).sum::<u32>(), 100);
+        let mut f = frames(10);
+        select_frames(&mut f, FrameSelect::AtPermille(1000));
+        assert_eq!(f[0].img.get_pixel(0, 0).0[0], 9);
+        let mut f = frames(10);
+        select_frames(&mut f, FrameSelect::First);
+        assert_eq!(f.len(), 1);
+    }
+}
