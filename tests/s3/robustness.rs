@@ -5,6 +5,9 @@
 use crate::common::Server;
 use bytes::Bytes;
 
+/// (method, path, headers, body, expected error code).
+type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, &'a str, &'a str);
+
 #[tokio::test]
 async fn bad_inputs_are_client_errors() {
     let s = Server::start().await;
@@ -15,7 +18,7 @@ async fn bad_inputs_are_client_errors() {
         crate::common::xml_text(&r.text(), "UploadId").unwrap()
     };
     let long_key = format!("/bkt/{}", "x".repeat(2000));
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("PUT", "/bkt2".into(), vec![], "<CreateBucketConfiguration><", "MalformedXML"),
         ("PUT", "/bkt2".into(), vec![], "\u{0}\u{1}binary", "MalformedXML"),
         ("PUT", "/bkt?acl".into(), vec![], "<AccessControlPolicy><AccessControlList><Grant></Grant></AccessControlList></AccessControlPolicy>", "MalformedXML"),
