@@ -178,7 +178,15 @@ fn query(raw_query: &str) -> Result<Directive> {
             Err(_) => continue,
         };
         // `?imageInfo=` is the value-less key written with an empty value.
-        if p.value == Some("") && INFO_PROCESSORS.contains(&key.as_str()) {
+        // The COS SDK (`ci_get_object`, `get_presigned_url(Params=...)`)
+        // sends the processing string as a percent-encoded key with an
+        // empty value (`imageMogr2%2Fthumbnail%2F100x=`): the `=` is the
+        // separator. Only an encoded key is read so: in a plain one, a
+        // trailing `=` may be base64 padding.
+        if p.value == Some("")
+            && (INFO_PROCESSORS.contains(&key.as_str())
+                || (p.key.contains('%') && is_processing(&key)))
+        {
             whole = key;
         }
         if !is_processing(&whole) {

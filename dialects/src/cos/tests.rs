@@ -1479,3 +1479,20 @@ fn fuzzed_queries_never_panic() {
         let _ = parse_pic_operations(&format!(r#"{{"rules":[{{"fileid":"a","rule":"{q}"}}]}}"#));
     }
 }
+
+#[test]
+fn sdk_encoded_key_with_empty_value() {
+    // cos-python-sdk-v5 `ci_get_object(Rule=...)` sends `{Rule: ''}` as a
+    // query parameter: the whole string percent-encoded, then `=`.
+    let enc = "imageMogr2%2Fthumbnail%2F100x%2F=";
+    let Directive::Pipeline(sdk) = parse_query(enc).unwrap() else {
+        panic!()
+    };
+    let Directive::Pipeline(plain) = parse_query("imageMogr2/thumbnail/100x/").unwrap() else {
+        panic!()
+    };
+    assert_eq!(sdk, plain);
+    // Unencoded, the trailing `=` stays part of the string (base64 padding
+    // in watermark text), so a thumbnail with a stray `=` is still refused.
+    assert!(parse_query("imageMogr2/thumbnail/100x=").is_err());
+}
