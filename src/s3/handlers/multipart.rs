@@ -155,7 +155,9 @@ pub async fn complete(
         Err(refused) => return Ok(refused),
     };
     // The SDK's service decides: OSS 100 KiB, COS 1 MiB, S3 the configured 5 MiB.
-    let min = cx.vendor.min_part_size(cx.state.config.limits.min_part_size);
+    let min = cx
+        .vendor
+        .min_part_size(cx.state.config.limits.min_part_size);
     let meta = cx
         .state
         .store
