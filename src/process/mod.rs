@@ -149,6 +149,15 @@ impl Processor {
         }
     }
 
+    /// One slot of the processing pool (waits while all are busy).
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ProcessError> {
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ProcessError::Internal("the processing pool is closed".into()))
+    }
+
     /// Runs the engine on the blocking pool, bounded by the permits.
     async fn execute(
         &self,
@@ -157,12 +166,21 @@ impl Processor {
         assets: imaging::Assets,
         limits: &imaging::Limits,
     ) -> Result<(imaging::Output, Vec<u8>), ProcessError> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
+        let permit = self.permit().await?;
+        self.execute_with(permit, source, pipeline, assets, limits)
             .await
-            .map_err(|_| ProcessError::Internal("the processing pool is closed".into()))?;
+    }
+
+    /// Runs the engine on the blocking pool with an already held permit
+    /// (released when the engine returns).
+    async fn execute_with(
+        &self,
+        permit: tokio::sync::OwnedSemaphorePermit,
+        source: Vec<u8>,
+        pipeline: &imaging::Pipeline,
+        assets: imaging::Assets,
+        limits: &imaging::Limits,
+    ) -> Result<(imaging::Output, Vec<u8>), ProcessError> {
         let engine = self.engine.clone();
         let pipeline = pipeline.clone();
         let limits = limits.clone();
@@ -455,6 +473,9 @@ async fn compute(
     pipeline: &imaging::Pipeline,
 ) -> Result<Entry, ProcessError> {
     let limits = proc.limits(dialect);
+    // The permit is taken before reading, so at most `concurrency` sources
+    // (and their watermarks) are held in memory at once.
+    let permit = proc.permit().await?;
     let source = read_bounded(store, bucket, key, limits.max_source_bytes).await?;
     let mut assets = imaging::Assets::default();
     for k in pipeline.asset_keys() {
@@ -470,7 +491,9 @@ async fn compute(
         };
         assets.images.insert(k, bytes);
     }
-    let (out, source) = proc.execute(source, pipeline, assets, limits).await?;
+    let (out, source) = proc
+        .execute_with(permit, source, pipeline, assets, limits)
+        .await?;
     Ok(render_output(dialect, out, &source))
 }
 
@@ -518,12 +541,7 @@ pub(crate) async fn handle_api(
     } else {
         format!("/{bucket}/{key}")
     };
-    let limit = cx
-        .state
-        .config
-        .limits
-        .max_xml_body
-        .min(MAX_SAVEAS_BODY.max(1 << 20));
+    let limit = cx.state.config.limits.max_xml_body;
     let raw = body.read_to_limit(limit).await?;
     let store = &*cx.state.store;
     let q = cx.query;
@@ -613,4 +631,67 @@ async fn saveas(
         HeaderValue::from_static("application/json"),
     );
     Ok(r)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod hook_tests {
+    use super::*;
+    use crate::s3::router::{route, S3Op};
+
+    fn op(method: &str, uri: &str) -> S3Op {
+        let mut h = http::HeaderMap::new();
+        h.insert("host", "127.0.0.1:9000".parse().unwrap());
+        route(&method.parse().unwrap(), &uri.parse().unwrap(), &h, None)
+            .unwrap()
+            .op
+    }
+
+    #[test]
+    fn image_apis_are_routed_here() {
+        for (m, uri) in [
+            ("PUT", "/bkt?style&styleName=a"),
+            ("GET", "/bkt?style"),
+            ("GET", "/bkt?style=bkt&styleName=a"),
+            ("DELETE", "/bkt?style"),
+            ("PUT", "/bkt?iopstyle&styleName=a"),
+            ("GET", "/bkt?x-imgbucket-image-config"),
+            ("POST", "/bkt/k.jpg?x-oss-process"),
+        ] {
+            assert!(matches!(op(m, uri), S3Op::ImageApi { .. }), "{m} {uri}");
+        }
+        // Processing GETs stay GetObject (the hook is in the handler).
+        assert!(matches!(
+            op("GET", "/bkt/k.jpg?x-oss-process=image/info"),
+            S3Op::GetObject { .. }
+        ));
+        assert!(matches!(op("GET", "/bkt"), S3Op::ListObjects { .. }));
+    }
+
+    #[test]
+    fn processed_etag_is_stable_and_distinct() {
+        let a = processed_etag("abc", "{}", Dialect::Oss);
+        assert_eq!(a, processed_etag("abc", "{}", Dialect::Oss));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, processed_etag("abd", "{}", Dialect::Oss));
+        assert_ne!(a, processed_etag("abc", "{ }", Dialect::Oss));
+        assert_ne!(a, processed_etag("abc", "{}", Dialect::Cos));
+    }
+
+    #[test]
+    fn dialect_limits_defaults_and_overrides() {
+        let p = Processor::new(ProcessingConfig::default(), None);
+        assert_eq!(p.limits(Dialect::Oss).max_source_bytes, 20 * 1024 * 1024);
+        assert_eq!(p.limits(Dialect::Oss).max_rotate_side, Some(4096));
+        assert_eq!(p.limits(Dialect::Cos).max_output_side, 9_999);
+        assert_eq!(p.limits(Dialect::Cos).max_frames, 300);
+        assert_eq!(p.limits(Dialect::Us3).max_side, 10_000);
+        let cfg: ProcessingConfig =
+            toml::from_str("concurrency = 3\n[cos]\nmax_output_side = 50000\n").unwrap();
+        assert_eq!(cfg.effective_concurrency(), 3);
+        let p = Processor::new(cfg, None);
+        assert_eq!(p.limits(Dialect::Cos).max_output_side, 50_000);
+        assert_eq!(p.limits(Dialect::Cos).max_frames, 300);
+        assert!(toml::from_str::<ProcessingConfig>("nonsense = 1").is_err());
+    }
 }
