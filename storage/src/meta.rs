@@ -55,6 +55,8 @@ pub type KvIter<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + Send
 
 /// The view of the database inside a [`MetaStore::transaction`].
 pub trait Txn {
+    /// Reads a key; the read joins the transaction's read set, so a
+    /// concurrent change to it forces a re-run.
     fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>, TxError>;
     /// Returns the previous value.
     fn insert(&self, space: Space, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>, TxError>;
@@ -317,6 +319,38 @@ mod tests {
         assert_eq!(inverted.count(), 0);
         assert_eq!(m.get(Space::Parts, b"a").unwrap(), Some(b"p".to_vec()));
         assert_eq!(m.get(Space::Settings, b"a").unwrap(), None);
+    }
+
+    #[test]
+    fn concurrent_flushes_all_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let m = std::sync::Arc::new(SledMeta::open(dir.path()).unwrap());
+            let threads: Vec<_> = (0..8u8)
+                .map(|t| {
+                    let m = m.clone();
+                    std::thread::spawn(move || {
+                        for i in 0..20u8 {
+                            m.transaction(&mut |tx| {
+                                tx.insert(Space::Objects, &[t, i], &[i])?;
+                                Ok(())
+                            })
+                            .unwrap();
+                            m.flush().unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+        }
+        let m = SledMeta::open(dir.path()).unwrap();
+        let n = m
+            .range(Space::Objects, Bound::Unbounded, Bound::Unbounded)
+            .count();
+        assert_eq!(n, 160);
+        assert_eq!(m.get(Space::Objects, &[7, 19]).unwrap(), Some(vec![19]));
     }
 
     #[test]
