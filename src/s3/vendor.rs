@@ -419,6 +419,40 @@ fn oss_elements(doc: &str, region: &str) -> String {
             format!("{inner}{}", String::from_utf8_lossy(&w.finish()))
         });
     }
+    if out.contains("<ListBucketResult>")
+        && out.contains("<IsTruncated>true</IsTruncated>")
+        && !out.contains("<NextMarker>")
+        && !out.contains("<NextContinuationToken>")
+    {
+        // S3 sends NextMarker only with a delimiter; OSS on every
+        // truncated page, and oss2 pages with it. Without a delimiter the
+        // marker is the last key.
+        let last = out.rfind("<Key>").and_then(|a| {
+            let start = a + "<Key>".len();
+            out[start..]
+                .find("</Key>")
+                .map(|len| out[start..start + len].to_string())
+        });
+        if let Some(key) = last {
+            out = out.replacen(
+                "<ListBucketResult>",
+                &format!("<ListBucketResult><NextMarker>{key}</NextMarker>"),
+                1,
+            );
+        }
+    }
+    if out.contains("<ListMultipartUploadsResult>") {
+        // OSS always sends both markers, empty on the last page.
+        for tag in ["NextKeyMarker", "NextUploadIdMarker"] {
+            if !out.contains(&format!("<{tag}>")) {
+                out = out.replacen(
+                    "<ListMultipartUploadsResult>",
+                    &format!("<ListMultipartUploadsResult><{tag}></{tag}>"),
+                    1,
+                );
+            }
+        }
+    }
     if out.contains("<AccessControlPolicy>") {
         let public = out.contains("http://acs.amazonaws.com/groups/global/AllUsers");
         let grant = if public { "public-read" } else { "private" };
