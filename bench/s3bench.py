@@ -144,13 +144,27 @@ def summarize_small(per_worker, seconds):
             "keys_per_worker": [len(w) for w in per_worker]}
 
 
-def bench_small(port, raw_root, clients, seconds, size):
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def bench_small(port, raw_root, clients, seconds, size, server_pid):
     res = {}
+    c0 = cpu_seconds(server_pid)
     put = run_pool(_small_worker, [(port, "put", w, seconds, 0, size) for w in range(clients)], clients)
     res["s3_put"] = summarize_small(put, seconds)
+    c1 = cpu_seconds(server_pid)
+    res["s3_put"]["server_cpu_us_per_op"] = (c1 - c0) / max(1, res["s3_put"]["ops"]) * 1e6
     nkeys = max(1, min(len(w) for w in put))
     get = run_pool(_small_worker, [(port, "get", w, seconds, nkeys, size) for w in range(clients)], clients)
     res["s3_get"] = summarize_small(get, seconds)
+    c2 = cpu_seconds(server_pid)
+    res["s3_get"]["server_cpu_us_per_op"] = (c2 - c1) / max(1, res["s3_get"]["ops"]) * 1e6
 
     rput = run_pool(_raw_small_worker, [(raw_root, "put", w, seconds, 0, size) for w in range(clients)], clients)
     res["raw_put"] = summarize_small(rput, seconds)
@@ -218,6 +232,7 @@ def main():
     a = ap.parse_args()
 
     os.environ["IMGBUCKET_BIN"] = a.binary
+    load_before = os.getloadavg()
     work = Path(a.dir)
     work.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work))
@@ -231,17 +246,21 @@ def main():
         print(f"imgbucket {a.binary} on {srv.endpoint}; work dir {run_dir}", flush=True)
         print(f"4 KiB: {a.clients} client processes, {a.seconds:.0f} s per phase; "
               f"64 MiB: 1 client, {a.large_count} objects", flush=True)
-        small = bench_small(srv.port, str(raw_root), a.clients, a.seconds, 4 * KIB)
+        small = bench_small(srv.port, str(raw_root), a.clients, a.seconds, 4 * KIB, srv.proc.pid)
         large = bench_large(srv.port, str(raw_root), a.large_count, 64 * MIB)
     finally:
         rc = srv.stop()
     results = {"clients": a.clients, "seconds": a.seconds, "small": small, "large": large,
-               "cpus": os.cpu_count(), "server_exit": rc}
+               "cpus": os.cpu_count(), "loadavg_before": load_before, "server_exit": rc}
 
     print()
     print(f"{'workload':<14} {'imgbucket (S3 over loopback)':<44} raw floor (same disk)")
     print(f"{'PUT 4 KiB':<14} {fmt_small(small['s3_put']):<44} {fmt_small(small['raw_put'])}  (write+fsync)")
     print(f"{'GET 4 KiB':<14} {fmt_small(small['s3_get']):<44} {fmt_small(small['raw_get'])}  (open+read)")
+    print(f"server CPU per 4 KiB op: PUT {small['s3_put']['server_cpu_us_per_op']:.0f} us, "
+          f"GET {small['s3_get']['server_cpu_us_per_op']:.0f} us "
+          f"(of {os.cpu_count()} CPUs shared with the clients); "
+          f"load average before the run {load_before[0]:.2f}")
     print(f"{'PUT 64 MiB':<14} {large['s3_put_mib_s']:9.0f} MiB/s{'':<30} {large['raw_put_mib_s']:9.0f} MiB/s  (write+fsync)")
     print(f"{'GET 64 MiB':<14} {large['s3_get_mib_s']:9.0f} MiB/s{'':<30} {large['raw_get_mib_s']:9.0f} MiB/s  (read)")
     if a.json:
