@@ -6,10 +6,11 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venv"
 req="$here/requirements.txt"
+constraints="$here/constraints.txt"
 stamp="$venv/.requirements.sha256"
 py="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 
-want="$(sha256sum "$req" | cut -d' ' -f1)"
+want="$(cat "$req" "$constraints" | sha256sum | cut -d' ' -f1)"
 if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
     && "$venv/bin/python" -c 'import boto3, pytest, requests' >/dev/null 2>&1 \
     && [ -x "$venv/bin/aws" ]; then
@@ -20,5 +21,5 @@ echo "==> creating test venv in $venv"
 rm -rf "$venv"
 "$py" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req" -c "$constraints"
 echo "$want" > "$stamp"
