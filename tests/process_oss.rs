@@ -291,6 +291,13 @@ async fn errors_in_the_oss_envelope() {
     s.get(&p("f1.jpg", "image/resize,w_10|sys/saveas,o_b3V0"))
         .await
         .oss_error(400, "BadRequest");
+    // Video snapshots are not built: 501.
+    s.get(&p("f1.jpg", "video/snapshot,t_1000"))
+        .await
+        .oss_error(501, "NotImplemented");
+    // An empty process string.
+    let r = s.get(&format!("/{B}/f1.jpg?x-oss-process=")).await;
+    assert!(r.status.is_client_error(), "{}", r.text());
     // Not an image at all: a 4xx, never a 500.
     s.upload(B, "text.jpg", b"this is not a jpeg", "image/jpeg")
         .await;
