@@ -178,3 +178,27 @@ def test_sigterm_finishes_in_flight_upload(tmp_path):
         assert got == body
     finally:
         srv.stop()
+
+
+def test_sigterm_right_after_listening_line(tmp_path):
+    """A supervisor may stop the server the moment it announces itself: the
+    signal handlers must already be in place (exit 0, not killed by the
+    signal). stderr is read through a pipe so the signal follows the line
+    within microseconds."""
+    import signal as sig
+    import subprocess
+    env = Server(tmp_path / "d", tmp_path / "l").env
+    for i in range(5):
+        proc = subprocess.Popen(
+            [str(binary_path()), "serve", "--addr", "127.0.0.1:0",
+             "--data", str(tmp_path / f"data{i}")],
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)
+        seen = []
+        for line in proc.stderr:
+            seen.append(line.decode(errors="replace"))
+            if LISTEN_RE.search(seen[-1]):
+                proc.send_signal(sig.SIGTERM)
+                break
+        rest = proc.communicate(timeout=15)[1].decode(errors="replace")
+        assert proc.returncode == 0, (
+            f"exit {proc.returncode} on SIGTERM right after start-up:\n{''.join(seen)}{rest}")
