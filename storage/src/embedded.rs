@@ -37,25 +37,29 @@
 //!    the write is acknowledged only once it would survive `kill -9` or
 //!    power loss. (sled's own flush ends in `sync_file_range`, enough for
 //!    `kill -9` but not for a power cut; see `meta::SledMeta`.)
-//! 8. The data files of the replaced version are deleted. Concurrent writers
-//!    of one key are serialized by step 6, each deleting exactly the files
-//!    of the version it replaced, so the last committer wins and nothing
-//!    leaks.
+//! 8. The data files of the replaced version are deleted (or, while a
+//!    reader has them pinned, when the last such reader finishes).
+//!    Concurrent writers of one key are serialized by step 6, each deleting
+//!    exactly the files of the version it replaced, so the last committer
+//!    wins and nothing leaks.
 //!
 //! A crash before 6 leaves a temp file or an unreferenced data file; both are
 //! removed by [`EmbeddedStore::open`]. A crash between 6 and 7 loses the
-//! write, which was not acknowledged. A crash between 7 and 8 leaves the old
-//! data files unreferenced; `open` removes them too.
+//! write, which was not acknowledged. A crash between 7 and 8 (or before a
+//! deferred deletion) leaves the old data files unreferenced; `open` removes
+//! them too.
 //!
 //! # Reading
 //!
-//! `get_object` reads the record, then opens the segment files (the first
-//! 64 of them before returning). If one is missing, a concurrent overwrite
-//! or delete won the race between reading the record and opening the file:
-//! it retries with a fresh record (up to three attempts in all). Bytes are
-//! then streamed in 256 KiB chunks, from files already open (or from the
-//! record itself for a small object), so a concurrent overwrite does not
-//! change what an opened read returns.
+//! `get_object` reads the record, pins its data files in an in-memory
+//! reader table, then reads the record again: if it still names the same
+//! files, no deleter can remove them until the stream is dropped (step 8
+//! defers deletion of pinned files to their last reader); if not, a
+//! concurrent overwrite or delete won the race, and it tries again with the
+//! fresh record. Bytes are then streamed in 256 KiB chunks, opening one file
+//! at a time, so a read holds at most one file descriptor and a concurrent
+//! overwrite does not change what an opened read returns, however many
+//! segments the object has. Small objects are served from the record.
 //!
 //! # Multipart uploads
 //!
@@ -67,10 +71,11 @@
 //!
 //! # Concurrency
 //!
-//! Every metadata change is a serializable sled transaction. The only lock
-//! is a reader-writer gate that lets `delete_bucket` check emptiness and
-//! remove the bucket without an object or upload being created in between;
-//! it is held only around in-memory transactions, never across an await.
+//! Every metadata change is a serializable sled transaction. Besides the
+//! reader pin table (a short mutex), the only lock is a reader-writer gate
+//! that lets `delete_bucket` check emptiness and remove the bucket without
+//! an object or upload being created in between; it is held only around
+//! in-memory transactions, never across an await.
 
 mod io;
 mod list;
@@ -92,11 +97,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::SystemTime;
 
-/// How many times `get_object` reads the record and opens its files before
-/// giving up: each retry means a concurrent overwrite or delete won the race
-/// between the two, so more than one retry is only needed under heavy churn
-/// of one key.
-const READ_ATTEMPTS: u32 = 3;
+/// How many versions `get_object` tries to pin before giving up: each retry
+/// means the key was overwritten between reading its record and pinning its
+/// files, so more than one is only needed under heavy churn of one key.
+const READ_ATTEMPTS: u32 = 10;
 
 /// Metadata keys. Bucket names never contain `\0`, so `bucket \0 rest` is
 /// unambiguous and a bucket's keys form one contiguous, ordered range.
@@ -152,6 +156,8 @@ pub(crate) struct Inner {
     /// Taken for reading around transactions that create things in a bucket
     /// (objects, uploads, settings); for writing by `delete_bucket`.
     gate: RwLock<()>,
+    /// Data files being read (see `io::Pins`).
+    pins: io::Pins,
 }
 
 pub(crate) fn object_meta(key: String, rec: ObjectRec) -> ObjectMeta {
@@ -214,6 +220,7 @@ impl EmbeddedStore {
             objects_dir,
             meta: Arc::new(meta),
             gate: RwLock::new(()),
+            pins: io::Pins::default(),
         };
         inner.check_layout()?;
         inner.recover()?;
@@ -338,14 +345,7 @@ impl Inner {
         let inner = Arc::clone(self);
         blocking(move || {
             inner.meta.flush()?;
-            for id in garbage {
-                let path = inner.data_path(&id);
-                if let Err(e) = std::fs::remove_file(&path) {
-                    if e.kind() != std::io::ErrorKind::NotFound {
-                        tracing::warn!(path = %path.display(), error = %e, "cannot remove data file");
-                    }
-                }
-            }
+            inner.delete_files(garbage);
             Ok(())
         })
         .await
@@ -720,12 +720,10 @@ impl Store for EmbeddedStore {
         key: &str,
         range: Option<ByteRange>,
     ) -> Result<(ObjectMeta, ByteStream)> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let rec = self.inner.object_rec(bucket, key)?;
-            let (start, end) = resolve_range(range, rec.size)?;
+        let mut rec = self.inner.object_rec(bucket, key)?;
+        for _ in 0..READ_ATTEMPTS {
             if let Some(body) = rec.inline_bytes()? {
+                let (start, end) = resolve_range(range, rec.size)?;
                 let slice = body.get(start as usize..end as usize).ok_or_else(|| {
                     Error::Corrupt(format!("inline body of {bucket}/{key} is short"))
                 })?;
@@ -733,27 +731,40 @@ impl Store for EmbeddedStore {
                 let stream = futures_util::stream::once(async move { Ok(chunk) });
                 return Ok((object_meta(key.to_string(), rec), Box::pin(stream)));
             }
-            let mut plan = io::plan_read(&self.inner, &rec.segments, start, end);
-            let opened = blocking(move || match io::open_eagerly(&mut plan) {
-                Ok(()) => Ok(Ok(plan)),
-                Err(e) => Ok(Err(e)),
-            })
-            .await?;
-            match opened {
-                Ok(plan) => return Ok((object_meta(key.to_string(), rec), io::into_stream(plan))),
-                // Overwritten or deleted between the record read and the
-                // open: the fresh record tells which.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < READ_ATTEMPTS => {
-                    continue
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(Error::Corrupt(format!(
-                        "data file of {bucket}/{key} is missing"
-                    )))
-                }
-                Err(e) => return Err(Error::Io(e)),
+            let pin = self
+                .inner
+                .pin(rec.segments.iter().map(|s| s.id.clone()).collect());
+            // Pinned files are safe only if their version is still current
+            // now: a version replaced before this re-read may already have
+            // lost its files; one replaced after it sees the pin.
+            let current = self.inner.object_rec(bucket, key)?;
+            if current.segments != rec.segments {
+                drop(pin);
+                rec = current;
+                continue;
             }
+            let (start, end) = resolve_range(range, current.size)?;
+            let mut plan = io::plan_read(&self.inner, &current.segments, start, end);
+            let plan = blocking(move || {
+                io::open_first(&mut plan)
+                    .map(|()| plan)
+                    .map_err(Error::from)
+            })
+            .await
+            .map_err(|e| match e {
+                Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                    Error::Corrupt(format!("data file of {bucket}/{key} is missing"))
+                }
+                other => other,
+            })?;
+            return Ok((
+                object_meta(key.to_string(), current),
+                io::into_stream(plan, pin),
+            ));
         }
+        Err(Error::Io(std::io::Error::other(format!(
+            "{bucket}/{key} was replaced {READ_ATTEMPTS} times while being opened"
+        ))))
     }
 
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool> {

@@ -14,11 +14,11 @@ use crate::{ByteStream, ObjectWriter};
 use async_trait::async_trait;
 use bytes::Bytes;
 use md5::{Digest, Md5};
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Bytes buffered in memory before they are written to the temp file. Large
 /// enough that a big body is written in few, large `write`s (near disk
@@ -32,11 +32,6 @@ pub(crate) const INLINE_MAX: u64 = 4096;
 
 /// Size of the chunks a [`ByteStream`] yields when reading an object.
 pub(crate) const READ_CHUNK: u64 = 256 * 1024;
-
-/// At most this many segment files are opened before `get_object` returns;
-/// later segments of a many-part object are opened as the stream reaches
-/// them (keeps file descriptors bounded for 10,000-part objects).
-pub(crate) const EAGER_OPEN: usize = 64;
 
 /// Runs blocking file work off the async threads.
 pub(crate) async fn blocking<T, F>(f: F) -> Result<T>
@@ -364,21 +359,119 @@ pub(crate) fn plan_read(inner: &Inner, segments: &[Segment], start: u64, end: u6
     out
 }
 
-/// Opens the first [`EAGER_OPEN`] files of a plan, so that a concurrent
-/// overwrite or delete cannot pull them away (an open file survives unlink).
-pub(crate) fn open_eagerly(plan: &mut [SegRead]) -> io::Result<()> {
-    for seg in plan.iter_mut().take(EAGER_OPEN) {
+/// Opens the first file of a plan, so that a missing file is reported by
+/// `get_object` rather than in the middle of the stream.
+pub(crate) fn open_first(plan: &mut [SegRead]) -> io::Result<()> {
+    if let Some(seg) = plan.first_mut() {
         seg.open()?;
     }
     Ok(())
 }
 
-/// Streams a plan in chunks of at most [`READ_CHUNK`] bytes.
-pub(crate) fn into_stream(plan: Vec<SegRead>) -> ByteStream {
+/// Data files being read, so that deleting a replaced version's files waits
+/// for its last reader. Unlike relying on open file handles alone, this
+/// keeps every segment of a many-part object readable while holding at
+/// most one file open per read.
+#[derive(Default)]
+pub(crate) struct Pins {
+    state: Mutex<PinState>,
+}
+
+#[derive(Default)]
+struct PinState {
+    /// Reader count by data file id.
+    readers: HashMap<String, usize>,
+    /// Pinned files no record references any more: deleted on last unpin.
+    doomed: HashSet<String>,
+}
+
+impl Pins {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PinState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A reader's hold on the data files of the version it reads; released
+/// when the stream ends or is dropped.
+pub(crate) struct Pin {
+    inner: Arc<Inner>,
+    ids: Vec<String>,
+}
+
+impl Inner {
+    /// Pins files. Only safe once the caller has checked, after pinning,
+    /// that a current record still references them: a version replaced
+    /// after that check has its files deferred by [`Inner::delete_files`].
+    pub(crate) fn pin(self: &Arc<Self>, ids: Vec<String>) -> Pin {
+        let mut state = self.pins.lock();
+        for id in &ids {
+            *state.readers.entry(id.clone()).or_default() += 1;
+        }
+        Pin {
+            inner: Arc::clone(self),
+            ids,
+        }
+    }
+
+    /// Deletes data files that no record references any more, or defers
+    /// that to their last reader. Blocking.
+    pub(crate) fn delete_files(&self, ids: Vec<String>) {
+        let mut now = Vec::with_capacity(ids.len());
+        {
+            let mut state = self.pins.lock();
+            for id in ids {
+                if state.readers.contains_key(&id) {
+                    state.doomed.insert(id);
+                } else {
+                    now.push(id);
+                }
+            }
+        }
+        for id in now {
+            self.remove_data_file(&id);
+        }
+    }
+
+    pub(crate) fn remove_data_file(&self, id: &str) {
+        let path = self.data_path(id);
+        if let Err(e) = std::fs::remove_file(&path) {
+            if e.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove data file");
+            }
+        }
+    }
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        let mut unlink = Vec::new();
+        {
+            let mut state = self.inner.pins.lock();
+            for id in &self.ids {
+                if let Some(n) = state.readers.get_mut(id) {
+                    *n -= 1;
+                    if *n == 0 {
+                        state.readers.remove(id);
+                        if state.doomed.remove(id) {
+                            unlink.push(id.clone());
+                        }
+                    }
+                }
+            }
+        }
+        for id in unlink {
+            self.inner.remove_data_file(&id);
+        }
+    }
+}
+
+/// Streams a plan in chunks of at most [`READ_CHUNK`] bytes, opening each
+/// file when the stream reaches it; the pin is released with the stream.
+pub(crate) fn into_stream(plan: Vec<SegRead>, pin: Pin) -> ByteStream {
     let queue: VecDeque<SegRead> = plan.into();
     Box::pin(futures_util::stream::unfold(
-        queue,
-        |mut queue| async move {
+        (queue, pin),
+        |(mut queue, pin)| async move {
             let mut seg = queue.pop_front()?;
             let read = tokio::task::spawn_blocking(move || {
                 let chunk = seg.read_chunk();
@@ -390,10 +483,10 @@ pub(crate) fn into_stream(plan: Vec<SegRead>) -> ByteStream {
                     if seg.remaining > 0 {
                         queue.push_front(seg);
                     }
-                    Some((Ok(chunk), queue))
+                    Some((Ok(chunk), (queue, pin)))
                 }
-                Ok((_, Err(e))) => Some((Err(e), VecDeque::new())),
-                Err(e) => Some((Err(io::Error::other(e)), VecDeque::new())),
+                Ok((_, Err(e))) => Some((Err(e), (VecDeque::new(), pin))),
+                Err(e) => Some((Err(io::Error::other(e)), (VecDeque::new(), pin))),
             }
         },
     ))
