@@ -519,3 +519,32 @@ async fn effects_shapes_and_their_refusals() {
     assert!(near(*img.get_pixel(10, 10), [0, 0, 0, 255], 40));
     assert!(near(*img.get_pixel(150, 150), [255, 0, 0, 255], 40));
 }
+
+#[tokio::test]
+async fn cache_stays_within_its_bound() {
+    let cfg = imgbucket::config::ProcessingConfig {
+        cache_bytes: 40_000,
+        ..Default::default()
+    };
+    let s = Server::start_with(cfg).await;
+    s.mb(B).await;
+    s.upload(B, "f6.png", &f6(), "image/png").await;
+    for w in 100..120 {
+        s.get(&p("f6.png", &format!("image/resize,w_{w}/format,bmp")))
+            .await
+            .expect(200);
+    }
+    let mut total = 0;
+    let root = s.dir.path().join("cache");
+    for shard in std::fs::read_dir(&root).unwrap().flatten() {
+        if shard.file_name().len() == 2 {
+            for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                total += f.metadata().unwrap().len();
+            }
+        }
+    }
+    assert!(total > 0 && total <= 40_000, "cache holds {total} bytes");
+    // The most recent variant is still cached.
+    let r = s.get(&p("f6.png", "image/resize,w_119/format,bmp")).await;
+    assert_eq!(r.header("x-imgbucket-cache"), Some("hit"));
+}
