@@ -150,7 +150,11 @@ impl Engine {
                     probe::read_exif(source, h.jpeg.as_ref()).map(|e| probe::exif_fields(&e));
                 return Ok(Output::Exif(fields.unwrap_or_default()));
             }
-            Some(Terminal::Info) if pipeline.ops.is_empty() => {
+            // Only an untouched image is described by its source bytes: a
+            // format/quality step changes what `Info` must report.
+            Some(Terminal::Info)
+                if pipeline.ops.is_empty() && pipeline.output == OutputOptions::default() =>
+            {
                 return Ok(Output::Info(probe::probe(source, limits)?));
             }
             _ => {}
