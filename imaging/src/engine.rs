@@ -655,6 +655,16 @@ fn select_frames(frames: &mut Vec<Frame>, sel: FrameSelect) {
 fn resize(work: &mut Work, r: &Resize, ctx: &OpCtx<'_>, resizer: &mut fir::Resizer) -> Result<()> {
     let actual = work.size();
     let base = work.logical.take().unwrap_or(actual);
+    if let Geometry::Canvas { width, height, .. } = r.geometry {
+        // UCloud type 12 centres the unscaled image on a canvas that must
+        // be at least as large; a smaller one would silently crop.
+        if width < base.0 || height < base.1 {
+            return Err(Error::Unsupported(format!(
+                "the canvas {width}x{height} is smaller than the image {}x{}",
+                base.0, base.1
+            )));
+        }
+    }
     let plan = geometry::plan_resize(base.0, base.1, r, ctx.rounding);
     let (sw, sh) = plan.scaled;
     check_out(ctx.limits, sw, sh)?;
