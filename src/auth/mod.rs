@@ -329,7 +329,11 @@ fn detect(parts: &http::request::Parts) -> Result<Detected, AuthError> {
             Detected::V4Query,
         ),
         (
-            has("AWSAccessKeyId") || (has("Signature") && !has("OSSAccessKeyId")),
+            // UCloud's signed URLs also carry `Signature` (with
+            // `UCloudPublicKey`); they are not SigV2 and are not verified
+            // here, so such a request is judged by its other credentials.
+            has("AWSAccessKeyId")
+                || (has("Signature") && !has("OSSAccessKeyId") && !has("UCloudPublicKey")),
             Detected::V2Query,
         ),
         (has("OSSAccessKeyId"), Detected::OssV1Query),
