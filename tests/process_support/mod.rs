@@ -4,6 +4,8 @@
 //! generated with the `image` crate.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod measure;
+
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
