@@ -111,24 +111,23 @@ pub fn sharpen(img: &RgbaImage, sigma: f32, amount_percent: u32) -> RgbaImage {
         return out;
     }
     let filter = gaussian_filter(sigma, kernel_radius_for_sigma(sigma));
-    let mut planes = Planes::from_image(img);
-    filter.apply(&mut planes);
     let amount = amount_percent as f32 / 100.0;
-    for (p, b) in out.pixels_mut().zip(planes.data.iter()) {
+    let whole = (0, 0, img.width(), img.height());
+    filter_region(&mut out, whole, &filter, |mut p, b| {
         let a = b[3];
         if a <= 0.0 {
             // Nothing visible around: no detail to add.
-            continue;
+            return p;
         }
-        for (dst, &bp) in p.0[..3].iter_mut().zip(&b[..3]) {
+        for (dst, &bp) in p[..3].iter_mut().zip(&b[..3]) {
             // Un-premultiply the blurred value so that transparent
             // neighbours only count by their (zero) weight.
             let blurred = bp * 255.0 / a;
             let src = f32::from(*dst);
-            let v = src + amount * (src - blurred);
-            *dst = to_u8(v);
+            *dst = to_u8(src + amount * (src - blurred));
         }
-    }
+        p
+    });
     out
 }
 
@@ -183,30 +182,80 @@ pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region
     if x1 <= x0 || y1 <= y0 {
         return;
     }
-    // Blur a window grown by the kernel radius so the region's pixels see
-    // their real neighbours, then copy back only the region.
+    filter_region(img, (x0, y0, x1, y1), &filter, |_, b| unpremultiply(b));
+}
+
+/// Rows per band of [`filter_region`] (at least; 4 × the filter's reach
+/// when that is more, to keep the recomputed overlap under 50 %).
+const BAND_MIN_ROWS: u32 = 256;
+
+/// Runs `filter` over the pixels of `rect` = (x0, y0, x1, y1) (clipped,
+/// non-empty) and replaces each with `combine(original, filtered)`, the
+/// filtered value being premultiplied floats.
+///
+/// Pixels outside `rect` still feed the filter (up to its reach), so the
+/// rectangle's edge shows no seam, but only its pixels change. The work is
+/// done in bands of rows, each with `reach` rows of context above and
+/// below, so the float working copy is a band (16 bytes per pixel of it),
+/// never the whole image. Rows of the previous band that the next one reads
+/// as context are saved before being overwritten.
+fn filter_region(
+    img: &mut RgbaImage,
+    (x0, y0, x1, y1): (u32, u32, u32, u32),
+    filter: &Filter,
+    mut combine: impl FnMut([u8; 4], [f32; 4]) -> [u8; 4],
+) {
+    let (w, h) = img.dimensions();
     let r = filter.reach();
     let wx0 = x0.saturating_sub(r);
-    let wy0 = y0.saturating_sub(r);
     let wx1 = x1.saturating_add(r).min(w);
-    let wy1 = y1.saturating_add(r).min(h);
-    if (x0, y0, x1, y1) == (0, 0, w, h) {
-        // The whole image: no window copies.
-        let mut planes = Planes::from_image(img);
-        filter.apply(&mut planes);
-        *img = planes.to_image();
-        return;
-    }
-    let window = image::imageops::crop_imm(img, wx0, wy0, wx1 - wx0, wy1 - wy0).to_image();
-    let mut planes = Planes::from_image(&window);
-    filter.apply(&mut planes);
     let ww = (wx1 - wx0) as usize;
-    for y in y0..y1 {
-        let row = (y - wy0) as usize * ww;
-        for x in x0..x1 {
-            let v = planes.data[row + (x - wx0) as usize];
-            img.put_pixel(x, y, image::Rgba(unpremultiply(v)));
+    let band = BAND_MIN_ROWS.max(r.saturating_mul(4));
+    let px = |x: u32, y: u32| (y as usize * w as usize + x as usize) * 4;
+    // Original pixels of rows [saved_y0, y) over columns [wx0, wx1).
+    let mut saved: Vec<u8> = Vec::new();
+    let mut saved_y0 = y0;
+    let mut y = y0;
+    while y < y1 {
+        let yb1 = y.saturating_add(band).min(y1);
+        let wy0 = y.saturating_sub(r);
+        let wy1 = yb1.saturating_add(r).min(h);
+        let mut data = Vec::with_capacity(ww * (wy1 - wy0) as usize);
+        for yy in wy0..wy1 {
+            let row: &[u8] = if yy >= y0 && yy < y {
+                let start = (yy - saved_y0) as usize * ww * 4;
+                &saved[start..start + ww * 4]
+            } else {
+                &img.as_raw()[px(wx0, yy)..px(wx1, yy)]
+            };
+            data.extend(
+                row.chunks_exact(4)
+                    .map(|p| premultiply([p[0], p[1], p[2], p[3]])),
+            );
         }
+        let mut planes = Planes {
+            width: ww,
+            height: (wy1 - wy0) as usize,
+            data,
+        };
+        filter.apply(&mut planes);
+        // The next band reads up to r rows above its start as context.
+        saved_y0 = yb1.saturating_sub(r).max(y);
+        saved.clear();
+        for yy in saved_y0..yb1 {
+            saved.extend_from_slice(&img.as_raw()[px(wx0, yy)..px(wx0, yy) + ww * 4]);
+        }
+        let buf: &mut [u8] = img;
+        for yy in y..yb1 {
+            let prow = (yy - wy0) as usize * ww;
+            for x in x0..x1 {
+                let i = px(x, yy);
+                let orig = [buf[i], buf[i + 1], buf[i + 2], buf[i + 3]];
+                let out = combine(orig, planes.data[prow + (x - wx0) as usize]);
+                buf[i..i + 4].copy_from_slice(&out);
+            }
+        }
+        y = yb1;
     }
 }
 
@@ -315,21 +364,15 @@ pub(crate) struct Planes {
 }
 
 impl Planes {
-    pub(crate) fn from_image(img: &RgbaImage) -> Planes {
+    /// The whole image at once (tests compare the banded filters with it).
+    #[cfg(test)]
+    fn from_image(img: &RgbaImage) -> Planes {
         let data = img.pixels().map(|p| premultiply(p.0)).collect();
         Planes {
             width: img.width() as usize,
             height: img.height() as usize,
             data,
         }
-    }
-
-    pub(crate) fn to_image(&self) -> RgbaImage {
-        let mut out = RgbaImage::new(self.width as u32, self.height as u32);
-        for (p, v) in out.pixels_mut().zip(self.data.iter()) {
-            p.0 = unpremultiply(*v);
-        }
-        out
     }
 
     /// Separable convolution with `kernel` (odd length) horizontally then
@@ -791,5 +834,78 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The whole image filtered in one piece, for comparison with the banded
+    /// implementation.
+    fn reference(img: &RgbaImage, filter: &Filter) -> RgbaImage {
+        let mut planes = Planes::from_image(img);
+        filter.apply(&mut planes);
+        let mut out = img.clone();
+        for (p, v) in out.pixels_mut().zip(&planes.data) {
+            p.0 = unpremultiply(*v);
+        }
+        out
+    }
+
+    fn max_diff(a: &RgbaImage, b: &RgbaImage) -> u8 {
+        a.as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn bands_match_the_whole_image_filter() {
+        // Tall enough for several bands of BAND_MIN_ROWS rows.
+        let img = noise(40, 700);
+        let mut banded = img.clone();
+        blur(&mut banded, 5, 2.0, BlurKind::Gaussian, None);
+        assert_eq!(
+            max_diff(&banded, &reference(&img, &gaussian_filter(2.0, 5))),
+            0
+        );
+        // Three boxes (reach 3 × r): running sums may round differently.
+        let mut banded = img.clone();
+        blur(&mut banded, 0, 30.0, BlurKind::Gaussian, None);
+        assert!(max_diff(&banded, &reference(&img, &gaussian_filter(30.0, 90))) <= 1);
+        // A region spanning bands: inside equals the full blur, outside untouched.
+        let region = Rect {
+            x: 7,
+            y: 100,
+            width: 20,
+            height: 550,
+        };
+        let mut part = img.clone();
+        blur(&mut part, 5, 2.0, BlurKind::Gaussian, Some(region));
+        let full = reference(&img, &gaussian_filter(2.0, 5));
+        for (x, y, p) in part.enumerate_pixels() {
+            let inside = (7..27).contains(&x) && (100..650).contains(&y);
+            let expected = if inside {
+                full.get_pixel(x, y)
+            } else {
+                img.get_pixel(x, y)
+            };
+            assert_eq!(p, expected, "({x},{y})");
+        }
+        // Sharpen reads original pixels across band boundaries too.
+        let sharp = sharpen(&img, 1.0, 100);
+        let blurred = reference(&img, &gaussian_filter(1.0, 3));
+        let mut planes = Planes::from_image(&img);
+        gaussian_filter(1.0, 3).apply(&mut planes);
+        for (i, (p, b)) in img.pixels().zip(&planes.data).enumerate() {
+            let (x, y) = (i as u32 % 40, i as u32 / 40);
+            let mut expected = p.0;
+            if b[3] > 0.0 {
+                for c in 0..3 {
+                    let src = f32::from(p.0[c]);
+                    expected[c] = to_u8(src + (src - b[c] * 255.0 / b[3]));
+                }
+            }
+            assert_eq!(sharp.get_pixel(x, y).0, expected, "({x},{y})");
+        }
+        assert_ne!(blurred, img);
     }
 }
