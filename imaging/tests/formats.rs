@@ -210,13 +210,20 @@ fn animated_webp_output() {
     assert_eq!(sniff(b), Some(Format::Webp));
     assert_eq!(probe(b, &Limits::default()).unwrap().frame_count, 3);
     // And back: an animated WebP source resized into a GIF keeps its frames.
-    let o = OutputOptions { format: fmt(Format::Gif), ..Default::default() };
+    let o = OutputOptions {
+        format: fmt(Format::Gif),
+        ..Default::default()
+    };
     let back = run(b, &pipeline(vec![fit_w(50)], o)).unwrap();
     let frames = gif_frames(bytes(&back));
     assert_eq!(frames.len(), 3);
     assert_eq!(frames[0].buffer().dimensions(), (50, 25));
     assert_eq!(frames[0].delay().numer_denom_ms(), (100, 1));
-    assert!(near(frames[1].buffer().get_pixel(25, 12).0, [0, 0, 255, 255], 30));
+    assert!(near(
+        frames[1].buffer().get_pixel(25, 12).0,
+        [0, 0, 255, 255],
+        30
+    ));
 }
 
 #[test]
@@ -578,4 +585,44 @@ fn size_limit_binary_searches_quality() {
     };
     let out = run(&src, &pipeline(vec![], o)).unwrap();
     assert_eq!(bytes(&out), &src[..]);
+}
+
+#[test]
+fn cmyk_jpeg_is_decoded_through_the_fallback() {
+    // libjpeg-turbo writes CMYK JPEGs (Adobe convention) but cannot convert
+    // them to RGB; the engine must still read them. Pure red = C0 M100 Y100
+    // K0, stored inverted as Photoshop (and every CMYK JPEG in the wild)
+    // does: 255 = no ink.
+    let (w, h) = (32usize, 16usize);
+    let px: Vec<u8> = (0..w * h).flat_map(|_| [255u8, 0, 0, 255]).collect();
+    let mut c = turbojpeg::Compressor::new().unwrap();
+    c.set_quality(95).unwrap();
+    c.set_colorspace(turbojpeg::Colorspace::CMYK).unwrap();
+    c.set_subsamp(turbojpeg::Subsamp::None).unwrap();
+    let img = turbojpeg::Image {
+        pixels: px.as_slice(),
+        width: w,
+        pitch: w * 4,
+        height: h,
+        format: turbojpeg::PixelFormat::CMYK,
+    };
+    let src = c.compress_to_vec(img).unwrap();
+    let out = run(
+        &src,
+        &pipeline(
+            vec![fit_w(16)],
+            OutputOptions {
+                format: fmt(Format::Png),
+                ..Default::default()
+            },
+        ),
+    )
+    .unwrap();
+    let img = decoded(&out);
+    assert_eq!(img.dimensions(), (16, 8));
+    assert!(
+        near(img.get_pixel(8, 4).0, [255, 0, 0, 255], 30),
+        "{:?}",
+        img.get_pixel(8, 4)
+    );
 }
