@@ -1,0 +1,477 @@
+//! The vendors' SDKs on the wire, in-process: requests signed as `oss2` and
+//! `cos-python-sdk-v5` sign them, addressed as they address buckets
+//! (vendor virtual hosts, the configured domain), with the vendors' header
+//! prefixes. Checks host → bucket routing, the `x-oss-*`/`x-cos-*` twins of
+//! S3 headers in both directions, namespace-free vendor XML, error shapes
+//! and the vendors' multipart minimums. The Python suites
+//! (`s3-compat-tests/test_sdk_*.py`) run the real SDKs.
+
+#![allow(clippy::unwrap_used)]
+
+#[allow(dead_code)]
+#[path = "s3/common.rs"]
+mod common;
+
+use bytes::Bytes;
+use common::{xml_text, Resp, Server};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
+use http_body_util::Full;
+use imgbucket::auth::sign::{sign_cos_request, sign_oss_v1_request, Credentials};
+use imgbucket::config::Limits;
+use imgbucket::s3::router::bucket_from_host;
+use std::time::{Duration, SystemTime};
+
+const COS_BUCKET: &str = "examplebucket-1250000000";
+const COS_HOST: &str = "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com";
+const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+fn header_map(host: &str, headers: &[(&str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(http::header::HOST, HeaderValue::from_str(host).unwrap());
+    for (k, v) in headers {
+        h.append(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    h
+}
+
+fn request(
+    method: Method,
+    s: &Server,
+    path: &str,
+    headers: HeaderMap,
+    body: &[u8],
+) -> Request<Full<Bytes>> {
+    let mut req = Request::builder().method(method).uri(s.uri(path));
+    *req.headers_mut().unwrap() = headers;
+    req.body(Full::new(Bytes::copy_from_slice(body))).unwrap()
+}
+
+/// A request signed as `oss2.Auth` (V1) signs it; `host` defaults to the
+/// server's address (path style).
+async fn oss(
+    s: &Server,
+    creds: &Credentials,
+    method: &str,
+    host: Option<&str>,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    let method: Method = method.parse().unwrap();
+    let host = host.map_or_else(|| s.addr.to_string(), str::to_string);
+    let mut h = header_map(&host, headers);
+    let uri = s.uri(path);
+    let host_bucket = bucket_from_host(&host, None);
+    sign_oss_v1_request(
+        &method,
+        &uri,
+        &mut h,
+        creds,
+        SystemTime::now(),
+        host_bucket.as_deref(),
+    )
+    .unwrap();
+    s.send(request(method, s, path, h, body)).await
+}
+
+/// A request signed as `cos-python-sdk-v5` signs it, sent (like
+/// `CosConfig(IP=..., Port=...)` does) to the server with the bucket's COS
+/// host name.
+async fn cos(
+    s: &Server,
+    creds: &Credentials,
+    method: &str,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    let method: Method = method.parse().unwrap();
+    let mut h = header_map(host, headers);
+    let uri = s.uri(path);
+    sign_cos_request(
+        &method,
+        &uri,
+        &mut h,
+        creds,
+        SystemTime::now(),
+        Duration::from_secs(600),
+    )
+    .unwrap();
+    s.send(request(method, s, path, h, body)).await
+}
+
+fn wrong(s: &Server) -> Credentials {
+    Credentials::new(&s.creds.access_key, "not-the-secret", &s.creds.region)
+}
+
+#[tokio::test]
+async fn cos_host_names_the_bucket_with_its_appid() {
+    let s = Server::start().await;
+    // COS bucket names keep the appid suffix, and pass S3's naming rules.
+    s.mb(COS_BUCKET).await;
+    let r = cos(
+        &s,
+        &s.creds,
+        "PUT",
+        COS_HOST,
+        "/a/k.txt",
+        &[("x-cos-meta-color", "blue")],
+        b"hello",
+    )
+    .await;
+    r.expect(200);
+    assert!(r.header("x-cos-request-id").is_some());
+    // With a port, as the SDK sends it when the endpoint has one.
+    let host = format!("{COS_HOST}:8080");
+    let r = cos(&s, &s.creds, "GET", &host, "/a/k.txt", &[], b"").await;
+    r.expect(200);
+    assert_eq!(&r.body[..], b"hello");
+    assert_eq!(r.header("x-cos-meta-color"), Some("blue"));
+    assert_eq!(r.header("x-amz-meta-color"), None);
+    assert_eq!(r.header("x-cos-request-id"), r.header("x-amz-request-id"));
+    // The metadata is the object's: S3 clients see it under x-amz-meta-.
+    let r = s.get(&format!("/{COS_BUCKET}/a/k.txt")).await;
+    r.expect(200);
+    assert_eq!(r.header("x-amz-meta-color"), Some("blue"));
+    assert_eq!(r.header("x-cos-meta-color"), None);
+    // Listing by host: COS XML carries no S3 namespace.
+    let r = cos(&s, &s.creds, "GET", COS_HOST, "/", &[], b"").await;
+    r.expect(200);
+    assert!(!r.text().contains("xmlns"), "{}", r.text());
+    assert_eq!(xml_text(&r.text(), "Key").as_deref(), Some("a/k.txt"));
+    // The service host names no bucket: ListBuckets.
+    let r = cos(
+        &s,
+        &s.creds,
+        "GET",
+        "service.cos.myqcloud.com",
+        "/",
+        &[],
+        b"",
+    )
+    .await;
+    r.expect(200);
+    assert!(
+        r.text().contains(&format!("<Name>{COS_BUCKET}</Name>")),
+        "{}",
+        r.text()
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn oss_and_us3_hosts_name_buckets() {
+    let s = Server::start().await;
+    s.mb("photos").await;
+    let host = "photos.oss-cn-hangzhou.aliyuncs.com";
+    oss(
+        &s,
+        &s.creds,
+        "PUT",
+        Some(host),
+        "/cat.txt",
+        &[("x-oss-meta-pet", "cat")],
+        b"meow",
+    )
+    .await
+    .expect(200);
+    let r = oss(&s, &s.creds, "GET", Some(host), "/cat.txt", &[], b"").await;
+    r.expect(200);
+    assert_eq!(&r.body[..], b"meow");
+    assert_eq!(r.header("x-oss-meta-pet"), Some("cat"));
+    assert!(r.header("x-oss-request-id").is_some());
+    // UCloud's host style, anonymously on a public-read bucket.
+    oss(
+        &s,
+        &s.creds,
+        "PUT",
+        None,
+        "/photos?acl",
+        &[("x-oss-acl", "public-read")],
+        b"",
+    )
+    .await
+    .expect(200);
+    let h = header_map("photos.cn-bj.ufileos.com", &[]);
+    let r = s.send(request(Method::GET, &s, "/cat.txt", h, b"")).await;
+    r.expect(200);
+    assert_eq!(&r.body[..], b"meow");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn configured_domain_serves_cos_requests() {
+    let s = Server::start_with(Some("cos.example.test")).await;
+    s.mb(COS_BUCKET).await;
+    let host = format!("{COS_BUCKET}.cos.example.test");
+    cos(&s, &s.creds, "PUT", &host, "/k", &[], b"by domain")
+        .await
+        .expect(200);
+    let r = cos(&s, &s.creds, "GET", &host, "/k", &[], b"").await;
+    r.expect(200);
+    assert_eq!(&r.body[..], b"by domain");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn copies_take_vendor_headers() {
+    let s = Server::start().await;
+    s.mb(COS_BUCKET).await;
+    s.mb("ossb").await;
+    cos(
+        &s,
+        &s.creds,
+        "PUT",
+        COS_HOST,
+        "/src",
+        &[("x-cos-meta-a", "1")],
+        b"copy me",
+    )
+    .await
+    .expect(200);
+    // COS names the source by host, and says `Replaced`.
+    let src = format!("{COS_HOST}/src");
+    let r = cos(
+        &s,
+        &s.creds,
+        "PUT",
+        COS_HOST,
+        "/dst",
+        &[
+            ("x-cos-copy-source", &src),
+            ("x-cos-metadata-directive", "Replaced"),
+            ("x-cos-meta-b", "2"),
+        ],
+        b"",
+    )
+    .await;
+    r.expect(200);
+    assert!(r.text().contains("<CopyObjectResult>"), "{}", r.text());
+    let r = cos(&s, &s.creds, "HEAD", COS_HOST, "/dst", &[], b"").await;
+    r.expect(200);
+    assert_eq!(r.header("x-cos-meta-b"), Some("2"));
+    assert_eq!(r.header("x-cos-meta-a"), None);
+    // OSS: `/bucket/key`, metadata copied by default.
+    let source = format!("/{COS_BUCKET}/src");
+    oss(
+        &s,
+        &s.creds,
+        "PUT",
+        None,
+        "/ossb/copy",
+        &[("x-oss-copy-source", &source)],
+        b"",
+    )
+    .await
+    .expect(200);
+    let r = oss(&s, &s.creds, "GET", None, "/ossb/copy", &[], b"").await;
+    assert_eq!(&r.body[..], b"copy me");
+    assert_eq!(r.header("x-oss-meta-a"), Some("1"));
+    // A failed copy-source condition, through the OSS twin.
+    let r = oss(
+        &s,
+        &s.creds,
+        "PUT",
+        None,
+        "/ossb/copy2",
+        &[
+            ("x-oss-copy-source", &source),
+            ("x-oss-copy-source-if-match", "\"nope\""),
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 412);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn oss_xml_is_what_oss2_parses() {
+    let s = Server::start().await;
+    s.mb("ossx").await;
+    oss(&s, &s.creds, "PUT", None, "/ossx/k", &[], b"x")
+        .await
+        .expect(200);
+    let r = oss(&s, &s.creds, "GET", None, "/ossx?max-keys=1", &[], b"").await;
+    r.expect(200);
+    let doc = r.text();
+    assert!(doc.contains("<ListBucketResult>"), "{doc}");
+    assert!(!doc.contains(S3_NS), "{doc}");
+    assert!(doc.contains("<Type>Normal</Type>"), "{doc}");
+    let lm = xml_text(&doc, "LastModified").unwrap();
+    assert!(lm.ends_with(".000Z"), "{lm}");
+    // oss2's first ListObjectsV2 page sends an empty token.
+    let r = oss(
+        &s,
+        &s.creds,
+        "GET",
+        None,
+        "/ossx?list-type=2&continuation-token=",
+        &[],
+        b"",
+    )
+    .await;
+    r.expect(200);
+    // The same listing for an S3 client keeps S3's namespace and shape.
+    let r = s.get("/ossx?max-keys=1").await;
+    assert!(r.text().contains(S3_NS));
+    assert!(!r.text().contains("<Type>"));
+    s.get("/ossx?list-type=2&continuation-token=")
+        .await
+        .expect_error(400, "InvalidArgument");
+    // ACLs as one word.
+    oss(
+        &s,
+        &s.creds,
+        "PUT",
+        None,
+        "/ossx?acl",
+        &[("x-oss-acl", "public-read")],
+        b"",
+    )
+    .await
+    .expect(200);
+    let r = oss(&s, &s.creds, "GET", None, "/ossx?acl", &[], b"").await;
+    assert!(
+        r.text().contains("<Grant>public-read</Grant>"),
+        "{}",
+        r.text()
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn errors_come_in_each_vendors_shape() {
+    let s = Server::start().await;
+    s.mb("errs").await;
+    s.mb(COS_BUCKET).await;
+    let r = oss(&s, &wrong(&s), "GET", None, "/errs/k", &[], b"").await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.code(), "SignatureDoesNotMatch");
+    let doc = r.text();
+    assert!(
+        doc.contains("<HostId>") && doc.contains("<RequestId>"),
+        "{doc}"
+    );
+    assert_eq!(
+        xml_text(&doc, "RequestId").as_deref(),
+        r.header("x-oss-request-id")
+    );
+    let r = oss(&s, &s.creds, "GET", None, "/errs/missing", &[], b"").await;
+    assert_eq!((r.status.as_u16(), r.code().as_str()), (404, "NoSuchKey"));
+    let r = cos(&s, &s.creds, "GET", COS_HOST, "/missing", &[], b"").await;
+    assert_eq!((r.status.as_u16(), r.code().as_str()), (404, "NoSuchKey"));
+    let doc = r.text();
+    // COS: Code, Message, Resource, RequestId, TraceId; no namespace.
+    for tag in ["Message", "Resource", "RequestId", "TraceId"] {
+        assert!(xml_text(&doc, tag).is_some(), "{tag} in {doc}");
+    }
+    assert_eq!(
+        xml_text(&doc, "RequestId").as_deref(),
+        r.header("x-cos-request-id")
+    );
+    let r = cos(&s, &wrong(&s), "PUT", COS_HOST, "/k", &[], b"x").await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (403, "SignatureDoesNotMatch")
+    );
+    // S3 errors stay S3's.
+    let r = s.get("/errs/missing").await;
+    r.expect_error(404, "NoSuchKey");
+    assert!(!r.text().contains("<HostId>") && !r.text().contains("<TraceId>"));
+    assert!(r.header("x-oss-request-id").is_none());
+    s.stop().await;
+}
+
+/// Starts an upload, sends parts of these sizes and completes it, with
+/// every request signed as `vendor` (`"oss"` or `"cos"`) signs it.
+async fn multipart(s: &Server, vendor: &str, sizes: &[usize]) -> Resp {
+    let (host, base) = match vendor {
+        "oss" => (None, "/mpb/obj".to_string()),
+        _ => (Some(COS_HOST), "/obj".to_string()),
+    };
+    let send = |method: &'static str, path: String, body: Vec<u8>| async move {
+        match host {
+            None => oss(s, &s.creds, method, None, &path, &[], &body).await,
+            Some(h) => cos(s, &s.creds, method, h, &path, &[], &body).await,
+        }
+    };
+    let r = send("POST", format!("{base}?uploads"), vec![]).await;
+    r.expect(200);
+    assert!(!r.text().contains(S3_NS), "{}", r.text());
+    let upload_id = xml_text(&r.text(), "UploadId").unwrap();
+    let mut doc = String::from("<CompleteMultipartUpload>");
+    for (i, size) in sizes.iter().enumerate() {
+        let n = i + 1;
+        let r = send(
+            "PUT",
+            format!("{base}?partNumber={n}&uploadId={upload_id}"),
+            vec![b'a'; *size],
+        )
+        .await;
+        r.expect(200);
+        let etag = r.header("etag").unwrap().to_string();
+        doc.push_str(&format!(
+            "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
+        ));
+    }
+    doc.push_str("</CompleteMultipartUpload>");
+    send(
+        "POST",
+        format!("{base}?uploadId={upload_id}"),
+        doc.into_bytes(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn multipart_minimum_follows_the_signing_vendor() {
+    // The default 5 MiB S3 minimum is configured.
+    let s = Server::start_custom(None, Limits::default()).await;
+    s.mb("mpb").await;
+    s.mb(COS_BUCKET).await;
+    // OSS: 100 KiB parts are fine, 99 KiB are not.
+    multipart(&s, "oss", &[100 * 1024, 100 * 1024, 10])
+        .await
+        .expect(200);
+    let r = multipart(&s, "oss", &[99 * 1024, 10]).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (400, "EntityTooSmall")
+    );
+    assert!(r.text().contains("<HostId>"));
+    // COS: 1 MiB.
+    multipart(&s, "cos", &[1024 * 1024, 10]).await.expect(200);
+    let r = multipart(&s, "cos", &[1024 * 1024 - 1, 10]).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code().as_str()),
+        (400, "EntityTooSmall")
+    );
+    // S3 keeps its own 5 MiB.
+    let r = s.req("POST", "/mpb/s3obj?uploads", &[], Bytes::new()).await;
+    let upload_id = xml_text(&r.text(), "UploadId").unwrap();
+    let mut doc = String::from("<CompleteMultipartUpload>");
+    for n in 1..=2 {
+        let r = s
+            .req(
+                "PUT",
+                &format!("/mpb/s3obj?partNumber={n}&uploadId={upload_id}"),
+                &[],
+                vec![b'a'; 1024 * 1024],
+            )
+            .await;
+        let etag = r.header("etag").unwrap().to_string();
+        doc.push_str(&format!(
+            "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
+        ));
+    }
+    doc.push_str("</CompleteMultipartUpload>");
+    s.req("POST", &format!("/mpb/s3obj?uploadId={upload_id}"), &[], doc)
+        .await
+        .expect_error(400, "EntityTooSmall");
+    s.stop().await;
+}
