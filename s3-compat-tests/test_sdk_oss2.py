@@ -281,3 +281,34 @@ def test_processing_error_is_oss2_exception(bucket, photo):
         bucket.get_object(photo, process="image/resize,w_abc")
     assert e.value.status == 400
     assert "w_abc" in e.value.message
+
+
+# --- the snippet of docs/migrate-from-oss.md, as written ---
+
+def doc_snippet(doc: str) -> str:
+    """The first ```python block of a doc."""
+    from s3util import REPO
+    text = (REPO / "docs" / doc).read_text()
+    start = text.index("```python\n") + len("```python\n")
+    return text[start:text.index("```", start)]
+
+
+def test_migration_doc_snippet(endpoint, monkeypatch, tmp_path, capsys):
+    code = doc_snippet("migrate-from-oss.md")
+    assert 'endpoint = "http://127.0.0.1:9000"' in code
+    code = code.replace("http://127.0.0.1:9000", endpoint)
+    monkeypatch.setenv("IMGBUCKET_ACCESS_KEY", ACCESS_KEY)
+    monkeypatch.setenv("IMGBUCKET_SECRET_KEY", SECRET_KEY)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cat.png").write_bytes(make_png(200, 100))
+    ns: dict = {}
+    exec(compile(code, "migrate-from-oss.md", "exec"), ns)
+    assert image_size(ns["thumb"]) == ("jpeg", 100, 50)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"demo {len(ns['thumb'])}"
+    r = requests.get(out[1], timeout=10)
+    assert r.status_code == 200, r.text
+    assert image_size(r.content) == ("png", 50, 25)
+    b = ns["bucket"]
+    b.delete_object("cat.png")
+    b.delete_bucket()
