@@ -74,7 +74,9 @@ fi
 export IMGBUCKET_BIN="${IMGBUCKET_BIN:-$target_dir/debug/imgbucket}"
 junit="$log_dir/pytest.xml"
 rm -f "$junit"
-if [ -x "$IMGBUCKET_BIN" ]; then
+if [ "$build_rc" -ne 0 ]; then
+    echo "(skipping pytest: build failed, the binary would be stale)"
+elif [ -x "$IMGBUCKET_BIN" ]; then
     # pytest exits 5 when it collected nothing: that is a failure here too.
     # The outer timeout keeps a hung server from eating the CI budget.
     stage "pytest s3-compat-tests" timeout --signal=INT --kill-after=30 1800 \
@@ -120,7 +122,7 @@ PY
 )
 echo "  pytest:      $p_pass passed, $p_fail failed, $p_skip skipped/xfailed"
 
-if [ "$((p_pass + p_fail))" -eq 0 ] && [ -x "$IMGBUCKET_BIN" ]; then
+if [ "$((p_pass + p_fail))" -eq 0 ] && [ "$build_rc" -eq 0 ] && [ -x "$IMGBUCKET_BIN" ]; then
     failed+=("pytest ran no test")
 fi
 if [ "$((c_pass + c_fail))" -eq 0 ] && [ "$build_rc" -eq 0 ]; then
