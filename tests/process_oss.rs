@@ -365,6 +365,13 @@ async fn processed_etag_conditional_get_and_range_ignored() {
     s.get_h(&url, &[("if-none-match", "\"other\"")])
         .await
         .expect(200);
+    // HEAD answers the processed variant's headers, without a body.
+    let head = s.req("HEAD", &url, &[], bytes::Bytes::new()).await;
+    head.expect(200);
+    assert!(head.body.is_empty());
+    assert_eq!(head.header("etag"), Some(etag.as_str()));
+    assert_eq!(head.header("content-length"), r.header("content-length"));
+    assert_eq!(head.header("content-type"), Some("image/jpeg"));
     // Range is ignored: the whole image, 200.
     let ranged = s.get_h(&url, &[("range", "bytes=0-9")]).await;
     ranged.expect(200);

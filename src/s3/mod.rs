@@ -313,7 +313,14 @@ async fn dispatch(cx: Ctx<'_>, op: S3Op, body: RequestBody) -> ApiResult {
         CosImageProcess { bucket, key } => {
             crate::process::pic_operations::image_process(&cx, body, &bucket, &key).await
         }
-        HeadObject { bucket, key } => object::get_object(&cx, &bucket, &key, true).await,
+        // The same hook: hyper sends no body for HEAD, the headers are those
+        // of the processed variant.
+        HeadObject { bucket, key } => {
+            match crate::process::intercept_get(&cx, &bucket, &key).await {
+                Some(r) => r,
+                None => object::get_object(&cx, &bucket, &key, true).await,
+            }
+        }
         DeleteObject { bucket, key } => object::delete_object(&cx, &bucket, &key).await,
         CreateMultipartUpload { bucket, key } => multipart::create(&cx, &bucket, &key).await,
         UploadPart {
