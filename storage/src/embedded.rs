@@ -272,13 +272,26 @@ impl Inner {
                 tracing::warn!(path = %path.display(), error = %e, "cannot remove temp file");
             }
         }
+        // A record that cannot be decoded might reference any file: then
+        // nothing is deleted (the store still opens; reading that key
+        // reports the corruption).
+        let mut sweep_safe = true;
+        let mut undecodable = |what: &str, e: Error| {
+            tracing::error!(error = %e, "undecodable {what} record; skipping the data file sweep");
+            sweep_safe = false;
+        };
         let mut live_uploads = HashSet::new();
         for item in self
             .meta
             .range(Space::Uploads, Bound::Unbounded, Bound::Unbounded)
         {
             let (_, v) = item?;
-            live_uploads.insert(decode::<UploadRec>(&v)?.upload_id);
+            match decode::<UploadRec>(&v) {
+                Ok(rec) => {
+                    live_uploads.insert(rec.upload_id);
+                }
+                Err(e) => undecodable("upload", e),
+            }
         }
         let mut referenced = HashSet::new();
         let mut dead_parts = Vec::new();
@@ -290,8 +303,9 @@ impl Inner {
             let id_len = k.iter().position(|&b| b == 0).unwrap_or(k.len());
             let upload_id = String::from_utf8_lossy(&k[..id_len]);
             if live_uploads.contains(upload_id.as_ref()) {
-                if let Some(f) = decode::<PartRec>(&v)?.file {
-                    referenced.insert(f);
+                match decode::<PartRec>(&v) {
+                    Ok(rec) => referenced.extend(rec.file),
+                    Err(e) => undecodable("part", e),
                 }
             } else {
                 dead_parts.push(k);
@@ -302,7 +316,13 @@ impl Inner {
             .range(Space::Objects, Bound::Unbounded, Bound::Unbounded)
         {
             let (_, v) = item?;
-            referenced.extend(decode::<ObjectRec>(&v)?.segments.into_iter().map(|s| s.id));
+            match decode::<ObjectRec>(&v) {
+                Ok(rec) => referenced.extend(rec.segments.into_iter().map(|s| s.id)),
+                Err(e) => undecodable("object", e),
+            }
+        }
+        if !sweep_safe {
+            return Ok(());
         }
         if !dead_parts.is_empty() {
             tracing::info!(

@@ -100,6 +100,61 @@ async fn uncommitted_writer_is_absent_after_reopen() {
     ));
 }
 
+#[tokio::test]
+async fn an_undecodable_record_keeps_the_store_open_and_deletes_nothing() {
+    use storage::meta::{MetaStore, SledMeta, Space};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        s.create_bucket("b", CannedAcl::Private).await.unwrap();
+        put(&s, "b", "good", &bytes(9000, 1)).await;
+    }
+    {
+        let meta = SledMeta::open(&dir.path().join("meta")).unwrap();
+        meta.transaction(&mut |tx| {
+            tx.insert(Space::Objects, b"b\0bad", b"{\"v\":1,\"size\":\"oops\"}")?;
+            Ok(())
+        })
+        .unwrap();
+        meta.flush().unwrap();
+    }
+    // This file might belong to the unreadable record: it must survive.
+    let unknown = dir
+        .path()
+        .join("objects/cd/cd000000000000000000000000000000");
+    std::fs::write(&unknown, b"maybe referenced").unwrap();
+    let s = open(dir.path());
+    assert!(unknown.exists());
+    assert_eq!(get(&s, "b", "good").await, bytes(9000, 1));
+    assert!(matches!(
+        s.head_object("b", "bad").await,
+        Err(Error::Corrupt(_))
+    ));
+    let listed = s
+        .list_objects(
+            "b",
+            &ListQuery {
+                max_keys: 10,
+                ..ListQuery::default()
+            },
+        )
+        .await;
+    assert!(matches!(listed, Err(Error::Corrupt(_))));
+    // Deleting the bad key repairs the store.
+    assert!(s.delete_object("b", "bad").await.unwrap());
+    let listed = s
+        .list_objects(
+            "b",
+            &ListQuery {
+                max_keys: 10,
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.objects.len(), 1);
+}
+
 const CHILD_ENV: &str = "IMGBUCKET_STORAGE_CRASH_DIR";
 
 /// Not a test on its own: the body of the child process that
