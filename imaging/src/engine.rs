@@ -211,7 +211,8 @@ impl Engine {
         run_ops(&mut work, &pipeline.ops, &ctx)?;
 
         if average {
-            return Ok(Output::AverageColor(average_color(&work.frames[0].img)));
+            let first = work.frames.first().ok_or_else(|| Error::Decode("no frame".into()))?;
+            return Ok(Output::AverageColor(average_color(&first.img)));
         }
         let out = self.encode_output(source, &header, &work, pipeline, out_format)?;
         if pipeline.terminal == Some(Terminal::Info) {
@@ -257,7 +258,7 @@ impl Engine {
             icc,
             exif: exif.as_deref(),
         };
-        let (w, h) = work.frames[0].img.dimensions();
+        let (w, h) = work.size();
         let lossy = matches!(format, Format::Jpeg | Format::Webp);
         let mut bytes = encode::encode(&work.frames, work.opaque, &params)?;
 
