@@ -559,4 +559,37 @@ mod tests {
             one.height
         );
     }
+
+    #[test]
+    fn book_is_shareable_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<FontBook>();
+        shareable::<FontChain>();
+        // Concurrent first use parses each file once and agrees.
+        let book = std::sync::Arc::new(FontBook::system());
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let book = book.clone();
+                std::thread::spawn(move || {
+                    let chain = book.resolve(Font::WqyMicroHei).map_err(|e| e.to_string())?;
+                    chain
+                        .render("并发", 20)
+                        .map(|c| c.width)
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        let widths: Vec<u32> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| panic!("thread panicked"))
+                    .unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect();
+        assert!(
+            widths.iter().all(|&w| w == widths[0] && w > 30),
+            "{widths:?}"
+        );
+    }
 }
