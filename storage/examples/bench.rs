@@ -94,6 +94,18 @@ async fn main() {
         secs, secs
     );
 
+    // Above the inline size: data file + fsync, rename, directory fsync.
+    let medium = vec![43u8; 64 * 1024];
+    let t = Instant::now();
+    for i in 0..200 {
+        put(s, &format!("medium/{i}"), &medium, 16 * 1024).await;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "200 x 64 KiB PUT, sequential: {:.2} ms each",
+        secs * 1000.0 / 200.0
+    );
+
     let t = Instant::now();
     let mut tasks = Vec::new();
     for task in 0..16 {
