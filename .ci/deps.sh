@@ -7,7 +7,7 @@
 #   fonts-*             CJK/Latin fonts for text watermarks
 #   python3-venv        only when the Python in use cannot create a venv
 
-IMGBUCKET_APT_PACKAGES=(cmake nasm fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback)
+IMGBUCKET_APT_PACKAGES=(cmake nasm fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core)
 
 # Runs a command as root (directly, or through sudo when available).
 _as_root() {
