@@ -284,6 +284,9 @@ pub async fn finish_response(
     let rewrite = is_rewritable(&resp, op);
     let (mut parts, body) = resp.into_parts();
     rename_headers(&mut parts.headers, prefix, request_id);
+    if let Some(case) = header_case().await {
+        parts.extensions.extend(case.clone());
+    }
     if !rewrite {
         return Response::from_parts(parts, body);
     }
@@ -297,6 +300,82 @@ pub async fn finish_response(
     let doc = rewrite_xml(&bytes, vendor, error, request_id, host, region);
     parts.headers.remove(http::header::CONTENT_LENGTH);
     Response::from_parts(parts, body::full(doc))
+}
+
+/// The spelling the vendors use on the wire for the standard headers.
+/// HTTP names are case-insensitive, but the COS SDK copies response headers
+/// into a plain `dict` (`response['ETag']`, and its own `download_file`
+/// reads `['Content-Length']`), so the case matters to it.
+const WIRE_CASE: &[&str] = &[
+    "ETag",
+    "Content-Length",
+    "Content-Type",
+    "Content-Range",
+    "Content-Encoding",
+    "Content-Disposition",
+    "Content-Language",
+    "Content-MD5",
+    "Last-Modified",
+    "Accept-Ranges",
+    "Cache-Control",
+    "Expires",
+    "Location",
+    "Date",
+    "Server",
+    "Connection",
+];
+
+/// Response extensions that make hyper write [`WIRE_CASE`] names with that
+/// case. hyper keeps original header case in a private extension type,
+/// which it fills when it parses a message with `preserve_header_case` and
+/// honours when it writes a response carrying it; the only public way to
+/// obtain one is to have hyper parse a message with those names, so this
+/// runs one synthetic exchange over an in-memory pipe, once.
+async fn header_case() -> Option<&'static http::Extensions> {
+    static CASE: tokio::sync::OnceCell<Option<http::Extensions>> =
+        tokio::sync::OnceCell::const_new();
+    CASE.get_or_init(parse_case_template).await.as_ref()
+}
+
+async fn parse_case_template() -> Option<http::Extensions> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (client_io, mut server_io) = tokio::io::duplex(8192);
+    let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+        .preserve_header_case(true)
+        .handshake::<_, http_body_util::Empty<bytes::Bytes>>(hyper_util::rt::TokioIo::new(
+            client_io,
+        ))
+        .await
+        .ok()?;
+    let conn = tokio::spawn(conn);
+    let peer = async move {
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = server_io.read(&mut buf).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            head.extend_from_slice(&buf[..n]);
+        }
+        let mut resp = String::from("HTTP/1.1 200 OK\r\n");
+        for name in WIRE_CASE {
+            // Content-Length must be a number; the others are not parsed.
+            let value = if *name == "Content-Length" { "0" } else { "x" };
+            resp.push_str(&format!("{name}: {value}\r\n"));
+        }
+        resp.push_str("\r\n");
+        server_io.write_all(resp.as_bytes()).await.ok()?;
+        Some(server_io)
+    };
+    let req = http::Request::get("/")
+        .header(http::header::HOST, "case")
+        .body(http_body_util::Empty::new())
+        .ok()?;
+    let (resp, _peer) = tokio::join!(sender.send_request(req), peer);
+    conn.abort();
+    let resp = resp.ok()?;
+    Some(resp.extensions().clone())
 }
 
 /// `x-amz-meta-*` → `<prefix>meta-*`; `<prefix>request-id` added.
@@ -659,6 +738,12 @@ mod tests {
         let acl = "<AccessControlPolicy><Owner/><AccessControlList><Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee></Grant></AccessControlList></AccessControlPolicy>";
         assert!(oss_elements(acl, "r")
             .contains("<AccessControlList><Grant>public-read</Grant></AccessControlList>"));
+    }
+
+    #[tokio::test]
+    async fn header_case_template_is_built() {
+        let ext = header_case().await;
+        assert!(ext.is_some_and(|e| !e.is_empty()));
     }
 
     #[test]
