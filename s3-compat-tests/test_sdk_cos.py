@@ -321,3 +321,29 @@ def test_configured_domain_and_signed_urls(domain_server):
     assert "<Code>SignatureDoesNotMatch</Code>" in r.text
     c.delete_object(Bucket=name, Key="p.png")
     c.delete_bucket(Bucket=name)
+
+
+# --- the snippet of docs/migrate-from-cos.md, as written ---
+
+def test_migration_doc_snippet(endpoint, monkeypatch, tmp_path, capsys):
+    from s3util import REPO
+    text = (REPO / "docs" / "migrate-from-cos.md").read_text()
+    start = text.index("```python\n") + len("```python\n")
+    code = text[start:text.index("```", start)]
+    _, port = host_port(endpoint)
+    assert 'IP="127.0.0.1", Port=9000' in code
+    code = code.replace("Port=9000", f"Port={port}").replace("127.0.0.1:9000", f"127.0.0.1:{port}")
+    monkeypatch.setenv("IMGBUCKET_ACCESS_KEY", ACCESS_KEY)
+    monkeypatch.setenv("IMGBUCKET_SECRET_KEY", SECRET_KEY)
+    monkeypatch.chdir(tmp_path)
+    png = make_png(200, 100)
+    (tmp_path / "cat.png").write_bytes(png)
+    ns: dict = {}
+    exec(compile(code, "migrate-from-cos.md", "exec"), ns)
+    assert image_size((tmp_path / "thumb.jpg").read_bytes()) == ("jpeg", 100, 50)
+    etag, request_id = capsys.readouterr().out.split()
+    assert etag.strip('"') == hashlib.md5(png).hexdigest()
+    assert request_id
+    c, name = ns["client"], ns["bucket"]
+    assert name in [b["Name"] for b in c.list_buckets()["Buckets"]["Bucket"]]
+    _cleanup(c, name)
