@@ -10,8 +10,9 @@
 //! ```
 //!
 //! A data file is never modified after it is renamed into `objects/`, and
-//! its name is never reused: an overwrite writes a new file, so a reader that
-//! opened the old one keeps reading it (POSIX unlink semantics).
+//! its name is never reused: an overwrite writes a new file, and the old
+//! one is deleted only once no reader has it pinned (and a file already open
+//! survives its unlink anyway, POSIX semantics).
 //!
 //! # The durable write (PUT, UploadPart)
 //!

@@ -1,5 +1,6 @@
 //! File I/O of the embedded store: staging writers (temp file, MD5, fsync,
-//! rename) and chunked segment readers.
+//! rename), chunked segment readers, and the pins that keep a version's
+//! files alive while it is read.
 //!
 //! All blocking file work runs on tokio's blocking pool, handing owned state
 //! (file handle, buffer, hasher) in and out, so no lock or borrow is held
