@@ -138,7 +138,9 @@ pub fn classify(e: &ProcessError) -> Classified {
             if !d.fragment.is_empty() && !message.contains(&d.fragment) {
                 message = format!("{message} (in `{}`)", d.fragment);
             }
-            (status, code, Some("-106"), d.vendor_code.clone(), message)
+            // A 501 is no malformed request: Tencent's -106 does not apply.
+            let errno = (d.kind != ErrorKind::NotImplemented).then_some("-106");
+            (status, code, errno, d.vendor_code.clone(), message)
         }
         P::Image(i) => match i {
             imaging::Error::TooLarge { .. } => {
@@ -167,7 +169,7 @@ pub fn classify(e: &ProcessError) -> Classified {
             imaging::Error::NotImplemented(_) => (
                 StatusCode::NOT_IMPLEMENTED,
                 "NotImplemented",
-                Some("-443"),
+                None,
                 None,
                 i.to_string(),
             ),
