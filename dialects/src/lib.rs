@@ -70,6 +70,12 @@ pub fn detect(raw_query: &str) -> Option<Dialect> {
             .iter()
             .any(|prefix| whole.starts_with(prefix))
             || (COS_KEYS.contains(&key.as_str()) && p.value.is_none_or(str::is_empty))
+            // `imageInfo|imageMogr2/...`: an information key first in a
+            // pipeline is still ours (the parser refuses it), never a
+            // plain GET answering the original.
+            || whole
+                .split_once('|')
+                .is_some_and(|(first, _)| COS_KEYS.contains(&first))
             || (key == "ci-process"
                 && p.value
                     .and_then(|v| common::percent_decode(v).ok())
@@ -141,6 +147,9 @@ mod tests {
             ("exif", Some(Dialect::Cos)),
             ("imageAve=", Some(Dialect::Cos)),
             ("exif=1", None),
+            ("imageInfo|imageMogr2/rotate/90", Some(Dialect::Cos)),
+            ("exif%7CimageMogr2/rotate/90", Some(Dialect::Cos)),
+            ("imageAve|", Some(Dialect::Cos)),
             ("ci-process=snapshot&time=1", Some(Dialect::Cos)),
             ("ci-process=other", None),
             ("imageMogr2", None),
