@@ -8,7 +8,10 @@ use fast_image_resize as fir;
 
 fn main() {
     let path = std::env::args().nth(1).expect("file");
-    let denom: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(4);
+    let denom: usize = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
     let data = std::fs::read(&path).expect("read");
     for (fmt, bpp, pt) in [
         (turbojpeg::PixelFormat::RGBA, 4, fir::PixelType::U8x4),
@@ -22,18 +25,31 @@ fn main() {
             d.set_scaling_factor(f).expect("scale");
             let s = h.scaled(f);
             let mut px = vec![0u8; s.width * s.height * bpp];
-            let img = turbojpeg::Image { pixels: px.as_mut_slice(), width: s.width, pitch: s.width * bpp, height: s.height, format: fmt };
+            let img = turbojpeg::Image {
+                pixels: px.as_mut_slice(),
+                width: s.width,
+                pitch: s.width * bpp,
+                height: s.height,
+                format: fmt,
+            };
             d.decompress(&data, img).expect("decode");
             let t_dec = t.elapsed();
-            let src = fir::images::Image::from_vec_u8(s.width as u32, s.height as u32, px, pt).expect("img");
+            let src = fir::images::Image::from_vec_u8(s.width as u32, s.height as u32, px, pt)
+                .expect("img");
             let dh = (s.height as f64 * 300.0 / s.width as f64).round() as u32;
             let mut times = Vec::new();
             let mut last = None;
-            for filt in [fir::FilterType::Lanczos3, fir::FilterType::CatmullRom, fir::FilterType::Bilinear] {
+            for filt in [
+                fir::FilterType::Lanczos3,
+                fir::FilterType::CatmullRom,
+                fir::FilterType::Bilinear,
+            ] {
                 let t = Instant::now();
                 let mut dst = fir::images::Image::new(300, dh, pt);
                 let mut r = fir::Resizer::new();
-                let o = fir::ResizeOptions::new().resize_alg(fir::ResizeAlg::Convolution(filt)).use_alpha(false);
+                let o = fir::ResizeOptions::new()
+                    .resize_alg(fir::ResizeAlg::Convolution(filt))
+                    .use_alpha(false);
                 r.resize(&src, &mut dst, &o).expect("resize");
                 times.push(t.elapsed());
                 last = Some(dst);
@@ -43,7 +59,13 @@ fn main() {
             let mut c = turbojpeg::Compressor::new().expect("c");
             c.set_quality(80).expect("q");
             c.set_subsamp(turbojpeg::Subsamp::Sub2x2).expect("s");
-            let img = turbojpeg::Image { pixels: dst.buffer(), width: 300, pitch: 300 * bpp, height: dh as usize, format: fmt };
+            let img = turbojpeg::Image {
+                pixels: dst.buffer(),
+                width: 300,
+                pitch: 300 * bpp,
+                height: dh as usize,
+                format: fmt,
+            };
             let out = c.compress_to_vec(img).expect("enc");
             let t_enc = t.elapsed();
             println!(

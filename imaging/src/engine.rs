@@ -211,7 +211,10 @@ impl Engine {
         run_ops(&mut work, &pipeline.ops, &ctx)?;
 
         if average {
-            let first = work.frames.first().ok_or_else(|| Error::Decode("no frame".into()))?;
+            let first = work
+                .frames
+                .first()
+                .ok_or_else(|| Error::Decode("no frame".into()))?;
             return Ok(Output::AverageColor(average_color(&first.img)));
         }
         let out = self.encode_output(source, &header, &work, pipeline, out_format)?;

@@ -9,7 +9,11 @@ pub enum Error {
     /// side, pixels, frames). Checked before allocating. Client's fault
     /// (413/400 `ImageTooLarge`); Tencent's `ignore-error` applies.
     #[error("{what} is {value}, over the limit of {limit}")]
-    TooLarge { what: &'static str, value: u64, limit: u64 },
+    TooLarge {
+        what: &'static str,
+        value: u64,
+        limit: u64,
+    },
     /// The source bytes are not a decodable image of a supported format.
     #[error("cannot decode the image: {0}")]
     Decode(String),

@@ -57,9 +57,7 @@ impl Pipeline {
     /// True when the pipeline does nothing to the pixels nor the encoding
     /// (the executor may then return the source bytes unchanged).
     pub fn is_identity(&self) -> bool {
-        self.ops.is_empty()
-            && self.terminal.is_none()
-            && self.output == OutputOptions::default()
+        self.ops.is_empty() && self.terminal.is_none() && self.output == OutputOptions::default()
     }
 }
 
@@ -92,19 +90,30 @@ pub enum Op {
     /// Cut the image into strips of `length` pixels along `axis` and keep
     /// strip `index`; the last strip may be shorter. `index` past the last
     /// strip → the image is left unchanged (Alibaba and UCloud rule).
-    IndexCrop { axis: Axis, length: u32, index: u32 },
+    IndexCrop {
+        axis: Axis,
+        length: u32,
+        index: u32,
+    },
     /// Keep the disc of `radius` centred on the image; the output is the
     /// square bounding it. A radius over half the short side is clamped
     /// (see [`CircleBox`]). Outside pixels are transparent, or white when
     /// the output format has no alpha (decided at encode time).
-    Circle { radius: u32, bbox: CircleBox },
+    Circle {
+        radius: u32,
+        bbox: CircleBox,
+    },
     /// Round the four corners with `radius` (clamped to half the short
     /// side); size unchanged; outside pixels as for `Circle`.
-    RoundedCorners { radius: u32 },
+    RoundedCorners {
+        radius: u32,
+    },
     /// Clockwise rotation in degrees, 0–359. Multiples of 90 are exact;
     /// other angles enlarge the canvas to the rotated bounding box, filled
     /// like `Circle`'s outside. Makes an animation static.
-    Rotate { degrees: u32 },
+    Rotate {
+        degrees: u32,
+    },
     Flip(FlipAxis),
     /// −100…100; 0 = unchanged.
     Bright(i32),
@@ -115,7 +124,10 @@ pub enum Op {
     Flood(Rgb),
     /// Unsharp mask: `out = src + amount × (src − gaussian(src, sigma))`.
     /// Parsers map their vendor scale onto (sigma, amount in percent).
-    Sharpen { sigma_milli: u32, amount_percent: u32 },
+    Sharpen {
+        sigma_milli: u32,
+        amount_percent: u32,
+    },
     Blur(Blur),
     Grayscale,
     Watermark(Watermark),
@@ -199,30 +211,51 @@ pub enum Geometry {
     /// Largest proportional size inside w×h. With one side missing, that
     /// side follows the aspect ratio. (Alibaba lfit, Tencent `WxH`,
     /// UCloud types 4, 5, 9, 14.)
-    Fit { width: Option<u32>, height: Option<u32> },
+    Fit {
+        width: Option<u32>,
+        height: Option<u32>,
+    },
     /// Smallest proportional size covering w×h, no crop. (Alibaba mfit,
     /// Tencent `!WxHr`, UCloud type 10.)
     Cover { width: u32, height: u32 },
     /// Cover w×h, then centre-crop to exactly w×h. (Alibaba fill, UCloud 8/13.)
     Fill { width: u32, height: u32 },
     /// Fit inside w×h, then centre on a w×h canvas of `color`.
-    Pad { width: u32, height: u32, color: Rgba },
+    Pad {
+        width: u32,
+        height: u32,
+        color: Rgba,
+    },
     /// Exactly w×h, aspect ignored.
     Stretch { width: u32, height: u32 },
     /// Scale each side by a percentage (per mille, to carry UCloud and
     /// Tencent fractions exactly: 50 % = 500). `None` keeps that side.
-    Scale { x_permille: Option<u32>, y_permille: Option<u32> },
+    Scale {
+        x_permille: Option<u32>,
+        y_permille: Option<u32>,
+    },
     /// Alibaba `l_`/`s_`: targets for the long and/or short side, with
     /// Alibaba's definition of which side is "long" (dialects.md §1.3,
     /// resize rules); the result is a uniform scale.
-    LongShort { long: Option<u32>, short: Option<u32> },
+    LongShort {
+        long: Option<u32>,
+        short: Option<u32>,
+    },
     /// UCloud type 6/7: the source's longer (or shorter) side is set to its
     /// requested value, the other follows.
-    SourceSide { which: SideChoice, width: u32, height: u32 },
+    SourceSide {
+        which: SideChoice,
+        width: u32,
+        height: u32,
+    },
     /// Proportional, at most `max_pixels` in total (Tencent `Area@`).
     Area { max_pixels: u64 },
     /// The image unscaled, centred on a larger w×h canvas (UCloud type 12).
-    Canvas { width: u32, height: u32, color: Rgba },
+    Canvas {
+        width: u32,
+        height: u32,
+        color: Rgba,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,7 +36,11 @@ pub enum Error {
     InvalidPartOrder,
     /// A part other than the last is below the minimum part size.
     #[error("part {part_number} is {size} bytes, below the minimum of {min}")]
-    EntityTooSmall { part_number: u32, size: u64, min: u64 },
+    EntityTooSmall {
+        part_number: u32,
+        size: u64,
+        min: u64,
+    },
     /// The body's MD5 differs from the expected `Content-MD5`.
     #[error("the Content-MD5 does not match the body")]
     BadDigest,
