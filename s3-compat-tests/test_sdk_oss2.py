@@ -312,3 +312,23 @@ def test_migration_doc_snippet(endpoint, monkeypatch, tmp_path, capsys):
     b = ns["bucket"]
     b.delete_object("cat.png")
     b.delete_bucket()
+
+
+def test_oss_only_headers_and_apis(bucket):
+    assert bucket.get_bucket_location().location == "oss-us-east-1"
+    bucket.put_object("keep.txt", b"original")
+    # x-oss-forbid-overwrite: the object is kept (OSS answers 409
+    # FileAlreadyExists, imgbucket S3's 412 PreconditionFailed).
+    with pytest.raises(oss2.exceptions.PreconditionFailed):
+        bucket.put_object("keep.txt", b"new", headers={"x-oss-forbid-overwrite": "true"})
+    assert bucket.get_object("keep.txt").read() == b"original"
+    bucket.put_object("fresh.txt", b"new", headers={"x-oss-forbid-overwrite": "true"})
+    # Not served: refused with 501, never answered with something else
+    # (a symlink PUT must not store an empty object).
+    for call in (lambda: bucket.put_symlink("keep.txt", "link"),
+                 lambda: bucket.get_bucket_info(),
+                 lambda: bucket.append_object("app", 0, b"x")):
+        with pytest.raises(oss2.exceptions.ServerError) as e:
+            call()
+        assert (e.value.status, e.value.code) == (501, "NotImplemented")
+    assert not bucket.object_exists("link")

@@ -358,6 +358,10 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "website",
     "metadataTable",
     "session",
+    // Alibaba OSS bucket APIs that are not served (an OSS SDK must not get
+    // a listing in their place).
+    "bucketInfo",
+    "stat",
 ];
 /// Sub-resources of an object that we do not implement (→ 501).
 const UNSUPPORTED_OBJECT_SUBRESOURCES: &[&str] = &[
@@ -370,6 +374,8 @@ const UNSUPPORTED_OBJECT_SUBRESOURCES: &[&str] = &[
     "restore",
     "select",
     "renameObject",
+    // Alibaba OSS: `PUT ?symlink` would otherwise store an empty object.
+    "symlink",
 ];
 
 /// The bucket a `Host` header names in virtual-host style, given the

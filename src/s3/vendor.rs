@@ -206,6 +206,16 @@ pub fn add_request_twins(headers: &mut HeaderMap, vendor: Vendor) {
             add.push((twin_name, v));
         }
     }
+    // OSS `x-oss-forbid-overwrite: true`: create only if absent, which is
+    // S3's conditional write (answered 412 PreconditionFailed).
+    if vendor == Vendor::Oss
+        && headers
+            .get("x-oss-forbid-overwrite")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
+        && !headers.contains_key(http::header::IF_NONE_MATCH)
+    {
+        add.push((http::header::IF_NONE_MATCH, HeaderValue::from_static("*")));
+    }
     for (n, v) in add {
         headers.append(n, v);
     }
@@ -532,6 +542,15 @@ fn oss_elements(doc: &str, region: &str) -> String {
             }
         }
     }
+    if out.contains("<LocationConstraint") {
+        // OSS names its regions `oss-<region>`, and always states one.
+        let region = format!("oss-{region}");
+        out = map_elements(&out, "LocationConstraint", |_| region.clone());
+        out = out.replace(
+            "<LocationConstraint/>",
+            &format!("<LocationConstraint>{region}</LocationConstraint>"),
+        );
+    }
     if out.contains("<AccessControlPolicy>") {
         let public = out.contains("http://acs.amazonaws.com/groups/global/AllUsers");
         let grant = if public { "public-read" } else { "private" };
@@ -683,6 +702,9 @@ mod tests {
         assert_eq!(h["x-amz-copy-source"], "/src/k");
         assert_eq!(h["x-amz-copy-source-if-match"], "\"e\"");
         assert!(h.get("x-amz-acl").is_none());
+        let mut h = headers(&[("x-oss-forbid-overwrite", "true")]);
+        add_request_twins(&mut h, Vendor::Oss);
+        assert_eq!(h["if-none-match"], "*");
 
         // AWS requests are never touched, whatever they carry.
         let mut h = headers(&[("x-oss-meta-a", "1")]);
@@ -738,6 +760,25 @@ mod tests {
         let acl = "<AccessControlPolicy><Owner/><AccessControlList><Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee></Grant></AccessControlList></AccessControlPolicy>";
         assert!(oss_elements(acl, "r")
             .contains("<AccessControlList><Grant>public-read</Grant></AccessControlList>"));
+        let loc = oss_elements("<LocationConstraint/>", "cn-hangzhou");
+        assert_eq!(
+            loc,
+            "<LocationConstraint>oss-cn-hangzhou</LocationConstraint>"
+        );
+        let page = oss_elements("<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a&amp;b</Key></Contents></ListBucketResult>", "r");
+        assert!(
+            page.starts_with("<ListBucketResult><NextMarker>a&amp;b</NextMarker>"),
+            "{page}"
+        );
+        let ups = oss_elements(
+            "<ListMultipartUploadsResult><Bucket>b</Bucket></ListMultipartUploadsResult>",
+            "r",
+        );
+        assert!(ups.contains("<NextKeyMarker></NextKeyMarker>"), "{ups}");
+        assert!(
+            ups.contains("<NextUploadIdMarker></NextUploadIdMarker>"),
+            "{ups}"
+        );
     }
 
     #[tokio::test]
