@@ -1098,9 +1098,9 @@ async fn pipelines_signatures_and_range() {
     ] {
         us3_error(&get(&s, "f9.jpg", bad).await, 400);
     }
-    let many = vec!["iopcmd=rotate&degree=90"; 21].join("|");
+    let many = ["iopcmd=rotate&degree=90"; 21].join("|");
     us3_error(&get(&s, "f9.jpg", &many).await, 400);
-    let twenty = vec!["iopcmd=rotate&degree=90"; 20].join("|");
+    let twenty = ["iopcmd=rotate&degree=90"; 20].join("|");
     get(&s, "f9.jpg", &twenty).await.expect(200);
 }
 
