@@ -17,13 +17,12 @@
 //!   key chain starts from `"aliyun_v4" + secret`.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use http::request::Parts;
 use http::HeaderMap;
 
+use super::sigv2;
 use super::util::{self, QueryParam};
 use super::{
     AuthError, Keyring, Payload, Principal, Scheme, Verified, MAX_CLOCK_SKEW, MAX_PRESIGNED_EXPIRY,
@@ -164,22 +163,16 @@ fn canonical_headers(headers: &HeaderMap, wanted: impl Fn(&str) -> bool) -> Stri
 /// The V1 sub-resource suffix: `?a&b=v` over the sub-resources present,
 /// sorted by name, values decoded; empty values give the bare name.
 fn sub_resources(params: &[QueryParam]) -> String {
-    let mut subs: Vec<(String, String)> = params
-        .iter()
-        .map(|p| (p.name_str().into_owned(), p.value_str().into_owned()))
-        .filter(|(n, _)| SUB_RESOURCES.contains(&n.as_str()))
-        .collect();
-    subs.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out = String::new();
-    for (i, (n, v)) in subs.iter().enumerate() {
-        out.push(if i == 0 { '?' } else { '&' });
-        out.push_str(n);
-        if !v.is_empty() {
-            out.push('=');
-            out.push_str(v);
-        }
-    }
-    out
+    sigv2::sub_resource_suffix(
+        params
+            .iter()
+            .filter(|p| SUB_RESOURCES.contains(&p.name_str().as_ref()))
+            .map(|p| {
+                let v = p.value_str().into_owned();
+                (p.name_str().into_owned(), (!v.is_empty()).then_some(v))
+            })
+            .collect(),
+    )
 }
 
 /// The V1 string to sign.
@@ -190,24 +183,14 @@ pub(crate) fn v1_string_to_sign(
     resource: &str,
     params: &[QueryParam],
 ) -> String {
-    format!(
-        "{method}\n{}\n{}\n{date}\n{}{resource}{}",
-        header_text(headers, "content-md5"),
-        header_text(headers, "content-type"),
-        canonical_headers(headers, |n| n.starts_with("x-oss-")),
-        sub_resources(params)
+    sigv2::string_to_sign(
+        method,
+        &header_text(headers, "content-md5"),
+        &header_text(headers, "content-type"),
+        date,
+        &canonical_headers(headers, |n| n.starts_with("x-oss-")),
+        &format!("{resource}{}", sub_resources(params)),
     )
-}
-
-fn v1_check(secret: &str, provided: &[u8], sts: String) -> Result<(), AuthError> {
-    let expected = util::hmac_sha1(secret.as_bytes(), sts.as_bytes());
-    if util::ct_eq(&expected, provided) {
-        Ok(())
-    } else {
-        Err(AuthError::SignatureDoesNotMatch {
-            string_to_sign: sts,
-        })
-    }
 }
 
 /// Verifies `Authorization: OSS <ak>:<signature>`.
@@ -217,24 +200,7 @@ pub(crate) fn verify_v1_header(
     keyring: &Keyring,
     now: SystemTime,
 ) -> Result<Verified, AuthError> {
-    let malformed = |reason: &str| AuthError::AuthorizationHeaderMalformed {
-        reason: reason.to_owned(),
-    };
-    let value = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let rest = value.trim().strip_prefix("OSS ").unwrap_or("").trim();
-    let (access_key, signature) = rest
-        .rsplit_once(':')
-        .filter(|(a, s)| !a.is_empty() && !s.is_empty())
-        .ok_or_else(|| malformed("expected \"OSS AccessKeyId:Signature\""))?;
-    let provided = BASE64
-        .decode(signature.as_bytes())
-        .ok()
-        .filter(|s| s.len() == 20)
-        .ok_or_else(|| malformed("the signature is not base64 of an HMAC-SHA1"))?;
+    let (access_key, provided) = sigv2::parse_authorization(&parts.headers, "OSS")?;
 
     // x-oss-date takes precedence over Date, in the string to sign too.
     let date = match parts.headers.get("x-oss-date") {
@@ -254,7 +220,7 @@ pub(crate) fn verify_v1_header(
         &resource_path(parts.uri.path(), host_bucket),
         &params,
     );
-    v1_check(secret, &provided, sts)?;
+    sigv2::check(secret, &provided, [sts])?;
     Ok(Verified {
         principal: Principal::User {
             access_key: access_key.to_owned(),
@@ -272,43 +238,19 @@ pub(crate) fn verify_v1_query(
     keyring: &Keyring,
     now: SystemTime,
 ) -> Result<Verified, AuthError> {
-    let err = |reason: &str| AuthError::AuthorizationQueryParametersError {
-        reason: reason.to_owned(),
-    };
     let params = util::parse_query(parts.uri.query().unwrap_or(""));
-    let get = |name: &str| util::query_get(&params, name).map(QueryParam::value_str);
-    let (Some(access_key), Some(expires), Some(signature)) =
-        (get("OSSAccessKeyId"), get("Expires"), get("Signature"))
-    else {
-        return Err(err(
-            "Query-string authentication requires the Signature, Expires and OSSAccessKeyId parameters",
-        ));
-    };
-    let expires_at: u64 = expires
-        .trim()
-        .parse()
-        .map_err(|_| err("Expires must be a number of seconds since the epoch"))?;
-    let signature = signature.replace(' ', "+");
-    let provided = BASE64
-        .decode(signature.trim().as_bytes())
-        .ok()
-        .filter(|s| s.len() == 20)
-        .ok_or_else(|| err("Signature is not base64 of an HMAC-SHA1"))?;
-    let secret = keyring.lookup(&access_key)?;
-    if now > UNIX_EPOCH + Duration::from_secs(expires_at) {
-        return Err(AuthError::RequestExpired);
-    }
+    let presigned = sigv2::parse_presigned(&params, "OSSAccessKeyId", keyring, now)?;
     let sts = v1_string_to_sign(
         parts.method.as_str(),
         &parts.headers,
-        expires.trim(),
+        &presigned.expires,
         &resource_path(parts.uri.path(), host_bucket),
         &params,
     );
-    v1_check(secret, &provided, sts)?;
+    sigv2::check(presigned.secret, &presigned.provided, [sts])?;
     Ok(Verified {
         principal: Principal::User {
-            access_key: access_key.into_owned(),
+            access_key: presigned.access_key,
         },
         scheme: Scheme::OssV1Query,
         payload: Payload::from_unsigned_request(&parts.headers)?,

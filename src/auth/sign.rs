@@ -18,6 +18,7 @@
 //! encode the body with [`aws_chunked_signed`] using the returned seed
 //! signature.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use http::header::{HeaderName, HeaderValue, InvalidHeaderValue};
@@ -239,34 +240,48 @@ fn v2_resource(uri: &Uri, host_bucket: Option<&str>) -> String {
     sigv2::canonical_resource(&base, uri.query().unwrap_or(""))
 }
 
-fn v2_amz_headers(headers: &HeaderMap) -> String {
-    let mut names: Vec<&str> = headers
-        .keys()
-        .map(HeaderName::as_str)
-        .filter(|n| n.starts_with("x-amz-"))
-        .collect();
-    names.sort();
-    names.dedup();
-    let mut out = String::new();
-    for n in names {
-        let v: Vec<String> = headers
-            .get_all(n)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
-            .collect();
-        out.push_str(n);
-        out.push(':');
-        out.push_str(&v.join(","));
-        out.push('\n');
-    }
-    out
+/// Signs `sts` with HMAC-SHA1 and sets `Authorization: <scheme> ak:sig`
+/// (`AWS` for SigV2, `OSS` for OSS V1).
+fn set_v1_authorization(
+    headers: &mut HeaderMap,
+    scheme: &str,
+    creds: &Credentials,
+    sts: &str,
+) -> Result<(), InvalidHeaderValue> {
+    let sig = sigv2::sign(&creds.secret_key, sts);
+    headers.insert(
+        http::header::AUTHORIZATION,
+        HeaderValue::from_str(&format!("{scheme} {}:{}", creds.access_key, sig))?,
+    );
+    Ok(())
 }
 
-fn header_text(headers: &HeaderMap, name: &str) -> String {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
-        .unwrap_or_default()
+/// Appends `<access_key_param>=&Expires=&Signature=` (the HMAC-SHA1 of
+/// `sts`) to `uri`'s query: the SigV2 and OSS V1 presigned URL form.
+fn presigned_v1_uri(
+    uri: &Uri,
+    access_key_param: &str,
+    creds: &Credentials,
+    expires_at: u64,
+    sts: &str,
+) -> Result<Uri, http::Error> {
+    let sig = sigv2::sign(&creds.secret_key, sts);
+    let mut query = uri.query().unwrap_or("").to_owned();
+    if !query.is_empty() {
+        query.push('&');
+    }
+    query.push_str(&format!(
+        "{access_key_param}={}&Expires={}&Signature={}",
+        util::aws_uri_encode(creds.access_key.as_bytes(), false),
+        expires_at,
+        util::aws_uri_encode(sig.as_bytes(), false)
+    ));
+    let path = if uri.path().is_empty() {
+        "/"
+    } else {
+        uri.path()
+    };
+    rebuild(uri, path, &query)
 }
 
 /// Signs a request with SigV2 (`Authorization: AWS ak:sig`), setting a
@@ -284,22 +299,17 @@ pub fn sign_v2_request(
     headers.insert(http::header::DATE, HeaderValue::from_str(&date)?);
     let sts = sigv2::string_to_sign(
         method.as_str(),
-        &header_text(headers, "content-md5"),
-        &header_text(headers, "content-type"),
+        &sigv2::header_text(headers, "content-md5"),
+        &sigv2::header_text(headers, "content-type"),
         if headers.contains_key("x-amz-date") {
             ""
         } else {
             &date
         },
-        &v2_amz_headers(headers),
+        &sigv2::canonical_amz_headers(headers, &BTreeMap::new()),
         &v2_resource(uri, host_bucket),
     );
-    let sig = sigv2::sign(&creds.secret_key, &sts);
-    headers.insert(
-        http::header::AUTHORIZATION,
-        HeaderValue::from_str(&format!("AWS {}:{}", creds.access_key, sig))?,
-    );
-    Ok(())
+    set_v1_authorization(headers, "AWS", creds, &sts)
 }
 
 /// A SigV2 presigned URL (`AWSAccessKeyId`, `Expires`, `Signature`),
@@ -319,23 +329,7 @@ pub fn presign_v2(
         "",
         &v2_resource(uri, host_bucket),
     );
-    let sig = sigv2::sign(&creds.secret_key, &sts);
-    let mut query = uri.query().unwrap_or("").to_owned();
-    if !query.is_empty() {
-        query.push('&');
-    }
-    query.push_str(&format!(
-        "AWSAccessKeyId={}&Expires={}&Signature={}",
-        util::aws_uri_encode(creds.access_key.as_bytes(), false),
-        expires_at,
-        util::aws_uri_encode(sig.as_bytes(), false)
-    ));
-    let path = if uri.path().is_empty() {
-        "/"
-    } else {
-        uri.path()
-    };
-    rebuild(uri, path, &query)
+    presigned_v1_uri(uri, "AWSAccessKeyId", creds, expires_at, &sts)
 }
 
 /// Length of the aws-chunked encoding of `data_len` bytes in
@@ -458,12 +452,7 @@ pub fn sign_oss_v1_request(
         &oss::resource_path(uri.path(), host_bucket),
         &params,
     );
-    let sig = sigv2::sign(&creds.secret_key, &sts);
-    headers.insert(
-        http::header::AUTHORIZATION,
-        HeaderValue::from_str(&format!("OSS {}:{}", creds.access_key, sig))?,
-    );
-    Ok(())
+    set_v1_authorization(headers, "OSS", creds, &sts)
 }
 
 /// An OSS V1 presigned URL (`OSSAccessKeyId`, `Expires`, `Signature`),
@@ -483,23 +472,7 @@ pub fn presign_oss_v1(
         &oss::resource_path(uri.path(), host_bucket),
         &params,
     );
-    let sig = sigv2::sign(&creds.secret_key, &sts);
-    let mut query = uri.query().unwrap_or("").to_owned();
-    if !query.is_empty() {
-        query.push('&');
-    }
-    query.push_str(&format!(
-        "OSSAccessKeyId={}&Expires={}&Signature={}",
-        util::aws_uri_encode(creds.access_key.as_bytes(), false),
-        expires_at,
-        util::aws_uri_encode(sig.as_bytes(), false)
-    ));
-    let path = if uri.path().is_empty() {
-        "/"
-    } else {
-        uri.path()
-    };
-    rebuild(uri, path, &query)
+    presigned_v1_uri(uri, "OSSAccessKeyId", creds, expires_at, &sts)
 }
 
 /// Signs a request as `cos-python-sdk-v5` does (`Authorization:

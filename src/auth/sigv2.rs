@@ -7,6 +7,11 @@
 //! resource (`/bucket/key` plus the sorted S3 sub-resources), signed with
 //! HMAC-SHA1 and base64-encoded. `Date` is empty when `x-amz-date` is
 //! present, and is the `Expires` value for presigned URLs.
+//!
+//! Alibaba OSS V1 (`oss.rs`) is the same HMAC-SHA1 scheme with `x-oss-*`
+//! headers and its own sub-resource list, so the pieces both verify with
+//! (string to sign, signature, `Authorization` and presigned-query parsing,
+//! the match over candidates, the sub-resource suffix) live here.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -65,7 +70,7 @@ pub(crate) const SUB_RESOURCES: &[&str] = &[
 /// virtual-hosted requests) and the sub-resources of `query`, sorted by name
 /// (stable), values percent-decoded.
 pub(crate) fn canonical_resource(resource_path: &str, query: &str) -> String {
-    let mut subs: Vec<(&str, Option<String>)> = query
+    let subs = query
         .split('&')
         .filter(|e| !e.is_empty())
         .filter_map(|e| {
@@ -75,7 +80,7 @@ pub(crate) fn canonical_resource(resource_path: &str, query: &str) -> String {
             };
             SUB_RESOURCES.contains(&name).then(|| {
                 (
-                    name,
+                    name.to_owned(),
                     value.map(|v| {
                         String::from_utf8_lossy(&util::percent_decode(v, false)).into_owned()
                     }),
@@ -83,8 +88,15 @@ pub(crate) fn canonical_resource(resource_path: &str, query: &str) -> String {
             })
         })
         .collect();
-    subs.sort_by(|a, b| a.0.cmp(b.0));
-    let mut out = resource_path.to_owned();
+    format!("{resource_path}{}", sub_resource_suffix(subs))
+}
+
+/// The sub-resource suffix of a canonical resource: `?a&b=v`, sorted by
+/// name (stable); a `None` value gives the bare name, `Some("")` gives
+/// `name=`. Empty when there are no sub-resources.
+pub(crate) fn sub_resource_suffix(mut subs: Vec<(String, Option<String>)>) -> String {
+    subs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = String::new();
     for (i, (name, value)) in subs.iter().enumerate() {
         out.push(if i == 0 { '?' } else { '&' });
         out.push_str(name);
@@ -107,10 +119,21 @@ fn resource_paths(path: &str, host_bucket: Option<&str>) -> Vec<String> {
     }
 }
 
+/// The canonical resources to try (see [`resource_paths`]).
+fn resource_candidates(path: &str, host_bucket: Option<&str>, query: &str) -> Vec<String> {
+    resource_paths(path, host_bucket)
+        .iter()
+        .map(|p| canonical_resource(p, query))
+        .collect()
+}
+
 /// The `x-amz-*` block: lower-case names, sorted, repeated values joined
 /// by `,`, each value trimmed; one `name:value\n` per header. `extra`
 /// (from a presigned query) overrides headers of the same name.
-fn canonical_amz_headers(headers: &HeaderMap, extra: &BTreeMap<String, String>) -> String {
+pub(crate) fn canonical_amz_headers(
+    headers: &HeaderMap,
+    extra: &BTreeMap<String, String>,
+) -> String {
     let mut amz: BTreeMap<String, String> = BTreeMap::new();
     for name in headers.keys() {
         let n = name.as_str();
@@ -158,44 +181,136 @@ pub(crate) fn sign(secret: &str, string_to_sign: &str) -> String {
     ))
 }
 
-fn header_text(headers: &HeaderMap, name: &str) -> String {
+/// The first `name` header, trimmed; empty when absent.
+pub(crate) fn header_text(headers: &HeaderMap, name: &str) -> String {
     headers
         .get(name)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
         .unwrap_or_default()
 }
 
-/// Tries every (date line, x-amz-* block) variant with every resource
-/// candidate; the signature must match one.
-fn check(
+/// `Ok` when `provided` is the HMAC-SHA1 of one of the `candidates`
+/// strings to sign; otherwise the error carries the first candidate.
+pub(crate) fn check(
     secret: &str,
     provided: &[u8],
-    method: &str,
-    content_md5: &str,
-    content_type: &str,
-    variants: &[(String, String)],
-    resources: &[String],
+    candidates: impl IntoIterator<Item = String>,
 ) -> Result<(), AuthError> {
     let mut first = None;
-    for (date, amz_headers) in variants {
-        for resource in resources {
-            let sts = string_to_sign(
+    for sts in candidates {
+        let expected = util::hmac_sha1(secret.as_bytes(), sts.as_bytes());
+        if util::ct_eq(&expected, provided) {
+            return Ok(());
+        }
+        first.get_or_insert(sts);
+    }
+    Err(AuthError::SignatureDoesNotMatch {
+        string_to_sign: first.unwrap_or_default(),
+    })
+}
+
+/// Every (date line, x-amz-* block) variant with every resource candidate.
+fn candidates<'a>(
+    method: &'a str,
+    content_md5: &'a str,
+    content_type: &'a str,
+    variants: &'a [(String, String)],
+    resources: &'a [String],
+) -> impl Iterator<Item = String> + 'a {
+    variants.iter().flat_map(move |(date, amz_headers)| {
+        resources.iter().map(move |resource| {
+            string_to_sign(
                 method,
                 content_md5,
                 content_type,
                 date,
                 amz_headers,
                 resource,
-            );
-            let expected = util::hmac_sha1(secret.as_bytes(), sts.as_bytes());
-            if util::ct_eq(&expected, provided) {
-                return Ok(());
-            }
-            first.get_or_insert(sts);
-        }
+            )
+        })
+    })
+}
+
+/// Parses `Authorization: <scheme> <ak>:<base64 HMAC-SHA1>` (`AWS`, `OSS`)
+/// into the access key and the decoded signature.
+pub(crate) fn parse_authorization<'h>(
+    headers: &'h HeaderMap,
+    scheme: &str,
+) -> Result<(&'h str, Vec<u8>), AuthError> {
+    let malformed = |reason: String| AuthError::AuthorizationHeaderMalformed { reason };
+    let value = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let rest = value
+        .trim()
+        .strip_prefix(scheme)
+        .and_then(|r| r.strip_prefix(' '))
+        .unwrap_or("")
+        .trim();
+    let (access_key, signature) = rest
+        .rsplit_once(':')
+        .filter(|(a, s)| !a.is_empty() && !s.is_empty())
+        .ok_or_else(|| malformed(format!("expected \"{scheme} AccessKeyId:Signature\"")))?;
+    let provided = BASE64
+        .decode(signature.as_bytes())
+        .ok()
+        .filter(|s| s.len() == 20)
+        .ok_or_else(|| malformed("the signature is not base64 of an HMAC-SHA1".to_owned()))?;
+    Ok((access_key, provided))
+}
+
+/// A checked presigned `?<ak param>=&Expires=&Signature=` query.
+pub(crate) struct PresignedQuery<'k> {
+    /// The access key.
+    pub access_key: String,
+    /// Its secret, from the keyring.
+    pub secret: &'k str,
+    /// The `Expires` value, trimmed (the date line of the string to sign).
+    pub expires: String,
+    /// The decoded signature.
+    pub provided: Vec<u8>,
+}
+
+/// Parses and checks the presigned parameters (`access_key_param` is
+/// `AWSAccessKeyId` or `OSSAccessKeyId`): the access key must be known and
+/// `Expires` not past.
+pub(crate) fn parse_presigned<'k>(
+    params: &[QueryParam],
+    access_key_param: &str,
+    keyring: &'k Keyring,
+    now: SystemTime,
+) -> Result<PresignedQuery<'k>, AuthError> {
+    let err = |reason: String| AuthError::AuthorizationQueryParametersError { reason };
+    let get = |name: &str| util::query_get(params, name).map(QueryParam::value_str);
+    let (Some(access_key), Some(expires), Some(signature)) =
+        (get(access_key_param), get("Expires"), get("Signature"))
+    else {
+        return Err(err(format!(
+            "Query-string authentication requires the Signature, Expires and {access_key_param} parameters"
+        )));
+    };
+    let expires_at: u64 = expires
+        .trim()
+        .parse()
+        .map_err(|_| err("Expires must be a number of seconds since the epoch".to_owned()))?;
+    // A `+` left unencoded in the signature was decoded as a space.
+    let signature = signature.replace(' ', "+");
+    let provided = BASE64
+        .decode(signature.trim().as_bytes())
+        .ok()
+        .filter(|s| s.len() == 20)
+        .ok_or_else(|| err("Signature is not base64 of an HMAC-SHA1".to_owned()))?;
+
+    let secret = keyring.lookup(&access_key)?;
+    if now > UNIX_EPOCH + Duration::from_secs(expires_at) {
+        return Err(AuthError::RequestExpired);
     }
-    Err(AuthError::SignatureDoesNotMatch {
-        string_to_sign: first.unwrap_or_default(),
+    Ok(PresignedQuery {
+        access_key: access_key.into_owned(),
+        secret,
+        expires: expires.trim().to_owned(),
+        provided,
     })
 }
 
@@ -206,24 +321,7 @@ pub(crate) fn verify_header(
     keyring: &Keyring,
     now: SystemTime,
 ) -> Result<Verified, AuthError> {
-    let malformed = |reason: &str| AuthError::AuthorizationHeaderMalformed {
-        reason: reason.to_owned(),
-    };
-    let value = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let rest = value.trim().strip_prefix("AWS ").unwrap_or("").trim();
-    let (access_key, signature) = rest
-        .rsplit_once(':')
-        .filter(|(a, s)| !a.is_empty() && !s.is_empty())
-        .ok_or_else(|| malformed("expected \"AWS AccessKeyId:Signature\""))?;
-    let provided = BASE64
-        .decode(signature.as_bytes())
-        .ok()
-        .filter(|s| s.len() == 20)
-        .ok_or_else(|| malformed("the signature is not base64 of an HMAC-SHA1"))?;
+    let (access_key, provided) = parse_authorization(&parts.headers, "AWS")?;
 
     let amz_date = parts.headers.get("x-amz-date");
     let date_header = header_text(&parts.headers, "date");
@@ -261,17 +359,19 @@ pub(crate) fn verify_header(
         None => vec![(date_header, amz_block)],
     };
     let query = parts.uri.query().unwrap_or("");
+    let resources = resource_candidates(parts.uri.path(), host_bucket, query);
+    let content_md5 = header_text(&parts.headers, "content-md5");
+    let content_type = header_text(&parts.headers, "content-type");
     check(
         secret,
         &provided,
-        parts.method.as_str(),
-        &header_text(&parts.headers, "content-md5"),
-        &header_text(&parts.headers, "content-type"),
-        &variants,
-        &resource_paths(parts.uri.path(), host_bucket)
-            .iter()
-            .map(|p| canonical_resource(p, query))
-            .collect::<Vec<_>>(),
+        candidates(
+            parts.method.as_str(),
+            &content_md5,
+            &content_type,
+            &variants,
+            &resources,
+        ),
     )?;
 
     Ok(Verified {
@@ -291,35 +391,9 @@ pub(crate) fn verify_query(
     keyring: &Keyring,
     now: SystemTime,
 ) -> Result<Verified, AuthError> {
-    let err = |reason: &str| AuthError::AuthorizationQueryParametersError {
-        reason: reason.to_owned(),
-    };
     let query = parts.uri.query().unwrap_or("");
     let params = util::parse_query(query);
-    let get = |name: &str| util::query_get(&params, name).map(QueryParam::value_str);
-    let (Some(access_key), Some(expires), Some(signature)) =
-        (get("AWSAccessKeyId"), get("Expires"), get("Signature"))
-    else {
-        return Err(err(
-            "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
-        ));
-    };
-    let expires_at: u64 = expires
-        .trim()
-        .parse()
-        .map_err(|_| err("Expires must be a number of seconds since the epoch"))?;
-    // A `+` left unencoded in the signature was decoded as a space.
-    let signature = signature.replace(' ', "+");
-    let provided = BASE64
-        .decode(signature.trim().as_bytes())
-        .ok()
-        .filter(|s| s.len() == 20)
-        .ok_or_else(|| err("Signature is not base64 of an HMAC-SHA1"))?;
-
-    let secret = keyring.lookup(&access_key)?;
-    if now > UNIX_EPOCH + Duration::from_secs(expires_at) {
-        return Err(AuthError::RequestExpired);
-    }
+    let presigned = parse_presigned(&params, "AWSAccessKeyId", keyring, now)?;
 
     // botocore moves the signed x-amz-*, Content-Type and Content-MD5
     // headers into the query of a presigned URL; other signers expect them
@@ -340,25 +414,26 @@ pub(crate) fn verify_query(
     let content_md5 = content_md5.unwrap_or_else(|| header_text(&parts.headers, "content-md5"));
     let content_type = content_type.unwrap_or_else(|| header_text(&parts.headers, "content-type"));
 
+    let variants = [(
+        presigned.expires,
+        canonical_amz_headers(&parts.headers, &amz_from_query),
+    )];
+    let resources = resource_candidates(parts.uri.path(), host_bucket, query);
     check(
-        secret,
-        &provided,
-        parts.method.as_str(),
-        &content_md5,
-        &content_type,
-        &[(
-            expires.trim().to_owned(),
-            canonical_amz_headers(&parts.headers, &amz_from_query),
-        )],
-        &resource_paths(parts.uri.path(), host_bucket)
-            .iter()
-            .map(|p| canonical_resource(p, query))
-            .collect::<Vec<_>>(),
+        presigned.secret,
+        &presigned.provided,
+        candidates(
+            parts.method.as_str(),
+            &content_md5,
+            &content_type,
+            &variants,
+            &resources,
+        ),
     )?;
 
     Ok(Verified {
         principal: Principal::User {
-            access_key: access_key.into_owned(),
+            access_key: presigned.access_key,
         },
         scheme: Scheme::SigV2Query,
         payload: Payload::from_unsigned_request(&parts.headers)?,
