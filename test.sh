@@ -51,6 +51,14 @@ if ! stage "python venv" s3-compat-tests/setup.sh; then
 fi
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# CI builds from a fresh clone once: incremental state is wasted work there,
+# and full debug info mostly costs link time (panics keep file:line with
+# line tables). Not applied locally, where it would invalidate the shared
+# target/ that plain `cargo` commands use.
+if [ "${CI:-}" = "true" ]; then
+    export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+    export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}"
+fi
 
 # --- 2. build ------------------------------------------------------------
 # One profile for everything: dev (the workspace builds dependencies at
