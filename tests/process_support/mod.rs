@@ -7,19 +7,19 @@
 pub mod measure;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
 use image::{DynamicImage, ImageFormat, Rgba, RgbaImage};
-use imgbucket::auth::sign::{self, Credentials};
+use imgbucket::auth::sign::Credentials;
 use imgbucket::config::{Limits, ProcessingConfig};
 use imgbucket::s3::{AppState, S3Config};
 use std::io::Cursor;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use tokio::sync::oneshot;
+
+#[path = "../common/harness.rs"]
+mod harness;
+pub use harness::Resp;
 
 pub const ACCESS_KEY: &str = "AKIDPROCESSTEST";
 pub const SECRET_KEY: &str = "process/secret/key";
@@ -30,27 +30,11 @@ pub struct Server {
     pub addr: SocketAddr,
     pub creds: Credentials,
     pub dir: tempfile::TempDir,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: harness::HttpClient,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
-/// A fully read response.
-#[derive(Debug)]
-pub struct Resp {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
 impl Resp {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
         assert_eq!(
@@ -132,58 +116,18 @@ impl Server {
             )
             .with_processing(processing, Some(dir.path().join("cache"))),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(imgbucket::server::run(
-            listener,
-            state,
-            async {
-                let _ = rx.await;
-            },
-            Duration::from_secs(5),
-        ));
+        let spawned = harness::spawn(state).await;
         Server {
-            addr,
+            addr: spawned.addr,
             creds: Credentials::new(ACCESS_KEY, SECRET_KEY, REGION),
             dir,
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            shutdown: Some(tx),
+            client: spawned.client,
+            shutdown: Some(spawned.shutdown),
         }
     }
 
-    pub fn uri(&self, path_and_query: &str) -> Uri {
-        format!("http://{}{}", self.addr, path_and_query)
-            .parse()
-            .unwrap()
-    }
-
-    async fn send(&self, req: Request<Full<Bytes>>) -> Resp {
-        let resp = self.client.request(req).await.expect("request failed");
-        let (parts, body) = resp.into_parts();
-        let body = body.collect().await.expect("body").to_bytes();
-        Resp {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        }
-    }
-
-    fn build(method: &Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Request<Full<Bytes>> {
-        let mut req = Request::builder().method(method.clone()).uri(uri);
-        *req.headers_mut().unwrap() = headers;
-        req.body(Full::new(body)).unwrap()
-    }
-
-    fn header_map(headers: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in headers {
-            h.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
+    pub fn uri(&self, path_and_query: &str) -> http::Uri {
+        harness::uri(self.addr, path_and_query)
     }
 
     /// A SigV4-signed request.
@@ -194,33 +138,22 @@ impl Server {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Resp {
-        let body = body.into();
-        let method: Method = method.parse().unwrap();
-        let uri = self.uri(path);
-        let mut h = Self::header_map(headers);
-        sign::sign_v4_request(
-            &method,
-            &uri,
-            &mut h,
-            &sign::payload_sha256(&body),
+        harness::send_v4(
+            &self.client,
+            self.addr,
             &self.creds,
             SystemTime::now(),
+            method,
+            path,
+            headers,
+            body.into(),
         )
-        .unwrap();
-        self.send(Self::build(&method, uri, h, body)).await
+        .await
     }
 
     /// An unsigned request.
     pub async fn anon(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Resp {
-        let method: Method = method.parse().unwrap();
-        let uri = self.uri(path);
-        self.send(Self::build(
-            &method,
-            uri,
-            Self::header_map(headers),
-            Bytes::new(),
-        ))
-        .await
+        harness::send_anon(&self.client, self.addr, method, path, headers, Bytes::new()).await
     }
 
     pub async fn get(&self, path: &str) -> Resp {

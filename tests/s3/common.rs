@@ -1,17 +1,19 @@
 //! The test harness: an in-process server and a signing HTTP client.
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
-use imgbucket::auth::sign::{self, Credentials};
+use http::Request;
+use http_body_util::Full;
+use imgbucket::auth::sign::Credentials;
 use imgbucket::config::Limits;
 use imgbucket::s3::{AppState, S3Config};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use tokio::sync::oneshot;
+
+#[path = "../common/harness.rs"]
+mod harness;
+pub use harness::Resp;
 
 pub const ACCESS_KEY: &str = "AKIDTESTIMGBUCKET";
 pub const SECRET_KEY: &str = "test/secret/key/for/imgbucket";
@@ -23,29 +25,13 @@ pub const MIN_PART: u64 = 64 * 1024;
 pub struct Server {
     pub addr: SocketAddr,
     pub creds: Credentials,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: harness::HttpClient,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
-/// A response, fully read.
-#[derive(Debug)]
-pub struct Resp {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-}
-
 impl Resp {
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
     /// The `<Code>` of an error document.
     pub fn code(&self) -> String {
         xml_text(&self.text(), "Code").unwrap_or_default()
@@ -120,24 +106,13 @@ impl Server {
             config,
             &[(ACCESS_KEY.to_string(), SECRET_KEY.to_string())],
         ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(imgbucket::server::run(
-            listener,
-            state,
-            async {
-                let _ = rx.await;
-            },
-            Duration::from_secs(5),
-        ));
-        let client = Client::builder(TokioExecutor::new()).build_http();
+        let spawned = harness::spawn(state).await;
         Server {
-            addr,
+            addr: spawned.addr,
             creds: Credentials::new(ACCESS_KEY, SECRET_KEY, REGION),
-            client,
-            shutdown: Some(tx),
-            task: Some(task),
+            client: spawned.client,
+            shutdown: Some(spawned.shutdown),
+            task: Some(spawned.task),
             _dir: dir,
         }
     }
@@ -152,39 +127,13 @@ impl Server {
         }
     }
 
-    pub fn uri(&self, path_and_query: &str) -> Uri {
-        format!("http://{}{}", self.addr, path_and_query)
-            .parse()
-            .unwrap()
+    pub fn uri(&self, path_and_query: &str) -> http::Uri {
+        harness::uri(self.addr, path_and_query)
     }
 
     /// Sends a request as-is (no signing).
     pub async fn send(&self, req: Request<Full<Bytes>>) -> Resp {
-        let resp = self.client.request(req).await.expect("request failed");
-        let (parts, body) = resp.into_parts();
-        let body = body.collect().await.expect("body").to_bytes();
-        Resp {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-        }
-    }
-
-    fn build(method: &Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Request<Full<Bytes>> {
-        let mut req = Request::builder().method(method.clone()).uri(uri);
-        *req.headers_mut().unwrap() = headers;
-        req.body(Full::new(body)).unwrap()
-    }
-
-    fn header_map(headers: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in headers {
-            h.append(
-                HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
-        }
-        h
+        harness::send(&self.client, req).await
     }
 
     /// A SigV4-signed request with a signed payload hash.
@@ -195,20 +144,17 @@ impl Server {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Resp {
-        let body = body.into();
-        let method: Method = method.parse().unwrap();
-        let uri = self.uri(path);
-        let mut h = Self::header_map(headers);
-        sign::sign_v4_request(
-            &method,
-            &uri,
-            &mut h,
-            &sign::payload_sha256(&body),
+        harness::send_v4(
+            &self.client,
+            self.addr,
             &self.creds,
             SystemTime::now(),
+            method,
+            path,
+            headers,
+            body.into(),
         )
-        .unwrap();
-        self.send(Self::build(&method, uri, h, body)).await
+        .await
     }
 
     /// An unsigned (anonymous) request.
@@ -219,15 +165,7 @@ impl Server {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Resp {
-        let method: Method = method.parse().unwrap();
-        let uri = self.uri(path);
-        self.send(Self::build(
-            &method,
-            uri,
-            Self::header_map(headers),
-            body.into(),
-        ))
-        .await
+        harness::send_anon(&self.client, self.addr, method, path, headers, body.into()).await
     }
 
     /// A signed request with explicit credentials and time.
@@ -239,20 +177,17 @@ impl Server {
         path: &str,
         body: impl Into<Bytes>,
     ) -> Resp {
-        let body = body.into();
-        let method: Method = method.parse().unwrap();
-        let uri = self.uri(path);
-        let mut h = HeaderMap::new();
-        sign::sign_v4_request(
-            &method,
-            &uri,
-            &mut h,
-            &sign::payload_sha256(&body),
+        harness::send_v4(
+            &self.client,
+            self.addr,
             creds,
             now,
+            method,
+            path,
+            &[],
+            body.into(),
         )
-        .unwrap();
-        self.send(Self::build(&method, uri, h, body)).await
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Resp {

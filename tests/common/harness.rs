@@ -1,0 +1,142 @@
+//! The in-process server and HTTP client core shared by the two test
+//! harnesses (`tests/s3/common.rs` and `tests/process_support/mod.rs`),
+//! which each include this file with `#[path]`: spawning the server on
+//! port 0, building, signing (SigV4) and sending requests, and the fully
+//! read response. Each harness keeps its own public API on top.
+#![allow(dead_code, clippy::unwrap_used, clippy::too_many_arguments)]
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use imgbucket::auth::sign::{self, Credentials};
+use imgbucket::s3::AppState;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::oneshot;
+
+/// The HTTP client the harnesses send with.
+pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// A fully read response.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Resp {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A server running in this process, stopped by its shutdown sender.
+pub struct Spawned {
+    pub addr: SocketAddr,
+    pub client: HttpClient,
+    pub shutdown: oneshot::Sender<()>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Serves `state` on `127.0.0.1:0` with a 5 s drain on shutdown.
+pub async fn spawn(state: Arc<AppState>) -> Spawned {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(imgbucket::server::run(
+        listener,
+        state,
+        async {
+            let _ = rx.await;
+        },
+        Duration::from_secs(5),
+    ));
+    Spawned {
+        addr,
+        client: Client::builder(TokioExecutor::new()).build_http(),
+        shutdown: tx,
+        task,
+    }
+}
+
+/// `http://addr` + `path_and_query`.
+pub fn uri(addr: SocketAddr, path_and_query: &str) -> Uri {
+    format!("http://{addr}{path_and_query}").parse().unwrap()
+}
+
+/// Sends a request as-is and reads the whole response.
+pub async fn send(client: &HttpClient, req: Request<Full<Bytes>>) -> Resp {
+    let resp = client.request(req).await.expect("request failed");
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Resp {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+pub fn build(method: &Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Request<Full<Bytes>> {
+    let mut req = Request::builder().method(method.clone()).uri(uri);
+    *req.headers_mut().unwrap() = headers;
+    req.body(Full::new(body)).unwrap()
+}
+
+pub fn header_map(headers: &[(&str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in headers {
+        h.append(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    h
+}
+
+/// Sends a SigV4-signed request (signed payload hash) as `creds` at `now`.
+pub async fn send_v4(
+    client: &HttpClient,
+    addr: SocketAddr,
+    creds: &Credentials,
+    now: SystemTime,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Resp {
+    let method: Method = method.parse().unwrap();
+    let uri = uri(addr, path);
+    let mut h = header_map(headers);
+    sign::sign_v4_request(
+        &method,
+        &uri,
+        &mut h,
+        &sign::payload_sha256(&body),
+        creds,
+        now,
+    )
+    .unwrap();
+    send(client, build(&method, uri, h, body)).await
+}
+
+/// Sends an unsigned request.
+pub async fn send_anon(
+    client: &HttpClient,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+) -> Resp {
+    let method: Method = method.parse().unwrap();
+    let uri = uri(addr, path);
+    send(client, build(&method, uri, header_map(headers), body)).await
+}
