@@ -188,10 +188,8 @@ async fn thumbnail_geometries_exact_sizes() {
 }
 
 /// dialects.md §2.3 [T-scale-zh-2025]: "animated images are never
-/// enlarged". Known gap: the parser emits `Enlarge::Allow` and the
-/// pipeline has no "allow unless animated" rule, so F5 comes out 400×200.
+/// enlarged" (the executor's rule: only it knows the source is animated).
 #[tokio::test]
-#[ignore = "known gap: animated sources are enlarged (no pipeline rule for it yet)"]
 async fn animated_never_enlarged() {
     let s = server().await;
     let r = get(&s, "f5.gif", "imageMogr2/thumbnail/!200p").await;

@@ -657,6 +657,26 @@ fn select_frames(frames: &mut Vec<Frame>, sel: FrameSelect) {
 }
 
 fn resize(work: &mut Work, r: &Resize, ctx: &OpCtx<'_>, resizer: &mut fir::Resizer) -> Result<()> {
+    // Alibaba ("a GIF may be reduced but not enlarged") and Tencent
+    // ("animated images are never enlarged") agree, and whether the image
+    // is animated is known only here: an animation is shrunk, never grown.
+    let never_grow;
+    let r = if work.frames.len() > 1 {
+        match r.enlarge {
+            Enlarge::Never => r,
+            // Grow-only on an animation: nothing may change.
+            Enlarge::Only => return Ok(()),
+            Enlarge::Allow => {
+                never_grow = Resize {
+                    geometry: r.geometry.clone(),
+                    enlarge: Enlarge::Never,
+                };
+                &never_grow
+            }
+        }
+    } else {
+        r
+    };
     let actual = work.size();
     let base = work.logical.take().unwrap_or(actual);
     if let Geometry::Canvas { width, height, .. } = r.geometry {
