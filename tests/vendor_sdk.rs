@@ -470,8 +470,13 @@ async fn multipart_minimum_follows_the_signing_vendor() {
         ));
     }
     doc.push_str("</CompleteMultipartUpload>");
-    s.req("POST", &format!("/mpb/s3obj?uploadId={upload_id}"), &[], doc)
-        .await
-        .expect_error(400, "EntityTooSmall");
+    s.req(
+        "POST",
+        &format!("/mpb/s3obj?uploadId={upload_id}"),
+        &[],
+        doc,
+    )
+    .await
+    .expect_error(400, "EntityTooSmall");
     s.stop().await;
 }
