@@ -200,6 +200,7 @@ where
             }
         }
     };
+    let status = resp.status();
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert("x-amz-request-id", v.clone());
@@ -207,6 +208,13 @@ where
         h.insert("x-amz-id-2", v);
     }
     h.insert(http::header::SERVER, HeaderValue::from_static("imgbucket"));
+    // An error may be answered before the request body was read (a failed
+    // precondition, a refused upload). hyper then closes the connection
+    // rather than read a body nobody wants; saying so keeps a client from
+    // sending its next request down a connection that is about to die.
+    if status_may_leave_body_unread(status) && declares_body(&parts.headers) {
+        h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let host = parts
         .headers
         .get(http::header::HOST)
@@ -224,6 +232,20 @@ where
         "request"
     );
     resp
+}
+
+/// Error statuses: the handler may have stopped before reading the body.
+fn status_may_leave_body_unread(status: http::StatusCode) -> bool {
+    status.is_client_error() || status.is_server_error()
+}
+
+/// Whether the request announced a body (a non-zero length, or chunks).
+fn declares_body(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::TRANSFER_ENCODING)
+        || headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
 }
 
 async fn serve<B>(
