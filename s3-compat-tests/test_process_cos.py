@@ -95,8 +95,12 @@ def test_imageview2_modes(endpoint, cos_bucket, anon):
     r = anon.get(url + "?imageView2/2/w/100/format/jpg")
     assert r.headers["Content-Type"] == "image/jpeg"
     assert image_size(r.content) == ("jpeg", 100, 50)
-    code = cos_error(anon.get(url + "?imageView2/5/w/100/h/100"), 501, None)
-    assert code == "NotImplemented"
+    # Mode 5: long/short box turned like the source, then a centre crop.
+    r = anon.get(url + "?imageView2/5/w/300/h/200")
+    assert r.status_code == 200, r.text
+    assert image_size(r.content) == ("png", 300, 200)
+    code = cos_error(anon.get(url + "?imageView2/5/w/0"), 400, "-106")
+    assert code == "InvalidArgument"
 
 
 def test_information_processors(endpoint, cos_bucket, anon):

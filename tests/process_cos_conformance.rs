@@ -711,7 +711,11 @@ async fn imageview2_modes() {
         ("imageView2/3/w/500/h/400", (800, 400)),
         ("imageView2/3/w/200", (400, 200)),
         ("imageView2/4/w/400/h/300", (600, 300)),
-        ("imageView2/4/w/400", (400, 200)),
+        // One value stands for both edges: short ≥ 400 binds.
+        ("imageView2/4/w/400", (800, 400)),
+        ("imageView2/5/w/500/h/400", (500, 400)),
+        ("imageView2/5/w/300", (300, 300)),
+        ("imageView2/5/h/200", (200, 200)),
     ] {
         let r = get(&s, "f7.jpg", q).await;
         ok_image(&r, "image/jpeg");
@@ -724,17 +728,32 @@ async fn imageview2_modes() {
     let img = r.image();
     assert!(near(*img.get_pixel(5, 50), RED, 2));
     assert!(near(*img.get_pixel(95, 50), BLUE, 2));
-    let r = get(&s, "f7.jpg", "imageView2/5/w/100/h/100").await;
-    cos_error(&r, 501, None);
-    assert_eq!(
-        xml_text(&r.text(), "Code").as_deref(),
-        Some("NotImplemented")
-    );
+    // Mode 5 on the landscape source: cover 500×400 (800×400), centre
+    // crop x 150..650, so the red/blue edge sits at x = 250.
+    let r = get(&s, "f7.jpg", "imageView2/5/w/500/h/400/format/png").await;
+    ok_image(&r, "image/png");
+    let img = r.image();
+    assert_eq!(img.dimensions(), (500, 400));
+    assert!(near(*img.get_pixel(240, 200), RED, 2));
+    assert!(near(*img.get_pixel(260, 200), BLUE, 2));
+    // The same request on a portrait source turns the box: 400×500, the
+    // red/blue edge (top/bottom) at y = 250.
+    let portrait = image::imageops::rotate90(&halves(1000, 500));
+    s.upload(B, "f7p.png", &png(&portrait), "image/png").await;
+    let r = get(&s, "f7p.png", "imageView2/5/w/500/h/400").await;
+    ok_image(&r, "image/png");
+    let img = r.image();
+    assert_eq!(img.dimensions(), (400, 500));
+    assert!(near(*img.get_pixel(200, 240), RED, 2));
+    assert!(near(*img.get_pixel(200, 260), BLUE, 2));
+    let r = get(&s, "f7p.png", "imageView2/4/w/500/h/400").await;
+    assert_eq!(r.dims(), (400, 800));
     for bad in [
         "imageView2/6/w/100",
         "imageView2/0/w/100",
         "imageView2/2",
-        "imageView2/2/w/0",
+        "imageView2/5",
+        "imageView2/5/w/0",
         "imageView2/2/w/100/format/tiff",
         "imageView2/2/w/100/x/1",
     ] {

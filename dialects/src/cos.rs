@@ -21,10 +21,11 @@
 //!   this build has no face detector, so it is validated and adds nothing.
 //!   `rcrop` needs the source's aspect ratio to choose a region and is
 //!   refused as not implemented (501), like `watermark/3` and `/4` (blind
-//!   watermarks), `format/tpg` (a proprietary codec), `ci-process=snapshot`
-//!   and `imageView2` mode 5 (a crop oriented like the source, which no
-//!   pipeline operation expresses yet). Mode 4 (long/short-edge minima) is
-//!   two resizes: long edge to w, then enlarge-only short edge to h.
+//!   watermarks), `format/tpg` (a proprietary codec) and
+//!   `ci-process=snapshot`.
+//! * `imageView2` modes 4 and 5 take `w` as the long edge and `h` as the
+//!   short one, the box turned to the source's orientation (a square source
+//!   counts as landscape); one value stands for both, as the vendor says.
 //! * `iradius` above half the short side is clamped by the engine (as the
 //!   other vendors do) rather than refused.
 //! * `cgif/1` keeps at most 30 frames, `cgif/n` at most n, both evenly
@@ -958,30 +959,18 @@ fn view2(rest: &str, stage: &str, b: &mut Build) -> Result<()> {
         3 => square(width, height)
             .map(|(width, height)| vec![resize(Geometry::Cover { width, height }, allow)])
             .unwrap_or_default(),
-        4 => {
-            // Long edge ≥ w and short edge ≥ h: the larger of the two
-            // factors. No single geometry says "cover by long/short", so
-            // scale for the long edge, then enlarge-only for the short one
-            // (a second resample only when the short edge binds; sizes may
-            // differ by a pixel from a one-step computation).
-            let long = |long| Geometry::LongShort { long, short: None };
-            let short = |short| Geometry::LongShort { long: None, short };
-            match (width, height) {
-                (Some(w), Some(h)) => vec![
-                    resize(long(Some(w)), allow),
-                    resize(short(Some(h)), Enlarge::Only),
-                ],
-                (Some(w), None) => vec![resize(long(Some(w)), allow)],
-                (None, Some(h)) => vec![resize(short(Some(h)), allow)],
-                (None, None) => Vec::new(),
-            }
-        }
+        // Long edge ≥ w and short edge ≥ h, the box turned like the source;
+        // mode 5 then centre-crops to that box. One value stands for both
+        // (vendor: "the other side takes the same value" / "a square").
+        4 | 5 => square(width, height)
+            .map(|(long, short)| {
+                let crop = mode == 5;
+                vec![resize(Geometry::OrientedBox { long, short, crop }, allow)]
+            })
+            .unwrap_or_default(),
         _ => {
-            return Err(DialectError::not_implemented(
-                format!(
-                    "imageView2 mode {mode} (long/short-edge minima, then a crop oriented like \
-                     the source) is not implemented"
-                ),
+            return Err(DialectError::invalid(
+                format!("imageView2 mode must be 1 to 5, got {mode}"),
                 stage,
             ))
         }

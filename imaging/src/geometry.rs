@@ -225,6 +225,33 @@ pub fn plan_resize(w0: u32, h0: u32, resize: &Resize, rounding: Rounding) -> Res
             long_short(w0, h0, *long, *short, rounding),
             en,
         )),
+        Geometry::OrientedBox { long, short, crop } => {
+            let (long, short) = ((*long).max(1), (*short).max(1));
+            // A square source takes the landscape box, as the vendor's
+            // "long edge" is the width when the sides are equal.
+            let (w, h) = if w0 >= h0 {
+                (long, short)
+            } else {
+                (short, long)
+            };
+            let scaled = enlarge_rule(w0, h0, cover(w0, h0, w, h, rounding), en);
+            if !*crop {
+                return plain(scaled);
+            }
+            // As for Fill: when the enlargement rule kept the source, the
+            // window is clipped to it.
+            let (cw, ch) = (w.min(scaled.0), h.min(scaled.1));
+            ResizePlan {
+                scaled,
+                canvas: None,
+                crop: Some(Rect {
+                    x: (scaled.0 - cw) / 2,
+                    y: (scaled.1 - ch) / 2,
+                    width: cw,
+                    height: ch,
+                }),
+            }
+        }
         Geometry::SourceSide {
             which,
             width,
@@ -750,6 +777,50 @@ mod tests {
             ),
             (200, 100)
         );
+    }
+
+    #[test]
+    fn oriented_box_follows_the_source() {
+        let n = Rounding::Nearest;
+        let boxed = |long, short, crop| Geometry::OrientedBox { long, short, crop };
+        // Mode 4: long edge >= 500 and short edge >= 400 on 1000x500 -> the
+        // short edge binds: 800x400. A portrait source turns the box.
+        assert_eq!(out(1000, 500, boxed(500, 400, false), n), (800, 400));
+        assert_eq!(out(500, 1000, boxed(500, 400, false), n), (400, 800));
+        assert_eq!(out(1000, 500, boxed(1200, 100, false), n), (1200, 600));
+        // Mode 5: the same cover, then a centre crop to the turned box.
+        let land = plan_resize(1000, 500, &rz(boxed(500, 400, true)), n);
+        assert_eq!(land.scaled, (800, 400));
+        assert_eq!(
+            land.crop,
+            Some(Rect {
+                x: 150,
+                y: 0,
+                width: 500,
+                height: 400
+            })
+        );
+        let port = plan_resize(500, 1000, &rz(boxed(500, 400, true)), n);
+        assert_eq!(port.scaled, (400, 800));
+        assert_eq!(port.output_size(), (400, 500));
+        assert_eq!(port.crop.map(|r| (r.x, r.y)), Some((0, 150)));
+        // A square source takes the landscape box.
+        assert_eq!(
+            plan_resize(600, 600, &rz(boxed(300, 200, true)), n).output_size(),
+            (300, 200)
+        );
+        // Enlargement refused: the window is clipped to the source.
+        let kept = plan_resize(
+            100,
+            50,
+            &Resize {
+                geometry: boxed(500, 400, true),
+                enlarge: Enlarge::Never,
+            },
+            n,
+        );
+        assert_eq!(kept.scaled, (100, 50));
+        assert_eq!(kept.output_size(), (100, 50));
     }
 
     #[test]

@@ -241,6 +241,12 @@ pub enum Geometry {
         long: Option<u32>,
         short: Option<u32>,
     },
+    /// A `long`×`short` box turned to the source's orientation (long side
+    /// horizontal for a landscape or square source, vertical for a portrait
+    /// one). The image is scaled proportionally until it covers the box and,
+    /// with `crop`, centre-cropped to it. (Tencent `imageView2` mode 4
+    /// without the crop, mode 5 with it.)
+    OrientedBox { long: u32, short: u32, crop: bool },
     /// UCloud type 6/7: the source's longer (or shorter) side is set to its
     /// requested value, the other follows.
     SourceSide {

@@ -706,28 +706,24 @@ fn image_view2_modes() {
             },
         );
     }
-    // Mode 4: long edge ≥ w, short edge ≥ h (the larger factor).
-    let ls = |long, short| Geometry::LongShort { long, short };
-    check_ops(
-        &view("4/w/500/h/400"),
-        vec![
-            resize(ls(Some(500), None), Enlarge::Allow),
-            resize(ls(None, Some(400)), Enlarge::Only),
-        ],
-    );
-    check_ops(
-        &view("4/w/500"),
-        vec![resize(ls(Some(500), None), Enlarge::Allow)],
-    );
-    check_ops(
-        &view("4/h/400"),
-        vec![resize(ls(None, Some(400)), Enlarge::Allow)],
-    );
+    // Modes 4 and 5: long edge ≥ w, short edge ≥ h, the box turned like
+    // the source; 5 then centre-crops. One value stands for both.
+    let boxed = |long, short, crop| Geometry::OrientedBox { long, short, crop };
+    for (q, geometry) in [
+        ("4/w/500/h/400", boxed(500, 400, false)),
+        ("4/w/500", boxed(500, 500, false)),
+        ("4/h/400", boxed(400, 400, false)),
+        ("5/w/500/h/400", boxed(500, 400, true)),
+        ("5/w/300", boxed(300, 300, true)),
+        ("5/h/200", boxed(200, 200, true)),
+    ] {
+        check_ops(&view(q), vec![resize(geometry, Enlarge::Allow)]);
+    }
     for (q, kind, needle) in [
         ("0/w/5", ErrorKind::InvalidArgument, "mode"),
         ("4", ErrorKind::MissingArgument, "/w/"),
         ("6/w/5", ErrorKind::InvalidArgument, "mode"),
-        ("5/w/5/h/3", ErrorKind::NotImplemented, "mode 5"),
+        ("5", ErrorKind::MissingArgument, "/w/"),
         ("1", ErrorKind::MissingArgument, "/w/"),
         ("1/w/0", ErrorKind::InvalidArgument, "w"),
         ("1/w/5/w/6", ErrorKind::InvalidArgument, "twice"),
@@ -1345,7 +1341,11 @@ fn documented_sizes_through_the_engine_arithmetic() {
         // Mode 4: long ≥ 500 and short ≥ 400 → factor max(0.5, 0.8).
         ("imageView2/4/w/500/h/400", (800, 400)),
         ("imageView2/4/w/1200/h/100", (1200, 600)),
-        ("imageView2/4/w/500", (500, 250)),
+        // One value stands for both edges: short ≥ 300 binds → 600×300.
+        ("imageView2/4/w/300", (600, 300)),
+        // Mode 5: the mode-4 cover, then a centre crop to 500×400.
+        ("imageView2/5/w/500/h/400", (500, 400)),
+        ("imageView2/5/w/300", (300, 300)),
         ("imageMogr2/thumbnail/!50p", (500, 250)),
         ("imageMogr2/thumbnail/!50px", (500, 500)),
         ("imageMogr2/thumbnail/!x50p", (1000, 250)),
