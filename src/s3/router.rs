@@ -628,6 +628,38 @@ fn unsupported(q: &RawQuery, list: &[&str]) -> Option<String> {
         .map(|s| format!("The ?{s} sub-resource"))
 }
 
+/// Value-less keys a bucket request may carry: the sub-resources routed
+/// below, and listing parameters written without `=`.
+const KNOWN_BUCKET_SUBRESOURCES: &[&str] = &[
+    "acl",
+    "location",
+    "versioning",
+    "versions",
+    "uploads",
+    "delete",
+    "prefix",
+    "delimiter",
+    "marker",
+    "max-keys",
+    "encoding-type",
+    "continuation-token",
+    "start-after",
+    "fetch-owner",
+    "key-marker",
+    "upload-id-marker",
+    "max-uploads",
+];
+
+/// A value-less key this router does not know (`?referer`, `?worm`,
+/// `?cname` of Alibaba OSS, `?domain` of Tencent COS...). Answering such a
+/// request as a listing, or a PUT as CreateBucket, would hand the SDK a
+/// body it misreads, so it is refused as not implemented instead.
+fn unknown_subresource(q: &RawQuery) -> Option<String> {
+    q.0.iter()
+        .find(|(k, v)| v.is_none() && !KNOWN_BUCKET_SUBRESOURCES.contains(&k.as_str()))
+        .map(|(k, _)| format!("The ?{k} sub-resource"))
+}
+
 fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3Op, ApiError> {
     if crate::process::is_bucket_api(q) {
         let (key, method) = (String::new(), method.clone());
@@ -637,7 +669,9 @@ fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3Op, A
             method,
         });
     }
-    if let Some(what) = unsupported(q, UNSUPPORTED_BUCKET_SUBRESOURCES) {
+    if let Some(what) =
+        unsupported(q, UNSUPPORTED_BUCKET_SUBRESOURCES).or_else(|| unknown_subresource(q))
+    {
         return Err(ApiError::NotImplemented(what));
     }
     let op = match *method {
@@ -877,6 +911,12 @@ mod tests {
             ("POST", "/bkt?delete", Ok(DeleteObjects { bucket: bk() })),
             ("POST", "/bkt", Err(ErrorCode::NotImplemented)),
             ("GET", "/bkt?cors", Err(ErrorCode::NotImplemented)),
+            ("GET", "/bkt?referer", Err(ErrorCode::NotImplemented)),
+            ("PUT", "/bkt?worm", Err(ErrorCode::NotImplemented)),
+            ("GET", "/bkt?prefix&max-keys=3", Ok(ListObjects {
+                bucket: bk(),
+                params: ListV1Params { prefix: b(""), delimiter: None, marker: None, max_keys: 3, url_encode: false },
+            })),
             ("PUT", "/bkt?lifecycle", Err(ErrorCode::NotImplemented)),
             ("GET", "/bkt/a/b%20c.jpg", Ok(GetObject { bucket: bk(), key: k("a/b c.jpg") })),
             ("GET", "/bkt/a%2Fb", Ok(GetObject { bucket: bk(), key: k("a/b") })),
