@@ -6,7 +6,7 @@
 #   ./test.sh -k multipart     extra arguments go to pytest
 #
 # It installs what it needs first (apt packages, the pinned Python venv in
-# s3-compat-tests/.venv), and skips that quickly when already installed.
+# target/s3-compat-venv), and skips that quickly when already installed.
 # Exits non-zero when anything fails, including a pytest run that collected
 # no test.
 set -uo pipefail
@@ -17,6 +17,7 @@ cd "$root"
 source .ci/deps.sh
 
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
+venv_python="$(test_venv_dir "$root")/bin/python"
 log_dir="$target_dir/test-logs"
 mkdir -p "$log_dir"
 
@@ -88,7 +89,7 @@ elif [ -x "$IMGBUCKET_BIN" ]; then
     # pytest exits 5 when it collected nothing: that is a failure here too.
     # The outer timeout keeps a hung server from eating the CI budget.
     stage "pytest s3-compat-tests" timeout --signal=INT --kill-after=30 1800 \
-        s3-compat-tests/.venv/bin/python -m pytest s3-compat-tests \
+        "$venv_python" -m pytest s3-compat-tests \
         -p no:cacheprovider -o junit_family=xunit2 --junitxml="$junit" "$@"
 else
     echo "(skipping pytest: no binary at $IMGBUCKET_BIN)"
@@ -114,7 +115,7 @@ read -r c_pass c_fail c_ign < <(awk '
 echo "  cargo test:  $c_pass passed, $c_fail failed, $c_ign ignored"
 
 # pytest: counts from its JUnit report.
-read -r p_pass p_fail p_skip < <(s3-compat-tests/.venv/bin/python - "$junit" <<'PY'
+read -r p_pass p_fail p_skip < <("$venv_python" - "$junit" <<'PY'
 import sys, xml.etree.ElementTree as ET
 try:
     root = ET.parse(sys.argv[1]).getroot()

@@ -7,6 +7,14 @@
 #   fonts-*             CJK/Latin fonts for text watermarks
 #   python3-venv        only when the Python in use cannot create a venv
 
+# The pinned Python venv of s3-compat-tests/ and the benchmarks. It lives in
+# the build directory, beside the other generated files, and not in the
+# source tree where tools that scan tests would read pip's own files.
+# Prints its path; the repository root is $1.
+test_venv_dir() {
+    printf '%s\n' "${IMGBUCKET_TEST_VENV:-${CARGO_TARGET_DIR:-$1/target}/s3-compat-venv}"
+}
+
 IMGBUCKET_APT_PACKAGES=(cmake nasm fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core)
 
 # Runs a command as root (directly, or through sudo when available).

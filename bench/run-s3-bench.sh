@@ -12,4 +12,4 @@ ensure_system_deps
 s3-compat-tests/setup.sh
 cargo build --release --bin imgbucket
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-exec s3-compat-tests/.venv/bin/python bench/s3bench.py --binary "$target_dir/release/imgbucket" "$@"
+exec "$(test_venv_dir "$root")/bin/python" bench/s3bench.py --binary "$target_dir/release/imgbucket" "$@"

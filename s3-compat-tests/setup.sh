@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Creates (or refreshes) s3-compat-tests/.venv with the pinned test tools.
+# Creates (or refreshes) the pinned test venv (target/s3-compat-venv, see
+# test_venv_dir in .ci/deps.sh) with the tools of requirements.txt.
 # Idempotent: when requirements.txt has not changed since the last install and
 # the venv works, it does nothing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-venv="$here/.venv"
+# shellcheck source=../.ci/deps.sh
+source "$here/../.ci/deps.sh"
+venv="$(test_venv_dir "$(cd "$here/.." && pwd)")"
 req="$here/requirements.txt"
 constraints="$here/constraints.txt"
 stamp="$venv/.requirements.sha256"
