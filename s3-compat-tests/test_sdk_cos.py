@@ -18,6 +18,7 @@ import os
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
+import crcmod
 import pytest
 import requests
 
@@ -146,6 +147,15 @@ def test_upload_file_with_1mib_parts(cos, bucket, tmp_path):
     out = tmp_path / "down.bin"
     cos.download_file(Bucket=bucket, Key="big.bin", DestFilePath=str(out), PartSize=1,
                       MAXThread=2)
+    assert out.read_bytes() == data
+    # EnableCRC compares the file's CRC-64 with x-cos-hash-crc64ecma, which
+    # the server combines from the parts' CRCs (a mismatch raises).
+    crc = str(crcmod.Crc(0x142F0E1EBA9EA3693, initCrc=0, rev=True,
+                         xorOut=0xFFFFFFFFFFFFFFFF).new(data).crcValue)
+    assert cos.head_object(Bucket=bucket, Key="big.bin")["x-cos-hash-crc64ecma"] == crc
+    out.unlink()
+    cos.download_file(Bucket=bucket, Key="big.bin", DestFilePath=str(out), PartSize=1,
+                      MAXThread=2, EnableCRC=True)
     assert out.read_bytes() == data
 
 

@@ -189,6 +189,38 @@ def test_explicit_multipart_and_listings(bucket):
     bucket.abort_multipart_upload("small.bin", up.upload_id)
 
 
+def test_crc64_checked_end_to_end(bucket, tmp_path):
+    """oss2 (`enable_crc`, its default) compares its own CRC-64 with the
+    server's `x-oss-hash-crc64ecma` after put_object, upload_part,
+    complete_multipart_upload (combined from the parts) and
+    get_object_to_file; a wrong value raises InconsistentError."""
+    data = os.urandom(250 * 1024 + 7)
+    crc = oss2.utils.Crc64()
+    crc.update(data)
+    assert bucket.put_object("c.bin", data).crc == crc.crc
+    assert bucket.head_object("c.bin").server_crc == crc.crc
+    bucket.get_object_to_file("c.bin", str(tmp_path / "c.out"))
+    assert (tmp_path / "c.out").read_bytes() == data
+    # A ranged answer carries no whole-object CRC.
+    assert bucket.get_object("c.bin", byte_range=(0, 9)).server_crc is None
+
+    up = bucket.init_multipart_upload("m.bin")
+    cuts = [(0, 100 * 1024), (100 * 1024, 200 * 1024), (200 * 1024, len(data))]
+    parts = []
+    for n, (a, b) in enumerate(cuts, start=1):
+        r = bucket.upload_part("m.bin", up.upload_id, n, data[a:b])
+        part = oss2.utils.Crc64()
+        part.update(data[a:b])
+        assert r.crc == part.crc
+        parts.append(oss2.models.PartInfo(n, r.etag, size=b - a, part_crc=r.crc))
+    done = bucket.complete_multipart_upload("m.bin", up.upload_id, parts)
+    assert done.crc == crc.crc
+    assert bucket.head_object("m.bin").server_crc == crc.crc
+    # A copy keeps the bytes, so it keeps the CRC.
+    bucket.copy_object(bucket.bucket_name, "m.bin", "m2.bin")
+    assert bucket.head_object("m2.bin").server_crc == crc.crc
+
+
 def test_batch_delete_and_acl(bucket):
     for k in ["x1", "x2"]:
         bucket.put_object(k, b"x")

@@ -616,6 +616,7 @@ async fn saveas(
     w.write(&entry.bytes).await?;
     let attrs = storage::ObjectAttrs {
         content_type: Some(entry.content_type.clone()),
+        crc64_ecma: Some(crate::auth::crc64_ecma(&entry.bytes)),
         ..Default::default()
     };
     let meta = w.commit(attrs, None).await?;

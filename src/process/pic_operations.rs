@@ -313,6 +313,7 @@ impl Plan {
             w.write(&bytes).await?;
             let attrs = ObjectAttrs {
                 content_type: Some(format.mime().to_string()),
+                crc64_ecma: Some(crate::auth::crc64_ecma(&bytes)),
                 ..Default::default()
             };
             let meta = w.commit(attrs, None).await?;

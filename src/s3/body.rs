@@ -34,13 +34,24 @@ pub fn stream(s: storage::ByteStream) -> Body {
     StreamBody::new(s.map_ok(Frame::data)).boxed_unsync()
 }
 
+/// What a fully read body is known to hash to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BodyDigest {
+    /// The additional checksums the client supplied and that were verified
+    /// (algorithm → base64), as `storage::ObjectAttrs::checksums` keeps them.
+    pub checksums: BTreeMap<String, String>,
+    /// CRC-64/XZ of the bytes, computed here (never client-supplied), for
+    /// `storage::ObjectAttrs::crc64_ecma`.
+    pub crc64_ecma: Option<u64>,
+}
+
 /// Where a [`RequestBody`] gets its bytes: a stream of verified chunks that,
-/// once exhausted, reports the checksums it verified.
+/// once exhausted, reports what the bytes hash to.
 pub trait BodySource: Send {
     /// The next verified chunk, `None` at the end.
     fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>>;
-    /// After the end: the verified checksums (algorithm → base64).
-    fn finish(&mut self) -> Result<BTreeMap<String, String>, ApiError>;
+    /// After the end: the verified checksums and the computed CRC.
+    fn finish(&mut self) -> Result<BodyDigest, ApiError>;
 }
 
 /// A request body whose bytes are verified as they are read.
@@ -57,8 +68,8 @@ impl BodySource for NoBody {
     fn poll_chunk(&mut self, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
         Poll::Ready(None)
     }
-    fn finish(&mut self) -> Result<BTreeMap<String, String>, ApiError> {
-        Ok(BTreeMap::new())
+    fn finish(&mut self) -> Result<BodyDigest, ApiError> {
+        Ok(BodyDigest::default())
     }
 }
 
@@ -95,8 +106,9 @@ impl RequestBody {
         }
     }
 
-    /// After the last chunk: the checksums that were supplied and verified.
-    pub fn finish(&mut self) -> Result<BTreeMap<String, String>, ApiError> {
+    /// After the last chunk: the checksums that were supplied and verified,
+    /// and the body's CRC-64/XZ.
+    pub fn finish(&mut self) -> Result<BodyDigest, ApiError> {
         self.source.finish()
     }
 

@@ -2,6 +2,7 @@
 //! object attributes in and out of headers, `Content-MD5`.
 
 use crate::s3::error::ApiError;
+use crate::s3::vendor::Vendor;
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -319,6 +320,16 @@ pub fn object_headers(
     }
     if checksums {
         checksum_headers(h, &a.checksums);
+    }
+}
+
+/// The whole-body CRC-64/XZ under the name the client's vendor uses
+/// (`x-oss-hash-crc64ecma`, `x-cos-hash-crc64ecma`), as an unsigned decimal.
+/// S3 has no such header, so AWS clients get none; nor does a ranged or
+/// otherwise partial answer, whose bytes the value would not describe.
+pub fn crc64_header(h: &mut HeaderMap, vendor: Vendor, crc: Option<u64>) {
+    if let (Some(prefix), Some(crc)) = (vendor.prefix(), crc) {
+        set(h, &format!("{prefix}hash-crc64ecma"), &crc.to_string());
     }
 }
 

@@ -477,6 +477,7 @@ impl Inner {
             etag: hex::encode(staged.md5),
             mtime_ns: to_ns(now),
             checksums: attrs.checksums.clone(),
+            crc64_ecma: attrs.crc64_ecma,
             file: staged.file.as_ref().map(|_| id),
         };
         let bytes = encode(&rec);
@@ -510,6 +511,7 @@ impl Inner {
             last_modified: now,
             attrs: ObjectAttrs {
                 checksums: attrs.checksums,
+                crc64_ecma: attrs.crc64_ecma,
                 ..ObjectAttrs::default()
             },
         })
@@ -938,6 +940,7 @@ impl Store for EmbeddedStore {
                 etag: rec.etag,
                 last_modified: from_ns(rec.mtime_ns),
                 checksums: rec.checksums,
+                crc64_ecma: rec.crc64_ecma,
             });
             page.next_part_number_marker = part_number;
         }
@@ -979,6 +982,7 @@ impl Store for EmbeddedStore {
             let upload: UploadRec = decode(&v)?;
             let mut md5s = Md5::new();
             let mut segments = Vec::with_capacity(parts.len());
+            let mut crcs = Vec::with_capacity(parts.len());
             let mut size = 0u64;
             for (i, p) in parts.iter().enumerate() {
                 let pkey = keys::part(upload_id, p.part_number);
@@ -1012,16 +1016,23 @@ impl Store for EmbeddedStore {
                 if let Some(id) = rec.file {
                     segments.push(Segment { id, size: rec.size });
                 }
+                crcs.push((rec.crc64_ecma, rec.size));
                 size += rec.size;
                 tx.remove(Space::Parts, &pkey)?;
             }
             tx.remove(Space::Uploads, &ukey)?;
+            // The whole-body CRC follows from the parts' (when each has one);
+            // the upload's own attrs never carry one.
+            let attrs = ObjectAttrs {
+                crc64_ecma: crate::crc64::combine_all(crcs.iter().copied()),
+                ..upload.attrs
+            };
             let rec = ObjectRec {
                 v: ObjectRec::VERSION,
                 size,
                 etag: format!("{}-{}", hex::encode(md5s.finalize()), parts.len()),
                 mtime_ns,
-                attrs: upload.attrs,
+                attrs,
                 segments,
                 inline: None,
             };

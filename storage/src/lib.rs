@@ -13,6 +13,7 @@
 //! (trailer checksums, say). Dropping a writer without committing discards
 //! everything it wrote: no partial object is ever visible.
 
+pub mod crc64;
 pub mod embedded;
 pub mod error;
 pub mod meta;

@@ -152,6 +152,10 @@ pub(crate) struct PartRec {
     pub etag: String,
     pub mtime_ns: u64,
     pub checksums: BTreeMap<String, String>,
+    /// CRC-64/XZ of the part, when the writer computed it (records written
+    /// before it existed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc64_ecma: Option<u64>,
     /// The data file; `None` for an empty part.
     pub file: Option<String>,
 }
@@ -203,6 +207,7 @@ mod tests {
             etag: "abc".into(),
             mtime_ns: 7,
             checksums: BTreeMap::new(),
+            crc64_ecma: None,
             file: Some("f".into()),
         };
         let bytes = encode(&rec);

@@ -40,6 +40,12 @@ pub struct ObjectAttrs {
     /// verified, by algorithm name (`crc32`, `crc32c`, `crc64nvme`, `sha1`,
     /// `sha256`) → base64 value, as S3 returns them.
     pub checksums: BTreeMap<String, String>,
+    /// CRC-64/XZ of the whole body, when the writer computed it (single-part
+    /// writes and copies of them). The Alibaba OSS and Tencent COS SDKs
+    /// compare it with their own (`x-oss-hash-crc64ecma`,
+    /// `x-cos-hash-crc64ecma`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crc64_ecma: Option<u64>,
 }
 
 /// An object's current version.
@@ -102,6 +108,8 @@ pub struct PartMeta {
     pub etag: String,
     pub last_modified: SystemTime,
     pub checksums: BTreeMap<String, String>,
+    /// CRC-64/XZ of the part, when known.
+    pub crc64_ecma: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use super::{check_announced_length, pump_body, pump_stream};
 use crate::process::pic_operations;
 use crate::s3::body::RequestBody;
 use crate::s3::error::ApiError;
-use crate::s3::headers::{attrs_from_headers, checksum_headers, content_md5};
+use crate::s3::headers::{attrs_from_headers, checksum_headers, content_md5, crc64_header};
 use crate::s3::router::{CopySource, UploadsParams};
 use crate::s3::xml::{self, XmlWriter};
 use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
@@ -50,8 +50,10 @@ pub async fn upload_part(
         .part_writer(bucket, key, upload_id, part_number)
         .await?;
     pump_body(&mut body, &mut writer, MAX_PART_SIZE).await?;
+    let digest = body.finish()?;
     let attrs = ObjectAttrs {
-        checksums: body.finish()?,
+        checksums: digest.checksums,
+        crc64_ecma: digest.crc64_ecma,
         ..Default::default()
     };
     let meta = writer.commit(attrs, md5).await?;
@@ -60,6 +62,7 @@ pub async fn upload_part(
         r.headers_mut().insert(http::header::ETAG, v);
     }
     checksum_headers(r.headers_mut(), &meta.attrs.checksums);
+    crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
     Ok(r)
 }
 
@@ -187,6 +190,7 @@ pub async fn complete(
     x.close("CompleteMultipartUploadResult");
     let mut r = xml_response(StatusCode::OK, x.finish());
     checksum_headers(r.headers_mut(), &meta.attrs.checksums);
+    crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
     Ok(r)
 }
 

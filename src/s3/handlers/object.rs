@@ -5,14 +5,14 @@ use crate::process::pic_operations;
 use crate::s3::body::{self, RequestBody};
 use crate::s3::error::ApiError;
 use crate::s3::headers::{
-    attrs_from_headers, checksum_headers, content_md5, etag_list_matches, http_date,
+    attrs_from_headers, checksum_headers, content_md5, crc64_header, etag_list_matches, http_date,
     object_headers, resolve_range, ConditionFailure, Conditions, RangeRequest, ResponseOverrides,
 };
 use crate::s3::router::{CopySource, MAX_KEY_LEN};
 use crate::s3::xml::{self, XmlWriter};
 use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
 use http::{HeaderValue, Response, StatusCode};
-use storage::ByteRange;
+use storage::{ByteRange, ObjectAttrs};
 
 /// Most keys one DeleteObjects request may name.
 const MAX_DELETE_KEYS: usize = 1000;
@@ -39,7 +39,9 @@ pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: 
     let mut writer = cx.state.store.object_writer(bucket, key).await?;
     pump_body(&mut body, &mut writer, max).await?;
     let mut attrs = attrs;
-    attrs.checksums = body.finish()?;
+    let digest = body.finish()?;
+    attrs.checksums = digest.checksums;
+    attrs.crc64_ecma = digest.crc64_ecma;
     // Checked again now that the body is in: another writer may have won
     // meanwhile. The store has no compare-and-swap, so a window remains
     // between this check and the commit (documented limitation).
@@ -51,6 +53,7 @@ pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: 
     let mut r = empty_response(StatusCode::OK);
     etag_header(&mut r, &meta.etag);
     checksum_headers(r.headers_mut(), &meta.attrs.checksums);
+    crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
     Ok(r)
 }
 
@@ -135,6 +138,9 @@ pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> Ap
     };
     let h = resp.headers_mut();
     object_headers(h, &meta, &overrides, checksum_mode);
+    if range.is_none() {
+        crc64_header(h, cx.vendor, meta.attrs.crc64_ecma);
+    }
     let length = match range {
         Some((start, end)) => {
             // The object may have been replaced since the HEAD above; the
@@ -290,6 +296,7 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
         let mut a = attrs_from_headers(cx.headers)?;
         // The bytes do not change, so their checksums still hold.
         a.checksums = src_meta.attrs.checksums.clone();
+        a.crc64_ecma = src_meta.attrs.crc64_ecma;
         a
     } else {
         src_meta.attrs.clone()
@@ -309,7 +316,13 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
             check_copy_conditions(cx, &read_meta)?;
         }
         let attrs = if replace {
-            new_attrs
+            // The checksums of the version actually read (it may differ
+            // from the one the conditions were first checked against).
+            ObjectAttrs {
+                checksums: read_meta.attrs.checksums.clone(),
+                crc64_ecma: read_meta.attrs.crc64_ecma,
+                ..new_attrs
+            }
         } else {
             read_meta.attrs.clone()
         };
