@@ -349,10 +349,10 @@ def test_migration_doc_snippet(endpoint, monkeypatch, tmp_path, capsys):
 def test_oss_only_headers_and_apis(bucket):
     assert bucket.get_bucket_location().location == "oss-us-east-1"
     bucket.put_object("keep.txt", b"original")
-    # x-oss-forbid-overwrite: the object is kept (OSS answers 409
-    # FileAlreadyExists, imgbucket S3's 412 PreconditionFailed).
-    with pytest.raises(oss2.exceptions.PreconditionFailed):
+    # x-oss-forbid-overwrite: the object is kept, refused as OSS does.
+    with pytest.raises(oss2.exceptions.ServerError) as e:
         bucket.put_object("keep.txt", b"new", headers={"x-oss-forbid-overwrite": "true"})
+    assert (e.value.status, e.value.code) == (409, "FileAlreadyExists")
     assert bucket.get_object("keep.txt").read() == b"original"
     bucket.put_object("fresh.txt", b"new", headers={"x-oss-forbid-overwrite": "true"})
     # Not served: refused with 501, never answered with something else

@@ -7,6 +7,7 @@
 //! the XML body is rendered in exactly one place, [`ApiError::into_response`].
 
 use crate::s3::body::{self, Body};
+use crate::s3::vendor::Vendor;
 use crate::s3::xml::XmlWriter;
 use http::{HeaderValue, Response, StatusCode};
 
@@ -99,8 +100,25 @@ error_codes! {
     NotImplemented => 501;
     /// A conditional header's condition is false.
     PreconditionFailed => 412;
+    /// Alibaba OSS: `x-oss-forbid-overwrite: true` and the key exists.
+    FileAlreadyExists => 409;
     /// The client stopped sending the body.
     RequestTimeout => 400;
+}
+
+/// What an error document names besides the error itself.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorSite<'a> {
+    /// `/bucket/key` as decoded.
+    pub resource: &'a str,
+    /// This request's id.
+    pub request_id: &'a str,
+    /// The request's `Host` (OSS `<HostId>`).
+    pub host: &'a str,
+    /// The service whose SDK reads the document.
+    pub vendor: Vendor,
+    /// A HEAD answer carries no body.
+    pub is_head: bool,
 }
 
 /// Every way a request can fail in the protocol layer.
@@ -178,6 +196,10 @@ pub enum ApiError {
     /// failed.
     #[error("At least one of the pre-conditions you specified did not hold")]
     PreconditionFailed,
+    /// Alibaba OSS's create-only write (`x-oss-forbid-overwrite: true`)
+    /// found the key taken.
+    #[error("The object you specified already exists and can not be overwritten.")]
+    FileAlreadyExists,
     /// CompleteMultipartUpload named a part that does not exist or differs.
     #[error("One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag. (part {part_number}: {reason})")]
     InvalidPart {
@@ -248,6 +270,7 @@ impl ApiError {
             IncompleteBody => ErrorCode::IncompleteBody,
             InvalidRange { .. } => ErrorCode::InvalidRange,
             PreconditionFailed => ErrorCode::PreconditionFailed,
+            FileAlreadyExists => ErrorCode::FileAlreadyExists,
             InvalidPart { .. } => ErrorCode::InvalidPart,
             InvalidPartOrder => ErrorCode::InvalidPartOrder,
             EntityTooSmall { .. } => ErrorCode::EntityTooSmall,
@@ -281,9 +304,17 @@ impl ApiError {
         self.code_and_status().1
     }
 
-    /// Renders the error: the S3 `<Error>` document (no body for HEAD) with
-    /// its status. This is the only place error responses are produced.
-    pub fn into_response(self, resource: &str, request_id: &str, is_head: bool) -> Response<Body> {
+    /// Renders the error: the `<Error>` document (no body for HEAD) with its
+    /// status, spelled for the client's vendor (OSS adds `<HostId>`, COS
+    /// `<TraceId>`). This is the only place protocol errors are produced.
+    pub fn into_response(self, site: &ErrorSite<'_>) -> Response<Body> {
+        let ErrorSite {
+            resource,
+            request_id,
+            host,
+            vendor,
+            is_head,
+        } = *site;
         let (code, status) = self.code_and_status();
         if status.is_server_error() {
             tracing::error!(request_id, error = %self, "request failed");
@@ -308,6 +339,11 @@ impl ApiError {
         }
         xml.elem("Resource", resource);
         xml.elem("RequestId", request_id);
+        match vendor {
+            Vendor::Aws => {}
+            Vendor::Oss => xml.elem("HostId", host),
+            Vendor::Cos => xml.elem("TraceId", request_id),
+        }
         xml.close("Error");
         let body = if is_head {
             body::empty()
@@ -405,9 +441,47 @@ mod tests {
 
     #[test]
     fn head_error_has_no_body_and_range_error_has_content_range() {
-        let r = ApiError::InvalidRange { size: 10 }.into_response("/b/k", "RID", true);
+        let site = ErrorSite {
+            resource: "/b/k",
+            request_id: "RID",
+            host: "h",
+            vendor: Vendor::Aws,
+            is_head: true,
+        };
+        let r = ApiError::InvalidRange { size: 10 }.into_response(&site);
         assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
         assert_eq!(r.headers()["content-range"], "bytes */10");
         assert!(r.headers().get("content-type").is_none());
+    }
+
+    async fn body_text(r: Response<Body>) -> String {
+        use http_body_util::BodyExt;
+        let bytes = r.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn vendor_error_documents() {
+        let mut site = ErrorSite {
+            resource: "/b/k",
+            request_id: "RID",
+            host: "h<x",
+            vendor: Vendor::Oss,
+            is_head: false,
+        };
+        let oss = body_text(ApiError::NoSuchKey("k".into()).into_response(&site)).await;
+        assert!(
+            oss.ends_with("<RequestId>RID</RequestId><HostId>h&lt;x</HostId></Error>"),
+            "{oss}"
+        );
+        site.vendor = Vendor::Cos;
+        let cos = body_text(ApiError::NoSuchKey("k".into()).into_response(&site)).await;
+        assert!(
+            cos.ends_with("<RequestId>RID</RequestId><TraceId>RID</TraceId></Error>"),
+            "{cos}"
+        );
+        site.vendor = Vendor::Aws;
+        let aws = body_text(ApiError::NoSuchKey("k".into()).into_response(&site)).await;
+        assert!(aws.ends_with("<RequestId>RID</RequestId></Error>"), "{aws}");
     }
 }

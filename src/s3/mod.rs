@@ -133,6 +133,13 @@ pub(crate) struct Ctx<'a> {
     pub vendor: vendor::Vendor,
 }
 
+impl Ctx<'_> {
+    /// A response document spelled for the client's vendor.
+    pub(crate) fn xml(&self) -> xml::XmlWriter {
+        xml::XmlWriter::for_vendor(self.vendor)
+    }
+}
+
 /// The result type of handlers.
 pub(crate) type ApiResult = Result<Response<Body>, ApiError>;
 
@@ -183,20 +190,33 @@ where
     // before routing; the response is adapted back at the end.
     let vendor = vendor::Vendor::detect(&parts.uri, &parts.headers);
     vendor::add_request_twins(&mut parts.headers, vendor);
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let site = |resource| error::ErrorSite {
+        resource,
+        request_id: &request_id,
+        host: &host,
+        vendor,
+        is_head,
+    };
     let (op_name, mut resp) = match router::route(
         &parts.method,
         &parts.uri,
         &parts.headers,
         state.config.domain.as_deref(),
     ) {
-        Err(e) => ("-", e.into_response(parts.uri.path(), &request_id, is_head)),
+        Err(e) => ("-", e.into_response(&site(parts.uri.path()))),
         Ok(mut routed) => {
             vendor::adjust_op(&mut routed.op, vendor);
             let name = routed.op.name();
             let resource = routed.resource.clone();
             match serve(&state, &parts, routed, incoming, &request_id, vendor).await {
                 Ok(r) => (name, r),
-                Err(e) => (name, e.into_response(&resource, &request_id, is_head)),
+                Err(e) => (name, e.into_response(&site(&resource))),
             }
         }
     };
@@ -215,13 +235,7 @@ where
     if status_may_leave_body_unread(status) && declares_body(&parts.headers) {
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let region = &state.config.region;
-    let resp = vendor::finish_response(resp, vendor, op_name, &request_id, host, region).await;
+    let resp = vendor::finish_response(resp, vendor, &request_id).await;
     tracing::info!(
         request_id,
         method = %parts.method,

@@ -18,27 +18,22 @@
 //! * Routing: vendor virtual hosts (`<bucket>.oss-<region>.aliyuncs.com`,
 //!   `<bucket>-<appid>.cos.<region>.myqcloud.com`, `<bucket>.<region>.ufileos.com`)
 //!   name the bucket ([`bucket_from_vendor_host`], used by the router).
-//! * Response ([`finish_response`]): user metadata and the request id come
-//!   back under the vendor prefix; XML documents lose S3's namespace (the
-//!   vendors send none, and `oss2` looks elements up without one); error
-//!   documents get the vendor's extra element (`<HostId>` / `<TraceId>`).
+//! * Response headers ([`finish_response`]): user metadata and the request
+//!   id come back under the vendor prefix, standard names in the vendor's
+//!   case. Response *documents* are spelled for the vendor where they are
+//!   written (`XmlWriter::for_vendor`: no S3 namespace, OSS timestamps and
+//!   listing fields; `ApiError::into_response`: `<HostId>` / `<TraceId>`).
 //! * Limits: multipart parts follow the vendor's minimum
 //!   ([`Vendor::min_part_size`]).
 
-use crate::s3::body::{self, Body};
+use crate::s3::body::Body;
 use crate::s3::router::S3Op;
-use crate::s3::xml::S3_NS;
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
-use http_body::Body as _;
-use http_body_util::BodyExt;
 
 /// Smallest non-last multipart part Alibaba OSS accepts (100 KiB).
 pub const OSS_MIN_PART_SIZE: u64 = 100 * 1024;
 /// Smallest non-last multipart part Tencent COS accepts (1 MiB).
 pub const COS_MIN_PART_SIZE: u64 = 1024 * 1024;
-/// XML responses larger than this are passed through untouched (no S3
-/// document the handlers build comes close; it bounds the buffering).
-const MAX_REWRITE: u64 = 4 << 20;
 
 /// The service a client believes it is talking to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -207,7 +202,8 @@ pub fn add_request_twins(headers: &mut HeaderMap, vendor: Vendor) {
         }
     }
     // OSS `x-oss-forbid-overwrite: true`: create only if absent, which is
-    // S3's conditional write (answered 412 PreconditionFailed).
+    // S3's conditional write (the PUT handler answers OSS's 409
+    // FileAlreadyExists when the key is taken).
     if vendor == Vendor::Oss
         && headers
             .get("x-oss-forbid-overwrite")
@@ -259,57 +255,25 @@ pub fn adjust_op(op: &mut S3Op, vendor: Vendor) {
     }
 }
 
-/// Whether a response body is an S3 XML document this module may rewrite:
-/// never an object's own bytes (a GET of a stored `.xml` file).
-fn is_rewritable(resp: &Response<Body>, op: &str) -> bool {
-    let xml = resp
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/xml"));
-    let small = resp
-        .body()
-        .size_hint()
-        .exact()
-        .is_some_and(|n| n > 0 && n <= MAX_REWRITE);
-    xml && small
-        && (resp.status().is_client_error() || resp.status().is_server_error() || op != "GetObject")
-}
-
-/// Adapts a finished response to the vendor the client speaks: metadata and
-/// request-id headers under the vendor prefix, XML without S3's namespace,
-/// error documents with the vendor's extra element. `host` is the request's
-/// `Host` (OSS `<HostId>`). AWS responses pass through untouched.
+/// Adapts a finished response's headers to the vendor the client speaks:
+/// metadata and request-id headers under the vendor prefix, standard names
+/// in the vendor's case. The documents themselves are already spelled for
+/// the vendor (`XmlWriter::for_vendor`, `ApiError::into_response`). AWS
+/// responses pass through untouched.
 pub async fn finish_response(
     resp: Response<Body>,
     vendor: Vendor,
-    op: &str,
     request_id: &str,
-    host: &str,
-    region: &str,
 ) -> Response<Body> {
     let Some(prefix) = vendor.prefix() else {
         return resp;
     };
-    let rewrite = is_rewritable(&resp, op);
     let (mut parts, body) = resp.into_parts();
     rename_headers(&mut parts.headers, prefix, request_id);
     if let Some(case) = header_case().await {
         parts.extensions.extend(case.clone());
     }
-    if !rewrite {
-        return Response::from_parts(parts, body);
-    }
-    let bytes = match body.collect().await {
-        Ok(c) => c.to_bytes(),
-        // An in-memory body cannot fail; if one does, the client gets an
-        // empty body rather than a half-rewritten one.
-        Err(_) => bytes::Bytes::new(),
-    };
-    let error = parts.status.as_u16() >= 400;
-    let doc = rewrite_xml(&bytes, vendor, error, request_id, host, region);
-    parts.headers.remove(http::header::CONTENT_LENGTH);
-    Response::from_parts(parts, body::full(doc))
+    Response::from_parts(parts, body)
 }
 
 /// The spelling the vendors use on the wire for the standard headers.
@@ -411,154 +375,6 @@ fn rename_headers(h: &mut HeaderMap, prefix: &str, request_id: &str) {
     ) {
         h.insert(n, v);
     }
-}
-
-/// Drops the S3 namespace from the root element; gives error documents the
-/// vendor's element (OSS `<HostId>`, COS `<TraceId>`) when missing; for OSS,
-/// adds the elements `oss2` requires ([`oss_elements`]).
-fn rewrite_xml(
-    doc: &[u8],
-    vendor: Vendor,
-    error: bool,
-    request_id: &str,
-    host: &str,
-    region: &str,
-) -> Vec<u8> {
-    let Ok(text) = std::str::from_utf8(doc) else {
-        return doc.to_vec();
-    };
-    let mut out = text.replacen(&format!(" xmlns=\"{S3_NS}\""), "", 1);
-    if vendor == Vendor::Oss && !error {
-        out = oss_elements(&out, region);
-    }
-    if error {
-        let (tag, value) = match vendor {
-            Vendor::Oss => ("HostId", host),
-            _ => ("TraceId", request_id),
-        };
-        if !out.contains(&format!("<{tag}>")) {
-            if let Some(at) = out.rfind("</Error>") {
-                let mut w = crate::s3::xml::XmlWriter::default();
-                w.elem(tag, value);
-                let elem = String::from_utf8_lossy(&w.finish()).into_owned();
-                out.insert_str(at, &elem);
-            }
-        }
-    }
-    out.into_bytes()
-}
-
-/// Replaces the inner text of every `<tag>…</tag>` (not nested in itself)
-/// with `f(inner)`.
-fn map_elements(doc: &str, tag: &str, f: impl Fn(&str) -> String) -> String {
-    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-    let mut out = String::with_capacity(doc.len() + 64);
-    let mut rest = doc;
-    while let Some(a) = rest.find(&open) {
-        let inner_start = a + open.len();
-        let Some(len) = rest[inner_start..].find(&close) else {
-            break;
-        };
-        out.push_str(&rest[..inner_start]);
-        out.push_str(&f(&rest[inner_start..inner_start + len]));
-        out.push_str(&close);
-        rest = &rest[inner_start + len + close.len()..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// OSS spells timestamps with `.000Z` (`oss2` parses exactly that), lists
-/// an object's `<Type>` (`Normal`, or `Multipart` for a multipart ETag),
-/// describes buckets with their location and endpoints, and states an ACL
-/// as one word in `<Grant>`.
-fn oss_elements(doc: &str, region: &str) -> String {
-    let mut out = doc.to_string();
-    for tag in ["LastModified", "CreationDate", "Initiated"] {
-        out = map_elements(&out, tag, |t| match t.rfind('.') {
-            Some(dot) if t.ends_with('Z') => format!("{}.000Z", &t[..dot]),
-            _ => t.to_string(),
-        });
-    }
-    if out.contains("<Contents>") {
-        out = map_elements(&out, "Contents", |inner| {
-            if inner.contains("<Type>") {
-                return inner.to_string();
-            }
-            let multipart = inner
-                .find("<ETag>")
-                .and_then(|a| inner[a..].find("</ETag>").map(|b| &inner[a..a + b]))
-                .is_some_and(|etag| etag.contains('-'));
-            let kind = if multipart { "Multipart" } else { "Normal" };
-            format!("{inner}<Type>{kind}</Type>")
-        });
-    }
-    if out.contains("<ListAllMyBucketsResult>") {
-        let location = format!("oss-{region}");
-        out = map_elements(&out, "Bucket", |inner| {
-            let mut w = crate::s3::xml::XmlWriter::default();
-            w.elem("Location", &location);
-            w.elem("ExtranetEndpoint", &format!("{location}.aliyuncs.com"));
-            w.elem(
-                "IntranetEndpoint",
-                &format!("{location}-internal.aliyuncs.com"),
-            );
-            w.elem("Region", region);
-            w.elem("StorageClass", "Standard");
-            format!("{inner}{}", String::from_utf8_lossy(&w.finish()))
-        });
-    }
-    if out.contains("<ListBucketResult>")
-        && out.contains("<IsTruncated>true</IsTruncated>")
-        && !out.contains("<NextMarker>")
-        && !out.contains("<NextContinuationToken>")
-    {
-        // S3 sends NextMarker only with a delimiter; OSS on every
-        // truncated page, and oss2 pages with it. Without a delimiter the
-        // marker is the last key.
-        let last = out.rfind("<Key>").and_then(|a| {
-            let start = a + "<Key>".len();
-            out[start..]
-                .find("</Key>")
-                .map(|len| out[start..start + len].to_string())
-        });
-        if let Some(key) = last {
-            out = out.replacen(
-                "<ListBucketResult>",
-                &format!("<ListBucketResult><NextMarker>{key}</NextMarker>"),
-                1,
-            );
-        }
-    }
-    if out.contains("<ListMultipartUploadsResult>") {
-        // OSS always sends both markers, empty on the last page.
-        for tag in ["NextKeyMarker", "NextUploadIdMarker"] {
-            if !out.contains(&format!("<{tag}>")) {
-                out = out.replacen(
-                    "<ListMultipartUploadsResult>",
-                    &format!("<ListMultipartUploadsResult><{tag}></{tag}>"),
-                    1,
-                );
-            }
-        }
-    }
-    if out.contains("<LocationConstraint") {
-        // OSS names its regions `oss-<region>`, and always states one.
-        let region = format!("oss-{region}");
-        out = map_elements(&out, "LocationConstraint", |_| region.clone());
-        out = out.replace(
-            "<LocationConstraint/>",
-            &format!("<LocationConstraint>{region}</LocationConstraint>"),
-        );
-    }
-    if out.contains("<AccessControlPolicy>") {
-        let public = out.contains("http://acs.amazonaws.com/groups/global/AllUsers");
-        let grant = if public { "public-read" } else { "private" };
-        out = map_elements(&out, "AccessControlList", |_| {
-            format!("<Grant>{grant}</Grant>")
-        });
-    }
-    out
 }
 
 #[cfg(test)]
@@ -710,75 +526,6 @@ mod tests {
         let mut h = headers(&[("x-oss-meta-a", "1")]);
         add_request_twins(&mut h, Vendor::Aws);
         assert!(h.get("x-amz-meta-a").is_none());
-    }
-
-    #[test]
-    fn xml_rewrites() {
-        let doc = format!("<?xml version=\"1.0\"?>\n<ListBucketResult xmlns=\"{S3_NS}\"><Name>b</Name></ListBucketResult>");
-        let out = rewrite_xml(doc.as_bytes(), Vendor::Oss, false, "RID", "h", "r");
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "<?xml version=\"1.0\"?>\n<ListBucketResult><Name>b</Name></ListBucketResult>"
-        );
-        let err = b"<Error><Code>NoSuchKey</Code><RequestId>R</RequestId></Error>";
-        let out = String::from_utf8(rewrite_xml(err, Vendor::Oss, true, "R", "h<x", "r")).unwrap();
-        assert!(out.ends_with("<HostId>h&lt;x</HostId></Error>"), "{out}");
-        let out = String::from_utf8(rewrite_xml(err, Vendor::Cos, true, "R", "h", "r")).unwrap();
-        assert!(out.ends_with("<TraceId>R</TraceId></Error>"), "{out}");
-        // Already present: not doubled.
-        let out = String::from_utf8(rewrite_xml(
-            out.as_bytes(),
-            Vendor::Cos,
-            true,
-            "R",
-            "h",
-            "r",
-        ))
-        .unwrap();
-        assert_eq!(out.matches("<TraceId>").count(), 1);
-    }
-
-    #[test]
-    fn oss_documents_have_what_oss2_parses() {
-        let list = "<ListBucketResult><Contents><Key>a</Key><LastModified>2026-11-21T15:29:13.599Z</LastModified><ETag>\"e\"</ETag></Contents><Contents><Key>b</Key><ETag>\"e-2\"</ETag></Contents></ListBucketResult>";
-        let out = oss_elements(list, "cn-hangzhou");
-        assert!(
-            out.contains("<LastModified>2026-11-21T15:29:13.000Z</LastModified>"),
-            "{out}"
-        );
-        assert!(
-            out.contains("<ETag>\"e\"</ETag><Type>Normal</Type></Contents>"),
-            "{out}"
-        );
-        assert!(
-            out.contains("<ETag>\"e-2\"</ETag><Type>Multipart</Type></Contents>"),
-            "{out}"
-        );
-        let buckets = "<ListAllMyBucketsResult><Buckets><Bucket><Name>b</Name><CreationDate>2026-01-01T00:00:00.123Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>";
-        let out = oss_elements(buckets, "cn-hangzhou");
-        assert!(out.contains("<CreationDate>2026-01-01T00:00:00.000Z</CreationDate><Location>oss-cn-hangzhou</Location>"), "{out}");
-        let acl = "<AccessControlPolicy><Owner/><AccessControlList><Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee></Grant></AccessControlList></AccessControlPolicy>";
-        assert!(oss_elements(acl, "r")
-            .contains("<AccessControlList><Grant>public-read</Grant></AccessControlList>"));
-        let loc = oss_elements("<LocationConstraint/>", "cn-hangzhou");
-        assert_eq!(
-            loc,
-            "<LocationConstraint>oss-cn-hangzhou</LocationConstraint>"
-        );
-        let page = oss_elements("<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a&amp;b</Key></Contents></ListBucketResult>", "r");
-        assert!(
-            page.starts_with("<ListBucketResult><NextMarker>a&amp;b</NextMarker>"),
-            "{page}"
-        );
-        let ups = oss_elements(
-            "<ListMultipartUploadsResult><Bucket>b</Bucket></ListMultipartUploadsResult>",
-            "r",
-        );
-        assert!(ups.contains("<NextKeyMarker></NextKeyMarker>"), "{ups}");
-        assert!(
-            ups.contains("<NextUploadIdMarker></NextUploadIdMarker>"),
-            "{ups}"
-        );
     }
 
     #[tokio::test]

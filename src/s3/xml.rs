@@ -5,8 +5,16 @@
 //! Responses are built with quick-xml's escaping; request bodies are parsed
 //! with quick-xml's pull reader. Any malformed input becomes
 //! [`ApiError::MalformedXml`], never a panic.
+//!
+//! A writer knows the [`Vendor`] whose SDK will read the document, and
+//! spells what every document shares the way that service does: S3's
+//! namespace on the root only for AWS clients (OSS and COS send none, and
+//! `oss2` looks elements up without one), and OSS timestamps in whole
+//! seconds. What differs per document (OSS's extra listing fields, say) is
+//! the handler's business, which asks [`XmlWriter::vendor`].
 
 use crate::s3::error::ApiError;
+use crate::s3::vendor::Vendor;
 use bytes::Bytes;
 use quick_xml::escape::{escape, resolve_predefined_entity};
 use quick_xml::events::Event;
@@ -18,23 +26,54 @@ use std::time::SystemTime;
 pub const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 /// Builds an XML document into a string. Text is always escaped; element
-/// names are compile-time constants.
+/// names are compile-time constants. The default writer is a bare S3
+/// fragment (no declaration).
 #[derive(Debug, Default)]
 pub struct XmlWriter {
     buf: String,
+    vendor: Vendor,
 }
 
 impl XmlWriter {
-    /// A document with the XML declaration.
+    /// An S3 document with the XML declaration.
     pub fn new() -> Self {
+        Self::for_vendor(Vendor::Aws)
+    }
+
+    /// A document with the XML declaration, spelled for `vendor`'s SDK.
+    pub fn for_vendor(vendor: Vendor) -> Self {
         XmlWriter {
             buf: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
+            vendor,
         }
     }
 
-    /// Opens the root element with the S3 namespace.
+    /// The service whose SDK reads this document.
+    pub fn vendor(&self) -> Vendor {
+        self.vendor
+    }
+
+    /// Opens the root element, with the S3 namespace for AWS clients.
     pub fn open_root(&mut self, name: &str) {
-        let _ = write!(self.buf, "<{name} xmlns=\"{S3_NS}\">");
+        match self.vendor {
+            Vendor::Aws => {
+                let _ = write!(self.buf, "<{name} xmlns=\"{S3_NS}\">");
+            }
+            Vendor::Oss | Vendor::Cos => self.open_plain(name),
+        }
+    }
+
+    /// An empty root element (`<VersioningConfiguration/>`), with the S3
+    /// namespace for AWS clients.
+    pub fn empty_root(&mut self, name: &str) {
+        match self.vendor {
+            Vendor::Aws => {
+                let _ = write!(self.buf, "<{name} xmlns=\"{S3_NS}\"/>");
+            }
+            Vendor::Oss | Vendor::Cos => {
+                let _ = write!(self.buf, "<{name}/>");
+            }
+        }
     }
 
     /// Opens an element without attributes.
@@ -70,9 +109,14 @@ impl XmlWriter {
         self.elem(name, if v { "true" } else { "false" });
     }
 
-    /// An ISO 8601 timestamp with milliseconds.
+    /// An ISO 8601 timestamp with milliseconds; for OSS, whole seconds
+    /// (`.000Z`: OSS never sends others, and `oss2` parses only that form).
     pub fn time_elem(&mut self, name: &str, t: SystemTime) {
-        self.elem(name, &iso8601(t));
+        let text = match self.vendor {
+            Vendor::Oss => iso8601_seconds(t),
+            Vendor::Aws | Vendor::Cos => iso8601(t),
+        };
+        self.elem(name, &text);
     }
 
     /// The finished document.
@@ -85,6 +129,12 @@ impl XmlWriter {
 pub fn iso8601(t: SystemTime) -> String {
     let dt: chrono::DateTime<chrono::Utc> = t.into();
     dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// `2026-11-21T14:32:00.000Z`: [`iso8601`] with the milliseconds dropped.
+fn iso8601_seconds(t: SystemTime) -> String {
+    let dt: chrono::DateTime<chrono::Utc> = t.into();
+    dt.format("%Y-%m-%dT%H:%M:%S.000Z").to_string()
 }
 
 /// An element of a parsed request body: local name (namespace prefix
@@ -221,6 +271,34 @@ pub fn parse_root(body: &[u8], expected: &str) -> Result<Element, ApiError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vendor_spelling() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
+        let doc = |v: Vendor| {
+            let mut w = XmlWriter::for_vendor(v);
+            w.open_root("R");
+            w.time_elem("T", t);
+            w.close("R");
+            w.empty_root("E");
+            String::from_utf8(w.finish().to_vec()).unwrap()
+        };
+        let aws = doc(Vendor::Aws);
+        assert!(aws.contains(&format!(
+            "<R xmlns=\"{S3_NS}\"><T>2023-11-14T22:13:20.123Z</T></R>"
+        )));
+        assert!(aws.ends_with(&format!("<E xmlns=\"{S3_NS}\"/>")));
+        let oss = doc(Vendor::Oss);
+        assert!(
+            oss.ends_with("<R><T>2023-11-14T22:13:20.000Z</T></R><E/>"),
+            "{oss}"
+        );
+        let cos = doc(Vendor::Cos);
+        assert!(
+            cos.ends_with("<R><T>2023-11-14T22:13:20.123Z</T></R><E/>"),
+            "{cos}"
+        );
+    }
 
     #[test]
     fn writer_escapes_text() {

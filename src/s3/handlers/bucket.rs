@@ -3,6 +3,7 @@
 
 use crate::s3::body::RequestBody;
 use crate::s3::error::ApiError;
+use crate::s3::vendor::Vendor;
 use crate::s3::xml::{self, XmlWriter};
 use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
 use http::{HeaderValue, StatusCode};
@@ -12,14 +13,27 @@ const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 
 pub async fn list_buckets(cx: &Ctx<'_>) -> ApiResult {
     let buckets = cx.state.store.list_buckets().await?;
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("ListAllMyBucketsResult");
     owner(&mut x, cx);
     x.open_plain("Buckets");
+    let region = &cx.state.config.region;
     for b in &buckets {
         x.open_plain("Bucket");
         x.elem("Name", &b.name);
         x.time_elem("CreationDate", b.created);
+        if cx.vendor == Vendor::Oss {
+            // OSS describes where each bucket lives; `oss2` reads these.
+            let location = format!("oss-{region}");
+            x.elem("Location", &location);
+            x.elem("ExtranetEndpoint", &format!("{location}.aliyuncs.com"));
+            x.elem(
+                "IntranetEndpoint",
+                &format!("{location}-internal.aliyuncs.com"),
+            );
+            x.elem("Region", region);
+            x.elem("StorageClass", "Standard");
+        }
         x.close("Bucket");
     }
     x.close("Buckets");
@@ -99,10 +113,15 @@ pub async fn delete_bucket(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
 pub async fn get_location(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     cx.state.store.bucket(bucket).await?;
     let region = &cx.state.config.region;
-    let mut x = XmlWriter::new();
-    // us-east-1 is reported as an empty constraint, as S3 does.
-    if region == "us-east-1" {
-        x.raw(&format!("<LocationConstraint xmlns=\"{}\"/>", xml::S3_NS));
+    let mut x = cx.xml();
+    if cx.vendor == Vendor::Oss {
+        // OSS names its regions `oss-<region>`, and always states one.
+        x.open_root("LocationConstraint");
+        x.raw(&quick_xml::escape::escape(format!("oss-{region}").as_str()));
+        x.close("LocationConstraint");
+    } else if region == "us-east-1" {
+        // S3 reports us-east-1 as an empty constraint.
+        x.empty_root("LocationConstraint");
     } else {
         x.open_root("LocationConstraint");
         x.raw(&quick_xml::escape::escape(region.as_str()));
@@ -113,10 +132,21 @@ pub async fn get_location(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
 
 pub async fn get_acl(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     let info = cx.state.store.bucket(bucket).await?;
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("AccessControlPolicy");
     owner(&mut x, cx);
     x.open_plain("AccessControlList");
+    if cx.vendor == Vendor::Oss {
+        // OSS states a canned ACL as one word in `<Grant>`.
+        let grant = match info.acl {
+            CannedAcl::PublicRead => "public-read",
+            CannedAcl::Private => "private",
+        };
+        x.elem("Grant", grant);
+        x.close("AccessControlList");
+        x.close("AccessControlPolicy");
+        return Ok(xml_response(StatusCode::OK, x.finish()));
+    }
     x.open_plain("Grant");
     x.raw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
     x.elem("ID", &cx.state.owner.id);
@@ -190,11 +220,8 @@ pub async fn put_acl(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) -> ApiRe
 pub async fn get_versioning(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     cx.state.store.bucket(bucket).await?;
     // Never versioned: S3 answers an empty configuration.
-    let mut x = XmlWriter::new();
-    x.raw(&format!(
-        "<VersioningConfiguration xmlns=\"{}\"/>",
-        xml::S3_NS
-    ));
+    let mut x = cx.xml();
+    x.empty_root("VersioningConfiguration");
     Ok(xml_response(StatusCode::OK, x.finish()))
 }
 

@@ -6,6 +6,7 @@
 use super::bucket::owner;
 use crate::s3::error::ApiError;
 use crate::s3::router::{ListV1Params, ListV2Params, ListVersionsParams};
+use crate::s3::vendor::Vendor;
 use crate::s3::xml::XmlWriter;
 use crate::s3::{xml_response, ApiResult, Ctx};
 use http::StatusCode;
@@ -53,6 +54,15 @@ fn contents(x: &mut XmlWriter, cx: &Ctx<'_>, enc: &Enc, o: &ObjectMeta, with_own
     if with_owner {
         owner(x, cx);
     }
+    if x.vendor() == Vendor::Oss {
+        // OSS states how the object was written; a multipart ETag has `-n`.
+        let kind = if o.etag.contains('-') {
+            "Multipart"
+        } else {
+            "Normal"
+        };
+        x.elem("Type", kind);
+    }
     x.close("Contents");
 }
 
@@ -73,14 +83,15 @@ pub async fn list_v1(cx: &Ctx<'_>, bucket: &str, p: ListV1Params) -> ApiResult {
     };
     let page = page(cx, bucket, q).await?;
     let enc = Enc(p.url_encode);
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("ListBucketResult");
     x.elem("Name", bucket);
     x.elem("Prefix", &enc.s(&p.prefix));
     x.elem("Marker", &enc.s(p.marker.as_deref().unwrap_or("")));
     // S3 sends NextMarker only with a delimiter; without one, clients resume
-    // after the last key.
-    if page.is_truncated && p.delimiter.is_some() {
+    // after the last key. OSS sends it on every truncated page, and `oss2`
+    // pages with it.
+    if page.is_truncated && (p.delimiter.is_some() || cx.vendor == Vendor::Oss) {
         x.opt_elem(
             "NextMarker",
             page.next_after.as_deref().map(|m| enc.s(m)).as_deref(),
@@ -117,7 +128,7 @@ pub async fn list_v2(cx: &Ctx<'_>, bucket: &str, p: ListV2Params) -> ApiResult {
     };
     let page = page(cx, bucket, q).await?;
     let enc = Enc(p.url_encode);
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("ListBucketResult");
     x.elem("Name", bucket);
     x.elem("Prefix", &enc.s(&p.prefix));
@@ -164,7 +175,7 @@ pub async fn list_versions(cx: &Ctx<'_>, bucket: &str, p: ListVersionsParams) ->
     };
     let page = page(cx, bucket, q).await?;
     let enc = Enc(p.url_encode);
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("ListVersionsResult");
     x.elem("Name", bucket);
     x.elem("Prefix", &enc.s(&p.prefix));

@@ -9,7 +9,8 @@ use crate::s3::body::RequestBody;
 use crate::s3::error::ApiError;
 use crate::s3::headers::{attrs_from_headers, checksum_headers, content_md5, crc64_header};
 use crate::s3::router::{CopySource, UploadsParams};
-use crate::s3::xml::{self, XmlWriter};
+use crate::s3::vendor::Vendor;
+use crate::s3::xml;
 use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
 use http::{HeaderValue, StatusCode};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -25,7 +26,7 @@ pub async fn create(cx: &Ctx<'_>, bucket: &str, key: &str) -> ApiResult {
         .store
         .create_multipart_upload(bucket, key, attrs)
         .await?;
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("InitiateMultipartUploadResult");
     x.elem("Bucket", bucket);
     x.elem("Key", key);
@@ -105,7 +106,7 @@ pub async fn upload_part_copy(
     let (_, stream) = store.get_object(&src.bucket, &src.key, byte_range).await?;
     pump_stream(stream, &mut writer).await?;
     let meta = writer.commit(ObjectAttrs::default(), None).await?;
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("CopyPartResult");
     x.time_elem("LastModified", meta.last_modified);
     x.elem("ETag", &format!("\"{}\"", meta.etag));
@@ -181,7 +182,7 @@ pub async fn complete(
         .remove(b'~')
         .remove(b'/');
     let location = format!("http://{host}/{bucket}/{}", utf8_percent_encode(key, PATH));
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("CompleteMultipartUploadResult");
     x.elem("Location", &location);
     x.elem("Bucket", bucket);
@@ -215,7 +216,7 @@ pub async fn list_parts(
         .store
         .list_parts(bucket, key, upload_id, marker, max_parts)
         .await?;
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("ListPartsResult");
     x.elem("Bucket", bucket);
     x.elem("Key", key);
@@ -276,7 +277,7 @@ pub async fn list_uploads(cx: &Ctx<'_>, bucket: &str, p: UploadsParams) -> ApiRe
             s.to_string()
         }
     };
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("ListMultipartUploadsResult");
     x.elem("Bucket", bucket);
     x.elem("KeyMarker", &enc(p.key_marker.as_deref().unwrap_or("")));
@@ -284,11 +285,16 @@ pub async fn list_uploads(cx: &Ctx<'_>, bucket: &str, p: UploadsParams) -> ApiRe
         "UploadIdMarker",
         p.upload_id_marker.as_deref().unwrap_or(""),
     );
-    x.opt_elem(
-        "NextKeyMarker",
-        page.next_key_marker.as_deref().map(enc).as_deref(),
-    );
-    x.opt_elem("NextUploadIdMarker", page.next_upload_id_marker.as_deref());
+    let next_key = page.next_key_marker.as_deref().map(enc);
+    let next_id = page.next_upload_id_marker.as_deref();
+    if cx.vendor == Vendor::Oss {
+        // OSS always sends both markers, empty on the last page.
+        x.elem("NextKeyMarker", next_key.as_deref().unwrap_or(""));
+        x.elem("NextUploadIdMarker", next_id.unwrap_or(""));
+    } else {
+        x.opt_elem("NextKeyMarker", next_key.as_deref());
+        x.opt_elem("NextUploadIdMarker", next_id);
+    }
     x.elem("Prefix", &enc(&p.prefix));
     x.opt_elem("Delimiter", p.delimiter.as_deref().map(enc).as_deref());
     x.elem("MaxUploads", &p.max_uploads.to_string());

@@ -9,7 +9,8 @@ use crate::s3::headers::{
     object_headers, resolve_range, ConditionFailure, Conditions, RangeRequest, ResponseOverrides,
 };
 use crate::s3::router::{CopySource, MAX_KEY_LEN};
-use crate::s3::xml::{self, XmlWriter};
+use crate::s3::vendor::Vendor;
+use crate::s3::xml;
 use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
 use http::{HeaderValue, Response, StatusCode};
 use storage::{ByteRange, ObjectAttrs};
@@ -81,7 +82,18 @@ async fn check_write_conditions(cx: &Ctx<'_>, bucket: &str, key: &str) -> Result
             ));
         }
         if current.is_some() {
-            return Err(ApiError::PreconditionFailed);
+            // An OSS client asked with its own header (which gained an
+            // `If-None-Match: *` twin): it expects OSS's refusal.
+            let forbid_overwrite = cx.vendor == Vendor::Oss
+                && cx
+                    .headers
+                    .get("x-oss-forbid-overwrite")
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+            return Err(if forbid_overwrite {
+                ApiError::FileAlreadyExists
+            } else {
+                ApiError::PreconditionFailed
+            });
         }
     }
     if let Some(v) = if_match {
@@ -212,7 +224,7 @@ pub async fn delete_objects(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) -
         .await?;
     let (quiet, entries) = parse_delete(&doc)?;
     cx.state.store.bucket(bucket).await?;
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("DeleteResult");
     for e in entries {
         let outcome: Result<(), (String, String)> = if e.key.is_empty() {
@@ -330,7 +342,7 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
         pump_stream(stream, &mut writer).await?;
         writer.commit(attrs, None).await?
     };
-    let mut x = XmlWriter::new();
+    let mut x = cx.xml();
     x.open_root("CopyObjectResult");
     x.time_elem("LastModified", meta.last_modified);
     x.elem("ETag", &format!("\"{}\"", meta.etag));
