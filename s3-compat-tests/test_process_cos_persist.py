@@ -2,60 +2,16 @@
 §2.7) driven through boto3: the header is added to PutObject /
 CompleteMultipartUpload with a botocore event hook, the `UploadResult` XML
 is captured from the raw response, and every output object is read back
-with GetObject. Images are made and measured without Pillow: a tiny PNG
-writer and PNG/JPEG header readers below."""
+with GetObject. Images are made and measured without Pillow (the PNG
+writer and header readers of process_fixtures)."""
 
 import json
-import struct
-import zlib
 
 import pytest
 from botocore.exceptions import ClientError
 
+from process_fixtures import image_size, make_png
 from s3util import md5_hex, parse_xml, signed_request, xml_text
-
-
-# ----------------------------------------------------------- image helpers
-
-def make_png(width: int, height: int) -> bytes:
-    """An RGB PNG: left half red, right half blue."""
-    row = b"".join(b"\xff\x00\x00" if x < width // 2 else b"\x00\x00\xff"
-                   for x in range(width))
-    raw = b"".join(b"\x00" + row for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-def image_size(data: bytes) -> tuple[str, int, int]:
-    """(format, width, height) from a PNG IHDR or a JPEG SOFn header."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        w, h = struct.unpack(">II", data[16:24])
-        return "png", w, h
-    if data.startswith(b"\xff\xd8"):
-        i = 2
-        while i + 4 <= len(data):
-            if data[i] != 0xFF:
-                i += 1
-                continue
-            marker = data[i + 1]
-            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
-                i += 1 if marker == 0xFF else 2
-                continue
-            length = struct.unpack(">H", data[i + 2:i + 4])[0]
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                h, w = struct.unpack(">HH", data[i + 5:i + 9])
-                return "jpeg", w, h
-            i += 2 + length
-        raise AssertionError("JPEG without SOF")
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "webp", 0, 0
-    raise AssertionError(f"not an image: {data[:16]!r}")
 
 
 # ------------------------------------------------------------ boto3 hooks
