@@ -383,6 +383,36 @@ async fn body_over_the_cos_source_limit() {
     let r = put_pic(&s, &format!("/{B}/big.jpg"), ops, &big).await;
     cos_error(&r, 400, "InvalidArgument", Some("-167"));
     s.get(&format!("/{B}/big.jpg")).await.expect(404);
+    // The same bytes as a multipart upload: refused at completion, before
+    // anything is assembled, and the upload stays open.
+    let r = s
+        .req("POST", &format!("/{B}/mp.jpg?uploads"), &[], Bytes::new())
+        .await;
+    let upload_id = r.xml("UploadId").unwrap();
+    let r = s
+        .req(
+            "PUT",
+            &format!("/{B}/mp.jpg?partNumber=1&uploadId={upload_id}"),
+            &[],
+            Bytes::copy_from_slice(&big),
+        )
+        .await;
+    let etag = r.header("etag").unwrap().to_string();
+    let complete = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+    );
+    let path = format!("/{B}/mp.jpg?uploadId={upload_id}");
+    let r = s
+        .req("POST", &path, &[("pic-operations", ops)], complete.clone())
+        .await;
+    cos_error(&r, 400, "InvalidArgument", Some("-167"));
+    s.get(&format!("/{B}/mp.jpg")).await.expect(404);
+    s.get(&format!("/{B}/t.png")).await.expect(404);
+    s.req("POST", &path, &[], complete).await.expect(200);
+    assert_eq!(
+        s.get(&format!("/{B}/mp.jpg")).await.body.as_ref(),
+        big.as_slice()
+    );
     // Without the header the same body is a plain upload.
     s.upload(B, "big.jpg", &big, "image/jpeg").await;
     // In-cloud processing of it is refused by size too.

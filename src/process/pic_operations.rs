@@ -246,6 +246,43 @@ impl Plan {
         s3_max.min(self.limit)
     }
 
+    /// CompleteMultipartUpload: refuses an upload whose named parts add up
+    /// to more than the source limit before anything is assembled, as a
+    /// single PUT is refused before its body is stored. The upload stays
+    /// open (the client may complete it without the header, or abort it).
+    /// Parts the store does not know are left to the completion to refuse.
+    pub(crate) async fn check_parts(
+        &self,
+        cx: &Ctx<'_>,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        named: &[storage::CompletedPart],
+    ) -> Result<(), Response<Body>> {
+        let store = &*cx.state.store;
+        let mut sizes = std::collections::HashMap::new();
+        let mut marker = 0;
+        loop {
+            let Ok(page) = store.list_parts(bucket, key, upload_id, marker, 1000).await else {
+                return Ok(());
+            };
+            sizes.extend(page.parts.iter().map(|p| (p.part_number, p.size)));
+            if !page.is_truncated || page.next_part_number_marker <= marker {
+                break;
+            }
+            marker = page.next_part_number_marker;
+        }
+        let size: u64 = named.iter().filter_map(|p| sizes.get(&p.part_number)).sum();
+        if size > self.limit {
+            let e = ProcessError::SourceTooLarge {
+                size,
+                limit: self.limit,
+            };
+            return Err(refuse(cx, bucket, key, &e));
+        }
+        Ok(())
+    }
+
     /// Runs the rules on the stored original `bucket/key` (whose metadata
     /// is `original`) and answers the `UploadResult`, or the COS error of
     /// the first failing step (the original stays stored either way).

@@ -158,6 +158,11 @@ pub async fn complete(
         Ok(p) => p,
         Err(refused) => return Ok(refused),
     };
+    if let Some(p) = &pic {
+        if let Err(refused) = p.check_parts(cx, bucket, key, upload_id, &parts).await {
+            return Ok(refused);
+        }
+    }
     // The SDK's service decides: OSS 100 KiB, COS 1 MiB, S3 the configured 5 MiB.
     let min = cx
         .vendor
