@@ -219,6 +219,14 @@ def test_crc64_checked_end_to_end(bucket, tmp_path):
     # A copy keeps the bytes, so it keeps the CRC.
     bucket.copy_object(bucket.bucket_name, "m.bin", "m2.bin")
     assert bucket.head_object("m2.bin").server_crc == crc.crc
+    # A part copied from a range of an object has its CRC too.
+    up = bucket.init_multipart_upload("pc.bin")
+    p1 = bucket.upload_part_copy(bucket.bucket_name, "c.bin", (0, 100 * 1024 - 1),
+                                 "pc.bin", up.upload_id, 1)
+    p2 = bucket.upload_part("pc.bin", up.upload_id, 2, data[100 * 1024:])
+    bucket.complete_multipart_upload("pc.bin", up.upload_id, [
+        oss2.models.PartInfo(1, p1.etag), oss2.models.PartInfo(2, p2.etag)])
+    assert bucket.head_object("pc.bin").server_crc == crc.crc
 
 
 def test_batch_delete_and_acl(bucket):

@@ -29,17 +29,21 @@ pub(crate) async fn pump_body(
     Ok(())
 }
 
-/// Copies a stored byte stream into a writer (CopyObject, UploadPartCopy).
+/// Copies a stored byte stream into a writer (CopyObject, UploadPartCopy),
+/// and answers the CRC-64/XZ of what it copied (the range of a part copy
+/// has no stored CRC of its own).
 pub(crate) async fn pump_stream(
     mut stream: storage::ByteStream,
     writer: &mut Box<dyn ObjectWriter>,
-) -> Result<(), ApiError> {
+) -> Result<u64, ApiError> {
     use futures_util::StreamExt;
+    let mut crc = crate::auth::Crc64Ecma::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::Internal(format!("reading copy source: {e}")))?;
+        crc.update(&chunk);
         writer.write(&chunk).await?;
     }
-    Ok(())
+    Ok(crc.finalize())
 }
 
 /// Refuses a body whose announced length exceeds `max` before reading it.

@@ -104,14 +104,24 @@ pub async fn upload_part_copy(
         .part_writer(bucket, key, upload_id, part_number)
         .await?;
     let (_, stream) = store.get_object(&src.bucket, &src.key, byte_range).await?;
-    pump_stream(stream, &mut writer).await?;
-    let meta = writer.commit(ObjectAttrs::default(), None).await?;
+    let crc = pump_stream(stream, &mut writer).await?;
+    let attrs = ObjectAttrs {
+        crc64_ecma: Some(crc),
+        ..ObjectAttrs::default()
+    };
+    let meta = writer.commit(attrs, None).await?;
     let mut x = cx.xml();
     x.open_root("CopyPartResult");
     x.time_elem("LastModified", meta.last_modified);
     x.elem("ETag", &format!("\"{}\"", meta.etag));
     x.close("CopyPartResult");
-    Ok(xml_response(StatusCode::OK, x.finish()))
+    let mut r = xml_response(StatusCode::OK, x.finish());
+    // OSS also sends the ETag as a header, where `oss2` reads it.
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
+        r.headers_mut().insert(http::header::ETAG, v);
+    }
+    crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
+    Ok(r)
 }
 
 /// Parses `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>…`.

@@ -327,19 +327,20 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
             // conditions were evaluated against a version we are not copying.
             check_copy_conditions(cx, &read_meta)?;
         }
-        let attrs = if replace {
+        let mut attrs = if replace {
             // The checksums of the version actually read (it may differ
             // from the one the conditions were first checked against).
             ObjectAttrs {
                 checksums: read_meta.attrs.checksums.clone(),
-                crc64_ecma: read_meta.attrs.crc64_ecma,
                 ..new_attrs
             }
         } else {
             read_meta.attrs.clone()
         };
         let mut writer = store.object_writer(bucket, key).await?;
-        pump_stream(stream, &mut writer).await?;
+        // The CRC of the bytes copied: also known for sources stored before
+        // CRCs were kept.
+        attrs.crc64_ecma = Some(pump_stream(stream, &mut writer).await?);
         writer.commit(attrs, None).await?
     };
     let mut x = cx.xml();
@@ -347,7 +348,11 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
     x.time_elem("LastModified", meta.last_modified);
     x.elem("ETag", &format!("\"{}\"", meta.etag));
     x.close("CopyObjectResult");
-    Ok(xml_response(StatusCode::OK, x.finish()))
+    let mut r = xml_response(StatusCode::OK, x.finish());
+    // OSS also sends the ETag as a header, where `oss2` reads it.
+    etag_header(&mut r, &meta.etag);
+    crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
+    Ok(r)
 }
 
 #[cfg(test)]
