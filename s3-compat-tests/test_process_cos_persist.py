@@ -76,6 +76,8 @@ def test_put_with_pic_operations(s3, bucket):
     ops = {"is_pic_info": 1, "rules": [
         {"fileid": "/thumbs/half.png", "rule": "imageMogr2/thumbnail/!50p"},
         {"fileid": "sub/small.jpg", "rule": "imageMogr2/thumbnail/16x/format/jpg"},
+        # imageView2 mode 5: cover the 20x12 box, then centre-crop to it.
+        {"fileid": "sub/card.png", "rule": "imageView2/5/w/20/h/12"},
     ]}
     with PicOps(s3, "PutObject") as hook:
         hook.value = json.dumps(ops)
@@ -93,9 +95,10 @@ def test_put_with_pic_operations(s3, bucket):
     assert xml_text(orig, "Orientation") == "1"
     # The original is stored as uploaded.
     assert s3.get_object(Bucket=bucket, Key="dir/src.png")["Body"].read() == src
-    assert len(objs) == 2
+    assert len(objs) == 3
     check_object(s3, bucket, objs[0], "thumbs/half.png", "png", 32, 16)
     check_object(s3, bucket, objs[1], "dir/sub/small.jpg", "jpeg", 16, 8)
+    check_object(s3, bucket, objs[2], "dir/sub/card.png", "png", 20, 12)
 
 
 def test_put_to_another_bucket_and_overwrite(s3, bucket, bucket2):
