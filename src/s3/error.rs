@@ -377,6 +377,7 @@ impl From<storage::Error> for ApiError {
             E::BucketNotEmpty(b) => ApiError::BucketNotEmpty(b),
             E::NoSuchKey(k) => ApiError::NoSuchKey(k),
             E::NoSuchUpload(u) => ApiError::NoSuchUpload(u),
+            E::PreconditionFailed => ApiError::PreconditionFailed,
             E::InvalidPart {
                 part_number,
                 reason,

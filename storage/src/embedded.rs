@@ -408,7 +408,8 @@ impl Inner {
         }
     }
 
-    /// Steps 6–8 for an object.
+    /// Steps 6–8 for an object. The precondition is checked against the
+    /// record the transaction replaces.
     pub(crate) async fn commit_object(
         self: &Arc<Self>,
         bucket: &str,
@@ -416,6 +417,7 @@ impl Inner {
         id: String,
         staged: Staged,
         attrs: ObjectAttrs,
+        precondition: &Precondition,
     ) -> Result<ObjectMeta> {
         let segments = match staged.file {
             Some(_) => vec![Segment {
@@ -442,6 +444,13 @@ impl Inner {
                 replaced = None;
                 if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
                     return Err(Error::NoSuchBucket(bucket.to_string()).into());
+                }
+                if *precondition != Precondition::Unconditional {
+                    let current = match tx.get(Space::Objects, &okey)? {
+                        Some(v) => Some(decode::<ObjectRec>(&v)?.etag),
+                        None => None,
+                    };
+                    precondition.check(key, current.as_deref())?;
                 }
                 replaced = tx.insert(Space::Objects, &okey, &bytes)?;
                 Ok(())

@@ -41,6 +41,10 @@ pub enum Error {
         size: u64,
         min: u64,
     },
+    /// A write's [`crate::Precondition`] did not hold at commit; nothing
+    /// was committed.
+    #[error("the key's current object does not satisfy the write's precondition")]
+    PreconditionFailed,
     /// The body's MD5 differs from the expected `Content-MD5`.
     #[error("the Content-MD5 does not match the body")]
     BadDigest,

@@ -167,6 +167,11 @@ pub trait ObjectWriter: Send {
     async fn write(&mut self, chunk: &[u8]) -> Result<()>;
     /// Bytes written so far.
     fn written(&self) -> u64;
+    /// Makes the commit of an object conditional on the key's current
+    /// object; checked atomically with the commit (`Error::PreconditionFailed`
+    /// or `Error::NoSuchKey`, and nothing is committed). Parts have no
+    /// preconditions: a part writer ignores it.
+    fn require(&mut self, precondition: Precondition);
     /// Makes the body durable and visible, atomically replacing any previous
     /// version (or part). `expected_md5`, when given (from `Content-MD5`), is
     /// checked first: `Error::BadDigest` on mismatch and nothing is committed.

@@ -48,6 +48,40 @@ pub struct ObjectAttrs {
     pub crc64_ecma: Option<u64>,
 }
 
+/// What must hold of a key's current object for a write to commit. It is
+/// checked inside the commit's metadata transaction, so no other write can
+/// land between the check and the commit (S3's conditional writes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Precondition {
+    /// Commit whatever is there.
+    #[default]
+    Unconditional,
+    /// Only if the key has no object (`If-None-Match: *`).
+    Absent,
+    /// Only if the key's object has one of these ETags (without quotes), or
+    /// any ETag for `*` (`If-Match`). No object: `Error::NoSuchKey`.
+    ETagIn(Vec<String>),
+}
+
+impl Precondition {
+    /// Whether an object with `current` ETag (or none) satisfies it; `Err`
+    /// names how it fails.
+    pub fn check(&self, key: &str, current: Option<&str>) -> crate::Result<()> {
+        match (self, current) {
+            (Precondition::Unconditional, _) | (Precondition::Absent, None) => Ok(()),
+            (Precondition::Absent, Some(_)) => Err(crate::Error::PreconditionFailed),
+            (Precondition::ETagIn(_), None) => Err(crate::Error::NoSuchKey(key.to_string())),
+            (Precondition::ETagIn(list), Some(etag)) => {
+                if list.iter().any(|t| t == "*" || t == etag) {
+                    Ok(())
+                } else {
+                    Err(crate::Error::PreconditionFailed)
+                }
+            }
+        }
+    }
+}
+
 /// An object's current version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectMeta {

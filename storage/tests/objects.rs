@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use std::collections::BTreeMap;
-use storage::{CannedAcl, Error, ObjectAttrs, Store};
+use storage::{CannedAcl, Error, ObjectAttrs, Precondition, Store};
 
 #[tokio::test]
 async fn buckets_lifecycle() {
@@ -508,4 +508,71 @@ async fn delete_bucket_racing_puts_never_orphans_objects() {
         s.delete_bucket("race").await.unwrap();
         assert!(files_under(&dir.path().join("objects")).is_empty());
     }
+}
+
+/// A writer whose body is `data`, conditional on `p`, committed.
+async fn put_if(
+    s: &dyn Store,
+    key: &str,
+    data: &[u8],
+    p: Precondition,
+) -> storage::Result<storage::ObjectMeta> {
+    let mut w = s.object_writer("b", key).await?;
+    w.write(data).await?;
+    w.require(p);
+    w.commit(ObjectAttrs::default(), None).await
+}
+
+#[tokio::test]
+async fn preconditions_are_checked_at_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    // Create-only: the first commit wins; the second leaves it in place.
+    put_if(&s, "k", b"one", Precondition::Absent).await.unwrap();
+    let refused = put_if(&s, "k", b"two", Precondition::Absent).await;
+    assert!(matches!(refused, Err(Error::PreconditionFailed)));
+    assert_eq!(get(&s, "b", "k").await, b"one");
+    // Two writers racing on a free key, both past any early check: the
+    // commit decides, and exactly one lands (bodies above the inline size).
+    let (big_a, big_b) = (bytes(10_000, 1), bytes(10_000, 2));
+    let mut a = s.object_writer("b", "race").await.unwrap();
+    let mut b = s.object_writer("b", "race").await.unwrap();
+    a.write(&big_a).await.unwrap();
+    b.write(&big_b).await.unwrap();
+    a.require(Precondition::Absent);
+    b.require(Precondition::Absent);
+    a.commit(ObjectAttrs::default(), None).await.unwrap();
+    let lost = b.commit(ObjectAttrs::default(), None).await;
+    assert!(matches!(lost, Err(Error::PreconditionFailed)));
+    assert_eq!(get(&s, "b", "race").await, big_a);
+    // If-Match: only over the named version.
+    let one = md5_hex(b"one");
+    let wrong = Precondition::ETagIn(vec!["0".repeat(32)]);
+    assert!(matches!(
+        put_if(&s, "k", b"three", wrong).await,
+        Err(Error::PreconditionFailed)
+    ));
+    put_if(&s, "k", b"three", Precondition::ETagIn(vec![one]))
+        .await
+        .unwrap();
+    assert_eq!(get(&s, "b", "k").await, b"three");
+    put_if(&s, "k", b"four", Precondition::ETagIn(vec!["*".into()]))
+        .await
+        .unwrap();
+    assert!(matches!(
+        put_if(&s, "none", b"x", Precondition::ETagIn(vec!["*".into()])).await,
+        Err(Error::NoSuchKey(_))
+    ));
+    assert!(matches!(
+        s.head_object("b", "none").await,
+        Err(Error::NoSuchKey(_))
+    ));
+    // A refused commit leaves no data file behind: of the bodies written,
+    // only the winning "race" one is above the inline size.
+    drop(s);
+    let s = open(dir.path());
+    assert_eq!(get(&s, "b", "k").await, b"four");
+    let data_files = files_under(&dir.path().join("objects")).len();
+    assert_eq!(data_files, 1, "only race's body is a file");
 }

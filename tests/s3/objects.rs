@@ -509,4 +509,12 @@ async fn conditional_writes() {
     s.req("PUT", "/bkt/absent", &[("if-match", &etag)], "x")
         .await
         .expect_error(404, "NoSuchKey");
+    s.req("PUT", "/bkt/absent", &[("if-match", "*")], "x")
+        .await
+        .expect_error(404, "NoSuchKey");
+    let both = [("if-match", "*"), ("if-none-match", "*")];
+    s.req("PUT", "/bkt/once", &both, "x")
+        .await
+        .expect_error(400, "InvalidRequest");
+    assert_eq!(s.get("/bkt/once").await.text(), "fourth");
 }

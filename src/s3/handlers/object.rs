@@ -5,15 +5,15 @@ use crate::process::pic_operations;
 use crate::s3::body::{self, RequestBody};
 use crate::s3::error::ApiError;
 use crate::s3::headers::{
-    attrs_from_headers, checksum_headers, content_md5, crc64_header, etag_list_matches, http_date,
-    object_headers, resolve_range, ConditionFailure, Conditions, RangeRequest, ResponseOverrides,
+    attrs_from_headers, checksum_headers, content_md5, crc64_header, http_date, object_headers,
+    resolve_range, ConditionFailure, Conditions, RangeRequest, ResponseOverrides,
 };
 use crate::s3::router::{CopySource, MAX_KEY_LEN};
 use crate::s3::vendor::Vendor;
 use crate::s3::xml;
 use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
 use http::{HeaderValue, Response, StatusCode};
-use storage::{ByteRange, ObjectAttrs};
+use storage::{ByteRange, ObjectAttrs, Precondition};
 
 /// Most keys one DeleteObjects request may name.
 const MAX_DELETE_KEYS: usize = 1000;
@@ -36,18 +36,31 @@ pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: 
     check_announced_length(cx.headers, max)?;
     let attrs = attrs_from_headers(cx.headers)?;
     let md5 = content_md5(cx.headers)?;
-    check_write_conditions(cx, bucket, key).await?;
+    let precondition = write_precondition(cx)?;
+    // Refused early, before the body is read, when it already fails; the
+    // store checks it again atomically with the commit, where another
+    // writer may have won meanwhile.
+    if precondition != Precondition::Unconditional {
+        let current = match cx.state.store.head_object(bucket, key).await {
+            Ok(m) => Some(m.etag),
+            Err(storage::Error::NoSuchKey(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        precondition
+            .check(key, current.as_deref())
+            .map_err(|e| refusal(cx, e))?;
+    }
     let mut writer = cx.state.store.object_writer(bucket, key).await?;
     pump_body(&mut body, &mut writer, max).await?;
     let mut attrs = attrs;
     let digest = body.finish()?;
     attrs.checksums = digest.checksums;
     attrs.crc64_ecma = digest.crc64_ecma;
-    // Checked again now that the body is in: another writer may have won
-    // meanwhile. The store has no compare-and-swap, so a window remains
-    // between this check and the commit (documented limitation).
-    check_write_conditions(cx, bucket, key).await?;
-    let meta = writer.commit(attrs, md5).await?;
+    writer.require(precondition);
+    let meta = writer
+        .commit(attrs, md5)
+        .await
+        .map_err(|e| refusal(cx, e))?;
     if let Some(p) = pic {
         return Ok(p.run(cx, bucket, key, &meta).await);
     }
@@ -59,51 +72,50 @@ pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: 
 }
 
 /// Conditional writes (AWS, 2024): `If-None-Match: *` creates only if the
-/// key is absent; `If-Match: <etag>` overwrites only that version.
-async fn check_write_conditions(cx: &Ctx<'_>, bucket: &str, key: &str) -> Result<(), ApiError> {
+/// key is absent; `If-Match: <etag>` overwrites only that version. (OSS's
+/// `x-oss-forbid-overwrite: true` arrives as `If-None-Match: *`.)
+fn write_precondition(cx: &Ctx<'_>) -> Result<Precondition, ApiError> {
     let text = |name: &str| {
         cx.headers
             .get(name)
             .map(|v| v.to_str().unwrap_or("").trim().to_string())
     };
-    let (if_none_match, if_match) = (text("if-none-match"), text("if-match"));
-    if if_none_match.is_none() && if_match.is_none() {
-        return Ok(());
+    match (text("if-none-match"), text("if-match")) {
+        (None, None) => Ok(Precondition::Unconditional),
+        (Some(v), _) if v != "*" => Err(ApiError::NotImplemented(
+            "If-None-Match on PUT with a value other than *".into(),
+        )),
+        (Some(_), None) => Ok(Precondition::Absent),
+        (Some(_), Some(_)) => Err(ApiError::InvalidRequest(
+            "If-Match and If-None-Match cannot be combined on a write".into(),
+        )),
+        (None, Some(list)) => Ok(Precondition::ETagIn(
+            list.split(',')
+                .map(|t| {
+                    let t = t.trim();
+                    t.strip_prefix("W/")
+                        .unwrap_or(t)
+                        .trim_matches('"')
+                        .to_string()
+                })
+                .collect(),
+        )),
     }
-    let current = match cx.state.store.head_object(bucket, key).await {
-        Ok(m) => Some(m),
-        Err(storage::Error::NoSuchKey(_)) => None,
-        Err(e) => return Err(e.into()),
-    };
-    if let Some(v) = if_none_match {
-        if v != "*" {
-            return Err(ApiError::NotImplemented(
-                "If-None-Match on PUT with a value other than *".into(),
-            ));
-        }
-        if current.is_some() {
-            // An OSS client asked with its own header (which gained an
-            // `If-None-Match: *` twin): it expects OSS's refusal.
-            let forbid_overwrite = cx.vendor == Vendor::Oss
-                && cx
-                    .headers
-                    .get("x-oss-forbid-overwrite")
-                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
-            return Err(if forbid_overwrite {
-                ApiError::FileAlreadyExists
-            } else {
-                ApiError::PreconditionFailed
-            });
-        }
+}
+
+/// A failed write precondition in the client's protocol: OSS's own
+/// create-only header is refused as OSS refuses it (409 FileAlreadyExists),
+/// everything else as S3 does (412, or 404 for If-Match on no object).
+fn refusal(cx: &Ctx<'_>, e: storage::Error) -> ApiError {
+    let forbid_overwrite = cx.vendor == Vendor::Oss
+        && cx
+            .headers
+            .get("x-oss-forbid-overwrite")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+    match e {
+        storage::Error::PreconditionFailed if forbid_overwrite => ApiError::FileAlreadyExists,
+        other => other.into(),
     }
-    if let Some(v) = if_match {
-        match current {
-            None => return Err(ApiError::NoSuchKey(key.to_string())),
-            Some(m) if !etag_list_matches(&v, &m.etag) => return Err(ApiError::PreconditionFailed),
-            Some(_) => {}
-        }
-    }
-    Ok(())
 }
 
 /// GetObject and HeadObject: conditions, range, then headers (and body).

@@ -10,7 +10,7 @@
 use super::Inner;
 use crate::error::{Error, Result};
 use crate::record::Segment;
-use crate::types::{ObjectAttrs, ObjectMeta};
+use crate::types::{ObjectAttrs, ObjectMeta, Precondition};
 use crate::{ByteStream, ObjectWriter};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -147,6 +147,8 @@ pub(crate) struct EmbeddedWriter {
     /// `None` once a spill failed or was cancelled: the writer is unusable.
     spill: Option<Spill>,
     written: u64,
+    /// Checked in the commit transaction (objects only).
+    precondition: Precondition,
 }
 
 fn broken() -> Error {
@@ -167,6 +169,7 @@ impl EmbeddedWriter {
                 md5: Md5::new(),
             }),
             written: 0,
+            precondition: Precondition::Unconditional,
         })
     }
 
@@ -258,6 +261,10 @@ impl ObjectWriter for EmbeddedWriter {
         self.written
     }
 
+    fn require(&mut self, precondition: Precondition) {
+        self.precondition = precondition;
+    }
+
     async fn commit(
         mut self: Box<Self>,
         attrs: ObjectAttrs,
@@ -275,7 +282,7 @@ impl ObjectWriter for EmbeddedWriter {
         match this.target {
             Target::Object { bucket, key } => {
                 this.inner
-                    .commit_object(&bucket, &key, this.id, staged, attrs)
+                    .commit_object(&bucket, &key, this.id, staged, attrs, &this.precondition)
                     .await
             }
             Target::Part {
