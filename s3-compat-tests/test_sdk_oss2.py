@@ -354,6 +354,21 @@ def test_migration_doc_snippet(endpoint, monkeypatch, tmp_path, capsys):
     b.delete_bucket()
 
 
+def test_bucket_info_and_stat(bucket):
+    bucket.put_object("a.txt", b"12345")
+    bucket.put_object("b/c.txt", b"123")
+    bucket.init_multipart_upload("pending.bin")
+    info = bucket.get_bucket_info()
+    assert info.name == bucket.bucket_name
+    assert info.location == "oss-us-east-1"
+    assert info.acl.grant == "private"
+    assert info.storage_class == "Standard"
+    assert info.creation_date.endswith(".000Z")
+    stat = bucket.get_bucket_stat()
+    assert (stat.storage_size_in_bytes, stat.object_count) == (8, 2)
+    assert stat.multi_part_upload_count == 1
+
+
 def test_oss_only_headers_and_apis(bucket):
     assert bucket.get_bucket_location().location == "oss-us-east-1"
     bucket.put_object("keep.txt", b"original")
@@ -366,8 +381,8 @@ def test_oss_only_headers_and_apis(bucket):
     # Not served: refused with 501, never answered with something else
     # (a symlink PUT must not store an empty object).
     for call in (lambda: bucket.put_symlink("keep.txt", "link"),
-                 lambda: bucket.get_bucket_info(),
-                 lambda: bucket.append_object("app", 0, b"x")):
+                 lambda: bucket.append_object("app", 0, b"x"),
+                 lambda: bucket.put_bucket_referer(oss2.models.BucketReferer(True, []))):
         with pytest.raises(oss2.exceptions.ServerError) as e:
             call()
         assert (e.value.status, e.value.code) == (501, "NotImplemented")

@@ -367,6 +367,17 @@ async fn oss_xml_is_what_oss2_parses() {
     assert!(xml_text(&r.text(), "CreationDate")
         .unwrap()
         .ends_with(".000Z"));
+    // Bucket info and statistics.
+    let r = oss(&s, &s.creds, "GET", None, "/ossx?bucketInfo", &[], b"").await;
+    assert_eq!(xml_text(&r.text(), "Name").as_deref(), Some("ossx"));
+    assert!(
+        r.text().contains("<Grant>public-read</Grant>"),
+        "{}",
+        r.text()
+    );
+    let r = oss(&s, &s.creds, "GET", None, "/ossx?stat", &[], b"").await;
+    assert_eq!(xml_text(&r.text(), "ObjectCount").as_deref(), Some("2"));
+    assert_eq!(xml_text(&r.text(), "Storage").as_deref(), Some("2"));
     // Both upload markers, empty on the last page.
     let r = oss(&s, &s.creds, "GET", None, "/ossx?uploads", &[], b"").await;
     assert!(

@@ -317,6 +317,8 @@ async fn dispatch(cx: Ctx<'_>, op: S3Op, body: RequestBody) -> ApiResult {
         DeleteBucket { bucket } => bucket::delete_bucket(&cx, &bucket).await,
         GetBucketLocation { bucket } => bucket::get_location(&cx, &bucket).await,
         GetBucketAcl { bucket } => bucket::get_acl(&cx, &bucket).await,
+        GetBucketInfo { bucket } => bucket::get_info(&cx, &bucket).await,
+        GetBucketStat { bucket } => bucket::get_stat(&cx, &bucket).await,
         PutBucketAcl { bucket } => bucket::put_acl(&cx, body, &bucket).await,
         GetBucketVersioning { bucket } => bucket::get_versioning(&cx, &bucket).await,
         PutBucketVersioning { bucket } => bucket::put_versioning(&cx, &bucket).await,

@@ -138,6 +138,14 @@ pub enum S3Op {
     GetBucketAcl {
         bucket: String,
     },
+    /// Alibaba OSS `GET /?bucketInfo`.
+    GetBucketInfo {
+        bucket: String,
+    },
+    /// Alibaba OSS `GET /?stat`: object count and bytes stored.
+    GetBucketStat {
+        bucket: String,
+    },
     PutBucketAcl {
         bucket: String,
     },
@@ -251,6 +259,8 @@ impl S3Op {
             | DeleteBucket { bucket }
             | GetBucketLocation { bucket }
             | GetBucketAcl { bucket }
+            | GetBucketInfo { bucket }
+            | GetBucketStat { bucket }
             | PutBucketAcl { bucket }
             | GetBucketVersioning { bucket }
             | PutBucketVersioning { bucket }
@@ -297,6 +307,8 @@ impl S3Op {
             DeleteBucket { .. } => "DeleteBucket",
             GetBucketLocation { .. } => "GetBucketLocation",
             GetBucketAcl { .. } => "GetBucketAcl",
+            GetBucketInfo { .. } => "GetBucketInfo",
+            GetBucketStat { .. } => "GetBucketStat",
             PutBucketAcl { .. } => "PutBucketAcl",
             GetBucketVersioning { .. } => "GetBucketVersioning",
             PutBucketVersioning { .. } => "PutBucketVersioning",
@@ -358,10 +370,6 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "website",
     "metadataTable",
     "session",
-    // Alibaba OSS bucket APIs that are not served (an OSS SDK must not get
-    // a listing in their place).
-    "bucketInfo",
-    "stat",
 ];
 /// Sub-resources of an object that we do not implement (→ 501).
 const UNSUPPORTED_OBJECT_SUBRESOURCES: &[&str] = &[
@@ -633,6 +641,8 @@ fn unsupported(q: &RawQuery, list: &[&str]) -> Option<String> {
 const KNOWN_BUCKET_SUBRESOURCES: &[&str] = &[
     "acl",
     "location",
+    "bucketInfo",
+    "stat",
     "versioning",
     "versions",
     "uploads",
@@ -650,13 +660,21 @@ const KNOWN_BUCKET_SUBRESOURCES: &[&str] = &[
     "max-uploads",
 ];
 
-/// A value-less key this router does not know (`?referer`, `?worm`,
-/// `?cname` of Alibaba OSS, `?domain` of Tencent COS...). Answering such a
+/// A sub-resource this router does not know (`?referer`, `?worm`, `?cname`
+/// of Alibaba OSS, `?domain` of Tencent COS...): a key without a value, or
+/// an all-letters key with an empty one (`oss2` sends `?referer=`; signature
+/// and response parameters all have a `-` or a value). Answering such a
 /// request as a listing, or a PUT as CreateBucket, would hand the SDK a
 /// body it misreads, so it is refused as not implemented instead.
 fn unknown_subresource(q: &RawQuery) -> Option<String> {
+    let looks_like_subresource = |k: &str, v: &Option<String>| match v {
+        None => true,
+        Some(v) => v.is_empty() && k.bytes().all(|b| b.is_ascii_alphabetic()),
+    };
     q.0.iter()
-        .find(|(k, v)| v.is_none() && !KNOWN_BUCKET_SUBRESOURCES.contains(&k.as_str()))
+        .find(|(k, v)| {
+            looks_like_subresource(k, v) && !KNOWN_BUCKET_SUBRESOURCES.contains(&k.as_str())
+        })
         .map(|(k, _)| format!("The ?{k} sub-resource"))
 }
 
@@ -677,6 +695,8 @@ fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3Op, A
     let op = match *method {
         Method::GET if q.has("acl") => S3Op::GetBucketAcl { bucket },
         Method::GET if q.has("location") => S3Op::GetBucketLocation { bucket },
+        Method::GET if q.has("bucketInfo") => S3Op::GetBucketInfo { bucket },
+        Method::GET if q.has("stat") => S3Op::GetBucketStat { bucket },
         Method::GET if q.has("versioning") => S3Op::GetBucketVersioning { bucket },
         Method::GET if q.has("versions") => S3Op::ListObjectVersions {
             bucket,
@@ -730,6 +750,8 @@ fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3Op, A
             },
         },
         Method::HEAD => S3Op::HeadBucket { bucket },
+        // The OSS read-only bucket documents.
+        _ if q.has("bucketInfo") || q.has("stat") => return Err(ApiError::MethodNotAllowed),
         Method::PUT if q.has("acl") => S3Op::PutBucketAcl { bucket },
         Method::PUT if q.has("versioning") => S3Op::PutBucketVersioning { bucket },
         Method::PUT => S3Op::CreateBucket { bucket },
@@ -879,6 +901,9 @@ mod tests {
             ("HEAD", "/bkt", Ok(HeadBucket { bucket: bk() })),
             ("DELETE", "/bkt", Ok(DeleteBucket { bucket: bk() })),
             ("GET", "/bkt?location", Ok(GetBucketLocation { bucket: bk() })),
+            ("GET", "/bkt?bucketInfo", Ok(GetBucketInfo { bucket: bk() })),
+            ("GET", "/bkt?stat", Ok(GetBucketStat { bucket: bk() })),
+            ("PUT", "/bkt?stat", Err(ErrorCode::MethodNotAllowed)),
             ("GET", "/bkt?acl", Ok(GetBucketAcl { bucket: bk() })),
             ("PUT", "/bkt?acl", Ok(PutBucketAcl { bucket: bk() })),
             ("GET", "/bkt?versioning", Ok(GetBucketVersioning { bucket: bk() })),
@@ -913,6 +938,11 @@ mod tests {
             ("GET", "/bkt?cors", Err(ErrorCode::NotImplemented)),
             ("GET", "/bkt?referer", Err(ErrorCode::NotImplemented)),
             ("PUT", "/bkt?worm", Err(ErrorCode::NotImplemented)),
+            ("PUT", "/bkt?referer=", Err(ErrorCode::NotImplemented)),
+            ("GET", "/bkt?q-url-param-list=&q-header-list=", Ok(ListObjects {
+                bucket: bk(),
+                params: ListV1Params { prefix: b(""), delimiter: None, marker: None, max_keys: 1000, url_encode: false },
+            })),
             ("GET", "/bkt?prefix&max-keys=3", Ok(ListObjects {
                 bucket: bk(),
                 params: ListV1Params { prefix: b(""), delimiter: None, marker: None, max_keys: 3, url_encode: false },

@@ -7,7 +7,7 @@ use crate::s3::vendor::Vendor;
 use crate::s3::xml::{self, XmlWriter};
 use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
 use http::{HeaderValue, StatusCode};
-use storage::CannedAcl;
+use storage::{CannedAcl, ListQuery, UploadsQuery};
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 
@@ -17,27 +17,115 @@ pub async fn list_buckets(cx: &Ctx<'_>) -> ApiResult {
     x.open_root("ListAllMyBucketsResult");
     owner(&mut x, cx);
     x.open_plain("Buckets");
-    let region = &cx.state.config.region;
     for b in &buckets {
         x.open_plain("Bucket");
         x.elem("Name", &b.name);
         x.time_elem("CreationDate", b.created);
         if cx.vendor == Vendor::Oss {
-            // OSS describes where each bucket lives; `oss2` reads these.
-            let location = format!("oss-{region}");
-            x.elem("Location", &location);
-            x.elem("ExtranetEndpoint", &format!("{location}.aliyuncs.com"));
-            x.elem(
-                "IntranetEndpoint",
-                &format!("{location}-internal.aliyuncs.com"),
-            );
-            x.elem("Region", region);
-            x.elem("StorageClass", "Standard");
+            oss_location(&mut x, cx);
         }
         x.close("Bucket");
     }
     x.close("Buckets");
     x.close("ListAllMyBucketsResult");
+    Ok(xml_response(StatusCode::OK, x.finish()))
+}
+
+/// Where an OSS bucket lives, as OSS describes it (ListBuckets and
+/// GetBucketInfo): `oss-<region>` and its endpoints.
+fn oss_location(x: &mut XmlWriter, cx: &Ctx<'_>) {
+    let region = &cx.state.config.region;
+    let location = format!("oss-{region}");
+    x.elem("Location", &location);
+    x.elem("ExtranetEndpoint", &format!("{location}.aliyuncs.com"));
+    x.elem(
+        "IntranetEndpoint",
+        &format!("{location}-internal.aliyuncs.com"),
+    );
+    x.elem("Region", region);
+    x.elem("StorageClass", "Standard");
+}
+
+fn oss_acl_word(acl: CannedAcl) -> &'static str {
+    match acl {
+        CannedAcl::PublicRead => "public-read",
+        CannedAcl::Private => "private",
+    }
+}
+
+/// Alibaba OSS GetBucketInfo: the bucket's name, creation date, location,
+/// owner and ACL.
+pub async fn get_info(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
+    let info = cx.state.store.bucket(bucket).await?;
+    let mut x = cx.xml();
+    x.open_root("BucketInfo");
+    x.open_plain("Bucket");
+    x.elem("Name", &info.name);
+    x.time_elem("CreationDate", info.created);
+    oss_location(&mut x, cx);
+    x.open_plain("Owner");
+    x.elem("DisplayName", &cx.state.owner.display_name);
+    x.elem("ID", &cx.state.owner.id);
+    x.close("Owner");
+    x.open_plain("AccessControlList");
+    x.elem("Grant", oss_acl_word(info.acl));
+    x.close("AccessControlList");
+    // One copy on one machine: locally redundant at best.
+    x.elem("DataRedundancyType", "LRS");
+    x.close("Bucket");
+    x.close("BucketInfo");
+    Ok(xml_response(StatusCode::OK, x.finish()))
+}
+
+/// Alibaba OSS GetBucketStat: bytes and objects stored, and uploads in
+/// progress. Counted by walking the bucket's listing (the store keeps no
+/// running totals), so it costs one pass over the keys.
+pub async fn get_stat(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
+    let store = &cx.state.store;
+    let (mut objects, mut bytes, mut latest) = (0u64, 0u64, None);
+    let mut query = ListQuery {
+        max_keys: 1000,
+        ..ListQuery::default()
+    };
+    loop {
+        let page = store.list_objects(bucket, &query).await?;
+        for o in &page.objects {
+            objects += 1;
+            bytes += o.size;
+            latest = latest.max(Some(o.last_modified));
+        }
+        match page.next_after {
+            Some(next) if page.is_truncated => query.start_after = Some(next),
+            _ => break,
+        }
+    }
+    let mut uploads = 0u64;
+    let mut query = UploadsQuery {
+        max_uploads: 1000,
+        ..UploadsQuery::default()
+    };
+    loop {
+        let page = store.list_multipart_uploads(bucket, &query).await?;
+        uploads += page.uploads.len() as u64;
+        if !page.is_truncated || page.next_key_marker.is_none() {
+            break;
+        }
+        query.key_marker = page.next_key_marker;
+        query.upload_id_marker = page.next_upload_id_marker;
+    }
+    let last_modified = latest
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let mut x = cx.xml();
+    x.open_root("BucketStat");
+    x.elem("Storage", &bytes.to_string());
+    x.elem("ObjectCount", &objects.to_string());
+    x.elem("MultipartUploadCount", &uploads.to_string());
+    x.elem("LiveChannelCount", "0");
+    x.elem("LastModifiedTime", &last_modified.to_string());
+    x.elem("StandardStorage", &bytes.to_string());
+    x.elem("StandardObjectCount", &objects.to_string());
+    x.close("BucketStat");
     Ok(xml_response(StatusCode::OK, x.finish()))
 }
 
@@ -138,11 +226,7 @@ pub async fn get_acl(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     x.open_plain("AccessControlList");
     if cx.vendor == Vendor::Oss {
         // OSS states a canned ACL as one word in `<Grant>`.
-        let grant = match info.acl {
-            CannedAcl::PublicRead => "public-read",
-            CannedAcl::Private => "private",
-        };
-        x.elem("Grant", grant);
+        x.elem("Grant", oss_acl_word(info.acl));
         x.close("AccessControlList");
         x.close("AccessControlPolicy");
         return Ok(xml_response(StatusCode::OK, x.finish()));
