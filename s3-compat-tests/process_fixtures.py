@@ -59,6 +59,11 @@ def image_size(data: bytes) -> tuple[str, int, int]:
             w = 1 + int.from_bytes(data[24:27], "little")
             h = 1 + int.from_bytes(data[27:30], "little")
             return "webp", w, h
+    if data[4:12] == b"ftypavif":
+        # No AVIF decoder here: the size is the one the `ispe` box states.
+        at = data.index(b"ispe")
+        w, h = struct.unpack(">II", data[at + 8:at + 16])
+        return "avif", w, h
     if data.startswith(b"\xff\xd8"):
         i = 2
         while i + 4 <= len(data):

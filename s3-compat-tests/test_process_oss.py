@@ -69,6 +69,9 @@ def test_boto3_signed_resize_and_format(s3, oss_client, bucket):
     assert is_progressive(body)
     r = oss_get(oss_client, bucket, "f6.png", "image/format,webp")
     assert image_size(r["Body"].read()) == ("webp", 400, 300)
+    r = oss_get(oss_client, bucket, "f6.png", "image/resize,w_200/format,avif")
+    assert r["ContentType"] == "image/avif"
+    assert image_size(r["Body"].read()) == ("avif", 200, 150)
     # The processed ETag differs from the object's, and answers If-None-Match.
     plain = s3.head_object(Bucket=bucket, Key="f6.png")
     r = oss_get(oss_client, bucket, "f6.png", "image/resize,w_100")

@@ -4,6 +4,7 @@
 
 mod process_support;
 
+use process_support::measure::avif_size;
 use process_support::*;
 
 const B: &str = "examplebucket";
@@ -180,8 +181,13 @@ async fn format_conversions_and_content_type() {
     let r = s.get(&p("f5.gif", "image/resize,w_100")).await;
     assert_eq!(r.header("content-type"), Some("image/gif"));
     assert_eq!(gif_frames(&r.body), 10);
-    // AVIF encoding is not built: 501 in the OSS envelope.
-    s.get(&p("f1.jpg", "image/format,avif"))
+    // AVIF is encoded (no decoder here: the container's size is checked);
+    // HEIC is not: 501 in the OSS envelope.
+    let r = s.get(&p("f1.jpg", "image/resize,w_100/format,avif")).await;
+    r.expect(200);
+    assert_eq!(r.header("content-type"), Some("image/avif"));
+    assert_eq!(avif_size(&r.body), (100, 50));
+    s.get(&p("f1.jpg", "image/format,heic"))
         .await
         .oss_error(501, "NotImplemented");
 }

@@ -5,7 +5,9 @@
 //! pixels of circle/rounded corners/rotation become white in JPEG output
 //! (dialects.md §0.2, decided at encode time). PNG, GIF, BMP and TIFF use
 //! the `image` crate, WebP uses libwebp (lossy, with quality; animated when
-//! there are several frames). AVIF and HEIC output are not implemented.
+//! there are several frames). AVIF goes through rav1e (`ravif`): still
+//! images only, with alpha, quality as for WebP. HEIC output is not
+//! implemented.
 
 use std::io::Cursor;
 
@@ -19,11 +21,17 @@ use crate::pipeline::Format;
 /// Largest side libwebp can encode.
 const WEBP_MAX_SIDE: u32 = 16383;
 
+/// rav1e's speed preset for AVIF (1 slow … 10 fast). Measured on a 13 MP
+/// photo, one thread: at 10, 0.2 s for a 300 px wide thumbnail, 0.8 s at
+/// 1200 px (10 % smaller than WebP at the same quality), 6.5 s for the full
+/// image; at 8, files are 13 % smaller but take 3–6 times as long.
+const AVIF_SPEED: u8 = 10;
+
 /// How to encode.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EncodeParams<'a> {
     pub format: Format,
-    /// 1–100, used by JPEG and WebP.
+    /// 1–100, used by JPEG, WebP and AVIF.
     pub quality: u8,
     pub progressive: bool,
     /// ICC profile to embed (JPEG, PNG).
@@ -132,10 +140,28 @@ pub(crate) fn encode(frames: &[Frame], opaque: bool, p: &EncodeParams<'_>) -> Re
             }
             Ok(out.into_inner())
         }
-        Format::Avif | Format::Heic => {
-            Err(Error::NotImplemented(format!("encoding {:?}", p.format)))
-        }
+        Format::Avif => encode_avif(img, p),
+        Format::Heic => Err(Error::NotImplemented(format!("encoding {:?}", p.format))),
     }
+}
+
+/// One still AVIF image. An all-opaque image gets no alpha plane (ravif
+/// drops it). No metadata is carried, as for WebP.
+fn encode_avif(img: &RgbaImage, p: &EncodeParams<'_>) -> Result<Vec<u8>> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let pixels: Vec<ravif::RGBA8> = img
+        .as_raw()
+        .chunks_exact(4)
+        .map(|c| ravif::RGBA8::new(c[0], c[1], c[2], c[3]))
+        .collect();
+    // The engine already runs one image per core: no extra threads here.
+    let out = ravif::Encoder::new()
+        .with_quality(f32::from(p.quality.clamp(1, 100)))
+        .with_speed(AVIF_SPEED)
+        .with_num_threads(Some(1))
+        .encode_rgba(ravif::Img::new(pixels.as_slice(), w, h))
+        .map_err(enc_err)?;
+    Ok(out.avif_file)
 }
 
 fn encode_jpeg(img: &RgbaImage, opaque: bool, p: &EncodeParams<'_>) -> Result<Vec<u8>> {

@@ -19,13 +19,14 @@
 //! (again unless stripped), with its Orientation reset to 1 when the
 //! pipeline applied it to the pixels (libvips does the same), so that no
 //! viewer rotates the image a second time. Only RGB profiles are carried
-//! (the output is always RGB). WebP, GIF, BMP and TIFF output carry no
-//! metadata.
+//! (the output is always RGB). WebP, AVIF, GIF, BMP and TIFF output carry
+//! no metadata.
 //!
 //! Encoding rules (design, dialects.md §0.2):
 //! * Format: the request's, else the source's; Alibaba's `format,gif`
 //!   (`only_if_source_animated`) leaves non-GIF sources in their format.
-//!   AVIF/HEIC output → `Error::NotImplemented` (501).
+//!   AVIF output is one still frame (the first of an animation); HEIC
+//!   output → `Error::NotImplemented` (501).
 //! * Alpha: JPEG output is flattened onto white (so "outside" pixels of
 //!   circle, rounded corners and rotation turn white there); PNG, WebP, BMP
 //!   and TIFF keep alpha, and drop the channel when every pixel is opaque.
@@ -165,7 +166,7 @@ impl Engine {
             return source_output(source);
         }
         let out_format = output_format(header.format, &pipeline.output);
-        if matches!(out_format, Format::Avif | Format::Heic) && pipeline.terminal.is_none() {
+        if out_format == Format::Heic && pipeline.terminal.is_none() {
             return Err(Error::NotImplemented(format!("encoding {out_format:?}")));
         }
         let needs_orientation = pipeline.ops.iter().any(|op| matches!(op, Op::AutoOrient));
@@ -262,7 +263,7 @@ impl Engine {
             exif: exif.as_deref(),
         };
         let (w, h) = work.size();
-        let lossy = matches!(format, Format::Jpeg | Format::Webp);
+        let lossy = matches!(format, Format::Jpeg | Format::Webp | Format::Avif);
         let mut bytes = encode::encode(&work.frames, work.opaque, &params)?;
 
         if let (Some(limit), Format::Jpeg) = (opts.size_limit, format) {

@@ -149,7 +149,24 @@ fn webp_and_gif_outputs() {
             img.get_pixel(10, 25)
         );
     }
-    let out = run(&src, &with_format(vec![], Format::Avif));
+    // AVIF: no decoder here, so the container is checked: the brand, the
+    // image size in its `ispe` box, and a reported quality.
+    let out = run(&src, &with_format(vec![], Format::Avif)).unwrap();
+    let Output::Image {
+        bytes,
+        format: Format::Avif,
+        width: 200,
+        height: 100,
+        quality: Some(_),
+    } = &out
+    else {
+        panic!("{out:?}")
+    };
+    assert_eq!(imaging::sniff(bytes), Some(Format::Avif));
+    let ispe = bytes.windows(4).position(|w| w == b"ispe").unwrap();
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    assert_eq!((be(ispe + 8), be(ispe + 12)), (200, 100));
+    let out = run(&src, &with_format(vec![], Format::Heic));
     assert!(matches!(out, Err(Error::NotImplemented(_))));
 }
 

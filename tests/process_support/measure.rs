@@ -250,3 +250,15 @@ pub fn dark_in(img: &RgbaImage, x0: u32, y0: u32, x1: u32, y1: u32, t: f64) -> u
     }
     n
 }
+
+/// Width and height from an AVIF's `ispe` box (there is no AVIF decoder in
+/// the tests: the container is what can be checked).
+pub fn avif_size(avif: &[u8]) -> (u32, u32) {
+    assert_eq!(avif.get(4..12), Some(&b"ftypavif"[..]), "not an AVIF");
+    let at = avif
+        .windows(4)
+        .position(|w| w == b"ispe")
+        .expect("AVIF without ispe");
+    let be = |i: usize| u32::from_be_bytes([avif[i], avif[i + 1], avif[i + 2], avif[i + 3]]);
+    (be(at + 8), be(at + 12))
+}
