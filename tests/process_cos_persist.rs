@@ -34,6 +34,31 @@ async fn put_pic(s: &Server, path: &str, ops: &str, data: &[u8]) -> Resp {
     .await
 }
 
+/// Starts a multipart upload of `key` with `data` as its one part; answers
+/// the path to complete it at (`/<B>/<key>?uploadId=...`) and the
+/// CompleteMultipartUpload document that names the part.
+async fn one_part_upload(s: &Server, key: &str, data: &[u8]) -> (String, String) {
+    let r = s
+        .req("POST", &format!("/{B}/{key}?uploads"), &[], Bytes::new())
+        .await;
+    r.expect(200);
+    let upload_id = r.xml("UploadId").unwrap();
+    let r = s
+        .req(
+            "PUT",
+            &format!("/{B}/{key}?partNumber=1&uploadId={upload_id}"),
+            &[],
+            Bytes::copy_from_slice(data),
+        )
+        .await;
+    r.expect(200);
+    let etag = r.header("etag").unwrap().to_string();
+    let complete = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+    );
+    (format!("/{B}/{key}?uploadId={upload_id}"), complete)
+}
+
 /// The `<Object>` elements of `ProcessResults`, as documents.
 fn objects(doc: &str) -> Vec<String> {
     doc.split("<Object>")
@@ -385,23 +410,7 @@ async fn body_over_the_cos_source_limit() {
     s.get(&format!("/{B}/big.jpg")).await.expect(404);
     // The same bytes as a multipart upload: refused at completion, before
     // anything is assembled, and the upload stays open.
-    let r = s
-        .req("POST", &format!("/{B}/mp.jpg?uploads"), &[], Bytes::new())
-        .await;
-    let upload_id = r.xml("UploadId").unwrap();
-    let r = s
-        .req(
-            "PUT",
-            &format!("/{B}/mp.jpg?partNumber=1&uploadId={upload_id}"),
-            &[],
-            Bytes::copy_from_slice(&big),
-        )
-        .await;
-    let etag = r.header("etag").unwrap().to_string();
-    let complete = format!(
-        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
-    );
-    let path = format!("/{B}/mp.jpg?uploadId={upload_id}");
+    let (path, complete) = one_part_upload(&s, "mp.jpg", &big).await;
     let r = s
         .req("POST", &path, &[("pic-operations", ops)], complete.clone())
         .await;
@@ -442,37 +451,10 @@ async fn body_over_the_cos_source_limit() {
 async fn complete_multipart_upload_with_pic_operations() {
     let s = server().await;
     let src = f9();
-    let r = s
-        .req(
-            "POST",
-            &format!("/{B}/mp/f9.jpg?uploads"),
-            &[],
-            Bytes::new(),
-        )
-        .await;
-    r.expect(200);
-    let upload_id = r.xml("UploadId").unwrap();
-    let r = s
-        .req(
-            "PUT",
-            &format!("/{B}/mp/f9.jpg?partNumber=1&uploadId={upload_id}"),
-            &[],
-            Bytes::copy_from_slice(&src),
-        )
-        .await;
-    r.expect(200);
-    let etag = r.header("etag").unwrap().to_string();
-    let complete = format!(
-        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
-    );
+    let (path, complete) = one_part_upload(&s, "mp/f9.jpg", &src).await;
     let ops = r#"{"is_pic_info":1,"rules":[{"fileid":"thumb.png","rule":"imageMogr2/thumbnail/200x/format/png"}]}"#;
     let r = s
-        .req(
-            "POST",
-            &format!("/{B}/mp/f9.jpg?uploadId={upload_id}"),
-            &[("pic-operations", ops)],
-            complete,
-        )
+        .req("POST", &path, &[("pic-operations", ops)], complete)
         .await;
     r.expect(200);
     let doc = r.text();
@@ -485,41 +467,13 @@ async fn complete_multipart_upload_with_pic_operations() {
     check_output(&s, &objects(&doc)[0], B, "mp/thumb.png", "png", (200, 150)).await;
 
     // A malformed header on Complete leaves the upload open.
+    let (path, complete) = one_part_upload(&s, "mp/g.jpg", &src).await;
     let r = s
-        .req("POST", &format!("/{B}/mp/g.jpg?uploads"), &[], Bytes::new())
-        .await;
-    let upload_id = r.xml("UploadId").unwrap();
-    let r = s
-        .req(
-            "PUT",
-            &format!("/{B}/mp/g.jpg?partNumber=1&uploadId={upload_id}"),
-            &[],
-            Bytes::copy_from_slice(&src),
-        )
-        .await;
-    let etag = r.header("etag").unwrap().to_string();
-    let complete = format!(
-        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
-    );
-    let r = s
-        .req(
-            "POST",
-            &format!("/{B}/mp/g.jpg?uploadId={upload_id}"),
-            &[("pic-operations", "{")],
-            complete.clone(),
-        )
+        .req("POST", &path, &[("pic-operations", "{")], complete.clone())
         .await;
     cos_error(&r, 400, "InvalidArgument", Some("-106"));
     s.get(&format!("/{B}/mp/g.jpg")).await.expect(404);
-    let r = s
-        .req(
-            "POST",
-            &format!("/{B}/mp/g.jpg?uploadId={upload_id}"),
-            &[],
-            complete,
-        )
-        .await;
-    r.expect(200);
+    s.req("POST", &path, &[], complete).await.expect(200);
 }
 
 #[tokio::test]
