@@ -956,13 +956,14 @@ impl Store for EmbeddedStore {
         Ok(page)
     }
 
-    async fn complete_multipart_upload(
+    async fn complete_multipart_upload_if(
         &self,
         bucket: &str,
         key: &str,
         upload_id: &str,
         parts: &[CompletedPart],
         min_part_size: u64,
+        precondition: &Precondition,
     ) -> Result<ObjectMeta> {
         if parts.is_empty() {
             return Err(Error::InvalidPart {
@@ -989,6 +990,13 @@ impl Store for EmbeddedStore {
                 return Err(Error::NoSuchUpload(upload_id.to_string()).into());
             };
             let upload: UploadRec = decode(&v)?;
+            if *precondition != Precondition::Unconditional {
+                let current = match tx.get(Space::Objects, &okey)? {
+                    Some(v) => Some(decode::<ObjectRec>(&v)?.etag),
+                    None => None,
+                };
+                precondition.check(key, current.as_deref())?;
+            }
             let mut md5s = Md5::new();
             let mut segments = Vec::with_capacity(parts.len());
             let mut crcs = Vec::with_capacity(parts.len());

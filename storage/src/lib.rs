@@ -141,6 +141,29 @@ pub trait Store: Send + Sync + 'static {
         upload_id: &str,
         parts: &[CompletedPart],
         min_part_size: u64,
+    ) -> Result<ObjectMeta> {
+        let unconditional = Precondition::Unconditional;
+        self.complete_multipart_upload_if(
+            bucket,
+            key,
+            upload_id,
+            parts,
+            min_part_size,
+            &unconditional,
+        )
+        .await
+    }
+    /// [`Store::complete_multipart_upload`], only if the key's current
+    /// object satisfies `precondition` (checked in the same transaction;
+    /// on failure nothing changes and the upload stays open).
+    async fn complete_multipart_upload_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+        min_part_size: u64,
+        precondition: &Precondition,
     ) -> Result<ObjectMeta>;
     async fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()>;
     /// The upload's key and attributes; `Error::NoSuchUpload` if unknown.

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use md5::Digest;
-use storage::{CannedAcl, CompletedPart, Error, ObjectAttrs, Store, UploadsQuery};
+use storage::{CannedAcl, CompletedPart, Error, ObjectAttrs, Precondition, Store, UploadsQuery};
 
 async fn put_part(s: &dyn Store, key: &str, id: &str, n: u32, data: &[u8]) -> String {
     let mut w = s.part_writer("b", key, id, n).await.unwrap();
@@ -515,4 +515,32 @@ async fn overwriting_a_many_part_object_mid_read_keeps_the_old_bytes() {
     // Dropping a stream without reading it releases its pin too.
     drop(unread);
     assert!(files_under(&dir.path().join("objects")).is_empty());
+}
+
+#[tokio::test]
+async fn conditional_completion_leaves_the_upload_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    put(&s, "b", "k", b"first").await;
+    let id = s
+        .create_multipart_upload("b", "k", ObjectAttrs::default())
+        .await
+        .unwrap();
+    let data = bytes(10_000, 7);
+    let e1 = put_part(&s, "k", &id, 1, &data).await;
+    let absent = Precondition::Absent;
+    let r = s
+        .complete_multipart_upload_if("b", "k", &id, &[cp(1, &e1)], 0, &absent)
+        .await;
+    assert!(matches!(r, Err(Error::PreconditionFailed)));
+    assert_eq!(get(&s, "b", "k").await, b"first");
+    // Nothing changed: the upload and its part are still there.
+    let parts = s.list_parts("b", "k", &id, 0, 10).await.unwrap();
+    assert_eq!(parts.parts.len(), 1);
+    let current = Precondition::ETagIn(vec![md5_hex(b"first")]);
+    s.complete_multipart_upload_if("b", "k", &id, &[cp(1, &e1)], 0, &current)
+        .await
+        .unwrap();
+    assert_eq!(get(&s, "b", "k").await, data);
 }

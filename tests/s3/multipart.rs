@@ -215,3 +215,38 @@ async fn upload_part_copy() {
     .expect(200);
     assert_eq!(&s.get("/bkt/dst").await.body[..], &src[..]);
 }
+
+#[tokio::test]
+async fn conditional_completion() {
+    let s = Server::start().await;
+    s.mb("bkt").await;
+    s.put("/bkt/taken", "old").await.expect(200);
+    let id = create(&s, "/bkt/taken").await;
+    let e1 = part(&s, "/bkt/taken", &id, 1, b"new".to_vec()).await;
+    let path = format!("/bkt/taken?uploadId={id}");
+    let body = complete_body(&[(1, &e1)]);
+    // Create-only over an existing key: refused, and the upload stays open.
+    s.req("POST", &path, &[("if-none-match", "*")], body.clone())
+        .await
+        .expect_error(412, "PreconditionFailed");
+    assert_eq!(s.get("/bkt/taken").await.text(), "old");
+    s.req("POST", &path, &[("if-match", "\"0123\"")], body.clone())
+        .await
+        .expect_error(412, "PreconditionFailed");
+    let old_etag = format!("\"{:x}\"", Md5::digest(b"old"));
+    s.req("POST", &path, &[("if-match", &old_etag)], body)
+        .await
+        .expect(200);
+    assert_eq!(s.get("/bkt/taken").await.text(), "new");
+    // Create-only on a free key completes.
+    let id = create(&s, "/bkt/free").await;
+    let e1 = part(&s, "/bkt/free", &id, 1, b"x".to_vec()).await;
+    s.req(
+        "POST",
+        &format!("/bkt/free?uploadId={id}"),
+        &[("if-none-match", "*")],
+        complete_body(&[(1, &e1)]),
+    )
+    .await
+    .expect(200);
+}

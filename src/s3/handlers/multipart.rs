@@ -2,7 +2,7 @@
 //! list parts, list uploads.
 
 use super::bucket::owner;
-use super::object::check_copy_conditions;
+use super::object::{check_copy_conditions, refusal, write_precondition};
 use super::{check_announced_length, pump_body, pump_stream};
 use crate::process::pic_operations;
 use crate::s3::body::RequestBody;
@@ -177,11 +177,15 @@ pub async fn complete(
     let min = cx
         .vendor
         .min_part_size(cx.state.config.limits.min_part_size);
+    // Conditional completion is decided with the commit; a refusal leaves
+    // the upload open.
+    let precondition = write_precondition(cx)?;
     let meta = cx
         .state
         .store
-        .complete_multipart_upload(bucket, key, upload_id, &parts, min)
-        .await?;
+        .complete_multipart_upload_if(bucket, key, upload_id, &parts, min, &precondition)
+        .await
+        .map_err(|e| refusal(cx, e))?;
     if let Some(p) = pic {
         return Ok(p.run(cx, bucket, key, &meta).await);
     }

@@ -71,10 +71,11 @@ pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: 
     Ok(r)
 }
 
-/// Conditional writes (AWS, 2024): `If-None-Match: *` creates only if the
-/// key is absent; `If-Match: <etag>` overwrites only that version. (OSS's
-/// `x-oss-forbid-overwrite: true` arrives as `If-None-Match: *`.)
-fn write_precondition(cx: &Ctx<'_>) -> Result<Precondition, ApiError> {
+/// Conditional writes (AWS, 2024; PutObject and CompleteMultipartUpload):
+/// `If-None-Match: *` creates only if the key is absent; `If-Match: <etag>`
+/// overwrites only that version. (OSS's `x-oss-forbid-overwrite: true`
+/// arrives as `If-None-Match: *`.)
+pub(crate) fn write_precondition(cx: &Ctx<'_>) -> Result<Precondition, ApiError> {
     let text = |name: &str| {
         cx.headers
             .get(name)
@@ -106,7 +107,7 @@ fn write_precondition(cx: &Ctx<'_>) -> Result<Precondition, ApiError> {
 /// A failed write precondition in the client's protocol: OSS's own
 /// create-only header is refused as OSS refuses it (409 FileAlreadyExists),
 /// everything else as S3 does (412, or 404 for If-Match on no object).
-fn refusal(cx: &Ctx<'_>, e: storage::Error) -> ApiError {
+pub(crate) fn refusal(cx: &Ctx<'_>, e: storage::Error) -> ApiError {
     let forbid_overwrite = cx.vendor == Vendor::Oss
         && cx
             .headers
