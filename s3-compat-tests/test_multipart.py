@@ -78,6 +78,22 @@ def test_single_small_part_is_fine(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="one")["Body"].read() == b"tiny"
 
 
+def test_conditional_complete(s3, bucket):
+    """If-None-Match: * on CompleteMultipartUpload creates only; a refusal
+    leaves the upload open for a retry without the condition."""
+    s3.put_object(Bucket=bucket, Key="taken", Body=b"old")
+    uid, done = upload(s3, bucket, "taken", [b"new"])
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="taken", UploadId=uid,
+                                     MultipartUpload={"Parts": done}, IfNoneMatch="*")
+    assert_client_error(e, 412, "PreconditionFailed")
+    assert s3.get_object(Bucket=bucket, Key="taken")["Body"].read() == b"old"
+    old = s3.head_object(Bucket=bucket, Key="taken")["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="taken", UploadId=uid,
+                                 MultipartUpload={"Parts": done}, IfMatch=old)
+    assert s3.get_object(Bucket=bucket, Key="taken")["Body"].read() == b"new"
+
+
 def test_reuploaded_part_replaces(s3, bucket):
     uid, _ = upload(s3, bucket, "re", [b"old part"])
     r = s3.upload_part(Bucket=bucket, Key="re", UploadId=uid, PartNumber=1, Body=b"new part")
