@@ -135,6 +135,32 @@ fn centre_offset(outer: u32, inner: u32) -> i64 {
     (outer as i64 - inner as i64) / 2
 }
 
+/// Covers w×h proportionally, then cuts the centred w×h window (Fill, and
+/// the cropping `OrientedBox`). When the enlargement rule kept the source,
+/// the window is clipped to it: the result has the requested size only when
+/// the source is big enough.
+fn cover_then_centre_crop(
+    w0: u32,
+    h0: u32,
+    w: u32,
+    h: u32,
+    rounding: Rounding,
+    enlarge: Enlarge,
+) -> ResizePlan {
+    let scaled = enlarge_rule(w0, h0, cover(w0, h0, w, h, rounding), enlarge);
+    let (cw, ch) = (w.min(scaled.0), h.min(scaled.1));
+    ResizePlan {
+        scaled,
+        canvas: None,
+        crop: Some(Rect {
+            x: (scaled.0 - cw) / 2,
+            y: (scaled.1 - ch) / 2,
+            width: cw,
+            height: ch,
+        }),
+    }
+}
+
 /// Computes the sizes of a resize of a w0×h0 image. Pure arithmetic: no
 /// limit is checked here (the caller checks every returned size).
 pub fn plan_resize(w0: u32, h0: u32, resize: &Resize, rounding: Rounding) -> ResizePlan {
@@ -163,23 +189,7 @@ pub fn plan_resize(w0: u32, h0: u32, resize: &Resize, rounding: Rounding) -> Res
         )),
         Geometry::Fill { width, height } => {
             let (w, h) = ((*width).max(1), (*height).max(1));
-            let t = cover(w0, h0, w, h, rounding);
-            let scaled = enlarge_rule(w0, h0, t, en);
-            // When the enlargement rule kept the source, the window is
-            // clipped to it: the canvas has the requested size only when the
-            // source is big enough.
-            let (cw, ch) = (w.min(scaled.0), h.min(scaled.1));
-            let crop = Rect {
-                x: (scaled.0 - cw) / 2,
-                y: (scaled.1 - ch) / 2,
-                width: cw,
-                height: ch,
-            };
-            ResizePlan {
-                scaled,
-                canvas: None,
-                crop: Some(crop),
-            }
+            cover_then_centre_crop(w0, h0, w, h, rounding, en)
         }
         Geometry::Pad {
             width,
@@ -234,22 +244,10 @@ pub fn plan_resize(w0: u32, h0: u32, resize: &Resize, rounding: Rounding) -> Res
             } else {
                 (short, long)
             };
-            let scaled = enlarge_rule(w0, h0, cover(w0, h0, w, h, rounding), en);
-            if !*crop {
-                return plain(scaled);
-            }
-            // As for Fill: when the enlargement rule kept the source, the
-            // window is clipped to it.
-            let (cw, ch) = (w.min(scaled.0), h.min(scaled.1));
-            ResizePlan {
-                scaled,
-                canvas: None,
-                crop: Some(Rect {
-                    x: (scaled.0 - cw) / 2,
-                    y: (scaled.1 - ch) / 2,
-                    width: cw,
-                    height: ch,
-                }),
+            if *crop {
+                cover_then_centre_crop(w0, h0, w, h, rounding, en)
+            } else {
+                plain(enlarge_rule(w0, h0, cover(w0, h0, w, h, rounding), en))
             }
         }
         Geometry::SourceSide {

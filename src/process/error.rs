@@ -9,6 +9,7 @@
 //! Bad input is always a 4xx; only our own failures are 5xx.
 
 use crate::s3::body::{self, Body};
+pub use crate::s3::error::ErrorSite;
 use crate::s3::xml::XmlWriter;
 use dialects::{Dialect, DialectError, ErrorKind};
 use http::{HeaderValue, Response, StatusCode};
@@ -238,17 +239,6 @@ pub fn classify(e: &ProcessError) -> Classified {
         vendor_code,
         message,
     }
-}
-
-/// Where an error happened, for the envelopes' informational fields.
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorSite<'a> {
-    /// `/bucket/key`.
-    pub resource: &'a str,
-    /// The request id (also sent as `x-amz-request-id`).
-    pub request_id: &'a str,
-    /// The request's `Host` (OSS `<HostId>`).
-    pub host: &'a str,
 }
 
 /// Renders `e` in `dialect`'s envelope; this is the only place processing

@@ -106,19 +106,17 @@ error_codes! {
     RequestTimeout => 400;
 }
 
-/// What an error document names besides the error itself.
+/// Where an error happened: what an error document names besides the
+/// error itself. Shared by this renderer and the processing envelopes
+/// (`process::error`).
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorSite<'a> {
     /// `/bucket/key` as decoded.
     pub resource: &'a str,
-    /// This request's id.
+    /// This request's id (also sent as `x-amz-request-id`).
     pub request_id: &'a str,
     /// The request's `Host` (OSS `<HostId>`).
     pub host: &'a str,
-    /// The service whose SDK reads the document.
-    pub vendor: Vendor,
-    /// A HEAD answer carries no body.
-    pub is_head: bool,
 }
 
 /// Every way a request can fail in the protocol layer.
@@ -307,13 +305,16 @@ impl ApiError {
     /// Renders the error: the `<Error>` document (no body for HEAD) with its
     /// status, spelled for the client's vendor (OSS adds `<HostId>`, COS
     /// `<TraceId>`). This is the only place protocol errors are produced.
-    pub fn into_response(self, site: &ErrorSite<'_>) -> Response<Body> {
+    pub fn into_response(
+        self,
+        site: &ErrorSite<'_>,
+        vendor: Vendor,
+        is_head: bool,
+    ) -> Response<Body> {
         let ErrorSite {
             resource,
             request_id,
             host,
-            vendor,
-            is_head,
         } = *site;
         let (code, status) = self.code_and_status();
         if status.is_server_error() {
@@ -446,10 +447,8 @@ mod tests {
             resource: "/b/k",
             request_id: "RID",
             host: "h",
-            vendor: Vendor::Aws,
-            is_head: true,
         };
-        let r = ApiError::InvalidRange { size: 10 }.into_response(&site);
+        let r = ApiError::InvalidRange { size: 10 }.into_response(&site, Vendor::Aws, true);
         assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
         assert_eq!(r.headers()["content-range"], "bytes */10");
         assert!(r.headers().get("content-type").is_none());
@@ -463,26 +462,23 @@ mod tests {
 
     #[tokio::test]
     async fn vendor_error_documents() {
-        let mut site = ErrorSite {
+        let site = ErrorSite {
             resource: "/b/k",
             request_id: "RID",
             host: "h<x",
-            vendor: Vendor::Oss,
-            is_head: false,
         };
-        let oss = body_text(ApiError::NoSuchKey("k".into()).into_response(&site)).await;
+        let render = |vendor| ApiError::NoSuchKey("k".into()).into_response(&site, vendor, false);
+        let oss = body_text(render(Vendor::Oss)).await;
         assert!(
             oss.ends_with("<RequestId>RID</RequestId><HostId>h&lt;x</HostId></Error>"),
             "{oss}"
         );
-        site.vendor = Vendor::Cos;
-        let cos = body_text(ApiError::NoSuchKey("k".into()).into_response(&site)).await;
+        let cos = body_text(render(Vendor::Cos)).await;
         assert!(
             cos.ends_with("<RequestId>RID</RequestId><TraceId>RID</TraceId></Error>"),
             "{cos}"
         );
-        site.vendor = Vendor::Aws;
-        let aws = body_text(ApiError::NoSuchKey("k".into()).into_response(&site)).await;
+        let aws = body_text(render(Vendor::Aws)).await;
         assert!(aws.ends_with("<RequestId>RID</RequestId></Error>"), "{aws}");
     }
 }

@@ -40,12 +40,28 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The ETags of an `If-Match`-style list (`"a", W/"b", *`), without
+/// quotes or weak markers; `*` stays `*`.
+pub fn parse_etag_list(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|t| {
+            let t = t.trim();
+            t.strip_prefix("W/")
+                .unwrap_or(t)
+                .trim_matches('"')
+                .to_string()
+        })
+        .collect()
+}
+
 /// Whether an `If-Match`-style list (`"a", "b"`, `*`) contains the ETag.
 pub fn etag_list_matches(list: &str, etag: &str) -> bool {
-    list.split(',').map(|t| t.trim()).any(|t| {
-        let t = t.strip_prefix("W/").unwrap_or(t);
-        t == "*" || t.trim_matches('"') == etag
-    })
+    parse_etag_list(list).iter().any(|t| t == "*" || t == etag)
+}
+
+/// `ETag: "<etag>"` on a response.
+pub fn etag_header(h: &mut HeaderMap, etag: &str) {
+    set(h, "etag", &format!("\"{etag}\""));
 }
 
 /// Why a conditional request does not proceed.

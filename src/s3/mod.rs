@@ -200,8 +200,6 @@ where
         resource,
         request_id: &request_id,
         host: &host,
-        vendor,
-        is_head,
     };
     let (op_name, mut resp) = match router::route(
         &parts.method,
@@ -209,14 +207,17 @@ where
         &parts.headers,
         state.config.domain.as_deref(),
     ) {
-        Err(e) => ("-", e.into_response(&site(parts.uri.path()))),
+        Err(e) => (
+            "-",
+            e.into_response(&site(parts.uri.path()), vendor, is_head),
+        ),
         Ok(mut routed) => {
             vendor::adjust_op(&mut routed.op, vendor);
             let name = routed.op.name();
             let resource = routed.resource.clone();
             match serve(&state, &parts, routed, incoming, &request_id, vendor).await {
                 Ok(r) => (name, r),
-                Err(e) => (name, e.into_response(&site(&resource))),
+                Err(e) => (name, e.into_response(&site(&resource), vendor, is_head)),
             }
         }
     };

@@ -82,7 +82,7 @@ mod io;
 mod list;
 
 use crate::error::{Error, Result};
-use crate::meta::{MetaStore, SledMeta, Space, Txn};
+use crate::meta::{MetaStore, SledMeta, Space, TxError, Txn};
 use crate::record::{
     decode, decode_setting, encode, encode_setting, from_ns, to_ns, BucketRec, LayoutRec,
     ObjectRec, PartRec, Record, Segment, UploadRec,
@@ -159,6 +159,26 @@ pub(crate) struct Inner {
     gate: RwLock<()>,
     /// Data files being read (see `io::Pins`).
     pins: io::Pins,
+}
+
+/// Checks a write's precondition against the object record under `okey`,
+/// inside the commit's transaction (the read joins its read set, so a
+/// concurrent commit of the key forces a re-run).
+fn check_precondition(
+    tx: &dyn Txn,
+    okey: &[u8],
+    key: &str,
+    precondition: &Precondition,
+) -> std::result::Result<(), TxError> {
+    if *precondition == Precondition::Unconditional {
+        return Ok(());
+    }
+    let current = match tx.get(Space::Objects, okey)? {
+        Some(v) => Some(decode::<ObjectRec>(&v)?.etag),
+        None => None,
+    };
+    precondition.check(key, current.as_deref())?;
+    Ok(())
 }
 
 pub(crate) fn object_meta(key: String, rec: ObjectRec) -> ObjectMeta {
@@ -445,13 +465,7 @@ impl Inner {
                 if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
                     return Err(Error::NoSuchBucket(bucket.to_string()).into());
                 }
-                if *precondition != Precondition::Unconditional {
-                    let current = match tx.get(Space::Objects, &okey)? {
-                        Some(v) => Some(decode::<ObjectRec>(&v)?.etag),
-                        None => None,
-                    };
-                    precondition.check(key, current.as_deref())?;
-                }
+                check_precondition(tx, &okey, key, precondition)?;
                 replaced = tx.insert(Space::Objects, &okey, &bytes)?;
                 Ok(())
             })?;
@@ -990,13 +1004,7 @@ impl Store for EmbeddedStore {
                 return Err(Error::NoSuchUpload(upload_id.to_string()).into());
             };
             let upload: UploadRec = decode(&v)?;
-            if *precondition != Precondition::Unconditional {
-                let current = match tx.get(Space::Objects, &okey)? {
-                    Some(v) => Some(decode::<ObjectRec>(&v)?.etag),
-                    None => None,
-                };
-                precondition.check(key, current.as_deref())?;
-            }
+            check_precondition(tx, &okey, key, precondition)?;
             let mut md5s = Md5::new();
             let mut segments = Vec::with_capacity(parts.len());
             let mut crcs = Vec::with_capacity(parts.len());

@@ -7,12 +7,14 @@ use super::{check_announced_length, pump_body, pump_stream};
 use crate::process::pic_operations;
 use crate::s3::body::RequestBody;
 use crate::s3::error::ApiError;
-use crate::s3::headers::{attrs_from_headers, checksum_headers, content_md5, crc64_header};
+use crate::s3::headers::{
+    attrs_from_headers, checksum_headers, content_md5, crc64_header, etag_header,
+};
 use crate::s3::router::{CopySource, UploadsParams};
 use crate::s3::vendor::Vendor;
 use crate::s3::xml;
 use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use storage::{ByteRange, CompletedPart, ObjectAttrs, UploadsQuery};
 
@@ -59,9 +61,7 @@ pub async fn upload_part(
     };
     let meta = writer.commit(attrs, md5).await?;
     let mut r = empty_response(StatusCode::OK);
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
-        r.headers_mut().insert(http::header::ETAG, v);
-    }
+    etag_header(r.headers_mut(), &meta.etag);
     checksum_headers(r.headers_mut(), &meta.attrs.checksums);
     crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
     Ok(r)
@@ -117,9 +117,7 @@ pub async fn upload_part_copy(
     x.close("CopyPartResult");
     let mut r = xml_response(StatusCode::OK, x.finish());
     // OSS also sends the ETag as a header, where `oss2` reads it.
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", meta.etag)) {
-        r.headers_mut().insert(http::header::ETAG, v);
-    }
+    etag_header(r.headers_mut(), &meta.etag);
     crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
     Ok(r)
 }

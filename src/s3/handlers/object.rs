@@ -5,8 +5,9 @@ use crate::process::pic_operations;
 use crate::s3::body::{self, RequestBody};
 use crate::s3::error::ApiError;
 use crate::s3::headers::{
-    attrs_from_headers, checksum_headers, content_md5, crc64_header, http_date, object_headers,
-    resolve_range, ConditionFailure, Conditions, RangeRequest, ResponseOverrides,
+    attrs_from_headers, checksum_headers, content_md5, crc64_header, etag_header, http_date,
+    object_headers, parse_etag_list, resolve_range, ConditionFailure, Conditions, RangeRequest,
+    ResponseOverrides,
 };
 use crate::s3::router::{CopySource, MAX_KEY_LEN};
 use crate::s3::vendor::Vendor;
@@ -17,12 +18,6 @@ use storage::{ByteRange, ObjectAttrs, Precondition};
 
 /// Most keys one DeleteObjects request may name.
 const MAX_DELETE_KEYS: usize = 1000;
-
-fn etag_header(r: &mut Response<body::Body>, etag: &str) {
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
-        r.headers_mut().insert(http::header::ETAG, v);
-    }
-}
 
 pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: &str) -> ApiResult {
     // Tencent upload-time processing: the `Pic-Operations` header is
@@ -65,7 +60,7 @@ pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: 
         return Ok(p.run(cx, bucket, key, &meta).await);
     }
     let mut r = empty_response(StatusCode::OK);
-    etag_header(&mut r, &meta.etag);
+    etag_header(r.headers_mut(), &meta.etag);
     checksum_headers(r.headers_mut(), &meta.attrs.checksums);
     crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
     Ok(r)
@@ -90,17 +85,7 @@ pub(crate) fn write_precondition(cx: &Ctx<'_>) -> Result<Precondition, ApiError>
         (Some(_), Some(_)) => Err(ApiError::InvalidRequest(
             "If-Match and If-None-Match cannot be combined on a write".into(),
         )),
-        (None, Some(list)) => Ok(Precondition::ETagIn(
-            list.split(',')
-                .map(|t| {
-                    let t = t.trim();
-                    t.strip_prefix("W/")
-                        .unwrap_or(t)
-                        .trim_matches('"')
-                        .to_string()
-                })
-                .collect(),
-        )),
+        (None, Some(list)) => Ok(Precondition::ETagIn(parse_etag_list(&list))),
     }
 }
 
@@ -128,7 +113,7 @@ pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> Ap
             ConditionFailure::PreconditionFailed => Err(ApiError::PreconditionFailed),
             ConditionFailure::NotModified => {
                 let mut r = empty_response(StatusCode::NOT_MODIFIED);
-                etag_header(&mut r, &meta.etag);
+                etag_header(r.headers_mut(), &meta.etag);
                 if let Ok(v) = HeaderValue::from_str(&http_date(meta.last_modified)) {
                     r.headers_mut().insert(http::header::LAST_MODIFIED, v);
                 }
@@ -363,7 +348,7 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
     x.close("CopyObjectResult");
     let mut r = xml_response(StatusCode::OK, x.finish());
     // OSS also sends the ETag as a header, where `oss2` reads it.
-    etag_header(&mut r, &meta.etag);
+    etag_header(r.headers_mut(), &meta.etag);
     crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
     Ok(r)
 }
