@@ -75,11 +75,11 @@ pub struct ProcessingConfig {
     pub concurrency: usize,
     /// Total size of the on-disk processed-variant cache; `0` disables it.
     pub cache_bytes: u64,
-    /// Overrides of the Alibaba OSS limits (dialects.md §1.6).
+    /// Overrides of the Alibaba OSS limits (`docs/oss.md`, "Limits").
     pub oss: LimitOverrides,
-    /// Overrides of the Tencent COS limits (dialects.md §2.9).
+    /// Overrides of the Tencent COS limits (`docs/cos.md`, "Limits").
     pub cos: LimitOverrides,
-    /// Overrides of the UCloud US3 limits (dialects.md §3.4).
+    /// Overrides of the UCloud US3 limits (`docs/us3.md`, "Limits").
     pub us3: LimitOverrides,
 }
 

@@ -1,11 +1,18 @@
 //! imgbucket: a self-hosted S3-compatible object store with image processing.
 //!
-//! Layers, outermost first: [`server`] (HTTP, connections, shutdown) →
-//! [`s3`] (routing, auth glue, handlers, errors, XML) → `storage::Store`.
-//! [`auth`] verifies signatures and request bodies; [`config`] is parsed
-//! once in `main.rs` and handed down.
+//! Layers, outermost first, each importing only those below it:
+//! [`server`] (HTTP connections, shutdown) → [`front`] (the front door:
+//! routing to a typed operation, authentication, authorization, dispatch)
+//! → the two handler families, siblings that never import each other:
+//! [`s3`] (S3 operations) and [`images`] (image processing) → [`http`]
+//! (bodies, headers, XML, vendor twins, names, the one error type and its
+//! renderers) → [`auth`] (signatures, body integrity) and
+//! `storage::Store`. [`config`] is parsed once in `main.rs` and handed
+//! down.
 pub mod auth;
 pub mod config;
-pub mod process;
+pub mod front;
+pub mod http;
+pub mod images;
 pub mod s3;
 pub mod server;

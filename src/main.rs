@@ -4,7 +4,7 @@
 
 use clap::{Parser, Subcommand};
 use imgbucket::config::{resolve_credentials, FileConfig, Limits, ServerConfig};
-use imgbucket::s3::{AppState, S3Config};
+use imgbucket::front::{AppState, S3Config};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,10 +1,10 @@
 //! The HTTP server: accepts connections, serves HTTP/1.1 with keep-alive,
-//! hands every request to [`crate::s3::handle`], and shuts down gracefully.
+//! hands every request to [`crate::front::handle`], and shuts down gracefully.
 //!
 //! The listener and the shutdown signal are injected (mini-redis style), so
 //! tests run the whole server in-process on port 0.
 
-use crate::s3::{self, AppState};
+use crate::front::{self, AppState};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -54,7 +54,7 @@ pub async fn run(
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let state = state.clone();
-                async move { Ok::<_, Infallible>(s3::handle(state, req).await) }
+                async move { Ok::<_, Infallible>(front::handle(state, req).await) }
             });
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())

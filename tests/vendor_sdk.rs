@@ -18,7 +18,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 use http_body_util::Full;
 use imgbucket::auth::sign::{sign_cos_request, sign_oss_v1_request, Credentials};
 use imgbucket::config::Limits;
-use imgbucket::s3::router::bucket_from_host;
+use imgbucket::http::names::bucket_from_host;
 use std::time::{Duration, SystemTime};
 
 const COS_BUCKET: &str = "examplebucket-1250000000";

@@ -316,8 +316,7 @@ enum Detected {
 /// Looks at the `Authorization` header and the query parameters to decide
 /// which scheme the request uses. New schemes (OSS, COS) add a case here and
 /// a submodule with their verification.
-fn detect(parts: &http::request::Parts) -> Result<Detected, AuthError> {
-    let query = parts.uri.query().unwrap_or("");
+fn detect(query: &str, headers: &http::HeaderMap) -> Result<Detected, AuthError> {
     let params = util::parse_query(query);
     let has = |name: &str| util::query_get(&params, name).is_some();
 
@@ -357,7 +356,7 @@ fn detect(parts: &http::request::Parts) -> Result<Detected, AuthError> {
 
     // An empty Authorization header is what the COS SDK sends for
     // anonymous requests: treat it as absent.
-    let from_header = match parts.headers.get(http::header::AUTHORIZATION) {
+    let from_header = match headers.get(http::header::AUTHORIZATION) {
         None => None,
         Some(value) if value.as_bytes().iter().all(u8::is_ascii_whitespace) => None,
         Some(value) => {
@@ -388,6 +387,35 @@ fn detect(parts: &http::request::Parts) -> Result<Detected, AuthError> {
     }
 }
 
+/// The family of signature schemes a request claims to be signed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemeFamily {
+    /// AWS SigV4 or SigV2, header or presigned.
+    Aws,
+    /// Alibaba OSS V1 or V4.
+    Oss,
+    /// Tencent COS.
+    Cos,
+}
+
+/// Which family of schemes the request *claims*, read with the same rules
+/// [`verify`] uses, without checking anything: the HTTP layer spells its
+/// answers for that vendor's SDK. `None` when the request is unsigned or
+/// its claims conflict (then [`verify`] refuses it).
+pub fn claimed_family(uri: &http::Uri, headers: &http::HeaderMap) -> Option<SchemeFamily> {
+    match detect(uri.query().unwrap_or(""), headers).ok()? {
+        Detected::None => None,
+        Detected::V4Header | Detected::V4Query | Detected::V2Header | Detected::V2Query => {
+            Some(SchemeFamily::Aws)
+        }
+        Detected::OssV1Header
+        | Detected::OssV1Query
+        | Detected::OssV4Header
+        | Detected::OssV4Query => Some(SchemeFamily::Oss),
+        Detected::CosHeader | Detected::CosQuery => Some(SchemeFamily::Cos),
+    }
+}
+
 /// Authenticates a request from its head.
 ///
 /// * `host_bucket`: the bucket named by the `Host` header when the router
@@ -404,7 +432,7 @@ pub fn verify(
     keyring: &Keyring,
     now: SystemTime,
 ) -> Result<Verified, AuthError> {
-    match detect(parts)? {
+    match detect(parts.uri.query().unwrap_or(""), &parts.headers)? {
         Detected::None => Ok(Verified::anonymous(Payload::from_unsigned_request(
             &parts.headers,
         )?)),

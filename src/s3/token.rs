@@ -6,7 +6,7 @@
 //! be forged or edited; anything that does not decode and verify is
 //! `InvalidArgument`, never a silently different listing.
 
-use crate::s3::error::ApiError;
+use crate::http::error::ApiError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use image::{DynamicImage, ImageFormat, Rgba, RgbaImage};
 use imgbucket::auth::sign::Credentials;
 use imgbucket::config::{Limits, ProcessingConfig};
-use imgbucket::s3::{AppState, S3Config};
+use imgbucket::front::{AppState, S3Config};
 use std::io::Cursor;
 use std::net::SocketAddr;
 use std::sync::Arc;

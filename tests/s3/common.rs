@@ -5,7 +5,7 @@ use http::Request;
 use http_body_util::Full;
 use imgbucket::auth::sign::Credentials;
 use imgbucket::config::Limits;
-use imgbucket::s3::{AppState, S3Config};
+use imgbucket::front::{AppState, S3Config};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -1,11 +1,12 @@
 //! Service and bucket operations: ListBuckets, Create/Head/DeleteBucket,
 //! location, canned ACLs, versioning status.
 
-use crate::s3::body::RequestBody;
-use crate::s3::error::ApiError;
-use crate::s3::vendor::Vendor;
-use crate::s3::xml::{self, XmlWriter};
-use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
+use crate::http::body::RequestBody;
+use crate::http::error::ApiError;
+use crate::http::vendor::Vendor;
+use crate::http::xml::{self, XmlWriter};
+use crate::http::{empty_response, xml_response, ApiResult};
+use crate::s3::Ctx;
 use http::{HeaderValue, StatusCode};
 use storage::{CannedAcl, ListQuery, UploadsQuery};
 

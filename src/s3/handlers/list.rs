@@ -4,11 +4,12 @@
 //! differ in how the client names the resume point and in what the XML says.
 
 use super::bucket::owner;
-use crate::s3::error::ApiError;
-use crate::s3::router::{ListV1Params, ListV2Params, ListVersionsParams};
-use crate::s3::vendor::Vendor;
-use crate::s3::xml::XmlWriter;
-use crate::s3::{xml_response, ApiResult, Ctx};
+use crate::http::error::ApiError;
+use crate::http::vendor::Vendor;
+use crate::http::xml::XmlWriter;
+use crate::http::{xml_response, ApiResult};
+use crate::s3::op::{ListV1Params, ListV2Params, ListVersionsParams};
+use crate::s3::Ctx;
 use http::StatusCode;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use storage::{ListPage, ListQuery, ObjectMeta};

@@ -7,8 +7,8 @@ pub mod list;
 pub mod multipart;
 pub mod object;
 
-use crate::s3::body::RequestBody;
-use crate::s3::error::ApiError;
+use crate::http::body::RequestBody;
+use crate::http::error::ApiError;
 use storage::ObjectWriter;
 
 /// Streams a request body into a writer, chunk by chunk, refusing it once it

@@ -4,16 +4,17 @@
 use super::bucket::owner;
 use super::object::{check_copy_conditions, refusal, write_precondition};
 use super::{check_announced_length, pump_body, pump_stream};
-use crate::process::pic_operations;
-use crate::s3::body::RequestBody;
-use crate::s3::error::ApiError;
-use crate::s3::headers::{
+use crate::http::body::RequestBody;
+use crate::http::error::ApiError;
+use crate::http::headers::{
     attrs_from_headers, checksum_headers, content_md5, crc64_header, etag_header,
 };
-use crate::s3::router::{CopySource, UploadsParams};
-use crate::s3::vendor::Vendor;
-use crate::s3::xml;
-use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
+use crate::http::hook::UploadHook;
+use crate::http::vendor::Vendor;
+use crate::http::xml;
+use crate::http::{empty_response, xml_response, ApiResult};
+use crate::s3::op::{CopySource, UploadsParams};
+use crate::s3::Ctx;
 use http::StatusCode;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use storage::{ByteRange, CompletedPart, ObjectAttrs, UploadsQuery};
@@ -155,21 +156,16 @@ pub async fn complete(
     bucket: &str,
     key: &str,
     upload_id: &str,
+    hook: Option<&dyn UploadHook>,
 ) -> ApiResult {
     let doc = body
         .read_to_limit(cx.state.config.limits.max_complete_body)
         .await?;
     let parts = parse_complete(&doc)?;
-    // Tencent `Pic-Operations`: validated before the upload is completed,
-    // run on the assembled object.
-    let pic = match pic_operations::prepare(cx, bucket, key, false).await {
-        Ok(p) => p,
-        Err(refused) => return Ok(refused),
-    };
-    if let Some(p) = &pic {
-        if let Err(refused) = p.check_parts(cx, bucket, key, upload_id, &parts).await {
-            return Ok(refused);
-        }
+    // Upload-time processing may refuse the completion before anything is
+    // assembled (the upload then stays open), and answers after it.
+    if let Some(h) = hook {
+        h.check_completion(upload_id, &parts).await?;
     }
     // The SDK's service decides: OSS 100 KiB, COS 1 MiB, S3 the configured 5 MiB.
     let min = cx
@@ -184,8 +180,8 @@ pub async fn complete(
         .complete_multipart_upload_if(bucket, key, upload_id, &parts, min, &precondition)
         .await
         .map_err(|e| refusal(cx, e))?;
-    if let Some(p) = pic {
-        return Ok(p.run(cx, bucket, key, &meta).await);
+    if let Some(h) = hook {
+        return h.after_commit(&meta).await;
     }
     let host = cx
         .headers

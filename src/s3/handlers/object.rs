@@ -1,33 +1,38 @@
 //! Object operations: Put/Get/Head/Delete, DeleteObjects, CopyObject.
 
 use super::{check_announced_length, pump_body, pump_stream};
-use crate::process::pic_operations;
-use crate::s3::body::{self, RequestBody};
-use crate::s3::error::ApiError;
-use crate::s3::headers::{
+use crate::http::body::{self, RequestBody};
+use crate::http::error::ApiError;
+use crate::http::headers::{
     attrs_from_headers, checksum_headers, content_md5, crc64_header, etag_header, http_date,
     object_headers, parse_etag_list, resolve_range, ConditionFailure, Conditions, RangeRequest,
     ResponseOverrides,
 };
-use crate::s3::router::{CopySource, MAX_KEY_LEN};
-use crate::s3::vendor::Vendor;
-use crate::s3::xml;
-use crate::s3::{empty_response, xml_response, ApiResult, Ctx};
+use crate::http::hook::UploadHook;
+use crate::http::names::MAX_KEY_LEN;
+use crate::http::vendor::Vendor;
+use crate::http::xml;
+use crate::http::{empty_response, xml_response, ApiResult};
+use crate::s3::op::CopySource;
+use crate::s3::Ctx;
 use http::{HeaderValue, Response, StatusCode};
 use storage::{ByteRange, ObjectAttrs, Precondition};
 
 /// Most keys one DeleteObjects request may name.
 const MAX_DELETE_KEYS: usize = 1000;
 
-pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: &str) -> ApiResult {
-    // Tencent upload-time processing: the `Pic-Operations` header is
-    // validated before anything is stored, and run on the stored original.
-    let pic = match pic_operations::prepare(cx, bucket, key, true).await {
-        Ok(p) => p,
-        Err(refused) => return Ok(refused),
-    };
+/// PutObject. With a `hook` (upload-time processing, validated by the
+/// front door before anything is read), the body limit is the hook's, and
+/// the hook answers once the object is stored.
+pub async fn put_object(
+    cx: &Ctx<'_>,
+    mut body: RequestBody,
+    bucket: &str,
+    key: &str,
+    hook: Option<&dyn UploadHook>,
+) -> ApiResult {
     let max = cx.state.config.limits.max_object_size;
-    let max = pic.as_ref().map_or(max, |p| p.body_limit(max));
+    let max = hook.map_or(max, |h| h.max_object_size().min(max));
     check_announced_length(cx.headers, max)?;
     let attrs = attrs_from_headers(cx.headers)?;
     let md5 = content_md5(cx.headers)?;
@@ -56,8 +61,8 @@ pub async fn put_object(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str, key: 
         .commit(attrs, md5)
         .await
         .map_err(|e| refusal(cx, e))?;
-    if let Some(p) = pic {
-        return Ok(p.run(cx, bucket, key, &meta).await);
+    if let Some(h) = hook {
+        return h.after_commit(&meta).await;
     }
     let mut r = empty_response(StatusCode::OK);
     etag_header(r.headers_mut(), &meta.etag);

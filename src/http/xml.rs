@@ -13,8 +13,8 @@
 //! seconds. What differs per document (OSS's extra listing fields, say) is
 //! the handler's business, which asks [`XmlWriter::vendor`].
 
-use crate::s3::error::ApiError;
-use crate::s3::vendor::Vendor;
+use crate::http::error::ApiError;
+use crate::http::vendor::Vendor;
 use bytes::Bytes;
 use quick_xml::escape::{escape, resolve_predefined_entity};
 use quick_xml::events::Event;

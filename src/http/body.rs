@@ -6,7 +6,7 @@
 //! body into memory is only possible through [`RequestBody::read_to_limit`],
 //! which is used for small XML documents.
 
-use crate::s3::error::ApiError;
+use crate::http::error::ApiError;
 use bytes::{Bytes, BytesMut};
 use futures_util::TryStreamExt;
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, Full, StreamBody};

@@ -6,7 +6,8 @@
 //!
 //! Which vendor a request speaks ([`Vendor::detect`]) is decided by the
 //! signature it carries (`Authorization: OSS …`/`OSS4-HMAC-SHA256 …`,
-//! `q-sign-algorithm=…`, or their presigned query forms) and, for unsigned
+//! `q-sign-algorithm=…`, or their presigned query forms), read by the auth
+//! module's own detection (`auth::claimed_family`), and, for unsigned
 //! requests, by the vendor host name. Verification itself stays in
 //! `crate::auth`; this module only reads the *claimed* scheme, so a forged
 //! claim gains nothing: the signature is still checked.
@@ -26,8 +27,8 @@
 //! * Limits: multipart parts follow the vendor's minimum
 //!   ([`Vendor::min_part_size`]).
 
-use crate::s3::body::Body;
-use crate::s3::router::S3Op;
+use crate::auth::SchemeFamily;
+use crate::http::body::Body;
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 
 /// Smallest non-last multipart part Alibaba OSS accepts (100 KiB).
@@ -48,32 +49,15 @@ pub enum Vendor {
 }
 
 impl Vendor {
-    /// Reads the claimed signature scheme, then the host name.
+    /// Reads the claimed signature scheme (with the auth module's own
+    /// rules, `auth::claimed_family`), then, for an unsigned request, the
+    /// host name.
     pub fn detect(uri: &http::Uri, headers: &HeaderMap) -> Vendor {
-        if let Some(auth) = headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-        {
-            let auth = auth.trim_start();
-            if auth.starts_with("OSS ") || auth.starts_with("OSS4-HMAC-SHA256") {
-                return Vendor::Oss;
-            }
-            if auth.starts_with("q-sign-algorithm=") {
-                return Vendor::Cos;
-            }
-            if auth.starts_with("AWS") {
-                return Vendor::Aws;
-            }
-        }
-        let query = uri.query().unwrap_or("");
-        for pair in query.split('&') {
-            let name = pair.split('=').next().unwrap_or("");
-            match name {
-                "OSSAccessKeyId" | "x-oss-signature" | "x-oss-credential" => return Vendor::Oss,
-                "q-sign-algorithm" | "q-signature" | "q-ak" => return Vendor::Cos,
-                "X-Amz-Algorithm" | "X-Amz-Signature" | "AWSAccessKeyId" => return Vendor::Aws,
-                _ => {}
-            }
+        match crate::auth::claimed_family(uri, headers) {
+            Some(SchemeFamily::Aws) => return Vendor::Aws,
+            Some(SchemeFamily::Oss) => return Vendor::Oss,
+            Some(SchemeFamily::Cos) => return Vendor::Cos,
+            None => {}
         }
         let host = headers
             .get(http::header::HOST)
@@ -239,20 +223,6 @@ fn normalise_copy_source(v: &HeaderValue) -> Option<HeaderValue> {
         }
     }
     Some(v.clone())
-}
-
-/// Vendor details of an op that the router cannot see: `oss2` sends an
-/// empty `continuation-token=` on the first ListObjectsV2 page, which OSS
-/// reads as "no token" (S3 refuses it).
-pub fn adjust_op(op: &mut S3Op, vendor: Vendor) {
-    if vendor == Vendor::Aws {
-        return;
-    }
-    if let S3Op::ListObjectsV2 { params, .. } = op {
-        if params.continuation_token.as_deref() == Some("") {
-            params.continuation_token = None;
-        }
-    }
 }
 
 /// Adapts a finished response's headers to the vendor the client speaks:

@@ -1,18 +1,17 @@
-//! The processing layer's one error type, [`ProcessError`], and its three
-//! wire envelopes.
+//! The image layer's one error type, [`ProcessError`].
 //!
 //! Parser errors (`dialects::DialectError`), engine errors
 //! (`imaging::Error`) and storage outcomes (missing source, missing style)
 //! all become a `ProcessError`; [`classify`] turns it into data (status,
-//! OSS code, COS `X-ErrNo`, message) once, and one function per vendor
-//! renders that data: [`oss_envelope`], [`cos_envelope`], [`us3_envelope`].
-//! Bad input is always a 4xx; only our own failures are 5xx.
+//! OSS code, COS `X-ErrNo`, message) once, as an
+//! [`ImageFailure`](crate::http::error::ImageFailure) in the dialect's
+//! envelope, and the HTTP layer renders that data
+//! (`ApiError::into_response`). Bad input is always a 4xx; only our own
+//! failures are 5xx.
 
-use crate::s3::body::{self, Body};
-pub use crate::s3::error::ErrorSite;
-use crate::s3::xml::XmlWriter;
+use crate::http::error::{ApiError, ImageEnvelope, ImageFailure};
 use dialects::{Dialect, DialectError, ErrorKind};
-use http::{HeaderValue, Response, StatusCode};
+use http::StatusCode;
 
 /// Every way an image request can fail.
 #[derive(Debug, thiserror::Error)]
@@ -90,9 +89,9 @@ impl From<storage::Error> for ProcessError {
     }
 }
 
-impl From<crate::s3::ApiError> for ProcessError {
-    fn from(e: crate::s3::ApiError) -> Self {
-        use crate::s3::ApiError as A;
+impl From<ApiError> for ProcessError {
+    fn from(e: ApiError) -> Self {
+        use ApiError as A;
         match e {
             A::NoSuchKey(k) => ProcessError::NoSuchKey(k),
             A::NoSuchBucket(b) => ProcessError::NoSuchBucket(b),
@@ -105,24 +104,26 @@ impl From<crate::s3::ApiError> for ProcessError {
     }
 }
 
-/// An error as data: what every envelope needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Classified {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// The OSS `<Code>` (also used as COS `<Code>`).
-    pub code: &'static str,
-    /// Tencent's `X-ErrNo` (dialects.md §2.9).
-    pub cos_errno: Option<&'static str>,
-    /// The parser's vendor code (OSS EC, COS errno, US3 RetCode), if any.
-    pub vendor_code: Option<String>,
-    /// Human-readable message naming the bad part.
-    pub message: String,
+impl ProcessError {
+    /// The error as the HTTP layer renders it: classified, in `dialect`'s
+    /// envelope.
+    pub fn into_api(self, dialect: Dialect) -> ApiError {
+        ApiError::Image(Box::new(classify(&self, dialect)))
+    }
+}
+
+/// The envelope of a dialect's errors.
+pub fn envelope(dialect: Dialect) -> ImageEnvelope {
+    match dialect {
+        Dialect::Oss => ImageEnvelope::Oss,
+        Dialect::Cos => ImageEnvelope::Cos,
+        Dialect::Us3 => ImageEnvelope::Us3,
+    }
 }
 
 /// Decides status, codes and message of an error (one table for all three
-/// envelopes).
-pub fn classify(e: &ProcessError) -> Classified {
+/// envelopes), to be written in `dialect`'s.
+pub fn classify(e: &ProcessError, dialect: Dialect) -> ImageFailure {
     use ProcessError as P;
     let bad = StatusCode::BAD_REQUEST;
     let (status, code, errno, vendor_code, message) = match e {
@@ -232,113 +233,15 @@ pub fn classify(e: &ProcessError) -> Classified {
             e.to_string(),
         ),
     };
-    Classified {
+    ImageFailure {
+        envelope: envelope(dialect),
         status,
         code,
         cos_errno: errno,
         vendor_code,
         message,
+        cause: format!("{e:?}"),
     }
-}
-
-/// Renders `e` in `dialect`'s envelope; this is the only place processing
-/// errors become responses.
-pub fn render(e: &ProcessError, dialect: Dialect, site: &ErrorSite<'_>) -> Response<Body> {
-    let c = classify(e);
-    if c.status.is_server_error() {
-        tracing::error!(request_id = site.request_id, error = ?e, "image request failed");
-    } else {
-        tracing::debug!(request_id = site.request_id, code = c.code, error = %e, "image request refused");
-    }
-    match dialect {
-        Dialect::Oss => oss_envelope(&c, site),
-        Dialect::Cos => cos_envelope(&c, site),
-        Dialect::Us3 => us3_envelope(&c, site),
-    }
-}
-
-fn with_body(status: StatusCode, content_type: &'static str, doc: bytes::Bytes) -> Response<Body> {
-    let mut r = Response::new(body::full(doc));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type),
-    );
-    r
-}
-
-/// Alibaba: `<Error><Code/><Message/><RequestId/><HostId/>[<EC/>]</Error>`.
-pub fn oss_envelope(c: &Classified, site: &ErrorSite<'_>) -> Response<Body> {
-    let mut x = XmlWriter::new();
-    x.open_plain("Error");
-    x.elem("Code", c.code);
-    x.elem("Message", &c.message);
-    x.elem("RequestId", site.request_id);
-    x.elem("HostId", site.host);
-    // Only OSS EC codes (`0040-...`) belong in <EC>; other dialects' codes
-    // (a style written in COS syntax) are not OSS's.
-    if let Some(ec) = c
-        .vendor_code
-        .as_deref()
-        .filter(|v| v.contains('-') && !v.starts_with('-'))
-    {
-        x.elem("EC", ec);
-    }
-    x.close("Error");
-    let mut r = with_body(c.status, "application/xml", x.finish());
-    if let Ok(v) = HeaderValue::from_str(site.request_id) {
-        r.headers_mut().insert("x-oss-request-id", v);
-    }
-    r
-}
-
-/// Tencent: `<Error><Code/><Message/><Resource/><RequestId/><TraceId/></Error>`
-/// plus the `X-ErrNo` header.
-pub fn cos_envelope(c: &Classified, site: &ErrorSite<'_>) -> Response<Body> {
-    // A parser-supplied COS errno (`-106`...) is more precise than ours.
-    let errno = c
-        .vendor_code
-        .as_deref()
-        .filter(|v| v.starts_with('-') && v[1..].bytes().all(|b| b.is_ascii_digit()) && v.len() > 1)
-        .or(c.cos_errno);
-    let code = match c.code {
-        "ImageTooLarge" | "WatermarkError" | "MissingArgument" | "BadRequest" | "TooManyPipe" => {
-            "InvalidArgument"
-        }
-        other => other,
-    };
-    let mut x = XmlWriter::new();
-    x.open_plain("Error");
-    x.elem("Code", code);
-    x.elem("Message", &c.message);
-    x.elem("Resource", &format!("{}{}", site.host, site.resource));
-    x.elem("RequestId", site.request_id);
-    x.elem("TraceId", site.request_id);
-    x.close("Error");
-    let mut r = with_body(c.status, "application/xml", x.finish());
-    if let Some(v) = errno.and_then(|e| HeaderValue::from_str(e).ok()) {
-        r.headers_mut().insert("x-errno", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(site.request_id) {
-        r.headers_mut().insert("x-cos-request-id", v);
-    }
-    r
-}
-
-/// UCloud: `{"RetCode": <int ≠ 0>, "ErrMsg": "..."}` plus `X-SessionId`.
-pub fn us3_envelope(c: &Classified, site: &ErrorSite<'_>) -> Response<Body> {
-    let ret_code: i64 = c
-        .vendor_code
-        .as_deref()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n != 0)
-        .unwrap_or(-1);
-    let doc = serde_json::json!({ "RetCode": ret_code, "ErrMsg": c.message });
-    let mut r = with_body(c.status, "application/json", doc.to_string().into());
-    if let Ok(v) = HeaderValue::from_str(site.request_id) {
-        r.headers_mut().insert("x-sessionid", v);
-    }
-    r
 }
 
 #[cfg(test)]
@@ -367,18 +270,24 @@ mod tests {
             ProcessError::InvalidArgument("a".into()),
         ];
         for e in &cases {
-            assert!(classify(e).status.is_client_error(), "{e:?}");
+            assert!(classify(e, Dialect::Oss).status.is_client_error(), "{e:?}");
         }
-        let c = classify(&ProcessError::Image(imaging::Error::Encode("e".into())));
+        let c = classify(
+            &ProcessError::Image(imaging::Error::Encode("e".into())),
+            Dialect::Oss,
+        );
         assert_eq!(c.status, StatusCode::INTERNAL_SERVER_ERROR);
-        let c = classify(&ProcessError::Image(imaging::Error::NotImplemented(
-            "avif".into(),
-        )));
+        let c = classify(
+            &ProcessError::Image(imaging::Error::NotImplemented("avif".into())),
+            Dialect::Oss,
+        );
         assert_eq!(c.status, StatusCode::NOT_IMPLEMENTED);
     }
 
     #[test]
     fn envelopes() {
+        use crate::http::error::ErrorSite;
+        use crate::http::vendor::Vendor;
         let site = ErrorSite {
             resource: "/b/k",
             request_id: "RID1",
@@ -387,14 +296,17 @@ mod tests {
         let e = ProcessError::Dialect(
             DialectError::invalid("unknown action `slim`", "slim,1").with_code("0040-00000213"),
         );
-        let c = classify(&e);
+        let c = classify(&e, Dialect::Oss);
         assert_eq!((c.status.as_u16(), c.code), (400, "InvalidArgument"));
-        let r = oss_envelope(&c, &site);
+        // The envelope follows the dialect, whatever the client's vendor.
+        let render = |e: ProcessError, d| e.into_api(d).into_response(&site, Vendor::Aws, false);
+        let r = render(e, Dialect::Oss);
         assert_eq!(r.status(), 400);
-        let r = cos_envelope(&classify(&ProcessError::NoSuchStyle("s".into())), &site);
+        assert_eq!(r.headers()["x-oss-request-id"], "RID1");
+        let r = render(ProcessError::NoSuchStyle("s".into()), Dialect::Cos);
         assert_eq!(r.status(), 404);
         assert_eq!(r.headers()["x-errno"], "-105");
-        let r = us3_envelope(&classify(&ProcessError::NoSuchKey("k".into())), &site);
+        let r = render(ProcessError::NoSuchKey("k".into()), Dialect::Us3);
         assert_eq!(r.status(), 404);
         assert_eq!(r.headers()["x-sessionid"], "RID1");
         assert_eq!(r.headers()["content-type"], "application/json");

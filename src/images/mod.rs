@@ -1,53 +1,183 @@
-//! Image processing over HTTP: the layer between the S3 handlers, the
-//! dialect parsers (`dialects`) and the engine (`imaging`).
+//! The image handler family: processed GET/HEAD, the style and image
+//! settings APIs, `sys/saveas`, COS `image_process` and upload-time
+//! `Pic-Operations`, between the dialect parsers (`dialects`), the engine
+//! (`imaging`) and the store.
 //!
-//! Flow of a processing GET ([`intercept_get`]):
-//! 1. `dialects::detect` on the raw query picks OSS, COS or US3; without
-//!    one, a configured style separator (`key!style`) may still select a
-//!    style (dialects.md §0.3 rule 4), and source protection may refuse an
-//!    anonymous plain GET.
-//! 2. The query is parsed into a `Directive`; a style reference is
-//!    resolved from the bucket's settings ([`styles`]).
-//! 3. The source is HEADed: over the dialect's byte limit → `ImageTooLarge`
+//! The front door (`crate::front`) routes a request to an [`op::ImageOp`]
+//! (the processing string already parsed into a `Directive`), authorizes it
+//! (source protection included) and calls [`dispatch`]. Flow of a
+//! processed GET ([`process`]):
+//! 1. A style reference is resolved from the bucket's settings
+//!    ([`styles`]).
+//! 2. The source is HEADed: over the dialect's byte limit → `ImageTooLarge`
 //!    without reading it. The processed ETag (a hash of the source ETag and
 //!    the canonical pipeline) answers conditional GETs before any work.
-//! 4. The variant comes from the disk [`cache`], or is computed once (a
+//! 3. The variant comes from the disk [`cache`], or is computed once (a
 //!    per-key in-flight lock): the source and watermark objects are read
 //!    into memory (bounded), and `Engine::execute` runs on the blocking pool
 //!    under a semaphore sized to the cores, so a slow image never stalls the
 //!    async threads; a panic there becomes a 500, not a dead server.
-//! 5. Info-style outputs are rendered by the dialect's JSON renderer.
+//! 4. Info-style outputs are rendered by the dialect's JSON renderer.
 //!
-//! Every failure is one [`ProcessError`], rendered in the dialect's own
-//! envelope by [`error::render`]. `Range` is ignored: processed responses
-//! are always whole (dialects.md §0.2 rule 5).
+//! Every failure is one [`ProcessError`], handed to the HTTP layer
+//! classified in the dialect's envelope ([`ProcessError::into_api`]).
+//! `Range` is ignored: processed responses are always whole
+//! (`docs/oss-dialect.md`, "Responses").
 //!
 //! Architecture Invariant: this module never parses vendor syntax itself
-//! (that is `dialects`) and never touches pixels (that is `imaging`).
+//! (that is `dialects`), never touches pixels (that is `imaging`), and
+//! never imports the S3 handlers (`crate::s3`).
 
 pub mod cache;
 pub mod error;
+pub mod op;
 pub mod pic_operations;
+pub mod settings;
 pub mod styles;
 
 pub use error::ProcessError;
 
 use crate::config::ProcessingConfig;
-use crate::s3::body::{self, Body, RequestBody};
-use crate::s3::headers::{http_date, ConditionFailure, Conditions};
-use crate::s3::router::RawQuery;
-use crate::s3::{ApiError, ApiResult, Caller, Ctx};
+use crate::http::body::{self, Body, RequestBody};
+use crate::http::error::ApiError;
+use crate::http::headers::{http_date, ConditionFailure, Conditions};
+use crate::http::names::validate_bucket_name;
+use crate::http::vendor::Vendor;
+use crate::http::{ApiResult, S3Config};
 use cache::{Cache, Entry};
 use dialects::{Dialect, Directive};
-use error::ErrorSite;
 use futures_util::StreamExt;
 use http::{HeaderValue, Method, Response, StatusCode};
+use op::{BucketApi, ImageOp};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use storage::{ObjectMeta, Store};
 use tokio::sync::Semaphore;
+
+/// What an image handler gets besides the op and the body.
+pub(crate) type Ctx<'a> = crate::http::Ctx<'a, ImageService>;
+
+/// The image handlers' shared state: the store, the protocol settings,
+/// the processor, and the bucket settings every GET may need.
+pub struct ImageService {
+    /// The storage engine.
+    pub store: Arc<dyn Store>,
+    /// Protocol settings (domain, body limits).
+    pub config: S3Config,
+    /// Limits, executor pool, variant cache.
+    pub process: Processor,
+    settings: settings::SettingsCache,
+}
+
+impl std::fmt::Debug for ImageService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageService")
+            .field("config", &self.config)
+            .field("process", &self.process)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImageService {
+    /// Builds the image handlers' state over `store`.
+    pub fn new(store: Arc<dyn Store>, config: S3Config, process: Processor) -> Self {
+        ImageService {
+            store,
+            config,
+            process,
+            settings: settings::SettingsCache::default(),
+        }
+    }
+
+    /// The bucket's image settings (kept in memory, see [`settings`]).
+    pub async fn image_config(
+        &self,
+        bucket: &str,
+    ) -> Result<Arc<styles::ImageConfig>, ProcessError> {
+        self.settings.get(&*self.store, bucket).await
+    }
+
+    /// Forgets what is known of a bucket's settings (the bucket was created
+    /// or deleted).
+    pub fn forget_bucket(&self, bucket: &str) {
+        self.settings.forget(bucket);
+    }
+
+    /// Whether source protection refuses an anonymous, non-style read of
+    /// `bucket/key`. A bucket whose settings cannot be read protects
+    /// nothing (the read then reports the bucket its own way).
+    pub async fn protects(&self, bucket: &str, key: &str) -> bool {
+        self.image_config(bucket)
+            .await
+            .is_ok_and(|c| c.protects(key))
+    }
+
+    /// A plain GET or HEAD of `bucket/key` that names a style through one
+    /// of the bucket's separators (`photo.jpg!thumb`): the processing
+    /// operation on the source, in the style's dialect. `None`: the bucket
+    /// has no separators (known from memory, no store read), or the key
+    /// names no existing style; it is a plain read.
+    pub async fn style_by_separator(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Option<Result<ImageOp, ApiError>> {
+        // A missing bucket: the plain read reports it its own way.
+        let cfg = self.image_config(bucket).await.ok()?;
+        if cfg.separators.is_empty() {
+            return None;
+        }
+        match styles::match_separator(&*self.store, bucket, key, &cfg).await {
+            Ok(Some((source, name, rec))) => {
+                tracing::debug!(style = name, source, "style by separator");
+                Some(Ok(ImageOp::Process {
+                    bucket: bucket.to_string(),
+                    key: source,
+                    dialect: rec.dialect(),
+                    directive: Directive::Style(name),
+                }))
+            }
+            Ok(None) => None,
+            Err(e) => Some(Err(e.into_api(Dialect::Oss))),
+        }
+    }
+}
+
+/// Runs one image operation.
+pub async fn dispatch(cx: Ctx<'_>, op: ImageOp, body: RequestBody) -> ApiResult {
+    match op {
+        ImageOp::Process {
+            bucket,
+            key,
+            dialect,
+            directive,
+        } => process(&cx, &bucket, &key, dialect, directive)
+            .await
+            .map_err(|e| e.into_api(dialect)),
+        ImageOp::BucketApi {
+            bucket,
+            method,
+            api,
+        } => bucket_api(&cx, body, &bucket, &method, api).await,
+        ImageOp::SaveAs { bucket, key } => {
+            let raw = read_body(&cx, body).await?;
+            saveas(&cx, &raw, &bucket, &key)
+                .await
+                .map_err(|e| e.into_api(Dialect::Oss))
+        }
+        ImageOp::CosImageProcess { bucket, key } => {
+            pic_operations::image_process(&cx, body, &bucket, &key).await
+        }
+    }
+}
+
+/// A management request's body, bounded by the XML body limit.
+async fn read_body(cx: &Ctx<'_>, mut body: RequestBody) -> Result<bytes::Bytes, ApiError> {
+    body.read_to_limit(cx.state.config.limits.max_xml_body)
+        .await
+}
 
 /// Largest `POST ?x-oss-process` body (a process string and two base64
 /// names; OSS itself caps URLs far lower).
@@ -201,80 +331,16 @@ impl Processor {
     }
 }
 
-/// Whether a bucket-level request is one of the image APIs (routed to
-/// [`handle_api`]).
-pub fn is_bucket_api(q: &RawQuery) -> bool {
-    q.has("style") || q.has("iopstyle") || q.has("x-imgbucket-image-config")
-}
-
-fn site<'a>(cx: &'a Ctx<'_>, resource: &'a str) -> ErrorSite<'a> {
-    ErrorSite {
-        resource,
-        request_id: cx.request_id,
-        host: cx
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or(""),
-    }
-}
-
-/// The GetObject hook: `Some(response)` when the request is an image
-/// request (or refused by source protection), `None` for a plain GET.
-pub(crate) async fn intercept_get(cx: &Ctx<'_>, bucket: &str, key: &str) -> Option<ApiResult> {
-    let resource = format!("/{bucket}/{key}");
-    let store = &*cx.state.store;
-    if let Some(dialect) = dialects::detect(cx.raw_query) {
-        let r = processed_get(cx, bucket, key, dialect).await;
-        return Some(Ok(r.unwrap_or_else(|e| {
-            error::render(&e, dialect, &site(cx, &resource))
-        })));
-    }
-    let cfg = match styles::image_config(store, bucket).await {
-        Ok(c) => c,
-        // Let the plain GET path report a missing bucket its own way.
-        Err(_) => return None,
-    };
-    if !cfg.separators.is_empty() {
-        match styles::match_separator(store, bucket, key, &cfg).await {
-            Ok(Some((source, name, rec))) => {
-                let dialect = rec.dialect();
-                tracing::debug!(style = name, source, "style by separator");
-                let r = match dialects::parse_style(dialect, &rec.content) {
-                    Ok(pipeline) => respond(cx, bucket, &source, dialect, &pipeline).await,
-                    Err(e) => Err(e.into()),
-                };
-                let site = site(cx, &resource);
-                return Some(Ok(r.unwrap_or_else(|e| error::render(&e, dialect, &site))));
-            }
-            Ok(None) => {}
-            Err(e) => return Some(Ok(error::render(&e, Dialect::Oss, &site(cx, &resource)))),
-        }
-    }
-    if cx.caller == Caller::Anonymous && cfg.protects(key) {
-        return Some(Err(ApiError::AccessDenied));
-    }
-    None
-}
-
-/// A GET with processing parameters of `dialect`.
-async fn processed_get(
+/// A processed GET or HEAD (hyper sends no body for HEAD; the headers
+/// are those of the variant): the style resolved, then [`respond`].
+async fn process(
     cx: &Ctx<'_>,
     bucket: &str,
     key: &str,
     dialect: Dialect,
+    directive: Directive,
 ) -> Result<Response<Body>, ProcessError> {
-    let directive = dialects::parse_query(dialect, cx.raw_query)?;
-    let store = &*cx.state.store;
-    if cx.caller == Caller::Anonymous && !matches!(directive, Directive::Style(_)) {
-        let cfg = styles::image_config(store, bucket).await?;
-        if cfg.protects(key) {
-            return Err(ProcessError::AccessDenied(
-                "Source image protection is enabled: access the image through a style.".into(),
-            ));
-        }
-    }
-    let pipeline = resolve(store, bucket, directive).await?;
+    let pipeline = resolve(&*cx.state.store, bucket, directive).await?;
     respond(cx, bucket, key, dialect, &pipeline).await
 }
 
@@ -350,7 +416,7 @@ async fn respond(
     match Conditions::request(cx.headers).evaluate(&etag, head.last_modified) {
         Ok(()) => {}
         Err(ConditionFailure::NotModified) => {
-            let mut r = crate::s3::empty_response(StatusCode::NOT_MODIFIED);
+            let mut r = crate::http::empty_response(StatusCode::NOT_MODIFIED);
             validators(&mut r, &etag, &head);
             return Ok(r);
         }
@@ -527,52 +593,40 @@ fn render_output(dialect: Dialect, out: imaging::Output, source: &[u8]) -> Entry
     }
 }
 
-/// The image APIs routed as `S3Op::ImageApi`: styles, image settings, and
-/// `POST key?x-oss-process` (saveas). Errors use the API's envelope.
-pub(crate) async fn handle_api(
+/// The bucket-level image APIs: styles (OSS and COS `?style`, US3
+/// `?iopstyle`) and the image settings. Errors use the API's envelope.
+async fn bucket_api(
     cx: &Ctx<'_>,
-    method: Method,
-    mut body: RequestBody,
+    body: RequestBody,
     bucket: &str,
-    key: &str,
+    method: &Method,
+    api: BucketApi,
 ) -> ApiResult {
-    let resource = if key.is_empty() {
-        format!("/{bucket}")
-    } else {
-        format!("/{bucket}/{key}")
-    };
-    let limit = cx.state.config.limits.max_xml_body;
-    let raw = body.read_to_limit(limit).await?;
+    let raw = read_body(cx, body).await?;
     let store = &*cx.state.store;
-    let q = cx.query;
-    let (dialect, result) = if !key.is_empty() {
-        (Dialect::Oss, saveas(cx, &raw, bucket, key).await)
-    } else if q.has("x-imgbucket-image-config") {
-        (
-            Dialect::Oss,
-            styles::image_config_api(store, bucket, &method, &raw).await,
-        )
-    } else if q.has("iopstyle") {
-        let name = q.get("styleName").filter(|s| !s.is_empty());
-        (
+    let name = cx.query.get("styleName").filter(|s| !s.is_empty());
+    let (dialect, result) = match api {
+        BucketApi::ImageConfig => {
+            let r = styles::image_config_api(store, bucket, method, &raw).await;
+            if *method != Method::GET {
+                cx.state.settings.forget(bucket);
+            }
+            (Dialect::Oss, r)
+        }
+        BucketApi::IopStyle => (
             Dialect::Us3,
-            styles::iopstyle_api(store, bucket, &method, name, &raw).await,
-        )
-    } else {
-        let name = q.get("styleName").filter(|s| !s.is_empty());
-        let cos_signed = q.has("q-sign-algorithm")
-            || cx
-                .headers
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("q-sign-algorithm"));
-        let api = styles::style_api_dialect(&method, name, &raw, cos_signed);
-        (
-            api,
-            styles::style_api(store, bucket, &method, name, &raw, api).await,
-        )
+            styles::iopstyle_api(store, bucket, method, name, &raw).await,
+        ),
+        BucketApi::Style => {
+            let cos_signed = cx.vendor == Vendor::Cos;
+            let api = styles::style_api_dialect(method, name, &raw, cos_signed);
+            (
+                api,
+                styles::style_api(store, bucket, method, name, &raw, api).await,
+            )
+        }
     };
-    Ok(result.unwrap_or_else(|e| error::render(&e, dialect, &site(cx, &resource))))
+    result.map_err(|e| e.into_api(dialect))
 }
 
 /// OSS `POST /<key>?x-oss-process` with `...|sys/saveas,o_..,b_..`:
@@ -583,11 +637,6 @@ async fn saveas(
     bucket: &str,
     key: &str,
 ) -> Result<Response<Body>, ProcessError> {
-    if cx.caller == Caller::Anonymous {
-        return Err(ProcessError::AccessDenied(
-            "sys/saveas needs an authenticated caller with write permission".into(),
-        ));
-    }
     if raw.len() > MAX_SAVEAS_BODY {
         return Err(ProcessError::BadRequest(
             "the request body is too large".into(),
@@ -598,7 +647,7 @@ async fn saveas(
     let save = dialects::oss::parse_saveas(text)?;
     let store = &*cx.state.store;
     let target_bucket = save.bucket.clone().unwrap_or_else(|| bucket.to_string());
-    crate::s3::router::validate_bucket_name(&target_bucket)
+    validate_bucket_name(&target_bucket)
         .map_err(|e| ProcessError::InvalidArgument(e.to_string()))?;
     store.bucket(&target_bucket).await?;
     let pipeline = resolve(store, bucket, save.process).await?;
@@ -636,38 +685,8 @@ async fn saveas(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod hook_tests {
+mod tests {
     use super::*;
-    use crate::s3::router::{route, S3Op};
-
-    fn op(method: &str, uri: &str) -> S3Op {
-        let mut h = http::HeaderMap::new();
-        h.insert("host", "127.0.0.1:9000".parse().unwrap());
-        route(&method.parse().unwrap(), &uri.parse().unwrap(), &h, None)
-            .unwrap()
-            .op
-    }
-
-    #[test]
-    fn image_apis_are_routed_here() {
-        for (m, uri) in [
-            ("PUT", "/bkt?style&styleName=a"),
-            ("GET", "/bkt?style"),
-            ("GET", "/bkt?style=bkt&styleName=a"),
-            ("DELETE", "/bkt?style"),
-            ("PUT", "/bkt?iopstyle&styleName=a"),
-            ("GET", "/bkt?x-imgbucket-image-config"),
-            ("POST", "/bkt/k.jpg?x-oss-process"),
-        ] {
-            assert!(matches!(op(m, uri), S3Op::ImageApi { .. }), "{m} {uri}");
-        }
-        // Processing GETs stay GetObject (the hook is in the handler).
-        assert!(matches!(
-            op("GET", "/bkt/k.jpg?x-oss-process=image/info"),
-            S3Op::GetObject { .. }
-        ));
-        assert!(matches!(op("GET", "/bkt"), S3Op::ListObjects { .. }));
-    }
 
     #[test]
     fn processed_etag_is_stable_and_distinct() {

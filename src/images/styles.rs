@@ -16,9 +16,9 @@
 //! (JSON), since no vendor publishes an API for them.
 
 use super::error::ProcessError;
-use crate::s3::body::{self, Body};
-use crate::s3::headers::http_date;
-use crate::s3::xml::{self, XmlWriter};
+use crate::http::body::{self, Body};
+use crate::http::headers::http_date;
+use crate::http::xml::{self, XmlWriter};
 use dialects::Dialect;
 use http::{HeaderValue, Method, Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,7 @@ use storage::Store;
 pub const STYLE_PREFIX: &str = "style/";
 /// Setting name of the bucket's image configuration.
 pub const IMAGE_CONFIG: &str = "image-config";
-/// Separators a bucket may configure (dialects.md §0.3 rule 4, §1.1).
+/// Separators a bucket may configure (`docs/styles.md`, "Separators").
 pub const SEPARATORS: [&str; 5] = ["-", "_", "/", "!", "@!"];
 
 /// Most styles per bucket, by the dialect of the API that adds one
@@ -93,7 +93,8 @@ pub fn detect_content_dialect(content: &str) -> Dialect {
 pub struct ImageConfig {
     /// Style separators enabled for `GET /<key><sep><style>`.
     pub separators: Vec<String>,
-    /// Refuse anonymous access to originals (dialects.md §1.4).
+    /// Refuse anonymous access to originals (`docs/styles.md`, "Source
+    /// protection").
     pub protect_source: bool,
     /// Key suffixes protection applies to (case-insensitive); empty = all.
     pub protected_suffixes: Vec<String>,
@@ -242,7 +243,7 @@ async fn delete_style(store: &dyn Store, bucket: &str, name: &str) -> Result<(),
 }
 
 fn xml_ok(status: StatusCode, doc: bytes::Bytes) -> Response<Body> {
-    crate::s3::xml_response(status, doc)
+    crate::http::xml_response(status, doc)
 }
 
 fn json_ok(v: &serde_json::Value) -> Response<Body> {
@@ -255,7 +256,7 @@ fn json_ok(v: &serde_json::Value) -> Response<Body> {
 }
 
 fn no_content() -> Response<Body> {
-    crate::s3::empty_response(StatusCode::NO_CONTENT)
+    crate::http::empty_response(StatusCode::NO_CONTENT)
 }
 
 fn parse_xml(body: &[u8]) -> Result<xml::Element, ProcessError> {
@@ -302,7 +303,7 @@ pub async fn style_api(
             let content = oss_style_content(body)?;
             let dialect = detect_content_dialect(&content);
             save_style(store, bucket, name, dialect, &content).await?;
-            Ok(crate::s3::empty_response(StatusCode::OK))
+            Ok(crate::http::empty_response(StatusCode::OK))
         }
         (Dialect::Oss, Method::GET) => match style_name {
             Some(name) => {
@@ -345,7 +346,7 @@ pub async fn style_api(
             let content = root.child_text("StyleBody").unwrap_or_default();
             let dialect = detect_content_dialect(content);
             save_style(store, bucket, name, dialect, content).await?;
-            Ok(crate::s3::empty_response(StatusCode::OK))
+            Ok(crate::http::empty_response(StatusCode::OK))
         }
         (Dialect::Cos, Method::GET) => {
             let wanted = if body.is_empty() {
@@ -487,7 +488,7 @@ pub async fn image_config_api(
             store
                 .put_bucket_setting(bucket, IMAGE_CONFIG, Some(raw))
                 .await?;
-            Ok(crate::s3::empty_response(StatusCode::OK))
+            Ok(crate::http::empty_response(StatusCode::OK))
         }
         Method::DELETE => {
             store.put_bucket_setting(bucket, IMAGE_CONFIG, None).await?;

@@ -1,14 +1,24 @@
-//! The protocol layer's one error type, [`ApiError`], and the S3 error-code
-//! table.
+//! The HTTP layer's one error type, [`ApiError`], the S3 error-code table,
+//! and the one renderer of each error envelope.
 //!
 //! Every failure of a request ends here: storage errors and auth errors
-//! convert with `From`, protocol checks construct typed variants. The code →
-//! HTTP status mapping is data ([`ErrorCode`]'s table, one line per code), and
-//! the XML body is rendered in exactly one place, [`ApiError::into_response`].
+//! convert with `From`, protocol checks construct typed variants, and the
+//! image layer hands over its failures already classified
+//! ([`ApiError::Image`] with an [`ImageFailure`]). The code → HTTP status
+//! mapping is data ([`ErrorCode`]'s table, one line per code), and
+//! [`ApiError::into_response`] is the one place an error becomes a response,
+//! with one function per envelope:
+//!
+//! | envelope | used for | function |
+//! |---|---|---|
+//! | S3 XML (`<HostId>` for OSS SDKs, `<TraceId>` for COS SDKs) | every S3 operation | `s3_envelope` |
+//! | OSS XML with `<EC>` | OSS-dialect image requests | `oss_envelope` |
+//! | COS XML with the `X-ErrNo` header | COS-dialect image requests, `Pic-Operations` | `cos_envelope` |
+//! | US3 JSON `{"RetCode","ErrMsg"}` | US3-dialect image requests | `us3_envelope` |
 
-use crate::s3::body::{self, Body};
-use crate::s3::vendor::Vendor;
-use crate::s3::xml::XmlWriter;
+use crate::http::body::{self, Body};
+use crate::http::vendor::Vendor;
+use crate::http::xml::XmlWriter;
 use http::{HeaderValue, Response, StatusCode};
 
 /// Declares [`ErrorCode`] and its table from `Name => status;` lines, so the
@@ -107,8 +117,7 @@ error_codes! {
 }
 
 /// Where an error happened: what an error document names besides the
-/// error itself. Shared by this renderer and the processing envelopes
-/// (`process::error`).
+/// error itself.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorSite<'a> {
     /// `/bucket/key` as decoded.
@@ -241,6 +250,41 @@ pub enum ApiError {
     /// A server-side failure; details are logged, not sent.
     #[error("We encountered an internal error. Please try again.")]
     Internal(String),
+    /// An image request failed; the image layer classified it, and it is
+    /// rendered in its dialect's envelope (not S3's).
+    #[error("{}", .0.message)]
+    Image(Box<ImageFailure>),
+}
+
+/// The envelope of an image request's errors: its dialect's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageEnvelope {
+    /// Alibaba OSS XML, with `<EC>`.
+    Oss,
+    /// Tencent COS XML, with the `X-ErrNo` header.
+    Cos,
+    /// UCloud US3 JSON.
+    Us3,
+}
+
+/// An image request's failure as data: everything the three image
+/// envelopes need, decided once by the image layer (`images::error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFailure {
+    /// The envelope it is written in.
+    pub envelope: ImageEnvelope,
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The OSS `<Code>` (also the COS `<Code>`, mapped by `cos_envelope`).
+    pub code: &'static str,
+    /// Tencent's `X-ErrNo`, when one applies.
+    pub cos_errno: Option<&'static str>,
+    /// The parser's vendor code (OSS EC, COS errno, US3 RetCode), if any.
+    pub vendor_code: Option<String>,
+    /// Human-readable message naming the bad part.
+    pub message: String,
+    /// The cause, for the log (a 5xx's detail is never sent).
+    pub cause: String,
 }
 
 impl ApiError {
@@ -280,6 +324,9 @@ impl ApiError {
             BodyRead(_) => ErrorCode::IncompleteBody,
             RequestTimeout => ErrorCode::RequestTimeout,
             Internal(_) => ErrorCode::InternalError,
+            // Image failures carry their own code and status; by status.
+            Image(f) if f.status.is_server_error() => ErrorCode::InternalError,
+            Image(_) => ErrorCode::InvalidRequest,
         }
     }
 
@@ -290,6 +337,7 @@ impl ApiError {
                 e.code().to_string(),
                 StatusCode::from_u16(e.status()).unwrap_or(StatusCode::FORBIDDEN),
             ),
+            ApiError::Image(f) => (f.code.to_string(), f.status),
             other => {
                 let code = other.code();
                 (code.as_str().to_string(), code.status())
@@ -302,15 +350,37 @@ impl ApiError {
         self.code_and_status().1
     }
 
-    /// Renders the error: the `<Error>` document (no body for HEAD) with its
-    /// status, spelled for the client's vendor (OSS adds `<HostId>`, COS
-    /// `<TraceId>`). This is the only place protocol errors are produced.
+    /// Renders the error, the only place errors become responses: an
+    /// image failure in its dialect's envelope, anything else as S3's
+    /// `<Error>` document (no body for HEAD), spelled for the client's
+    /// vendor.
     pub fn into_response(
         self,
         site: &ErrorSite<'_>,
         vendor: Vendor,
         is_head: bool,
     ) -> Response<Body> {
+        match self {
+            ApiError::Image(f) => {
+                if f.status.is_server_error() {
+                    tracing::error!(request_id = site.request_id, error = %f.cause, "image request failed");
+                } else {
+                    tracing::debug!(request_id = site.request_id, code = f.code, error = %f.cause, "image request refused");
+                }
+                match f.envelope {
+                    ImageEnvelope::Oss => oss_envelope(&f, site),
+                    ImageEnvelope::Cos => cos_envelope(&f, site),
+                    ImageEnvelope::Us3 => us3_envelope(&f, site),
+                }
+            }
+            other => other.s3_envelope(site, vendor, is_head),
+        }
+    }
+
+    /// S3: `<Error><Code/><Message/>[<BucketName/>|<Key/>|<UploadId/>]
+    /// <Resource/><RequestId/></Error>`, plus `<HostId>` for OSS SDKs and
+    /// `<TraceId>` for COS SDKs.
+    fn s3_envelope(self, site: &ErrorSite<'_>, vendor: Vendor, is_head: bool) -> Response<Body> {
         let ErrorSite {
             resource,
             request_id,
@@ -367,6 +437,91 @@ impl ApiError {
         }
         resp
     }
+}
+
+/// A response with an error document.
+fn with_body(status: StatusCode, content_type: &'static str, doc: bytes::Bytes) -> Response<Body> {
+    let mut r = Response::new(body::full(doc));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    r
+}
+
+/// Alibaba: `<Error><Code/><Message/><RequestId/><HostId/>[<EC/>]</Error>`.
+fn oss_envelope(f: &ImageFailure, site: &ErrorSite<'_>) -> Response<Body> {
+    let mut x = XmlWriter::new();
+    x.open_plain("Error");
+    x.elem("Code", f.code);
+    x.elem("Message", &f.message);
+    x.elem("RequestId", site.request_id);
+    x.elem("HostId", site.host);
+    // Only OSS EC codes (`0040-...`) belong in <EC>; other dialects' codes
+    // (a style written in COS syntax) are not OSS's.
+    if let Some(ec) = f
+        .vendor_code
+        .as_deref()
+        .filter(|v| v.contains('-') && !v.starts_with('-'))
+    {
+        x.elem("EC", ec);
+    }
+    x.close("Error");
+    let mut r = with_body(f.status, "application/xml", x.finish());
+    if let Ok(v) = HeaderValue::from_str(site.request_id) {
+        r.headers_mut().insert("x-oss-request-id", v);
+    }
+    r
+}
+
+/// Tencent: `<Error><Code/><Message/><Resource/><RequestId/><TraceId/></Error>`
+/// plus the `X-ErrNo` header.
+fn cos_envelope(f: &ImageFailure, site: &ErrorSite<'_>) -> Response<Body> {
+    // A parser-supplied COS errno (`-106`...) is more precise than ours.
+    let errno = f
+        .vendor_code
+        .as_deref()
+        .filter(|v| v.starts_with('-') && v[1..].bytes().all(|b| b.is_ascii_digit()) && v.len() > 1)
+        .or(f.cos_errno);
+    let code = match f.code {
+        "ImageTooLarge" | "WatermarkError" | "MissingArgument" | "BadRequest" | "TooManyPipe" => {
+            "InvalidArgument"
+        }
+        other => other,
+    };
+    let mut x = XmlWriter::new();
+    x.open_plain("Error");
+    x.elem("Code", code);
+    x.elem("Message", &f.message);
+    x.elem("Resource", &format!("{}{}", site.host, site.resource));
+    x.elem("RequestId", site.request_id);
+    x.elem("TraceId", site.request_id);
+    x.close("Error");
+    let mut r = with_body(f.status, "application/xml", x.finish());
+    if let Some(v) = errno.and_then(|e| HeaderValue::from_str(e).ok()) {
+        r.headers_mut().insert("x-errno", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(site.request_id) {
+        r.headers_mut().insert("x-cos-request-id", v);
+    }
+    r
+}
+
+/// UCloud: `{"RetCode": <int ≠ 0>, "ErrMsg": "..."}` plus `X-SessionId`.
+fn us3_envelope(f: &ImageFailure, site: &ErrorSite<'_>) -> Response<Body> {
+    let ret_code: i64 = f
+        .vendor_code
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n != 0)
+        .unwrap_or(-1);
+    let doc = serde_json::json!({ "RetCode": ret_code, "ErrMsg": f.message });
+    let mut r = with_body(f.status, "application/json", doc.to_string().into());
+    if let Ok(v) = HeaderValue::from_str(site.request_id) {
+        r.headers_mut().insert("x-sessionid", v);
+    }
+    r
 }
 
 impl From<storage::Error> for ApiError {

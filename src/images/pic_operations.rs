@@ -1,4 +1,5 @@
-//! Tencent COS persistent image processing (dialects.md §2.7): the
+//! Tencent COS persistent image processing (`docs/cos.md`, "Persistent
+//! processing"): the
 //! `Pic-Operations` header on `PUT /<key>` (upload-time), on
 //! CompleteMultipartUpload, and on `POST /<key>?image_process` (in-cloud).
 //!
@@ -19,7 +20,11 @@
 //!    COS error and writes no output; the original stays stored.
 //! 4. The answer is the `UploadResult` XML of §2.7.
 //!
-//! Errors use the COS XML envelope with `X-ErrNo` ([`super::error`]).
+//! The front door calls [`prepare`] for a PUT or CompleteMultipartUpload
+//! that carries the header, and hands the S3 handler the result as an
+//! [`UploadHook`]: the handler never calls into this module.
+//!
+//! Errors use the COS XML envelope with `X-ErrNo` ([`refusal`]).
 //!
 //! Decisions (design; see `docs/cos.md`):
 //! * `Location` is `<bucket>.<host>/<key>` where `<host>` is the request's
@@ -35,11 +40,14 @@
 //!   a storage failure between two commits (a 500) can leave the earlier
 //!   outputs written.
 
-use super::error::{self, ProcessError};
-use super::{read_bounded, resolve, Processor};
-use crate::s3::body::{self, Body, RequestBody};
-use crate::s3::router::{validate_bucket_name, MAX_KEY_LEN};
-use crate::s3::{ApiResult, Caller, Ctx};
+use super::error::{classify, ProcessError};
+use super::{read_bounded, resolve, Ctx, Processor};
+use crate::http::body::{self, Body, RequestBody};
+use crate::http::error::ApiError;
+use crate::http::hook::UploadHook;
+use crate::http::names::{validate_bucket_name, MAX_KEY_LEN};
+use crate::http::ApiResult;
+use async_trait::async_trait;
 use dialects::cos::{parse_pic_operations, resolve_fileid, PicOperations};
 use dialects::{Dialect, DialectError};
 use http::{HeaderValue, Response};
@@ -99,43 +107,71 @@ struct OriginalImage {
     orientation: u16,
 }
 
-fn resource(bucket: &str, key: &str) -> String {
-    format!("/{bucket}/{key}")
-}
-
-/// Renders `e` in the COS envelope. A refused target bucket gets no
-/// `X-ErrNo`: `-154` (what `AccessDenied` carries elsewhere) means source
-/// protection, which this is not.
-fn refuse(cx: &Ctx<'_>, bucket: &str, key: &str, e: &ProcessError) -> Response<Body> {
-    let res = resource(bucket, key);
-    let site = super::site(cx, &res);
+/// `e` for the HTTP layer, in the COS envelope. A refused target bucket
+/// gets no `X-ErrNo`: `-154` (what `AccessDenied` carries elsewhere) means
+/// source protection, which this is not.
+fn refusal(e: ProcessError) -> ApiError {
+    let mut failure = classify(&e, Dialect::Cos);
     if matches!(e, ProcessError::AccessDenied(_)) {
-        let mut c = error::classify(e);
-        c.cos_errno = None;
-        tracing::debug!(request_id = cx.request_id, error = %e, "Pic-Operations refused");
-        return error::cos_envelope(&c, &site);
+        failure.cos_errno = None;
     }
-    error::render(e, Dialect::Cos, &site)
+    ApiError::Image(Box::new(failure))
 }
 
-/// The PUT / CompleteMultipartUpload hook, run before anything is stored.
-/// `Ok(None)`: no `Pic-Operations` header, a plain upload. `Err(response)`:
-/// the header is refused (COS envelope); the handler must answer it as is
-/// and store nothing. `check_length`: compare the announced body length
-/// (PUT) with the COS source limit.
-pub(crate) async fn prepare(
-    cx: &Ctx<'_>,
+/// Validates the `Pic-Operations` header of an upload to `bucket/key`
+/// before anything is stored. `Ok(None)`: no header, a plain upload.
+/// `check_length`: compare the announced body length (PUT) with the COS
+/// source limit.
+pub async fn prepare<'c>(
+    cx: &'c Ctx<'c>,
     bucket: &str,
     key: &str,
     check_length: bool,
-) -> Result<Option<Plan>, Response<Body>> {
+) -> Result<Option<PicOperationsHook<'c>>, ApiError> {
     if !requested(cx.headers) {
         return Ok(None);
     }
-    plan(cx, bucket, key, check_length)
-        .await
-        .map(Some)
-        .map_err(|e| refuse(cx, bucket, key, &e))
+    let plan = plan(cx, bucket, key, check_length).await.map_err(refusal)?;
+    Ok(Some(PicOperationsHook {
+        cx,
+        bucket: bucket.to_string(),
+        key: key.to_string(),
+        plan,
+    }))
+}
+
+/// A validated `Pic-Operations` upload, as the S3 write path runs it.
+pub struct PicOperationsHook<'c> {
+    cx: &'c Ctx<'c>,
+    bucket: String,
+    key: String,
+    plan: Plan,
+}
+
+#[async_trait]
+impl UploadHook for PicOperationsHook<'_> {
+    /// The COS source limit: processing buffers the original in memory.
+    fn max_object_size(&self) -> u64 {
+        self.plan.limit
+    }
+
+    async fn check_completion(
+        &self,
+        upload_id: &str,
+        parts: &[storage::CompletedPart],
+    ) -> Result<(), ApiError> {
+        self.plan
+            .check_parts(self.cx, &self.bucket, &self.key, upload_id, parts)
+            .await
+            .map_err(refusal)
+    }
+
+    async fn after_commit(&self, stored: &ObjectMeta) -> Result<Response<Body>, ApiError> {
+        self.plan
+            .execute(self.cx, &self.bucket, &self.key, stored)
+            .await
+            .map_err(refusal)
+    }
 }
 
 async fn plan(
@@ -153,11 +189,6 @@ async fn plan(
         }
     }
     let ops = parse_header(cx.headers)?;
-    if cx.caller == Caller::Anonymous {
-        return Err(ProcessError::AccessDenied(
-            "Pic-Operations needs an authenticated caller with write permission".into(),
-        ));
-    }
     let store = &*cx.state.store;
     let mut targets = Vec::with_capacity(ops.rules.len());
     for rule in ops.rules {
@@ -240,25 +271,19 @@ fn announced_length(headers: &http::HeaderMap) -> Option<u64> {
 }
 
 impl Plan {
-    /// The body limit of the upload: the S3 limit lowered to the COS
-    /// source limit (processing buffers the original in memory).
-    pub fn body_limit(&self, s3_max: u64) -> u64 {
-        s3_max.min(self.limit)
-    }
-
     /// CompleteMultipartUpload: refuses an upload whose named parts add up
     /// to more than the source limit before anything is assembled, as a
     /// single PUT is refused before its body is stored. The upload stays
     /// open (the client may complete it without the header, or abort it).
     /// Parts the store does not know are left to the completion to refuse.
-    pub(crate) async fn check_parts(
+    async fn check_parts(
         &self,
         cx: &Ctx<'_>,
         bucket: &str,
         key: &str,
         upload_id: &str,
         named: &[storage::CompletedPart],
-    ) -> Result<(), Response<Body>> {
+    ) -> Result<(), ProcessError> {
         let store = &*cx.state.store;
         let mut sizes = std::collections::HashMap::new();
         let mut marker = 0;
@@ -274,33 +299,19 @@ impl Plan {
         }
         let size: u64 = named.iter().filter_map(|p| sizes.get(&p.part_number)).sum();
         if size > self.limit {
-            let e = ProcessError::SourceTooLarge {
+            return Err(ProcessError::SourceTooLarge {
                 size,
                 limit: self.limit,
-            };
-            return Err(refuse(cx, bucket, key, &e));
+            });
         }
         Ok(())
     }
 
     /// Runs the rules on the stored original `bucket/key` (whose metadata
-    /// is `original`) and answers the `UploadResult`, or the COS error of
-    /// the first failing step (the original stays stored either way).
-    pub(crate) async fn run(
-        self,
-        cx: &Ctx<'_>,
-        bucket: &str,
-        key: &str,
-        original: &ObjectMeta,
-    ) -> Response<Body> {
-        match self.execute(cx, bucket, key, original).await {
-            Ok(r) => r,
-            Err(e) => refuse(cx, bucket, key, &e),
-        }
-    }
-
+    /// is `original`) and answers the `UploadResult`, or the error of the
+    /// first failing step (the original stays stored either way).
     async fn execute(
-        self,
+        &self,
         cx: &Ctx<'_>,
         bucket: &str,
         key: &str,
@@ -484,7 +495,7 @@ fn upload_result(
     info: Option<&OriginalImage>,
     written: &[Written],
 ) -> bytes::Bytes {
-    use crate::s3::xml::XmlWriter;
+    use crate::http::xml::XmlWriter;
     let mut x = XmlWriter::new();
     x.open_plain("UploadResult");
     x.open_plain("OriginalInfo");
@@ -524,7 +535,7 @@ fn upload_result(
 /// `POST /<key>?image_process` with `Pic-Operations`: processes an object
 /// already stored; the response is the same `UploadResult`, with the
 /// existing object as `OriginalInfo`.
-pub(crate) async fn image_process(
+pub async fn image_process(
     cx: &Ctx<'_>,
     mut body: RequestBody,
     bucket: &str,
@@ -533,29 +544,26 @@ pub(crate) async fn image_process(
     // The request has no body; reading it (bounded) completes the payload
     // verification of a signed request.
     body.read_to_limit(MAX_POST_BODY).await?;
-    let plan = match prepare(cx, bucket, key, false).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            let e = ProcessError::Dialect(
-                DialectError::missing("POST ?image_process needs a Pic-Operations header", "")
-                    .with_code(dialects::cos::ERRNO_MALFORMED),
-            );
-            return Ok(refuse(cx, bucket, key, &e));
-        }
-        Err(r) => return Ok(r),
+    let Some(hook) = prepare(cx, bucket, key, false).await? else {
+        let e = ProcessError::Dialect(
+            DialectError::missing("POST ?image_process needs a Pic-Operations header", "")
+                .with_code(dialects::cos::ERRNO_MALFORMED),
+        );
+        return Err(refusal(e));
     };
-    let original = match cx.state.store.head_object(bucket, key).await {
-        Ok(m) => m,
-        Err(e) => return Ok(refuse(cx, bucket, key, &e.into())),
-    };
-    if original.size > plan.limit {
-        let e = ProcessError::SourceTooLarge {
+    let original = cx
+        .state
+        .store
+        .head_object(bucket, key)
+        .await
+        .map_err(|e| refusal(e.into()))?;
+    if original.size > hook.plan.limit {
+        return Err(refusal(ProcessError::SourceTooLarge {
             size: original.size,
-            limit: plan.limit,
-        };
-        return Ok(refuse(cx, bucket, key, &e));
+            limit: hook.plan.limit,
+        }));
     }
-    Ok(plan.run(cx, bucket, key, &original).await)
+    hook.after_commit(&original).await
 }
 
 #[cfg(test)]
@@ -586,7 +594,7 @@ mod tests {
     #[test]
     fn status_of_refusals() {
         let e = ProcessError::SourceTooLarge { size: 2, limit: 1 };
-        let c = error::classify(&e);
+        let c = classify(&e, Dialect::Cos);
         assert_eq!(
             (c.status, c.cos_errno),
             (StatusCode::BAD_REQUEST, Some("-167"))

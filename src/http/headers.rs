@@ -1,8 +1,8 @@
 //! HTTP header conventions of S3: dates, ranges, conditional requests,
 //! object attributes in and out of headers, `Content-MD5`.
 
-use crate::s3::error::ApiError;
-use crate::s3::vendor::Vendor;
+use crate::http::error::ApiError;
+use crate::http::vendor::Vendor;
 use base64::Engine as _;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -282,7 +282,7 @@ pub struct ResponseOverrides {
 
 impl ResponseOverrides {
     /// Picks the six `response-*` parameters from the query.
-    pub fn from_query(q: &crate::s3::router::RawQuery) -> Self {
+    pub fn from_query(q: &crate::http::names::RawQuery) -> Self {
         const MAP: &[(&str, &str)] = &[
             ("response-content-type", "content-type"),
             ("response-content-language", "content-language"),

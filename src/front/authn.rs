@@ -4,12 +4,13 @@
 //!
 //! The `auth` module decides *who* sent the request and checks the body
 //! bytes; the protocol layer decides *what* that caller may do
-//! (`s3::authorize`).
+//! (`front::authorize`).
 
 use crate::auth::{self, AuthError, Principal, VerifiedBody};
-use crate::s3::body::{BodyDigest, BodySource, RequestBody};
-use crate::s3::error::ApiError;
-use crate::s3::{AppState, Caller};
+use crate::front::AppState;
+use crate::http::body::{BodyDigest, BodySource, RequestBody};
+use crate::http::error::ApiError;
+use crate::http::Caller;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use std::task::{Context, Poll};

@@ -1,0 +1,332 @@
+//! The front door: every request comes in here and leaves as one response.
+//!
+//! The request line, drawn once:
+//! 1. [`handle`] gives the request an id, reads which vendor's SDK is
+//!    speaking (`http::vendor`) and adds the `x-amz-*` twins of its headers;
+//! 2. [`router::route`] decides the whole operation from method, host,
+//!    path, query and headers: an [`Op`] (an S3 op, an image op with its
+//!    processing string parsed, or an S3 upload carrying `Pic-Operations`);
+//! 3. [`authn::authenticate`] verifies the signature and wraps the body;
+//! 4. a GET naming a style through a bucket's separator becomes an image
+//!    op (the settings come from memory, see `images::settings`), then
+//!    [`authorize`] decides, in this one place, what the caller may do;
+//! 5. [`dispatch`] runs the S3 handlers (`crate::s3`) or the image
+//!    handlers (`crate::images`), siblings that never import each other;
+//!    an upload's processing rules are prepared here and handed to the S3
+//!    write path as an `http::hook::UploadHook`;
+//! 6. any error is rendered once, in its envelope (`ApiError::into_response`).
+
+pub mod authn;
+pub mod router;
+
+pub use crate::http::S3Config;
+
+use crate::http::body::{Body, RequestBody};
+use crate::http::error::{ApiError, ErrorSite};
+use crate::http::vendor::{self, Vendor};
+use crate::http::{ApiResult, Caller, Ctx};
+use crate::images::op::ImageOp;
+use crate::images::{ImageService, ProcessError, Processor};
+use crate::s3::op::S3Op;
+use crate::s3::S3State;
+use http::{HeaderValue, Method, Request, Response};
+use router::Op;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use storage::{CannedAcl, Store};
+
+/// Everything a request may use, built once at start-up and shared by all
+/// connections: each handler family's state and the keys signatures are
+/// checked against.
+pub struct AppState {
+    /// The storage engine (the same one both families hold).
+    pub store: Arc<dyn Store>,
+    /// Protocol settings.
+    pub config: S3Config,
+    /// Keys the auth module verifies signatures against.
+    pub keyring: authn::Keyring,
+    /// The S3 handlers' state.
+    pub s3: S3State,
+    /// The image handlers' state.
+    pub images: ImageService,
+}
+
+impl AppState {
+    /// Builds the state. `credentials` are (access key, secret key) pairs;
+    /// the first one is the owner shown in listings.
+    pub fn new(store: Arc<dyn Store>, config: S3Config, credentials: &[(String, String)]) -> Self {
+        let first = credentials.first().cloned().unwrap_or_default();
+        AppState {
+            s3: S3State::new(store.clone(), config.clone(), &first),
+            images: ImageService::new(
+                store.clone(),
+                config.clone(),
+                Processor::new(Default::default(), None),
+            ),
+            // Any region is accepted in signatures: clients pick all sorts
+            // of defaults, and the signature is checked against it anyway.
+            keyring: authn::Keyring::new(credentials.iter().cloned(), None),
+            store,
+            config,
+        }
+    }
+
+    /// Replaces the image-processing settings; `cache_dir` holds processed
+    /// variants (`None`: no disk cache).
+    pub fn with_processing(
+        mut self,
+        config: crate::config::ProcessingConfig,
+        cache_dir: Option<std::path::PathBuf>,
+    ) -> Self {
+        self.images = ImageService::new(
+            self.store.clone(),
+            self.config.clone(),
+            Processor::new(config, cache_dir),
+        );
+        self
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A request id: 16 upper-case hex digits, unique within the process and
+/// unlikely to repeat across restarts (random high bits).
+fn new_request_id() -> String {
+    static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut b = [0u8; 4];
+        let _ = getrandom::fill(&mut b);
+        u32::from_le_bytes(b)
+    });
+    let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{:08X}{:08X}", prefix, n as u32)
+}
+
+/// Serves one HTTP request. Never fails: errors become error responses.
+pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    let started = Instant::now();
+    let request_id = new_request_id();
+    let (mut parts, incoming) = req.into_parts();
+    let is_head = parts.method == Method::HEAD;
+    // OSS/COS SDKs: their `x-oss-*`/`x-cos-*` headers get `x-amz-*` twins
+    // before routing; the response is adapted back at the end.
+    let vendor = Vendor::detect(&parts.uri, &parts.headers);
+    vendor::add_request_twins(&mut parts.headers, vendor);
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let site = |resource| ErrorSite {
+        resource,
+        request_id: &request_id,
+        host: &host,
+    };
+    let (op_name, mut resp) = match router::route(
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        state.config.domain.as_deref(),
+    ) {
+        Err(e) => (
+            "-",
+            e.into_response(&site(parts.uri.path()), vendor, is_head),
+        ),
+        Ok(mut routed) => {
+            if let Op::S3(op) | Op::Upload(op) = &mut routed.op {
+                crate::s3::op::adjust_for_vendor(op, vendor);
+            }
+            let name = routed.op.name();
+            let resource = routed.resource.clone();
+            match serve(&state, &parts, routed, incoming, &request_id, vendor).await {
+                Ok(r) => (name, r),
+                Err(e) => (name, e.into_response(&site(&resource), vendor, is_head)),
+            }
+        }
+    };
+    let status = resp.status();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        h.insert("x-amz-request-id", v.clone());
+        // S3's extended id; clients only log it.
+        h.insert("x-amz-id-2", v);
+    }
+    h.insert(http::header::SERVER, HeaderValue::from_static("imgbucket"));
+    // An error may be answered before the request body was read (a failed
+    // precondition, a refused upload). hyper then closes the connection
+    // rather than read a body nobody wants; saying so keeps a client from
+    // sending its next request down a connection that is about to die.
+    if status_may_leave_body_unread(status) && declares_body(&parts.headers) {
+        h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    let resp = vendor::finish_response(resp, vendor, &request_id).await;
+    tracing::info!(
+        request_id,
+        method = %parts.method,
+        uri = %parts.uri,
+        op = op_name,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    resp
+}
+
+/// Error statuses: the handler may have stopped before reading the body.
+fn status_may_leave_body_unread(status: http::StatusCode) -> bool {
+    status.is_client_error() || status.is_server_error()
+}
+
+/// Whether the request announced a body (a non-zero length, or chunks).
+fn declares_body(headers: &http::HeaderMap) -> bool {
+    headers.contains_key(http::header::TRANSFER_ENCODING)
+        || headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() != "0")
+}
+
+/// Steps 3 to 5 of the request line: authenticate, resolve a style named
+/// by separator, authorize, dispatch.
+async fn serve<B>(
+    state: &AppState,
+    parts: &http::request::Parts,
+    routed: router::Routed,
+    incoming: B,
+    request_id: &str,
+    vendor: Vendor,
+) -> ApiResult
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    let (caller, body) =
+        authn::authenticate(state, parts, routed.host_bucket.as_deref(), incoming)?;
+    let op = match routed.op {
+        Op::S3(S3Op::GetObject { bucket, key }) => {
+            by_separator(state, S3Op::GetObject { bucket, key }).await?
+        }
+        Op::S3(S3Op::HeadObject { bucket, key }) => {
+            by_separator(state, S3Op::HeadObject { bucket, key }).await?
+        }
+        other => other,
+    };
+    authorize(state, &caller, &op).await?;
+    let cx = Ctx {
+        state,
+        headers: &parts.headers,
+        query: &routed.query,
+        caller,
+        raw_query: parts.uri.query().unwrap_or(""),
+        request_id,
+        vendor,
+    };
+    dispatch(&cx, op, body).await
+}
+
+/// A GET or HEAD whose key names a style through one of the bucket's
+/// separators becomes that image op; any other stays the S3 op.
+async fn by_separator(state: &AppState, op: S3Op) -> Result<Op, ApiError> {
+    let (S3Op::GetObject { bucket, key } | S3Op::HeadObject { bucket, key }) = &op else {
+        return Ok(Op::S3(op));
+    };
+    match state.images.style_by_separator(bucket, key).await {
+        Some(image_op) => Ok(Op::Image(image_op?)),
+        None => Ok(Op::S3(op)),
+    }
+}
+
+/// The access rule, decided here and nowhere else: a user may do
+/// anything; an anonymous caller may only read objects (processed or not)
+/// and list keys of a `public-read` bucket, and source protection refuses
+/// it the originals it covers, except through a style.
+pub async fn authorize(state: &AppState, caller: &Caller, op: &Op) -> Result<(), ApiError> {
+    if let Caller::User { .. } = caller {
+        return Ok(());
+    }
+    let bucket = match op {
+        Op::S3(s3) if s3.public_read_allows() => s3.bucket(),
+        Op::Image(image @ ImageOp::Process { .. }) => Some(image.bucket()),
+        _ => None,
+    };
+    let Some(bucket) = bucket else {
+        return Err(ApiError::AccessDenied);
+    };
+    match state.store.bucket(bucket).await {
+        Ok(info) if info.acl == CannedAcl::PublicRead => {}
+        // Do not reveal whether a private bucket exists.
+        _ => return Err(ApiError::AccessDenied),
+    }
+    match op {
+        Op::S3(S3Op::GetObject { bucket, key } | S3Op::HeadObject { bucket, key })
+            if state.images.protects(bucket, key).await =>
+        {
+            Err(ApiError::AccessDenied)
+        }
+        Op::Image(ImageOp::Process {
+            bucket,
+            key,
+            dialect,
+            directive,
+        }) if !matches!(directive, dialects::Directive::Style(_))
+            && state.images.protects(bucket, key).await =>
+        {
+            Err(ProcessError::AccessDenied(
+                "Source image protection is enabled: access the image through a style.".into(),
+            )
+            .into_api(*dialect))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Runs the op in its handler family.
+async fn dispatch(cx: &Ctx<'_, AppState>, op: Op, body: RequestBody) -> ApiResult {
+    let state = cx.state;
+    match op {
+        Op::S3(op) => {
+            // A bucket created or deleted changes what is known of its
+            // image settings.
+            let renewed = match &op {
+                S3Op::CreateBucket { bucket } | S3Op::DeleteBucket { bucket } => {
+                    Some(bucket.clone())
+                }
+                _ => None,
+            };
+            let result = crate::s3::dispatch(cx.with_state(&state.s3), op, body, None).await;
+            if let Some(bucket) = renewed {
+                state.images.forget_bucket(&bucket);
+            }
+            result
+        }
+        Op::Upload(op) => {
+            let (S3Op::PutObject { bucket, key }
+            | S3Op::CompleteMultipartUpload { bucket, key, .. }) = &op
+            else {
+                return crate::s3::dispatch(cx.with_state(&state.s3), op, body, None).await;
+            };
+            let images = cx.with_state(&state.images);
+            let is_put = matches!(op, S3Op::PutObject { .. });
+            let hook = crate::images::pic_operations::prepare(&images, bucket, key, is_put).await?;
+            let hook = hook
+                .as_ref()
+                .map(|h| h as &dyn crate::http::hook::UploadHook);
+            crate::s3::dispatch(cx.with_state(&state.s3), op, body, hook).await
+        }
+        Op::Image(op) => crate::images::dispatch(cx.with_state(&state.images), op, body).await,
+    }
+}
