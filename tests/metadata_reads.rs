@@ -34,141 +34,44 @@ struct Counting {
     setting_reads: AtomicUsize,
 }
 
-#[async_trait]
-impl Store for Counting {
-    async fn create_bucket(&self, name: &str, acl: CannedAcl) -> Result<BucketInfo> {
-        self.inner.create_bucket(name, acl).await
-    }
-    async fn bucket(&self, name: &str) -> Result<BucketInfo> {
-        self.inner.bucket(name).await
-    }
-    async fn list_buckets(&self) -> Result<Vec<BucketInfo>> {
-        self.inner.list_buckets().await
-    }
-    async fn delete_bucket(&self, name: &str) -> Result<()> {
-        self.inner.delete_bucket(name).await
-    }
-    async fn set_bucket_acl(&self, name: &str, acl: CannedAcl) -> Result<()> {
-        self.inner.set_bucket_acl(name, acl).await
-    }
-    async fn put_bucket_setting(
-        &self,
-        bucket: &str,
-        name: &str,
-        value: Option<Vec<u8>>,
-    ) -> Result<()> {
-        self.inner.put_bucket_setting(bucket, name, value).await
-    }
-    async fn bucket_setting(&self, bucket: &str, name: &str) -> Result<Option<Vec<u8>>> {
-        self.setting_reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.bucket_setting(bucket, name).await
-    }
-    async fn list_bucket_settings(
-        &self,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Vec<(String, Vec<u8>)>> {
-        self.inner.list_bucket_settings(bucket, prefix).await
-    }
-    async fn object_writer(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>> {
-        self.inner.object_writer(bucket, key).await
-    }
-    async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta> {
-        self.inner.head_object(bucket, key).await
-    }
-    async fn get_object(
-        &self,
-        bucket: &str,
-        key: &str,
-        range: Option<ByteRange>,
-    ) -> Result<(ObjectMeta, ByteStream)> {
-        self.inner.get_object(bucket, key, range).await
-    }
-    async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool> {
-        self.inner.delete_object(bucket, key).await
-    }
-    async fn update_object_attrs(
-        &self,
-        bucket: &str,
-        key: &str,
-        attrs: ObjectAttrs,
-    ) -> Result<ObjectMeta> {
-        self.inner.update_object_attrs(bucket, key, attrs).await
-    }
-    async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<ListPage> {
-        self.inner.list_objects(bucket, query).await
-    }
-    async fn create_multipart_upload(
-        &self,
-        bucket: &str,
-        key: &str,
-        attrs: ObjectAttrs,
-    ) -> Result<String> {
-        self.inner.create_multipart_upload(bucket, key, attrs).await
-    }
-    async fn part_writer(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        part_number: u32,
-    ) -> Result<Box<dyn ObjectWriter>> {
-        self.inner
-            .part_writer(bucket, key, upload_id, part_number)
-            .await
-    }
-    async fn list_parts(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        part_number_marker: u32,
-        max_parts: usize,
-    ) -> Result<PartsPage> {
-        self.inner
-            .list_parts(bucket, key, upload_id, part_number_marker, max_parts)
-            .await
-    }
-    async fn complete_multipart_upload_if(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        parts: &[CompletedPart],
-        min_part_size: u64,
-        precondition: &Precondition,
-    ) -> Result<ObjectMeta> {
-        self.inner
-            .complete_multipart_upload_if(
-                bucket,
-                key,
-                upload_id,
-                parts,
-                min_part_size,
-                precondition,
-            )
-            .await
-    }
-    async fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
-        self.inner
-            .abort_multipart_upload(bucket, key, upload_id)
-            .await
-    }
-    async fn multipart_upload(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-    ) -> Result<MultipartUpload> {
-        self.inner.multipart_upload(bucket, key, upload_id).await
-    }
-    async fn list_multipart_uploads(
-        &self,
-        bucket: &str,
-        query: &UploadsQuery,
-    ) -> Result<UploadsPage> {
-        self.inner.list_multipart_uploads(bucket, query).await
-    }
+/// `impl Store for Counting`: every method passes straight through to
+/// the inner store, except `bucket_setting`, which counts first.
+macro_rules! counting_store {
+    ($(fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)*) => {
+        #[async_trait]
+        impl Store for Counting {
+            async fn bucket_setting(&self, bucket: &str, name: &str) -> Result<Option<Vec<u8>>> {
+                self.setting_reads.fetch_add(1, Ordering::SeqCst);
+                self.inner.bucket_setting(bucket, name).await
+            }
+            $(async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                self.inner.$name($($arg),*).await
+            })*
+        }
+    };
+}
+
+counting_store! {
+    fn create_bucket(&self, name: &str, acl: CannedAcl) -> Result<BucketInfo>;
+    fn bucket(&self, name: &str) -> Result<BucketInfo>;
+    fn list_buckets(&self) -> Result<Vec<BucketInfo>>;
+    fn delete_bucket(&self, name: &str) -> Result<()>;
+    fn set_bucket_acl(&self, name: &str, acl: CannedAcl) -> Result<()>;
+    fn put_bucket_setting(&self, bucket: &str, name: &str, value: Option<Vec<u8>>) -> Result<()>;
+    fn list_bucket_settings(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    fn object_writer(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>>;
+    fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta>;
+    fn get_object(&self, bucket: &str, key: &str, range: Option<ByteRange>) -> Result<(ObjectMeta, ByteStream)>;
+    fn delete_object(&self, bucket: &str, key: &str) -> Result<bool>;
+    fn update_object_attrs(&self, bucket: &str, key: &str, attrs: ObjectAttrs) -> Result<ObjectMeta>;
+    fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<ListPage>;
+    fn create_multipart_upload(&self, bucket: &str, key: &str, attrs: ObjectAttrs) -> Result<String>;
+    fn part_writer(&self, bucket: &str, key: &str, upload_id: &str, part_number: u32) -> Result<Box<dyn ObjectWriter>>;
+    fn list_parts(&self, bucket: &str, key: &str, upload_id: &str, marker: u32, max: usize) -> Result<PartsPage>;
+    fn complete_multipart_upload_if(&self, bucket: &str, key: &str, upload_id: &str, parts: &[CompletedPart], min: u64, pre: &Precondition) -> Result<ObjectMeta>;
+    fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()>;
+    fn multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<MultipartUpload>;
+    fn list_multipart_uploads(&self, bucket: &str, query: &UploadsQuery) -> Result<UploadsPage>;
 }
 
 struct Fixture {

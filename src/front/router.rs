@@ -230,34 +230,15 @@ mod tests {
             ImageOp::CosImageProcess { .. }
         ));
         // A processing GET or HEAD is decided here, its string parsed.
+        use dialects::Dialect::{Cos, Oss, Us3};
         for (m, uri, want) in [
-            (
-                "GET",
-                "/bkt/k.jpg?x-oss-process=image/info",
-                dialects::Dialect::Oss,
-            ),
-            (
-                "HEAD",
-                "/bkt/k.jpg?imageMogr2/thumbnail/100x",
-                dialects::Dialect::Cos,
-            ),
-            (
-                "GET",
-                "/bkt/k.jpg?iopcmd=thumbnail&type=4&width=10",
-                dialects::Dialect::Us3,
-            ),
+            ("GET", "/bkt/k.jpg?x-oss-process=image/info", Oss),
+            ("HEAD", "/bkt/k.jpg?imageMogr2/thumbnail/100x", Cos),
+            ("GET", "/bkt/k.jpg?iopcmd=thumbnail&type=4&width=10", Us3),
             // (These two were GetObject rows of the S3 table while image
             // processing was a hook inside GetObject.)
-            (
-                "GET",
-                "/bkt/k.jpg?x-oss-process=image/resize,w_10",
-                dialects::Dialect::Oss,
-            ),
-            (
-                "GET",
-                "/bkt/k.jpg?imageMogr2/thumbnail/10x",
-                dialects::Dialect::Cos,
-            ),
+            ("GET", "/bkt/k.jpg?x-oss-process=image/resize,w_10", Oss),
+            ("GET", "/bkt/k.jpg?imageMogr2/thumbnail/10x", Cos),
         ] {
             match image(m, uri) {
                 ImageOp::Process {

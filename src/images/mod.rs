@@ -423,7 +423,15 @@ async fn respond(
         Err(ConditionFailure::PreconditionFailed) => return Err(ProcessError::PreconditionFailed),
     }
     let ckey = cache_key(bucket, key, &head, &canonical, dialect);
-    let (entry, from) = variant(proc, store, bucket, key, dialect, pipeline, &ckey).await?;
+    let job = Job {
+        proc,
+        store,
+        bucket,
+        key,
+        dialect,
+        pipeline,
+    };
+    let (entry, from) = variant(&job, &ckey).await?;
     let len = entry.bytes.len();
     let mut r = Response::new(body::full(entry.bytes));
     let h = r.headers_mut();
@@ -459,18 +467,23 @@ enum Source {
     Miss,
 }
 
-/// The variant from the cache, or computed once and cached.
-async fn variant(
-    proc: &Processor,
-    store: &dyn Store,
-    bucket: &str,
-    key: &str,
+/// One variant to produce: `pipeline` on `bucket/key`, rendered for
+/// `dialect`.
+#[derive(Clone, Copy)]
+struct Job<'a> {
+    proc: &'a Processor,
+    store: &'a dyn Store,
+    bucket: &'a str,
+    key: &'a str,
     dialect: Dialect,
-    pipeline: &imaging::Pipeline,
-    ckey: &str,
-) -> Result<(Entry, Source), ProcessError> {
+    pipeline: &'a imaging::Pipeline,
+}
+
+/// The variant from the cache, or computed once and cached.
+async fn variant(job: &Job<'_>, ckey: &str) -> Result<(Entry, Source), ProcessError> {
+    let proc = job.proc;
     let Some(cache) = proc.cache.clone() else {
-        let e = compute(proc, store, bucket, key, dialect, pipeline).await?;
+        let e = compute(job).await?;
         return Ok((e, Source::Miss));
     };
     if let Some(e) = cache_get(&cache, ckey).await {
@@ -482,7 +495,7 @@ async fn variant(
     if let Some(e) = cache_get(&cache, ckey).await {
         return Ok((e, Source::Hit));
     }
-    let result = compute(proc, store, bucket, key, dialect, pipeline).await;
+    let result = compute(job).await;
     if let Ok(entry) = &result {
         let (c, k, e) = (cache.clone(), ckey.to_string(), entry.clone());
         let _ = tokio::task::spawn_blocking(move || c.put(&k, &e)).await;
@@ -530,14 +543,15 @@ async fn read_bounded(
 
 /// Reads the source and the watermark objects, runs the engine, renders
 /// the output.
-async fn compute(
-    proc: &Processor,
-    store: &dyn Store,
-    bucket: &str,
-    key: &str,
-    dialect: Dialect,
-    pipeline: &imaging::Pipeline,
-) -> Result<Entry, ProcessError> {
+async fn compute(job: &Job<'_>) -> Result<Entry, ProcessError> {
+    let Job {
+        proc,
+        store,
+        bucket,
+        key,
+        dialect,
+        pipeline,
+    } = *job;
     let limits = proc.limits(dialect);
     // The permit is taken before reading, so at most `concurrency` sources
     // (and their watermarks) are held in memory at once.
@@ -660,7 +674,15 @@ async fn saveas(
             limit: limits.max_source_bytes,
         });
     }
-    let entry = compute(proc, store, bucket, key, Dialect::Oss, &pipeline).await?;
+    let entry = compute(&Job {
+        proc,
+        store,
+        bucket,
+        key,
+        dialect: Dialect::Oss,
+        pipeline: &pipeline,
+    })
+    .await?;
     let mut w = store.object_writer(&target_bucket, &save.object).await?;
     w.write(&entry.bytes).await?;
     let attrs = storage::ObjectAttrs {
