@@ -469,7 +469,6 @@ enum Source {
 
 /// One variant to produce: `pipeline` on `bucket/key`, rendered for
 /// `dialect`.
-#[derive(Clone, Copy)]
 struct Job<'a> {
     proc: &'a Processor,
     store: &'a dyn Store,
@@ -541,28 +540,19 @@ async fn read_bounded(
     Ok(buf)
 }
 
-/// Reads the source and the watermark objects, runs the engine, renders
-/// the output.
-async fn compute(job: &Job<'_>) -> Result<Entry, ProcessError> {
-    let Job {
-        proc,
-        store,
-        bucket,
-        key,
-        dialect,
-        pipeline,
-    } = *job;
-    let limits = proc.limits(dialect);
-    // The permit is taken before reading, so at most `concurrency` sources
-    // (and their watermarks) are held in memory at once.
-    let permit = proc.permit().await?;
-    let source = read_bounded(store, bucket, key, limits.max_source_bytes).await?;
+/// The watermark images a pipeline names, from the source's bucket.
+pub(crate) async fn load_assets(
+    store: &dyn Store,
+    bucket: &str,
+    pipeline: &imaging::Pipeline,
+    limit: u64,
+) -> Result<imaging::Assets, ProcessError> {
     let mut assets = imaging::Assets::default();
     for k in pipeline.asset_keys() {
         if assets.images.contains_key(&k) {
             continue;
         }
-        let bytes = match read_bounded(store, bucket, &k, limits.max_source_bytes).await {
+        let bytes = match read_bounded(store, bucket, &k, limit).await {
             Ok(b) => b,
             Err(ProcessError::NoSuchKey(_) | ProcessError::SourceTooLarge { .. }) => {
                 return Err(ProcessError::WatermarkMissing(k))
@@ -571,10 +561,42 @@ async fn compute(job: &Job<'_>) -> Result<Entry, ProcessError> {
         };
         assets.images.insert(k, bytes);
     }
+    Ok(assets)
+}
+
+/// Stores a processed output as a new object, through the durable write
+/// path (saveas, Pic-Operations): one atomic commit.
+pub(crate) async fn store_output(
+    store: &dyn Store,
+    bucket: &str,
+    key: &str,
+    bytes: &[u8],
+    content_type: &str,
+) -> Result<ObjectMeta, ProcessError> {
+    let mut w = store.object_writer(bucket, key).await?;
+    w.write(bytes).await?;
+    let attrs = storage::ObjectAttrs {
+        content_type: Some(content_type.to_string()),
+        crc64_ecma: Some(crate::auth::crc64_ecma(bytes)),
+        ..Default::default()
+    };
+    Ok(w.commit(attrs, None).await?)
+}
+
+/// Reads the source and the watermark objects, runs the engine, renders
+/// the output.
+async fn compute(job: &Job<'_>) -> Result<Entry, ProcessError> {
+    let (proc, store) = (job.proc, job.store);
+    let limits = proc.limits(job.dialect);
+    // The permit is taken before reading, so at most `concurrency` sources
+    // (and their watermarks) are held in memory at once.
+    let permit = proc.permit().await?;
+    let source = read_bounded(store, job.bucket, job.key, limits.max_source_bytes).await?;
+    let assets = load_assets(store, job.bucket, job.pipeline, limits.max_source_bytes).await?;
     let (out, source) = proc
-        .execute_with(permit, source, pipeline, assets, limits)
+        .execute_with(permit, source, job.pipeline, assets, limits)
         .await?;
-    Ok(render_output(dialect, out, &source))
+    Ok(render_output(job.dialect, out, &source))
 }
 
 /// An engine output as response bytes: images as encoded, information
@@ -683,14 +705,14 @@ async fn saveas(
         pipeline: &pipeline,
     })
     .await?;
-    let mut w = store.object_writer(&target_bucket, &save.object).await?;
-    w.write(&entry.bytes).await?;
-    let attrs = storage::ObjectAttrs {
-        content_type: Some(entry.content_type.clone()),
-        crc64_ecma: Some(crate::auth::crc64_ecma(&entry.bytes)),
-        ..Default::default()
-    };
-    let meta = w.commit(attrs, None).await?;
+    let meta = store_output(
+        store,
+        &target_bucket,
+        &save.object,
+        &entry.bytes,
+        &entry.content_type,
+    )
+    .await?;
     let doc = serde_json::json!({
         "bucket": target_bucket,
         "fileSize": meta.size,

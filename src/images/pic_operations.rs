@@ -41,7 +41,7 @@
 //!   outputs written.
 
 use super::error::{classify, ProcessError};
-use super::{read_bounded, resolve, Ctx, Processor};
+use super::{load_assets, read_bounded, resolve, store_output, Ctx, Processor};
 use crate::http::body::{self, Body, RequestBody};
 use crate::http::error::ApiError;
 use crate::http::hook::UploadHook;
@@ -52,7 +52,7 @@ use dialects::cos::{parse_pic_operations, resolve_fileid, PicOperations};
 use dialects::{Dialect, DialectError};
 use http::{HeaderValue, Response};
 use imaging::{Format, Output, Pipeline, Terminal};
-use storage::{ObjectAttrs, ObjectMeta, Store};
+use storage::ObjectMeta;
 
 /// The request header that carries the rules.
 pub const HEADER: &str = "pic-operations";
@@ -357,14 +357,7 @@ impl Plan {
         drop(source);
         let mut written = Vec::with_capacity(results.len());
         for (t, (bytes, format, width, height, quality)) in self.targets.iter().zip(results) {
-            let mut w = store.object_writer(&t.bucket, &t.key).await?;
-            w.write(&bytes).await?;
-            let attrs = ObjectAttrs {
-                content_type: Some(format.mime().to_string()),
-                crc64_ecma: Some(crate::auth::crc64_ecma(&bytes)),
-                ..Default::default()
-            };
-            let meta = w.commit(attrs, None).await?;
+            let meta = store_output(store, &t.bucket, &t.key, &bytes, format.mime()).await?;
             written.push(Written {
                 bucket: t.bucket.clone(),
                 key: t.key.clone(),
@@ -390,30 +383,6 @@ impl Plan {
         }
         Ok(r)
     }
-}
-
-/// The watermark images a pipeline names, from the source's bucket.
-async fn load_assets(
-    store: &dyn Store,
-    bucket: &str,
-    pipeline: &Pipeline,
-    limit: u64,
-) -> Result<imaging::Assets, ProcessError> {
-    let mut assets = imaging::Assets::default();
-    for k in pipeline.asset_keys() {
-        if assets.images.contains_key(&k) {
-            continue;
-        }
-        let bytes = match read_bounded(store, bucket, &k, limit).await {
-            Ok(b) => b,
-            Err(ProcessError::NoSuchKey(_) | ProcessError::SourceTooLarge { .. }) => {
-                return Err(ProcessError::WatermarkMissing(k))
-            }
-            Err(e) => return Err(e),
-        };
-        assets.images.insert(k, bytes);
-    }
-    Ok(assets)
 }
 
 /// Format, size, quality, orientation (from the headers) and the average
