@@ -512,14 +512,14 @@ fn render_output(dialect: Dialect, out: imaging::Output, source: &[u8]) -> Entry
         (O::Info(i), Dialect::Cos) => {
             use md5::Digest as _;
             let md5 = hex::encode(md5::Md5::digest(source));
-            dialects::cos::image_info_json(&i, &md5)
+            dialects::cos::info_json(&i, &md5)
         }
-        (O::Info(i), Dialect::Us3) => dialects::us3::imageinfo_json(&i),
+        (O::Info(i), Dialect::Us3) => dialects::us3::info_json(&i),
         (O::Exif(f), Dialect::Us3) => dialects::us3::exif_json(&f),
         (O::Exif(f), _) => dialects::cos::exif_json(&f),
         (O::AverageColor(c), Dialect::Oss) => dialects::oss::average_hue_json(c),
-        (O::AverageColor(c), Dialect::Cos) => dialects::cos::image_ave_json(c),
-        (O::AverageColor(c), Dialect::Us3) => dialects::us3::averagehue_json(c),
+        (O::AverageColor(c), Dialect::Cos) => dialects::cos::average_hue_json(c),
+        (O::AverageColor(c), Dialect::Us3) => dialects::us3::average_hue_json(c),
     };
     Entry {
         content_type: "application/json".into(),

@@ -6,7 +6,11 @@
 
 use super::*;
 use crate::common::b64url_encode;
-use imaging::OutputOptions;
+use imaging::{
+    Blur, BlurKind, CircleBox, Combine, Crop, Enlarge, FlipAxis, Font, Format, FormatRequest,
+    FrameSelect, Geometry, Gravity, OutputOptions, Oversize, Placement, Quality, Resize, Rgb, Rgba,
+    SizeLimit, Tile, Watermark, WatermarkImage, WatermarkScale, WatermarkText,
+};
 
 fn b64(s: &str) -> String {
     b64url_encode(s.as_bytes())
@@ -1292,7 +1296,7 @@ fn json_renderers() {
     };
     // The documented sample, values as strings.
     assert_eq!(
-        image_info_json(&info, "77a16fa70e2eba652fb42e8a639c52f2"),
+        info_json(&info, "77a16fa70e2eba652fb42e8a639c52f2"),
         serde_json::json!({"format": "jpeg", "width": "960", "height": "540", "size": "158421",
                            "md5": "77a16fa70e2eba652fb42e8a639c52f2", "frame_count": "1"})
     );
@@ -1301,7 +1305,7 @@ fn json_renderers() {
         frame_count: 10,
         ..info
     };
-    let v = image_info_json(&gif, "x");
+    let v = info_json(&gif, "x");
     assert_eq!(
         (v["format"].as_str(), v["frame_count"].as_str()),
         (Some("gif"), Some("10"))
@@ -1325,7 +1329,7 @@ fn json_renderers() {
         serde_json::json!({"Make": {"val": "TestCam", "type": 2}, "Orientation": {"val": "1", "type": 3}})
     );
     assert_eq!(
-        image_ave_json(Rgb(0x73, 0x62, 0x46)),
+        average_hue_json(Rgb(0x73, 0x62, 0x46)),
         serde_json::json!({"RGB": "0x736246"})
     );
 }

@@ -70,7 +70,7 @@ pub fn info_json(info: &ImageInfo) -> Value {
 
 /// The body of `image/average-hue`: `{"RGB":"0xRRGGBB"}` (upper-case hex).
 pub fn average_hue_json(rgb: Rgb) -> Value {
-    json!({ "RGB": format!("0x{:02X}{:02X}{:02X}", rgb.0, rgb.1, rgb.2) })
+    crate::common::rgb_json(rgb)
 }
 
 #[cfg(test)]

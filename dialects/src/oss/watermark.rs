@@ -221,16 +221,13 @@ fn parse_color(c: Param<'_>) -> Result<Rgb> {
     if let Ok(rgb) = common::parse_rrggbb(c.value) {
         return Ok(rgb);
     }
-    common::b64url_decode_str(c.value)
-        .ok()
-        .and_then(|s| common::parse_hash_rrggbb(&s).ok())
-        .ok_or_else(|| {
-            DialectError::invalid(
-                format!(
-                    "watermark: invalid colour `{}`; expected RRGGBB or base64 of #RRGGBB",
-                    c.value
-                ),
-                c.raw,
-            )
-        })
+    common::parse_b64_hash_rrggbb(c.value).map_err(|_| {
+        DialectError::invalid(
+            format!(
+                "watermark: invalid colour `{}`; expected RRGGBB or base64 of #RRGGBB",
+                c.value
+            ),
+            c.raw,
+        )
+    })
 }

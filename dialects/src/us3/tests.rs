@@ -4,8 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::common::b64url_encode;
-use imaging::Axis;
+use crate::common::{b64url_encode, parse_milli};
+use crate::error::ErrorKind;
+use imaging::{
+    Axis, Blur, BlurKind, CircleBox, Combine, Crop, Enlarge, Font, Format, FormatRequest,
+    FrameSelect, Geometry, Gravity, Op, OutputOptions, Placement, Quality, Resize, Rgb, Rgba,
+    Rounding, SideChoice, Terminal, Watermark, WatermarkImage, WatermarkText,
+};
 
 fn b64(s: &str) -> String {
     b64url_encode(s.as_bytes())
@@ -1050,11 +1055,11 @@ fn json_renderers() {
         exif: vec![field("Orientation", "1", 3)],
     };
     assert_eq!(
-        imageinfo_json(&info),
+        info_json(&info),
         serde_json::json!({"width": 640, "height": 480, "format": "JPEG"})
     );
     assert_eq!(
-        imageinfo_json(&ImageInfo {
+        info_json(&ImageInfo {
             format: Format::Webp,
             ..info
         })["format"],
@@ -1070,11 +1075,11 @@ fn json_renderers() {
     );
     assert_eq!(exif_json(&[]), serde_json::json!({}));
     assert_eq!(
-        averagehue_json(Rgb(0x73, 0x62, 0x46)),
+        average_hue_json(Rgb(0x73, 0x62, 0x46)),
         serde_json::json!({"RGB": "0x736246"})
     );
     assert_eq!(
-        averagehue_json(Rgb(0, 10, 255)),
+        average_hue_json(Rgb(0, 10, 255)),
         serde_json::json!({"RGB": "0x000AFF"})
     );
 }
