@@ -15,6 +15,8 @@ pub mod common;
 pub mod cos;
 pub mod error;
 pub mod oss;
+#[cfg(test)]
+mod testing;
 pub mod us3;
 
 pub use error::{DialectError, ErrorKind};

@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::common::b64url_encode;
+use crate::testing::Rng;
 use imaging::{
     Blur, BlurKind, CircleBox, Combine, Crop, Enlarge, FlipAxis, Font, Format, FormatRequest,
     FrameSelect, Geometry, Gravity, OutputOptions, Oversize, Placement, Quality, Resize, Rgb, Rgba,
@@ -1459,18 +1460,10 @@ fn fuzzed_queries_never_panic() {
         "中",
         "q-sign-algorithm=sha1&",
     ];
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     for _ in 0..20_000 {
-        let len = (next() % 14) as usize;
-        let q: String = (0..len)
-            .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
-            .collect();
+        let len = rng.below(14);
+        let q: String = (0..len).map(|_| rng.pick(TOKENS)).collect();
         if let Err(e) = parse_query(&q) {
             if e.kind != ErrorKind::NotImplemented {
                 assert_eq!(e.vendor_code.as_deref(), Some(ERRNO_MALFORMED), "{q}");

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::common::b64url_encode;
+use crate::testing::Rng;
 use imaging::{
     Align, Combine, Font, Oversize, Placement, Rgb, Tile, Watermark, WatermarkImage,
     WatermarkScale, WatermarkText,
@@ -2038,21 +2039,6 @@ fn saveas() {
     assert!(parse_saveas(&ok).is_ok());
 }
 
-/// A tiny deterministic generator (no new dependency): xorshift64*.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        let i = usize::try_from(self.next() % items.len() as u64).unwrap_or(0);
-        items[i]
-    }
-}
-
 #[test]
 fn fuzz_dictionary_never_panics_and_round_trips() {
     let kinds = [
@@ -2130,7 +2116,7 @@ fn fuzz_dictionary_never_panics_and_round_trips() {
         "é",
     ];
     let seps = ["/", "/", "/", ",", ",", "_", "|", "//", ""];
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let mut parsed = 0;
     // Valid steps, so that mutations of them reach deep into the parser.
     let templates = [

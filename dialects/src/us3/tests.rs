@@ -6,6 +6,7 @@
 use super::*;
 use crate::common::{b64url_encode, parse_milli};
 use crate::error::ErrorKind;
+use crate::testing::Rng;
 use imaging::{
     Axis, Blur, BlurKind, CircleBox, Combine, Crop, Enlarge, Font, Format, FormatRequest,
     FrameSelect, Geometry, Gravity, Op, OutputOptions, Placement, Quality, Resize, Rgb, Rgba,
@@ -1196,18 +1197,10 @@ fn fuzzed_queries_never_panic() {
         "Signature=",
         "?",
     ];
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
     for _ in 0..20_000 {
-        let len = (next() % 12) as usize;
-        let q: String = (0..len)
-            .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
-            .collect();
+        let len = rng.below(12);
+        let q: String = (0..len).map(|_| rng.pick(TOKENS)).collect();
         if let Err(e) = parse_query(&q) {
             assert_eq!(e.vendor_code.as_deref(), Some(RET_CODE), "{q}");
             assert!(!e.message.is_empty(), "{q}");
