@@ -62,7 +62,7 @@ mod tests;
 use crate::common::{percent_decode, raw_params};
 use crate::error::{DialectError, ErrorKind, Result};
 use crate::Directive;
-use imaging::{OnLimitError, Op, Pipeline, Rounding, Terminal};
+use imaging::{Limits, OnLimitError, Op, Pipeline, Rounding, Terminal};
 
 /// `X-ErrNo` of a malformed processing request (`docs/cos-dialect.md`,
 /// "Error codes").
@@ -75,6 +75,20 @@ pub const MAX_STAGES: usize = 10;
 /// documented side (50 000, strip page); the configurable output cap
 /// (9 999 by default) is the executor's.
 const MAX_SIDE: u32 = 50_000;
+
+/// Tencent's processing limits (`docs/cos.md`, "Limits"): 32 MiB sources,
+/// 30 000 px sides, 250 Mpx, output sides ≤ 9 999, GIF ≤ 300 frames. The
+/// server's configuration may override each of them.
+pub fn limits() -> Limits {
+    Limits {
+        max_source_bytes: 32 * 1024 * 1024,
+        max_side: 30_000,
+        max_pixels: 250_000_000,
+        max_output_side: 9_999,
+        max_frames: 300,
+        max_rotate_side: None,
+    }
+}
 
 /// Parses the processing part of a GET's raw (undecoded) query.
 pub fn parse_query(raw_query: &str) -> Result<Directive> {

@@ -127,6 +127,21 @@ const IMAGE_ACTIONS: [&str; 17] = [
     "average-hue",
 ];
 
+/// Alibaba's processing limits (`docs/oss.md`, "Limits"): 20 MiB sources,
+/// 30 000 px sides, 250 Mpx, output sides ≤ 16 384, 1 000 frames, and no
+/// arbitrary-angle rotation of sources over 4 096 px. The server's
+/// configuration may override each of them.
+pub fn limits() -> imaging::Limits {
+    imaging::Limits {
+        max_source_bytes: 20 * 1024 * 1024,
+        max_side: 30_000,
+        max_pixels: 250_000_000,
+        max_output_side: 16_384,
+        max_frames: 1000,
+        max_rotate_side: Some(4096),
+    }
+}
+
 /// Parses the `x-oss-process` parameter of a GET's raw (undecoded) query;
 /// other parameters (signatures, `versionId`...) are ignored.
 pub fn parse_query(raw_query: &str) -> Result<Directive> {

@@ -60,7 +60,7 @@ mod tests;
 
 use crate::error::{DialectError, Result};
 use crate::Directive;
-use imaging::Pipeline;
+use imaging::{Limits, Pipeline};
 use request::{parse_text, Origin};
 
 /// The `RetCode` of every US3 processing error: UCloud publishes no codes
@@ -71,6 +71,20 @@ pub const RET_CODE: &str = "-1";
 /// Most stages accepted in one request. US3 documents no limit; this keeps
 /// a hostile URL from queuing unbounded work (design).
 pub const MAX_STAGES: usize = 20;
+
+/// UCloud's processing limits (`docs/us3.md`, "Limits"): 32 MiB and
+/// 10 000 × 10 000 px sources, 100 Mpx, output sides ≤ 10 000, 1 000
+/// frames. The server's configuration may override each of them.
+pub fn limits() -> Limits {
+    Limits {
+        max_source_bytes: 32 * 1024 * 1024,
+        max_side: 10_000,
+        max_pixels: 100_000_000,
+        max_output_side: 10_000,
+        max_frames: 1000,
+        max_rotate_side: None,
+    }
+}
 
 /// Parses the processing part of a GET's raw (undecoded) query.
 pub fn parse_query(raw_query: &str) -> Result<Directive> {
