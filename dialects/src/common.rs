@@ -22,7 +22,8 @@ const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
 
 /// Decodes URL-safe base64 (RFC 4648 §5), padded or not; the standard
-/// alphabet (`+`, `/`) is tolerated too (dialects.md §0.1, design).
+/// alphabet (`+`, `/`) is tolerated too (design; `docs/oss-dialect.md`,
+/// "Syntax decisions").
 ///
 /// Mixing is accepted as well (`-` and `/` in one value): both alphabets
 /// agree on every other symbol, so mapping `+`→`-` and `/`→`_` first is
@@ -106,7 +107,7 @@ pub fn gravity_alibaba(value: &str) -> Option<Gravity> {
 }
 
 /// Tencent's and UCloud's gravity names (`northwest` ... `southeast`,
-/// `center`), matched case-insensitively (dialects.md §0.1, design).
+/// `center`), matched case-insensitively (design).
 pub fn gravity_long_name(value: &str) -> Option<Gravity> {
     Some(match value.to_ascii_lowercase().as_str() {
         "northwest" => Gravity::NorthWest,
@@ -315,7 +316,8 @@ mod tests {
 
     #[test]
     fn b64_accepts_padded_unpadded_and_standard_alphabet() {
-        // "wm/logo.png?x-oss-process=image/resize,P_50" (dialects.md §1.2).
+        // "wm/logo.png?x-oss-process=image/resize,P_50" (Alibaba's documented
+        // example).
         let key = "wm/logo.png?x-oss-process=image/resize,P_50";
         let unpadded = "d20vbG9nby5wbmc_eC1vc3MtcHJvY2Vzcz1pbWFnZS9yZXNpemUsUF81MA";
         assert_eq!(b64url_decode_str(unpadded).unwrap(), key);

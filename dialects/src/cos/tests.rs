@@ -833,8 +833,8 @@ fn image_watermarks() {
             None,
         )],
     );
-    // The signed example of the vendor's pages (seed 003/004), padded
-    // base64 included, and the key of a percent-encoded path.
+    // The signed example of the vendor's pages, padded base64 included,
+    // and the key of a percent-encoded path.
     check_ops(
         "q-sign-algorithm=sha1&q-ak=AKID&q-sign-time=1;2&q-key-time=1;2&q-header-list=&q-url-param-list=watermark%252f1%252fimage&q-signature=26a4&watermark/1/image/aHR0cDovL2V4YW1wbGVzLTEyNTEwMDAwMDQucGljc2gubXlxY2xvdWQuY29tL3NodWl5aW4uanBn/gravity/southeast",
         vec![mark(
@@ -1030,7 +1030,7 @@ fn text_watermarks() {
     ] {
         check_err(&format!("watermark/2{params}"), kind, needle);
     }
-    // Image then text, chained with `|` (dialects.md §2.5).
+    // Image then text, chained with `|` (`docs/cos-dialect.md`, "Request forms").
     let q = format!(
         "watermark/1/image/{}%7Cwatermark/2/text/{}",
         b64("http://h/wm.png"),
@@ -1071,7 +1071,7 @@ fn information_processors() {
 
 #[test]
 fn query_envelope_styles_and_errors() {
-    // The seeds' examples, with and without a signature.
+    // The vendor's documented examples, with and without a signature.
     let png = Pipeline {
         output: OutputOptions {
             format: Some(FormatRequest {
@@ -1190,8 +1190,8 @@ fn pic_operations_header() {
     // is_pic_info absent / "0"; rules absent.
     let ops = parse_pic_operations(r#"{"is_pic_info": "0"}"#).unwrap();
     assert!(!ops.is_pic_info && ops.rules.is_empty());
-    // A multi-line rule as the seeds show it would not be valid JSON; a
-    // piped one is.
+    // A multi-line rule as the vendor's pages show it would not be valid
+    // JSON; a piped one is.
     let ops =
         parse_pic_operations(r#"{"rules":[{"fileid":"x","rule":"imageMogr2/strip|imageAve"}]}"#)
             .unwrap();

@@ -60,9 +60,10 @@ fn check_err(query: &str, kind: ErrorKind, needle: &str) {
     }
 }
 
-/// dialects.md §3.2: the thumbnail table for a 400×300 source. The size in
-/// the comment is what the executor must produce with `Rounding::Truncate`
-/// (checked end-to-end by the HTTP tests); here the geometry is asserted.
+/// `docs/us3.md`, "`thumbnail` types": the table for a 400×300 source. The
+/// size in the comment is what the executor must produce with
+/// `Rounding::Truncate` (checked end-to-end by the HTTP tests); here the
+/// geometry is asserted.
 #[test]
 fn thumbnail_types_of_the_vendor_table() {
     let red = Rgba(255, 0, 0, 255);
