@@ -1,6 +1,6 @@
 //! Helpers shared by the three dialect parsers: URL-safe base64, hex
-//! colours, 3×3 gravity names, bounded integers, percent-decoding and raw
-//! query splitting.
+//! colours, 3×3 gravity names, bounded integers and decimals, percent-decoding,
+//! raw query splitting, URL paths and the average-colour JSON body.
 //!
 //! Every helper returns a [`DialectError`] without vendor code; the dialect
 //! attaches its own (`.or_code(..)`) and, where it knows more, a better
@@ -22,7 +22,8 @@ const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
 
 /// Decodes URL-safe base64 (RFC 4648 §5), padded or not; the standard
-/// alphabet (`+`, `/`) is tolerated too (dialects.md §0.1, design).
+/// alphabet (`+`, `/`) is tolerated too (design; `docs/oss-dialect.md`,
+/// "Syntax decisions").
 ///
 /// Mixing is accepted as well (`-` and `/` in one value): both alphabets
 /// agree on every other symbol, so mapping `+`→`-` and `/`→`_` first is
@@ -81,6 +82,13 @@ pub fn parse_hash_rrggbb(value: &str) -> Result<Rgb> {
     }
 }
 
+/// Parses the base64url of `#RRGGBB`, the colour form Tencent uses
+/// everywhere and Alibaba's 2019 manual for watermark text.
+pub fn parse_b64_hash_rrggbb(value: &str) -> Result<Rgb> {
+    let text = b64url_decode_str(value)?;
+    parse_hash_rrggbb(&text)
+}
+
 /// Alibaba's gravity names (`nw north ne west center east sw south se`),
 /// lower case only: anything else is refused (OSS EC 0040-00000209).
 pub fn gravity_alibaba(value: &str) -> Option<Gravity> {
@@ -99,7 +107,7 @@ pub fn gravity_alibaba(value: &str) -> Option<Gravity> {
 }
 
 /// Tencent's and UCloud's gravity names (`northwest` ... `southeast`,
-/// `center`), matched case-insensitively (dialects.md §0.1, design).
+/// `center`), matched case-insensitively (design).
 pub fn gravity_long_name(value: &str) -> Option<Gravity> {
     Some(match value.to_ascii_lowercase().as_str() {
         "northwest" => Gravity::NorthWest,
@@ -180,6 +188,56 @@ pub fn parse_i32_in(name: &str, value: &str, min: i32, max: i32) -> Result<i32> 
     i32::try_from(n).map_err(|_| DialectError::invalid(format!("`{name}` is out of range"), value))
 }
 
+/// Parses a non-negative decimal (`12`, `0.25`, `.5`, `37.5`) into
+/// thousandths, truncating digits past the third decimal, and checks it
+/// against `[min_milli, max_milli]` (fractions: US3 `fr` and alpha, COS
+/// percentages and blur sigma).
+pub fn parse_milli(name: &str, value: &str, min_milli: u64, max_milli: u64) -> Result<u32> {
+    let bad = || {
+        DialectError::invalid(
+            format!(
+                "`{name}` must be a decimal number in [{}, {}], got `{value}`",
+                milli_text(min_milli),
+                milli_text(max_milli)
+            ),
+            value,
+        )
+    };
+    let (int, frac) = value.split_once('.').unwrap_or((value, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|c| c.is_ascii_digit())
+        || !frac.bytes().all(|c| c.is_ascii_digit())
+        || (value.contains('.') && frac.is_empty())
+        || int.len() > 12
+    {
+        return Err(bad());
+    }
+    let whole: u64 = if int.is_empty() {
+        0
+    } else {
+        int.parse().map_err(|_| bad())?
+    };
+    let mut milli = whole * 1000;
+    for (i, d) in frac.bytes().take(3).enumerate() {
+        milli += u64::from(d - b'0') * [100, 10, 1][i];
+    }
+    if milli < min_milli || milli > max_milli {
+        return Err(bad());
+    }
+    u32::try_from(milli).map_err(|_| bad())
+}
+
+/// Thousandths as the shortest decimal (`1500` → `1.5`), for messages.
+fn milli_text(m: u64) -> String {
+    if m % 1000 == 0 {
+        (m / 1000).to_string()
+    } else {
+        format!("{}.{:03}", m / 1000, m % 1000)
+            .trim_end_matches('0')
+            .to_string()
+    }
+}
+
 /// Percent-decodes `value` to UTF-8. `+` is kept as `+` (not a space): the
 /// vendors' values are not form-encoded and `+` may be a standard-alphabet
 /// base64 digit.
@@ -194,6 +252,23 @@ pub fn percent_decode(value: &str) -> Result<String> {
                 value,
             )
         })
+}
+
+/// The object key a watermark URL names: the percent-decoded path of
+/// `host_and_path` (what follows `scheme://`, query and fragment already
+/// cut off) without its leading `/`; empty when the URL has no path.
+pub fn url_path_key(host_and_path: &str) -> Result<String> {
+    let path = host_and_path
+        .find('/')
+        .map_or("", |i| &host_and_path[i + 1..]);
+    percent_decode(path)
+}
+
+/// The body every vendor gives for the average colour of an image:
+/// `{"RGB": "0xRRGGBB"}`, upper-case hex.
+pub fn rgb_json(color: Rgb) -> serde_json::Value {
+    let Rgb(r, g, b) = color;
+    serde_json::json!({ "RGB": format!("0x{r:02X}{g:02X}{b:02X}") })
 }
 
 /// One `&`-separated component of a raw query string.
@@ -241,7 +316,8 @@ mod tests {
 
     #[test]
     fn b64_accepts_padded_unpadded_and_standard_alphabet() {
-        // "wm/logo.png?x-oss-process=image/resize,P_50" (dialects.md §1.2).
+        // "wm/logo.png?x-oss-process=image/resize,P_50" (Alibaba's documented
+        // example).
         let key = "wm/logo.png?x-oss-process=image/resize,P_50";
         let unpadded = "d20vbG9nby5wbmc_eC1vc3MtcHJvY2Vzcz1pbWFnZS9yZXNpemUsUF81MA";
         assert_eq!(b64url_decode_str(unpadded).unwrap(), key);

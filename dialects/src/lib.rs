@@ -15,6 +15,8 @@ pub mod common;
 pub mod cos;
 pub mod error;
 pub mod oss;
+#[cfg(test)]
+mod testing;
 pub mod us3;
 
 pub use error::{DialectError, ErrorKind};
@@ -43,13 +45,14 @@ pub enum Directive {
 }
 
 /// Tencent's value-less processing keys that start a COS request
-/// (dialects.md §0.3 rule 2).
+/// (rule 2 below; `docs/cos-dialect.md`, "Request forms").
 const COS_KEY_PREFIXES: [&str; 3] = ["imageMogr2/", "imageView2/", "watermark/"];
 const COS_KEYS: [&str; 3] = ["imageInfo", "exif", "imageAve"];
 
-/// Which dialect (if any) the raw, undecoded query string of a GET selects
-/// (dialects.md §0.3 rules 1–3, in that order). Signature parameters of
-/// every vendor are ignored.
+/// Which dialect (if any) the raw, undecoded query string of a GET selects,
+/// by rules 1–3 below, in that order (the request forms of
+/// `docs/oss-dialect.md`, `docs/cos-dialect.md` and `docs/us3-dialect.md`).
+/// Signature parameters of every vendor are ignored.
 ///
 /// Rule 4 (style by path separator) needs the bucket's configuration and is
 /// the caller's.

@@ -1,5 +1,7 @@
-//! The same operation written in each dialect (ops-matrix.md) must give an
-//! equal `Pipeline`, up to `rounding` (a dialect rule).
+//! The same operation written in each dialect (the operations the three
+//! vendors share, each dialect's reading described in `docs/oss-dialect.md`,
+//! `docs/cos-dialect.md` and `docs/us3-dialect.md`) must give an equal
+//! `Pipeline`, up to `rounding` (a dialect rule).
 //!
 //! Each row names the abstract operation, the explicit pipeline it means,
 //! and its spelling in every dialect that has it. The OSS column is checked
@@ -15,7 +17,7 @@ use dialects::{parse_query, Dialect, Directive};
 use imaging::*;
 
 struct Case {
-    /// ops-matrix.md row and name.
+    /// The operation's row number and name.
     what: &'static str,
     want: Pipeline,
     /// The `x-oss-process` value (raw query form).

@@ -3,11 +3,11 @@
 //! JPEG goes through libjpeg-turbo (4:2:0, optional progressive mode);
 //! transparency is flattened onto white here, which is how "outside"
 //! pixels of circle/rounded corners/rotation become white in JPEG output
-//! (dialects.md §0.2, decided at encode time). PNG, GIF, BMP and TIFF use
-//! the `image` crate, WebP uses libwebp (lossy, with quality; animated when
-//! there are several frames). AVIF goes through rav1e (`ravif`): still
-//! images only, with alpha, quality as for WebP. HEIC output is not
-//! implemented.
+//! (decided at encode time; `docs/oss.md`, "What you can ask for":
+//! `circle`). PNG, GIF, BMP and TIFF use the `image` crate, WebP uses
+//! libwebp (lossy, with quality; animated when there are several frames).
+//! AVIF goes through rav1e (`ravif`): still images only, with alpha, quality
+//! as for WebP. HEIC output is not implemented.
 
 use std::io::Cursor;
 

@@ -22,7 +22,9 @@
 //! (the output is always RGB). WebP, AVIF, GIF, BMP and TIFF output carry
 //! no metadata.
 //!
-//! Encoding rules (design, dialects.md §0.2):
+//! Encoding rules (design; as the users' docs state them, e.g.
+//! `docs/oss-dialect.md`, "Actions": `format`, and `docs/us3.md`,
+//! "Commands"):
 //! * Format: the request's, else the source's; Alibaba's `format,gif`
 //!   (`only_if_source_animated`) leaves non-GIF sources in their format.
 //!   AVIF output is one still frame (the first of an animation); HEIC

@@ -300,7 +300,7 @@ pub fn plan_resize(w0: u32, h0: u32, resize: &Resize, rounding: Rounding) -> Res
 /// `short` for its shorter side; the scale is uniform. With both, the
 /// result must satisfy both (lfit semantics), so the smaller factor wins —
 /// which is Alibaba's "the side with the larger source-to-target ratio is
-/// the long side" (dialects.md §1.3).
+/// the long side" (its `resize` page).
 fn long_short(
     w0: u32,
     h0: u32,
@@ -331,7 +331,8 @@ fn long_short(
 }
 
 /// Origin of a w×h region in a W₀×H₀ image for a gravity cell (before
-/// dx/dy): the nine origins of dialects.md §1.3 `crop`.
+/// dx/dy): the nine origins of Alibaba's `crop` (`docs/oss.md`, "What you
+/// can ask for": 3×3 gravity cells).
 pub fn gravity_origin(w0: u32, h0: u32, w: u32, h: u32, g: Gravity) -> (i64, i64) {
     let (w0, h0, w, h) = (w0 as i64, h0 as i64, w as i64, h as i64);
     let cx = w0 / 2 - w / 2;

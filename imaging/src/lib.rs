@@ -34,8 +34,9 @@ pub use probe::{probe, sniff, ExifField, ImageInfo};
 
 use std::collections::HashMap;
 
-/// Resource limits, checked before allocation. Each dialect has its own
-/// defaults (dialects.md §1.6, §2.9, §3.4); the server's config overrides them.
+/// Resource limits, checked before allocation. The server hands the engine
+/// the limits of the request's dialect (each dialect crate defines its
+/// vendor's values), overridden by its configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Largest accepted source, in bytes.
@@ -48,13 +49,15 @@ pub struct Limits {
     pub max_output_side: u32,
     /// Most frames of an animation that are decoded.
     pub max_frames: u32,
-    /// Arbitrary-angle rotation is refused on sources larger than this
-    /// (Alibaba: 4096); `None` = no extra limit.
+    /// Arbitrary-angle rotation is refused on an image whose width or height
+    /// exceeds this when it is rotated; `None` = no extra limit.
     pub max_rotate_side: Option<u32>,
 }
 
 impl Default for Limits {
-    /// The Alibaba defaults: 20 MB, 30 000 px sides, 250 Mpx, 16 384 px output.
+    /// The engine's own defaults, for callers that name no limits: 20 MiB
+    /// sources, 30 000 px sides, 250 Mpx, 16 384 px output sides, 1 000
+    /// frames, arbitrary-angle rotation up to 4 096 px sides.
     fn default() -> Self {
         Limits {
             max_source_bytes: 20 * 1024 * 1024,

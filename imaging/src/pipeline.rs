@@ -235,8 +235,8 @@ pub enum Geometry {
         y_permille: Option<u32>,
     },
     /// Alibaba `l_`/`s_`: targets for the long and/or short side, with
-    /// Alibaba's definition of which side is "long" (dialects.md §1.3,
-    /// resize rules); the result is a uniform scale.
+    /// Alibaba's definition of which side is "long" (its `resize` page);
+    /// the result is a uniform scale.
     LongShort {
         long: Option<u32>,
         short: Option<u32>,

@@ -2,10 +2,10 @@
 //!
 //! "Outside" pixels (beyond the disc, the rounded corners, or the rotated
 //! rectangle) are made fully transparent; the encoder flattens them onto
-//! white when the output has no alpha (dialects.md §0.2). Shape edges are
-//! antialiased over one pixel: a pixel's alpha is multiplied by the fraction
-//! of it that lies inside the shape, estimated from the distance between its
-//! centre and the edge.
+//! white when the output has no alpha (`docs/us3.md`, "Commands"). Shape
+//! edges are antialiased over one pixel: a pixel's alpha is multiplied by
+//! the fraction of it that lies inside the shape, estimated from the
+//! distance between its centre and the edge.
 
 use image::RgbaImage;
 

@@ -194,36 +194,6 @@ pub struct Processor {
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-/// Alibaba OSS limits (dialects.md §1.6).
-pub fn oss_limits() -> imaging::Limits {
-    imaging::Limits::default()
-}
-
-/// Tencent COS limits (dialects.md §2.9): 32 MB, 30 000 px sides, 250 Mpx,
-/// output sides ≤ 9 999, GIF ≤ 300 frames.
-pub fn cos_limits() -> imaging::Limits {
-    imaging::Limits {
-        max_source_bytes: 32 * 1024 * 1024,
-        max_side: 30_000,
-        max_pixels: 250_000_000,
-        max_output_side: 9_999,
-        max_frames: 300,
-        max_rotate_side: None,
-    }
-}
-
-/// UCloud US3 limits (dialects.md §3.4): 10 000 × 10 000 sources.
-pub fn us3_limits() -> imaging::Limits {
-    imaging::Limits {
-        max_source_bytes: 32 * 1024 * 1024,
-        max_side: 10_000,
-        max_pixels: 100_000_000,
-        max_output_side: 10_000,
-        max_frames: 1000,
-        max_rotate_side: None,
-    }
-}
-
 impl Processor {
     /// Builds the processor. A cache directory that cannot be opened
     /// disables the cache (logged), it does not stop the server.
@@ -240,9 +210,9 @@ impl Processor {
         };
         Processor {
             limits: [
-                config.oss.apply(oss_limits()),
-                config.cos.apply(cos_limits()),
-                config.us3.apply(us3_limits()),
+                config.oss.apply(dialects::oss::limits()),
+                config.cos.apply(dialects::cos::limits()),
+                config.us3.apply(dialects::us3::limits()),
             ],
             permits: Arc::new(Semaphore::new(config.effective_concurrency().max(1))),
             engine: Arc::new(OnceLock::new()),
@@ -614,14 +584,14 @@ fn render_output(dialect: Dialect, out: imaging::Output, source: &[u8]) -> Entry
         (O::Info(i), Dialect::Cos) => {
             use md5::Digest as _;
             let md5 = hex::encode(md5::Md5::digest(source));
-            dialects::cos::image_info_json(&i, &md5)
+            dialects::cos::info_json(&i, &md5)
         }
-        (O::Info(i), Dialect::Us3) => dialects::us3::imageinfo_json(&i),
+        (O::Info(i), Dialect::Us3) => dialects::us3::info_json(&i),
         (O::Exif(f), Dialect::Us3) => dialects::us3::exif_json(&f),
         (O::Exif(f), _) => dialects::cos::exif_json(&f),
         (O::AverageColor(c), Dialect::Oss) => dialects::oss::average_hue_json(c),
-        (O::AverageColor(c), Dialect::Cos) => dialects::cos::image_ave_json(c),
-        (O::AverageColor(c), Dialect::Us3) => dialects::us3::averagehue_json(c),
+        (O::AverageColor(c), Dialect::Cos) => dialects::cos::average_hue_json(c),
+        (O::AverageColor(c), Dialect::Us3) => dialects::us3::average_hue_json(c),
     };
     Entry {
         content_type: "application/json".into(),

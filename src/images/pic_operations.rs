@@ -48,7 +48,7 @@ use crate::http::hook::UploadHook;
 use crate::http::names::{validate_bucket_name, MAX_KEY_LEN};
 use crate::http::ApiResult;
 use async_trait::async_trait;
-use dialects::cos::{parse_pic_operations, resolve_fileid, PicOperations};
+use dialects::cos::{format_name, parse_pic_operations, resolve_fileid, PicOperations};
 use dialects::{Dialect, DialectError};
 use http::{HeaderValue, Response};
 use imaging::{Format, Output, Pipeline, Terminal};
@@ -416,21 +416,6 @@ async fn original_image(
         },
         source,
     ))
-}
-
-/// Tencent's format names: lower-case in `ProcessResults` (`png`), upper
-/// case in `ImageInfo` (`JPEG`), as in the documented response.
-fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Jpeg => "jpeg",
-        Format::Png => "png",
-        Format::Webp => "webp",
-        Format::Bmp => "bmp",
-        Format::Gif => "gif",
-        Format::Tiff => "tiff",
-        Format::Avif => "avif",
-        Format::Heic => "heif",
-    }
 }
 
 /// `<bucket>.<host>/<key>` (see the module doc for the host).

@@ -6,7 +6,12 @@
 
 use super::*;
 use crate::common::b64url_encode;
-use imaging::OutputOptions;
+use crate::testing::Rng;
+use imaging::{
+    Blur, BlurKind, CircleBox, Combine, Crop, Enlarge, FlipAxis, Font, Format, FormatRequest,
+    FrameSelect, Geometry, Gravity, OutputOptions, Oversize, Placement, Quality, Resize, Rgb, Rgba,
+    SizeLimit, Tile, Watermark, WatermarkImage, WatermarkScale, WatermarkText,
+};
 
 fn b64(s: &str) -> String {
     b64url_encode(s.as_bytes())
@@ -828,8 +833,8 @@ fn image_watermarks() {
             None,
         )],
     );
-    // The signed example of the vendor's pages (seed 003/004), padded
-    // base64 included, and the key of a percent-encoded path.
+    // The signed example of the vendor's pages, padded base64 included,
+    // and the key of a percent-encoded path.
     check_ops(
         "q-sign-algorithm=sha1&q-ak=AKID&q-sign-time=1;2&q-key-time=1;2&q-header-list=&q-url-param-list=watermark%252f1%252fimage&q-signature=26a4&watermark/1/image/aHR0cDovL2V4YW1wbGVzLTEyNTEwMDAwMDQucGljc2gubXlxY2xvdWQuY29tL3NodWl5aW4uanBn/gravity/southeast",
         vec![mark(
@@ -1025,7 +1030,7 @@ fn text_watermarks() {
     ] {
         check_err(&format!("watermark/2{params}"), kind, needle);
     }
-    // Image then text, chained with `|` (dialects.md §2.5).
+    // Image then text, chained with `|` (`docs/cos-dialect.md`, "Request forms").
     let q = format!(
         "watermark/1/image/{}%7Cwatermark/2/text/{}",
         b64("http://h/wm.png"),
@@ -1066,7 +1071,7 @@ fn information_processors() {
 
 #[test]
 fn query_envelope_styles_and_errors() {
-    // The seeds' examples, with and without a signature.
+    // The vendor's documented examples, with and without a signature.
     let png = Pipeline {
         output: OutputOptions {
             format: Some(FormatRequest {
@@ -1185,8 +1190,8 @@ fn pic_operations_header() {
     // is_pic_info absent / "0"; rules absent.
     let ops = parse_pic_operations(r#"{"is_pic_info": "0"}"#).unwrap();
     assert!(!ops.is_pic_info && ops.rules.is_empty());
-    // A multi-line rule as the seeds show it would not be valid JSON; a
-    // piped one is.
+    // A multi-line rule as the vendor's pages show it would not be valid
+    // JSON; a piped one is.
     let ops =
         parse_pic_operations(r#"{"rules":[{"fileid":"x","rule":"imageMogr2/strip|imageAve"}]}"#)
             .unwrap();
@@ -1292,7 +1297,7 @@ fn json_renderers() {
     };
     // The documented sample, values as strings.
     assert_eq!(
-        image_info_json(&info, "77a16fa70e2eba652fb42e8a639c52f2"),
+        info_json(&info, "77a16fa70e2eba652fb42e8a639c52f2"),
         serde_json::json!({"format": "jpeg", "width": "960", "height": "540", "size": "158421",
                            "md5": "77a16fa70e2eba652fb42e8a639c52f2", "frame_count": "1"})
     );
@@ -1301,7 +1306,7 @@ fn json_renderers() {
         frame_count: 10,
         ..info
     };
-    let v = image_info_json(&gif, "x");
+    let v = info_json(&gif, "x");
     assert_eq!(
         (v["format"].as_str(), v["frame_count"].as_str()),
         (Some("gif"), Some("10"))
@@ -1325,7 +1330,7 @@ fn json_renderers() {
         serde_json::json!({"Make": {"val": "TestCam", "type": 2}, "Orientation": {"val": "1", "type": 3}})
     );
     assert_eq!(
-        image_ave_json(Rgb(0x73, 0x62, 0x46)),
+        average_hue_json(Rgb(0x73, 0x62, 0x46)),
         serde_json::json!({"RGB": "0x736246"})
     );
 }
@@ -1455,18 +1460,10 @@ fn fuzzed_queries_never_panic() {
         "中",
         "q-sign-algorithm=sha1&",
     ];
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     for _ in 0..20_000 {
-        let len = (next() % 14) as usize;
-        let q: String = (0..len)
-            .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
-            .collect();
+        let len = rng.below(14);
+        let q: String = (0..len).map(|_| rng.pick(TOKENS)).collect();
         if let Err(e) = parse_query(&q) {
             if e.kind != ErrorKind::NotImplemented {
                 assert_eq!(e.vendor_code.as_deref(), Some(ERRNO_MALFORMED), "{q}");

@@ -1,6 +1,6 @@
-//! JSON bodies of OSS information requests (dialects.md §1.3 info,
-//! average-hue): every value of `image/info` is an object
-//! `{"value": "<string>"}`, keys sorted as in the vendor's examples.
+//! JSON bodies of OSS information requests (`docs/oss.md`, "What you can
+//! ask for": `info`, `average-hue`): every value of `image/info` is an
+//! object `{"value": "<string>"}`, keys sorted as in the vendor's examples.
 
 use imaging::{Format, ImageInfo, Rgb};
 use std::collections::BTreeMap;
@@ -34,7 +34,7 @@ pub fn format_name(format: Format) -> &'static str {
 /// (`Orientation`, `DateTime`, `Make`...); thumbnail-IFD fields, unnamed
 /// tags (`Tag(..)`), maker notes and long binary fields are left out, and
 /// no EXIF field may replace one of the base keys. `FrameCount` is the
-/// newer responses' optional key (§1.3).
+/// newer responses' optional key (`docs/oss-dialect.md`, "Actions": `info`).
 pub fn info_json(info: &ImageInfo) -> Value {
     // Sorted by key whatever serde_json's map type (the `preserve_order`
     // feature may be on elsewhere in the build), as in the vendor's examples.
@@ -70,7 +70,7 @@ pub fn info_json(info: &ImageInfo) -> Value {
 
 /// The body of `image/average-hue`: `{"RGB":"0xRRGGBB"}` (upper-case hex).
 pub fn average_hue_json(rgb: Rgb) -> Value {
-    json!({ "RGB": format!("0x{:02X}{:02X}{:02X}", rgb.0, rgb.1, rgb.2) })
+    crate::common::rgb_json(rgb)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Alibaba Cloud OSS IMG (`x-oss-process`) → [`imaging::Pipeline`]
-//! (dialects.md §1).
+//! (`docs/oss-dialect.md`).
 //!
 //! Grammar: `image/<action>,<k>_<v>,.../<action>,...`, `style/<name>`, or
 //! `video/snapshot,...` (501 here: there is no video decoder). Parameters
@@ -8,15 +8,17 @@
 //!
 //! Vendor quirks applied here (the executor never sees them):
 //! * `auto-orient,1` is hoisted to the front of the pipeline wherever it is
-//!   written [A-orient]; `auto-orient,0` adds nothing.
+//!   written (`docs/oss-dialect.md`, "Actions"); `auto-orient,0` adds
+//!   nothing.
 //! * Alibaba makes an animated GIF static when it is reduced by `p_` or
-//!   rotated [A-resize][A-rotate]. Whether the source is animated is only
-//!   known to the executor, so the parser emits `Op::Frames(First)` before
-//!   the first such resize/rotate (a no-op on static sources by contract).
+//!   rotated (Alibaba's `resize` and `rotate` pages; `docs/oss-dialect.md`,
+//!   "Actions"). Whether the source is animated is only known to the
+//!   executor, so the parser emits `Op::Frames(First)` before the first
+//!   such resize/rotate (a no-op on static sources by contract).
 //! * `format`, `quality` and `interlace` are encoding options, applied once
 //!   at the end whatever their position; the last one given wins.
 //!   `format,gif` sets `only_if_source_animated` (a non-GIF source keeps its
-//!   format) [AS §1.4.3].
+//!   format) (`docs/oss-dialect.md`, "Actions": `format`).
 //!
 //! Decisions where the vendor is silent (also listed in `docs/oss-dialect.md`):
 //! * Unknown parameters in an action are rejected (`InvalidArgument` naming
@@ -25,20 +27,20 @@
 //! * Empty steps (`//`, a trailing `/`) and empty parameters (`,,`, a
 //!   trailing `,`) are skipped; a process with no action at all is
 //!   `MissingArgument` (EC 0040-00000207).
-//! * `resize`: with `m` and `w`/`h`, `l`/`s` are ignored [A-resize]; without
-//!   `m`, `l`/`s` win over `w`/`h` (the reading that gives the documented rule
-//!   its meaning). `fill`/`pad`/`fixed` with a single side use it for both
-//!   ("with fixed width and height, the image is scaled assuming equal width
-//!   and height", [AS §1.3]). `mfit` with one side equals `lfit`. `p` with
-//!   any of `w h l s` is refused. `limit_1` (default) also applies to `p`
+//! * `resize`: with `m` and `w`/`h`, `l`/`s` are ignored (Alibaba's `resize`
+//!   page); without `m`, `l`/`s` win over `w`/`h` (the reading that gives
+//!   the documented rule its meaning). `fill`/`pad`/`fixed` with a single
+//!   side use it for both ("with fixed width and height, the image is scaled
+//!   assuming equal width and height", the 2019 manual). `mfit` with one
+//!   side equals `lfit`. `p` with any of `w h l s` is refused. `limit_1` (default) also applies to `p`
 //!   above 100. Zero or out-of-range `w`/`h`/`l`/`s` carry EC
 //!   0040-00000321 (documented for `w_0,h_0`).
 //! * `crop` `w_0`/`h_0` mean "to the edge" (the documented range starts at 0);
 //!   sizes and offsets are bounded by 30 000 (the largest accepted source
 //!   side). A bare `crop` is `MissingArgument`.
 //! * `indexcrop`: both `x` and `y` are validated; when both are valid `y`
-//!   wins [A-index]. Non-numbers carry EC 0040-00000224, zero/out-of-range
-//!   EC 0040-00000230.
+//!   wins (Alibaba's `indexcrop` page). Non-numbers carry EC 0040-00000224,
+//!   zero/out-of-range EC 0040-00000230.
 //! * `rotate,0` and `rotate,360` add no operation (and so no GIF freeze);
 //!   an invalid angle carries EC 0040-00000217 (OSS error-center page).
 //! * `sharpen,v` (50–399) → unsharp mask with sigma 1 px and amount v %
@@ -50,8 +52,8 @@
 //! * A process string has at most [`MAX_STEPS`] actions (`TooManyStages`).
 //! * Watermark image preprocessing accepts `resize` (plus `P_`), `crop`,
 //!   `indexcrop`, `rounded-corners` and `rotate` ("scaling, cropping except
-//!   incircle, rotation" [A-wm]); watermark images are never animated, so no
-//!   GIF freeze is emitted there. At most 3 image watermarks per request.
+//!   incircle, rotation", Alibaba's `watermark` page); watermark images are
+//!   never animated, so no GIF freeze is emitted there. At most 3 image watermarks per request.
 //!   Preprocessing errors carry EC 0040-00000373 (OSS: "an image
 //!   pre-processing parameter is invalid", e.g. a nested watermark) unless a
 //!   more precise code applies.
@@ -97,12 +99,14 @@ pub const EC_RESIZE_SIZE: &str = "0040-00000321";
 /// Most actions accepted in one process string (a request of thousands of
 /// `rotate,90` steps would otherwise cost thousands of full-image passes).
 pub const MAX_STEPS: usize = 32;
-/// Most image watermarks in one request [A-wm].
+/// Most image watermarks in one request (`docs/oss-dialect.md`, "Actions":
+/// `watermark`).
 pub const MAX_IMAGE_WATERMARKS: usize = 3;
 /// Bound of crop sizes/offsets and strip lengths: the largest source side
-/// OSS accepts (dialects.md §1.6).
+/// OSS accepts (`docs/oss.md`, "Limits": `max_side`).
 const MAX_SIDE: u32 = 30_000;
-/// Bound of resize targets (current OSS; the 2019 manual said 4096, §5.2).
+/// Bound of resize targets (current OSS, `docs/oss-dialect.md`, "Actions":
+/// `resize`; the 2019 manual said 4096).
 const MAX_RESIZE: u32 = 16_384;
 
 /// Every action name of `image/...`, for telling "unknown" from "not
@@ -126,6 +130,21 @@ const IMAGE_ACTIONS: [&str; 17] = [
     "info",
     "average-hue",
 ];
+
+/// Alibaba's processing limits (`docs/oss.md`, "Limits"): 20 MiB sources,
+/// 30 000 px sides, 250 Mpx, output sides ≤ 16 384, 1 000 frames, and no
+/// arbitrary-angle rotation of sources over 4 096 px. The server's
+/// configuration may override each of them.
+pub fn limits() -> imaging::Limits {
+    imaging::Limits {
+        max_source_bytes: 20 * 1024 * 1024,
+        max_side: 30_000,
+        max_pixels: 250_000_000,
+        max_output_side: 16_384,
+        max_frames: 1000,
+        max_rotate_side: Some(4096),
+    }
+}
 
 /// Parses the `x-oss-process` parameter of a GET's raw (undecoded) query;
 /// other parameters (signatures, `versionId`...) are ignored.
@@ -180,7 +199,7 @@ pub fn parse_style(content: &str) -> Result<Pipeline> {
 }
 
 /// Checks an OSS style name: 1–63 characters of `[A-Za-z0-9_.-]`
-/// [AS §1.2][AS §1.7].
+/// (`docs/oss.md`, "Styles, separators and source protection").
 pub fn validate_style_name(name: &str) -> Result<()> {
     let ok = (1..=63).contains(&name.len())
         && name
@@ -243,7 +262,7 @@ pub fn validate_bucket_name(name: &str) -> Result<()> {
 
 /// A persistent-processing request: the POST body
 /// `x-oss-process=<chain>|sys/saveas,o_<b64 key>[,b_<b64 bucket>]`
-/// [AS §1.9][A-saveas].
+/// (`docs/oss.md`, "Saving a result (`sys/saveas`)").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaveAs {
     /// What to apply before saving: a pipeline or a style to resolve.
@@ -532,7 +551,8 @@ fn parse_image(body: &str) -> Result<Pipeline> {
         }
     }
     if auto_orient {
-        // Hoisted: EXIF orientation is applied before any resize [A-orient].
+        // Hoisted: EXIF orientation is applied before any resize (Alibaba's
+        // `auto-orient` page).
         ops.insert(0, Op::AutoOrient);
     }
     Ok(Pipeline {
@@ -676,7 +696,7 @@ fn parse_resize(step: &Step<'_>, preprocess: bool) -> Result<ResizeStep> {
             y_permille: Some(p * 10),
         })
     } else if has_wh && (mode.is_some() || !has_ls) {
-        // With `m`, `l`/`s` are ignored [A-resize].
+        // With `m`, `l`/`s` are ignored (Alibaba's `resize` page).
         let square = |a: Option<u32>, b: Option<u32>| a.or(b).unwrap_or(1);
         let (sw, sh) = (square(w, h), square(h, w));
         Some(match mode.unwrap_or(Mode::Lfit) {
@@ -785,7 +805,7 @@ fn parse_indexcrop(step: &Step<'_>) -> Result<Op> {
     let x = read("x", 1, i64::from(MAX_SIDE))?;
     let y = read("y", 1, i64::from(MAX_SIDE))?;
     let index = read("i", 0, i64::from(u32::MAX))?.unwrap_or(0);
-    // Both valid: `y` wins [A-index].
+    // Both valid: `y` wins (`docs/oss-dialect.md`, "Actions": `indexcrop`).
     let (axis, length) = match (x, y) {
         (_, Some(len)) => (Axis::Y, len),
         (Some(len), None) => (Axis::X, len),
@@ -851,7 +871,7 @@ fn parse_quality(step: &Step<'_>) -> Result<Quality> {
     step.expect_keys(&["q", "Q"])?;
     let q = step.get("q").map(|p| step.uint(p, 1, 100)).transpose()?;
     let big_q = step.get("Q").map(|p| step.uint(p, 1, 100)).transpose()?;
-    // Both given → `Q` wins [AS §1.4.2].
+    // Both given → `Q` wins (Alibaba's `quality` page).
     let to_u8 = |v: u32| u8::try_from(v).unwrap_or(100);
     match (q, big_q) {
         (_, Some(v)) => Ok(Quality::Absolute(to_u8(v))),

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::common::b64url_encode;
+use crate::testing::Rng;
 use imaging::{
     Align, Combine, Font, Oversize, Placement, Rgb, Tile, Watermark, WatermarkImage,
     WatermarkScale, WatermarkText,
@@ -943,7 +944,7 @@ fn output_options() {
         }),
     );
     check("image/interlace,0", with_output(OutputOptions::default()));
-    // The seed's examples.
+    // The vendor's documented examples.
     check(
         "image/format,jpg/interlace,1",
         with_output(OutputOptions {
@@ -1069,7 +1070,7 @@ fn parse_mark(process: &str) -> Watermark {
 
 #[test]
 fn watermark_image_defaults_and_seed_example() {
-    // panda.png = cGFuZGEucG5n (seed §1.5).
+    // panda.png = cGFuZGEucG5n (Alibaba's documented example).
     assert_eq!(b64("panda.png"), "cGFuZGEucG5n");
     let w = parse_mark("image/watermark,image_cGFuZGEucG5n");
     assert_eq!(
@@ -1088,7 +1089,7 @@ fn watermark_image_defaults_and_seed_example() {
             ..default_mark()
         }
     );
-    // Style example of the seed: panda_style.
+    // Alibaba's documented style example: panda_style.
     let p = parse(
         "image/resize,m_fill,w_300,h_300,limit_0/auto-orient,0/quality,q_90/watermark,image_cGFuZGEucG5n,t_61,g_se,y_10,x_10",
     )
@@ -1113,7 +1114,7 @@ fn watermark_image_defaults_and_seed_example() {
             ])
         }
     );
-    // Seed §1.5 chain with auto-orient after resize: hoisted.
+    // Alibaba's documented chain with auto-orient after resize: hoisted.
     let p = parse(
         "image/resize,w_300,h_300/auto-orient,1/quality,q_90/format,jpg/watermark,image_cGFuZGEucG5n,t_90,g_se,x_10,y_10",
     )
@@ -1125,7 +1126,7 @@ fn watermark_image_defaults_and_seed_example() {
 
 #[test]
 fn watermark_image_with_nested_process() {
-    // dialects.md §1.2: the encoded name of wm/logo.png?x-oss-process=image/resize,P_50.
+    // Alibaba's example: the encoded name of wm/logo.png?x-oss-process=image/resize,P_50.
     let enc = "d20vbG9nby5wbmc_eC1vc3MtcHJvY2Vzcz1pbWFnZS9yZXNpemUsUF81MA";
     assert_eq!(b64("wm/logo.png?x-oss-process=image/resize,P_50"), enc);
     let w = parse_mark(&format!("image/watermark,image_{enc},g_center"));
@@ -1303,7 +1304,7 @@ fn watermark_text_and_fonts() {
     ];
     for (enc, font) in fonts {
         if enc.starts_with('D') {
-            // The seed's table prints the first letter upper-cased
+            // The vendor's table prints the first letter upper-cased
             // ("D3F5..."), which decodes to other bytes: refused.
             let e = parse_process(&format!("image/watermark,text_SGk,type_{enc}")).unwrap_err();
             assert_eq!(e.kind, ErrorKind::InvalidArgument);
@@ -1641,7 +1642,7 @@ fn info_and_average_hue() {
 
 #[test]
 fn chains_and_documented_examples() {
-    // Actions run in order [AS §1.2].
+    // Actions run in order (`docs/oss.md`, "What you can ask for").
     check(
         "image/resize,w_200/rotate,90",
         ops(vec![
@@ -1873,7 +1874,7 @@ fn styles() {
 
 #[test]
 fn saveas() {
-    // The seed's body: saves to bucket "test", object "test.jpg".
+    // The vendor's documented body: saves to bucket "test", object "test.jpg".
     let s =
         parse_saveas("x-oss-process=image/resize,w_100|sys/saveas,o_dGVzdC5qcGc,b_dGVzdA").unwrap();
     assert_eq!(
@@ -2038,21 +2039,6 @@ fn saveas() {
     assert!(parse_saveas(&ok).is_ok());
 }
 
-/// A tiny deterministic generator (no new dependency): xorshift64*.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        let i = usize::try_from(self.next() % items.len() as u64).unwrap_or(0);
-        items[i]
-    }
-}
-
 #[test]
 fn fuzz_dictionary_never_panics_and_round_trips() {
     let kinds = [
@@ -2130,7 +2116,7 @@ fn fuzz_dictionary_never_panics_and_round_trips() {
         "é",
     ];
     let seps = ["/", "/", "/", ",", ",", "_", "|", "//", ""];
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let mut parsed = 0;
     // Valid steps, so that mutations of them reach deep into the parser.
     let templates = [

@@ -1,5 +1,5 @@
-//! OSS `watermark` step: image, text, or both (dialects.md §1.3 watermark,
-//! [AS §1.5][A-wm]).
+//! OSS `watermark` step: image, text, or both (`docs/oss-dialect.md`,
+//! "Actions": `watermark`).
 //!
 //! The image parameter is the URL-safe base64 of an object key of the same
 //! bucket, optionally followed by `?x-oss-process=image/...`: that nested
@@ -23,7 +23,7 @@ const KEYS: [&str; 18] = [
     "size", "shadow", "rotate", "order", "align", "interval",
 ];
 
-/// Longest text, in characters [A-wm].
+/// Longest text, in characters (Alibaba's `watermark` page).
 const MAX_TEXT_CHARS: usize = 64;
 
 /// The marker that starts a watermark image's own processing.
@@ -221,16 +221,13 @@ fn parse_color(c: Param<'_>) -> Result<Rgb> {
     if let Ok(rgb) = common::parse_rrggbb(c.value) {
         return Ok(rgb);
     }
-    common::b64url_decode_str(c.value)
-        .ok()
-        .and_then(|s| common::parse_hash_rrggbb(&s).ok())
-        .ok_or_else(|| {
-            DialectError::invalid(
-                format!(
-                    "watermark: invalid colour `{}`; expected RRGGBB or base64 of #RRGGBB",
-                    c.value
-                ),
-                c.raw,
-            )
-        })
+    common::parse_b64_hash_rrggbb(c.value).map_err(|_| {
+        DialectError::invalid(
+            format!(
+                "watermark: invalid colour `{}`; expected RRGGBB or base64 of #RRGGBB",
+                c.value
+            ),
+            c.raw,
+        )
+    })
 }

@@ -4,8 +4,14 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::common::b64url_encode;
-use imaging::Axis;
+use crate::common::{b64url_encode, parse_milli};
+use crate::error::ErrorKind;
+use crate::testing::Rng;
+use imaging::{
+    Axis, Blur, BlurKind, CircleBox, Combine, Crop, Enlarge, Font, Format, FormatRequest,
+    FrameSelect, Geometry, Gravity, Op, OutputOptions, Placement, Quality, Resize, Rgb, Rgba,
+    Rounding, SideChoice, Terminal, Watermark, WatermarkImage, WatermarkText,
+};
 
 fn b64(s: &str) -> String {
     b64url_encode(s.as_bytes())
@@ -54,9 +60,10 @@ fn check_err(query: &str, kind: ErrorKind, needle: &str) {
     }
 }
 
-/// dialects.md §3.2: the thumbnail table for a 400×300 source. The size in
-/// the comment is what the executor must produce with `Rounding::Truncate`
-/// (checked end-to-end by the HTTP tests); here the geometry is asserted.
+/// `docs/us3.md`, "`thumbnail` types": the table for a 400×300 source. The
+/// size in the comment is what the executor must produce with
+/// `Rounding::Truncate` (checked end-to-end by the HTTP tests); here the
+/// geometry is asserted.
 #[test]
 fn thumbnail_types_of_the_vendor_table() {
     let red = Rgba(255, 0, 0, 255);
@@ -1050,11 +1057,11 @@ fn json_renderers() {
         exif: vec![field("Orientation", "1", 3)],
     };
     assert_eq!(
-        imageinfo_json(&info),
+        info_json(&info),
         serde_json::json!({"width": 640, "height": 480, "format": "JPEG"})
     );
     assert_eq!(
-        imageinfo_json(&ImageInfo {
+        info_json(&ImageInfo {
             format: Format::Webp,
             ..info
         })["format"],
@@ -1070,11 +1077,11 @@ fn json_renderers() {
     );
     assert_eq!(exif_json(&[]), serde_json::json!({}));
     assert_eq!(
-        averagehue_json(Rgb(0x73, 0x62, 0x46)),
+        average_hue_json(Rgb(0x73, 0x62, 0x46)),
         serde_json::json!({"RGB": "0x736246"})
     );
     assert_eq!(
-        averagehue_json(Rgb(0, 10, 255)),
+        average_hue_json(Rgb(0, 10, 255)),
         serde_json::json!({"RGB": "0x000AFF"})
     );
 }
@@ -1191,18 +1198,10 @@ fn fuzzed_queries_never_panic() {
         "Signature=",
         "?",
     ];
-    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = Rng::new(0x2545_F491_4F6C_DD1D);
     for _ in 0..20_000 {
-        let len = (next() % 12) as usize;
-        let q: String = (0..len)
-            .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
-            .collect();
+        let len = rng.below(12);
+        let q: String = (0..len).map(|_| rng.pick(TOKENS)).collect();
         if let Err(e) = parse_query(&q) {
             assert_eq!(e.vendor_code.as_deref(), Some(RET_CODE), "{q}");
             assert!(!e.message.is_empty(), "{q}");
