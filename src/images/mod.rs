@@ -22,7 +22,7 @@
 //! Every failure is one [`ProcessError`], handed to the HTTP layer
 //! classified in the dialect's envelope ([`ProcessError::into_api`]).
 //! `Range` is ignored: processed responses are always whole
-//! (`docs/oss-dialect.md`, "Responses").
+//! (`docs/oss.md`, "Responses").
 //!
 //! Architecture Invariant: this module never parses vendor syntax itself
 //! (that is `dialects`), never touches pixels (that is `imaging`), and

@@ -18,7 +18,7 @@
 //!    `Store::object_writer` → commit. A rule that fails at execution (an
 //!    output over the 9 999 px cap, an undecodable source...) answers the
 //!    COS error and writes no output; the original stays stored.
-//! 4. The answer is the `UploadResult` XML of §2.7.
+//! 4. The answer is the `UploadResult` XML (`docs/cos.md`, "Upload-time").
 //!
 //! The front door calls [`prepare`] for a PUT or CompleteMultipartUpload
 //! that carries the header, and hands the S3 handler the result as an
