@@ -3,7 +3,12 @@
 //! `#[path = "../common/mod.rs"] mod common;`: the in-process server and its
 //! signing client, XML reading, digests, synthetic images and a seeded
 //! random generator. One copy of each, re-exported here.
-#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::too_many_arguments)]
+#![allow(
+    dead_code,
+    unused_imports,
+    clippy::unwrap_used,
+    clippy::too_many_arguments
+)]
 
 pub mod harness;
 pub mod images;

@@ -93,6 +93,15 @@ impl Server {
         }
     }
 
+    /// A server with these image-processing settings.
+    pub async fn with_processing(processing: ProcessingConfig) -> Server {
+        Self::start_with(Options {
+            processing,
+            ..Options::default()
+        })
+        .await
+    }
+
     /// Stops the server and waits for it to drain.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -147,18 +156,9 @@ impl Server {
         headers: &[(&str, &str)],
         body: impl Into<Bytes>,
     ) -> Resp {
-        harness::send_v4(
-            &self.client,
-            self.addr,
-            creds,
-            now,
-            method,
-            path,
-            headers,
-            None,
-            body.into(),
-        )
-        .await
+        let signer = (creds, now, None);
+        self.signed(signer, method, path, headers, body.into())
+            .await
     }
 
     /// A request signed as `creds` over `payload_hash`, which need not be
@@ -171,16 +171,30 @@ impl Server {
         path: &str,
         body: impl Into<Bytes>,
     ) -> Resp {
+        let signer = (creds, SystemTime::now(), Some(payload_hash));
+        self.signed(signer, method, path, &[], body.into()).await
+    }
+
+    /// Sends a SigV4-signed request: `(credentials, time, payload hash;
+    /// default the body's)`.
+    async fn signed(
+        &self,
+        (creds, now, payload_hash): (&Credentials, SystemTime, Option<&str>),
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Resp {
         harness::send_v4(
             &self.client,
             self.addr,
             creds,
-            SystemTime::now(),
+            now,
             method,
             path,
-            &[],
-            Some(payload_hash),
-            body.into(),
+            headers,
+            payload_hash,
+            body,
         )
         .await
     }
@@ -307,32 +321,8 @@ impl Server {
     }
 
     /// `headers` plus `Host` (by default the server's address: path
-    /// style), signed as `oss2.Auth` (OSS V1) signs a request.
-    pub fn oss_v1_headers(
-        &self,
-        creds: &Credentials,
-        method: &str,
-        host: Option<&str>,
-        path: &str,
-        headers: &[(&str, &str)],
-    ) -> HeaderMap {
-        self.vendor_signed(Vendor::OssV1, creds, method, host, path, headers)
-    }
-
-    /// `headers` plus `Host` (by default the server's address), signed as
-    /// `cos-python-sdk-v5` signs a request (a 600 s key time).
-    pub fn cos_headers(
-        &self,
-        creds: &Credentials,
-        method: &str,
-        host: Option<&str>,
-        path: &str,
-        headers: &[(&str, &str)],
-    ) -> HeaderMap {
-        self.vendor_signed(Vendor::Cos, creds, method, host, path, headers)
-    }
-
-    fn vendor_signed(
+    /// style), signed as the vendor's SDK signs a request.
+    pub fn vendor_headers(
         &self,
         vendor: Vendor,
         creds: &Credentials,
@@ -362,8 +352,11 @@ impl Server {
 }
 
 /// The vendors' signatures the tests sign with.
-enum Vendor {
+#[derive(Clone, Copy)]
+pub enum Vendor {
+    /// As `oss2.Auth` (OSS V1) signs.
     OssV1,
+    /// As `cos-python-sdk-v5` signs (a 600 s key time).
     Cos,
 }
 

@@ -7,10 +7,7 @@
 use crate::common::*;
 use crate::fixtures::*;
 use crate::measure::*;
-use http::{HeaderMap, Method};
 use image::Rgba;
-use imgbucket::auth::sign;
-use std::time::{Duration, SystemTime};
 
 const B: &str = "examplebucket-1250000000";
 const ORIGIN: &str = "http://examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com";
@@ -69,6 +66,15 @@ async fn get(s: &Server, key: &str, processing: &str) -> Resp {
     s.get(&format!("/{B}/{key}?{processing}")).await
 }
 
+/// Asserts that `key` processed by `<prefix><bad>` is the -106 syntax
+/// error (COS envelope), for each `bad`.
+async fn malformed(s: &Server, key: &str, prefix: &str, bads: &[impl AsRef<str>]) {
+    for bad in bads {
+        let q = format!("{prefix}{}", bad.as_ref());
+        get(s, key, &q).await.cos_error(400, Some("-106"));
+    }
+}
+
 #[tokio::test]
 async fn thumbnail_geometries_exact_sizes() {
     let s = server().await;
@@ -111,19 +117,22 @@ async fn thumbnail_geometries_exact_sizes() {
     // Output sides over 9 999.
     let r = get(&s, "f9.jpg", "imageMogr2/thumbnail/10000x").await;
     r.cos_error(400, Some("-447"));
-    for bad in [
-        "abc",
-        "0x0",
-        "!0p",
-        "!1001p",
-        "x",
-        "100x100z",
-        "100x100!r",
-        "-5x",
-    ] {
-        let r = get(&s, "f9.jpg", &format!("imageMogr2/thumbnail/{bad}")).await;
-        r.cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "f9.jpg",
+        "imageMogr2/thumbnail/",
+        &[
+            "abc",
+            "0x0",
+            "!0p",
+            "!1001p",
+            "x",
+            "100x100z",
+            "100x100!r",
+            "-5x",
+        ],
+    )
+    .await;
 }
 
 /// dialects.md §2.3 [T-scale-zh-2025]: "animated images are never
@@ -174,16 +183,19 @@ async fn pad_and_colour() {
         .await
         .image();
     assert_eq!(img.dimensions(), (50, 100));
-    for bad in [
-        "thumbnail/100x/pad/1".to_string(),
-        "thumbnail/100x100/pad/2".to_string(),
-        "thumbnail/100x100/pad/1/color/notb64!".to_string(),
-        format!("thumbnail/100x100/pad/1/color/{}", b64("green")),
-        "pad/1".to_string(),
-    ] {
-        let r = get(&s, "f6.png", &format!("imageMogr2/{bad}")).await;
-        r.cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "f6.png",
+        "imageMogr2/",
+        &[
+            "thumbnail/100x/pad/1".to_string(),
+            "thumbnail/100x100/pad/2".to_string(),
+            "thumbnail/100x100/pad/1/color/notb64!".to_string(),
+            format!("thumbnail/100x100/pad/1/color/{}", b64("green")),
+            "pad/1".to_string(),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -278,19 +290,21 @@ async fn cut_crop_gravity_offsets() {
     .await
     .image();
     assert!(all(&west, RED));
-    for bad in [
-        "crop/100x100/gravity/middle",
-        "crop/0x100",
-        "crop/axb",
-        "gravity/center",
-        "crop/100x100/dx/-1",
-        "cut/100x100x0",
-        "cut/0x10x0x0",
-    ] {
-        get(&s, "framed.png", &format!("imageMogr2/{bad}"))
-            .await
-            .cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "framed.png",
+        "imageMogr2/",
+        &[
+            "crop/100x100/gravity/middle",
+            "crop/0x100",
+            "crop/axb",
+            "gravity/center",
+            "crop/100x100/dx/-1",
+            "cut/100x100x0",
+            "cut/0x10x0x0",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -320,17 +334,19 @@ async fn iradius_rradius_scrop() {
     let r = get(&s, "f9.jpg", "imageMogr2/scrop/100x100").await;
     r.expect_image("image/jpeg");
     assert_eq!(r.dims(), (400, 300));
-    for bad in [
-        "iradius/0",
-        "iradius/x",
-        "rradius/-1",
-        "scrop/100x",
-        "scrop/abc",
-    ] {
-        get(&s, "f9.jpg", &format!("imageMogr2/{bad}"))
-            .await
-            .cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "f9.jpg",
+        "imageMogr2/",
+        &[
+            "iradius/0",
+            "iradius/x",
+            "rradius/-1",
+            "scrop/100x",
+            "scrop/abc",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -367,11 +383,13 @@ async fn rotate_auto_orient_flip() {
         .image();
     assert!(near(*img.get_pixel(10, 5), GREEN, 2));
     assert!(near(*img.get_pixel(10, 295), RED, 2));
-    for bad in ["rotate/361", "rotate/-1", "flip/diagonal", "rotate"] {
-        get(&s, "f6.png", &format!("imageMogr2/{bad}"))
-            .await
-            .cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "f6.png",
+        "imageMogr2/",
+        &["rotate/361", "rotate/-1", "flip/diagonal", "rotate"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -427,11 +445,7 @@ async fn format_cgif_interlace() {
         gif_frames(&get(&s, "f12.gif", "imageMogr2/cgif/20").await.body),
         20
     );
-    for bad in ["cgif/0", "cgif/101"] {
-        get(&s, "f5.gif", &format!("imageMogr2/{bad}"))
-            .await
-            .cos_error(400, Some("-106"));
-    }
+    malformed(&s, "f5.gif", "imageMogr2/", &["cgif/0", "cgif/101"]).await;
     // interlace: SOF2 and no SOF0; ignored for PNG output.
     let r = get(&s, "f9.jpg", "imageMogr2/interlace/1").await;
     r.expect_image("image/jpeg");
@@ -487,17 +501,19 @@ async fn quality_rquality_lquality() {
     get(&s, "f6.png", "imageMogr2/quality/50")
         .await
         .expect_image("image/png");
-    for bad in [
-        "quality/101",
-        "quality/-1",
-        "rquality/abc",
-        "lquality/101",
-        "quality/50!!",
-    ] {
-        get(&s, "f9.jpg", &format!("imageMogr2/{bad}"))
-            .await
-            .cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "f9.jpg",
+        "imageMogr2/",
+        &[
+            "quality/101",
+            "quality/-1",
+            "rquality/abc",
+            "lquality/101",
+            "quality/50!!",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -535,21 +551,23 @@ async fn effects_blur_bright_contrast_sharpen_grayscale() {
         .all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]));
     let img = get(&s, "ramp.png", "imageMogr2/grayscale/0").await.image();
     assert_eq!(img, base);
-    for bad in [
-        "blur/0x1",
-        "blur/51x1",
-        "blur/5",
-        "blur/5x0",
-        "bright/101",
-        "contrast/-101",
-        "sharpen/9",
-        "sharpen/301",
-        "grayscale/2",
-    ] {
-        get(&s, "ramp.png", &format!("imageMogr2/{bad}"))
-            .await
-            .cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "ramp.png",
+        "imageMogr2/",
+        &[
+            "blur/0x1",
+            "blur/51x1",
+            "blur/5",
+            "blur/5x0",
+            "bright/101",
+            "contrast/-101",
+            "sharpen/9",
+            "sharpen/301",
+            "grayscale/2",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -587,16 +605,18 @@ async fn strip_size_limit_ignore_error() {
         r.expect_image("image/jpeg");
         assert!(r.body.len() <= noisy.len(), "{n}");
     }
-    for bad in [
-        "size-limit/0k",
-        "size-limit/10",
-        "size-limit/10g",
-        "size-limit/k",
-    ] {
-        get(&s, "noisy.jpg", &format!("imageMogr2/{bad}"))
-            .await
-            .cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "noisy.jpg",
+        "imageMogr2/",
+        &[
+            "size-limit/0k",
+            "size-limit/10",
+            "size-limit/10g",
+            "size-limit/k",
+        ],
+    )
+    .await;
     // ignore-error/1: an over-limit request answers the source.
     for q in [
         "imageMogr2/thumbnail/12000x/ignore-error/1",
@@ -665,17 +685,21 @@ async fn imageview2_modes() {
     assert!(near(*img.get_pixel(200, 260), BLUE, 2));
     let r = get(&s, "f7p.png", "imageView2/4/w/500/h/400").await;
     assert_eq!(r.dims(), (400, 800));
-    for bad in [
-        "imageView2/6/w/100",
-        "imageView2/0/w/100",
-        "imageView2/2",
-        "imageView2/5",
-        "imageView2/5/w/0",
-        "imageView2/2/w/100/format/tiff",
-        "imageView2/2/w/100/x/1",
-    ] {
-        get(&s, "f7.jpg", bad).await.cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "f7.jpg",
+        "",
+        &[
+            "imageView2/6/w/100",
+            "imageView2/0/w/100",
+            "imageView2/2",
+            "imageView2/5",
+            "imageView2/5/w/0",
+            "imageView2/2/w/100/format/tiff",
+            "imageView2/2/w/100/x/1",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -766,27 +790,29 @@ async fn watermark_image() {
     get(&s, "white.jpg", &format!("watermark/1/image/{missing}"))
         .await
         .cos_error(400, Some("-106"));
-    for bad in [
-        format!(
-            "watermark/1/image/{}",
-            b64(&format!("https://{}/wm/logo.png", &ORIGIN[7..]))
-        ),
-        format!("watermark/1/image/{}", b64("wm/logo.png")),
-        "watermark/1/image/%21%21".to_string(),
-        "watermark/1/gravity/center".to_string(),
-        format!("watermark/1/image/{url}/dissolve/0"),
-        format!("watermark/1/image/{url}/dissolve/101"),
-        format!("watermark/1/image/{url}/scatype/1"),
-        format!("watermark/1/image/{url}/scatype/3/spcent/251"),
-        format!("watermark/1/image/{url}/gravity/nowhere"),
-        format!("watermark/1/image/{url}/blogo/3"),
-        format!("watermark/1/image/{url}/fontsize/10"),
-        "watermark/5/image/x".to_string(),
-    ] {
-        get(&s, "white.jpg", &bad)
-            .await
-            .cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "white.jpg",
+        "",
+        &[
+            format!(
+                "watermark/1/image/{}",
+                b64(&format!("https://{}/wm/logo.png", &ORIGIN[7..]))
+            ),
+            format!("watermark/1/image/{}", b64("wm/logo.png")),
+            "watermark/1/image/%21%21".to_string(),
+            "watermark/1/gravity/center".to_string(),
+            format!("watermark/1/image/{url}/dissolve/0"),
+            format!("watermark/1/image/{url}/dissolve/101"),
+            format!("watermark/1/image/{url}/scatype/1"),
+            format!("watermark/1/image/{url}/scatype/3/spcent/251"),
+            format!("watermark/1/image/{url}/gravity/nowhere"),
+            format!("watermark/1/image/{url}/blogo/3"),
+            format!("watermark/1/image/{url}/fontsize/10"),
+            "watermark/5/image/x".to_string(),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -870,20 +896,22 @@ async fn watermark_text_and_blind() {
     .await
     .image();
     assert!(near(*img.get_pixel(25, 25), BLACK, 24));
-    for bad in [
-        "watermark/2".to_string(),
-        "watermark/2/text/".to_string(),
-        "watermark/2/text/%21%21".to_string(),
-        format!("watermark/2/text/{text}/font/{}", b64("nosuchfont.ttf")),
-        format!("watermark/2/text/{text}/fill/{}", b64("red")),
-        format!("watermark/2/text/{text}/fontsize/0"),
-        format!("watermark/2/text/{text}/shadow/101"),
-        format!("watermark/2/text/{text}/image/{url}"),
-    ] {
-        get(&s, "white.jpg", &bad)
-            .await
-            .cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "white.jpg",
+        "",
+        &[
+            "watermark/2".to_string(),
+            "watermark/2/text/".to_string(),
+            "watermark/2/text/%21%21".to_string(),
+            format!("watermark/2/text/{text}/font/{}", b64("nosuchfont.ttf")),
+            format!("watermark/2/text/{text}/fill/{}", b64("red")),
+            format!("watermark/2/text/{text}/fontsize/0"),
+            format!("watermark/2/text/{text}/shadow/101"),
+            format!("watermark/2/text/{text}/image/{url}"),
+        ],
+    )
+    .await;
     // Blind watermarks: 501 without X-ErrNo.
     for q in [
         format!("watermark/3/type/3/text/{}", b64("abc")),
@@ -1015,16 +1043,7 @@ async fn pipelines_encoding_and_signatures() {
     s.upload("pubbucket-1250000000", "f9.jpg", &f9(), "image/jpeg")
         .await;
     let path = format!("/{B}/f9.jpg?imageMogr2/thumbnail/200x");
-    let mut h = HeaderMap::new();
-    sign::sign_cos_request(
-        &Method::GET,
-        &s.uri(&path),
-        &mut h,
-        &s.creds,
-        SystemTime::now(),
-        Duration::from_secs(600),
-    )
-    .unwrap();
+    let h = s.vendor_headers(Vendor::Cos, &s.creds, "GET", None, &path, &[]);
     // As the SDK writes a presigned URL: the values encoded once more
     // (`q-url-param-list=imagemogr2%252fthumbnail...`, seeds 003/004).
     let auth = h["authorization"]
@@ -1064,17 +1083,21 @@ async fn pipelines_encoding_and_signatures() {
     r.expect_image("image/jpeg");
     assert_eq!(r.dims(), (200, 150));
     // Shape errors.
-    for bad in [
-        "imageMogr2/rotate/90||imageMogr2/rotate/90",
-        "imageMogr2/rotate/90|resize/100",
-        "imageMogr2/thumbnail/100x&imageMogr2/rotate/90",
-        "imageMogr2//rotate/90",
-        "imageMogr2/minsize/1",
-        "imageMogr2/slim",
-        "imageMogr2/thumbnail/100x/thumbnail",
-    ] {
-        get(&s, "f9.jpg", bad).await.cos_error(400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "f9.jpg",
+        "",
+        &[
+            "imageMogr2/rotate/90||imageMogr2/rotate/90",
+            "imageMogr2/rotate/90|resize/100",
+            "imageMogr2/thumbnail/100x&imageMogr2/rotate/90",
+            "imageMogr2//rotate/90",
+            "imageMogr2/minsize/1",
+            "imageMogr2/slim",
+            "imageMogr2/thumbnail/100x/thumbnail",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -380,11 +380,7 @@ async fn body_over_the_cos_source_limit() {
         },
         ..Default::default()
     };
-    let s = Server::start_with(Options {
-        processing: cfg,
-        ..Options::default()
-    })
-    .await;
+    let s = Server::with_processing(cfg).await;
     s.mb(B).await;
     let big = f9();
     assert!(big.len() > 4096);

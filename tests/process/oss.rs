@@ -11,6 +11,11 @@ fn p(key: &str, process: &str) -> String {
     format!("/{B}/{key}?x-oss-process={process}")
 }
 
+/// The size of `key` processed by `process`.
+async fn dims(s: &Server, key: &str, process: &str) -> (u32, u32) {
+    s.get(&p(key, process)).await.dims()
+}
+
 #[tokio::test]
 async fn resize_modes_worked_example() {
     let s = Server::with_fixtures(B).await;
@@ -37,21 +42,13 @@ async fn resize_modes_worked_example() {
         .image();
     assert!(near(*img.get_pixel(75, 0), WHITE, 24));
     // limit_1 (default) never enlarges; limit_0 does.
+    assert_eq!(dims(&s, "f1.jpg", "image/resize,w_800").await, (400, 200));
     assert_eq!(
-        s.get(&p("f1.jpg", "image/resize,w_800")).await.dims(),
-        (400, 200)
-    );
-    assert_eq!(
-        s.get(&p("f1.jpg", "image/resize,w_800,limit_0"))
-            .await
-            .dims(),
+        dims(&s, "f1.jpg", "image/resize,w_800,limit_0").await,
         (800, 400)
     );
     // Percent.
-    assert_eq!(
-        s.get(&p("f1.jpg", "image/resize,p_50")).await.dims(),
-        (200, 100)
-    );
+    assert_eq!(dims(&s, "f1.jpg", "image/resize,p_50").await, (200, 100));
 }
 
 #[tokio::test]
@@ -69,9 +66,7 @@ async fn crop_gravity_and_outside_start() {
     assert!(near(*img.get_pixel(50, 25), RED, 24));
     // A region running past the edge is clipped.
     assert_eq!(
-        s.get(&p("f1.jpg", "image/crop,x_350,y_0,w_100,h_100"))
-            .await
-            .dims(),
+        dims(&s, "f1.jpg", "image/crop,x_350,y_0,w_100,h_100").await,
         (50, 100)
     );
     let r = s.get(&p("f1.jpg", "image/crop,x_500,y_10,w_10,h_10")).await;
@@ -113,19 +108,13 @@ async fn circle_white_on_jpeg_transparent_on_png() {
     assert_eq!(img.get_pixel(0, 0).0[3], 0);
     assert!(near(*img.get_pixel(40, 40), [0, 128, 255, 255], 2));
     // r beyond half the short side: (short-1)/2.
-    assert_eq!(
-        s.get(&p("f4.jpg", "image/circle,r_500")).await.dims(),
-        (99, 99)
-    );
+    assert_eq!(dims(&s, "f4.jpg", "image/circle,r_500").await, (99, 99));
 }
 
 #[tokio::test]
 async fn rotate_and_auto_orient_hoisting() {
     let s = Server::with_fixtures(B).await;
-    assert_eq!(
-        s.get(&p("f1.jpg", "image/rotate,90")).await.dims(),
-        (200, 400)
-    );
+    assert_eq!(dims(&s, "f1.jpg", "image/rotate,90").await, (200, 400));
     // F3: stored 1000×600, orientation 6 → displayed 600×1000, red right.
     // auto-orient runs before the resize wherever it is written.
     let img = s
@@ -136,10 +125,7 @@ async fn rotate_and_auto_orient_hoisting() {
     assert!(near(*img.get_pixel(90, 80), RED, 40));
     assert!(near(*img.get_pixel(10, 80), BLUE, 40));
     // Without auto-orient the stored pixels are used.
-    assert_eq!(
-        s.get(&p("f3.jpg", "image/resize,w_100")).await.dims(),
-        (100, 60)
-    );
+    assert_eq!(dims(&s, "f3.jpg", "image/resize,w_100").await, (100, 60));
 }
 
 #[tokio::test]
@@ -318,11 +304,7 @@ async fn decompression_bomb_is_refused_and_the_server_keeps_serving() {
 async fn source_over_the_byte_limit_is_refused_before_reading() {
     let mut cfg = imgbucket::config::ProcessingConfig::default();
     cfg.oss.max_source_bytes = Some(1000);
-    let s = Server::start_with(Options {
-        processing: cfg,
-        ..Options::default()
-    })
-    .await;
+    let s = Server::with_processing(cfg).await;
     s.mb(B).await;
     s.upload(B, "f1.jpg", &f1(), "image/jpeg").await;
     let r = s.get(&p("f1.jpg", "image/resize,w_100")).await;
@@ -437,11 +419,7 @@ async fn many_slow_requests_do_not_block_plain_requests() {
         cache_bytes: 0,
         ..Default::default()
     };
-    let s = Server::start_with(Options {
-        processing: cfg,
-        ..Options::default()
-    })
-    .await;
+    let s = Server::with_processing(cfg).await;
     s.mb(B).await;
     s.upload(B, "big.png", &png(&halves(1200, 800)), "image/png")
         .await;
@@ -526,11 +504,7 @@ async fn cache_stays_within_its_bound() {
         cache_bytes: 40_000,
         ..Default::default()
     };
-    let s = Server::start_with(Options {
-        processing: cfg,
-        ..Options::default()
-    })
-    .await;
+    let s = Server::with_processing(cfg).await;
     s.mb(B).await;
     s.upload(B, "f6.png", &f6(), "image/png").await;
     for w in 100..120 {

@@ -13,7 +13,7 @@ const B: &str = "examplebucket";
 
 /// A GET signed as `cos-python-sdk-v5` signs it.
 async fn cos_get(s: &Server, path: &str) -> Resp {
-    let h = s.cos_headers(&s.creds, "GET", None, path, &[]);
+    let h = s.vendor_headers(Vendor::Cos, &s.creds, "GET", None, path, &[]);
     s.send_headers("GET", path, h, "").await
 }
 
@@ -21,7 +21,7 @@ async fn cos_get(s: &Server, path: &str) -> Resp {
 async fn oss_v1_header_signature_covers_the_process() {
     let s = Server::with_fixtures(B).await;
     let path = format!("/{B}/f1.jpg?x-oss-process=image/resize,w_100");
-    let h = s.oss_v1_headers(&s.creds, "GET", None, &path, &[]);
+    let h = s.vendor_headers(Vendor::OssV1, &s.creds, "GET", None, &path, &[]);
     let r = s.send_headers("GET", &path, h.clone(), "").await;
     r.expect(200);
     assert_eq!(r.dims(), (100, 50));

@@ -180,9 +180,7 @@ async fn virtual_host_style() {
         .await;
     r.expect(200);
     assert_eq!(s.get("/vbkt/dir/k.txt").await.text(), "vhost");
-    let r = s
-        .req("GET", "/?list-type=2", &[("host", &host)], Bytes::new())
-        .await;
+    let r = s.get_h("/?list-type=2", &[("host", &host)]).await;
     r.expect(200);
     assert!(r.text().contains("<Key>dir/k.txt</Key>"));
 }

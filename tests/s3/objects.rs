@@ -113,9 +113,7 @@ async fn ranges() {
         ("bytes=0-1,4-5", 200, "0123456789", None),
     ];
     for (range, status, body, content_range) in cases {
-        let r = s
-            .req("GET", "/bkt/obj.txt", &[("range", range)], Bytes::new())
-            .await;
+        let r = s.get_h("/bkt/obj.txt", &[("range", range)]).await;
         r.expect(status);
         assert_eq!(r.text(), body, "{range}");
         assert_eq!(r.header("content-range"), content_range, "{range}");
@@ -124,14 +122,7 @@ async fn ranges() {
             Some(body.len().to_string().as_str())
         );
     }
-    let r = s
-        .req(
-            "GET",
-            "/bkt/obj.txt",
-            &[("range", "bytes=10-")],
-            Bytes::new(),
-        )
-        .await;
+    let r = s.get_h("/bkt/obj.txt", &[("range", "bytes=10-")]).await;
     r.expect_error(416, "InvalidRange");
     assert_eq!(r.header("content-range"), Some("bytes */10"));
     let h = s
@@ -163,7 +154,7 @@ async fn conditional_requests() {
         let s = &s;
         async move {
             let hs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            s.req("GET", "/bkt/obj.txt", &hs, Bytes::new()).await
+            s.get_h("/bkt/obj.txt", &hs).await
         }
     };
     get(vec![("if-match", etag.clone())]).await.expect(200);
@@ -259,12 +250,7 @@ async fn content_md5_and_checksums() {
     let plain = s.get("/bkt/c").await;
     assert!(plain.header("x-amz-checksum-crc32").is_none());
     let with = s
-        .req(
-            "GET",
-            "/bkt/c",
-            &[("x-amz-checksum-mode", "ENABLED")],
-            Bytes::new(),
-        )
+        .get_h("/bkt/c", &[("x-amz-checksum-mode", "ENABLED")])
         .await;
     assert_eq!(with.header("x-amz-checksum-crc32"), Some(crc.as_str()));
     let bad = checksum_base64(ChecksumAlgorithm::Crc32, b"abd");
@@ -321,6 +307,9 @@ async fn delete_objects() {
     .await
     .expect_error(404, "NoSuchBucket");
 }
+
+/// A request that must be refused: (path, headers, status, error code).
+type Refusal<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
 
 /// A CopyObject (PUT with `x-amz-copy-source` among `headers`).
 async fn copy(s: &Server, dst: &str, headers: &[(&str, &str)]) -> Resp {
@@ -384,7 +373,7 @@ async fn copy_object() {
 
     let if_match = |e| ("x-amz-copy-source-if-match", e);
     let if_none_match = ("x-amz-copy-source-if-none-match", etag.as_str());
-    let refused: [(&str, &[(&str, &str)], u16, &str); 6] = [
+    let refused: [Refusal; 6] = [
         (
             "/dst/x",
             &[SRC, if_match("\"nope\"")],

@@ -6,7 +6,7 @@
 //! and the vendors' multipart minimums. The Python suites
 //! (`s3-compat-tests/test_sdk_*.py`) run the real SDKs.
 
-use crate::common::{complete_multipart_xml, harness, xml_text, Options, Resp, Server};
+use crate::common::{complete_multipart_xml, harness, xml_text, Options, Resp, Server, Vendor};
 use bytes::Bytes;
 use imgbucket::auth::sign::Credentials;
 use imgbucket::config::Limits;
@@ -26,7 +26,7 @@ async fn oss(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Resp {
-    let h = s.oss_v1_headers(creds, method, host, path, headers);
+    let h = s.vendor_headers(Vendor::OssV1, creds, method, host, path, headers);
     s.send_headers(method, path, h, Bytes::copy_from_slice(body))
         .await
 }
@@ -43,7 +43,7 @@ async fn cos(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Resp {
-    let h = s.cos_headers(creds, method, Some(host), path, headers);
+    let h = s.vendor_headers(Vendor::Cos, creds, method, Some(host), path, headers);
     s.send_headers(method, path, h, Bytes::copy_from_slice(body))
         .await
 }
