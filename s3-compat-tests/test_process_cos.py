@@ -3,7 +3,7 @@ plain HTTP (`requests`) against the built binary, on a public-read bucket
 created with boto3: a few thumbnail geometries with exact sizes, pad
 colour, imageView2 modes, the information JSON of dialects.md §2.6,
 pipelines and percent-encoding, and the XML envelope with `X-ErrNo`
-(§2.9). The exhaustive cases are in tests/process_cos_conformance.rs."""
+(§2.9). The exhaustive cases are in tests/process/cos_conformance.rs."""
 
 from __future__ import annotations
 

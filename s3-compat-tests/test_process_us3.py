@@ -3,7 +3,7 @@ on a public-read bucket created with boto3: the thumbnail table of
 dialects.md §3.2 on a 400×300 source, imageinfo/exif JSON, pipelines,
 signed-URL parameters, interlace, styles through the `?iopstyle` API, and
 the JSON error envelope. The exhaustive cases are in
-tests/process_us3_conformance.rs; this is the representative subset seen
+tests/process/us3_conformance.rs; this is the representative subset seen
 by a real HTTP client."""
 
 from __future__ import annotations

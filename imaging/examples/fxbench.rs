@@ -25,7 +25,12 @@ fn time<T>(label: &str, f: impl FnOnce() -> T) -> T {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let mut path = "/work/shared/corpus/jpeg/bridge-4352x2448.jpg".to_string();
+    // The corpus bridge photo, `shared/corpus` beside the repository.
+    let mut path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/jpeg/bridge-4352x2448.jpg"
+    )
+    .to_string();
     let mut width: Option<u32> = None;
     while let Some(a) = args.next() {
         if a == "--width" {

@@ -9,27 +9,6 @@ use common::*;
 use image::{DynamicImage, ImageFormat, RgbaImage};
 use imaging::*;
 
-fn resize(g: Geometry) -> Op {
-    Op::Resize(Resize {
-        geometry: g,
-        enlarge: Enlarge::Allow,
-    })
-}
-
-fn with_format(ops: Vec<Op>, f: Format) -> Pipeline {
-    Pipeline {
-        ops,
-        output: OutputOptions {
-            format: Some(FormatRequest {
-                format: f,
-                only_if_source_animated: false,
-            }),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
 #[test]
 fn jpeg_resize_to_jpeg() {
     let src = jpeg(&halves(400, 200), 90);
@@ -41,18 +20,9 @@ fn jpeg_resize_to_jpeg() {
         ..Default::default()
     };
     let out = run(&src, &p).unwrap();
-    let Output::Image {
-        format,
-        width,
-        height,
-        quality,
-        ..
-    } = &out
-    else {
-        panic!()
-    };
-    assert_eq!((*format, *width, *height), (Format::Jpeg, 150, 75));
-    assert_eq!(*quality, Some(90));
+    let (format, width, height, quality) = meta(&out);
+    assert_eq!((format, width, height), (Format::Jpeg, 150, 75));
+    assert_eq!(quality, Some(90));
     let img = decoded(&out);
     assert_eq!(img.dimensions(), (150, 75));
     assert!(near(img.get_pixel(10, 30).0, [255, 0, 0, 255], 24));
@@ -65,10 +35,7 @@ fn shrink_on_load_keeps_exact_geometry() {
     // size must still be computed from the full-size header.
     let src = jpeg(&halves(1000, 500), 85);
     let p = Pipeline {
-        ops: vec![resize(Geometry::Fit {
-            width: Some(101),
-            height: None,
-        })],
+        ops: vec![fit_w(101)],
         ..Default::default()
     };
     let out = run(&src, &p).unwrap();
@@ -96,17 +63,7 @@ fn png_alpha_to_jpeg_is_flattened_on_white_and_png_keeps_alpha() {
     );
     assert!(near(j.get_pixel(10, 10).0, [0, 255, 0, 255], 24));
 
-    let out = run(
-        &src,
-        &with_format(
-            vec![resize(Geometry::Fit {
-                width: Some(50),
-                height: None,
-            })],
-            Format::Png,
-        ),
-    )
-    .unwrap();
+    let out = run(&src, &with_format(vec![fit_w(50)], Format::Png)).unwrap();
     let p = decoded(&out);
     assert_eq!(p.dimensions(), (50, 50));
     assert_eq!(p.get_pixel(25, 25).0[3], 0);
@@ -125,17 +82,7 @@ fn webp_and_gif_outputs() {
         Format::Bmp,
         Format::Tiff,
     ] {
-        let out = run(
-            &src,
-            &with_format(
-                vec![resize(Geometry::Fit {
-                    width: Some(100),
-                    height: None,
-                })],
-                f,
-            ),
-        )
-        .unwrap();
+        let out = run(&src, &with_format(vec![fit_w(100)], f)).unwrap();
         let Output::Image { format, bytes, .. } = &out else {
             panic!()
         };
@@ -350,10 +297,7 @@ fn crop_flip_rotate_indexcrop_shapes() {
             bbox: CircleBox::TwoRPlusOne,
         }],
         output: OutputOptions {
-            format: Some(FormatRequest {
-                format: Format::Jpeg,
-                only_if_source_animated: false,
-            }),
+            format: fmt(Format::Jpeg),
             ..Default::default()
         },
         ..Default::default()

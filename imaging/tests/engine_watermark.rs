@@ -53,20 +53,24 @@ fn white_png() -> Vec<u8> {
     )
 }
 
-#[test]
-fn image_mark_is_drawn_bottom_right() {
+/// Draws the mark `key` (after `preprocess`) on the white 300×200 PNG.
+fn draw(key: &str, preprocess: Vec<Op>) -> Result<Output> {
     let p = Pipeline {
-        ops: vec![mark_op("wm/logo.png", vec![])],
+        ops: vec![mark_op(key, preprocess)],
         ..Default::default()
     };
-    let out = execute(
+    execute(
         &white_png(),
         &p,
         &assets(),
         &Limits::default(),
         &Engine::new(),
     )
-    .unwrap();
+}
+
+#[test]
+fn image_mark_is_drawn_bottom_right() {
+    let out = draw("wm/logo.png", vec![]).unwrap();
     let img = decoded(&out);
     assert_eq!(
         img.get_pixel(300 - 10 - 25, 200 - 10 - 25).0,
@@ -86,18 +90,7 @@ fn mark_preprocessing_runs_before_drawing() {
         dx: 0,
         dy: 0,
     })];
-    let p = Pipeline {
-        ops: vec![mark_op("wm/logo.png", pre)],
-        ..Default::default()
-    };
-    let out = execute(
-        &white_png(),
-        &p,
-        &assets(),
-        &Limits::default(),
-        &Engine::new(),
-    )
-    .unwrap();
+    let out = draw("wm/logo.png", pre).unwrap();
     let img = decoded(&out);
     assert_eq!(
         img.get_pixel(300 - 10 - 10, 200 - 10 - 10).0,
@@ -112,17 +105,7 @@ fn mark_preprocessing_runs_before_drawing() {
 #[test]
 fn missing_or_bad_mark_is_a_watermark_error() {
     for key in ["wm/none.png", "wm/bad.png"] {
-        let p = Pipeline {
-            ops: vec![mark_op(key, vec![])],
-            ..Default::default()
-        };
-        let r = execute(
-            &white_png(),
-            &p,
-            &assets(),
-            &Limits::default(),
-            &Engine::new(),
-        );
+        let r = draw(key, vec![]);
         assert!(matches!(r, Err(Error::Watermark(_))), "{key}: {r:?}");
     }
 }

@@ -11,31 +11,6 @@ use common::*;
 use image::{AnimationDecoder, DynamicImage, ImageDecoder, ImageFormat, RgbaImage};
 use imaging::*;
 
-fn fit_w(w: u32) -> Op {
-    Op::Resize(Resize {
-        geometry: Geometry::Fit {
-            width: Some(w),
-            height: None,
-        },
-        enlarge: Enlarge::Allow,
-    })
-}
-
-fn pipeline(ops: Vec<Op>, output: OutputOptions) -> Pipeline {
-    Pipeline {
-        ops,
-        output,
-        ..Default::default()
-    }
-}
-
-fn fmt(f: Format) -> Option<FormatRequest> {
-    Some(FormatRequest {
-        format: f,
-        only_if_source_animated: false,
-    })
-}
-
 fn animated_gif(n: u8, delay_ms: u32) -> Vec<u8> {
     let mut gif = Vec::new();
     {
@@ -72,16 +47,8 @@ fn gif_frames(bytes: &[u8]) -> Vec<image::Frame> {
 fn animated_gif_resize_keeps_frames_and_delays() {
     let src = animated_gif(10, 100);
     let out = run(&src, &pipeline(vec![fit_w(100)], OutputOptions::default())).unwrap();
-    let Output::Image {
-        format,
-        width,
-        height,
-        ..
-    } = &out
-    else {
-        panic!()
-    };
-    assert_eq!((*format, *width, *height), (Format::Gif, 100, 50));
+    let (format, width, height, _) = meta(&out);
+    assert_eq!((format, width, height), (Format::Gif, 100, 50));
     let frames = gif_frames(bytes(&out));
     assert_eq!(frames.len(), 10);
     for (k, f) in frames.iter().enumerate() {
@@ -140,17 +107,7 @@ fn frame_selection_and_static_outputs() {
 #[test]
 fn gif_to_png_is_the_first_frame_and_format_gif_only_converts_gifs() {
     let src = animated_gif(4, 50);
-    let out = run(
-        &src,
-        &pipeline(
-            vec![],
-            OutputOptions {
-                format: fmt(Format::Png),
-                ..Default::default()
-            },
-        ),
-    )
-    .unwrap();
+    let out = run(&src, &with_format(vec![], Format::Png)).unwrap();
     assert!(matches!(
         out,
         Output::Image {
@@ -195,17 +152,7 @@ fn gif_to_png_is_the_first_frame_and_format_gif_only_converts_gifs() {
 #[test]
 fn animated_webp_output() {
     let src = animated_gif(3, 100);
-    let out = run(
-        &src,
-        &pipeline(
-            vec![],
-            OutputOptions {
-                format: fmt(Format::Webp),
-                ..Default::default()
-            },
-        ),
-    )
-    .unwrap();
+    let out = run(&src, &with_format(vec![], Format::Webp)).unwrap();
     let b = bytes(&out);
     assert_eq!(sniff(b), Some(Format::Webp));
     assert_eq!(probe(b, &Limits::default()).unwrap().frame_count, 3);
@@ -326,17 +273,7 @@ fn icc_profile_kept_or_stripped() {
     .unwrap();
     assert!(!bytes(&stripped).windows(12).any(|w| w == b"ICC_PROFILE\0"));
     // JPEG → PNG carries it as iCCP.
-    let out = run(
-        &src,
-        &pipeline(
-            vec![],
-            OutputOptions {
-                format: fmt(Format::Png),
-                ..Default::default()
-            },
-        ),
-    )
-    .unwrap();
+    let out = run(&src, &with_format(vec![], Format::Png)).unwrap();
     let mut d = image::codecs::png::PngDecoder::new(Cursor::new(bytes(&out))).unwrap();
     assert_eq!(d.icc_profile().unwrap().as_deref(), Some(&profile[..]));
     // A CMYK or grey profile does not fit the RGB output: dropped.
@@ -567,12 +504,7 @@ fn size_limit_binary_searches_quality() {
     };
     let out = run(&src, &pipeline(vec![], o)).unwrap();
     assert!((bytes(&out).len() as u64) <= target);
-    let Output::Image {
-        quality: Some(q), ..
-    } = out
-    else {
-        panic!()
-    };
+    let q = meta(&out).3.unwrap();
     assert!(q < 90, "{q}");
     // `!`: the result is not smaller than the source → the source.
     let o = OutputOptions {
@@ -595,29 +527,8 @@ fn cmyk_jpeg_is_decoded_through_the_fallback() {
     // does: 255 = no ink.
     let (w, h) = (32usize, 16usize);
     let px: Vec<u8> = (0..w * h).flat_map(|_| [255u8, 0, 0, 255]).collect();
-    let mut c = turbojpeg::Compressor::new().unwrap();
-    c.set_quality(95).unwrap();
-    c.set_colorspace(turbojpeg::Colorspace::CMYK).unwrap();
-    c.set_subsamp(turbojpeg::Subsamp::None).unwrap();
-    let img = turbojpeg::Image {
-        pixels: px.as_slice(),
-        width: w,
-        pitch: w * 4,
-        height: h,
-        format: turbojpeg::PixelFormat::CMYK,
-    };
-    let src = c.compress_to_vec(img).unwrap();
-    let out = run(
-        &src,
-        &pipeline(
-            vec![fit_w(16)],
-            OutputOptions {
-                format: fmt(Format::Png),
-                ..Default::default()
-            },
-        ),
-    )
-    .unwrap();
+    let src = cmyk_jpeg(&px, w, h, 95);
+    let out = run(&src, &with_format(vec![fit_w(16)], Format::Png)).unwrap();
     let img = decoded(&out);
     assert_eq!(img.dimensions(), (16, 8));
     assert!(

@@ -11,16 +11,7 @@ use common::*;
 use imaging::*;
 
 fn thumb() -> Pipeline {
-    Pipeline {
-        ops: vec![Op::Resize(Resize {
-            geometry: Geometry::Fit {
-                width: Some(100),
-                height: None,
-            },
-            enlarge: Enlarge::Allow,
-        })],
-        ..Default::default()
-    }
+    pipeline(vec![fit_w(100)], OutputOptions::default())
 }
 
 fn too_large(r: Result<Output>, what_part: &str) {
@@ -96,13 +87,7 @@ fn source_bytes_and_output_side() {
     };
     too_large(run_limits(&src, &thumb(), &l), "bytes");
     let big = Pipeline {
-        ops: vec![Op::Resize(Resize {
-            geometry: Geometry::Fit {
-                width: Some(20_000),
-                height: None,
-            },
-            enlarge: Enlarge::Allow,
-        })],
+        ops: vec![fit_w(20_000)],
         ..Default::default()
     };
     too_large(run(&src, &big), "output");
@@ -112,27 +97,13 @@ fn source_bytes_and_output_side() {
 fn on_limit_error_returns_the_source() {
     let src = jpeg(&halves(200, 100), 90);
     let mut p = Pipeline {
-        ops: vec![Op::Resize(Resize {
-            geometry: Geometry::Fit {
-                width: Some(20_000),
-                height: None,
-            },
-            enlarge: Enlarge::Allow,
-        })],
+        ops: vec![fit_w(20_000)],
         ..Default::default()
     };
     p.on_limit_error = OnLimitError::ReturnSource;
     let out = run(&src, &p).unwrap();
     assert_eq!(bytes(&out), &src[..]);
-    let Output::Image {
-        width,
-        height,
-        format,
-        ..
-    } = out
-    else {
-        panic!()
-    };
+    let (format, width, height, _) = meta(&out);
     assert_eq!((width, height, format), (200, 100, Format::Jpeg));
     // Other errors are not forgiven.
     p.ops = vec![Op::Crop(Crop {
@@ -199,24 +170,9 @@ fn mutated_inputs_never_panic() {
         0xE1,
         &[b"Exif\0\0".as_slice(), &exif_orientation(6)].concat(),
     ));
-    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let p = Pipeline {
-        ops: vec![
-            Op::AutoOrient,
-            Op::Resize(Resize {
-                geometry: Geometry::Fit {
-                    width: Some(20),
-                    height: None,
-                },
-                enlarge: Enlarge::Allow,
-            }),
-        ],
+        ops: vec![Op::AutoOrient, fit_w(20)],
         ..Default::default()
     };
     let info = Pipeline {
@@ -226,12 +182,12 @@ fn mutated_inputs_never_panic() {
     for src in &sources {
         for _ in 0..300 {
             let mut m = src.clone();
-            for _ in 0..1 + next() % 4 {
-                let i = (next() % m.len() as u64) as usize;
-                m[i] = next() as u8;
+            for _ in 0..1 + rng.below(4) {
+                let i = rng.below(m.len() as u64) as usize;
+                m[i] = rng.next() as u8;
             }
-            if next() % 5 == 0 {
-                m.truncate((next() % m.len() as u64) as usize);
+            if rng.below(5) == 0 {
+                m.truncate(rng.below(m.len() as u64) as usize);
             }
             let _ = run(&m, &p);
             let _ = run(&m, &info);

@@ -216,17 +216,20 @@ pub(crate) fn sign(sign_key: &str, sign_time: &str, http_string: &str) -> (Strin
 }
 
 /// `k=v` pairs (already encoded), sorted, joined with `&`.
+#[cfg(any(test, feature = "test-util"))]
 pub(crate) fn pairs_line(mut pairs: Vec<(String, String)>) -> String {
     pairs.sort();
     join_pairs(&pairs)
 }
 
 /// The COS encoding of a name (lower-cased) or value.
+#[cfg(any(test, feature = "test-util"))]
 pub(crate) fn encode_name(name: &[u8]) -> String {
     encode(name).to_ascii_lowercase()
 }
 
 /// The COS encoding of a value.
+#[cfg(any(test, feature = "test-util"))]
 pub(crate) fn encode_value(value: &[u8]) -> String {
     encode(value)
 }

@@ -38,7 +38,8 @@
 //! a submodule. The keyring's `region` applies to SigV4 only: the vendors'
 //! regions have their own names.
 //!
-//! [`sign`] holds client-side signing helpers (used by the integration tests).
+//! `sign` holds client-side signing helpers (used by the tests, behind the
+//! `test-util` feature).
 
 mod body;
 mod checksum;
@@ -46,6 +47,7 @@ mod chunked;
 mod cos;
 mod error;
 mod oss;
+#[cfg(any(test, feature = "test-util"))]
 pub mod sign;
 mod sigv2;
 mod sigv4;

@@ -174,6 +174,7 @@ pub(crate) fn string_to_sign(
 }
 
 /// `base64(HMAC-SHA1(secret, string_to_sign))`.
+#[cfg(any(test, feature = "test-util"))]
 pub(crate) fn sign(secret: &str, string_to_sign: &str) -> String {
     BASE64.encode(util::hmac_sha1(
         secret.as_bytes(),

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use std::collections::BTreeMap;
-use storage::{CannedAcl, EmbeddedStore, Error, ListQuery, Store};
+use storage::{CannedAcl, Error, ListQuery, Store};
 
 /// One listing entry, in listing order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -129,9 +129,7 @@ async fn list_all(
 
 #[tokio::test]
 async fn random_operations_match_a_btreemap() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s: EmbeddedStore = open(dir.path());
-    s.create_bucket("m", CannedAcl::Private).await.unwrap();
+    let (dir, mut s) = store_with("m").await;
     let mut model: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut rng = Rng::new(0x5EED);
     for step in 0..600 {
@@ -194,16 +192,7 @@ async fn random_operations_match_a_btreemap() {
         }
     }
     // Final full check, including sizes and ETags.
-    let page = s
-        .list_objects(
-            "m",
-            &ListQuery {
-                max_keys: 100_000,
-                ..ListQuery::default()
-            },
-        )
-        .await
-        .unwrap();
+    let page = first_page(&s, "m", 100_000).await.unwrap();
     assert_eq!(page.objects.len(), model.len());
     for (o, (k, data)) in page.objects.iter().zip(&model) {
         assert_eq!(&o.key, k);
@@ -217,9 +206,7 @@ async fn random_operations_match_a_btreemap() {
 
 #[tokio::test]
 async fn paging_equals_full_listing_for_every_page_size() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("p", CannedAcl::Private).await.unwrap();
+    let (_dir, s) = store_with("p").await;
     let mut model = BTreeMap::new();
     let mut rng = Rng::new(42);
     for _ in 0..150 {
@@ -254,9 +241,7 @@ async fn paging_equals_full_listing_for_every_page_size() {
 
 #[tokio::test]
 async fn listing_edge_cases() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("e", CannedAcl::Private).await.unwrap();
+    let (_dir, s) = store_with("e").await;
     s.create_bucket("e2", CannedAcl::Private).await.unwrap();
     for k in [
         "photos/2024/a.jpg",
@@ -298,16 +283,7 @@ async fn listing_edge_cases() {
     );
     assert!(!page.is_truncated);
     // Binary order: "Z" < "photos" < "readme" < "z\u{10FFFF}".
-    let all = s
-        .list_objects(
-            "e",
-            &ListQuery {
-                max_keys: 100,
-                ..ListQuery::default()
-            },
-        )
-        .await
-        .unwrap();
+    let all = first_page(&s, "e", 100).await.unwrap();
     let keys: Vec<_> = all.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(keys[0], "Z");
     assert_eq!(keys.last().copied(), Some("z\u{10FFFF}"));

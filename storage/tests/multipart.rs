@@ -31,11 +31,26 @@ fn cp(n: u32, etag: &str) -> CompletedPart {
     }
 }
 
+/// Starts an upload of `key` in bucket `b` with default attributes.
+async fn start(s: &dyn Store, key: &str) -> String {
+    s.create_multipart_upload("b", key, ObjectAttrs::default())
+        .await
+        .unwrap()
+}
+
+/// Uploads `parts` as parts 1, 2, ... and names them for completion.
+async fn put_parts(s: &dyn Store, key: &str, id: &str, parts: &[Vec<u8>]) -> Vec<CompletedPart> {
+    let mut done = Vec::new();
+    for (i, data) in parts.iter().enumerate() {
+        let n = i as u32 + 1;
+        done.push(cp(n, &put_part(s, key, id, n, data).await));
+    }
+    done
+}
+
 #[tokio::test]
 async fn complete_assembles_parts_without_copying() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (dir, s) = store_with("b").await;
     put(&s, "b", "big", b"previous version").await;
     let attrs = ObjectAttrs {
         content_type: Some("image/png".into()),
@@ -132,13 +147,8 @@ async fn complete_assembles_parts_without_copying() {
 
 #[tokio::test]
 async fn completion_errors_leave_upload_intact() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
-    let id = s
-        .create_multipart_upload("b", "k", ObjectAttrs::default())
-        .await
-        .unwrap();
+    let (_dir, s) = store_with("b").await;
+    let id = start(&s, "k").await;
     let small = bytes(1000, 1);
     let big = bytes(5000, 2);
     let e1 = put_part(&s, "k", &id, 1, &small).await;
@@ -211,13 +221,8 @@ async fn completion_errors_leave_upload_intact() {
 
 #[tokio::test]
 async fn abort_removes_parts_and_late_parts_fail() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
-    let id = s
-        .create_multipart_upload("b", "k", ObjectAttrs::default())
-        .await
-        .unwrap();
+    let (dir, s) = store_with("b").await;
+    let id = start(&s, "k").await;
     put_part(&s, "k", &id, 1, &bytes(2 * 1024 * 1024, 1)).await;
     put_part(&s, "k", &id, 2, &bytes(10, 1)).await;
     // A part writer opened before the abort commits after it.
@@ -237,10 +242,7 @@ async fn abort_removes_parts_and_late_parts_fail() {
         Err(Error::NoSuchUpload(_))
     ));
     // The wrong key does not find the upload either.
-    let id2 = s
-        .create_multipart_upload("b", "k", ObjectAttrs::default())
-        .await
-        .unwrap();
+    let id2 = start(&s, "k").await;
     assert!(matches!(
         s.multipart_upload("b", "other", &id2).await,
         Err(Error::NoSuchUpload(_))
@@ -254,13 +256,8 @@ async fn abort_removes_parts_and_late_parts_fail() {
 
 #[tokio::test]
 async fn empty_parts_and_checksums() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
-    let id = s
-        .create_multipart_upload("b", "k", ObjectAttrs::default())
-        .await
-        .unwrap();
+    let (_dir, s) = store_with("b").await;
+    let id = start(&s, "k").await;
     let e1 = put_part(&s, "k", &id, 1, b"abc").await;
     let w = s.part_writer("b", "k", &id, 2).await.unwrap();
     let attrs = ObjectAttrs {
@@ -286,15 +283,10 @@ async fn empty_parts_and_checksums() {
 
 #[tokio::test]
 async fn list_uploads_with_markers_and_delimiter() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (_dir, s) = store_with("b").await;
     let mut all = Vec::new();
     for key in ["a", "b/1", "b/2", "c", "a"] {
-        let id = s
-            .create_multipart_upload("b", key, ObjectAttrs::default())
-            .await
-            .unwrap();
+        let id = start(&s, key).await;
         all.push((key.to_string(), id));
     }
     all.sort();
@@ -384,22 +376,13 @@ async fn list_uploads_with_markers_and_delimiter() {
 
 #[tokio::test]
 async fn many_segments_are_read_lazily_and_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
-    let id = s
-        .create_multipart_upload("b", "many", ObjectAttrs::default())
-        .await
-        .unwrap();
+    let (dir, s) = store_with("b").await;
+    let id = start(&s, "many").await;
     // More parts than get_object opens up front (64), of uneven sizes.
-    let mut parts = Vec::new();
-    let mut done = Vec::new();
-    for n in 1..=80u32 {
-        let data = bytes(5000 + (n as usize * 37) % 900, n as u8);
-        let etag = put_part(&s, "many", &id, n, &data).await;
-        done.push(cp(n, &etag));
-        parts.push(data);
-    }
+    let parts: Vec<Vec<u8>> = (1..=80usize)
+        .map(|n| bytes(5000 + (n * 37) % 900, n as u8))
+        .collect();
+    let done = put_parts(&s, "many", &id, &parts).await;
     let m = s
         .complete_multipart_upload("b", "many", &id, &done, 5000)
         .await
@@ -430,10 +413,7 @@ async fn racing_complete_and_abort_leave_one_outcome_and_no_files() {
     s.create_bucket("b", CannedAcl::Private).await.unwrap();
     for round in 0..10 {
         let key = format!("k{round}");
-        let id = s
-            .create_multipart_upload("b", &key, ObjectAttrs::default())
-            .await
-            .unwrap();
+        let id = start(s.as_ref(), &key).await;
         let e1 = put_part(s.as_ref(), &key, &id, 1, &bytes(6000, 1)).await;
         let e2 = put_part(s.as_ref(), &key, &id, 2, &bytes(6000, 2)).await;
         let (a, b) = (s.clone(), s.clone());
@@ -467,20 +447,10 @@ async fn racing_complete_and_abort_leave_one_outcome_and_no_files() {
 
 #[tokio::test]
 async fn overwriting_a_many_part_object_mid_read_keeps_the_old_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
-    let id = s
-        .create_multipart_upload("b", "k", ObjectAttrs::default())
-        .await
-        .unwrap();
-    let mut parts = Vec::new();
-    let mut done = Vec::new();
-    for n in 1..=100u32 {
-        let data = bytes(5000, n as u8);
-        done.push(cp(n, &put_part(&s, "k", &id, n, &data).await));
-        parts.push(data);
-    }
+    let (dir, s) = store_with("b").await;
+    let id = start(&s, "k").await;
+    let parts: Vec<Vec<u8>> = (1..=100u8).map(|n| bytes(5000, n)).collect();
+    let done = put_parts(&s, "k", &id, &parts).await;
     s.complete_multipart_upload("b", "k", &id, &done, 0)
         .await
         .unwrap();
@@ -519,14 +489,9 @@ async fn overwriting_a_many_part_object_mid_read_keeps_the_old_bytes() {
 
 #[tokio::test]
 async fn conditional_completion_leaves_the_upload_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (_dir, s) = store_with("b").await;
     put(&s, "b", "k", b"first").await;
-    let id = s
-        .create_multipart_upload("b", "k", ObjectAttrs::default())
-        .await
-        .unwrap();
+    let id = start(&s, "k").await;
     let data = bytes(10_000, 7);
     let e1 = put_part(&s, "k", &id, 1, &data).await;
     let absent = Precondition::Absent;

@@ -57,9 +57,7 @@ async fn buckets_lifecycle() {
 
 #[tokio::test]
 async fn delete_bucket_refuses_while_objects_or_uploads_remain() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (_dir, s) = store_with("b").await;
     // A bucket whose name extends "b" must not count as content of "b".
     s.create_bucket("bb", CannedAcl::Private).await.unwrap();
     put(&s, "bb", "x", b"other bucket").await;
@@ -90,9 +88,7 @@ async fn delete_bucket_refuses_while_objects_or_uploads_remain() {
 
 #[tokio::test]
 async fn bucket_settings() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (_dir, s) = store_with("b").await;
     s.create_bucket("b2", CannedAcl::Private).await.unwrap();
     s.put_bucket_setting("b", "style/thumb", Some(b"resize,w_100".to_vec()))
         .await
@@ -145,9 +141,7 @@ async fn bucket_settings() {
 
 #[tokio::test]
 async fn put_get_head_delete() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (dir, s) = store_with("b").await;
     for (i, len) in [0usize, 1, 4096, 1024 * 1024, 3 * 1024 * 1024 + 17]
         .into_iter()
         .enumerate()
@@ -192,9 +186,7 @@ async fn put_get_head_delete() {
 
 #[tokio::test]
 async fn attributes_round_trip_and_update() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (_dir, s) = store_with("b").await;
     let attrs = ObjectAttrs {
         content_type: Some("image/jpeg".into()),
         cache_control: Some("max-age=60".into()),
@@ -227,9 +219,7 @@ async fn attributes_round_trip_and_update() {
 
 #[tokio::test]
 async fn content_md5_is_checked_before_anything_is_visible() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (dir, s) = store_with("b").await;
     put(&s, "b", "k", b"old").await;
     let data = bytes(2 * 1024 * 1024, 3);
     let mut w = s.object_writer("b", "k").await.unwrap();
@@ -253,9 +243,7 @@ async fn content_md5_is_checked_before_anything_is_visible() {
 
 #[tokio::test]
 async fn ranges() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (_dir, s) = store_with("b").await;
     let data = bytes(700_000, 9);
     put(&s, "b", "k", &data).await;
     let n = data.len() as u64;
@@ -303,9 +291,7 @@ async fn ranges() {
 
 #[tokio::test]
 async fn dropped_writer_leaves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (dir, s) = store_with("b").await;
     let mut w = s.object_writer("b", "k").await.unwrap();
     // Large enough to have spilled to a temp file.
     w.write(&bytes(3 * 1024 * 1024, 1)).await.unwrap();
@@ -324,9 +310,7 @@ async fn dropped_writer_leaves_nothing() {
 
 #[tokio::test]
 async fn commit_into_deleted_bucket_fails_and_cleans_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (dir, s) = store_with("b").await;
     let mut w = s.object_writer("b", "k").await.unwrap();
     w.write(b"abc").await.unwrap();
     s.delete_bucket("b").await.unwrap();
@@ -340,9 +324,7 @@ async fn commit_into_deleted_bucket_fails_and_cleans_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn overwrite_is_atomic_for_open_readers() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (dir, s) = store_with("b").await;
     let old = bytes(2 * 1024 * 1024, 1);
     let new = bytes(1024 * 1024 + 5, 2);
     put(&s, "b", "k", &old).await;
@@ -407,9 +389,7 @@ async fn concurrent_puts_of_one_key_last_wins_and_nothing_leaks() {
 
 #[tokio::test]
 async fn small_bodies_live_in_the_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (dir, s) = store_with("b").await;
     let objects = dir.path().join("objects");
     let at_limit = bytes(4096, 1);
     let above = bytes(4097, 2);
@@ -465,16 +445,7 @@ async fn delete_bucket_racing_puts_never_orphans_objects() {
             match s.delete_bucket("race").await {
                 Ok(()) => break,
                 Err(Error::BucketNotEmpty(_)) => {
-                    let page = s
-                        .list_objects(
-                            "race",
-                            &storage::ListQuery {
-                                max_keys: 100,
-                                ..Default::default()
-                            },
-                        )
-                        .await
-                        .unwrap();
+                    let page = first_page(s.as_ref(), "race", 100).await.unwrap();
                     for o in page.objects {
                         s.delete_object("race", &o.key).await.unwrap();
                     }
@@ -494,16 +465,7 @@ async fn delete_bucket_racing_puts_never_orphans_objects() {
         ));
         // Recreating the bucket shows nothing left over from the old one.
         s.create_bucket("race", CannedAcl::Private).await.unwrap();
-        let page = s
-            .list_objects(
-                "race",
-                &storage::ListQuery {
-                    max_keys: 100,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        let page = first_page(s.as_ref(), "race", 100).await.unwrap();
         assert!(page.objects.is_empty(), "round {round}: {:?}", page.objects);
         s.delete_bucket("race").await.unwrap();
         assert!(files_under(&dir.path().join("objects")).is_empty());
@@ -525,9 +487,7 @@ async fn put_if(
 
 #[tokio::test]
 async fn preconditions_are_checked_at_commit() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = open(dir.path());
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    let (dir, s) = store_with("b").await;
     // Create-only: the first commit wins; the second leaves it in place.
     put_if(&s, "k", b"one", Precondition::Absent).await.unwrap();
     let refused = put_if(&s, "k", b"two", Precondition::Absent).await;

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use std::io::BufRead;
 use std::process::{Command, Stdio};
-use storage::{CannedAcl, Error, ListQuery, ObjectAttrs, Store};
+use storage::{CannedAcl, Error, ObjectAttrs, Store};
 
 #[tokio::test]
 async fn reopen_keeps_committed_state_and_removes_debris() {
@@ -130,28 +130,11 @@ async fn an_undecodable_record_keeps_the_store_open_and_deletes_nothing() {
         s.head_object("b", "bad").await,
         Err(Error::Corrupt(_))
     ));
-    let listed = s
-        .list_objects(
-            "b",
-            &ListQuery {
-                max_keys: 10,
-                ..ListQuery::default()
-            },
-        )
-        .await;
+    let listed = first_page(&s, "b", 10).await;
     assert!(matches!(listed, Err(Error::Corrupt(_))));
     // Deleting the bad key repairs the store.
     assert!(s.delete_object("b", "bad").await.unwrap());
-    let listed = s
-        .list_objects(
-            "b",
-            &ListQuery {
-                max_keys: 10,
-                ..ListQuery::default()
-            },
-        )
-        .await
-        .unwrap();
+    let listed = first_page(&s, "b", 10).await.unwrap();
     assert_eq!(listed.objects.len(), 1);
 }
 
@@ -235,16 +218,7 @@ async fn kill_9_after_acknowledged_commits() {
     assert!(files_under(&dir.path().join("tmp")).is_empty());
     // No unreferenced data file survived the sweep: one per object above
     // the inline size (4 KiB).
-    let listed = s
-        .list_objects(
-            "b",
-            &ListQuery {
-                max_keys: 100_000,
-                ..ListQuery::default()
-            },
-        )
-        .await
-        .unwrap();
+    let listed = first_page(&s, "b", 100_000).await.unwrap();
     assert!(listed.objects.len() as u32 >= acked + 2);
     let with_files = listed.objects.iter().filter(|o| o.size > 4096).count();
     assert!(with_files > 10);

@@ -1,9 +1,7 @@
-//! The in-process server and HTTP client core shared by the two test
-//! harnesses (`tests/s3/common.rs` and `tests/process_support/mod.rs`),
-//! which each include this file with `#[path]`: spawning the server on
-//! port 0, building, signing (SigV4) and sending requests, and the fully
-//! read response. Each harness keeps its own public API on top.
-#![allow(dead_code, clippy::unwrap_used, clippy::too_many_arguments)]
+//! The HTTP core under [`super::server::Server`]: spawning the server on
+//! port 0, building, signing (SigV4) and sending requests, the fully read
+//! response, and the raw request head for tests that write to a socket
+//! themselves.
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
@@ -17,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::oneshot;
 
-/// The HTTP client the harnesses send with.
+/// The HTTP client the tests send with.
 pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// A fully read response.
@@ -101,7 +99,21 @@ pub fn header_map(headers: &[(&str, &str)]) -> HeaderMap {
     h
 }
 
-/// Sends a SigV4-signed request (signed payload hash) as `creds` at `now`.
+/// Adds a SigV4 signature over `payload_hash` to `headers`, as `creds` at
+/// `now`; answers the seed signature (for aws-chunked bodies).
+pub fn sign_v4(
+    method: &Method,
+    uri: &Uri,
+    headers: &mut HeaderMap,
+    payload_hash: &str,
+    creds: &Credentials,
+    now: SystemTime,
+) -> String {
+    sign::sign_v4_request(method, uri, headers, payload_hash, creds, now).unwrap()
+}
+
+/// Sends a SigV4-signed request as `creds` at `now`. The signature covers
+/// `payload_hash`, or by default the body's SHA-256.
 pub async fn send_v4(
     client: &HttpClient,
     addr: SocketAddr,
@@ -110,33 +122,22 @@ pub async fn send_v4(
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
+    payload_hash: Option<&str>,
     body: Bytes,
 ) -> Resp {
     let method: Method = method.parse().unwrap();
     let uri = uri(addr, path);
     let mut h = header_map(headers);
-    sign::sign_v4_request(
-        &method,
-        &uri,
-        &mut h,
-        &sign::payload_sha256(&body),
-        creds,
-        now,
-    )
-    .unwrap();
+    let hash = payload_hash.map_or_else(|| sign::payload_sha256(&body), str::to_string);
+    sign_v4(&method, &uri, &mut h, &hash, creds, now);
     send(client, build(&method, uri, h, body)).await
 }
 
-/// Sends an unsigned request.
-pub async fn send_anon(
-    client: &HttpClient,
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Bytes,
-) -> Resp {
-    let method: Method = method.parse().unwrap();
-    let uri = uri(addr, path);
-    send(client, build(&method, uri, header_map(headers), body)).await
+/// The head of a raw HTTP/1.1 request: request line, headers, blank line.
+pub fn raw_head(method: &str, path: &str, headers: &HeaderMap) -> String {
+    let mut head = format!("{method} {path} HTTP/1.1\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
+    }
+    head + "\r\n"
 }

@@ -1,9 +1,8 @@
 //! Authentication and authorization as seen over the wire.
 
-use crate::common::{Server, ACCESS_KEY, REGION};
+use crate::common::{harness, Options, Server, ACCESS_KEY, REGION};
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request};
-use http_body_util::Full;
+use http::{HeaderMap, Method};
 use imgbucket::auth::sign::{self, Credentials};
 use std::time::{Duration, SystemTime};
 
@@ -22,33 +21,27 @@ async fn anonymous_access_follows_the_canned_acl() {
     s.put("/private/k", "secret").await.expect(200);
     s.put("/public/k", "open").await.expect(200);
 
-    s.anon("GET", "/private/k", &[], Bytes::new())
+    s.anon_get("/private/k")
         .await
         .expect_error(403, "AccessDenied");
-    s.anon("GET", "/private", &[], Bytes::new())
+    s.anon_get("/private")
         .await
         .expect_error(403, "AccessDenied");
-    s.anon("GET", "/", &[], Bytes::new())
-        .await
-        .expect_error(403, "AccessDenied");
+    s.anon_get("/").await.expect_error(403, "AccessDenied");
     // A missing bucket looks the same as a private one to strangers.
-    s.anon("GET", "/missing/k", &[], Bytes::new())
+    s.anon_get("/missing/k")
         .await
         .expect_error(403, "AccessDenied");
 
-    let r = s.anon("GET", "/public/k", &[], Bytes::new()).await;
+    let r = s.anon_get("/public/k").await;
     r.expect(200);
     assert_eq!(r.text(), "open");
     s.anon("HEAD", "/public/k", &[], Bytes::new())
         .await
         .expect(200);
-    s.anon("GET", "/public", &[], Bytes::new())
-        .await
-        .expect(200);
-    s.anon("GET", "/public?list-type=2", &[], Bytes::new())
-        .await
-        .expect(200);
-    s.anon("GET", "/public/missing", &[], Bytes::new())
+    s.anon_get("/public").await.expect(200);
+    s.anon_get("/public?list-type=2").await.expect(200);
+    s.anon_get("/public/missing")
         .await
         .expect_error(404, "NoSuchKey");
     // Reads only.
@@ -58,10 +51,10 @@ async fn anonymous_access_follows_the_canned_acl() {
     s.anon("DELETE", "/public/k", &[], Bytes::new())
         .await
         .expect_error(403, "AccessDenied");
-    s.anon("GET", "/public?acl", &[], Bytes::new())
+    s.anon_get("/public?acl")
         .await
         .expect_error(403, "AccessDenied");
-    s.anon("GET", "/public?uploads", &[], Bytes::new())
+    s.anon_get("/public?uploads")
         .await
         .expect_error(403, "AccessDenied");
     assert_eq!(s.get("/public/k").await.text(), "open");
@@ -72,38 +65,24 @@ async fn bad_credentials() {
     let s = Server::start().await;
     s.mb("bkt").await;
     let wrong_secret = Credentials::new(ACCESS_KEY, "not-the-secret", REGION);
-    s.req_as(
-        &wrong_secret,
-        SystemTime::now(),
-        "GET",
-        "/bkt",
-        Bytes::new(),
-    )
-    .await
-    .expect_error(403, "SignatureDoesNotMatch");
     let unknown = Credentials::new("AKIDUNKNOWN", "whatever", REGION);
-    s.req_as(&unknown, SystemTime::now(), "GET", "/bkt", Bytes::new())
-        .await
-        .expect_error(403, "InvalidAccessKeyId");
-    let skewed = SystemTime::now() - Duration::from_secs(3600);
-    s.req_as(&s.creds, skewed, "GET", "/bkt", Bytes::new())
-        .await
-        .expect_error(403, "RequestTimeTooSkewed");
-    // A HEAD error has no body but keeps the status.
-    let uri = s.uri("/bkt");
-    let mut h = HeaderMap::new();
-    sign::sign_v4_request(
-        &Method::HEAD,
-        &uri,
-        &mut h,
-        &sign::payload_sha256(b""),
-        &wrong_secret,
+    let (now, skewed) = (
         SystemTime::now(),
-    )
-    .unwrap();
-    let mut req = Request::builder().method(Method::HEAD).uri(uri);
-    *req.headers_mut().unwrap() = h;
-    let r = s.send(req.body(Full::new(Bytes::new())).unwrap()).await;
+        SystemTime::now() - Duration::from_secs(3600),
+    );
+    for (creds, at, code) in [
+        (&wrong_secret, now, "SignatureDoesNotMatch"),
+        (&unknown, now, "InvalidAccessKeyId"),
+        (&s.creds, skewed, "RequestTimeTooSkewed"),
+    ] {
+        s.req_as(creds, at, "GET", "/bkt", &[], Bytes::new())
+            .await
+            .expect_error(403, code);
+    }
+    // A HEAD error has no body but keeps the status.
+    let r = s
+        .req_as(&wrong_secret, SystemTime::now(), "HEAD", "/bkt", &[], "")
+        .await;
     r.expect(403);
     assert!(r.body.is_empty());
 }
@@ -112,24 +91,9 @@ async fn bad_credentials() {
 async fn tampered_body_is_not_stored() {
     let s = Server::start().await;
     s.mb("bkt").await;
-    let uri = s.uri("/bkt/k");
-    let mut h = HeaderMap::new();
-    sign::sign_v4_request(
-        &Method::PUT,
-        &uri,
-        &mut h,
-        &sign::payload_sha256(b"original"),
-        &s.creds,
-        SystemTime::now(),
-    )
-    .unwrap();
-    let mut req = Request::builder().method(Method::PUT).uri(uri);
-    *req.headers_mut().unwrap() = h;
+    let signed_for = sign::payload_sha256(b"original");
     let r = s
-        .send(
-            req.body(Full::new(Bytes::from_static(b"tampered")))
-                .unwrap(),
-        )
+        .req_hashed(&s.creds, &signed_for, "PUT", "/bkt/k", "tampered")
         .await;
     r.expect_error(400, "XAmzContentSHA256Mismatch");
     s.get("/bkt/k").await.expect_error(404, "NoSuchKey");
@@ -149,16 +113,13 @@ async fn presigned_urls() {
         Duration::from_secs(300),
     )
     .unwrap();
-    let req = Request::get(url).body(Full::new(Bytes::new())).unwrap();
-    let r = s.send(req).await;
+    let r = s.get_url(&url).await;
     r.expect(200);
     assert_eq!(r.text(), "presigned");
 
     let old = SystemTime::now() - Duration::from_secs(7200);
     let url = sign::presign_v4(&Method::GET, &uri, &s.creds, old, Duration::from_secs(60)).unwrap();
-    let r = s
-        .send(Request::get(url).body(Full::new(Bytes::new())).unwrap())
-        .await;
+    let r = s.get_url(&url).await;
     r.expect_error(403, "AccessDenied");
 
     // SigV2 query presign, as `aws s3 presign` produces for us-east-1.
@@ -168,9 +129,7 @@ async fn presigned_urls() {
         .as_secs()
         + 300;
     let url = sign::presign_v2(&Method::GET, &uri, &s.creds, expires, None).unwrap();
-    let r = s
-        .send(Request::get(url).body(Full::new(Bytes::new())).unwrap())
-        .await;
+    let r = s.get_url(&url).await;
     r.expect(200);
 }
 
@@ -189,19 +148,16 @@ async fn aws_chunked_signed_upload() {
     let len = sign::aws_chunked_len(data.len() as u64, 65536, true, None);
     h.insert("content-length", len.to_string().parse().unwrap());
     let now = SystemTime::now();
-    let seed = sign::sign_v4_request(
+    let seed = harness::sign_v4(
         &Method::PUT,
         &uri,
         &mut h,
         sign::STREAMING_SIGNED,
         &s.creds,
         now,
-    )
-    .unwrap();
+    );
     let body = sign::aws_chunked_signed(&data, 65536, &seed, &s.creds, now, None);
-    let mut req = Request::builder().method(Method::PUT).uri(uri);
-    *req.headers_mut().unwrap() = h;
-    s.send(req.body(Full::new(Bytes::from(body))).unwrap())
+    s.send_headers("PUT", "/bkt/chunked", h, body)
         .await
         .expect(200);
     let g = s.get("/bkt/chunked").await;
@@ -212,7 +168,11 @@ async fn aws_chunked_signed_upload() {
 
 #[tokio::test]
 async fn virtual_host_style() {
-    let s = Server::start_with(Some("s3.local")).await;
+    let s = Server::start_with(Options {
+        domain: Some("s3.local"),
+        ..Options::default()
+    })
+    .await;
     s.mb("vbkt").await;
     let host = format!("vbkt.s3.local:{}", s.addr.port());
     let r = s
@@ -220,9 +180,7 @@ async fn virtual_host_style() {
         .await;
     r.expect(200);
     assert_eq!(s.get("/vbkt/dir/k.txt").await.text(), "vhost");
-    let r = s
-        .req("GET", "/?list-type=2", &[("host", &host)], Bytes::new())
-        .await;
+    let r = s.get_h("/?list-type=2", &[("host", &host)]).await;
     r.expect(200);
     assert!(r.text().contains("<Key>dir/k.txt</Key>"));
 }

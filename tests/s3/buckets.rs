@@ -20,28 +20,20 @@ async fn bucket_lifecycle() {
         .text()
         .contains("xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""));
 
-    s.req("HEAD", "/photos", &[], Bytes::new())
-        .await
-        .expect(200);
+    s.head("/photos").await.expect(200);
     // Re-creating is an error in every region but legacy us-east-1.
     s.put("/photos", Bytes::new())
         .await
         .expect_error(409, "BucketAlreadyOwnedByYou");
 
     s.put("/photos/k", "x").await.expect(200);
-    s.req("DELETE", "/photos", &[], Bytes::new())
+    s.delete("/photos")
         .await
         .expect_error(409, "BucketNotEmpty");
-    s.req("DELETE", "/photos/k", &[], Bytes::new())
-        .await
-        .expect(204);
-    s.req("DELETE", "/photos", &[], Bytes::new())
-        .await
-        .expect(204);
-    s.req("DELETE", "/photos", &[], Bytes::new())
-        .await
-        .expect_error(404, "NoSuchBucket");
-    let head = s.req("HEAD", "/photos", &[], Bytes::new()).await;
+    s.delete("/photos/k").await.expect(204);
+    s.delete("/photos").await.expect(204);
+    s.delete("/photos").await.expect_error(404, "NoSuchBucket");
+    let head = s.head("/photos").await;
     head.expect(404);
     assert!(head.body.is_empty(), "HEAD errors have no body");
     assert!(head.header("x-amz-request-id").is_some());
@@ -104,7 +96,7 @@ async fn oversized_xml_body_is_refused() {
     s.put("/big", huge)
         .await
         .expect_error(400, "MaxMessageLengthExceeded");
-    s.req("HEAD", "/big", &[], Bytes::new()).await.expect(404);
+    s.head("/big").await.expect(404);
 }
 
 #[tokio::test]

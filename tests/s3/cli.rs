@@ -1,6 +1,7 @@
 //! The `imgbucket serve` binary: start-up output, generated credentials,
 //! the config file, graceful shutdown on SIGTERM.
 
+use crate::common::harness;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -108,20 +109,16 @@ fn signed_get(url: &str, path: &str, access: &str, secret: &str, region: &str) -
     let uri: http::Uri = format!("{url}{path}").parse().unwrap();
     let mut h = http::HeaderMap::new();
     let creds = Credentials::new(access, secret, region);
-    sign::sign_v4_request(
+    harness::sign_v4(
         &http::Method::GET,
         &uri,
         &mut h,
         &sign::payload_sha256(b""),
         &creds,
         std::time::SystemTime::now(),
-    )
-    .unwrap();
-    let mut req = format!("GET {path} HTTP/1.1\r\nconnection: close\r\n");
-    for (k, v) in &h {
-        req.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
-    }
-    req.push_str("\r\n");
+    );
+    h.insert("connection", "close".parse().unwrap());
+    let req = harness::raw_head("GET", path, &h);
     let mut conn = std::net::TcpStream::connect(uri.authority().unwrap().as_str()).unwrap();
     conn.write_all(req.as_bytes()).unwrap();
     let mut resp = String::new();

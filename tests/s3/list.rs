@@ -19,13 +19,6 @@ async fn populated() -> Server {
     s
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-}
-
 #[tokio::test]
 async fn v2_paginates_with_tokens() {
     let s = populated().await;
@@ -43,7 +36,7 @@ async fn v2_paginates_with_tokens() {
         let r = s.get(&path).await;
         r.expect(200);
         let doc = r.text();
-        let keys: Vec<String> = xml_all(&doc, "Key").iter().map(|k| unescape(k)).collect();
+        let keys = xml_all(&doc, "Key");
         assert_eq!(xml_text(&doc, "KeyCount"), Some(keys.len().to_string()));
         assert!(!doc.contains("<Owner>"), "no owner without fetch-owner");
         got.extend(keys);
@@ -96,13 +89,7 @@ async fn delimiter_and_prefix() {
     let r = s.get("/bkt?list-type=2&delimiter=/").await;
     let doc = r.text();
     assert_eq!(xml_all(&doc, "Prefix"), vec!["", "a/", "dé/"]);
-    assert_eq!(
-        xml_all(&doc, "Key")
-            .iter()
-            .map(|k| unescape(k))
-            .collect::<Vec<_>>(),
-        vec!["b", "c d+e", "z"]
-    );
+    assert_eq!(xml_all(&doc, "Key"), vec!["b", "c d+e", "z"]);
     assert_eq!(xml_text(&doc, "KeyCount").as_deref(), Some("5"));
 
     let r = s.get("/bkt?list-type=2&delimiter=/&prefix=a/").await;

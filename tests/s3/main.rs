@@ -1,16 +1,20 @@
 //! Integration tests of the S3 layer: the whole server runs in-process on
 //! port 0 over real HTTP on loopback, with an embedded store in a temp dir,
-//! and requests carry real SigV4 signatures (the auth module's signer).
+//! and requests carry real signatures (the auth module's signers): SigV4
+//! as the AWS SDKs send it, and the vendors' SDKs (`vendor_sdk`).
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "../common/mod.rs"]
 mod common;
 
 mod auth;
 mod buckets;
 mod cli;
 mod list;
+mod metadata_reads;
 mod multipart;
 mod objects;
 mod robustness;
 mod shutdown;
+mod vendor_sdk;

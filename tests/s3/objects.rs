@@ -1,14 +1,10 @@
 //! Object operations: put/get/head/delete, ranges, conditions, copy, bulk
 //! delete, metadata and integrity headers.
 
-use crate::common::{xml_all, xml_text, Server};
+use crate::common::{b64_std, md5_hex, xml_all, xml_text, Resp, Server};
 use bytes::Bytes;
 use imgbucket::auth::{checksum_base64, ChecksumAlgorithm};
 use md5::{Digest, Md5};
-
-fn md5_hex(b: &[u8]) -> String {
-    hex::encode(Md5::digest(b))
-}
 
 async fn with_object(body: &'static str) -> Server {
     let s = Server::start().await;
@@ -54,9 +50,7 @@ async fn put_get_head_round_trip() {
     assert_eq!(g.header("content-length"), Some("16"));
     assert!(g.header("last-modified").unwrap().ends_with(" GMT"));
 
-    let h = s
-        .req("HEAD", "/bkt/dir/hello%20world.txt", &[], Bytes::new())
-        .await;
+    let h = s.head("/bkt/dir/hello%20world.txt").await;
     h.expect(200);
     assert!(h.body.is_empty());
     assert_eq!(h.header("content-length"), Some("16"));
@@ -92,23 +86,17 @@ async fn missing_things() {
         xml_text(&r.text(), "Resource").as_deref(),
         Some("/bkt/nope")
     );
-    let h = s.req("HEAD", "/bkt/nope", &[], Bytes::new()).await;
+    let h = s.head("/bkt/nope").await;
     h.expect(404);
     assert!(h.body.is_empty());
     s.get("/nobkt/k").await.expect_error(404, "NoSuchBucket");
     s.put("/nobkt/k", "x")
         .await
         .expect_error(404, "NoSuchBucket");
-    s.req("DELETE", "/bkt/nope", &[], Bytes::new())
-        .await
-        .expect(204);
-    s.req("DELETE", "/bkt/obj.txt", &[], Bytes::new())
-        .await
-        .expect(204);
+    s.delete("/bkt/nope").await.expect(204);
+    s.delete("/bkt/obj.txt").await.expect(204);
     s.get("/bkt/obj.txt").await.expect_error(404, "NoSuchKey");
-    s.req("DELETE", "/nobkt/k", &[], Bytes::new())
-        .await
-        .expect_error(404, "NoSuchBucket");
+    s.delete("/nobkt/k").await.expect_error(404, "NoSuchBucket");
     let long = format!("/bkt/{}", "k".repeat(1025));
     s.put(&long, "x").await.expect_error(400, "KeyTooLongError");
 }
@@ -125,9 +113,7 @@ async fn ranges() {
         ("bytes=0-1,4-5", 200, "0123456789", None),
     ];
     for (range, status, body, content_range) in cases {
-        let r = s
-            .req("GET", "/bkt/obj.txt", &[("range", range)], Bytes::new())
-            .await;
+        let r = s.get_h("/bkt/obj.txt", &[("range", range)]).await;
         r.expect(status);
         assert_eq!(r.text(), body, "{range}");
         assert_eq!(r.header("content-range"), content_range, "{range}");
@@ -136,14 +122,7 @@ async fn ranges() {
             Some(body.len().to_string().as_str())
         );
     }
-    let r = s
-        .req(
-            "GET",
-            "/bkt/obj.txt",
-            &[("range", "bytes=10-")],
-            Bytes::new(),
-        )
-        .await;
+    let r = s.get_h("/bkt/obj.txt", &[("range", "bytes=10-")]).await;
     r.expect_error(416, "InvalidRange");
     assert_eq!(r.header("content-range"), Some("bytes */10"));
     let h = s
@@ -175,7 +154,7 @@ async fn conditional_requests() {
         let s = &s;
         async move {
             let hs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            s.req("GET", "/bkt/obj.txt", &hs, Bytes::new()).await
+            s.get_h("/bkt/obj.txt", &hs).await
         }
     };
     get(vec![("if-match", etag.clone())]).await.expect(200);
@@ -249,13 +228,11 @@ async fn response_overrides() {
 async fn content_md5_and_checksums() {
     let s = Server::start().await;
     s.mb("bkt").await;
-    use base64::Engine;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let good = b64(&Md5::digest(b"abc"));
+    let good = b64_std(&Md5::digest(b"abc"));
     s.req("PUT", "/bkt/a", &[("content-md5", &good)], "abc")
         .await
         .expect(200);
-    let wrong = b64(&Md5::digest(b"xyz"));
+    let wrong = b64_std(&Md5::digest(b"xyz"));
     s.req("PUT", "/bkt/b", &[("content-md5", &wrong)], "abc")
         .await
         .expect_error(400, "BadDigest");
@@ -273,12 +250,7 @@ async fn content_md5_and_checksums() {
     let plain = s.get("/bkt/c").await;
     assert!(plain.header("x-amz-checksum-crc32").is_none());
     let with = s
-        .req(
-            "GET",
-            "/bkt/c",
-            &[("x-amz-checksum-mode", "ENABLED")],
-            Bytes::new(),
-        )
+        .get_h("/bkt/c", &[("x-amz-checksum-mode", "ENABLED")])
         .await;
     assert_eq!(with.header("x-amz-checksum-crc32"), Some(crc.as_str()));
     let bad = checksum_base64(ChecksumAlgorithm::Crc32, b"abd");
@@ -310,7 +282,7 @@ async fn delete_objects() {
     let r = s.req("POST", "/bkt?delete", &[], quiet).await;
     r.expect(200);
     assert!(!r.text().contains("<Deleted>"));
-    let list = s.req("GET", "/bkt?list-type=2", &[], Bytes::new()).await;
+    let list = s.get("/bkt?list-type=2").await;
     assert_eq!(xml_text(&list.text(), "KeyCount").as_deref(), Some("0"));
 
     s.req("POST", "/bkt?delete", &[], "<Delete><Object>")
@@ -336,6 +308,14 @@ async fn delete_objects() {
     .expect_error(404, "NoSuchBucket");
 }
 
+/// A request that must be refused: (path, headers, status, error code).
+type Refusal<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
+
+/// A CopyObject (PUT with `x-amz-copy-source` among `headers`).
+async fn copy(s: &Server, dst: &str, headers: &[(&str, &str)]) -> Resp {
+    s.req("PUT", dst, headers, Bytes::new()).await
+}
+
 #[tokio::test]
 async fn copy_object() {
     let s = Server::start().await;
@@ -350,137 +330,88 @@ async fn copy_object() {
     .await
     .expect(200);
     let etag = format!("\"{}\"", md5_hex(b"payload"));
+    const SRC: (&str, &str) = ("x-amz-copy-source", "/src/a%20b");
 
-    let r = s
-        .req(
-            "PUT",
-            "/dst/copy",
-            &[("x-amz-copy-source", "/src/a%20b")],
-            Bytes::new(),
-        )
-        .await;
+    let r = copy(&s, "/dst/copy", &[SRC]).await;
     r.expect(200);
-    assert_eq!(
-        xml_text(&r.text(), "ETag").as_deref(),
-        Some(etag.replace('"', "&quot;").as_str())
-    );
+    assert_eq!(xml_text(&r.text(), "ETag").as_deref(), Some(etag.as_str()));
+    let escaped = etag.replace('"', "&quot;");
+    assert!(r.text().contains(&format!("<ETag>{escaped}</ETag>")));
     assert!(xml_text(&r.text(), "LastModified").unwrap().ends_with('Z'));
     let g = s.get("/dst/copy").await;
     assert_eq!(g.text(), "payload");
     assert_eq!(g.header("content-type"), Some("text/x-a"));
     assert_eq!(g.header("x-amz-meta-k"), Some("v"));
 
-    let r = s
-        .req(
-            "PUT",
-            "/dst/replaced",
-            &[
-                ("x-amz-copy-source", "src/a%20b"),
-                ("x-amz-metadata-directive", "REPLACE"),
-                ("content-type", "text/y"),
-            ],
-            Bytes::new(),
-        )
-        .await;
+    let replace = ("x-amz-metadata-directive", "REPLACE");
+    let r = copy(
+        &s,
+        "/dst/replaced",
+        &[
+            ("x-amz-copy-source", "src/a%20b"),
+            replace,
+            ("content-type", "text/y"),
+        ],
+    )
+    .await;
     r.expect(200);
     let g = s.get("/dst/replaced").await;
     assert_eq!(g.header("content-type"), Some("text/y"));
     assert!(g.header("x-amz-meta-k").is_none());
 
     // Onto itself: only with REPLACE, and then only the metadata changes.
-    s.req(
-        "PUT",
-        "/src/a%20b",
-        &[("x-amz-copy-source", "/src/a%20b")],
-        Bytes::new(),
-    )
-    .await
-    .expect_error(400, "InvalidRequest");
-    s.req(
-        "PUT",
-        "/src/a%20b",
-        &[
-            ("x-amz-copy-source", "/src/a%20b"),
-            ("x-amz-metadata-directive", "REPLACE"),
-            ("x-amz-meta-new", "1"),
-        ],
-        Bytes::new(),
-    )
-    .await
-    .expect(200);
+    copy(&s, "/src/a%20b", &[SRC])
+        .await
+        .expect_error(400, "InvalidRequest");
+    copy(&s, "/src/a%20b", &[SRC, replace, ("x-amz-meta-new", "1")])
+        .await
+        .expect(200);
     let g = s.get("/src/a%20b").await;
     assert_eq!(g.header("x-amz-meta-new"), Some("1"));
     assert_eq!(g.header("etag"), Some(etag.as_str()));
     assert_eq!(g.text(), "payload");
 
-    s.req(
-        "PUT",
-        "/dst/x",
-        &[
-            ("x-amz-copy-source", "/src/a%20b"),
-            ("x-amz-copy-source-if-match", "\"nope\""),
-        ],
-        Bytes::new(),
-    )
-    .await
-    .expect_error(412, "PreconditionFailed");
-    s.req(
-        "PUT",
-        "/dst/x",
-        &[
-            ("x-amz-copy-source", "/src/a%20b"),
-            ("x-amz-copy-source-if-none-match", &etag),
-        ],
-        Bytes::new(),
-    )
-    .await
-    .expect_error(412, "PreconditionFailed");
-    s.req(
-        "PUT",
-        "/dst/x",
-        &[
-            ("x-amz-copy-source", "/src/a%20b"),
-            ("x-amz-copy-source-if-match", &etag),
-        ],
-        Bytes::new(),
-    )
-    .await
-    .expect(200);
-    s.req(
-        "PUT",
-        "/dst/y",
-        &[("x-amz-copy-source", "/src/missing")],
-        Bytes::new(),
-    )
-    .await
-    .expect_error(404, "NoSuchKey");
-    s.req(
-        "PUT",
-        "/dst/y",
-        &[("x-amz-copy-source", "/nosrc/k")],
-        Bytes::new(),
-    )
-    .await
-    .expect_error(404, "NoSuchBucket");
-    s.req(
-        "PUT",
-        "/dst/y",
-        &[("x-amz-copy-source", "nokey")],
-        Bytes::new(),
-    )
-    .await
-    .expect_error(400, "InvalidArgument");
-    s.req(
-        "PUT",
-        "/dst/y",
-        &[
-            ("x-amz-copy-source", "/src/a%20b"),
-            ("x-amz-metadata-directive", "MOVE"),
-        ],
-        Bytes::new(),
-    )
-    .await
-    .expect_error(400, "InvalidArgument");
+    let if_match = |e| ("x-amz-copy-source-if-match", e);
+    let if_none_match = ("x-amz-copy-source-if-none-match", etag.as_str());
+    let refused: [Refusal; 6] = [
+        (
+            "/dst/x",
+            &[SRC, if_match("\"nope\"")],
+            412,
+            "PreconditionFailed",
+        ),
+        ("/dst/x", &[SRC, if_none_match], 412, "PreconditionFailed"),
+        (
+            "/dst/y",
+            &[("x-amz-copy-source", "/src/missing")],
+            404,
+            "NoSuchKey",
+        ),
+        (
+            "/dst/y",
+            &[("x-amz-copy-source", "/nosrc/k")],
+            404,
+            "NoSuchBucket",
+        ),
+        (
+            "/dst/y",
+            &[("x-amz-copy-source", "nokey")],
+            400,
+            "InvalidArgument",
+        ),
+        (
+            "/dst/y",
+            &[SRC, ("x-amz-metadata-directive", "MOVE")],
+            400,
+            "InvalidArgument",
+        ),
+    ];
+    for (dst, headers, status, code) in refused {
+        copy(&s, dst, headers).await.expect_error(status, code);
+    }
+    copy(&s, "/dst/x", &[SRC, if_match(&etag)])
+        .await
+        .expect(200);
 }
 
 #[tokio::test]

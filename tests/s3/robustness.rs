@@ -2,8 +2,7 @@
 //! lack) with an S3 error document, never a 500 or a dropped connection;
 //! and the connection stays usable afterwards.
 
-use crate::common::Server;
-use bytes::Bytes;
+use crate::common::{harness, Server};
 
 /// (method, path, headers, body, expected error code).
 type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, &'a str, &'a str);
@@ -13,10 +12,7 @@ async fn bad_inputs_are_client_errors() {
     let s = Server::start().await;
     s.mb("bkt").await;
     s.put("/bkt/k", "0123456789").await.expect(200);
-    let id = {
-        let r = s.req("POST", "/bkt/m?uploads", &[], Bytes::new()).await;
-        crate::common::xml_text(&r.text(), "UploadId").unwrap()
-    };
+    let id = s.create_upload("/bkt/m", &[]).await;
     let long_key = format!("/bkt/{}", "x".repeat(2000));
     let cases: Vec<Case> = vec![
         ("PUT", "/bkt2".into(), vec![], "<CreateBucketConfiguration><", "MalformedXML"),
@@ -55,7 +51,7 @@ async fn bad_inputs_are_client_errors() {
                 .await
                 .expect(200);
             headers.clear();
-            s.req("GET", "/bkt/never", &headers, Bytes::new())
+            s.get_h("/bkt/never", &headers)
                 .await
                 .expect_error(404, code);
             continue;
@@ -83,33 +79,20 @@ async fn bad_inputs_are_client_errors() {
 /// Sends only a signed request head with `Content-Length` (no body) and
 /// returns the raw response.
 async fn send_head_only(s: &Server, method: &str, path: &str, headers: &[(&str, &str)]) -> String {
-    use http::HeaderMap;
     use imgbucket::auth::sign;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let uri = s.uri(path);
-    let mut h = HeaderMap::new();
-    for (k, v) in headers {
-        h.insert(
-            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
-    }
+    let mut h = harness::header_map(headers);
     let m: http::Method = method.parse().unwrap();
-    sign::sign_v4_request(
+    harness::sign_v4(
         &m,
-        &uri,
+        &s.uri(path),
         &mut h,
         sign::UNSIGNED_PAYLOAD,
         &s.creds,
         std::time::SystemTime::now(),
-    )
-    .unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\n");
-    for (k, v) in &h {
-        head.push_str(&format!("{k}: {}\r\n", v.to_str().unwrap()));
-    }
-    head.push_str("\r\n");
+    );
     let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let head = harness::raw_head(method, path, &h);
     conn.write_all(head.as_bytes()).await.unwrap();
     let mut buf = vec![0u8; 4096];
     let n = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf))

@@ -2,7 +2,7 @@
 //! the signal comes completes; new connections are refused afterwards) and
 //! the body idle timeout.
 
-use crate::common::Server;
+use crate::common::{harness, Options, Server};
 use http::{HeaderMap, Method};
 use imgbucket::auth::sign;
 use std::time::{Duration, SystemTime};
@@ -13,28 +13,7 @@ async fn in_flight_request_finishes_during_shutdown() {
     let s = Server::start().await;
     s.mb("bkt").await;
     let addr = s.addr;
-    let body = b"0123456789";
-    let uri = s.uri("/bkt/slow");
-    let mut h = HeaderMap::new();
-    h.insert("content-length", "10".parse().unwrap());
-    sign::sign_v4_request(
-        &Method::PUT,
-        &uri,
-        &mut h,
-        &sign::payload_sha256(body),
-        &s.creds,
-        SystemTime::now(),
-    )
-    .unwrap();
-    let mut head = String::from("PUT /bkt/slow HTTP/1.1\r\n");
-    for (k, v) in &h {
-        head.push_str(&format!("{}: {}\r\n", k, v.to_str().unwrap()));
-    }
-    head.push_str("\r\n");
-
-    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-    conn.write_all(head.as_bytes()).await.unwrap();
-    conn.write_all(&body[..5]).await.unwrap();
+    let mut conn = half_sent_put(&s, "/bkt/slow").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let stopping = tokio::spawn(s.stop());
@@ -48,13 +27,8 @@ async fn in_flight_request_finishes_during_shutdown() {
         "no new connections while draining"
     );
 
-    conn.write_all(&body[5..]).await.unwrap();
-    let mut resp = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut resp))
-        .await
-        .unwrap()
-        .unwrap();
-    let resp = String::from_utf8_lossy(&resp);
+    conn.write_all(&BODY[5..]).await.unwrap();
+    let resp = read_to_close(conn).await;
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
     tokio::time::timeout(Duration::from_secs(5), stopping)
         .await
@@ -62,30 +36,39 @@ async fn in_flight_request_finishes_during_shutdown() {
         .unwrap();
 }
 
-/// Sends a signed PUT head announcing 10 bytes and only the first 5.
+/// The body [`half_sent_put`] announces.
+const BODY: &[u8] = b"0123456789";
+
+/// Sends a signed PUT head announcing the 10 bytes of [`BODY`] and only the
+/// first 5.
 async fn half_sent_put(s: &Server, path: &str) -> tokio::net::TcpStream {
-    let body = b"0123456789";
-    let uri = s.uri(path);
     let mut h = HeaderMap::new();
     h.insert("content-length", "10".parse().unwrap());
-    sign::sign_v4_request(
+    let hash = sign::payload_sha256(BODY);
+    harness::sign_v4(
         &Method::PUT,
-        &uri,
+        &s.uri(path),
         &mut h,
-        &sign::payload_sha256(body),
+        &hash,
         &s.creds,
         SystemTime::now(),
-    )
-    .unwrap();
-    let mut head = format!("PUT {path} HTTP/1.1\r\n");
-    for (k, v) in &h {
-        head.push_str(&format!("{}: {}\r\n", k, v.to_str().unwrap()));
-    }
-    head.push_str("\r\n");
+    );
     let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let head = harness::raw_head("PUT", path, &h);
     conn.write_all(head.as_bytes()).await.unwrap();
-    conn.write_all(&body[..5]).await.unwrap();
+    conn.write_all(&BODY[..5]).await.unwrap();
     conn
+}
+
+/// Everything the server writes until it closes the connection (5 s at
+/// most).
+async fn read_to_close(mut conn: tokio::net::TcpStream) -> String {
+    let mut resp = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut resp))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&resp).into_owned()
 }
 
 #[tokio::test]
@@ -94,15 +77,14 @@ async fn stalled_body_times_out() {
         body_idle_timeout: Duration::from_millis(300),
         ..Default::default()
     };
-    let s = Server::start_custom(None, limits).await;
+    let s = Server::start_with(Options {
+        limits,
+        ..Options::default()
+    })
+    .await;
     s.mb("bkt").await;
-    let mut conn = half_sent_put(&s, "/bkt/stalled").await;
-    let mut resp = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut resp))
-        .await
-        .unwrap()
-        .unwrap();
-    let resp = String::from_utf8_lossy(&resp);
+    let conn = half_sent_put(&s, "/bkt/stalled").await;
+    let resp = read_to_close(conn).await;
     assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
     assert!(resp.contains("<Code>RequestTimeout</Code>"), "{resp}");
     s.get("/bkt/stalled").await.expect_error(404, "NoSuchKey");

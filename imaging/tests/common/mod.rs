@@ -1,11 +1,17 @@
 //! Helpers shared by the integration tests: synthetic images encoded with
-//! the `image` crate, and decoding of outputs for assertions.
+//! the `image` crate (JPEG with libjpeg-turbo), pipelines, decoding of
+//! outputs for assertions, the real-photo corpus, and a seeded random
+//! generator. One copy of each.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::Cursor;
+use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, ImageFormat, RgbaImage};
-use imaging::{Assets, Engine, Limits, Output, Pipeline};
+use imaging::{
+    Assets, Engine, Enlarge, Format, FormatRequest, Geometry, Limits, Op, Output, OutputOptions,
+    Pipeline, Resize,
+};
 
 pub fn encode(img: &DynamicImage, f: ImageFormat) -> Vec<u8> {
     let mut out = Cursor::new(Vec::new());
@@ -13,19 +19,39 @@ pub fn encode(img: &DynamicImage, f: ImageFormat) -> Vec<u8> {
     out.into_inner()
 }
 
-/// A JPEG at the given IJG quality, via libjpeg-turbo.
+/// A JPEG at the given IJG quality, via libjpeg-turbo (YCbCr 4:2:0).
 pub fn jpeg(img: &RgbaImage, quality: i32) -> Vec<u8> {
     let rgb = DynamicImage::ImageRgba8(img.clone()).to_rgb8();
-    let mut c = turbojpeg::Compressor::new().unwrap();
-    c.set_quality(quality).unwrap();
-    c.set_subsamp(turbojpeg::Subsamp::Sub2x2).unwrap();
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    let mut c = turbojpeg::Compressor::new().unwrap();
+    c.set_subsamp(turbojpeg::Subsamp::Sub2x2).unwrap();
+    compress(c, rgb.as_raw(), w, h, turbojpeg::PixelFormat::RGB, quality)
+}
+
+/// A CMYK JPEG (no subsampling) of `w`×`h` CMYK `pixels`, as
+/// libjpeg-turbo writes it (Adobe convention: 255 = no ink).
+pub fn cmyk_jpeg(pixels: &[u8], w: usize, h: usize, quality: i32) -> Vec<u8> {
+    let mut c = turbojpeg::Compressor::new().unwrap();
+    c.set_colorspace(turbojpeg::Colorspace::CMYK).unwrap();
+    c.set_subsamp(turbojpeg::Subsamp::None).unwrap();
+    compress(c, pixels, w, h, turbojpeg::PixelFormat::CMYK, quality)
+}
+
+fn compress(
+    mut c: turbojpeg::Compressor,
+    pixels: &[u8],
+    w: usize,
+    h: usize,
+    format: turbojpeg::PixelFormat,
+    quality: i32,
+) -> Vec<u8> {
+    c.set_quality(quality).unwrap();
     let image = turbojpeg::Image {
-        pixels: rgb.as_raw().as_slice(),
+        pixels,
         width: w,
-        pitch: w * 3,
+        pitch: w * format.size(),
         height: h,
-        format: turbojpeg::PixelFormat::RGB,
+        format,
     };
     c.compress_to_vec(image).unwrap()
 }
@@ -63,6 +89,20 @@ pub fn decoded(o: &Output) -> RgbaImage {
     }
 }
 
+/// The format, width, height and quality of an `Output::Image`.
+pub fn meta(o: &Output) -> (Format, u32, u32, Option<u8>) {
+    match o {
+        Output::Image {
+            format,
+            width,
+            height,
+            quality,
+            ..
+        } => (*format, *width, *height, *quality),
+        other => panic!("not an image: {other:?}"),
+    }
+}
+
 pub fn bytes(o: &Output) -> &[u8] {
     match o {
         Output::Image { bytes, .. } => bytes,
@@ -76,18 +116,97 @@ pub fn near(a: [u8; 4], b: [u8; 4], tol: i32) -> bool {
         .all(|(x, y)| (*x as i32 - *y as i32).abs() <= tol)
 }
 
-pub fn corpus(sub: &str) -> Option<std::path::PathBuf> {
-    for base in [
-        "/work/shared/corpus",
-        "../shared/corpus",
-        "../../shared/corpus",
-    ] {
-        let p = std::path::Path::new(base).join(sub);
-        if p.is_dir() {
-            return Some(p);
-        }
+/// The shared real-photo corpus, `shared/corpus` beside the repository
+/// (as CI lays it out): `../../shared/corpus` from this crate.
+pub fn corpus_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+}
+
+/// The files of the corpus folder `sub`, sorted. Fails, naming the path,
+/// when the folder is missing or empty: a corpus test must never pass by
+/// checking nothing.
+pub fn corpus_files(sub: &str) -> Vec<PathBuf> {
+    let dir = corpus_root().join(sub);
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!(
+            "the real-photo corpus is missing: expected the folder {} \
+             (`shared/corpus/{sub}` beside the repository): {e}",
+            dir.display()
+        )
+    });
+    let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(
+        !files.is_empty(),
+        "the real-photo corpus folder {} is empty",
+        dir.display()
+    );
+    files
+}
+
+/// `Op::Resize` of `geometry`, enlarging allowed.
+pub fn resize(geometry: Geometry) -> Op {
+    Op::Resize(Resize {
+        geometry,
+        enlarge: Enlarge::Allow,
+    })
+}
+
+/// Resize to `w` wide, aspect kept.
+pub fn fit_w(w: u32) -> Op {
+    resize(Geometry::Fit {
+        width: Some(w),
+        height: None,
+    })
+}
+
+/// A pipeline of `ops` with these output options.
+pub fn pipeline(ops: Vec<Op>, output: OutputOptions) -> Pipeline {
+    Pipeline {
+        ops,
+        output,
+        ..Default::default()
     }
-    None
+}
+
+/// An unconditional output format request.
+pub fn fmt(f: Format) -> Option<FormatRequest> {
+    Some(FormatRequest {
+        format: f,
+        only_if_source_animated: false,
+    })
+}
+
+/// A pipeline of `ops` that writes format `f`.
+pub fn with_format(ops: Vec<Op>, f: Format) -> Pipeline {
+    pipeline(
+        ops,
+        OutputOptions {
+            format: fmt(f),
+            ..Default::default()
+        },
+    )
+}
+
+/// A tiny deterministic PRNG (xorshift64*), so tests need no extra crate.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (`0` when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
 }
 
 /// A minimal big-endian EXIF body (TIFF header + IFD0) holding only an

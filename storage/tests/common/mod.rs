@@ -1,13 +1,36 @@
-//! Helpers shared by the storage integration tests.
+//! Helpers shared by the storage integration tests: a store in a temp
+//! dir, deterministic bytes and a seeded random generator, whole-object
+//! writes and reads, listings, and the files a store leaves on disk. One
+//! copy of each.
 #![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use futures_util::StreamExt;
 use std::path::Path;
-use storage::{ByteRange, EmbeddedStore, ObjectAttrs, ObjectMeta, Store};
+use storage::{
+    ByteRange, CannedAcl, EmbeddedStore, ListPage, ListQuery, ObjectAttrs, ObjectMeta, Store,
+};
 
 pub fn open(dir: &Path) -> EmbeddedStore {
     EmbeddedStore::open(dir).unwrap()
+}
+
+/// A store in a fresh temp dir holding the private bucket `bucket`; keep
+/// the dir alive as long as the store.
+pub async fn store_with(bucket: &str) -> (tempfile::TempDir, EmbeddedStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.create_bucket(bucket, CannedAcl::Private).await.unwrap();
+    (dir, s)
+}
+
+/// The first page of `bucket`'s listing, up to `max_keys` keys.
+pub async fn first_page(s: &dyn Store, bucket: &str, max_keys: usize) -> storage::Result<ListPage> {
+    let q = ListQuery {
+        max_keys,
+        ..ListQuery::default()
+    };
+    s.list_objects(bucket, &q).await
 }
 
 /// Deterministic test bytes.

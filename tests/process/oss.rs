@@ -1,28 +1,24 @@
 //! Alibaba OSS `x-oss-process` over HTTP: every documented example of
 //! dialects.md §1 against an in-process server, with the spec's fixtures.
-#![allow(clippy::unwrap_used)]
 
-mod process_support;
-
-use process_support::measure::avif_size;
-use process_support::*;
+use crate::common::*;
+use crate::fixtures::*;
+use crate::measure::avif_size;
 
 const B: &str = "examplebucket";
-
-async fn server() -> Server {
-    let s = Server::start().await;
-    s.mb(B).await;
-    s.fixtures(B).await;
-    s
-}
 
 fn p(key: &str, process: &str) -> String {
     format!("/{B}/{key}?x-oss-process={process}")
 }
 
+/// The size of `key` processed by `process`.
+async fn dims(s: &Server, key: &str, process: &str) -> (u32, u32) {
+    s.get(&p(key, process)).await.dims()
+}
+
 #[tokio::test]
 async fn resize_modes_worked_example() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     s.upload(B, "s200.jpg", &jpeg(&halves(200, 100), 90), "image/jpeg")
         .await;
     for (mode, want) in [
@@ -44,43 +40,33 @@ async fn resize_modes_worked_example() {
         .get(&p("s200.jpg", "image/resize,m_pad,w_150,h_80"))
         .await
         .image();
-    assert!(near(*img.get_pixel(75, 0), [255, 255, 255, 255], 24));
+    assert!(near(*img.get_pixel(75, 0), WHITE, 24));
     // limit_1 (default) never enlarges; limit_0 does.
+    assert_eq!(dims(&s, "f1.jpg", "image/resize,w_800").await, (400, 200));
     assert_eq!(
-        s.get(&p("f1.jpg", "image/resize,w_800")).await.dims(),
-        (400, 200)
-    );
-    assert_eq!(
-        s.get(&p("f1.jpg", "image/resize,w_800,limit_0"))
-            .await
-            .dims(),
+        dims(&s, "f1.jpg", "image/resize,w_800,limit_0").await,
         (800, 400)
     );
     // Percent.
-    assert_eq!(
-        s.get(&p("f1.jpg", "image/resize,p_50")).await.dims(),
-        (200, 100)
-    );
+    assert_eq!(dims(&s, "f1.jpg", "image/resize,p_50").await, (200, 100));
 }
 
 #[tokio::test]
 async fn crop_gravity_and_outside_start() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     let r = s.get(&p("f1.jpg", "image/crop,w_100,h_50,g_se")).await;
     r.expect(200);
     let img = r.image();
     assert_eq!(img.dimensions(), (100, 50));
-    assert!(near(*img.get_pixel(50, 25), [0, 0, 255, 255], 24));
+    assert!(near(*img.get_pixel(50, 25), BLUE, 24));
     let img = s
         .get(&p("f1.jpg", "image/crop,w_100,h_50,g_nw"))
         .await
         .image();
-    assert!(near(*img.get_pixel(50, 25), [255, 0, 0, 255], 24));
+    assert!(near(*img.get_pixel(50, 25), RED, 24));
     // A region running past the edge is clipped.
     assert_eq!(
-        s.get(&p("f1.jpg", "image/crop,x_350,y_0,w_100,h_100"))
-            .await
-            .dims(),
+        dims(&s, "f1.jpg", "image/crop,x_350,y_0,w_100,h_100").await,
         (50, 100)
     );
     let r = s.get(&p("f1.jpg", "image/crop,x_500,y_10,w_10,h_10")).await;
@@ -93,11 +79,11 @@ async fn crop_gravity_and_outside_start() {
 
 #[tokio::test]
 async fn indexcrop_strip_and_out_of_range_source() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     let r = s.get(&p("f1.jpg", "image/indexcrop,x_100,i_3")).await;
     let img = r.image();
     assert_eq!(img.dimensions(), (100, 200));
-    assert!(near(*img.get_pixel(50, 100), [0, 0, 255, 255], 24));
+    assert!(near(*img.get_pixel(50, 100), BLUE, 24));
     // Index past the last strip: the source unchanged.
     let r = s.get(&p("f1.jpg", "image/indexcrop,x_100,i_10")).await;
     r.expect(200);
@@ -109,32 +95,26 @@ async fn indexcrop_strip_and_out_of_range_source() {
 
 #[tokio::test]
 async fn circle_white_on_jpeg_transparent_on_png() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     let r = s.get(&p("f4.jpg", "image/circle,r_40")).await;
     assert_eq!(r.header("content-type"), Some("image/jpeg"));
     let img = r.image();
     assert_eq!(img.dimensions(), (81, 81));
-    assert!(near(*img.get_pixel(0, 0), [255, 255, 255, 255], 24));
-    assert!(near(*img.get_pixel(40, 40), [0, 0, 255, 255], 24));
+    assert!(near(*img.get_pixel(0, 0), WHITE, 24));
+    assert!(near(*img.get_pixel(40, 40), BLUE, 24));
     let r = s.get(&p("f11.png", "image/circle,r_40")).await;
     assert_eq!(r.header("content-type"), Some("image/png"));
     let img = r.image();
     assert_eq!(img.get_pixel(0, 0).0[3], 0);
     assert!(near(*img.get_pixel(40, 40), [0, 128, 255, 255], 2));
     // r beyond half the short side: (short-1)/2.
-    assert_eq!(
-        s.get(&p("f4.jpg", "image/circle,r_500")).await.dims(),
-        (99, 99)
-    );
+    assert_eq!(dims(&s, "f4.jpg", "image/circle,r_500").await, (99, 99));
 }
 
 #[tokio::test]
 async fn rotate_and_auto_orient_hoisting() {
-    let s = server().await;
-    assert_eq!(
-        s.get(&p("f1.jpg", "image/rotate,90")).await.dims(),
-        (200, 400)
-    );
+    let s = Server::with_fixtures(B).await;
+    assert_eq!(dims(&s, "f1.jpg", "image/rotate,90").await, (200, 400));
     // F3: stored 1000×600, orientation 6 → displayed 600×1000, red right.
     // auto-orient runs before the resize wherever it is written.
     let img = s
@@ -142,18 +122,15 @@ async fn rotate_and_auto_orient_hoisting() {
         .await
         .image();
     assert_eq!(img.dimensions(), (100, 167));
-    assert!(near(*img.get_pixel(90, 80), [255, 0, 0, 255], 40));
-    assert!(near(*img.get_pixel(10, 80), [0, 0, 255, 255], 40));
+    assert!(near(*img.get_pixel(90, 80), RED, 40));
+    assert!(near(*img.get_pixel(10, 80), BLUE, 40));
     // Without auto-orient the stored pixels are used.
-    assert_eq!(
-        s.get(&p("f3.jpg", "image/resize,w_100")).await.dims(),
-        (100, 60)
-    );
+    assert_eq!(dims(&s, "f3.jpg", "image/resize,w_100").await, (100, 60));
 }
 
 #[tokio::test]
 async fn format_conversions_and_content_type() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     for (fmt, mime) in [
         ("png", "image/png"),
         ("webp", "image/webp"),
@@ -169,11 +146,7 @@ async fn format_conversions_and_content_type() {
     // Transparency flattened onto white in JPEG.
     let r = s.get(&p("f2.png", "image/format,jpg")).await;
     assert_eq!(r.header("content-type"), Some("image/jpeg"));
-    assert!(near(
-        *r.image().get_pixel(150, 150),
-        [255, 255, 255, 255],
-        24
-    ));
+    assert!(near(*r.image().get_pixel(150, 150), WHITE, 24));
     // format,gif on a non-GIF keeps the source format.
     let r = s.get(&p("f1.jpg", "image/format,gif")).await;
     assert_eq!(r.header("content-type"), Some("image/jpeg"));
@@ -194,7 +167,7 @@ async fn format_conversions_and_content_type() {
 
 #[tokio::test]
 async fn quality_and_interlace() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     let original = f1().len();
     let q30 = s.get(&p("f1.jpg", "image/quality,Q_30")).await;
     q30.expect(200);
@@ -213,7 +186,7 @@ async fn quality_and_interlace() {
 
 #[tokio::test]
 async fn info_and_average_hue_json() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     let r = s.get(&p("f1.jpg", "image/info")).await;
     r.expect(200);
     assert_eq!(r.header("content-type"), Some("application/json"));
@@ -239,7 +212,7 @@ async fn info_and_average_hue_json() {
 
 #[tokio::test]
 async fn watermarks_image_and_text() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     // The 50×50 black logo at the bottom-right corner, 10 px margins.
     let wm = format!(
         "image/watermark,image_{},g_se,x_10,y_10",
@@ -249,7 +222,7 @@ async fn watermarks_image_and_text() {
     r.expect(200);
     let img = r.image();
     assert_eq!(img.dimensions(), (100, 100));
-    assert!(near(*img.get_pixel(60, 60), [0, 0, 0, 255], 2));
+    assert!(near(*img.get_pixel(60, 60), BLACK, 2));
     assert!(near(*img.get_pixel(20, 20), [0, 128, 255, 255], 2));
     // Text: some pixels become the text colour (red here).
     let wm = format!(
@@ -273,7 +246,7 @@ async fn watermarks_image_and_text() {
 
 #[tokio::test]
 async fn errors_in_the_oss_envelope() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     let r = s.get(&p("f1.jpg", "image/slim,1")).await;
     r.oss_error(400, "InvalidArgument");
     assert_eq!(r.xml("EC").as_deref(), Some("0040-00000213"));
@@ -313,7 +286,7 @@ async fn errors_in_the_oss_envelope() {
 
 #[tokio::test]
 async fn decompression_bomb_is_refused_and_the_server_keeps_serving() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     s.upload(B, "bomb.png", &png_bomb(60_000, 60_000), "image/png")
         .await;
     let r = s.get(&p("bomb.png", "image/resize,w_100")).await;
@@ -331,7 +304,7 @@ async fn decompression_bomb_is_refused_and_the_server_keeps_serving() {
 async fn source_over_the_byte_limit_is_refused_before_reading() {
     let mut cfg = imgbucket::config::ProcessingConfig::default();
     cfg.oss.max_source_bytes = Some(1000);
-    let s = Server::start_with(cfg).await;
+    let s = Server::with_processing(cfg).await;
     s.mb(B).await;
     s.upload(B, "f1.jpg", &f1(), "image/jpeg").await;
     let r = s.get(&p("f1.jpg", "image/resize,w_100")).await;
@@ -342,7 +315,7 @@ async fn source_over_the_byte_limit_is_refused_before_reading() {
 
 #[tokio::test]
 async fn processed_etag_conditional_get_and_range_ignored() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     let url = p("f1.jpg", "image/resize,w_100");
     let r = s.get(&url).await;
     r.expect(200);
@@ -392,7 +365,7 @@ async fn processed_etag_conditional_get_and_range_ignored() {
 
 #[tokio::test]
 async fn variants_are_cached_on_disk() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     let before = s.cache_files();
     let url = p("f1.jpg", "image/resize,w_120");
     let a = s.get(&url).await;
@@ -429,20 +402,12 @@ async fn anonymous_processing_on_public_read_bucket_only() {
     s.upload("pub-bucket", "f1.jpg", &f1(), "image/jpeg").await;
     s.upload("priv-bucket", "f1.jpg", &f1(), "image/jpeg").await;
     let r = s
-        .anon(
-            "GET",
-            "/pub-bucket/f1.jpg?x-oss-process=image/resize,w_100",
-            &[],
-        )
+        .anon_get("/pub-bucket/f1.jpg?x-oss-process=image/resize,w_100")
         .await;
     r.expect(200);
     assert_eq!(r.dims(), (100, 50));
     let r = s
-        .anon(
-            "GET",
-            "/priv-bucket/f1.jpg?x-oss-process=image/resize,w_100",
-            &[],
-        )
+        .anon_get("/priv-bucket/f1.jpg?x-oss-process=image/resize,w_100")
         .await;
     r.expect(403);
 }
@@ -454,7 +419,7 @@ async fn many_slow_requests_do_not_block_plain_requests() {
         cache_bytes: 0,
         ..Default::default()
     };
-    let s = Server::start_with(cfg).await;
+    let s = Server::with_processing(cfg).await;
     s.mb(B).await;
     s.upload(B, "big.png", &png(&halves(1200, 800)), "image/png")
         .await;
@@ -479,7 +444,7 @@ async fn many_slow_requests_do_not_block_plain_requests() {
 
 #[tokio::test]
 async fn effects_shapes_and_their_refusals() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     let mean = |img: &image::RgbaImage| {
         img.pixels()
             .map(|p| p.0[0] as u64 + p.0[1] as u64 + p.0[2] as u64)
@@ -529,8 +494,8 @@ async fn effects_shapes_and_their_refusals() {
         .await;
     r.expect(200);
     let img = r.image();
-    assert!(near(*img.get_pixel(10, 10), [0, 0, 0, 255], 40));
-    assert!(near(*img.get_pixel(150, 150), [255, 0, 0, 255], 40));
+    assert!(near(*img.get_pixel(10, 10), BLACK, 40));
+    assert!(near(*img.get_pixel(150, 150), RED, 40));
 }
 
 #[tokio::test]
@@ -539,7 +504,7 @@ async fn cache_stays_within_its_bound() {
         cache_bytes: 40_000,
         ..Default::default()
     };
-    let s = Server::start_with(cfg).await;
+    let s = Server::with_processing(cfg).await;
     s.mb(B).await;
     s.upload(B, "f6.png", &f6(), "image/png").await;
     for w in 100..120 {

@@ -1,11 +1,9 @@
 //! Measurements of dialects.md Appendix A.1 for the conformance suites,
 //! written independently of the engine: BT.601 mean luma, IJG quality
-//! estimated from a JPEG's luminance table, EXIF/ICC presence, GIF frame
-//! delays, and extra fixtures (F10 with ASCII EXIF tags, F12).
-#![allow(dead_code, clippy::unwrap_used)]
+//! estimated from a JPEG's luminance table, EXIF/ICC presence, dark pixel
+//! counts, and the size in an AVIF container.
 
 use image::{Rgba, RgbaImage};
-use std::io::Cursor;
 
 /// BT.601 mean luma over all pixels.
 pub fn mean_luma(img: &RgbaImage) -> f64 {
@@ -133,109 +131,6 @@ pub fn jpeg_segments(jpeg: &[u8]) -> Vec<(u8, Vec<u8>)> {
         i += 2 + len;
     }
     out
-}
-
-/// An EXIF APP1 payload (`Exif\0\0` + big-endian TIFF) with IFD0 entries of
-/// ASCII strings and SHORTs.
-pub fn exif_payload(ascii: &[(u16, &str)], shorts: &[(u16, u16)]) -> Vec<u8> {
-    let mut entries: Vec<(u16, u16, u32, Vec<u8>)> = Vec::new();
-    for (tag, s) in ascii {
-        let mut v = s.as_bytes().to_vec();
-        v.push(0);
-        entries.push((*tag, 2, v.len() as u32, v));
-    }
-    for (tag, n) in shorts {
-        let mut v = n.to_be_bytes().to_vec();
-        v.extend_from_slice(&[0, 0]);
-        entries.push((*tag, 3, 1, v));
-    }
-    entries.sort_by_key(|e| e.0);
-    let ifd_len = 2 + 12 * entries.len() + 4;
-    let mut data_off = 8 + ifd_len;
-    let mut ifd = (entries.len() as u16).to_be_bytes().to_vec();
-    let mut data = Vec::new();
-    for (tag, ty, count, v) in &entries {
-        ifd.extend_from_slice(&tag.to_be_bytes());
-        ifd.extend_from_slice(&ty.to_be_bytes());
-        ifd.extend_from_slice(&count.to_be_bytes());
-        if v.len() <= 4 {
-            let mut inline = v.clone();
-            inline.resize(4, 0);
-            ifd.extend_from_slice(&inline);
-        } else {
-            ifd.extend_from_slice(&(data_off as u32).to_be_bytes());
-            data.extend_from_slice(v);
-            data_off += v.len();
-        }
-    }
-    ifd.extend_from_slice(&0u32.to_be_bytes());
-    let mut out = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec();
-    out.extend_from_slice(&ifd);
-    out.extend_from_slice(&data);
-    out
-}
-
-/// F10: JPEG 640×427 with EXIF Make, Model, DateTime, Orientation 1.
-pub fn f10() -> Vec<u8> {
-    let img = super::halves(640, 427);
-    let exif = exif_payload(
-        &[
-            (0x010F, "TestCam"),
-            (0x0110, "T1"),
-            (0x0132, "2020:01:02 03:04:05"),
-        ],
-        &[(0x0112, 1)],
-    );
-    super::with_app1(&super::jpeg(&img, 90), &exif)
-}
-
-/// An ICC APP2 segment payload (a minimal, syntactically plausible
-/// profile header; only its presence is checked).
-pub fn with_icc(jpeg: &[u8]) -> Vec<u8> {
-    let mut payload = b"ICC_PROFILE\0\x01\x01".to_vec();
-    let mut profile = vec![0u8; 128];
-    profile[0..4].copy_from_slice(&128u32.to_be_bytes());
-    profile[12..16].copy_from_slice(b"mntr");
-    profile[16..20].copy_from_slice(b"RGB ");
-    profile[20..24].copy_from_slice(b"XYZ ");
-    profile[36..40].copy_from_slice(b"acsp");
-    payload.extend_from_slice(&profile);
-    payload.extend_from_slice(&0u32.to_be_bytes());
-    let mut out = jpeg[..2].to_vec();
-    out.extend_from_slice(&[0xFF, 0xE2]);
-    out.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
-    out.extend_from_slice(&payload);
-    out.extend_from_slice(&jpeg[2..]);
-    out
-}
-
-/// An animated GIF `w`×`h` with `n` frames; frame k has a distinct solid
-/// colour (red channel = k × 255 / (n − 1) rounded down).
-pub fn gif_anim(w: u32, h: u32, n: u32) -> Vec<u8> {
-    use image::codecs::gif::{GifEncoder, Repeat};
-    let mut out = Vec::new();
-    {
-        let mut enc = GifEncoder::new(&mut out);
-        enc.set_repeat(Repeat::Infinite).unwrap();
-        for k in 0..n {
-            let r = (k * 255 / (n - 1).max(1)) as u8;
-            let img = RgbaImage::from_pixel(w, h, Rgba([r, 0, 255 - r, 255]));
-            let frame =
-                image::Frame::from_parts(img, 0, 0, image::Delay::from_numer_denom_ms(100, 1));
-            enc.encode_frame(frame).unwrap();
-        }
-    }
-    out
-}
-
-/// The decoded frames of a GIF.
-pub fn gif_decode(data: &[u8]) -> Vec<RgbaImage> {
-    use image::AnimationDecoder;
-    image::codecs::gif::GifDecoder::new(Cursor::new(data))
-        .unwrap()
-        .into_frames()
-        .map(|f| f.unwrap().into_buffer())
-        .collect()
 }
 
 /// Number of pixels in `img` with luma below `t` inside the rectangle.

@@ -1,41 +1,36 @@
 //! UCloud US3 `iopcmd` over HTTP: the thumbnail type table of dialects.md
 //! §3.2 on a 400×300 source (exact sizes), info JSON, styles, and the JSON
 //! error envelope.
-#![allow(clippy::unwrap_used)]
 
-mod process_support;
-
-use process_support::*;
+use crate::common::*;
+use crate::fixtures::*;
 
 const B: &str = "examplebucket";
 
-async fn server() -> Server {
-    let s = Server::start().await;
-    s.mb(B).await;
-    s.fixtures(B).await;
-    s
-}
+/// The thumbnail types of dialects.md §3.2 on a 400×300 source: query and
+/// exact output size (sizes truncated).
+pub const THUMBNAIL_TABLE: &[(&str, (u32, u32))] = &[
+    ("type=1&scale=10", (40, 30)),
+    ("type=2&scale=10", (400, 30)),
+    ("type=3&scale=10", (40, 300)),
+    ("type=4&width=50", (50, 37)),
+    ("type=5&height=50", (66, 50)),
+    ("type=6&width=50&height=10", (50, 37)),
+    ("type=7&width=50&height=10", (13, 10)),
+    ("type=8&width=50", (50, 50)),
+    ("type=9&width=50&height=50", (50, 37)),
+    ("type=10&width=50&height=50", (66, 50)),
+    ("type=11&width=50&height=50", (50, 50)),
+    ("type=12&width=600&height=600&color=red", (600, 600)),
+    ("type=13&width=50&height=100", (50, 100)),
+    ("type=14&width=50&height=50", (50, 37)),
+    ("type=15&width=50&height=50&color=red", (50, 50)),
+];
 
 #[tokio::test]
 async fn thumbnail_type_table_on_400x300() {
-    let s = server().await;
-    let table: &[(&str, (u32, u32))] = &[
-        ("type=1&scale=10", (40, 30)),
-        ("type=2&scale=10", (400, 30)),
-        ("type=3&scale=10", (40, 300)),
-        ("type=4&width=50", (50, 37)),
-        ("type=5&height=50", (66, 50)),
-        ("type=6&width=50&height=10", (50, 37)),
-        ("type=7&width=50&height=10", (13, 10)),
-        ("type=8&width=50", (50, 50)),
-        ("type=9&width=50&height=50", (50, 37)),
-        ("type=10&width=50&height=50", (66, 50)),
-        ("type=11&width=50&height=50", (50, 50)),
-        ("type=12&width=600&height=600&color=red", (600, 600)),
-        ("type=13&width=50&height=100", (50, 100)),
-        ("type=14&width=50&height=50", (50, 37)),
-        ("type=15&width=50&height=50&color=red", (50, 50)),
-    ];
+    let s = Server::with_fixtures(B).await;
+    let table = THUMBNAIL_TABLE;
     for (q, want) in table {
         let r = s.get(&format!("/{B}/f9.jpg?iopcmd=thumbnail&{q}")).await;
         r.expect(200);
@@ -49,12 +44,12 @@ async fn thumbnail_type_table_on_400x300() {
         ))
         .await
         .image();
-    assert!(near(*img.get_pixel(5, 5), [255, 0, 0, 255], 24));
+    assert!(near(*img.get_pixel(5, 5), RED, 24));
 }
 
 #[tokio::test]
 async fn pipeline_info_and_averagehue() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     // rotate then scale to 40 %.
     let r = s
         .get(&format!(
@@ -79,7 +74,7 @@ async fn pipeline_info_and_averagehue() {
 
 #[tokio::test]
 async fn errors_are_json_with_session_id() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     // An unknown command name reads as the beta style form
     // (`iopcmd=<style>`): a 4xx either way, never the original.
     let r = s.get(&format!("/{B}/f9.jpg?iopcmd=nosuchcmd")).await;
@@ -103,7 +98,7 @@ async fn errors_are_json_with_session_id() {
 
 #[tokio::test]
 async fn source_side_limit_is_10000() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     s.upload(B, "tall.png", &png_bomb(100, 12_000), "image/png")
         .await;
     let r = s
@@ -115,7 +110,7 @@ async fn source_side_limit_is_10000() {
 
 #[tokio::test]
 async fn iopstyle_api_and_access() {
-    let s = server().await;
+    let s = Server::with_fixtures(B).await;
     s.req(
         "PUT",
         &format!("/{B}?iopstyle&styleName=style1"),
@@ -143,14 +138,9 @@ async fn iopstyle_api_and_access() {
         .await;
     r.expect(400);
     assert_eq!(r.json()["RetCode"], -1);
-    s.req(
-        "DELETE",
-        &format!("/{B}?iopstyle&styleName=style1"),
-        &[],
-        "",
-    )
-    .await
-    .expect(204);
+    s.delete(&format!("/{B}?iopstyle&styleName=style1"))
+        .await
+        .expect(204);
     s.get(&format!("/{B}/f9.jpg?iopstyle=style1"))
         .await
         .expect(404);

@@ -6,48 +6,14 @@
 //! and the vendors' multipart minimums. The Python suites
 //! (`s3-compat-tests/test_sdk_*.py`) run the real SDKs.
 
-#![allow(clippy::unwrap_used)]
-
-#[allow(dead_code)]
-#[path = "s3/common.rs"]
-mod common;
-
+use crate::common::{complete_multipart_xml, harness, xml_text, Options, Resp, Server, Vendor};
 use bytes::Bytes;
-use common::{xml_text, Resp, Server};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
-use http_body_util::Full;
-use imgbucket::auth::sign::{sign_cos_request, sign_oss_v1_request, Credentials};
+use imgbucket::auth::sign::Credentials;
 use imgbucket::config::Limits;
-use imgbucket::http::names::bucket_from_host;
-use std::time::{Duration, SystemTime};
 
 const COS_BUCKET: &str = "examplebucket-1250000000";
 const COS_HOST: &str = "examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com";
 const S3_NS: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
-
-fn header_map(host: &str, headers: &[(&str, &str)]) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    h.insert(http::header::HOST, HeaderValue::from_str(host).unwrap());
-    for (k, v) in headers {
-        h.append(
-            HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    h
-}
-
-fn request(
-    method: Method,
-    s: &Server,
-    path: &str,
-    headers: HeaderMap,
-    body: &[u8],
-) -> Request<Full<Bytes>> {
-    let mut req = Request::builder().method(method).uri(s.uri(path));
-    *req.headers_mut().unwrap() = headers;
-    req.body(Full::new(Bytes::copy_from_slice(body))).unwrap()
-}
 
 /// A request signed as `oss2.Auth` (V1) signs it; `host` defaults to the
 /// server's address (path style).
@@ -60,21 +26,9 @@ async fn oss(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Resp {
-    let method: Method = method.parse().unwrap();
-    let host = host.map_or_else(|| s.addr.to_string(), str::to_string);
-    let mut h = header_map(&host, headers);
-    let uri = s.uri(path);
-    let host_bucket = bucket_from_host(&host, None);
-    sign_oss_v1_request(
-        &method,
-        &uri,
-        &mut h,
-        creds,
-        SystemTime::now(),
-        host_bucket.as_deref(),
-    )
-    .unwrap();
-    s.send(request(method, s, path, h, body)).await
+    let h = s.vendor_headers(Vendor::OssV1, creds, method, host, path, headers);
+    s.send_headers(method, path, h, Bytes::copy_from_slice(body))
+        .await
 }
 
 /// A request signed as `cos-python-sdk-v5` signs it, sent (like
@@ -89,19 +43,9 @@ async fn cos(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Resp {
-    let method: Method = method.parse().unwrap();
-    let mut h = header_map(host, headers);
-    let uri = s.uri(path);
-    sign_cos_request(
-        &method,
-        &uri,
-        &mut h,
-        creds,
-        SystemTime::now(),
-        Duration::from_secs(600),
-    )
-    .unwrap();
-    s.send(request(method, s, path, h, body)).await
+    let h = s.vendor_headers(Vendor::Cos, creds, method, Some(host), path, headers);
+    s.send_headers(method, path, h, Bytes::copy_from_slice(body))
+        .await
 }
 
 fn wrong(s: &Server) -> Credentials {
@@ -196,8 +140,8 @@ async fn oss_and_us3_hosts_name_buckets() {
     )
     .await
     .expect(200);
-    let h = header_map("photos.cn-bj.ufileos.com", &[]);
-    let r = s.send(request(Method::GET, &s, "/cat.txt", h, b"")).await;
+    let h = harness::header_map(&[("host", "photos.cn-bj.ufileos.com")]);
+    let r = s.send_headers("GET", "/cat.txt", h, Bytes::new()).await;
     r.expect(200);
     assert_eq!(&r.body[..], b"meow");
     s.stop().await;
@@ -205,7 +149,11 @@ async fn oss_and_us3_hosts_name_buckets() {
 
 #[tokio::test]
 async fn configured_domain_serves_cos_requests() {
-    let s = Server::start_with(Some("cos.example.test")).await;
+    let s = Server::start_with(Options {
+        domain: Some("cos.example.test"),
+        ..Options::default()
+    })
+    .await;
     s.mb(COS_BUCKET).await;
     let host = format!("{COS_BUCKET}.cos.example.test");
     cos(&s, &s.creds, "PUT", &host, "/k", &[], b"by domain")
@@ -475,9 +423,9 @@ async fn multipart(s: &Server, vendor: &str, sizes: &[usize]) -> Resp {
     r.expect(200);
     assert!(!r.text().contains(S3_NS), "{}", r.text());
     let upload_id = xml_text(&r.text(), "UploadId").unwrap();
-    let mut doc = String::from("<CompleteMultipartUpload>");
+    let mut parts = Vec::new();
     for (i, size) in sizes.iter().enumerate() {
-        let n = i + 1;
+        let n = i as u32 + 1;
         let r = send(
             "PUT",
             format!("{base}?partNumber={n}&uploadId={upload_id}"),
@@ -485,12 +433,9 @@ async fn multipart(s: &Server, vendor: &str, sizes: &[usize]) -> Resp {
         )
         .await;
         r.expect(200);
-        let etag = r.header("etag").unwrap().to_string();
-        doc.push_str(&format!(
-            "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
-        ));
+        parts.push((n, r.header("etag").unwrap().to_string()));
     }
-    doc.push_str("</CompleteMultipartUpload>");
+    let doc = complete_multipart_xml(&parts);
     send(
         "POST",
         format!("{base}?uploadId={upload_id}"),
@@ -502,7 +447,11 @@ async fn multipart(s: &Server, vendor: &str, sizes: &[usize]) -> Resp {
 #[tokio::test]
 async fn multipart_minimum_follows_the_signing_vendor() {
     // The default 5 MiB S3 minimum is configured.
-    let s = Server::start_custom(None, Limits::default()).await;
+    let s = Server::start_with(Options {
+        limits: Limits::default(),
+        ..Options::default()
+    })
+    .await;
     s.mb("mpb").await;
     s.mb(COS_BUCKET).await;
     // OSS: 100 KiB parts are fine, 99 KiB are not.
@@ -523,24 +472,15 @@ async fn multipart_minimum_follows_the_signing_vendor() {
         (400, "EntityTooSmall")
     );
     // S3 keeps its own 5 MiB.
-    let r = s.req("POST", "/mpb/s3obj?uploads", &[], Bytes::new()).await;
-    let upload_id = xml_text(&r.text(), "UploadId").unwrap();
-    let mut doc = String::from("<CompleteMultipartUpload>");
+    let upload_id = s.create_upload("/mpb/s3obj", &[]).await;
+    let mut parts = Vec::new();
     for n in 1..=2 {
-        let r = s
-            .req(
-                "PUT",
-                &format!("/mpb/s3obj?partNumber={n}&uploadId={upload_id}"),
-                &[],
-                vec![b'a'; 1024 * 1024],
-            )
+        let etag = s
+            .upload_part("/mpb/s3obj", &upload_id, n, vec![b'a'; 1024 * 1024])
             .await;
-        let etag = r.header("etag").unwrap().to_string();
-        doc.push_str(&format!(
-            "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
-        ));
+        parts.push((n, etag));
     }
-    doc.push_str("</CompleteMultipartUpload>");
+    let doc = complete_multipart_xml(&parts);
     s.req(
         "POST",
         &format!("/mpb/s3obj?uploadId={upload_id}"),

@@ -3,25 +3,14 @@
 //! watermark/1 and /2, the information processors' exact JSON (§2.6),
 //! pipelines, percent-encoded syntax, COS-signed URLs, and the XML error
 //! envelope with `X-ErrNo` (§2.9), measured as Appendix A.1 says.
-#![allow(clippy::unwrap_used)]
 
-mod process_support;
-
-use http::{HeaderMap, Method};
+use crate::common::*;
+use crate::fixtures::*;
+use crate::measure::*;
 use image::Rgba;
-use imgbucket::auth::sign;
-use process_support::measure::*;
-use process_support::*;
-use std::time::{Duration, SystemTime};
 
 const B: &str = "examplebucket-1250000000";
 const ORIGIN: &str = "http://examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com";
-
-const RED: [u8; 4] = [255, 0, 0, 255];
-const BLUE: [u8; 4] = [0, 0, 255, 255];
-const GREEN: [u8; 4] = [0, 255, 0, 255];
-const WHITE: [u8; 4] = [255, 255, 255, 255];
-const BLACK: [u8; 4] = [0, 0, 0, 255];
 
 /// PNG 400×300: F6's halves, plus a 10 px green frame on the right and
 /// bottom edges (to see crop margins).
@@ -37,33 +26,17 @@ fn framed_png() -> Vec<u8> {
     }))
 }
 
-fn soft_edge_png() -> Vec<u8> {
-    png(&image::RgbaImage::from_fn(200, 100, |x, _| {
-        let v = if x < 92 {
-            64
-        } else if x >= 108 {
-            192
-        } else {
-            64 + (x - 92) * 8
-        } as u8;
-        Rgba([v, v, v, 255])
-    }))
-}
-
-fn ramp_png() -> Vec<u8> {
-    png(&image::RgbaImage::from_fn(200, 100, |x, y| {
-        let v = (40 + x * 175 / 199) as u8;
-        Rgba([v, (y * 2) as u8, 255 - v, 255])
-    }))
+/// The colour ramp: red rises, blue falls along x, green along y.
+fn ramp() -> Vec<u8> {
+    ramp_png(|v, y| [v, (y * 2) as u8, 255 - v, 255])
 }
 
 /// A noisy photo-like JPEG 1000×500 at quality 85 (compresses badly, so
 /// size limits bite).
 fn noisy_jpg() -> Vec<u8> {
-    let mut seed = 12345u32;
+    let mut rng = Rng::new(12345);
     let img = image::RgbaImage::from_fn(1000, 500, |x, y| {
-        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        let n = (seed >> 16) as u8 / 4;
+        let n = rng.byte() / 4;
         Rgba([
             (x / 4) as u8 ^ n,
             (y / 2) as u8 ^ n,
@@ -75,26 +48,17 @@ fn noisy_jpg() -> Vec<u8> {
 }
 
 async fn server() -> Server {
-    let s = Server::start().await;
-    s.mb(B).await;
-    s.fixtures(B).await;
-    s.upload(B, "f7.jpg", &jpeg(&halves(1000, 500), 85), "image/jpeg")
-        .await;
+    let s = Server::with_fixtures(B).await;
+    s.upload(B, "f7.jpg", &f7(), "image/jpeg").await;
     s.upload(B, "f10.jpg", &with_icc(&f10()), "image/jpeg")
         .await;
     s.upload(B, "f12.gif", &gif_anim(100, 100, 40), "image/gif")
         .await;
     s.upload(B, "framed.png", &framed_png(), "image/png").await;
     s.upload(B, "soft.png", &soft_edge_png(), "image/png").await;
-    s.upload(B, "ramp.png", &ramp_png(), "image/png").await;
+    s.upload(B, "ramp.png", &ramp(), "image/png").await;
     s.upload(B, "noisy.jpg", &noisy_jpg(), "image/jpeg").await;
-    s.upload(
-        B,
-        "white.jpg",
-        &jpeg(&solid(400, 300, WHITE), 95),
-        "image/jpeg",
-    )
-    .await;
+    s.upload(B, "white.jpg", &white_jpg(), "image/jpeg").await;
     s
 }
 
@@ -102,32 +66,13 @@ async fn get(s: &Server, key: &str, processing: &str) -> Resp {
     s.get(&format!("/{B}/{key}?{processing}")).await
 }
 
-#[track_caller]
-fn ok_image<'a>(r: &'a Resp, content_type: &str) -> &'a Resp {
-    r.expect(200);
-    assert_eq!(r.header("content-type"), Some(content_type), "{}", r.text());
-    r
-}
-
-/// The COS XML envelope (§2.9) with `X-ErrNo`.
-#[track_caller]
-fn cos_error(r: &Resp, status: u16, errno: Option<&str>) -> String {
-    r.expect(status);
-    assert_eq!(r.header("content-type"), Some("application/xml"));
-    let doc = r.text();
-    assert!(doc.contains("<Error>"), "{doc}");
-    let code = xml_text(&doc, "Code").unwrap();
-    assert!(!code.is_empty());
-    assert!(xml_text(&doc, "Message").is_some_and(|m| !m.is_empty()));
-    assert!(xml_text(&doc, "Resource").is_some_and(|m| m.contains('/')));
-    assert!(xml_text(&doc, "RequestId").is_some_and(|m| !m.is_empty()));
-    assert!(xml_text(&doc, "TraceId").is_some());
-    assert_eq!(r.header("x-errno"), errno, "{doc}");
-    code
-}
-
-fn b64p(s: &str) -> String {
-    b64(s)
+/// Asserts that `key` processed by `<prefix><bad>` is the -106 syntax
+/// error (COS envelope), for each `bad`.
+async fn malformed(s: &Server, key: &str, prefix: &str, bads: &[impl AsRef<str>]) {
+    for bad in bads {
+        let q = format!("{prefix}{}", bad.as_ref());
+        get(s, key, &q).await.cos_error(400, Some("-106"));
+    }
 }
 
 #[tokio::test]
@@ -160,31 +105,34 @@ async fn thumbnail_geometries_exact_sizes() {
     for (key, ct) in [("f9.jpg", "image/jpeg"), ("f6.png", "image/png")] {
         for (g, want) in table {
             let r = get(&s, key, &format!("imageMogr2/thumbnail/{g}")).await;
-            ok_image(&r, ct);
+            r.expect_image(ct);
             assert_eq!(r.dims(), *want, "{key} thumbnail/{g}");
         }
     }
     // Animated images keep their frames through a thumbnail.
     let r = get(&s, "f5.gif", "imageMogr2/thumbnail/!50p").await;
-    ok_image(&r, "image/gif");
+    r.expect_image("image/gif");
     assert_eq!(r.dims(), (100, 50));
     assert_eq!(gif_frames(&r.body), 10);
     // Output sides over 9 999.
     let r = get(&s, "f9.jpg", "imageMogr2/thumbnail/10000x").await;
-    cos_error(&r, 400, Some("-447"));
-    for bad in [
-        "abc",
-        "0x0",
-        "!0p",
-        "!1001p",
-        "x",
-        "100x100z",
-        "100x100!r",
-        "-5x",
-    ] {
-        let r = get(&s, "f9.jpg", &format!("imageMogr2/thumbnail/{bad}")).await;
-        cos_error(&r, 400, Some("-106"));
-    }
+    r.cos_error(400, Some("-447"));
+    malformed(
+        &s,
+        "f9.jpg",
+        "imageMogr2/thumbnail/",
+        &[
+            "abc",
+            "0x0",
+            "!0p",
+            "!1001p",
+            "x",
+            "100x100z",
+            "100x100!r",
+            "-5x",
+        ],
+    )
+    .await;
 }
 
 /// dialects.md §2.3 [T-scale-zh-2025]: "animated images are never
@@ -193,7 +141,7 @@ async fn thumbnail_geometries_exact_sizes() {
 async fn animated_never_enlarged() {
     let s = server().await;
     let r = get(&s, "f5.gif", "imageMogr2/thumbnail/!200p").await;
-    ok_image(&r, "image/gif");
+    r.expect_image("image/gif");
     assert_eq!(r.dims(), (200, 100));
     assert_eq!(gif_frames(&r.body), 10);
 }
@@ -206,11 +154,11 @@ async fn pad_and_colour() {
         "f6.png",
         &format!(
             "imageMogr2/thumbnail/100x100/pad/1/color/{}",
-            b64p("#00FF00")
+            b64("#00FF00")
         ),
     )
     .await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let img = r.image();
     assert_eq!(img.dimensions(), (100, 100));
     assert!(near(*img.get_pixel(50, 2), GREEN, 2));
@@ -235,16 +183,19 @@ async fn pad_and_colour() {
         .await
         .image();
     assert_eq!(img.dimensions(), (50, 100));
-    for bad in [
-        "thumbnail/100x/pad/1".to_string(),
-        "thumbnail/100x100/pad/2".to_string(),
-        "thumbnail/100x100/pad/1/color/notb64!".to_string(),
-        format!("thumbnail/100x100/pad/1/color/{}", b64p("green")),
-        "pad/1".to_string(),
-    ] {
-        let r = get(&s, "f6.png", &format!("imageMogr2/{bad}")).await;
-        cos_error(&r, 400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "f6.png",
+        "imageMogr2/",
+        &[
+            "thumbnail/100x/pad/1".to_string(),
+            "thumbnail/100x100/pad/2".to_string(),
+            "thumbnail/100x100/pad/1/color/notb64!".to_string(),
+            format!("thumbnail/100x100/pad/1/color/{}", b64("green")),
+            "pad/1".to_string(),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -252,7 +203,7 @@ async fn cut_crop_gravity_offsets() {
     let s = server().await;
     let all = |img: &image::RgbaImage, c: [u8; 4]| img.pixels().all(|p| near(*p, c, 2));
     let r = get(&s, "framed.png", "imageMogr2/cut/100x50x250x10").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let img = r.image();
     assert_eq!(img.dimensions(), (100, 50));
     assert!(all(&img, BLUE));
@@ -267,11 +218,9 @@ async fn cut_crop_gravity_offsets() {
             .dims(),
         (100, 100)
     );
-    cos_error(
-        &get(&s, "framed.png", "imageMogr2/cut/10x10x500x0").await,
-        400,
-        Some("-106"),
-    );
+    get(&s, "framed.png", "imageMogr2/cut/10x10x500x0")
+        .await
+        .cos_error(400, Some("-106"));
     // crop with one side keeps the other; default gravity north-west.
     assert_eq!(
         get(&s, "framed.png", "imageMogr2/crop/200x").await.dims(),
@@ -341,28 +290,28 @@ async fn cut_crop_gravity_offsets() {
     .await
     .image();
     assert!(all(&west, RED));
-    for bad in [
-        "crop/100x100/gravity/middle",
-        "crop/0x100",
-        "crop/axb",
-        "gravity/center",
-        "crop/100x100/dx/-1",
-        "cut/100x100x0",
-        "cut/0x10x0x0",
-    ] {
-        cos_error(
-            &get(&s, "framed.png", &format!("imageMogr2/{bad}")).await,
-            400,
-            Some("-106"),
-        );
-    }
+    malformed(
+        &s,
+        "framed.png",
+        "imageMogr2/",
+        &[
+            "crop/100x100/gravity/middle",
+            "crop/0x100",
+            "crop/axb",
+            "gravity/center",
+            "crop/100x100/dx/-1",
+            "cut/100x100x0",
+            "cut/0x10x0x0",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn iradius_rradius_scrop() {
     let s = server().await;
     let r = get(&s, "f6.png", "imageMogr2/iradius/50").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let img = r.image();
     assert_eq!(img.dimensions(), (100, 100));
     assert_eq!(img.get_pixel(0, 0).0[3], 0);
@@ -380,24 +329,24 @@ async fn iradius_rradius_scrop() {
     assert!(near(*img.get_pixel(1, 1), WHITE, 24));
     // Not for GIF.
     let r = get(&s, "f5.gif", "imageMogr2/rradius/20").await;
-    cos_error(&r, 400, Some("-443"));
+    r.cos_error(400, Some("-443"));
     // scrop: no face found → the source.
     let r = get(&s, "f9.jpg", "imageMogr2/scrop/100x100").await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert_eq!(r.dims(), (400, 300));
-    for bad in [
-        "iradius/0",
-        "iradius/x",
-        "rradius/-1",
-        "scrop/100x",
-        "scrop/abc",
-    ] {
-        cos_error(
-            &get(&s, "f9.jpg", &format!("imageMogr2/{bad}")).await,
-            400,
-            Some("-106"),
-        );
-    }
+    malformed(
+        &s,
+        "f9.jpg",
+        "imageMogr2/",
+        &[
+            "iradius/0",
+            "iradius/x",
+            "rradius/-1",
+            "scrop/100x",
+            "scrop/abc",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -434,13 +383,13 @@ async fn rotate_auto_orient_flip() {
         .image();
     assert!(near(*img.get_pixel(10, 5), GREEN, 2));
     assert!(near(*img.get_pixel(10, 295), RED, 2));
-    for bad in ["rotate/361", "rotate/-1", "flip/diagonal", "rotate"] {
-        cos_error(
-            &get(&s, "f6.png", &format!("imageMogr2/{bad}")).await,
-            400,
-            Some("-106"),
-        );
-    }
+    malformed(
+        &s,
+        "f6.png",
+        "imageMogr2/",
+        &["rotate/361", "rotate/-1", "flip/diagonal", "rotate"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -455,7 +404,7 @@ async fn format_cgif_interlace() {
         ("gif", "image/gif", image::ImageFormat::Gif),
     ] {
         let r = get(&s, "f9.jpg", &format!("imageMogr2/format/{f}")).await;
-        ok_image(&r, ct);
+        r.expect_image(ct);
         assert_eq!(image::guess_format(&r.body).unwrap(), fmt, "{f}");
         assert_eq!(r.dims(), (400, 300));
     }
@@ -464,27 +413,25 @@ async fn format_cgif_interlace() {
     assert!(near(*img.get_pixel(150, 150), WHITE, 24));
     // Animated GIF → WebP keeps the animation (animated formats interconvert).
     let r = get(&s, "f5.gif", "imageMogr2/format/webp").await;
-    ok_image(&r, "image/webp");
+    r.expect_image("image/webp");
     // AVIF is encoded (no decoder here: the container's size is checked).
     let r = get(&s, "f9.jpg", "imageMogr2/thumbnail/200x/format/avif").await;
-    ok_image(&r, "image/avif");
+    r.expect_image("image/avif");
     assert_eq!(avif_size(&r.body), (200, 150));
     for f in ["heif", "tpg"] {
         let r = get(&s, "f9.jpg", &format!("imageMogr2/format/{f}")).await;
-        cos_error(&r, 501, r.header("x-errno"));
+        r.cos_error(501, r.header("x-errno"));
         assert_eq!(
             xml_text(&r.text(), "Code").as_deref(),
             Some("NotImplemented")
         );
     }
-    cos_error(
-        &get(&s, "f9.jpg", "imageMogr2/format/tiff").await,
-        400,
-        Some("-106"),
-    );
+    get(&s, "f9.jpg", "imageMogr2/format/tiff")
+        .await
+        .cos_error(400, Some("-106"));
     // cgif: frame reduction.
     let r = get(&s, "f5.gif", "imageMogr2/cgif/5").await;
-    ok_image(&r, "image/gif");
+    r.expect_image("image/gif");
     assert_eq!(gif_frames(&r.body), 5);
     assert_eq!(
         gif_frames(&get(&s, "f5.gif", "imageMogr2/cgif/100").await.body),
@@ -498,28 +445,20 @@ async fn format_cgif_interlace() {
         gif_frames(&get(&s, "f12.gif", "imageMogr2/cgif/20").await.body),
         20
     );
-    for bad in ["cgif/0", "cgif/101"] {
-        cos_error(
-            &get(&s, "f5.gif", &format!("imageMogr2/{bad}")).await,
-            400,
-            Some("-106"),
-        );
-    }
+    malformed(&s, "f5.gif", "imageMogr2/", &["cgif/0", "cgif/101"]).await;
     // interlace: SOF2 and no SOF0; ignored for PNG output.
     let r = get(&s, "f9.jpg", "imageMogr2/interlace/1").await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert!(is_progressive(&r.body));
     let r = get(&s, "f6.png", "imageMogr2/format/jpg/interlace/1").await;
     assert!(is_progressive(&r.body));
     let r = get(&s, "f6.png", "imageMogr2/interlace/1").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let r = get(&s, "f9.jpg", "imageMogr2/interlace/0/rotate/90").await;
     assert!(!is_progressive(&r.body));
-    cos_error(
-        &get(&s, "f9.jpg", "imageMogr2/interlace/2").await,
-        400,
-        Some("-106"),
-    );
+    get(&s, "f9.jpg", "imageMogr2/interlace/2")
+        .await
+        .cos_error(400, Some("-106"));
 }
 
 #[tokio::test]
@@ -545,7 +484,7 @@ async fn quality_rquality_lquality() {
     ];
     for (op, want) in cases {
         let r = get(&s, "f9.jpg", &format!("imageMogr2/{op}")).await;
-        ok_image(&r, "image/jpeg");
+        r.expect_image("image/jpeg");
         let got = q(&r);
         assert!(got.abs_diff(*want) <= 1, "{op}: quality {got}, want {want}");
     }
@@ -556,27 +495,25 @@ async fn quality_rquality_lquality() {
         assert!(got.abs_diff(want) <= 1, "imageView2 {op}: {got}");
     }
     // WebP output accepts quality; PNG ignores it.
-    ok_image(
-        &get(&s, "f9.jpg", "imageMogr2/format/webp/quality/50").await,
-        "image/webp",
-    );
-    ok_image(
-        &get(&s, "f6.png", "imageMogr2/quality/50").await,
-        "image/png",
-    );
-    for bad in [
-        "quality/101",
-        "quality/-1",
-        "rquality/abc",
-        "lquality/101",
-        "quality/50!!",
-    ] {
-        cos_error(
-            &get(&s, "f9.jpg", &format!("imageMogr2/{bad}")).await,
-            400,
-            Some("-106"),
-        );
-    }
+    get(&s, "f9.jpg", "imageMogr2/format/webp/quality/50")
+        .await
+        .expect_image("image/webp");
+    get(&s, "f6.png", "imageMogr2/quality/50")
+        .await
+        .expect_image("image/png");
+    malformed(
+        &s,
+        "f9.jpg",
+        "imageMogr2/",
+        &[
+            "quality/101",
+            "quality/-1",
+            "rquality/abc",
+            "lquality/101",
+            "quality/50!!",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -588,7 +525,7 @@ async fn effects_blur_bright_contrast_sharpen_grayscale() {
     assert!(p[0] < 250 && p[2] > 5, "{p:?}");
     assert!(near(*img.get_pixel(20, 150), RED, 2));
     get(&s, "f6.png", "imageMogr2/blur/1x0.5").await.expect(200);
-    let base = image::load_from_memory(&ramp_png()).unwrap().to_rgba8();
+    let base = decode(&ramp());
     let (m0, sd0) = (mean_luma(&base), luma_std(&base));
     let up = mean_luma(&get(&s, "ramp.png", "imageMogr2/bright/50").await.image());
     let down = mean_luma(&get(&s, "ramp.png", "imageMogr2/bright/-50").await.image());
@@ -607,30 +544,30 @@ async fn effects_blur_bright_contrast_sharpen_grayscale() {
     );
     // grayscale: R = G = B everywhere (PNG, exact).
     let r = get(&s, "ramp.png", "imageMogr2/grayscale/1").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     assert!(r
         .image()
         .pixels()
         .all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]));
     let img = get(&s, "ramp.png", "imageMogr2/grayscale/0").await.image();
     assert_eq!(img, base);
-    for bad in [
-        "blur/0x1",
-        "blur/51x1",
-        "blur/5",
-        "blur/5x0",
-        "bright/101",
-        "contrast/-101",
-        "sharpen/9",
-        "sharpen/301",
-        "grayscale/2",
-    ] {
-        cos_error(
-            &get(&s, "ramp.png", &format!("imageMogr2/{bad}")).await,
-            400,
-            Some("-106"),
-        );
-    }
+    malformed(
+        &s,
+        "ramp.png",
+        "imageMogr2/",
+        &[
+            "blur/0x1",
+            "blur/51x1",
+            "blur/5",
+            "blur/5x0",
+            "bright/101",
+            "contrast/-101",
+            "sharpen/9",
+            "sharpen/301",
+            "grayscale/2",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -639,7 +576,7 @@ async fn strip_size_limit_ignore_error() {
     let src = with_icc(&f10());
     assert!(jpeg_has_exif(&src) && jpeg_has_icc(&src));
     let r = get(&s, "f10.jpg", "imageMogr2/strip").await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert!(!jpeg_has_exif(&r.body) && !jpeg_has_icc(&r.body));
     assert_eq!(r.dims(), (640, 427));
     let r = get(&s, "f10.jpg", "imageMogr2/thumbnail/320x/strip").await;
@@ -651,7 +588,7 @@ async fn strip_size_limit_ignore_error() {
     let noisy = noisy_jpg();
     for n in [30u64, 60, 120] {
         let r = get(&s, "noisy.jpg", &format!("imageMogr2/size-limit/{n}k")).await;
-        ok_image(&r, "image/jpeg");
+        r.expect_image("image/jpeg");
         assert!(
             r.body.len() as u64 <= n * 1024,
             "{n}k: {} bytes (source {})",
@@ -665,42 +602,38 @@ async fn strip_size_limit_ignore_error() {
     // `!`: never larger than the source.
     for n in ["30k!", "30k%21", "100000k!"] {
         let r = get(&s, "noisy.jpg", &format!("imageMogr2/size-limit/{n}")).await;
-        ok_image(&r, "image/jpeg");
+        r.expect_image("image/jpeg");
         assert!(r.body.len() <= noisy.len(), "{n}");
     }
-    for bad in [
-        "size-limit/0k",
-        "size-limit/10",
-        "size-limit/10g",
-        "size-limit/k",
-    ] {
-        cos_error(
-            &get(&s, "noisy.jpg", &format!("imageMogr2/{bad}")).await,
-            400,
-            Some("-106"),
-        );
-    }
+    malformed(
+        &s,
+        "noisy.jpg",
+        "imageMogr2/",
+        &[
+            "size-limit/0k",
+            "size-limit/10",
+            "size-limit/10g",
+            "size-limit/k",
+        ],
+    )
+    .await;
     // ignore-error/1: an over-limit request answers the source.
     for q in [
         "imageMogr2/thumbnail/12000x/ignore-error/1",
         "imageMogr2/ignore-error/1/thumbnail/10000x",
     ] {
         let r = get(&s, "f9.jpg", q).await;
-        ok_image(&r, "image/jpeg");
+        r.expect_image("image/jpeg");
         assert_eq!(r.dims(), (400, 300), "{q}");
         assert_eq!(&r.body[..], &f9()[..], "{q}");
     }
     // Without it: -447. Syntax errors are not forgiven.
-    cos_error(
-        &get(&s, "f9.jpg", "imageMogr2/thumbnail/12000x").await,
-        400,
-        Some("-447"),
-    );
-    cos_error(
-        &get(&s, "f9.jpg", "imageMogr2/thumbnail/abc/ignore-error/1").await,
-        400,
-        Some("-106"),
-    );
+    get(&s, "f9.jpg", "imageMogr2/thumbnail/12000x")
+        .await
+        .cos_error(400, Some("-447"));
+    get(&s, "f9.jpg", "imageMogr2/thumbnail/abc/ignore-error/1")
+        .await
+        .cos_error(400, Some("-106"));
 }
 
 #[tokio::test]
@@ -722,11 +655,11 @@ async fn imageview2_modes() {
         ("imageView2/5/h/200", (200, 200)),
     ] {
         let r = get(&s, "f7.jpg", q).await;
-        ok_image(&r, "image/jpeg");
+        r.expect_image("image/jpeg");
         assert_eq!(r.dims(), want, "{q}");
     }
     let r = get(&s, "f7.jpg", "imageView2/1/w/100/h/100/format/png").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     assert_eq!(r.dims(), (100, 100));
     // Mode 1 crops the centre: both halves survive.
     let img = r.image();
@@ -735,7 +668,7 @@ async fn imageview2_modes() {
     // Mode 5 on the landscape source: cover 500×400 (800×400), centre
     // crop x 150..650, so the red/blue edge sits at x = 250.
     let r = get(&s, "f7.jpg", "imageView2/5/w/500/h/400/format/png").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let img = r.image();
     assert_eq!(img.dimensions(), (500, 400));
     assert!(near(*img.get_pixel(240, 200), RED, 2));
@@ -745,33 +678,37 @@ async fn imageview2_modes() {
     let portrait = image::imageops::rotate90(&halves(1000, 500));
     s.upload(B, "f7p.png", &png(&portrait), "image/png").await;
     let r = get(&s, "f7p.png", "imageView2/5/w/500/h/400").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let img = r.image();
     assert_eq!(img.dimensions(), (400, 500));
     assert!(near(*img.get_pixel(200, 240), RED, 2));
     assert!(near(*img.get_pixel(200, 260), BLUE, 2));
     let r = get(&s, "f7p.png", "imageView2/4/w/500/h/400").await;
     assert_eq!(r.dims(), (400, 800));
-    for bad in [
-        "imageView2/6/w/100",
-        "imageView2/0/w/100",
-        "imageView2/2",
-        "imageView2/5",
-        "imageView2/5/w/0",
-        "imageView2/2/w/100/format/tiff",
-        "imageView2/2/w/100/x/1",
-    ] {
-        cos_error(&get(&s, "f7.jpg", bad).await, 400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "f7.jpg",
+        "",
+        &[
+            "imageView2/6/w/100",
+            "imageView2/0/w/100",
+            "imageView2/2",
+            "imageView2/5",
+            "imageView2/5/w/0",
+            "imageView2/2/w/100/format/tiff",
+            "imageView2/2/w/100/x/1",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn watermark_image() {
     let s = server().await;
-    let url = b64p(&format!("{ORIGIN}/wm/logo.png"));
+    let url = b64(&format!("{ORIGIN}/wm/logo.png"));
     // Defaults: south-east, no margin, dissolve 90 (~ 10 % white through).
     let r = get(&s, "white.jpg", &format!("watermark/1/image/{url}")).await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     let img = r.image();
     let p = img.get_pixel(375, 275).0;
     assert!((10..=50).contains(&p[0]), "{p:?}");
@@ -798,7 +735,7 @@ async fn watermark_image() {
     let p = img.get_pixel(200, 150).0;
     assert!((100..=156).contains(&p[0]), "{p:?}");
     // blogo: a mark larger than the image is shrunk (1) or cropped (2).
-    let big = b64p(&format!("{ORIGIN}/wm/big.png"));
+    let big = b64(&format!("{ORIGIN}/wm/big.png"));
     let img = get(
         &s,
         "white.jpg",
@@ -849,38 +786,40 @@ async fn watermark_image() {
     .await
     .expect(200);
     // Missing mark, bad URLs, bad parameters.
-    let missing = b64p(&format!("{ORIGIN}/wm/none.png"));
-    cos_error(
-        &get(&s, "white.jpg", &format!("watermark/1/image/{missing}")).await,
-        400,
-        Some("-106"),
-    );
-    for bad in [
-        format!(
-            "watermark/1/image/{}",
-            b64p(&format!("https://{}/wm/logo.png", &ORIGIN[7..]))
-        ),
-        format!("watermark/1/image/{}", b64p("wm/logo.png")),
-        "watermark/1/image/%21%21".to_string(),
-        "watermark/1/gravity/center".to_string(),
-        format!("watermark/1/image/{url}/dissolve/0"),
-        format!("watermark/1/image/{url}/dissolve/101"),
-        format!("watermark/1/image/{url}/scatype/1"),
-        format!("watermark/1/image/{url}/scatype/3/spcent/251"),
-        format!("watermark/1/image/{url}/gravity/nowhere"),
-        format!("watermark/1/image/{url}/blogo/3"),
-        format!("watermark/1/image/{url}/fontsize/10"),
-        "watermark/5/image/x".to_string(),
-    ] {
-        cos_error(&get(&s, "white.jpg", &bad).await, 400, Some("-106"));
-    }
+    let missing = b64(&format!("{ORIGIN}/wm/none.png"));
+    get(&s, "white.jpg", &format!("watermark/1/image/{missing}"))
+        .await
+        .cos_error(400, Some("-106"));
+    malformed(
+        &s,
+        "white.jpg",
+        "",
+        &[
+            format!(
+                "watermark/1/image/{}",
+                b64(&format!("https://{}/wm/logo.png", &ORIGIN[7..]))
+            ),
+            format!("watermark/1/image/{}", b64("wm/logo.png")),
+            "watermark/1/image/%21%21".to_string(),
+            "watermark/1/gravity/center".to_string(),
+            format!("watermark/1/image/{url}/dissolve/0"),
+            format!("watermark/1/image/{url}/dissolve/101"),
+            format!("watermark/1/image/{url}/scatype/1"),
+            format!("watermark/1/image/{url}/scatype/3/spcent/251"),
+            format!("watermark/1/image/{url}/gravity/nowhere"),
+            format!("watermark/1/image/{url}/blogo/3"),
+            format!("watermark/1/image/{url}/fontsize/10"),
+            "watermark/5/image/x".to_string(),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn watermark_text_and_blind() {
     let s = server().await;
-    let text = b64p("腾讯云水印");
-    let red = b64p("#FF0000");
+    let text = b64("腾讯云水印");
+    let red = b64("#FF0000");
     for font in [
         "simsun宋体.ttc",
         "宋体",
@@ -893,11 +832,11 @@ async fn watermark_text_and_blind() {
             "white.jpg",
             &format!(
                 "watermark/2/text/{text}/font/{}/fill/{red}/fontsize/30/dissolve/100",
-                b64p(font)
+                b64(font)
             ),
         )
         .await;
-        ok_image(&r, "image/jpeg");
+        r.expect_image("image/jpeg");
         let img = r.image();
         // Default gravity south-east: red ink only there.
         let reds = |x0: u32, y0: u32, x1: u32, y1: u32| {
@@ -938,7 +877,7 @@ async fn watermark_text_and_blind() {
         "white.jpg",
         &format!(
             "watermark/2/text/{text}/batch/1/degree/30/fill/{}",
-            b64p("#000000")
+            b64("#000000")
         ),
     )
     .await
@@ -946,7 +885,7 @@ async fn watermark_text_and_blind() {
     assert!(dark_in(&img, 0, 0, 200, 150, 128.0) > 20);
     assert!(dark_in(&img, 200, 150, 400, 300, 128.0) > 20);
     // Image then text, two stages.
-    let url = b64p(&format!("{ORIGIN}/wm/logo.png"));
+    let url = b64(&format!("{ORIGIN}/wm/logo.png"));
     let img = get(
         &s,
         "white.jpg",
@@ -957,25 +896,29 @@ async fn watermark_text_and_blind() {
     .await
     .image();
     assert!(near(*img.get_pixel(25, 25), BLACK, 24));
-    for bad in [
-        "watermark/2".to_string(),
-        "watermark/2/text/".to_string(),
-        "watermark/2/text/%21%21".to_string(),
-        format!("watermark/2/text/{text}/font/{}", b64p("nosuchfont.ttf")),
-        format!("watermark/2/text/{text}/fill/{}", b64p("red")),
-        format!("watermark/2/text/{text}/fontsize/0"),
-        format!("watermark/2/text/{text}/shadow/101"),
-        format!("watermark/2/text/{text}/image/{url}"),
-    ] {
-        cos_error(&get(&s, "white.jpg", &bad).await, 400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "white.jpg",
+        "",
+        &[
+            "watermark/2".to_string(),
+            "watermark/2/text/".to_string(),
+            "watermark/2/text/%21%21".to_string(),
+            format!("watermark/2/text/{text}/font/{}", b64("nosuchfont.ttf")),
+            format!("watermark/2/text/{text}/fill/{}", b64("red")),
+            format!("watermark/2/text/{text}/fontsize/0"),
+            format!("watermark/2/text/{text}/shadow/101"),
+            format!("watermark/2/text/{text}/image/{url}"),
+        ],
+    )
+    .await;
     // Blind watermarks: 501 without X-ErrNo.
     for q in [
-        format!("watermark/3/type/3/text/{}", b64p("abc")),
-        format!("watermark/4/type/3/text/{}", b64p("abc")),
+        format!("watermark/3/type/3/text/{}", b64("abc")),
+        format!("watermark/4/type/3/text/{}", b64("abc")),
     ] {
         let r = get(&s, "white.jpg", &q).await;
-        cos_error(&r, 501, None);
+        r.cos_error(501, None);
         assert_eq!(
             xml_text(&r.text(), "Code").as_deref(),
             Some("NotImplemented")
@@ -1050,11 +993,9 @@ async fn information_processors_exact_json() {
     );
     // Terminals end the pipeline; `?imageInfo=` is the same key.
     get(&s, "f9.jpg", "imageInfo=").await.expect(200);
-    cos_error(
-        &get(&s, "f9.jpg", "imageInfo|imageMogr2/rotate/90").await,
-        400,
-        Some("-106"),
-    );
+    get(&s, "f9.jpg", "imageInfo|imageMogr2/rotate/90")
+        .await
+        .cos_error(400, Some("-106"));
 }
 
 #[tokio::test]
@@ -1084,12 +1025,16 @@ async fn pipelines_encoding_and_signatures() {
     // 10 stages are fine, 11 are not.
     let ten = ["imageMogr2/rotate/90"; 10].join("|");
     let r = get(&s, "f9.jpg", &ten).await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert_eq!(r.dims(), (400, 300));
     let eleven = ["imageMogr2/rotate/90"; 11].join("|");
-    cos_error(&get(&s, "f9.jpg", &eleven).await, 400, Some("-106"));
+    get(&s, "f9.jpg", &eleven)
+        .await
+        .cos_error(400, Some("-106"));
     let eleven = ["imageMogr2/rotate/90"; 11].join("%7C");
-    cos_error(&get(&s, "f9.jpg", &eleven).await, 400, Some("-106"));
+    get(&s, "f9.jpg", &eleven)
+        .await
+        .cos_error(400, Some("-106"));
     // Fully percent-encoded key (as the COS SDK sends it).
     let r = get(&s, "f9.jpg", "imageMogr2%2Fthumbnail%2F100x100%3E=").await;
     assert_eq!(r.dims(), (100, 75));
@@ -1098,16 +1043,7 @@ async fn pipelines_encoding_and_signatures() {
     s.upload("pubbucket-1250000000", "f9.jpg", &f9(), "image/jpeg")
         .await;
     let path = format!("/{B}/f9.jpg?imageMogr2/thumbnail/200x");
-    let mut h = HeaderMap::new();
-    sign::sign_cos_request(
-        &Method::GET,
-        &s.uri(&path),
-        &mut h,
-        &s.creds,
-        SystemTime::now(),
-        Duration::from_secs(600),
-    )
-    .unwrap();
+    let h = s.vendor_headers(Vendor::Cos, &s.creds, "GET", None, &path, &[]);
     // As the SDK writes a presigned URL: the values encoded once more
     // (`q-url-param-list=imagemogr2%252fthumbnail...`, seeds 003/004).
     let auth = h["authorization"]
@@ -1121,9 +1057,10 @@ async fn pipelines_encoding_and_signatures() {
             "GET",
             &format!("/{B}/f9.jpg?{auth}&imageMogr2/thumbnail/200x"),
             &[("host", &host)],
+            "",
         )
         .await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert_eq!(r.dims(), (200, 150));
     // Foreign parameters around the processing key are ignored.
     let r = get(
@@ -1132,7 +1069,7 @@ async fn pipelines_encoding_and_signatures() {
         "versionId=null&imageMogr2/thumbnail/200x&response-cache-control=no-cache",
     )
     .await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert_eq!(r.dims(), (200, 150));
     // Anonymous on a public-read bucket, and Range ignored.
     let r = s
@@ -1140,22 +1077,27 @@ async fn pipelines_encoding_and_signatures() {
             "GET",
             "/pubbucket-1250000000/f9.jpg?imageMogr2/thumbnail/200x",
             &[("range", "bytes=0-9")],
+            "",
         )
         .await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert_eq!(r.dims(), (200, 150));
     // Shape errors.
-    for bad in [
-        "imageMogr2/rotate/90||imageMogr2/rotate/90",
-        "imageMogr2/rotate/90|resize/100",
-        "imageMogr2/thumbnail/100x&imageMogr2/rotate/90",
-        "imageMogr2//rotate/90",
-        "imageMogr2/minsize/1",
-        "imageMogr2/slim",
-        "imageMogr2/thumbnail/100x/thumbnail",
-    ] {
-        cos_error(&get(&s, "f9.jpg", bad).await, 400, Some("-106"));
-    }
+    malformed(
+        &s,
+        "f9.jpg",
+        "",
+        &[
+            "imageMogr2/rotate/90||imageMogr2/rotate/90",
+            "imageMogr2/rotate/90|resize/100",
+            "imageMogr2/thumbnail/100x&imageMogr2/rotate/90",
+            "imageMogr2//rotate/90",
+            "imageMogr2/minsize/1",
+            "imageMogr2/slim",
+            "imageMogr2/thumbnail/100x/thumbnail",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1167,45 +1109,36 @@ async fn documented_errors_carry_x_errno() {
         .await;
     // -6101 missing object (404 NoSuchKey).
     let r = get(&s, "none.jpg", "imageMogr2/thumbnail/!50p").await;
-    assert_eq!(cos_error(&r, 404, Some("-6101")), "NoSuchKey");
+    assert_eq!(r.cos_error(404, Some("-6101")), "NoSuchKey");
     // -443 not an image.
     let r = get(&s, "notimage.jpg", "imageMogr2/thumbnail/!50p").await;
-    cos_error(&r, 400, Some("-443"));
+    r.cos_error(400, Some("-443"));
     // -447 source side over 30 000 (also with ignore-error: the source is
     // then answered).
     let r = get(&s, "tall.png", "imageMogr2/thumbnail/!50p").await;
-    cos_error(&r, 400, Some("-447"));
+    r.cos_error(400, Some("-447"));
     // -106 malformed, with InvalidArgument.
     let r = get(&s, "f9.jpg", "imageMogr2/thumbnail/abc").await;
-    assert_eq!(cos_error(&r, 400, Some("-106")), "InvalidArgument");
+    assert_eq!(r.cos_error(400, Some("-106")), "InvalidArgument");
     // -105: a missing style through a separator is a plain GET of the
     // literal key (404 NoSuchKey, S3 envelope); through a Pic-Operations
-    // rule it is the COS error (covered by process_cos_persist).
+    // rule it is the COS error (covered by cos_persist).
     // 403 -154: source protection for anonymous processing.
     s.mb_public("protected-1250000000").await;
     s.upload("protected-1250000000", "f9.jpg", &f9(), "image/jpeg")
         .await;
-    s.req(
-        "PUT",
-        "/protected-1250000000?x-imgbucket-image-config",
-        &[],
-        r#"{"protect_source": true}"#,
-    )
-    .await
-    .expect(200);
+    s.image_config("protected-1250000000", r#"{"protect_source": true}"#)
+        .await
+        .expect(200);
     let r = s
-        .anon(
-            "GET",
-            "/protected-1250000000/f9.jpg?imageMogr2/thumbnail/!50p",
-            &[],
-        )
+        .anon_get("/protected-1250000000/f9.jpg?imageMogr2/thumbnail/!50p")
         .await;
-    assert_eq!(cos_error(&r, 403, Some("-154")), "AccessDenied");
+    assert_eq!(r.cos_error(403, Some("-154")), "AccessDenied");
     // 501s have no X-ErrNo.
     let r = s
         .get(&format!("/{B}/f9.jpg?ci-process=snapshot&time=1"))
         .await;
-    cos_error(&r, 501, None);
+    r.cos_error(501, None);
     let r = get(&s, "f9.jpg", "imageMogr2/rcrop/1x2").await;
-    cos_error(&r, 501, None);
+    r.cos_error(501, None);
 }

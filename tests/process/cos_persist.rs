@@ -2,13 +2,11 @@
 //! `Pic-Operations` header on PUT, on CompleteMultipartUpload and on
 //! `POST ?image_process`, against an in-process server. Every output is
 //! read back with a GET and decoded.
-#![allow(clippy::unwrap_used)]
 
-mod process_support;
-
+use crate::common::*;
+use crate::fixtures::*;
 use bytes::Bytes;
 use imgbucket::config::{LimitOverrides, ProcessingConfig};
-use process_support::*;
 
 const B: &str = "examplebucket";
 
@@ -16,11 +14,6 @@ async fn server() -> Server {
     let s = Server::start().await;
     s.mb(B).await;
     s
-}
-
-fn md5_hex(data: &[u8]) -> String {
-    use md5::Digest;
-    hex::encode(md5::Md5::digest(data))
 }
 
 /// PUT with a `Pic-Operations` header.
@@ -38,49 +31,17 @@ async fn put_pic(s: &Server, path: &str, ops: &str, data: &[u8]) -> Resp {
 /// the path to complete it at (`/<B>/<key>?uploadId=...`) and the
 /// CompleteMultipartUpload document that names the part.
 async fn one_part_upload(s: &Server, key: &str, data: &[u8]) -> (String, String) {
-    let r = s
-        .req("POST", &format!("/{B}/{key}?uploads"), &[], Bytes::new())
+    let path = format!("/{B}/{key}");
+    let upload_id = s.create_upload(&path, &[]).await;
+    let etag = s
+        .upload_part(&path, &upload_id, 1, Bytes::copy_from_slice(data))
         .await;
-    r.expect(200);
-    let upload_id = r.xml("UploadId").unwrap();
-    let r = s
-        .req(
-            "PUT",
-            &format!("/{B}/{key}?partNumber=1&uploadId={upload_id}"),
-            &[],
-            Bytes::copy_from_slice(data),
-        )
-        .await;
-    r.expect(200);
-    let etag = r.header("etag").unwrap().to_string();
-    let complete = format!(
-        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
-    );
-    (format!("/{B}/{key}?uploadId={upload_id}"), complete)
-}
-
-/// The `<Object>` elements of `ProcessResults`, as documents.
-fn objects(doc: &str) -> Vec<String> {
-    doc.split("<Object>")
-        .skip(1)
-        .map(|o| o.split("</Object>").next().unwrap().to_string())
-        .collect()
+    let complete = complete_multipart_xml(&[(1, etag)]);
+    (format!("{path}?uploadId={upload_id}"), complete)
 }
 
 fn x(doc: &str, tag: &str) -> String {
     xml_text(doc, tag).unwrap_or_else(|| panic!("no <{tag}> in {doc}"))
-}
-
-/// Asserts a COS error: status, `<Code>`, `X-ErrNo`, envelope elements.
-#[track_caller]
-fn cos_error(r: &Resp, status: u16, code: &str, errno: Option<&str>) {
-    r.expect(status);
-    assert_eq!(r.header("content-type"), Some("application/xml"));
-    assert_eq!(r.xml("Code").as_deref(), Some(code), "{}", r.text());
-    assert_eq!(r.header("x-errno"), errno, "{}", r.text());
-    for tag in ["Message", "Resource", "RequestId", "TraceId"] {
-        assert!(r.xml(tag).is_some(), "no <{tag}> in {}", r.text());
-    }
 }
 
 /// Asserts one output `<Object>` against the stored object: key, location,
@@ -145,7 +106,7 @@ async fn put_with_two_rules_stores_original_and_outputs() {
     let got = s.get(&format!("/{B}/photos/f1.jpg")).await;
     got.expect(200);
     assert_eq!(got.body.as_ref(), src.as_slice());
-    let objs = objects(&x(&doc, "ProcessResults"));
+    let objs = elements(&x(&doc, "ProcessResults"), "Object");
     assert_eq!(objs.len(), 2, "{doc}");
     let a = check_output(&s, &objs[0], B, "thumbs/a.png", "png", (200, 100)).await;
     assert_eq!(x(&objs[0], "Quality"), "100");
@@ -189,7 +150,15 @@ async fn is_pic_info_describes_the_original() {
     ];
     let pos: Vec<usize> = order.iter().map(|t| info.find(t).unwrap()).collect();
     assert!(pos.windows(2).all(|w| w[0] < w[1]), "{info}");
-    check_output(&s, &objects(&doc)[0], B, "t.png", "png", (40, 20)).await;
+    check_output(
+        &s,
+        &elements(&doc, "Object")[0],
+        B,
+        "t.png",
+        "png",
+        (40, 20),
+    )
+    .await;
 
     // The EXIF orientation is reported as stored; a PNG has quality 100.
     let r = put_pic(&s, &format!("/{B}/f3.jpg"), r#"{"is_pic_info":1}"#, &f3()).await;
@@ -200,7 +169,7 @@ async fn is_pic_info_describes_the_original() {
         (x(&info, "Width"), x(&info, "Height")),
         ("1000".into(), "600".into())
     );
-    assert!(objects(&r.text()).is_empty());
+    assert!(elements(&r.text(), "Object").is_empty());
     let r = put_pic(
         &s,
         &format!("/{B}/f11.png"),
@@ -226,7 +195,7 @@ async fn fileid_equal_to_the_source_overwrites_it() {
     // OriginalInfo describes what was uploaded...
     assert_eq!(x(&doc, "ETag"), format!("\"{}\"", md5_hex(&src)));
     // ...and the key now holds the processed image.
-    let o = &objects(&doc)[0];
+    let o = &elements(&doc, "Object")[0];
     let got = check_output(&s, o, B, "dir/f1.jpg", "jpeg", (100, 50)).await;
     assert_ne!(got.body.as_ref(), src.as_slice());
     // Relative form of the same key.
@@ -245,7 +214,7 @@ async fn target_bucket_other_and_unknown() {
         .replace('\n', "");
     let r = put_pic(&s, &format!("/{B}/in/f1.jpg"), &ops, &f1()).await;
     r.expect(200);
-    let objs = objects(&r.text());
+    let objs = elements(&r.text(), "Object");
     // `fileid` is relative to the source key's directory, in the target bucket too.
     check_output(
         &s,
@@ -263,13 +232,13 @@ async fn target_bucket_other_and_unknown() {
     let ops =
         r#"{"rules":[{"bucket":"nosuchbucket","fileid":"x.png","rule":"imageMogr2/format/png"}]}"#;
     let r = put_pic(&s, &format!("/{B}/denied.jpg"), ops, &f1()).await;
-    cos_error(&r, 403, "AccessDenied", None);
+    assert_eq!(r.cos_error(403, None), "AccessDenied");
     s.get(&format!("/{B}/denied.jpg")).await.expect(404);
     // An invalid bucket name is malformed.
     let ops =
         r#"{"rules":[{"bucket":"Bad_Name","fileid":"x.png","rule":"imageMogr2/format/png"}]}"#;
     let r = put_pic(&s, &format!("/{B}/denied.jpg"), ops, &f1()).await;
-    cos_error(&r, 400, "InvalidArgument", Some("-106"));
+    assert_eq!(r.cos_error(400, Some("-106")), "InvalidArgument");
     s.get(&format!("/{B}/denied.jpg")).await.expect(404);
 }
 
@@ -313,14 +282,14 @@ async fn malformed_headers_store_nothing() {
     ] {
         let r = put_pic(&s, &key, ops, &f1()).await;
         assert_eq!(r.status.as_u16(), 400, "{what}: {}", r.text());
-        cos_error(&r, 400, "InvalidArgument", Some("-106"));
+        assert_eq!(r.cos_error(400, Some("-106")), "InvalidArgument");
         s.get(&key).await.expect(404);
         s.get(&format!("/{B}/a.png")).await.expect(404);
     }
     // An unknown style is -105 / 404, also before storing.
     let ops = r#"{"rules":[{"fileid":"a.png","rule":"style/nosuchstyle"}]}"#;
     let r = put_pic(&s, &key, ops, &f1()).await;
-    cos_error(&r, 404, "NoSuchStyle", Some("-105"));
+    assert_eq!(r.cos_error(404, Some("-105")), "NoSuchStyle");
     s.get(&key).await.expect(404);
 }
 
@@ -334,16 +303,19 @@ async fn style_rule() {
     let ops = r#"{"rules":[{"fileid":"styled.png","rule":"style/thumb"}]}"#;
     let r = put_pic(&s, &format!("/{B}/f1.jpg"), ops, &f1()).await;
     r.expect(200);
-    check_output(&s, &objects(&r.text())[0], B, "styled.png", "png", (80, 40)).await;
-    // The same style at download time, by separator (as docs/cos.md says).
-    s.req(
-        "PUT",
-        &format!("/{B}?x-imgbucket-image-config"),
-        &[],
-        r#"{"separators":["-"]}"#,
+    check_output(
+        &s,
+        &elements(&r.text(), "Object")[0],
+        B,
+        "styled.png",
+        "png",
+        (80, 40),
     )
-    .await
-    .expect(200);
+    .await;
+    // The same style at download time, by separator (as docs/cos.md says).
+    s.image_config(B, r#"{"separators":["-"]}"#)
+        .await
+        .expect(200);
     assert_eq!(s.get(&format!("/{B}/f1.jpg-thumb")).await.dims(), (80, 40));
     // A style written in another dialect works in a rule too.
     s.req(
@@ -357,7 +329,15 @@ async fn style_rule() {
     let ops = r#"{"rules":[{"fileid":"oss.png","rule":"style/ossthumb"}]}"#;
     let r = put_pic(&s, &format!("/{B}/f1.jpg"), ops, &f1()).await;
     r.expect(200);
-    check_output(&s, &objects(&r.text())[0], B, "oss.png", "png", (60, 30)).await;
+    check_output(
+        &s,
+        &elements(&r.text(), "Object")[0],
+        B,
+        "oss.png",
+        "png",
+        (60, 30),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -370,7 +350,7 @@ async fn failing_rule_keeps_the_original_and_writes_no_output() {
                            {"fileid":"huge.jpg","rule":"imageMogr2/thumbnail/20000x"}]}"#
         .replace('\n', "");
     let r = put_pic(&s, &format!("/{B}/keep.jpg"), &ops, &src).await;
-    cos_error(&r, 400, "InvalidArgument", Some("-447"));
+    assert_eq!(r.cos_error(400, Some("-447")), "InvalidArgument");
     let got = s.get(&format!("/{B}/keep.jpg")).await;
     got.expect(200);
     assert_eq!(got.body.as_ref(), src.as_slice());
@@ -386,7 +366,7 @@ async fn failing_rule_keeps_the_original_and_writes_no_output() {
         b"hello, not an image",
     )
     .await;
-    cos_error(&r, 400, "InvalidArgument", Some("-443"));
+    assert_eq!(r.cos_error(400, Some("-443")), "InvalidArgument");
     s.get(&format!("/{B}/notimage.jpg")).await.expect(200);
     s.get(&format!("/{B}/t.png")).await.expect(404);
 }
@@ -400,13 +380,13 @@ async fn body_over_the_cos_source_limit() {
         },
         ..Default::default()
     };
-    let s = Server::start_with(cfg).await;
+    let s = Server::with_processing(cfg).await;
     s.mb(B).await;
     let big = f9();
     assert!(big.len() > 4096);
     let ops = r#"{"rules":[{"fileid":"t.png","rule":"imageMogr2/format/png"}]}"#;
     let r = put_pic(&s, &format!("/{B}/big.jpg"), ops, &big).await;
-    cos_error(&r, 400, "InvalidArgument", Some("-167"));
+    assert_eq!(r.cos_error(400, Some("-167")), "InvalidArgument");
     s.get(&format!("/{B}/big.jpg")).await.expect(404);
     // The same bytes as a multipart upload: refused at completion, before
     // anything is assembled, and the upload stays open.
@@ -414,7 +394,7 @@ async fn body_over_the_cos_source_limit() {
     let r = s
         .req("POST", &path, &[("pic-operations", ops)], complete.clone())
         .await;
-    cos_error(&r, 400, "InvalidArgument", Some("-167"));
+    assert_eq!(r.cos_error(400, Some("-167")), "InvalidArgument");
     s.get(&format!("/{B}/mp.jpg")).await.expect(404);
     s.get(&format!("/{B}/t.png")).await.expect(404);
     s.req("POST", &path, &[], complete).await.expect(200);
@@ -433,7 +413,7 @@ async fn body_over_the_cos_source_limit() {
             Bytes::new(),
         )
         .await;
-    cos_error(&r, 400, "InvalidArgument", Some("-167"));
+    assert_eq!(r.cos_error(400, Some("-167")), "InvalidArgument");
     s.get(&format!("/{B}/t.png")).await.expect(404);
     // A small one goes through.
     let r = put_pic(
@@ -464,14 +444,22 @@ async fn complete_multipart_upload_with_pic_operations() {
     assert_eq!(stored.body.as_ref(), src.as_slice());
     assert_eq!(x(&orig, "ETag"), stored.header("etag").unwrap());
     assert_eq!(x(&orig, "Width"), "400");
-    check_output(&s, &objects(&doc)[0], B, "mp/thumb.png", "png", (200, 150)).await;
+    check_output(
+        &s,
+        &elements(&doc, "Object")[0],
+        B,
+        "mp/thumb.png",
+        "png",
+        (200, 150),
+    )
+    .await;
 
     // A malformed header on Complete leaves the upload open.
     let (path, complete) = one_part_upload(&s, "mp/g.jpg", &src).await;
     let r = s
         .req("POST", &path, &[("pic-operations", "{")], complete.clone())
         .await;
-    cos_error(&r, 400, "InvalidArgument", Some("-106"));
+    assert_eq!(r.cos_error(400, Some("-106")), "InvalidArgument");
     s.get(&format!("/{B}/mp/g.jpg")).await.expect(404);
     s.req("POST", &path, &[], complete).await.expect(200);
 }
@@ -497,7 +485,15 @@ async fn image_process_on_stored_objects() {
     assert_eq!(x(&orig, "Key"), "cloud/f1.jpg");
     assert_eq!(x(&orig, "ETag"), format!("\"{}\"", md5_hex(&src)));
     assert_eq!(x(&orig, "Format"), "JPEG");
-    check_output(&s, &objects(&doc)[0], B, "cloud/out.png", "png", (100, 50)).await;
+    check_output(
+        &s,
+        &elements(&doc, "Object")[0],
+        B,
+        "cloud/out.png",
+        "png",
+        (100, 50),
+    )
+    .await;
     // The source is untouched.
     assert_eq!(
         s.get(&format!("/{B}/cloud/f1.jpg")).await.body.as_ref(),
@@ -513,7 +509,7 @@ async fn image_process_on_stored_objects() {
             Bytes::new(),
         )
         .await;
-    cos_error(&r, 404, "NoSuchKey", Some("-6101"));
+    assert_eq!(r.cos_error(404, Some("-6101")), "NoSuchKey");
     // Without the header: 400 -106.
     let r = s
         .req(
@@ -523,13 +519,14 @@ async fn image_process_on_stored_objects() {
             Bytes::new(),
         )
         .await;
-    cos_error(&r, 400, "InvalidArgument", Some("-106"));
+    assert_eq!(r.cos_error(400, Some("-106")), "InvalidArgument");
     // Anonymous: refused by the S3 layer.
     let r = s
         .anon(
             "POST",
             &format!("/{B}/cloud/f1.jpg?image_process"),
             &[("pic-operations", ops)],
+            "",
         )
         .await;
     r.expect(403);
@@ -557,7 +554,7 @@ async fn location_follows_a_cos_host() {
     r.expect(200);
     let doc = r.text();
     assert_eq!(x(&doc, "Location"), format!("{host}/loc.jpg"));
-    let objs = objects(&doc);
+    let objs = elements(&doc, "Object");
     assert_eq!(x(&objs[0], "Location"), format!("{host}/l.png"));
     assert_eq!(
         x(&objs[1], "Location"),

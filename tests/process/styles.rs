@@ -1,10 +1,7 @@
 //! OSS styles (API, by parameter, by separator), source protection and
 //! `sys/saveas` over HTTP (dialects.md §1.4, §1.3 sys/saveas).
-#![allow(clippy::unwrap_used)]
 
-mod process_support;
-
-use process_support::*;
+use crate::common::*;
 
 const B: &str = "examplebucket";
 
@@ -15,31 +12,27 @@ async fn server() -> Server {
     s
 }
 
-fn style_body(content: &str) -> String {
-    format!("<Style><Content>{content}</Content></Style>")
+/// PUTs the OSS style `name` with this content.
+async fn put_style(s: &Server, name: &str, content: &str) -> Resp {
+    let body = format!("<Style><Content>{content}</Content></Style>");
+    s.put(&format!("/{B}?style&styleName={name}"), body).await
 }
 
 #[tokio::test]
 async fn oss_style_api_crud_and_use() {
     let s = server().await;
-    s.put(
-        &format!("/{B}?style&styleName=thumb100"),
-        style_body("image/resize,w_100"),
-    )
-    .await
-    .expect(200);
+    put_style(&s, "thumb100", "image/resize,w_100")
+        .await
+        .expect(200);
     let r = s.get(&format!("/{B}?style&styleName=thumb100")).await;
     r.expect(200);
     assert_eq!(r.xml("Name").as_deref(), Some("thumb100"));
     assert_eq!(r.xml("Content").as_deref(), Some("image/resize,w_100"));
     assert!(r.xml("CreateTime").is_some_and(|t| t.ends_with("GMT")));
     assert!(r.xml("LastModifyTime").is_some());
-    s.put(
-        &format!("/{B}?style&styleName=small"),
-        style_body("image/resize,w_10"),
-    )
-    .await
-    .expect(200);
+    put_style(&s, "small", "image/resize,w_10")
+        .await
+        .expect(200);
     let r = s.get(&format!("/{B}?style")).await;
     r.expect(200);
     assert!(r.text().starts_with("<?xml") || r.text().contains("<StyleList>"));
@@ -50,7 +43,7 @@ async fn oss_style_api_crud_and_use() {
         .await;
     assert_eq!(r.dims(), (100, 50));
     // Delete.
-    s.req("DELETE", &format!("/{B}?style&styleName=small"), &[], "")
+    s.delete(&format!("/{B}?style&styleName=small"))
         .await
         .expect(204);
     s.get(&format!("/{B}?style&styleName=small"))
@@ -65,67 +58,42 @@ async fn oss_style_api_crud_and_use() {
 async fn oss_style_validation() {
     let s = server().await;
     // Bad name.
-    s.put(
-        &format!("/{B}?style&styleName=bad%20name"),
-        style_body("image/resize,w_1"),
-    )
-    .await
-    .oss_error(400, "InvalidArgument");
+    put_style(&s, "bad%20name", "image/resize,w_1")
+        .await
+        .oss_error(400, "InvalidArgument");
     // Content that does not parse.
-    s.put(
-        &format!("/{B}?style&styleName=broken"),
-        style_body("image/slim,1"),
-    )
-    .await
-    .oss_error(400, "InvalidArgument");
+    put_style(&s, "broken", "image/slim,1")
+        .await
+        .oss_error(400, "InvalidArgument");
     // Not XML.
     s.put(&format!("/{B}?style&styleName=x"), "nonsense")
         .await
         .expect(400);
     // At most 50 styles.
     for i in 0..50 {
-        s.put(
-            &format!("/{B}?style&styleName=s{i}"),
-            style_body("image/resize,w_5"),
-        )
-        .await
-        .expect(200);
+        put_style(&s, &format!("s{i}"), "image/resize,w_5")
+            .await
+            .expect(200);
     }
-    let r = s
-        .put(
-            &format!("/{B}?style&styleName=s50"),
-            style_body("image/resize,w_5"),
-        )
-        .await;
+    let r = put_style(&s, "s50", "image/resize,w_5").await;
     r.expect(400);
     // Replacing an existing one is still allowed.
-    s.put(
-        &format!("/{B}?style&styleName=s0"),
-        style_body("image/resize,w_6"),
-    )
-    .await
-    .expect(200);
+    put_style(&s, "s0", "image/resize,w_6").await.expect(200);
     // Anonymous management is refused even on a public-read bucket.
-    s.anon("GET", &format!("/{B}?style"), &[]).await.expect(403);
+    s.anon_get(&format!("/{B}?style")).await.expect(403);
 }
 
 #[tokio::test]
 async fn style_by_separator_including_legacy() {
     let s = server().await;
-    s.put(
-        &format!("/{B}?style&styleName=thumb100"),
-        style_body("image/resize,w_100"),
-    )
-    .await
-    .expect(200);
+    put_style(&s, "thumb100", "image/resize,w_100")
+        .await
+        .expect(200);
     // Without a configured separator, the literal key is looked up.
     s.get(&format!("/{B}/f1.jpg!thumb100")).await.expect(404);
-    s.put(
-        &format!("/{B}?x-imgbucket-image-config"),
-        r#"{"separators": ["!", "@!", "-"]}"#,
-    )
-    .await
-    .expect(200);
+    s.image_config(B, r#"{"separators": ["!", "@!", "-"]}"#)
+        .await
+        .expect(200);
     let cfg = s.get(&format!("/{B}?x-imgbucket-image-config")).await;
     cfg.expect(200);
     assert_eq!(cfg.json()["separators"][1], "@!");
@@ -136,69 +104,47 @@ async fn style_by_separator_including_legacy() {
         assert!(r.header("etag").is_some());
     }
     // Anonymous access through a style works on a public bucket.
-    let r = s.anon("GET", &format!("/{B}/f1.jpg!thumb100"), &[]).await;
+    let r = s.anon_get(&format!("/{B}/f1.jpg!thumb100")).await;
     assert_eq!(r.dims(), (100, 50));
     // A bad separator is refused.
-    s.put(
-        &format!("/{B}?x-imgbucket-image-config"),
-        r##"{"separators": ["#"]}"##,
-    )
-    .await
-    .oss_error(400, "InvalidArgument");
+    s.image_config(B, r##"{"separators": ["#"]}"##)
+        .await
+        .oss_error(400, "InvalidArgument");
 }
 
 #[tokio::test]
 async fn source_protection() {
     let s = server().await;
-    s.put(
-        &format!("/{B}?style&styleName=thumb100"),
-        style_body("image/resize,w_100"),
-    )
-    .await
-    .expect(200);
-    s.put(
-        &format!("/{B}?x-imgbucket-image-config"),
+    put_style(&s, "thumb100", "image/resize,w_100")
+        .await
+        .expect(200);
+    s.image_config(
+        B,
         r#"{"separators": ["!"], "protect_source": true, "protected_suffixes": [".jpg"]}"#,
     )
     .await
     .expect(200);
     // Anonymous: the original and free-form processing are refused...
-    s.anon("GET", &format!("/{B}/f1.jpg"), &[])
+    s.anon_get(&format!("/{B}/f1.jpg")).await.expect(403);
+    s.anon_get(&format!("/{B}/f1.jpg?x-oss-process=image/resize,w_10"))
         .await
-        .expect(403);
-    s.anon(
-        "GET",
-        &format!("/{B}/f1.jpg?x-oss-process=image/resize,w_10"),
-        &[],
-    )
-    .await
-    .oss_error(403, "AccessDenied");
+        .oss_error(403, "AccessDenied");
     // ...style access works (parameter and separator)...
-    s.anon(
-        "GET",
-        &format!("/{B}/f1.jpg?x-oss-process=style/thumb100"),
-        &[],
-    )
-    .await
-    .expect(200);
-    s.anon("GET", &format!("/{B}/f1.jpg!thumb100"), &[])
+    s.anon_get(&format!("/{B}/f1.jpg?x-oss-process=style/thumb100"))
+        .await
+        .expect(200);
+    s.anon_get(&format!("/{B}/f1.jpg!thumb100"))
         .await
         .expect(200);
     // ...other suffixes are not protected, and signed requests still work.
-    s.anon("GET", &format!("/{B}/f2.png"), &[])
-        .await
-        .expect(200);
+    s.anon_get(&format!("/{B}/f2.png")).await.expect(200);
     s.get(&format!("/{B}/f1.jpg")).await.expect(200);
     s.get(&format!("/{B}/f1.jpg?x-oss-process=image/resize,w_10"))
         .await
         .expect(200);
     // COS envelope for a COS request.
     let r = s
-        .anon(
-            "GET",
-            &format!("/{B}/f1.jpg?imageMogr2/thumbnail/!50p"),
-            &[],
-        )
+        .anon_get(&format!("/{B}/f1.jpg?imageMogr2/thumbnail/!50p"))
         .await;
     r.expect(403);
     assert_eq!(r.header("x-errno"), Some("-154"));
@@ -227,12 +173,9 @@ async fn saveas_writes_the_result() {
     assert_eq!(j["fileSize"], saved.body.len() as u64);
     assert_eq!(saved.dims(), (100, 50));
     // Default bucket = the source's; a style as the process.
-    s.put(
-        &format!("/{B}?style&styleName=thumb100"),
-        style_body("image/resize,w_100"),
-    )
-    .await
-    .expect(200);
+    put_style(&s, "thumb100", "image/resize,w_100")
+        .await
+        .expect(200);
     let body = format!(
         "x-oss-process=style/thumb100|sys/saveas,o_{}",
         b64("styled.jpg")
@@ -270,7 +213,7 @@ async fn saveas_writes_the_result() {
         .await;
     r.expect(400);
     // Anonymous saveas is refused even on a public-read bucket.
-    s.anon("POST", &format!("/{B}/f1.jpg?x-oss-process"), &[])
+    s.anon("POST", &format!("/{B}/f1.jpg?x-oss-process"), &[], "")
         .await
         .expect(403);
 }

@@ -1,20 +1,15 @@
 //! Tencent COS/CI download-time processing over HTTP: imageView2 modes,
 //! thumbnail geometries, imageInfo JSON, the XML envelope with `X-ErrNo`,
 //! and the COS style API.
-#![allow(clippy::unwrap_used)]
 
-mod process_support;
-
-use process_support::*;
+use crate::common::*;
+use crate::fixtures::*;
 
 const B: &str = "examplebucket-1250000000";
 
 async fn server() -> Server {
-    let s = Server::start().await;
-    s.mb(B).await;
-    s.fixtures(B).await;
-    s.upload(B, "f7.jpg", &jpeg(&halves(1000, 500), 85), "image/jpeg")
-        .await;
+    let s = Server::with_fixtures(B).await;
+    s.upload(B, "f7.jpg", &f7(), "image/jpeg").await;
     s
 }
 
@@ -79,11 +74,7 @@ async fn image_info_exif_and_ave() {
     assert_eq!(j["height"], "300");
     assert_eq!(j["size"], f9().len().to_string());
     assert_eq!(j["frame_count"], "1");
-    let md5 = {
-        use md5::Digest;
-        hex::encode(md5::Md5::digest(f9()))
-    };
-    assert_eq!(j["md5"], md5);
+    assert_eq!(j["md5"], md5_hex(&f9()));
     let j = s.get(&format!("/{B}/f5.gif?imageInfo")).await.json();
     assert_eq!(j["frame_count"], "10");
     let j = s.get(&format!("/{B}/f9.jpg?exif")).await.json();
@@ -145,14 +136,9 @@ async fn cos_style_api_and_separator() {
     // SigV4-signed list: the OSS shape; the COS shape for COS-signed requests
     // is covered by the Python smoke test with a q-sign header.
     assert!(r.text().contains("<Name>half</Name>"), "{}", r.text());
-    s.req(
-        "PUT",
-        &format!("/{B}?x-imgbucket-image-config"),
-        &[],
-        r#"{"separators": ["!"]}"#,
-    )
-    .await
-    .expect(200);
+    s.image_config(B, r#"{"separators": ["!"]}"#)
+        .await
+        .expect(200);
     let r = s.get(&format!("/{B}/f9.jpg!half")).await;
     r.expect(200);
     assert_eq!(r.dims(), (200, 150));

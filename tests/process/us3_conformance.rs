@@ -4,56 +4,29 @@
 //! lossless and ±24 on lossy outputs, BT.601 luma, frame counts by
 //! decoding, SOF2 for progressive), pipelines, styles, and the US3 JSON
 //! error envelope for every refusal.
-#![allow(clippy::unwrap_used)]
 
-mod process_support;
-
+use crate::common::*;
+use crate::fixtures::*;
+use crate::measure::*;
 use image::Rgba;
-use process_support::measure::*;
-use process_support::*;
 
 const B: &str = "examplebucket";
 
 /// The host a US3 user would put in a watermark `imageurl`.
 const HOST: &str = "http://examplebucket.cn-bj.ufileos.com";
 
-/// White 400×300 JPEG canvas for watermark tests.
-fn white_jpg() -> Vec<u8> {
-    jpeg(&solid(400, 300, [255, 255, 255, 255]), 95)
-}
-
 /// PNG 200×100: a horizontal grey ramp 40 → 215 (for bright/contrast).
-fn ramp_png() -> Vec<u8> {
-    png(&image::RgbaImage::from_fn(200, 100, |x, _| {
-        let v = (40 + x * 175 / 199) as u8;
-        Rgba([v, v, v, 255])
-    }))
-}
-
-/// PNG 200×100: grey 64 on the left, 192 on the right, with a soft 16 px
-/// ramp between (for sharpen: an unsharp mask overshoots it).
-fn soft_edge_png() -> Vec<u8> {
-    png(&image::RgbaImage::from_fn(200, 100, |x, _| {
-        let v = if x < 92 {
-            64
-        } else if x >= 108 {
-            192
-        } else {
-            64 + (x - 92) * 8
-        } as u8;
-        Rgba([v, v, v, 255])
-    }))
+fn ramp() -> Vec<u8> {
+    ramp_png(|v, _| [v, v, v, 255])
 }
 
 async fn server() -> Server {
-    let s = Server::start().await;
-    s.mb(B).await;
-    s.fixtures(B).await;
+    let s = Server::with_fixtures(B).await;
     s.upload(B, "f10.jpg", &f10(), "image/jpeg").await;
     s.upload(B, "f12.gif", &gif_anim(100, 100, 40), "image/gif")
         .await;
     s.upload(B, "white.jpg", &white_jpg(), "image/jpeg").await;
-    s.upload(B, "ramp.png", &ramp_png(), "image/png").await;
+    s.upload(B, "ramp.png", &ramp(), "image/png").await;
     s.upload(B, "soft.png", &soft_edge_png(), "image/png").await;
     s
 }
@@ -62,28 +35,13 @@ async fn get(s: &Server, key: &str, query: &str) -> Resp {
     s.get(&format!("/{B}/{key}?{query}")).await
 }
 
-/// A processed image answer: 200 with this content type.
-#[track_caller]
-fn ok_image<'a>(r: &'a Resp, content_type: &str) -> &'a Resp {
-    r.expect(200);
-    assert_eq!(r.header("content-type"), Some(content_type), "{}", r.text());
-    r
-}
-
-/// The US3 error envelope (dialects.md §3.3): JSON `{"RetCode", "ErrMsg"}`
-/// with a non-zero integer code, and `X-SessionId`.
-#[track_caller]
-fn us3_error(r: &Resp, status: u16) -> String {
-    r.expect(status);
-    assert_eq!(r.header("content-type"), Some("application/json"));
-    let j = r.json();
-    let code = j["RetCode"].as_i64().unwrap_or_else(|| panic!("{j}"));
-    assert_ne!(code, 0, "{j}");
-    let msg = j["ErrMsg"].as_str().unwrap_or_else(|| panic!("{j}"));
-    assert!(!msg.is_empty());
-    assert!(r.header("x-sessionid").is_some_and(|v| !v.is_empty()));
-    assert_eq!(j.as_object().unwrap().len(), 2, "{j}");
-    msg.to_string()
+/// Asserts that `key` processed by `<prefix><bad>` is refused with the US3
+/// error envelope (400), for each `bad`.
+async fn refused(s: &Server, key: &str, prefix: &str, bads: &[impl AsRef<str>]) {
+    for bad in bads {
+        let q = format!("{prefix}{}", bad.as_ref());
+        get(s, key, &q).await.us3_error(400);
+    }
 }
 
 #[tokio::test]
@@ -123,10 +81,9 @@ async fn imageinfo_has_numeric_sizes() {
         .json();
     assert_eq!(j["format"], "PNG");
     // imageinfo is a terminal: nothing may follow it.
-    us3_error(
-        &get(&s, "f9.jpg", "iopcmd=imageinfo|iopcmd=rotate&degree=90").await,
-        400,
-    );
+    get(&s, "f9.jpg", "iopcmd=imageinfo|iopcmd=rotate&degree=90")
+        .await
+        .us3_error(400);
 }
 
 #[tokio::test]
@@ -153,46 +110,30 @@ async fn exif_map_or_empty_object() {
         assert_eq!(r.text(), "{}", "{key}");
     }
     // Not available on processed images.
-    us3_error(
-        &get(
-            &s,
-            "f10.jpg",
-            "iopcmd=thumbnail&type=1&scale=50|iopcmd=exif",
-        )
-        .await,
-        400,
-    );
+    get(
+        &s,
+        "f10.jpg",
+        "iopcmd=thumbnail&type=1&scale=50|iopcmd=exif",
+    )
+    .await
+    .us3_error(400);
 }
 
 #[tokio::test]
 async fn thumbnail_table_exact_sizes() {
     let s = server().await;
-    // dialects.md §3.2, source 400×300, sizes truncated.
-    let table: &[(&str, (u32, u32))] = &[
-        ("type=1&scale=10", (40, 30)),
-        ("type=2&scale=10", (400, 30)),
-        ("type=3&scale=10", (40, 300)),
-        ("type=4&width=50", (50, 37)),
-        ("type=5&height=50", (66, 50)),
-        ("type=6&width=50&height=10", (50, 37)),
-        ("type=7&width=50&height=10", (13, 10)),
-        ("type=8&width=50", (50, 50)),
+    // dialects.md §3.2, source 400×300, sizes truncated; more than the
+    // table of `us3`: a type 8 height, and enlargement (allowed).
+    let more: &[(&str, (u32, u32))] = &[
         ("type=8&width=50&height=20", (50, 20)),
-        ("type=9&width=50&height=50", (50, 37)),
-        ("type=10&width=50&height=50", (66, 50)),
-        ("type=11&width=50&height=50", (50, 50)),
-        ("type=12&width=600&height=600&color=red", (600, 600)),
-        ("type=13&width=50&height=100", (50, 100)),
-        ("type=14&width=50&height=50", (50, 37)),
-        ("type=15&width=50&height=50&color=red", (50, 50)),
-        // Enlargement is allowed.
         ("type=1&scale=150", (600, 450)),
         ("type=4&width=800", (800, 600)),
     ];
+    let table = crate::us3::THUMBNAIL_TABLE.iter().chain(more);
     for (key, ct) in [("f9.jpg", "image/jpeg"), ("f6.png", "image/png")] {
-        for (q, want) in table {
+        for (q, want) in table.clone() {
             let r = get(&s, key, &format!("iopcmd=thumbnail&{q}")).await;
-            ok_image(&r, ct);
+            r.expect_image(ct);
             assert_eq!(r.dims(), *want, "{key} {q}");
         }
     }
@@ -201,8 +142,8 @@ async fn thumbnail_table_exact_sizes() {
     let img = get(&s, "f6.png", "iopcmd=thumbnail&type=8&width=50")
         .await
         .image();
-    assert!(near(*img.get_pixel(2, 25), [255, 0, 0, 255], 2));
-    assert!(near(*img.get_pixel(47, 25), [0, 0, 255, 255], 2));
+    assert!(near(*img.get_pixel(2, 25), RED, 2));
+    assert!(near(*img.get_pixel(47, 25), BLUE, 2));
 }
 
 #[tokio::test]
@@ -213,9 +154,9 @@ async fn thumbnail_pad_colour_notations() {
     let cases: &[(&str, [u8; 4])] = &[
         ("green", [0, 128, 0, 255]),
         ("yellow", [255, 255, 0, 255]),
-        ("rgb(0,255,0)", [0, 255, 0, 255]),
+        ("rgb(0,255,0)", GREEN),
         ("rgb(10,%2020,%2030)", [10, 20, 30, 255]),
-        ("%2300FF00", [0, 255, 0, 255]),
+        ("%2300FF00", GREEN),
         ("%23ABCDEF", [0xAB, 0xCD, 0xEF, 255]),
         ("%23FFFF0080", [255, 255, 0, 128]),
         ("rgba(255,255,0,0.5)", [255, 255, 0, 128]),
@@ -227,15 +168,15 @@ async fn thumbnail_pad_colour_notations() {
             &format!("iopcmd=thumbnail&type=15&width=100&height=100&color={c}"),
         )
         .await;
-        ok_image(&r, "image/png");
+        r.expect_image("image/png");
         let img = r.image();
         assert_eq!(img.dimensions(), (100, 100));
         let pad = *img.get_pixel(50, 2);
         assert!(near(pad, *want, 2), "type 15 {c}: {pad:?}");
         assert!(near(*img.get_pixel(50, 97), *want, 2), "{c}");
         // The image itself sits in the middle.
-        assert!(near(*img.get_pixel(10, 50), [255, 0, 0, 255], 2), "{c}");
-        assert!(near(*img.get_pixel(90, 50), [0, 0, 255, 255], 2), "{c}");
+        assert!(near(*img.get_pixel(10, 50), RED, 2), "{c}");
+        assert!(near(*img.get_pixel(90, 50), BLUE, 2), "{c}");
 
         let img = get(
             &s,
@@ -248,8 +189,8 @@ async fn thumbnail_pad_colour_notations() {
         assert!(near(*img.get_pixel(5, 5), *want, 2), "type 12 {c}");
         assert!(near(*img.get_pixel(595, 595), *want, 2), "type 12 {c}");
         // Unscaled source centred: x 100..500, y 150..450.
-        assert!(near(*img.get_pixel(101, 151), [255, 0, 0, 255], 2), "{c}");
-        assert!(near(*img.get_pixel(498, 448), [0, 0, 255, 255], 2), "{c}");
+        assert!(near(*img.get_pixel(101, 151), RED, 2), "{c}");
+        assert!(near(*img.get_pixel(498, 448), BLUE, 2), "{c}");
         assert!(near(*img.get_pixel(300, 149), *want, 2), "{c}");
     }
     // Default pad colour: white.
@@ -260,7 +201,7 @@ async fn thumbnail_pad_colour_notations() {
     )
     .await
     .image();
-    assert!(near(*img.get_pixel(50, 2), [255, 255, 255, 255], 2));
+    assert!(near(*img.get_pixel(50, 2), WHITE, 2));
     // JPEG output: colour approximately (±24).
     let img = get(
         &s,
@@ -269,34 +210,28 @@ async fn thumbnail_pad_colour_notations() {
     )
     .await
     .image();
-    assert!(near(*img.get_pixel(50, 2), [0, 0, 255, 255], 24));
+    assert!(near(*img.get_pixel(50, 2), BLUE, 24));
     // Type 12 needs a canvas larger than the source.
-    us3_error(
-        &get(
-            &s,
-            "f9.jpg",
-            "iopcmd=thumbnail&type=12&width=100&height=100",
-        )
-        .await,
-        400,
-    );
-    for bad in [
-        "notacolour",
-        "rgb(1,2)",
-        "rgb(300,0,0)",
-        "%23GG0000",
-        "rgba(0,0,0,2)",
-    ] {
-        us3_error(
-            &get(
-                &s,
-                "f9.jpg",
-                &format!("iopcmd=thumbnail&type=15&width=100&height=100&color={bad}"),
-            )
-            .await,
-            400,
-        );
-    }
+    get(
+        &s,
+        "f9.jpg",
+        "iopcmd=thumbnail&type=12&width=100&height=100",
+    )
+    .await
+    .us3_error(400);
+    refused(
+        &s,
+        "f9.jpg",
+        "iopcmd=thumbnail&type=15&width=100&height=100&color=",
+        &[
+            "notacolour",
+            "rgb(1,2)",
+            "rgb(300,0,0)",
+            "%23GG0000",
+            "rgba(0,0,0,2)",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -313,19 +248,19 @@ async fn gifmode_frame_counts() {
         "&gifmode=6",
     ] {
         let r = get(&s, "f12.gif", &anim(q)).await;
-        ok_image(&r, "image/gif");
+        r.expect_image("image/gif");
         assert_eq!(gif_frames(&r.body), 40, "{q}");
         assert_eq!(r.dims(), (50, 50));
     }
     // 2: the first frame only, still a GIF.
     let r = get(&s, "f12.gif", &anim("&gifmode=2&giftimeout=10")).await;
-    ok_image(&r, "image/gif");
+    r.expect_image("image/gif");
     let frames = gif_decode(&r.body);
     assert_eq!(frames.len(), 1);
-    assert!(near(*frames[0].get_pixel(25, 25), [0, 0, 255, 255], 24));
+    assert!(near(*frames[0].get_pixel(25, 25), BLUE, 24));
     // F5 keeps its 10 frames through a crop.
     let r = get(&s, "f5.gif", "iopcmd=crop&width=50&height=50").await;
-    ok_image(&r, "image/gif");
+    r.expect_image("image/gif");
     assert_eq!(gif_frames(&r.body), 10);
     for bad in [
         "&gifmode=0",
@@ -333,26 +268,24 @@ async fn gifmode_frame_counts() {
         "&giftimeout=0",
         "&giftimeout=61",
     ] {
-        us3_error(&get(&s, "f12.gif", &anim(bad)).await, 400);
+        get(&s, "f12.gif", &anim(bad)).await.us3_error(400);
     }
 }
 
 #[tokio::test]
 async fn crop_anchor_gravity_and_edges() {
     let s = server().await;
-    let red = [255, 0, 0, 255];
-    let blue = [0, 0, 255, 255];
     // Anchor.
     let r = get(&s, "f6.png", "iopcmd=crop&width=100&height=50&ax=250&ay=10").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let img = r.image();
     assert_eq!(img.dimensions(), (100, 50));
-    assert!(img.pixels().all(|p| near(*p, blue, 2)));
+    assert!(img.pixels().all(|p| near(*p, BLUE, 2)));
     let img = get(&s, "f6.png", "iopcmd=crop&width=100&height=50&ax=150&ay=0")
         .await
         .image();
-    assert!(near(*img.get_pixel(49, 10), red, 2));
-    assert!(near(*img.get_pixel(50, 10), blue, 2));
+    assert!(near(*img.get_pixel(49, 10), RED, 2));
+    assert!(near(*img.get_pixel(50, 10), BLUE, 2));
     // Gravity beats the anchor: (0,0) would be red, south-east is blue.
     let img = get(
         &s,
@@ -362,15 +295,15 @@ async fn crop_anchor_gravity_and_edges() {
     .await
     .image();
     assert_eq!(img.dimensions(), (100, 50));
-    assert!(img.pixels().all(|p| near(*p, blue, 2)));
+    assert!(img.pixels().all(|p| near(*p, BLUE, 2)));
     // Each cell of the grid (names case-insensitive).
     for (g, want) in [
-        ("NorthWest", red),
-        ("West", red),
-        ("SouthWest", red),
-        ("northeast", blue),
-        ("East", blue),
-        ("SouthEast", blue),
+        ("NorthWest", RED),
+        ("West", RED),
+        ("SouthWest", RED),
+        ("northeast", BLUE),
+        ("East", BLUE),
+        ("SouthEast", BLUE),
     ] {
         let img = get(
             &s,
@@ -391,8 +324,8 @@ async fn crop_anchor_gravity_and_edges() {
         )
         .await
         .image();
-        assert!(near(*img.get_pixel(49, 50), red, 2), "{g}");
-        assert!(near(*img.get_pixel(50, 50), blue, 2), "{g}");
+        assert!(near(*img.get_pixel(49, 50), RED, 2), "{g}");
+        assert!(near(*img.get_pixel(50, 50), BLUE, 2), "{g}");
     }
     // 0 = to the edge.
     let r = get(&s, "f6.png", "iopcmd=crop&width=0&height=100&ax=300").await;
@@ -408,27 +341,27 @@ async fn crop_anchor_gravity_and_edges() {
     .await;
     assert_eq!(r.dims(), (100, 100));
     // Start outside the image.
-    us3_error(
-        &get(&s, "f6.png", "iopcmd=crop&width=10&height=10&ax=500").await,
-        400,
-    );
-    us3_error(
-        &get(&s, "f6.png", "iopcmd=crop&width=10&gravity=Middle").await,
-        400,
-    );
-    us3_error(&get(&s, "f6.png", "iopcmd=crop&width=10001").await, 400);
+    get(&s, "f6.png", "iopcmd=crop&width=10&height=10&ax=500")
+        .await
+        .us3_error(400);
+    get(&s, "f6.png", "iopcmd=crop&width=10&gravity=Middle")
+        .await
+        .us3_error(400);
+    get(&s, "f6.png", "iopcmd=crop&width=10001")
+        .await
+        .us3_error(400);
 }
 
 #[tokio::test]
 async fn indexcrop_strips() {
     let s = server().await;
     let r = get(&s, "f6.png", "iopcmd=indexcrop&x=150&i=1").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let img = r.image();
     assert_eq!(img.dimensions(), (150, 300));
     // Strip 1 covers x 150..300: red up to 200.
-    assert!(near(*img.get_pixel(49, 10), [255, 0, 0, 255], 2));
-    assert!(near(*img.get_pixel(50, 10), [0, 0, 255, 255], 2));
+    assert!(near(*img.get_pixel(49, 10), RED, 2));
+    assert!(near(*img.get_pixel(50, 10), BLUE, 2));
     // The last strip is shorter (ceil division).
     assert_eq!(
         get(&s, "f6.png", "iopcmd=indexcrop&x=150&i=2").await.dims(),
@@ -448,19 +381,17 @@ async fn indexcrop_strips() {
     // Past the last strip: the source unchanged.
     for q in ["iopcmd=indexcrop&x=150&i=3", "iopcmd=indexcrop&y=100&i=99"] {
         let r = get(&s, "f6.png", q).await;
-        ok_image(&r, "image/png");
+        r.expect_image("image/png");
         assert!(r.body[..] == f6()[..] || r.dims() == (400, 300), "{q}");
-        assert_eq!(
-            r.image(),
-            image::load_from_memory(&f6()).unwrap().to_rgba8()
-        );
+        assert_eq!(r.image(), decode(&f6()));
     }
-    for bad in ["x=0", "y=abc", "i=-1", "i=1"] {
-        us3_error(
-            &get(&s, "f6.png", &format!("iopcmd=indexcrop&{bad}")).await,
-            400,
-        );
-    }
+    refused(
+        &s,
+        "f6.png",
+        "iopcmd=indexcrop&",
+        &["x=0", "y=abc", "i=-1", "i=1"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -468,7 +399,7 @@ async fn circle_and_rounded_corners() {
     let s = server().await;
     // PNG: 2r square, transparent outside.
     let r = get(&s, "f6.png", "iopcmd=circle&r=50").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let img = r.image();
     assert_eq!(img.dimensions(), (100, 100));
     assert_eq!(img.get_pixel(0, 0).0[3], 0);
@@ -476,10 +407,10 @@ async fn circle_and_rounded_corners() {
     assert_eq!(img.get_pixel(50, 50).0[3], 255);
     // JPEG: white outside.
     let r = get(&s, "f9.jpg", "iopcmd=circle&r=50").await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     let img = r.image();
     assert_eq!(img.dimensions(), (100, 100));
-    assert!(near(*img.get_pixel(1, 1), [255, 255, 255, 255], 24));
+    assert!(near(*img.get_pixel(1, 1), WHITE, 24));
     // Over half the short side: clamped to 150.
     assert_eq!(
         get(&s, "f6.png", "iopcmd=circle&r=4096").await.dims(),
@@ -489,10 +420,10 @@ async fn circle_and_rounded_corners() {
     let img = get(&s, "f6.png", "iopcmd=circle&r=50|iopcmd=convert&dst=jpg")
         .await
         .image();
-    assert!(near(*img.get_pixel(1, 1), [255, 255, 255, 255], 24));
+    assert!(near(*img.get_pixel(1, 1), WHITE, 24));
 
     let r = get(&s, "f6.png", "iopcmd=rounded-corners&r=50").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let img = r.image();
     assert_eq!(img.dimensions(), (400, 300));
     assert_eq!(img.get_pixel(0, 0).0[3], 0);
@@ -503,34 +434,36 @@ async fn circle_and_rounded_corners() {
         .await
         .image();
     assert_eq!(img.dimensions(), (400, 300));
-    assert!(near(*img.get_pixel(1, 1), [255, 255, 255, 255], 24));
-    assert!(near(*img.get_pixel(100, 150), [255, 0, 0, 255], 24));
-    for bad in [
-        "circle&r=0",
-        "circle&r=4097",
-        "circle",
-        "rounded-corners&r=0",
-        "rounded-corners&r=abc",
-    ] {
-        us3_error(&get(&s, "f6.png", &format!("iopcmd={bad}")).await, 400);
-    }
+    assert!(near(*img.get_pixel(1, 1), WHITE, 24));
+    assert!(near(*img.get_pixel(100, 150), RED, 24));
+    refused(
+        &s,
+        "f6.png",
+        "iopcmd=",
+        &[
+            "circle&r=0",
+            "circle&r=4097",
+            "circle",
+            "rounded-corners&r=0",
+            "rounded-corners&r=abc",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn rotate_and_auto_orient() {
     let s = server().await;
-    let red = [255, 0, 0, 255];
-    let blue = [0, 0, 255, 255];
     // Clockwise: the left (red) column becomes the top row.
     let img = get(&s, "f6.png", "iopcmd=rotate&degree=90").await.image();
     assert_eq!(img.dimensions(), (300, 400));
-    assert!(near(*img.get_pixel(150, 10), red, 2));
-    assert!(near(*img.get_pixel(150, 390), blue, 2));
+    assert!(near(*img.get_pixel(150, 10), RED, 2));
+    assert!(near(*img.get_pixel(150, 390), BLUE, 2));
     let img = get(&s, "f6.png", "iopcmd=rotate&degree=270").await.image();
-    assert!(near(*img.get_pixel(150, 10), blue, 2));
+    assert!(near(*img.get_pixel(150, 10), BLUE, 2));
     let img = get(&s, "f6.png", "iopcmd=rotate&degree=180").await.image();
     assert_eq!(img.dimensions(), (400, 300));
-    assert!(near(*img.get_pixel(10, 150), blue, 2));
+    assert!(near(*img.get_pixel(10, 150), BLUE, 2));
     // 45°: the canvas grows to the rotated bounding box (≈ 495×495).
     let (w, h) = get(&s, "f6.png", "iopcmd=rotate&degree=45").await.dims();
     assert!(
@@ -541,16 +474,18 @@ async fn rotate_and_auto_orient() {
         get(&s, "f6.png", "iopcmd=rotate&degree=360").await.dims(),
         (400, 300)
     );
-    us3_error(&get(&s, "f6.png", "iopcmd=rotate&degree=361").await, 400);
-    us3_error(&get(&s, "f6.png", "iopcmd=rotate").await, 400);
+    get(&s, "f6.png", "iopcmd=rotate&degree=361")
+        .await
+        .us3_error(400);
+    get(&s, "f6.png", "iopcmd=rotate").await.us3_error(400);
 
     // F3: stored 1000×600 (red top), EXIF 6 → displayed 600×1000, red right.
     let r = get(&s, "f3.jpg", "iopcmd=auto-orient&value=1").await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     let img = r.image();
     assert_eq!(img.dimensions(), (600, 1000));
-    assert!(near(*img.get_pixel(450, 500), red, 24));
-    assert!(near(*img.get_pixel(150, 500), blue, 24));
+    assert!(near(*img.get_pixel(450, 500), RED, 24));
+    assert!(near(*img.get_pixel(150, 500), BLUE, 24));
     assert_eq!(
         get(&s, "f3.jpg", "iopcmd=auto-orient").await.dims(),
         (600, 1000)
@@ -577,35 +512,32 @@ async fn rotate_and_auto_orient() {
         .dims(),
         (300, 500)
     );
-    us3_error(&get(&s, "f3.jpg", "iopcmd=auto-orient&value=2").await, 400);
+    get(&s, "f3.jpg", "iopcmd=auto-orient&value=2")
+        .await
+        .us3_error(400);
 }
 
 #[tokio::test]
 async fn bright_and_contrast() {
     let s = server().await;
-    let base = image::load_from_memory(&ramp_png()).unwrap().to_rgba8();
+    let base = decode(&ramp());
     let (m0, sd0) = (mean_luma(&base), luma_std(&base));
     for cmd in ["bright", "contrast"] {
         let img = get(&s, "ramp.png", &format!("iopcmd={cmd}&value=100"))
             .await
             .image();
-        assert!(
-            img.pixels().all(|p| near(*p, [255, 255, 255, 255], 0)),
-            "{cmd} 100"
-        );
+        assert!(img.pixels().all(|p| near(*p, WHITE, 0)), "{cmd} 100");
         let img = get(&s, "ramp.png", &format!("iopcmd={cmd}&value=-100"))
             .await
             .image();
-        assert!(
-            img.pixels().all(|p| near(*p, [0, 0, 0, 255], 0)),
-            "{cmd} -100"
-        );
-        for bad in ["101", "-101", "abc", ""] {
-            us3_error(
-                &get(&s, "ramp.png", &format!("iopcmd={cmd}&value={bad}")).await,
-                400,
-            );
-        }
+        assert!(img.pixels().all(|p| near(*p, BLACK, 0)), "{cmd} -100");
+        refused(
+            &s,
+            "ramp.png",
+            "iopcmd={cmd}&value=",
+            &["101", "-101", "abc", ""],
+        )
+        .await;
     }
     let up = mean_luma(&get(&s, "ramp.png", "iopcmd=bright&value=50").await.image());
     let down = mean_luma(&get(&s, "ramp.png", "iopcmd=bright&value=-50").await.image());
@@ -625,17 +557,15 @@ async fn bright_and_contrast() {
     assert!(more > sd0 * 1.1 && less < sd0 * 0.9, "{less} {sd0} {more}");
     // JPEG: all white at bright 100 within the lossy tolerance.
     let img = get(&s, "f9.jpg", "iopcmd=bright&value=100").await.image();
-    assert!(img.pixels().all(|p| near(*p, [255, 255, 255, 255], 24)));
+    assert!(img.pixels().all(|p| near(*p, WHITE, 24)));
 }
 
 #[tokio::test]
 async fn sharpen_and_blur() {
     let s = server().await;
-    let soft = image::load_from_memory(&soft_edge_png())
-        .unwrap()
-        .to_rgba8();
+    let soft = decode(&soft_edge_png());
     let r = get(&s, "soft.png", "iopcmd=sharpen&radius=3&sigma=2").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     let img = r.image();
     assert_eq!(img.dimensions(), (200, 100));
     // Overshoot on both sides of the ramp, flat areas unchanged.
@@ -650,14 +580,15 @@ async fn sharpen_and_blur() {
     get(&s, "soft.png", "iopcmd=sharpen&radius=100&sigma=30")
         .await
         .expect(200);
-    for bad in ["radius=301", "sigma=301", "radius=-1", ""] {
-        us3_error(
-            &get(&s, "soft.png", &format!("iopcmd=sharpen&{bad}")).await,
-            400,
-        );
-    }
+    refused(
+        &s,
+        "soft.png",
+        "iopcmd=sharpen&",
+        &["radius=301", "sigma=301", "radius=-1", ""],
+    )
+    .await;
 
-    let base = image::load_from_memory(&f6()).unwrap().to_rgba8();
+    let base = decode(&f6());
     // Whole image, Gaussian and ordinary: the red|blue edge gets mixed.
     for ty in ["1", "2", "0"] {
         let img = get(
@@ -670,7 +601,7 @@ async fn sharpen_and_blur() {
         assert_eq!(img.dimensions(), (400, 300));
         let p = img.get_pixel(199, 150).0;
         assert!(p[0] < 250 && p[2] > 5, "type {ty}: {p:?}");
-        assert!(near(*img.get_pixel(20, 150), [255, 0, 0, 255], 2));
+        assert!(near(*img.get_pixel(20, 150), RED, 2));
     }
     // A local region: pixels outside it are unchanged.
     let check_region = |img: &image::RgbaImage, x0: u32, y0: u32, x1: u32, y1: u32| {
@@ -701,18 +632,19 @@ async fn sharpen_and_blur() {
     .await
     .image();
     check_region(&img, 150, 120, 250, 180);
-    for bad in [
-        "radius=51",
-        "sigma=51",
-        "type=3",
-        "width=10001",
-        "gravity=Nowhere",
-    ] {
-        us3_error(
-            &get(&s, "f6.png", &format!("iopcmd=blur&radius=5&{bad}")).await,
-            400,
-        );
-    }
+    refused(
+        &s,
+        "f6.png",
+        "iopcmd=blur&radius=5&",
+        &[
+            "radius=51",
+            "sigma=51",
+            "type=3",
+            "width=10001",
+            "gravity=Nowhere",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -745,7 +677,7 @@ async fn watermark_text_cjk_font() {
         ),
     )
     .await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     let img = r.image();
     assert_eq!(img.dimensions(), (400, 300));
     assert!(
@@ -785,13 +717,8 @@ async fn watermark_text_cjk_font() {
     }
     // Defaults: SimSun, white fill, mark at (10, 10): on black, light ink
     // near the top-left corner.
-    s.upload(
-        B,
-        "black.png",
-        &solid_png(400, 300, [0, 0, 0, 255]),
-        "image/png",
-    )
-    .await;
+    s.upload(B, "black.png", &solid_png(400, 300, BLACK), "image/png")
+        .await;
     let img = get(
         &s,
         "black.png",
@@ -811,31 +738,30 @@ async fn watermark_text_cjk_font() {
         (8..40).contains(&minx) && (8..40).contains(&miny),
         "{minx},{miny}"
     );
-    for bad in [
-        "text=".to_string(),
-        "text=%21%21%21".to_string(),
-        format!("text={text}&font={}", b64("Comic Sans")),
-        format!("text={text}&fontsize=0"),
-        format!("text={text}&fontsize=101"),
-        format!("text={text}&opacity=0"),
-        format!("text={text}&fill={}", b64("nocolour")),
-        format!("text={text}&rotate=361"),
-        "".to_string(),
-    ] {
-        us3_error(
-            &get(&s, "white.jpg", &format!("iopcmd=watermark&type=1&{bad}")).await,
-            400,
-        );
-    }
-    us3_error(
-        &get(
-            &s,
-            "white.jpg",
-            &format!("iopcmd=watermark&type=3&text={text}"),
-        )
-        .await,
-        400,
-    );
+    refused(
+        &s,
+        "white.jpg",
+        "iopcmd=watermark&type=1&",
+        &[
+            "text=".to_string(),
+            "text=%21%21%21".to_string(),
+            format!("text={text}&font={}", b64("Comic Sans")),
+            format!("text={text}&fontsize=0"),
+            format!("text={text}&fontsize=101"),
+            format!("text={text}&opacity=0"),
+            format!("text={text}&fill={}", b64("nocolour")),
+            format!("text={text}&rotate=361"),
+            "".to_string(),
+        ],
+    )
+    .await;
+    get(
+        &s,
+        "white.jpg",
+        &format!("iopcmd=watermark&type=3&text={text}"),
+    )
+    .await
+    .us3_error(400);
 }
 
 #[tokio::test]
@@ -849,10 +775,10 @@ async fn watermark_image_from_bucket_url() {
         &format!("iopcmd=watermark&type=2&imageurl={url}&gravity=NorthWest"),
     )
     .await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     let img = r.image();
-    assert!(near(*img.get_pixel(25, 25), [0, 0, 0, 255], 24));
-    assert!(near(*img.get_pixel(100, 100), [255, 255, 255, 255], 24));
+    assert!(near(*img.get_pixel(25, 25), BLACK, 24));
+    assert!(near(*img.get_pixel(100, 100), WHITE, 24));
     let img = get(
         &s,
         "white.jpg",
@@ -860,8 +786,8 @@ async fn watermark_image_from_bucket_url() {
     )
     .await
     .image();
-    assert!(near(*img.get_pixel(375, 275), [0, 0, 0, 255], 24));
-    assert!(near(*img.get_pixel(25, 25), [255, 255, 255, 255], 24));
+    assert!(near(*img.get_pixel(375, 275), BLACK, 24));
+    assert!(near(*img.get_pixel(25, 25), WHITE, 24));
     // Anchor (default 10, 10): the mark covers 10..60.
     let img = get(
         &s,
@@ -870,8 +796,8 @@ async fn watermark_image_from_bucket_url() {
     )
     .await
     .image();
-    assert!(near(*img.get_pixel(5, 5), [255, 255, 255, 255], 24));
-    assert!(near(*img.get_pixel(35, 35), [0, 0, 0, 255], 24));
+    assert!(near(*img.get_pixel(5, 5), WHITE, 24));
+    assert!(near(*img.get_pixel(35, 35), BLACK, 24));
     let img = get(
         &s,
         "white.jpg",
@@ -879,8 +805,8 @@ async fn watermark_image_from_bucket_url() {
     )
     .await
     .image();
-    assert!(near(*img.get_pixel(225, 125), [0, 0, 0, 255], 24));
-    assert!(near(*img.get_pixel(35, 35), [255, 255, 255, 255], 24));
+    assert!(near(*img.get_pixel(225, 125), BLACK, 24));
+    assert!(near(*img.get_pixel(35, 35), WHITE, 24));
     // Opacity 50: mid grey.
     let img = get(
         &s,
@@ -902,8 +828,8 @@ async fn watermark_image_from_bucket_url() {
     )
     .await
     .image();
-    assert!(near(*img.get_pixel(20, 20), [0, 0, 0, 255], 24));
-    assert!(near(*img.get_pixel(35, 35), [255, 255, 255, 255], 24));
+    assert!(near(*img.get_pixel(20, 20), BLACK, 24));
+    assert!(near(*img.get_pixel(35, 35), WHITE, 24));
     // A text stage then an image stage (combined marks).
     let r = get(
         &s,
@@ -916,36 +842,33 @@ async fn watermark_image_from_bucket_url() {
     )
     .await;
     let img = r.image();
-    assert!(near(*img.get_pixel(25, 25), [0, 0, 0, 255], 24));
+    assert!(near(*img.get_pixel(25, 25), BLACK, 24));
     assert!(dark_in(&img, 266, 200, 400, 300, 100.0) > 50);
     // Missing mark object, and bad URLs.
     let missing = b64(&format!("{HOST}/wm/none.png"));
-    us3_error(
-        &get(
-            &s,
-            "white.jpg",
-            &format!("iopcmd=watermark&type=2&imageurl={missing}"),
-        )
-        .await,
-        400,
-    );
-    for bad in [
+    get(
+        &s,
+        "white.jpg",
+        &format!("iopcmd=watermark&type=2&imageurl={missing}"),
+    )
+    .await
+    .us3_error(400);
+    let bad_urls = [
         b64("ftp://host/wm/logo.png"),
         b64("not a url"),
         b64(&format!("{HOST}/")),
         "%21%21".to_string(),
-    ] {
-        us3_error(
-            &get(
-                &s,
-                "white.jpg",
-                &format!("iopcmd=watermark&type=2&imageurl={bad}"),
-            )
-            .await,
-            400,
-        );
-    }
-    us3_error(&get(&s, "white.jpg", "iopcmd=watermark&type=2").await, 400);
+    ];
+    refused(
+        &s,
+        "white.jpg",
+        "iopcmd=watermark&type=2&imageurl=",
+        &bad_urls,
+    )
+    .await;
+    get(&s, "white.jpg", "iopcmd=watermark&type=2")
+        .await
+        .us3_error(400);
 }
 
 #[tokio::test]
@@ -959,14 +882,14 @@ async fn convert_formats_quality_and_frames() {
     ] {
         for key in ["f9.jpg", "f6.png"] {
             let r = get(&s, key, &format!("iopcmd=convert&dst={dst}")).await;
-            ok_image(&r, ct);
+            r.expect_image(ct);
             assert_eq!(image::guess_format(&r.body).unwrap(), f, "{key} → {dst}");
             assert_eq!(r.dims(), (400, 300));
         }
     }
     // Transparency flattened onto white for JPEG.
     let img = get(&s, "f2.png", "iopcmd=convert&dst=jpg").await.image();
-    assert!(near(*img.get_pixel(150, 150), [255, 255, 255, 255], 24));
+    assert!(near(*img.get_pixel(150, 150), WHITE, 24));
     // Q absolute, q relative (source F9 is quality 90), both → Q.
     let q = |body: &[u8]| jpeg_quality(body);
     assert_eq!(q(&f9()), 90);
@@ -985,39 +908,40 @@ async fn convert_formats_quality_and_frames() {
         ("0.5", 110, 145),
     ] {
         let r = get(&s, "f12.gif", &format!("iopcmd=convert&dst=png&fr={fr}")).await;
-        ok_image(&r, "image/png");
+        r.expect_image("image/png");
         let img = r.image();
         assert_eq!(img.dimensions(), (100, 100));
         let red = img.get_pixel(50, 50).0[0];
         assert!((lo..=hi).contains(&red), "fr={fr}: red {red}");
     }
-    for bad in [
-        "dst=gif",
-        "dst=tiff",
-        "dst=JPG",
-        "",
-        "dst=jpg&Q=101",
-        "dst=jpg&q=-1",
-        "dst=png&fr=1.5",
-        "dst=png&fr=x",
-    ] {
-        us3_error(
-            &get(&s, "f9.jpg", &format!("iopcmd=convert&{bad}")).await,
-            400,
-        );
-    }
+    refused(
+        &s,
+        "f9.jpg",
+        "iopcmd=convert&",
+        &[
+            "dst=gif",
+            "dst=tiff",
+            "dst=JPG",
+            "",
+            "dst=jpg&Q=101",
+            "dst=jpg&q=-1",
+            "dst=png&fr=1.5",
+            "dst=png&fr=x",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn interlace_gives_progressive_jpeg() {
     let s = server().await;
     let r = get(&s, "f9.jpg", "iopcmd=interlace&value=1").await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert!(is_progressive(&r.body));
     assert_eq!(r.dims(), (400, 300));
     // A PNG source is converted to JPEG (newest vendor text).
     let r = get(&s, "f6.png", "iopcmd=interlace&value=1").await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert!(is_progressive(&r.body));
     // value=0: baseline.
     let r = get(
@@ -1026,10 +950,12 @@ async fn interlace_gives_progressive_jpeg() {
         "iopcmd=interlace&value=0|iopcmd=rotate&degree=90",
     )
     .await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert!(!is_progressive(&r.body));
     assert!(r.body.windows(2).any(|w| w == [0xFF, 0xC0]));
-    us3_error(&get(&s, "f9.jpg", "iopcmd=interlace&value=2").await, 400);
+    get(&s, "f9.jpg", "iopcmd=interlace&value=2")
+        .await
+        .us3_error(400);
 }
 
 #[tokio::test]
@@ -1042,7 +968,7 @@ async fn pipelines_signatures_and_range() {
             &format!("iopcmd=rotate&degree=90{sep}iopcmd=thumbnail&type=1&scale=50"),
         )
         .await;
-        ok_image(&r, "image/png");
+        r.expect_image("image/png");
         assert_eq!(r.dims(), (150, 200), "{sep}");
     }
     // Three stages, run left to right.
@@ -1052,9 +978,9 @@ async fn pipelines_signatures_and_range() {
         "iopcmd=crop&width=200&height=300|iopcmd=rotate&degree=90|iopcmd=convert&dst=jpg",
     )
     .await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert_eq!(r.dims(), (300, 200));
-    assert!(r.image().pixels().all(|p| near(*p, [255, 0, 0, 255], 24)));
+    assert!(r.image().pixels().all(|p| near(*p, RED, 24)));
     // Signed-URL parameters (before, between and after) are ignored.
     for q in [
         "UCloudPublicKey=ucloudtest%40example.com&Signature=abc%2Bdef%3D&Expires=1700000000&iopcmd=thumbnail&type=4&width=100",
@@ -1062,20 +988,16 @@ async fn pipelines_signatures_and_range() {
         "iopcmd=rotate&degree=90&Expires=1|iopcmd=thumbnail&type=4&width=75&UCloudPublicKey=pk&Signature=x",
     ] {
         let r = get(&s, "f9.jpg", q).await;
-        ok_image(&r, "image/jpeg");
+        r.expect_image("image/jpeg");
         assert_eq!(r.dims().0, if q.contains("rotate") { 75 } else { 100 }, "{q}");
     }
     // Anonymous on a public-read bucket, as a signed US3 URL would reach us.
     s.mb_public("pubbucket").await;
     s.upload("pubbucket", "f9.jpg", &f9(), "image/jpeg").await;
     let r = s
-        .anon(
-            "GET",
-            "/pubbucket/f9.jpg?UCloudPublicKey=pk&Signature=sig&Expires=9999999999&iopcmd=thumbnail&type=4&width=100",
-            &[],
-        )
+        .anon_get("/pubbucket/f9.jpg?UCloudPublicKey=pk&Signature=sig&Expires=9999999999&iopcmd=thumbnail&type=4&width=100")
         .await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert_eq!(r.dims(), (100, 75));
     // Range is ignored: the whole processed image with 200.
     let r = s
@@ -1084,22 +1006,26 @@ async fn pipelines_signatures_and_range() {
             &[("range", "bytes=0-9")],
         )
         .await;
-    ok_image(&r, "image/jpeg");
+    r.expect_image("image/jpeg");
     assert!(r.body.len() > 10);
     assert_eq!(r.dims(), (100, 75));
     // Pipeline shape errors.
-    for bad in [
-        "iopcmd=rotate&degree=90|thumbnail&type=1&scale=50",
-        "iopcmd=rotate&degree=90||iopcmd=rotate&degree=90",
-        "iopcmd=rotate&degree=90&iopcmd=rotate&degree=90",
-        "iopcmd=rotate&degree=90&degree=180",
-        "iopcmd=rotate&degree=90&scale=50",
-        "iopcmd=",
-    ] {
-        us3_error(&get(&s, "f9.jpg", bad).await, 400);
-    }
+    refused(
+        &s,
+        "f9.jpg",
+        "",
+        &[
+            "iopcmd=rotate&degree=90|thumbnail&type=1&scale=50",
+            "iopcmd=rotate&degree=90||iopcmd=rotate&degree=90",
+            "iopcmd=rotate&degree=90&iopcmd=rotate&degree=90",
+            "iopcmd=rotate&degree=90&degree=180",
+            "iopcmd=rotate&degree=90&scale=50",
+            "iopcmd=",
+        ],
+    )
+    .await;
     let many = ["iopcmd=rotate&degree=90"; 21].join("|");
-    us3_error(&get(&s, "f9.jpg", &many).await, 400);
+    get(&s, "f9.jpg", &many).await.us3_error(400);
     let twenty = ["iopcmd=rotate&degree=90"; 20].join("|");
     get(&s, "f9.jpg", &twenty).await.expect(200);
 }
@@ -1127,7 +1053,7 @@ async fn styles_new_and_old_forms() {
     .expect(200);
     for q in ["iopstyle=style1", "iopcmd=style1"] {
         let r = get(&s, "f9.jpg", q).await;
-        ok_image(&r, "image/jpeg");
+        r.expect_image("image/jpeg");
         assert_eq!(r.dims(), (100, 75), "{q}");
     }
     assert_eq!(
@@ -1143,18 +1069,16 @@ async fn styles_new_and_old_forms() {
     assert_eq!(j["RetCode"], 0);
     assert_eq!(j["Styles"].as_array().unwrap().len(), 2, "{j}");
     // Unknown styles, both forms: 404, never the original.
-    us3_error(&get(&s, "f9.jpg", "iopstyle=nostyle").await, 404);
-    us3_error(&get(&s, "f9.jpg", "iopcmd=nostyle").await, 404);
+    get(&s, "f9.jpg", "iopstyle=nostyle").await.us3_error(404);
+    get(&s, "f9.jpg", "iopcmd=nostyle").await.us3_error(404);
     // A style cannot be combined with commands, nor named twice.
-    us3_error(
-        &get(&s, "f9.jpg", "iopstyle=style1&iopcmd=rotate&degree=90").await,
-        400,
-    );
-    us3_error(
-        &get(&s, "f9.jpg", "iopstyle=style1|iopcmd=rotate&degree=90").await,
-        400,
-    );
-    us3_error(&get(&s, "f9.jpg", "iopstyle=").await, 400);
+    get(&s, "f9.jpg", "iopstyle=style1&iopcmd=rotate&degree=90")
+        .await
+        .us3_error(400);
+    get(&s, "f9.jpg", "iopstyle=style1|iopcmd=rotate&degree=90")
+        .await
+        .us3_error(400);
+    get(&s, "f9.jpg", "iopstyle=").await.us3_error(400);
     // Bad style bodies and names are refused when stored.
     for (name, body) in [
         ("bad", "iopcmd=thumbnail&type=99"),
@@ -1165,21 +1089,15 @@ async fn styles_new_and_old_forms() {
         let r = s
             .req("PUT", &format!("/{B}?iopstyle&styleName={name}"), &[], body)
             .await;
-        us3_error(&r, 400);
+        r.us3_error(400);
     }
-    s.req(
-        "DELETE",
-        &format!("/{B}?iopstyle&styleName=style1"),
-        &[],
-        "",
-    )
-    .await
-    .expect(204);
-    us3_error(&get(&s, "f9.jpg", "iopstyle=style1").await, 404);
-    us3_error(
-        &s.get(&format!("/{B}?iopstyle&styleName=style1")).await,
-        404,
-    );
+    s.delete(&format!("/{B}?iopstyle&styleName=style1"))
+        .await
+        .expect(204);
+    get(&s, "f9.jpg", "iopstyle=style1").await.us3_error(404);
+    s.get(&format!("/{B}?iopstyle&styleName=style1"))
+        .await
+        .us3_error(404);
 }
 
 #[tokio::test]
@@ -1194,12 +1112,12 @@ async fn unsupported_commands_are_errors_never_the_original() {
     ] {
         let r = get(&s, "f9.jpg", q).await;
         assert!(r.status.is_client_error(), "{q}: {}", r.status);
-        us3_error(&r, r.status.as_u16());
+        r.us3_error(r.status.as_u16());
         assert_ne!(&r.body[..], &f9()[..]);
     }
     // Case-sensitive commands: `ImageInfo` is no command (read as the old
     // style form, which has no such style here).
-    us3_error(&get(&s, "f9.jpg", "iopcmd=ImageInfo").await, 404);
+    get(&s, "f9.jpg", "iopcmd=ImageInfo").await.us3_error(404);
 }
 
 #[tokio::test]
@@ -1233,19 +1151,22 @@ async fn documented_errors_use_the_json_envelope() {
         ("none.jpg", "iopcmd=imageinfo", 404),
     ] {
         let r = get(&s, key, q).await;
-        let msg = us3_error(&r, status);
+        let msg = r.us3_error(status);
         assert!(!msg.contains("internal"), "{q}: {msg}");
     }
     // The message names the bad parameter.
-    let msg = us3_error(
-        &get(&s, "f9.jpg", "iopcmd=thumbnail&type=4&width=50&widht=50").await,
-        400,
-    );
+    let msg = get(&s, "f9.jpg", "iopcmd=thumbnail&type=4&width=50&widht=50")
+        .await
+        .us3_error(400);
     assert!(msg.contains("widht"), "{msg}");
-    let msg = us3_error(&get(&s, "f9.jpg", "iopcmd=rotate&degree=999").await, 400);
+    let msg = get(&s, "f9.jpg", "iopcmd=rotate&degree=999")
+        .await
+        .us3_error(400);
     assert!(msg.contains("degree"), "{msg}");
     // A missing bucket: 404 in the same envelope.
-    us3_error(&s.get("/nosuchbucket/f9.jpg?iopcmd=imageinfo").await, 404);
+    s.get("/nosuchbucket/f9.jpg?iopcmd=imageinfo")
+        .await
+        .us3_error(404);
 }
 
 #[tokio::test]
@@ -1261,7 +1182,7 @@ async fn source_side_limit() {
             "iopcmd=thumbnail&type=1&scale=10",
             "iopcmd=rotate&degree=90",
         ] {
-            let msg = us3_error(&get(&s, key, q).await, 400);
+            let msg = get(&s, key, q).await.us3_error(400);
             assert!(!msg.is_empty(), "{key}");
         }
     }
@@ -1269,6 +1190,6 @@ async fn source_side_limit() {
     let img = image::RgbaImage::from_pixel(10_000, 20, Rgba([9, 9, 9, 255]));
     s.upload(B, "edge.png", &png(&img), "image/png").await;
     let r = get(&s, "edge.png", "iopcmd=thumbnail&type=1&scale=10").await;
-    ok_image(&r, "image/png");
+    r.expect_image("image/png");
     assert_eq!(r.dims(), (1000, 2));
 }
