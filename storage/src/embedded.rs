@@ -626,7 +626,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn delete_bucket(&self, name: &str) -> Result<()> {
-        {
+        let garbage = {
             let inner = &self.inner;
             let _gate = inner.write_gate();
             inner.require_bucket(name)?;
@@ -636,16 +636,16 @@ impl Store for EmbeddedStore {
                 Some(t) => Bound::Excluded(&t[..]),
                 None => Bound::Unbounded,
             };
-            for space in [Space::Objects, Space::Uploads] {
-                if inner
-                    .meta
-                    .range(space, Bound::Included(&from), end)
-                    .next()
-                    .transpose()?
-                    .is_some()
-                {
-                    return Err(Error::BucketNotEmpty(name.to_string()));
-                }
+            // Objects keep a bucket alive; open multipart uploads do not
+            // (as on AWS): they are aborted with it.
+            if inner
+                .meta
+                .range(Space::Objects, Bound::Included(&from), end)
+                .next()
+                .transpose()?
+                .is_some()
+            {
+                return Err(Error::BucketNotEmpty(name.to_string()));
             }
             let mut settings = Vec::new();
             for item in inner
@@ -654,15 +654,34 @@ impl Store for EmbeddedStore {
             {
                 settings.push(item?.0);
             }
+            let mut uploads = Vec::new();
+            for item in inner
+                .meta
+                .range(Space::Uploads, Bound::Included(&from), end)
+            {
+                let (k, v) = item?;
+                uploads.push((k, decode::<UploadRec>(&v)?.upload_id));
+            }
             inner.meta.transaction(&mut |tx: &dyn Txn| {
                 tx.remove(Space::Buckets, name.as_bytes())?;
                 for k in &settings {
                     tx.remove(Space::Settings, k)?;
                 }
+                for (k, _) in &uploads {
+                    tx.remove(Space::Uploads, k)?;
+                }
                 Ok(())
             })?;
-        }
-        self.inner.flush_and_delete(Vec::new()).await
+            // The uploads are gone from the metadata: their parts are
+            // garbage now, and a crash before they are dropped leaves only
+            // unreferenced part files (removed at the next start).
+            let mut garbage = Vec::new();
+            for (_, upload_id) in &uploads {
+                garbage.extend(inner.drop_parts(upload_id)?);
+            }
+            garbage
+        };
+        self.inner.flush_and_delete(garbage).await
     }
 
     async fn set_bucket_acl(&self, name: &str, acl: CannedAcl) -> Result<()> {

@@ -48,8 +48,9 @@ pub trait Store: Send + Sync + 'static {
     async fn bucket(&self, name: &str) -> Result<BucketInfo>;
     /// All buckets, sorted by name.
     async fn list_buckets(&self) -> Result<Vec<BucketInfo>>;
-    /// `Error::BucketNotEmpty` while objects or multipart uploads remain.
-    /// Removes the bucket's settings documents too.
+    /// `Error::BucketNotEmpty` while objects remain. Removes the bucket's
+    /// settings documents too, and aborts its open multipart uploads (as
+    /// AWS does), parts included.
     async fn delete_bucket(&self, name: &str) -> Result<()>;
     async fn set_bucket_acl(&self, name: &str, acl: CannedAcl) -> Result<()>;
 

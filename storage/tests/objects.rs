@@ -56,8 +56,8 @@ async fn buckets_lifecycle() {
 }
 
 #[tokio::test]
-async fn delete_bucket_refuses_while_objects_or_uploads_remain() {
-    let (_dir, s) = store_with("b").await;
+async fn delete_bucket_refuses_objects_and_aborts_uploads() {
+    let (dir, s) = store_with("b").await;
     // A bucket whose name extends "b" must not count as content of "b".
     s.create_bucket("bb", CannedAcl::Private).await.unwrap();
     put(&s, "bb", "x", b"other bucket").await;
@@ -67,22 +67,30 @@ async fn delete_bucket_refuses_while_objects_or_uploads_remain() {
         Err(Error::BucketNotEmpty(_))
     ));
     s.delete_object("b", "k").await.unwrap();
+    // An open upload with a part on disk does not keep the bucket (AWS
+    // deletes it and aborts the upload).
+    let files_before = files_under(&dir.path().join("objects")).len();
     let id = s
         .create_multipart_upload("b", "m", ObjectAttrs::default())
         .await
         .unwrap();
-    assert!(matches!(
-        s.delete_bucket("b").await,
-        Err(Error::BucketNotEmpty(_))
-    ));
-    s.abort_multipart_upload("b", "m", &id).await.unwrap();
+    let mut w = s.part_writer("b", "m", &id, 1).await.unwrap();
+    w.write(&bytes(100_000, 7)).await.unwrap();
+    w.commit(ObjectAttrs::default(), None).await.unwrap();
+    assert!(files_under(&dir.path().join("objects")).len() > files_before);
     s.put_bucket_setting("b", "style/a", Some(b"x".to_vec()))
         .await
         .unwrap();
     s.delete_bucket("b").await.unwrap();
+    // The upload and its part file went with the bucket.
+    assert_eq!(files_under(&dir.path().join("objects")).len(), files_before);
     // Settings went with the bucket: a new bucket of the same name starts clean.
     s.create_bucket("b", CannedAcl::Private).await.unwrap();
     assert_eq!(s.bucket_setting("b", "style/a").await.unwrap(), None);
+    assert!(matches!(
+        s.multipart_upload("b", "m", &id).await,
+        Err(Error::NoSuchUpload(_))
+    ));
     assert_eq!(get(&s, "bb", "x").await, b"other bucket");
 }
 
