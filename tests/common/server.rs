@@ -27,6 +27,9 @@ pub const REGION: &str = "us-east-1";
 /// The default minimum part size: small, to keep multipart tests fast.
 pub const MIN_PART: u64 = 64 * 1024;
 
+/// Wraps the store a [`Server`] serves (see [`Options::wrap_store`]).
+pub type WrapStore = Box<dyn FnOnce(Arc<dyn Store>) -> Arc<dyn Store>>;
+
 /// How to start a [`Server`]; `Options::default()` is what
 /// [`Server::start`] uses.
 pub struct Options {
@@ -38,7 +41,7 @@ pub struct Options {
     pub processing: ProcessingConfig,
     /// Wraps the embedded store before the server gets it (a test that
     /// observes the store's calls).
-    pub wrap_store: Option<Box<dyn FnOnce(Arc<dyn Store>) -> Arc<dyn Store>>>,
+    pub wrap_store: Option<WrapStore>,
 }
 
 impl Default for Options {
