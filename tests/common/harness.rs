@@ -99,19 +99,6 @@ pub fn header_map(headers: &[(&str, &str)]) -> HeaderMap {
     h
 }
 
-/// Adds a SigV4 signature over `payload_hash` to `headers`, as `creds` at
-/// `now`; answers the seed signature (for aws-chunked bodies).
-pub fn sign_v4(
-    method: &Method,
-    uri: &Uri,
-    headers: &mut HeaderMap,
-    payload_hash: &str,
-    creds: &Credentials,
-    now: SystemTime,
-) -> String {
-    sign::sign_v4_request(method, uri, headers, payload_hash, creds, now).unwrap()
-}
-
 /// Sends a SigV4-signed request as `creds` at `now`. The signature covers
 /// `payload_hash`, or by default the body's SHA-256.
 pub async fn send_v4(
@@ -129,7 +116,7 @@ pub async fn send_v4(
     let uri = uri(addr, path);
     let mut h = header_map(headers);
     let hash = payload_hash.map_or_else(|| sign::payload_sha256(&body), str::to_string);
-    sign_v4(&method, &uri, &mut h, &hash, creds, now);
+    sign::sign_v4_request(&method, &uri, &mut h, &hash, creds, now).unwrap();
     send(client, build(&method, uri, h, body)).await
 }
 

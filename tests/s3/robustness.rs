@@ -83,14 +83,15 @@ async fn send_head_only(s: &Server, method: &str, path: &str, headers: &[(&str, 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut h = harness::header_map(headers);
     let m: http::Method = method.parse().unwrap();
-    harness::sign_v4(
+    sign::sign_v4_request(
         &m,
         &s.uri(path),
         &mut h,
         sign::UNSIGNED_PAYLOAD,
         &s.creds,
         std::time::SystemTime::now(),
-    );
+    )
+    .unwrap();
     let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
     let head = harness::raw_head(method, path, &h);
     conn.write_all(head.as_bytes()).await.unwrap();

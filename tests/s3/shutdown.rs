@@ -45,14 +45,15 @@ async fn half_sent_put(s: &Server, path: &str) -> tokio::net::TcpStream {
     let mut h = HeaderMap::new();
     h.insert("content-length", "10".parse().unwrap());
     let hash = sign::payload_sha256(BODY);
-    harness::sign_v4(
+    sign::sign_v4_request(
         &Method::PUT,
         &s.uri(path),
         &mut h,
         &hash,
         &s.creds,
         SystemTime::now(),
-    );
+    )
+    .unwrap();
     let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
     let head = harness::raw_head("PUT", path, &h);
     conn.write_all(head.as_bytes()).await.unwrap();
