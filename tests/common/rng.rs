@@ -1,5 +1,7 @@
 //! A seeded pseudo-random generator (xorshift64*) for the tests' random
 //! loops and noise: the same seed gives the same run, and no extra crate.
+//! The `imaging` and `storage` tests include this file too.
+#![allow(dead_code)]
 
 /// A tiny deterministic PRNG.
 pub struct Rng(u64);

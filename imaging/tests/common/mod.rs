@@ -188,26 +188,12 @@ pub fn with_format(ops: Vec<Op>, f: Format) -> Pipeline {
     )
 }
 
-/// A tiny deterministic PRNG (xorshift64*), so tests need no extra crate.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..n` (`0` when `n` is 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+/// The seeded generator of the root crate's tests (one copy for the
+/// workspace's tests).
+#[path = "../../../tests/common/rng.rs"]
+mod rng;
+#[allow(unused_imports)]
+pub use rng::Rng;
 
 /// A minimal big-endian EXIF body (TIFF header + IFD0) holding only an
 /// Orientation tag.

@@ -108,20 +108,9 @@ pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// A tiny deterministic PRNG (xorshift64*), so tests need no extra crate.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+/// The seeded generator of the root crate's tests (one copy for the
+/// workspace's tests).
+#[path = "../../../tests/common/rng.rs"]
+mod rng;
+#[allow(unused_imports)]
+pub use rng::Rng;
