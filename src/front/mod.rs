@@ -281,15 +281,12 @@ pub async fn authorize(state: &AppState, caller: &Caller, op: &Op) -> Result<(),
             bucket,
             key,
             dialect,
-            directive,
-        }) if !matches!(directive, dialects::Directive::Style(_))
-            && state.images.protects(bucket, key).await =>
-        {
-            Err(ProcessError::AccessDenied(
-                "Source image protection is enabled: access the image through a style.".into(),
-            )
-            .into_api(*dialect))
-        }
+            through_style: false,
+            ..
+        }) if state.images.protects(bucket, key).await => Err(ProcessError::AccessDenied(
+            "Source image protection is enabled: access the image through a style.".into(),
+        )
+        .into_api(*dialect)),
         _ => Ok(()),
     }
 }

@@ -246,7 +246,9 @@ mod tests {
                     key,
                     dialect,
                     directive,
+                    through_style,
                 } => {
+                    assert!(!through_style, "{uri}");
                     assert_eq!(
                         (bucket.as_str(), key.as_str(), dialect),
                         ("bkt", "k.jpg", want)
@@ -263,6 +265,7 @@ mod tests {
             image("GET", "/bkt/k.jpg?x-oss-process=style/small"),
             ImageOp::Process {
                 directive: dialects::Directive::Style(_),
+                through_style: true,
                 ..
             }
         ));

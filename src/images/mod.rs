@@ -132,12 +132,19 @@ impl ImageService {
         match styles::match_separator(&*self.store, bucket, key, &cfg).await {
             Ok(Some((source, name, rec))) => {
                 tracing::debug!(style = name, source, "style by separator");
-                Some(Ok(ImageOp::Process {
-                    bucket: bucket.to_string(),
-                    key: source,
-                    dialect: rec.dialect(),
-                    directive: Directive::Style(name),
-                }))
+                // The record is at hand: parse it here rather than have
+                // the handler load it again.
+                let dialect = rec.dialect();
+                Some(match dialects::parse_style(dialect, &rec.content) {
+                    Ok(pipeline) => Ok(ImageOp::Process {
+                        bucket: bucket.to_string(),
+                        key: source,
+                        dialect,
+                        directive: Directive::Pipeline(pipeline),
+                        through_style: true,
+                    }),
+                    Err(e) => Err(ProcessError::from(e).into_api(dialect)),
+                })
             }
             Ok(None) => None,
             Err(e) => Some(Err(e.into_api(Dialect::Oss))),
@@ -153,6 +160,7 @@ pub async fn dispatch(cx: Ctx<'_>, op: ImageOp, body: RequestBody) -> ApiResult 
             key,
             dialect,
             directive,
+            ..
         } => process(&cx, &bucket, &key, dialect, directive)
             .await
             .map_err(|e| e.into_api(dialect)),

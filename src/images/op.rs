@@ -29,6 +29,9 @@ pub enum ImageOp {
         dialect: Dialect,
         /// The parsed pipeline, or the name of a stored style.
         directive: Directive,
+        /// Whether the request names a style (`style/<name>`, or a
+        /// separator): source protection never refuses those.
+        through_style: bool,
     },
     /// A bucket's style or image-settings API.
     BucketApi {
@@ -139,6 +142,7 @@ pub fn route_processing(
         bucket: bucket.to_string(),
         key: key.to_string(),
         dialect,
+        through_style: matches!(directive, Directive::Style(_)),
         directive,
     }))
 }
