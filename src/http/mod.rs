@@ -92,12 +92,13 @@ impl<'a, S> Ctx<'a, S> {
         xml::XmlWriter::for_vendor(self.vendor)
     }
 
-    /// The request's `Host` header (empty when absent or not text).
+    /// The request's `Host` header, as documents that name this server
+    /// spell it (`localhost` when absent or not text).
     pub fn host(&self) -> &'a str {
         self.headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .unwrap_or("")
+            .unwrap_or("localhost")
     }
 }
 

@@ -420,11 +420,7 @@ async fn original_image(
 
 /// `<bucket>.<host>/<key>` (see the module doc for the host).
 fn location(cx: &Ctx<'_>, source_bucket: &str, bucket: &str, key: &str) -> String {
-    let host = cx
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = cx.host();
     let vhost_rest = host
         .strip_prefix(source_bucket)
         .and_then(|r| r.strip_prefix('.'))

@@ -183,11 +183,7 @@ pub async fn complete(
     if let Some(h) = hook {
         return h.after_commit(&meta).await;
     }
-    let host = cx
-        .headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+    let host = cx.host();
     const PATH: &AsciiSet = &NON_ALPHANUMERIC
         .remove(b'-')
         .remove(b'_')
