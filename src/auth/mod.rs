@@ -38,12 +38,14 @@
 //! a submodule. The keyring's `region` applies to SigV4 only: the vendors'
 //! regions have their own names.
 //!
-//! `sign` holds client-side signing helpers (used by the tests, behind the
-//! `test-util` feature).
+//! `client` signs requests with SigV4 headers (the gateway store's backend
+//! requests); `sign` adds the other schemes' client-side helpers for the
+//! tests, behind the `test-util` feature.
 
 mod body;
 mod checksum;
 mod chunked;
+pub mod client;
 mod cos;
 mod error;
 mod oss;

@@ -21,140 +21,18 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use http::header::{HeaderName, HeaderValue, InvalidHeaderValue};
+use http::header::{HeaderValue, InvalidHeaderValue};
 use http::{HeaderMap, Method, Uri};
 
 use super::checksum::{checksum_base64, ChecksumAlgorithm};
 use super::sigv4::{self, CanonicalParts, ChunkSigner};
 use super::{cos, oss, sigv2, util};
 
+use super::client::authority_of;
+pub use super::client::{payload_sha256, sign_v4_request, Credentials};
 pub use super::{
     STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER, UNSIGNED_PAYLOAD,
 };
-
-/// A client's credentials and the region it signs for.
-#[derive(Clone)]
-pub struct Credentials {
-    /// Access key id.
-    pub access_key: String,
-    /// Secret access key.
-    pub secret_key: String,
-    /// Region for SigV4 credential scopes.
-    pub region: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("access_key", &self.access_key)
-            .field("region", &self.region)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Credentials {
-    /// Credentials from their parts.
-    pub fn new(
-        access_key: impl Into<String>,
-        secret_key: impl Into<String>,
-        region: impl Into<String>,
-    ) -> Self {
-        Credentials {
-            access_key: access_key.into(),
-            secret_key: secret_key.into(),
-            region: region.into(),
-        }
-    }
-}
-
-/// Lower-case hex SHA-256 of `body`, the `x-amz-content-sha256` of a signed
-/// payload.
-pub fn payload_sha256(body: &[u8]) -> String {
-    util::sha256_hex(body)
-}
-
-/// Headers SDKs leave unsigned because proxies may change them.
-const UNSIGNED_HEADERS: &[&str] = &[
-    "authorization",
-    "user-agent",
-    "expect",
-    "connection",
-    "transfer-encoding",
-    "x-amzn-trace-id",
-];
-
-fn authority_of(uri: &Uri) -> Option<String> {
-    uri.authority().map(|a| a.as_str().to_owned())
-}
-
-/// Signs a request with SigV4 in the `Authorization` header, as the AWS
-/// SDKs do. Adds `host` (from the URI authority, when absent),
-/// `x-amz-date`, `x-amz-content-sha256: payload_hash` and `authorization`
-/// to `headers`, signing every header present except hop-by-hop ones and
-/// `user-agent`/`expect`.
-///
-/// `payload_hash` is [`payload_sha256`] of the body, [`UNSIGNED_PAYLOAD`],
-/// or one of the `STREAMING-*` keywords. Returns the signature (hex), the
-/// seed for [`aws_chunked_signed`].
-pub fn sign_v4_request(
-    method: &Method,
-    uri: &Uri,
-    headers: &mut HeaderMap,
-    payload_hash: &str,
-    creds: &Credentials,
-    now: SystemTime,
-) -> Result<String, InvalidHeaderValue> {
-    let amz_date = util::format_amz_date(now);
-    if !headers.contains_key(http::header::HOST) {
-        if let Some(a) = authority_of(uri) {
-            headers.insert(http::header::HOST, HeaderValue::from_str(&a)?);
-        }
-    }
-    headers.insert("x-amz-date", HeaderValue::from_str(&amz_date)?);
-    headers.insert("x-amz-content-sha256", HeaderValue::from_str(payload_hash)?);
-    headers.remove(http::header::AUTHORIZATION);
-
-    let mut signed: Vec<String> = headers
-        .keys()
-        .map(HeaderName::as_str)
-        .filter(|n| !UNSIGNED_HEADERS.contains(n))
-        .map(str::to_owned)
-        .collect();
-    signed.sort();
-    signed.dedup();
-
-    let params = util::parse_query(uri.query().unwrap_or(""));
-    let canon = CanonicalParts {
-        method: method.as_str(),
-        query: sigv4::canonical_query(&params, None),
-        headers: sigv4::canonical_headers(headers, uri.authority().map(|a| a.as_str()), &signed),
-        signed_headers: signed.join(";"),
-        payload_hash,
-    };
-    let date = &amz_date[..8];
-    let scope = sigv4::scope_string(date, &creds.region, sigv4::SERVICE);
-    let key = sigv4::signing_key(&creds.secret_key, date, &creds.region, sigv4::SERVICE);
-    let path = if uri.path().is_empty() {
-        "/"
-    } else {
-        uri.path()
-    };
-    let sts = sigv4::string_to_sign(&amz_date, &scope, &canon.build(path));
-    let signature = hex::encode(util::hmac_sha256(&key, sts.as_bytes()));
-    let authorization = format!(
-        "{} Credential={}/{}, SignedHeaders={}, Signature={}",
-        sigv4::ALGORITHM,
-        creds.access_key,
-        scope,
-        canon.signed_headers,
-        signature
-    );
-    headers.insert(
-        http::header::AUTHORIZATION,
-        HeaderValue::from_str(&authorization)?,
-    );
-    Ok(signature)
-}
 
 /// A SigV4 presigned URL for `uri` (which must be absolute: its authority
 /// is the signed `host`), valid for `expires` from `now`, signing only
