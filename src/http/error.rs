@@ -58,6 +58,8 @@ error_codes! {
     BadDigest => 400;
     /// CreateBucket on a bucket the caller already owns.
     BucketAlreadyOwnedByYou => 409;
+    /// CreateBucket on a name someone else holds.
+    BucketAlreadyExists => 409;
     /// DeleteBucket while objects or uploads remain.
     BucketNotEmpty => 409;
     /// The body is larger than the operation allows.
@@ -114,6 +116,10 @@ error_codes! {
     FileAlreadyExists => 409;
     /// The client stopped sending the body.
     RequestTimeout => 400;
+    /// The backend store (gateway mode) is down or did not answer in time.
+    ServiceUnavailable => 503;
+    /// The backend store (gateway mode) is overloaded.
+    SlowDown => 503;
 }
 
 /// Where an error happened: what an error document names besides the
@@ -250,6 +256,16 @@ pub enum ApiError {
     /// A server-side failure; details are logged, not sent.
     #[error("We encountered an internal error. Please try again.")]
     Internal(String),
+    /// CreateBucket on a name someone else holds.
+    #[error("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")]
+    BucketAlreadyExists(String),
+    /// The backend store is down or too slow (gateway mode); the detail
+    /// is logged, not sent.
+    #[error("Service is unable to handle request.")]
+    ServiceUnavailable(String),
+    /// The backend store asked for fewer requests (gateway mode).
+    #[error("Please reduce your request rate.")]
+    SlowDown(String),
     /// An image request failed; the image layer classified it, and it is
     /// rendered in its dialect's envelope (not S3's).
     #[error("{}", .0.message)]
@@ -324,6 +340,9 @@ impl ApiError {
             BodyRead(_) => ErrorCode::IncompleteBody,
             RequestTimeout => ErrorCode::RequestTimeout,
             Internal(_) => ErrorCode::InternalError,
+            BucketAlreadyExists(_) => ErrorCode::BucketAlreadyExists,
+            ServiceUnavailable(_) => ErrorCode::ServiceUnavailable,
+            SlowDown(_) => ErrorCode::SlowDown,
             // Image failures carry their own code and status; by status.
             Image(f) if f.status.is_server_error() => ErrorCode::InternalError,
             Image(_) => ErrorCode::InvalidRequest,
@@ -388,7 +407,9 @@ impl ApiError {
         } = *site;
         let (code, status) = self.code_and_status();
         if status.is_server_error() {
-            tracing::error!(request_id, error = %self, "request failed");
+            // Debug, not Display: the variant's detail (never sent) is
+            // what the log is for.
+            tracing::error!(request_id, error = ?self, "request failed");
         } else {
             tracing::debug!(request_id, code, error = %self, "request refused");
         }
@@ -403,7 +424,8 @@ impl ApiError {
         match &self {
             ApiError::NoSuchBucket(b)
             | ApiError::BucketNotEmpty(b)
-            | ApiError::BucketAlreadyOwnedByYou(b) => xml.elem("BucketName", b),
+            | ApiError::BucketAlreadyOwnedByYou(b)
+            | ApiError::BucketAlreadyExists(b) => xml.elem("BucketName", b),
             ApiError::NoSuchKey(k) => xml.elem("Key", k),
             ApiError::NoSuchUpload(u) => xml.elem("UploadId", u),
             _ => {}
@@ -553,6 +575,10 @@ impl From<storage::Error> for ApiError {
             },
             E::BadDigest => ApiError::BadDigest,
             E::InvalidRange { size } => ApiError::InvalidRange { size },
+            E::BucketAlreadyExists(b) => ApiError::BucketAlreadyExists(b),
+            E::NotImplemented(what) => ApiError::NotImplemented(what),
+            E::Unavailable(why) => ApiError::ServiceUnavailable(why),
+            E::SlowDown(why) => ApiError::SlowDown(why),
             // Corruption and I/O failures are the server's fault: 500, and the
             // detail goes to the log only.
             other => ApiError::Internal(other.to_string()),

@@ -65,6 +65,14 @@ pub enum ProcessError {
     /// Our fault (storage I/O, a panic in the engine): details are logged.
     #[error("We encountered an internal error. Please try again.")]
     Internal(String),
+    /// The backend store (gateway mode) is down, slow or overloaded
+    /// (`slow_down`): the request may succeed later.
+    #[error("Service is unable to handle request.")]
+    Unavailable { why: String, slow_down: bool },
+    /// The store cannot do this (gateway mode, a feature the backend
+    /// lacks).
+    #[error("{0} is not implemented")]
+    NotImplemented(String),
 }
 
 impl From<DialectError> for ProcessError {
@@ -84,6 +92,15 @@ impl From<storage::Error> for ProcessError {
         match e {
             storage::Error::NoSuchKey(k) => ProcessError::NoSuchKey(k),
             storage::Error::NoSuchBucket(b) => ProcessError::NoSuchBucket(b),
+            storage::Error::Unavailable(why) => ProcessError::Unavailable {
+                why,
+                slow_down: false,
+            },
+            storage::Error::SlowDown(why) => ProcessError::Unavailable {
+                why,
+                slow_down: true,
+            },
+            storage::Error::NotImplemented(what) => ProcessError::NotImplemented(what),
             other => ProcessError::Internal(other.to_string()),
         }
     }
@@ -98,6 +115,15 @@ impl From<ApiError> for ProcessError {
             A::AccessDenied => ProcessError::AccessDenied("Access Denied".into()),
             A::MalformedXml(m) => ProcessError::MalformedBody(m),
             A::Internal(m) => ProcessError::Internal(m),
+            A::ServiceUnavailable(why) => ProcessError::Unavailable {
+                why,
+                slow_down: false,
+            },
+            A::SlowDown(why) => ProcessError::Unavailable {
+                why,
+                slow_down: true,
+            },
+            A::NotImplemented(what) => ProcessError::NotImplemented(what),
             other if other.status().is_server_error() => ProcessError::Internal(other.to_string()),
             other => ProcessError::BadRequest(other.to_string()),
         }
@@ -228,6 +254,24 @@ pub fn classify(e: &ProcessError, dialect: Dialect) -> ImageFailure {
         P::Internal(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalError",
+            None,
+            None,
+            e.to_string(),
+        ),
+        P::Unavailable { slow_down, .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            if *slow_down {
+                "SlowDown"
+            } else {
+                "ServiceUnavailable"
+            },
+            None,
+            None,
+            e.to_string(),
+        ),
+        P::NotImplemented(_) => (
+            StatusCode::NOT_IMPLEMENTED,
+            "NotImplemented",
             None,
             None,
             e.to_string(),

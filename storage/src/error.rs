@@ -18,6 +18,10 @@ pub enum Error {
     /// caller always owns it).
     #[error("bucket already exists: {0}")]
     BucketAlreadyOwnedByYou(String),
+    /// CreateBucket on a name held by someone else (in gateway mode: by
+    /// another user of the backend, or reserved by the gateway itself).
+    #[error("bucket name already taken: {0}")]
+    BucketAlreadyExists(String),
     /// DeleteBucket while objects or uploads remain.
     #[error("bucket not empty: {0}")]
     BucketNotEmpty(String),
@@ -51,6 +55,17 @@ pub enum Error {
     /// The requested range starts past the end of the object.
     #[error("range not satisfiable for an object of {size} bytes")]
     InvalidRange { size: u64 },
+    /// The store cannot do this at all (a gateway whose backend lacks the
+    /// feature); names what.
+    #[error("{0} is not supported by this store")]
+    NotImplemented(String),
+    /// The backend store is down or did not answer in time; the request
+    /// may succeed later.
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    /// The backend store asked for fewer requests.
+    #[error("backend overloaded: {0}")]
+    SlowDown(String),
     /// Stored data failed a consistency check (unreadable record, missing
     /// data file). Never caused by client input.
     #[error("corrupt store: {0}")]
