@@ -7,11 +7,13 @@
 //! [`s3`] (S3 operations) and [`images`] (image processing) → [`http`]
 //! (bodies, headers, XML, vendor twins, names, the one error type and its
 //! renderers) → [`auth`] (signatures, body integrity) and
-//! `storage::Store`. [`config`] is parsed once in `main.rs` and handed
-//! down.
+//! `storage::Store`, implemented by the embedded store or by [`gateway`]
+//! (over a backend S3 store; it signs with `auth::client`). [`config`] is
+//! parsed once in `main.rs` and handed down.
 pub mod auth;
 pub mod config;
 pub mod front;
+pub mod gateway;
 pub mod http;
 pub mod images;
 pub mod s3;

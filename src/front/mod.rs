@@ -88,6 +88,15 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Bounds how long in-memory copies of bucket settings are trusted
+    /// (gateway mode: other nodes change them too).
+    pub fn with_settings_ttl(mut self, ttl: Option<std::time::Duration>) -> Self {
+        self.images.set_settings_ttl(ttl);
+        self
+    }
+}
+
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")

@@ -99,6 +99,12 @@ impl ImageService {
         self.settings.get(&*self.store, bucket).await
     }
 
+    /// Re-reads bucket settings once older than `ttl` (gateway mode, where
+    /// other nodes write them too); `None` keeps them until changed here.
+    pub fn set_settings_ttl(&mut self, ttl: Option<std::time::Duration>) {
+        self.settings = settings::SettingsCache::with_ttl(ttl);
+    }
+
     /// Forgets what is known of a bucket's settings (the bucket was created
     /// or deleted).
     pub fn forget_bucket(&self, bucket: &str) {
