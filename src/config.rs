@@ -164,6 +164,29 @@ pub struct FileConfig {
     /// `[processing]`: image-processing settings.
     #[serde(default)]
     pub processing: ProcessingConfig,
+    /// `[backend]`: gateway mode over an existing S3 store.
+    #[serde(default)]
+    pub backend: BackendFileConfig,
+}
+
+/// `[backend]` in the config file: gateway mode (docs/deploy.md). Flags
+/// and environment variables win over it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackendFileConfig {
+    /// `http://host:port` of the backend's S3 API; absent: embedded store.
+    pub endpoint: Option<String>,
+    /// The region the backend signs for (default `us-east-1`; Garage's is
+    /// `garage`).
+    pub region: Option<String>,
+    /// The reserved bucket for shared state (default `imgbucket-meta`).
+    pub meta_bucket: Option<String>,
+    /// The backend key (`IMGBUCKET_BACKEND_ACCESS_KEY` wins).
+    pub access_key: Option<String>,
+    /// Its secret (`IMGBUCKET_BACKEND_SECRET_KEY` wins).
+    pub secret_key: Option<String>,
+    /// Seconds to wait for the backend before answering 503 (default 10).
+    pub timeout_secs: Option<u64>,
 }
 
 /// Errors of configuration loading (reported by `main`, exit code 2).
@@ -224,23 +247,18 @@ struct KeyFile {
     secret_key: String,
 }
 
-/// Picks the credentials: environment first, then the config file, then the
-/// generated key in the data dir (created on first start). Returns whether
-/// a new key pair was just generated (so the caller prints it once).
-pub fn resolve_credentials(
+/// The credentials given explicitly: environment first, then the config
+/// file; `None` when neither names any.
+pub fn explicit_credentials(
     env: (Option<String>, Option<String>),
     file: &FileConfig,
-    data_dir: &Path,
-) -> Result<(Credentials, bool), ConfigError> {
+) -> Result<Option<Credentials>, ConfigError> {
     match env {
         (Some(a), Some(s)) => {
-            return Ok((
-                Credentials {
-                    access_key: a,
-                    secret_key: s,
-                },
-                false,
-            ))
+            return Ok(Some(Credentials {
+                access_key: a,
+                secret_key: s,
+            }))
         }
         (None, None) => {}
         _ => {
@@ -250,32 +268,34 @@ pub fn resolve_credentials(
         }
     }
     match (&file.access_key, &file.secret_key) {
-        (Some(a), Some(s)) => {
-            return Ok((
-                Credentials {
-                    access_key: a.clone(),
-                    secret_key: s.clone(),
-                },
-                false,
-            ))
-        }
-        (None, None) => {}
-        _ => return Err(ConfigError::HalfCredentials("config file")),
+        (Some(a), Some(s)) => Ok(Some(Credentials {
+            access_key: a.clone(),
+            secret_key: s.clone(),
+        })),
+        (None, None) => Ok(None),
+        _ => Err(ConfigError::HalfCredentials("config file")),
+    }
+}
+
+/// Picks the credentials: environment first, then the config file, then the
+/// generated key in the data dir (created on first start). Returns whether
+/// a new key pair was just generated (so the caller prints it once).
+pub fn resolve_credentials(
+    env: (Option<String>, Option<String>),
+    file: &FileConfig,
+    data_dir: &Path,
+) -> Result<(Credentials, bool), ConfigError> {
+    if let Some(c) = explicit_credentials(env, file)? {
+        return Ok((c, false));
     }
     let path = data_dir.join(KEY_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            let k: KeyFile = toml::from_str(&text).map_err(|e| ConfigError::KeyFile {
+            let creds = parse_key_file(&text).map_err(|why| ConfigError::KeyFile {
                 path: path.clone(),
-                why: e.to_string(),
+                why,
             })?;
-            Ok((
-                Credentials {
-                    access_key: k.access_key,
-                    secret_key: k.secret_key,
-                },
-                false,
-            ))
+            Ok((creds, false))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let creds = generate_credentials().map_err(|why| ConfigError::KeyFile {
@@ -289,7 +309,26 @@ pub fn resolve_credentials(
     }
 }
 
-fn generate_credentials() -> Result<Credentials, String> {
+/// A key file's text (`access_key`, `secret_key` in TOML).
+pub fn key_file_text(c: &Credentials) -> Result<String, String> {
+    toml::to_string(&KeyFile {
+        access_key: c.access_key.clone(),
+        secret_key: c.secret_key.clone(),
+    })
+    .map_err(|e| e.to_string())
+}
+
+/// Reads a key file's text.
+pub fn parse_key_file(text: &str) -> Result<Credentials, String> {
+    let k: KeyFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    Ok(Credentials {
+        access_key: k.access_key,
+        secret_key: k.secret_key,
+    })
+}
+
+/// A fresh random key pair.
+pub fn generate_credentials() -> Result<Credentials, String> {
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut raw = [0u8; 20 + 30];
     getrandom::fill(&mut raw).map_err(|e| e.to_string())?;
@@ -313,11 +352,7 @@ fn write_key_file(path: &Path, c: &Credentials) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let text = toml::to_string(&KeyFile {
-        access_key: c.access_key.clone(),
-        secret_key: c.secret_key.clone(),
-    })
-    .map_err(std::io::Error::other)?;
+    let text = key_file_text(c).map_err(std::io::Error::other)?;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

@@ -3,8 +3,11 @@
 //! SIGINT/SIGTERM.
 
 use clap::{Parser, Subcommand};
-use imgbucket::config::{resolve_credentials, FileConfig, Limits, ServerConfig};
+use imgbucket::config::{
+    explicit_credentials, resolve_credentials, Credentials, FileConfig, Limits, ServerConfig,
+};
 use imgbucket::front::{AppState, S3Config};
+use imgbucket::gateway::{BackendConfig, GatewayStore, SHARED_STATE_TTL};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,17 +48,99 @@ struct ServeArgs {
     /// Region reported to clients.
     #[arg(long)]
     region: Option<String>,
+    /// Gateway mode: keep everything in this S3 store (`http://host:port`)
+    /// instead of the embedded one. Keys: IMGBUCKET_BACKEND_ACCESS_KEY and
+    /// IMGBUCKET_BACKEND_SECRET_KEY.
+    #[arg(long)]
+    backend: Option<String>,
+    /// The region the backend signs for (Garage: `garage`).
+    #[arg(long)]
+    backend_region: Option<String>,
+    /// The backend bucket that holds the nodes' shared state.
+    #[arg(long)]
+    backend_meta_bucket: Option<String>,
+    /// Seconds to wait for the backend before answering 503.
+    #[arg(long)]
+    backend_timeout: Option<u64>,
 }
 
 /// Default listening address.
 const DEFAULT_ADDR: &str = "127.0.0.1:9000";
 
-fn build_config(args: ServeArgs) -> Result<(ServerConfig, bool), String> {
-    let (path, required) = match args.config {
+/// The backend of gateway mode, from flags, environment and `[backend]`;
+/// `None` without an endpoint (embedded mode).
+fn backend_config(args: &ServeArgs, file: &FileConfig) -> Result<Option<BackendConfig>, String> {
+    let b = &file.backend;
+    let Some(endpoint) = args.backend.clone().or(b.endpoint.clone()) else {
+        return Ok(None);
+    };
+    let endpoint = endpoint
+        .parse()
+        .map_err(|e| format!("--backend {endpoint}: {e}"))?;
+    let env = |name: &str| std::env::var(name).ok().filter(|s| !s.is_empty());
+    let access_key = env("IMGBUCKET_BACKEND_ACCESS_KEY").or(b.access_key.clone());
+    let secret_key = env("IMGBUCKET_BACKEND_SECRET_KEY").or(b.secret_key.clone());
+    let (Some(access_key), Some(secret_key)) = (access_key, secret_key) else {
+        return Err(
+            "gateway mode needs the backend's key: set IMGBUCKET_BACKEND_ACCESS_KEY and \
+             IMGBUCKET_BACKEND_SECRET_KEY (or access_key/secret_key under [backend])"
+                .into(),
+        );
+    };
+    Ok(Some(BackendConfig {
+        endpoint,
+        region: args
+            .backend_region
+            .clone()
+            .or(b.region.clone())
+            .unwrap_or_else(|| "us-east-1".into()),
+        meta_bucket: args
+            .backend_meta_bucket
+            .clone()
+            .or(b.meta_bucket.clone())
+            .unwrap_or_else(|| "imgbucket-meta".into()),
+        access_key,
+        secret_key,
+        timeout: Duration::from_secs(args.backend_timeout.or(b.timeout_secs).unwrap_or(10)),
+    }))
+}
+
+/// Where the store lives, and where the clients' keys come from.
+enum Storage {
+    Embedded,
+    Gateway(GatewayStore),
+}
+
+/// The key pair of gateway mode: given explicitly, or the one every node
+/// shares in the meta bucket (generated there by the first node).
+async fn gateway_credentials(
+    given: Option<Credentials>,
+    store: &GatewayStore,
+) -> Result<(Credentials, bool), String> {
+    if let Some(c) = given {
+        return Ok((c, false));
+    }
+    let generate = || {
+        let c = imgbucket::config::generate_credentials()?;
+        imgbucket::config::key_file_text(&c).map(String::into_bytes)
+    };
+    let (doc, generated) = store
+        .shared_credentials(generate)
+        .await
+        .map_err(|e| format!("cannot read or store the shared key pair in the backend: {e}"))?;
+    let text = std::str::from_utf8(&doc).map_err(|e| format!("shared key pair: {e}"))?;
+    let creds =
+        imgbucket::config::parse_key_file(text).map_err(|e| format!("shared key pair: {e}"))?;
+    Ok((creds, generated))
+}
+
+async fn build_config(args: ServeArgs) -> Result<(ServerConfig, Storage, bool), String> {
+    let (path, required) = match args.config.clone() {
         Some(p) => (p, true),
         None => (PathBuf::from("imgbucket.toml"), false),
     };
     let file = FileConfig::load(&path, required).map_err(|e| e.to_string())?;
+    let backend = backend_config(&args, &file)?;
     let data_dir = args
         .data
         .or(file.data.clone())
@@ -70,8 +155,18 @@ fn build_config(args: ServeArgs) -> Result<(ServerConfig, bool), String> {
             .ok()
             .filter(|s| !s.is_empty()),
     );
-    let (credentials, generated) =
-        resolve_credentials(env, &file, &data_dir).map_err(|e| e.to_string())?;
+    let (storage, (credentials, generated)) = match backend {
+        None => (
+            Storage::Embedded,
+            resolve_credentials(env, &file, &data_dir).map_err(|e| e.to_string())?,
+        ),
+        Some(b) => {
+            let store = GatewayStore::new(b, data_dir.join("spool"))?;
+            let given = explicit_credentials(env, &file).map_err(|e| e.to_string())?;
+            let creds = gateway_credentials(given, &store).await?;
+            (Storage::Gateway(store), creds)
+        }
+    };
     let default_addr: SocketAddr = DEFAULT_ADDR.parse().map_err(|e| format!("{e}"))?;
     let mut limits = Limits::default();
     if let Some(n) = file.min_part_size {
@@ -93,7 +188,7 @@ fn build_config(args: ServeArgs) -> Result<(ServerConfig, bool), String> {
         shutdown_grace: Duration::from_secs(10),
         processing: file.processing,
     };
-    Ok((config, generated))
+    Ok((config, storage, generated))
 }
 
 /// A future that completes on SIGINT or SIGTERM. The handlers are
@@ -124,17 +219,31 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let (config, generated) = build_config(args)?;
+    let (config, storage, generated) = build_config(args).await?;
     if generated {
+        let place = match storage {
+            Storage::Embedded => config
+                .data_dir
+                .join(imgbucket::config::KEY_FILE)
+                .display()
+                .to_string(),
+            Storage::Gateway(_) => "the backend's meta bucket, shared by every node".into(),
+        };
         eprintln!(
-            "imgbucket: generated credentials (stored in {}):\n  AWS_ACCESS_KEY_ID={}\n  AWS_SECRET_ACCESS_KEY={}",
-            config.data_dir.join(imgbucket::config::KEY_FILE).display(),
+            "imgbucket: generated credentials (stored in {place}):\n  AWS_ACCESS_KEY_ID={}\n  AWS_SECRET_ACCESS_KEY={}",
             config.credentials.access_key,
             config.credentials.secret_key
         );
     }
-    let store = storage::embedded::EmbeddedStore::open(&config.data_dir)
-        .map_err(|e| format!("cannot open store in {}: {e}", config.data_dir.display()))?;
+    let (store, settings_ttl): (Arc<dyn storage::Store>, _) = match storage {
+        Storage::Embedded => {
+            let store = storage::embedded::EmbeddedStore::open(&config.data_dir)
+                .map_err(|e| format!("cannot open store in {}: {e}", config.data_dir.display()))?;
+            (Arc::new(store), None)
+        }
+        // Other nodes change bucket settings too: re-read them this often.
+        Storage::Gateway(store) => (Arc::new(store), Some(SHARED_STATE_TTL)),
+    };
     let s3 = S3Config {
         region: config.region.clone(),
         domain: config.domain.clone(),
@@ -144,10 +253,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         config.credentials.access_key.clone(),
         config.credentials.secret_key.clone(),
     )];
-    let state = Arc::new(AppState::new(Arc::new(store), s3, &creds).with_processing(
-        config.processing.clone(),
-        Some(config.data_dir.join("cache")),
-    ));
+    let state = Arc::new(
+        AppState::new(store, s3, &creds)
+            .with_processing(
+                config.processing.clone(),
+                Some(config.data_dir.join("cache")),
+            )
+            .with_settings_ttl(settings_ttl),
+    );
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
