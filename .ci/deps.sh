@@ -79,3 +79,45 @@ ensure_system_deps() {
         return 1
     fi
 }
+
+# The Garage version gateway mode is tested against (scripts/garage-cluster.sh).
+IMGBUCKET_GARAGE_VERSION=2.5.0
+
+# Prints the path of a garage binary of version $IMGBUCKET_GARAGE_VERSION
+# ($GARAGE_BIN, PATH or cargo's bin directory), or nothing.
+_find_garage() {
+    local g
+    for g in "${GARAGE_BIN:-}" "$(command -v garage 2>/dev/null || true)" "${CARGO_HOME:-$HOME/.cargo}/bin/garage"; do
+        [ -n "$g" ] && [ -x "$g" ] || continue
+        # `garage --version` prints e.g. "garage cargo:2.5.0 [features: ...]".
+        if "$g" --version 2>/dev/null | grep -qE "[: v]${IMGBUCKET_GARAGE_VERSION//./\\.}( |$)"; then
+            printf '%s\n' "$g"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Garage, the S3 store behind gateway mode in the tests and benchmarks. It is
+# AGPL and only ever run as a separate process, so it is installed as a tool
+# (cargo install), never a dependency. Prints the binary's path.
+ensure_garage() {
+    local g
+    if g="$(_find_garage)"; then
+        printf '%s\n' "$g"
+        return 0
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        echo "error: garage $IMGBUCKET_GARAGE_VERSION not found and no cargo to install it" >&2
+        return 1
+    fi
+    echo "==> installing garage $IMGBUCKET_GARAGE_VERSION with cargo install (a one-time cost per machine:" \
+        "about 30 minutes on 2 cores)" >&2
+    cargo install --locked "garage@$IMGBUCKET_GARAGE_VERSION" >&2
+    if ! g="$(_find_garage)"; then
+        echo "error: cargo installed garage but no garage $IMGBUCKET_GARAGE_VERSION is found" \
+            "(installed elsewhere than \${CARGO_HOME:-~/.cargo}/bin? set GARAGE_BIN)" >&2
+        return 1
+    fi
+    printf '%s\n' "$g"
+}
