@@ -10,7 +10,9 @@
 //!   attributes, the generated key pair) lives in one reserved bucket,
 //!   [`BackendConfig::meta_bucket`], never shown to clients. Layout:
 //!   `buckets/<bucket>`, `settings/<bucket>/<name>`,
-//!   `uploads/<bucket>/<upload id>`, `keys/credentials.toml`.
+//!   `uploads/<bucket>/<upload id>[/<part>]` (attributes, and each part's
+//!   checksums), `crc/<bucket>/<key>` (a multipart object's CRC-64, valid
+//!   for one ETag), `keys/credentials.toml`.
 //! - A node keeps nothing it cannot lose: request bodies are spooled to a
 //!   temp file (so a failed checksum or MD5 never reaches the backend, and
 //!   the backend gets a `Content-Length`), and bucket records are cached
@@ -66,6 +68,24 @@ struct UploadRecord {
     key: String,
     attrs: ObjectAttrs,
     initiated: u64,
+}
+
+/// A stored part's record: what the backend does not keep of it.
+#[derive(Debug, Serialize, Deserialize)]
+struct PartRecord {
+    etag: String,
+    size: u64,
+    crc64: Option<u64>,
+    checksums: std::collections::BTreeMap<String, String>,
+}
+
+/// The CRC-64 of a multipart object, which the backend cannot keep in the
+/// object's metadata (fixed when the upload started); valid only while
+/// the key's ETag is `etag`.
+#[derive(Debug, Serialize, Deserialize)]
+struct CrcRecord {
+    etag: String,
+    crc64: u64,
 }
 
 fn secs(t: SystemTime) -> u64 {
@@ -242,6 +262,76 @@ impl GatewayStore {
         }
     }
 
+    /// Records a committed part's checksums (spool writer).
+    async fn record_part(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        part_number: u32,
+        record: &PartRecord,
+    ) -> Result<()> {
+        self.meta_put(
+            &part_doc(bucket, upload_id, part_number),
+            Some(json(record)?),
+        )
+        .await
+    }
+
+    /// The records of these parts (absent ones are `None`), fetched at once.
+    async fn part_records(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        numbers: impl Iterator<Item = u32>,
+    ) -> Result<Vec<Option<PartRecord>>> {
+        let names: Vec<String> = numbers.map(|n| part_doc(bucket, upload_id, n)).collect();
+        let docs = futures_util::future::join_all(names.iter().map(|d| self.meta_get(d))).await;
+        docs.into_iter()
+            .map(|d| match d? {
+                Some(doc) => unjson("part record", &doc).map(Some),
+                None => Ok(None),
+            })
+            .collect()
+    }
+
+    /// Removes an upload's records, its parts' included.
+    async fn forget_upload(&self, bucket: &str, upload_id: &str) -> Result<()> {
+        for part in self
+            .meta_list(&format!("uploads/{bucket}/{upload_id}/"))
+            .await?
+        {
+            self.meta_put(&format!("uploads/{bucket}/{upload_id}/{part}"), None)
+                .await?;
+        }
+        self.meta_put(&upload_doc(bucket, upload_id), None).await
+    }
+
+    /// Adds the CRC-64 of a multipart object (kept in the meta bucket) to
+    /// its metadata; single-part objects carry theirs themselves.
+    async fn with_multipart_crc(&self, bucket: &str, mut meta: ObjectMeta) -> Result<ObjectMeta> {
+        if meta.attrs.crc64_ecma.is_none() && meta.etag.contains('-') {
+            if let Some(doc) = self.meta_get(&crc_doc(bucket, &meta.key)).await? {
+                let r: CrcRecord = unjson("crc record", &doc)?;
+                if r.etag == meta.etag {
+                    meta.attrs.crc64_ecma = Some(r.crc64);
+                }
+            }
+        }
+        Ok(meta)
+    }
+
+    /// A missing key in a missing bucket is `NoSuchBucket`, as S3 says
+    /// (a HEAD's 404 has no body to tell them apart).
+    async fn refine_missing(&self, bucket: &str, e: Error) -> Error {
+        match e {
+            Error::NoSuchKey(_) => match self.bucket(bucket).await {
+                Err(missing @ Error::NoSuchBucket(_)) => missing,
+                _ => e,
+            },
+            other => other,
+        }
+    }
+
     async fn all_parts(
         &self,
         bucket: &str,
@@ -273,6 +363,14 @@ fn setting_doc(bucket: &str, name: &str) -> String {
 
 fn upload_doc(bucket: &str, upload_id: &str) -> String {
     format!("uploads/{bucket}/{upload_id}")
+}
+
+fn part_doc(bucket: &str, upload_id: &str, part_number: u32) -> String {
+    format!("uploads/{bucket}/{upload_id}/{part_number:05}")
+}
+
+fn crc_doc(bucket: &str, key: &str) -> String {
+    format!("crc/{bucket}/{key}")
 }
 
 fn conditional_writes_unsupported() -> Error {
@@ -401,8 +499,11 @@ impl Store for GatewayStore {
         for setting in self.meta_list(&format!("settings/{name}/")).await? {
             self.meta_put(&setting_doc(name, &setting), None).await?;
         }
-        for upload in self.meta_list(&format!("uploads/{name}/")).await? {
-            self.meta_put(&upload_doc(name, &upload), None).await?;
+        for prefix in ["uploads", "crc"] {
+            let base = format!("{prefix}/{name}/");
+            for doc in self.meta_list(&base).await? {
+                self.meta_put(&format!("{base}{doc}"), None).await?;
+            }
         }
         Ok(())
     }
@@ -473,8 +574,12 @@ impl Store for GatewayStore {
             return Err(Error::NoSuchBucket(bucket.to_string()));
         }
         let call = Call::new(Method::HEAD, Some(bucket), Some(key));
-        let resp = self.backend().send_ok(&call).await?;
-        Ok(wire::meta_from_headers(key, resp.headers()))
+        let resp = match self.backend().send_ok(&call).await {
+            Ok(r) => r,
+            Err(e) => return Err(self.refine_missing(bucket, e).await),
+        };
+        self.with_multipart_crc(bucket, wire::meta_from_headers(key, resp.headers()))
+            .await
     }
 
     async fn get_object(
@@ -500,10 +605,13 @@ impl Store for GatewayStore {
             return Err(Error::InvalidRange { size });
         }
         if !resp.status().is_success() {
-            return Err(self.backend().failure(&call, resp).await);
+            let e = self.backend().failure(&call, resp).await;
+            return Err(self.refine_missing(bucket, e).await);
         }
         let (parts, body) = resp.into_parts();
-        let meta = wire::meta_from_headers(key, &parts.headers);
+        let meta = self
+            .with_multipart_crc(bucket, wire::meta_from_headers(key, &parts.headers))
+            .await?;
         Ok((meta, self.backend().stream(body)))
     }
 
@@ -632,7 +740,16 @@ impl Store for GatewayStore {
             .query("part-number-marker", part_number_marker.to_string())
             .query("max-parts", max_parts.clamp(1, 1000).to_string());
         let (_, body) = self.backend().send_read(&call).await?;
-        let (parts, is_truncated, next) = wire::parts(&body)?;
+        let (mut parts, is_truncated, next) = wire::parts(&body)?;
+        let records = self
+            .part_records(bucket, upload_id, parts.iter().map(|p| p.part_number))
+            .await?;
+        for (part, record) in parts.iter_mut().zip(records) {
+            if let Some(r) = record.filter(|r| r.etag == part.etag) {
+                part.crc64_ecma = r.crc64;
+                part.checksums = r.checksums;
+            }
+        }
         Ok(PartsPage {
             next_part_number_marker: if is_truncated {
                 next.max(parts.last().map_or(0, |p| p.part_number))
@@ -689,6 +806,19 @@ impl Store for GatewayStore {
                 });
             }
         }
+        // The object's CRC-64, combined from its parts' (as embedded mode
+        // does); unknown if any part's is.
+        let records = self
+            .part_records(bucket, upload_id, parts.iter().map(|p| p.part_number))
+            .await?;
+        let crc64 = storage::crc64::combine_all(parts.iter().zip(&records).map(|(p, r)| {
+            let size = stored.get(&p.part_number).map_or(0, |s| s.size);
+            let crc = r
+                .as_ref()
+                .filter(|r| r.etag == p.etag)
+                .and_then(|r| r.crc64);
+            (crc, size)
+        }));
         let mut doc = String::from("<CompleteMultipartUpload>");
         for p in parts {
             doc.push_str(&format!(
@@ -709,14 +839,26 @@ impl Store for GatewayStore {
                 &call,
             ));
         }
-        self.meta_put(&upload_doc(bucket, upload_id), None).await?;
-        self.head_object(bucket, key).await
+        let call = Call::new(Method::HEAD, Some(bucket), Some(key));
+        let resp = self.backend().send_ok(&call).await?;
+        let mut meta = wire::meta_from_headers(key, resp.headers());
+        if let Some(crc64) = crc64 {
+            let record = CrcRecord {
+                etag: meta.etag.clone(),
+                crc64,
+            };
+            self.meta_put(&crc_doc(bucket, key), Some(json(&record)?))
+                .await?;
+            meta.attrs.crc64_ecma = Some(crc64);
+        }
+        self.forget_upload(bucket, upload_id).await?;
+        Ok(meta)
     }
 
     async fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
         let call = Call::new(Method::DELETE, Some(bucket), Some(key)).query("uploadId", upload_id);
         self.backend().send_ok(&call).await?;
-        self.meta_put(&upload_doc(bucket, upload_id), None).await
+        self.forget_upload(bucket, upload_id).await
     }
 
     async fn multipart_upload(
@@ -757,6 +899,20 @@ impl Store for GatewayStore {
             call = call.query("upload-id-marker", u.clone());
         }
         let (_, body) = self.backend().send_read(&call).await?;
-        wire::uploads(&body)
+        let mut page = wire::uploads(&body)?;
+        // Key order, then upload id: Garage orders a page by upload id
+        // alone, but pages by key and upload id, so this is the order in
+        // which its markers resume (AWS orders one key's uploads by time).
+        page.uploads
+            .sort_by(|a, b| (&a.key, &a.upload_id).cmp(&(&b.key, &b.upload_id)));
+        // Garage often leaves out NextUploadIdMarker: resume after the last
+        // upload listed.
+        if page.is_truncated {
+            if let Some(last) = page.uploads.last() {
+                page.next_key_marker = Some(last.key.clone());
+                page.next_upload_id_marker = Some(last.upload_id.clone());
+            }
+        }
+        Ok(page)
     }
 }

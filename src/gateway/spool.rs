@@ -150,6 +150,17 @@ impl ObjectWriter for SpoolWriter {
                     .and_then(|v| v.to_str().ok())
                     .map(wire::unquote)
                     .unwrap_or(etag);
+                // The backend keeps no checksums of parts: the meta bucket
+                // does, for ListParts and the object's CRC-64.
+                let record = super::PartRecord {
+                    etag: etag.clone(),
+                    size: self.written,
+                    crc64: attrs.crc64_ecma,
+                    checksums: attrs.checksums.clone(),
+                };
+                self.store
+                    .record_part(bucket, upload_id, *part_number, &record)
+                    .await?;
                 Ok(ObjectMeta {
                     key: key.clone(),
                     size: self.written,
