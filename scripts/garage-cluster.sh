@@ -220,7 +220,7 @@ write_config() {
 # Node $n of the local Garage cluster made by scripts/garage-cluster.sh.
 metadata_dir = "$d/meta"
 data_dir = "$d/data"
-db_engine = "lmdb"
+db_engine = "sqlite"
 # Virtual size of the LMDB map (sparse file); the 1TiB default is too big for
 # some sandboxes.
 lmdb_map_size = "16GiB"
