@@ -18,7 +18,8 @@ import pytest
 import requests
 from botocore.config import Config
 
-from s3util import ACCESS_KEY, REGION, SECRET_KEY, Server, unique_name
+from s3util import (ACCESS_KEY, REGION, SECRET_KEY, Server, backend_env,
+                    gateway_args, unique_name)
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,13 +37,32 @@ def external_endpoint() -> str | None:
     return os.environ.get("S3_TEST_ENDPOINT") or None
 
 
+# Modules about the embedded store itself (its data dir, crash recovery,
+# start-up flags): they start their own servers and mean nothing over a
+# backend.
+EMBEDDED_MODULES = ("test_cli", "test_crash")
+
+
 def pytest_collection_modifyitems(config, items):
-    if not external_endpoint():
-        return
-    skip = pytest.mark.skip(reason="S3_TEST_ENDPOINT set: not testing the binary")
-    for item in items:
-        if item.module.__name__ in ("test_cli", "test_crash"):
-            item.add_marker(skip)
+    if external_endpoint():
+        skip = pytest.mark.skip(reason="S3_TEST_ENDPOINT set: not testing the binary")
+        for item in items:
+            if item.module.__name__ in EMBEDDED_MODULES:
+                item.add_marker(skip)
+    if backend_env():
+        skip = pytest.mark.skip(reason="gateway mode: about the embedded store")
+        for item in items:
+            if item.module.__name__ in EMBEDDED_MODULES:
+                item.add_marker(skip)
+            marker = item.get_closest_marker("embedded_only")
+            if marker:
+                why = marker.args[0] if marker.args else "embedded mode only"
+                item.add_marker(pytest.mark.skip(reason=f"gateway mode: {why}"))
+    else:
+        skip = pytest.mark.skip(reason="needs a backend (IMGBUCKET_TEST_BACKEND)")
+        for item in items:
+            if item.get_closest_marker("gateway"):
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +71,13 @@ def server(tmp_path_factory):
         yield External(external_endpoint())
         return
     base = tmp_path_factory.mktemp("server")
-    srv = Server(base / "data", base / "server.log")
+    backend = backend_env()
+    if backend:
+        # Gateway mode: the same suite through a node over the backend.
+        env, args = gateway_args(backend, meta_bucket=unique_name("meta"))
+        srv = Server(base / "data", base / "server.log", env=env, extra_args=args)
+    else:
+        srv = Server(base / "data", base / "server.log")
     srv.start()
     yield srv
     rc = srv.stop()

@@ -43,6 +43,40 @@ def binary_path() -> Path:
     return Path(target) / "debug" / "imgbucket"
 
 
+def backend_env() -> dict | None:
+    """Gateway mode: the backend cluster's settings, from the env file that
+    `scripts/garage-cluster.sh start` writes, named by
+    `$IMGBUCKET_TEST_BACKEND`; `None` when the suite tests the embedded
+    store."""
+    path = os.environ.get("IMGBUCKET_TEST_BACKEND")
+    if not path:
+        return None
+    env = {}
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ")
+        name, _, value = line.partition("=")
+        env[name.strip()] = value.strip().strip("'\"")
+    return env
+
+
+def gateway_args(backend: dict, meta_bucket: str = "imgbucket-meta",
+                 endpoint: str | None = None, timeout_secs: int = 5) -> tuple[dict, list[str]]:
+    """Environment and flags that start `imgbucket serve` in gateway mode
+    over `backend` (see `backend_env`)."""
+    env = {
+        "IMGBUCKET_BACKEND_ACCESS_KEY": backend["IMGBUCKET_BACKEND_ACCESS_KEY"],
+        "IMGBUCKET_BACKEND_SECRET_KEY": backend["IMGBUCKET_BACKEND_SECRET_KEY"],
+    }
+    args = ["--backend", endpoint or backend["GARAGE_ENDPOINT"],
+            "--backend-region", backend.get("GARAGE_REGION", "garage"),
+            "--backend-meta-bucket", meta_bucket,
+            "--backend-timeout", str(timeout_secs)]
+    return env, args
+
+
 def free_port() -> int:
     """A TCP port that was free a moment ago on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

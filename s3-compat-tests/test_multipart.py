@@ -78,6 +78,7 @@ def test_single_small_part_is_fine(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="one")["Body"].read() == b"tiny"
 
 
+@pytest.mark.embedded_only("conditional writes answer 501 (docs/deploy.md)")
 def test_conditional_complete(s3, bucket):
     """If-None-Match: * on CompleteMultipartUpload creates only; a refusal
     leaves the upload open for a retry without the condition."""
