@@ -14,6 +14,7 @@ use image::RgbaImage;
 use imgbucket::auth::sign::{self, Credentials};
 use imgbucket::config::{Limits, ProcessingConfig};
 use imgbucket::front::{AppState, S3Config};
+use imgbucket::gateway::{BackendConfig, GatewayStore, SHARED_STATE_TTL};
 use imgbucket::http::names::bucket_from_host;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -42,7 +43,14 @@ pub struct Options {
     /// Wraps the embedded store before the server gets it (a test that
     /// observes the store's calls).
     pub wrap_store: Option<WrapStore>,
+    /// Gateway mode: the store is a `GatewayStore` over the S3 server at
+    /// this address (another test server, with the same keys) instead of
+    /// an embedded one.
+    pub gateway_over: Option<SocketAddr>,
 }
+
+/// How long a test gateway waits for its backend.
+pub const GATEWAY_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Default for Options {
     fn default() -> Options {
@@ -54,6 +62,7 @@ impl Default for Options {
             },
             processing: ProcessingConfig::default(),
             wrap_store: None,
+            gateway_over: None,
         }
     }
 }
@@ -76,8 +85,24 @@ impl Server {
 
     pub async fn start_with(options: Options) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> =
-            Arc::new(storage::embedded::EmbeddedStore::open(dir.path()).unwrap());
+        let (store, settings_ttl): (Arc<dyn Store>, _) = match options.gateway_over {
+            None => (
+                Arc::new(storage::embedded::EmbeddedStore::open(dir.path()).unwrap()),
+                None,
+            ),
+            Some(backend) => {
+                let config = BackendConfig {
+                    endpoint: format!("http://{backend}").parse().unwrap(),
+                    region: REGION.into(),
+                    access_key: ACCESS_KEY.into(),
+                    secret_key: SECRET_KEY.into(),
+                    meta_bucket: "imgbucket-meta".into(),
+                    timeout: GATEWAY_TIMEOUT,
+                };
+                let store = GatewayStore::new(config, dir.path().join("spool")).unwrap();
+                (Arc::new(store), Some(SHARED_STATE_TTL))
+            }
+        };
         let store = match options.wrap_store {
             Some(wrap) => wrap(store),
             None => store,
@@ -93,7 +118,8 @@ impl Server {
                 config,
                 &[(ACCESS_KEY.to_string(), SECRET_KEY.to_string())],
             )
-            .with_processing(options.processing, Some(dir.path().join("cache"))),
+            .with_processing(options.processing, Some(dir.path().join("cache")))
+            .with_settings_ttl(settings_ttl),
         );
         let spawned = harness::spawn(state).await;
         Server {

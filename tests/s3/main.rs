@@ -11,6 +11,7 @@ mod common;
 mod auth;
 mod buckets;
 mod cli;
+mod gateway;
 mod list;
 mod metadata_reads;
 mod multipart;
