@@ -6,6 +6,10 @@
 #   cmake, nasm         turbojpeg builds libjpeg-turbo (with SIMD) from source
 #   fonts-*             CJK/Latin fonts for text watermarks
 #   python3-venv        only when the Python in use cannot create a venv
+#   nginx               s3-compat-tests/test_gateway_nginx.py runs docs/deploy.md's
+#                       load balancer config in front of two gateway nodes
+#                       (the test starts its own nginx; on a host with systemd
+#                       the package also enables its default site on port 80)
 
 # The pinned Python venv of s3-compat-tests/ and the benchmarks. It lives in
 # the build directory, beside the other generated files, and not in the
@@ -15,7 +19,8 @@ test_venv_dir() {
     printf '%s\n' "${IMGBUCKET_TEST_VENV:-${CARGO_TARGET_DIR:-$1/target}/s3-compat-venv}"
 }
 
-IMGBUCKET_APT_PACKAGES=(cmake nasm fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core)
+IMGBUCKET_APT_PACKAGES=(cmake nasm fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core
+    nginx)
 
 # Runs a command as root (directly, or through sudo when available).
 _as_root() {
