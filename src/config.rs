@@ -75,6 +75,14 @@ pub struct ProcessingConfig {
     pub concurrency: usize,
     /// Total size of the on-disk processed-variant cache; `0` disables it.
     pub cache_bytes: u64,
+    /// Seconds a processed-variant request trusts what it last read of
+    /// the source's metadata (its ETag, which keys the cache) before
+    /// reading it again. `0` (the default): every request checks the
+    /// source, so an overwrite is seen at once. In gateway mode each check
+    /// is one HEAD to the backend; a larger value serves cached variants
+    /// without touching the backend, at the price of serving the old
+    /// variant for up to that long after the source changes.
+    pub source_check_secs: u64,
     /// Overrides of the Alibaba OSS limits (`docs/oss.md`, "Limits").
     pub oss: LimitOverrides,
     /// Overrides of the Tencent COS limits (`docs/cos.md`, "Limits").
@@ -88,6 +96,7 @@ impl Default for ProcessingConfig {
         ProcessingConfig {
             concurrency: 0,
             cache_bytes: 512 << 20,
+            source_check_secs: 0,
             oss: LimitOverrides::default(),
             cos: LimitOverrides::default(),
             us3: LimitOverrides::default(),

@@ -206,7 +206,15 @@ pub struct Processor {
     engine: Arc<OnceLock<imaging::Engine>>,
     cache: Option<Arc<Cache>>,
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// How long a source's metadata is trusted (`source_check_secs`).
+    source_ttl: std::time::Duration,
+    /// (bucket, key) → (when read, what was read), while `source_ttl` > 0.
+    sources: Mutex<HashMap<(String, String), (std::time::Instant, ObjectMeta)>>,
 }
+
+/// Most sources whose metadata is remembered; past it the table starts
+/// over (it only saves HEADs).
+const MAX_REMEMBERED_SOURCES: usize = 10_000;
 
 impl Processor {
     /// Builds the processor. A cache directory that cannot be opened
@@ -232,7 +240,39 @@ impl Processor {
             engine: Arc::new(OnceLock::new()),
             cache,
             inflight: Mutex::new(HashMap::new()),
+            source_ttl: std::time::Duration::from_secs(config.source_check_secs),
+            sources: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The source's metadata: read from the store, or remembered from a
+    /// read less than `source_check_secs` ago.
+    async fn source_head(
+        &self,
+        store: &dyn Store,
+        bucket: &str,
+        key: &str,
+    ) -> Result<ObjectMeta, ProcessError> {
+        if self.source_ttl.is_zero() {
+            return Ok(store.head_object(bucket, key).await?);
+        }
+        let id = (bucket.to_string(), key.to_string());
+        if let Ok(map) = self.sources.lock() {
+            if let Some((at, meta)) = map.get(&id) {
+                if at.elapsed() < self.source_ttl {
+                    return Ok(meta.clone());
+                }
+            }
+        }
+        let read_at = std::time::Instant::now();
+        let meta = store.head_object(bucket, key).await?;
+        if let Ok(mut map) = self.sources.lock() {
+            if map.len() >= MAX_REMEMBERED_SOURCES {
+                map.clear();
+            }
+            map.insert(id, (read_at, meta.clone()));
+        }
+        Ok(meta)
     }
 
     /// The limits of a dialect.
@@ -388,7 +428,7 @@ async fn respond(
     let proc = &cx.state.process;
     let store = &*cx.state.store;
     let limits = proc.limits(dialect);
-    let head = store.head_object(bucket, key).await?;
+    let head = proc.source_head(store, bucket, key).await?;
     if head.size > limits.max_source_bytes {
         return Err(ProcessError::SourceTooLarge {
             size: head.size,

@@ -193,3 +193,42 @@ async fn a_backend_down_or_silent_gets_503_in_time() {
     );
     hold.abort();
 }
+
+#[tokio::test]
+async fn a_cached_variant_is_revalidated_by_default_and_trusted_when_configured() {
+    let png = crate::common::solid_png(64, 48, [200, 30, 30, 255]);
+    for (check_secs, served_while_backend_down) in [(0, false), (60, true)] {
+        let backend = Server::start().await;
+        let gw = Server::start_with(Options {
+            gateway_over: Some(backend.addr),
+            processing: imgbucket::config::ProcessingConfig {
+                source_check_secs: check_secs,
+                ..Default::default()
+            },
+            ..Options::default()
+        })
+        .await;
+        gw.mb("pics").await;
+        gw.req(
+            "PUT",
+            "/pics/p.png",
+            &[("content-type", "image/png")],
+            png.clone(),
+        )
+        .await
+        .expect(200);
+        let url = "/pics/p.png?x-oss-process=image/resize,w_16";
+        assert_eq!(gw.get(url).await.header("x-imgbucket-cache"), Some("miss"));
+        assert_eq!(gw.get(url).await.header("x-imgbucket-cache"), Some("hit"));
+        // With the backend gone, only a node that trusts the source's ETag
+        // for a while can still answer from its cache.
+        backend.stop().await;
+        let r = gw.get(url).await;
+        if served_while_backend_down {
+            r.expect(200);
+            assert_eq!(r.header("x-imgbucket-cache"), Some("hit"));
+        } else {
+            assert_eq!(r.status.as_u16(), 503, "{}", r.text());
+        }
+    }
+}
