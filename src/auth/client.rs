@@ -114,14 +114,7 @@ pub fn sign_v4_request(
     };
     let date = &amz_date[..8];
     let scope = sigv4::scope_string(date, &creds.region, sigv4::SERVICE);
-    let key = sigv4::signing_key(&creds.secret_key, date, &creds.region, sigv4::SERVICE);
-    let path = if uri.path().is_empty() {
-        "/"
-    } else {
-        uri.path()
-    };
-    let sts = sigv4::string_to_sign(&amz_date, &scope, &canon.build(path));
-    let signature = hex::encode(util::hmac_sha256(&key, sts.as_bytes()));
+    let signature = signature_of(&canon, uri, &amz_date, &scope, creds);
     let authorization = format!(
         "{} Credential={}/{}, SignedHeaders={}, Signature={}",
         sigv4::ALGORITHM,
@@ -135,6 +128,26 @@ pub fn sign_v4_request(
         HeaderValue::from_str(&authorization)?,
     );
     Ok(signature)
+}
+
+/// The hex SigV4 signature of `canon` for `uri`'s path, at `amz_date`
+/// within `scope` (header and presigned signing share it).
+pub(crate) fn signature_of(
+    canon: &CanonicalParts<'_>,
+    uri: &Uri,
+    amz_date: &str,
+    scope: &str,
+    creds: &Credentials,
+) -> String {
+    let date = &amz_date[..8];
+    let key = sigv4::signing_key(&creds.secret_key, date, &creds.region, sigv4::SERVICE);
+    let path = if uri.path().is_empty() {
+        "/"
+    } else {
+        uri.path()
+    };
+    let sts = sigv4::string_to_sign(amz_date, scope, &canon.build(path));
+    hex::encode(util::hmac_sha256(&key, sts.as_bytes()))
 }
 
 /// Percent-encodes a path (`keep_slash`) or a query name or value the way

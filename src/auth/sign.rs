@@ -28,7 +28,7 @@ use super::checksum::{checksum_base64, ChecksumAlgorithm};
 use super::sigv4::{self, CanonicalParts, ChunkSigner};
 use super::{cos, oss, sigv2, util};
 
-use super::client::authority_of;
+use super::client::{authority_of, signature_of};
 pub use super::client::{payload_sha256, sign_v4_request, Credentials};
 pub use super::{
     STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER, UNSIGNED_PAYLOAD,
@@ -79,14 +79,12 @@ pub fn presign_v4(
         signed_headers: "host".to_owned(),
         payload_hash: UNSIGNED_PAYLOAD,
     };
-    let key = sigv4::signing_key(&creds.secret_key, date, &creds.region, sigv4::SERVICE);
+    let signature = signature_of(&canon, uri, &amz_date, &scope, creds);
     let path = if uri.path().is_empty() {
         "/"
     } else {
         uri.path()
     };
-    let sts = sigv4::string_to_sign(&amz_date, &scope, &canon.build(path));
-    let signature = hex::encode(util::hmac_sha256(&key, sts.as_bytes()));
     query.push_str("&X-Amz-Signature=");
     query.push_str(&signature);
     rebuild(uri, path, &query)

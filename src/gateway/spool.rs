@@ -117,20 +117,14 @@ impl ObjectWriter for SpoolWriter {
         let content_md5 = base64::engine::general_purpose::STANDARD.encode(md5);
         let etag = hex::encode(md5);
         let backend = self.store.backend();
-        match &self.target {
+        let (key, etag) = match &self.target {
             Target::Object { bucket, key } => {
                 let mut call = Call::new(Method::PUT, Some(bucket), Some(key))
                     .header("content-md5", &content_md5)
                     .payload(payload);
                 wire::attrs_to_headers(&attrs, &mut call.headers)?;
                 backend.send_ok(&call).await?;
-                Ok(ObjectMeta {
-                    key: key.clone(),
-                    size: self.written,
-                    etag,
-                    last_modified: std::time::SystemTime::now(),
-                    attrs,
-                })
+                (key, etag)
             }
             Target::Part {
                 bucket,
@@ -161,14 +155,15 @@ impl ObjectWriter for SpoolWriter {
                 self.store
                     .record_part(bucket, upload_id, *part_number, &record)
                     .await?;
-                Ok(ObjectMeta {
-                    key: key.clone(),
-                    size: self.written,
-                    etag,
-                    last_modified: std::time::SystemTime::now(),
-                    attrs,
-                })
+                (key, etag)
             }
-        }
+        };
+        Ok(ObjectMeta {
+            key: key.clone(),
+            size: self.written,
+            etag,
+            last_modified: std::time::SystemTime::now(),
+            attrs,
+        })
     }
 }
