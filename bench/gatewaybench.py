@@ -189,7 +189,22 @@ def get_phase(port, path, clients, seconds, cpu_groups):
         for k, v in r[1].items():
             caches[k] = caches.get(k, 0) + v
     return {**latency_summary(lat, seconds), "x_imgbucket_cache": caches,
-            "cpu_ms_per_op": {k: v / 1000 for k, v in m.per_op_us(len(lat)).items()}}
+            "cpu_ms_per_op": {k: v / 1000 for k, v in m.per_op_us(len(lat)).items()},
+            "latencies": lat}
+
+
+def merge_get(runs, seconds):
+    """One result for several get_phase runs of `seconds` each."""
+    lat = sorted(x for r in runs for x in r["latencies"])
+    caches: dict[str, int] = {}
+    for r in runs:
+        for k, v in r["x_imgbucket_cache"].items():
+            caches[k] = caches.get(k, 0) + v
+    ops = max(1, len(lat))
+    cpu = {g: sum(r["cpu_ms_per_op"][g] * r["ops"] for r in runs) / ops
+           for g in runs[0]["cpu_ms_per_op"]}
+    return {**latency_summary(lat, seconds * len(runs)), "x_imgbucket_cache": caches,
+            "cpu_ms_per_op": cpu, "rounds_ops_s": [r["ops_s"] for r in runs], "latencies": lat}
 
 
 def latency_summary(lat, seconds):
@@ -199,7 +214,8 @@ def latency_summary(lat, seconds):
                 "mean_ms": None}
     q = statistics.quantiles(lat, n=100, method="inclusive")
     return {"ops": len(lat), "ops_s": len(lat) / seconds, "p50_ms": q[49] * 1000,
-            "p99_ms": q[98] * 1000, "mean_ms": statistics.fmean(lat) * 1000}
+            "p90_ms": q[89] * 1000, "p99_ms": q[98] * 1000, "max_ms": lat[-1] * 1000,
+            "mean_ms": statistics.fmean(lat) * 1000}
 
 
 # ------------------------------------------------------------------ setup
@@ -256,7 +272,9 @@ def main():
     ap.add_argument("--image", default=None,
                     help=f"JPEG for the thumbnail phases (default: ../shared/corpus/jpeg/{DEFAULT_IMAGE})")
     ap.add_argument("--thumb-clients", type=int, default=2)
-    ap.add_argument("--thumb-seconds", type=float, default=20.0)
+    ap.add_argument("--thumb-seconds", type=float, default=10.0, help="per thumbnail round")
+    ap.add_argument("--thumb-rounds", type=int, default=3,
+                    help="thumbnail rounds, alternating gateway and embedded")
     ap.add_argument("--cached-seconds", type=float, default=10.0)
     ap.add_argument("--dir", default=str(REPO / "target" / "bench"), help="work dir for the imgbucket nodes")
     ap.add_argument("--json", help="also write the results here")
@@ -347,13 +365,21 @@ def main():
             TargetClient(srv.port).request("PUT", key, photo, len(photo))
             TargetClient(srv.port).get_headers(thumb)  # warm-up
         print(f"thumbnails: {image.name} ({len(photo)} bytes), {THUMB_QUERY}, "
-              f"{a.thumb_clients} clients, {a.thumb_seconds:.0f} s, cache off", flush=True)
+              f"{a.thumb_clients} clients, {a.thumb_rounds} rounds of {a.thumb_seconds:.0f} s "
+              f"alternating gateway and embedded, cache off", flush=True)
         th = res["thumbs"] = {}
-        for tgt, srv in (("gateway", gw), ("embedded", emb)):
-            groups = {"imgbucket": [srv.proc.pid], "garage": gpids}
-            th[tgt] = get_phase(srv.port, thumb, a.thumb_clients, a.thumb_seconds, groups)
-            print(f"  {tgt:<8} {th[tgt]['ops_s']:6.2f} thumbnails/s  p50 {th[tgt]['p50_ms']:.0f} ms  "
-                  f"cache {th[tgt]['x_imgbucket_cache']}", flush=True)
+        truns = {"gateway": [], "embedded": []}
+        for rnd in range(a.thumb_rounds):
+            for tgt, srv in (("gateway", gw), ("embedded", emb)):
+                groups = {"imgbucket": [srv.proc.pid], "garage": gpids}
+                r = get_phase(srv.port, thumb, a.thumb_clients, a.thumb_seconds, groups)
+                truns[tgt].append(r)
+                print(f"  {tgt:<8} {r['ops_s']:6.2f} thumbnails/s  p50 {r['p50_ms']:.0f} ms  "
+                      f"max {r['max_ms']:.0f} ms  cache {r['x_imgbucket_cache']}  (round {rnd + 1})",
+                      flush=True)
+        for tgt, rr in truns.items():
+            th[tgt] = merge_get(rr, a.thumb_seconds)
+        th["round_ratios"] = [g["ops_s"] / e["ops_s"] for g, e in zip(truns["gateway"], truns["embedded"])]
         # Where the gateway's extra time goes: fetching the source from Garage
         # (through the node, and straight from Garage's bucket-direct).
         TargetClient(gport).request("PUT", key, photo, len(photo))
@@ -398,6 +424,10 @@ def main():
                       for k, v in targets.items()}
     print_table(res, a)
     if a.json:
+        for group in (res["thumbs"], res["cached"]):
+            for v in group.values():
+                if isinstance(v, dict):
+                    v.pop("latencies", None)
         Path(a.json).write_text(json.dumps(res, indent=2))
     shutil.rmtree(run_dir, ignore_errors=True)
 
@@ -425,10 +455,13 @@ def print_table(res, a):
     rr = s3["get_64m_round_ratios"]
     print(f"  GET 64 MiB ratio per round: {', '.join(f'{x:.0%}' for x in rr)} "
           f"(the row above: all rounds' MiB over all rounds' time)")
-    print(f"thumbnails ({THUMB_QUERY}, {a.thumb_clients} clients, cache off); peer = embedded")
+    print(f"thumbnails ({THUMB_QUERY}, {a.thumb_clients} clients, cache off, "
+          f"{a.thumb_rounds} x {a.thumb_seconds:.0f} s); peer = embedded")
     print(f"  {'thumbnails/s':<32} {th['gateway']['ops_s']:10.2f} {th['embedded']['ops_s']:10.2f} "
           f"{r['thumbs']:7.0%}  {target('thumbs')}")
-    print(f"  {'p50 latency, ms':<32} {th['gateway']['p50_ms']:10.0f} {th['embedded']['p50_ms']:10.0f}")
+    for q in ("p50", "p90", "p99", "max"):
+        print(f"  {q + ' latency, ms':<32} {th['gateway'][q + '_ms']:10.0f} {th['embedded'][q + '_ms']:10.0f}")
+    print(f"  thumbnails ratio per round: {', '.join(f'{x:.0%}' for x in th['round_ratios'])}")
     print("cached variant (1 client, cache on); peer = embedded")
     for q in ("p50", "p99"):
         print(f"  {q + ' latency, ms':<32} {ca['gateway'][q + '_ms']:10.2f} {ca['embedded'][q + '_ms']:10.2f}")
