@@ -578,7 +578,7 @@ impl Store for GatewayStore {
             Ok(r) => r,
             Err(e) => return Err(self.refine_missing(bucket, e).await),
         };
-        self.with_multipart_crc(bucket, wire::meta_from_headers(key, resp.headers()))
+        self.with_multipart_crc(bucket, wire::meta_from_headers(key, resp.headers())?)
             .await
     }
 
@@ -610,7 +610,7 @@ impl Store for GatewayStore {
         }
         let (parts, body) = resp.into_parts();
         let meta = self
-            .with_multipart_crc(bucket, wire::meta_from_headers(key, &parts.headers))
+            .with_multipart_crc(bucket, wire::meta_from_headers(key, &parts.headers)?)
             .await?;
         Ok((meta, self.backend().stream(body)))
     }
@@ -841,7 +841,7 @@ impl Store for GatewayStore {
         }
         let call = Call::new(Method::HEAD, Some(bucket), Some(key));
         let resp = self.backend().send_ok(&call).await?;
-        let mut meta = wire::meta_from_headers(key, resp.headers());
+        let mut meta = wire::meta_from_headers(key, resp.headers())?;
         if let Some(crc64) = crc64 {
             let record = CrcRecord {
                 etag: meta.etag.clone(),

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use http::{HeaderMap, HeaderValue};
 use storage::{Error, ListPage, MultipartUpload, ObjectAttrs, ObjectMeta, PartMeta, UploadsPage};
 
+use crate::http::headers;
 use crate::http::xml::{self, Element};
 
 /// User-metadata names starting with this are the gateway's own.
@@ -72,21 +73,16 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The attributes stored with an object, from a GET or HEAD answer.
-pub fn attrs_from_headers(headers: &HeaderMap) -> ObjectAttrs {
-    let text = |n: &str| header_str(headers, n).map(str::to_string);
-    let mut user_meta = BTreeMap::new();
-    for (name, value) in headers {
-        if let Some(n) = name.as_str().strip_prefix("x-amz-meta-") {
-            if n.starts_with(RESERVED_META) {
-                continue;
-            }
-            if let Ok(v) = value.to_str() {
-                user_meta.insert(n.to_string(), v.to_string());
-            }
-        }
-    }
-    let checksums = header_str(headers, CHECKSUMS_META)
+/// The attributes stored with an object, from a GET or HEAD answer: read
+/// as a request's are (`http::headers`), then the gateway's reserved
+/// metadata taken back out of the user metadata.
+pub fn attrs_from_headers(headers: &HeaderMap) -> Result<ObjectAttrs, Error> {
+    let mut attrs = headers::stored_attrs_from_headers(headers)
+        .map_err(|e| Error::Corrupt(format!("the backend's object headers: {e}")))?;
+    attrs
+        .user_meta
+        .retain(|name, _| !name.starts_with(RESERVED_META));
+    attrs.checksums = header_str(headers, CHECKSUMS_META)
         .map(|list| {
             list.split(' ')
                 .filter_map(|pair| pair.split_once(':'))
@@ -94,17 +90,8 @@ pub fn attrs_from_headers(headers: &HeaderMap) -> ObjectAttrs {
                 .collect()
         })
         .unwrap_or_default();
-    ObjectAttrs {
-        content_type: text("content-type"),
-        content_encoding: text("content-encoding"),
-        content_disposition: text("content-disposition"),
-        content_language: text("content-language"),
-        cache_control: text("cache-control"),
-        expires: text("expires"),
-        user_meta,
-        checksums,
-        crc64_ecma: header_str(headers, CRC64_META).and_then(|v| v.parse().ok()),
-    }
+    attrs.crc64_ecma = header_str(headers, CRC64_META).and_then(|v| v.parse().ok());
+    Ok(attrs)
 }
 
 /// An ETag without its quotes.
@@ -112,11 +99,10 @@ pub fn unquote(etag: &str) -> String {
     etag.trim().trim_matches('"').to_string()
 }
 
-/// `Last-Modified` (RFC 1123) as a time; `now` if absent or unreadable.
+/// `Last-Modified` as a time; `now` if absent or unreadable.
 pub fn http_date(headers: &HeaderMap, name: &str) -> SystemTime {
     header_str(headers, name)
-        .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok())
-        .map(SystemTime::from)
+        .and_then(headers::parse_http_date)
         .unwrap_or_else(SystemTime::now)
 }
 
@@ -128,18 +114,18 @@ fn iso_date(text: Option<&str>) -> SystemTime {
 
 /// The object's metadata from a HEAD (or whole GET) answer; `size` is the
 /// object's, which a ranged GET reports in `Content-Range`.
-pub fn meta_from_headers(key: &str, headers: &HeaderMap) -> ObjectMeta {
+pub fn meta_from_headers(key: &str, headers: &HeaderMap) -> Result<ObjectMeta, Error> {
     let length = header_str(headers, "content-length").and_then(|v| v.parse().ok());
     let total = header_str(headers, "content-range")
         .and_then(|v| v.rsplit_once('/'))
         .and_then(|(_, t)| t.parse().ok());
-    ObjectMeta {
+    Ok(ObjectMeta {
         key: key.to_string(),
         size: total.or(length).unwrap_or(0),
         etag: header_str(headers, "etag").map(unquote).unwrap_or_default(),
         last_modified: http_date(headers, "last-modified"),
-        attrs: attrs_from_headers(headers),
-    }
+        attrs: attrs_from_headers(headers)?,
+    })
 }
 
 fn parse(body: &[u8]) -> Result<Element, Error> {
@@ -291,7 +277,7 @@ mod tests {
             h["x-amz-meta-imgbucket-crc64"],
             u64::MAX.to_string().as_str()
         );
-        let back = attrs_from_headers(&h);
+        let back = attrs_from_headers(&h).unwrap();
         attrs.user_meta.remove("imgbucket-crc64");
         assert_eq!(back, attrs);
     }

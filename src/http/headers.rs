@@ -225,6 +225,22 @@ fn text_header(h: &HeaderMap, name: &str) -> Result<Option<String>, ApiError> {
 /// with REPLACE sets from its headers. `aws-chunked` is a transfer detail,
 /// not the object's encoding, so it is removed from `Content-Encoding`.
 pub fn attrs_from_headers(h: &HeaderMap) -> Result<ObjectAttrs, ApiError> {
+    let (attrs, user_meta_bytes) = read_attrs(h)?;
+    if user_meta_bytes > MAX_USER_META {
+        return Err(ApiError::MetadataTooLarge);
+    }
+    Ok(attrs)
+}
+
+/// The attributes an S3 answer (GET/HEAD of a backend's object) carries,
+/// read by the same rules as a request's, without a request's size limit:
+/// a stored object is not refused for its metadata.
+pub fn stored_attrs_from_headers(h: &HeaderMap) -> Result<ObjectAttrs, ApiError> {
+    Ok(read_attrs(h)?.0)
+}
+
+/// The attributes in `h`, and the bytes of user metadata (names and values).
+fn read_attrs(h: &HeaderMap) -> Result<(ObjectAttrs, usize), ApiError> {
     let mut attrs = ObjectAttrs {
         content_type: text_header(h, "content-type")?,
         content_encoding: text_header(h, "content-encoding")?.and_then(|v| {
@@ -259,10 +275,7 @@ pub fn attrs_from_headers(h: &HeaderMap) -> Result<ObjectAttrs, ApiError> {
                 .or_insert(v);
         }
     }
-    if total > MAX_USER_META {
-        return Err(ApiError::MetadataTooLarge);
-    }
-    Ok(attrs)
+    Ok((attrs, total))
 }
 
 fn set(h: &mut HeaderMap, name: &str, value: &str) {
