@@ -248,6 +248,31 @@ def test_conditional_writes_are_refused_with_501(a, shared_bucket):
         a.head_object(Bucket=shared_bucket, Key="cond")
 
 
+def test_a_nodes_listings_never_show_what_it_just_deleted(a):
+    """Garage can list a key (and refuse DeleteBucket) for a moment after
+    its delete; a node keeps its own deletes out of what it answers."""
+    name = unique_name("gw-del")
+    a.create_bucket(Bucket=name)
+    keys = [f"d/{i:02}" for i in range(20)] + [f"k{i:02}" for i in range(20)]
+    for key in keys:
+        a.put_object(Bucket=name, Key=key, Body=b"x")
+    for key in keys:
+        a.delete_object(Bucket=name, Key=key)
+        listed = [o["Key"] for o in a.list_objects_v2(Bucket=name).get("Contents", [])]
+        assert key not in listed
+        assert len(listed) == len(keys) - keys.index(key) - 1
+        if key == "d/19":
+            rolled = a.list_objects_v2(Bucket=name, Delimiter="/")
+            assert "CommonPrefixes" not in rolled, rolled
+    for _ in range(5):
+        upload = a.create_multipart_upload(Bucket=name, Key="mpu")["UploadId"]
+        a.abort_multipart_upload(Bucket=name, Key="mpu", UploadId=upload)
+        assert "Uploads" not in a.list_multipart_uploads(Bucket=name)
+    a.put_object(Bucket=name, Key="last", Body=b"x")
+    a.delete_object(Bucket=name, Key="last")
+    a.delete_bucket(Bucket=name)
+
+
 def test_wiping_a_nodes_data_dir_loses_nothing(nodes, backend, meta_bucket, shared_bucket, b):
     tmp = nodes["tmp"]
     b.put_object(Bucket=shared_bucket, Key="kept.txt", Body=b"still here")

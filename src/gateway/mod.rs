@@ -26,12 +26,13 @@
 //!   `If-Match`), whose check and commit would be two backend requests.
 
 mod client;
+mod recent;
 mod spool;
 mod wire;
 
 pub use client::BackendConfig;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -114,6 +115,8 @@ struct Shared {
     spool_dir: PathBuf,
     /// Bucket name → (when read, what was read).
     buckets: Mutex<HashMap<String, (Instant, BucketInfo)>>,
+    /// This node's deletes of the last seconds, kept out of its listings.
+    recent: recent::RecentDeletes,
 }
 
 /// The `Store` of gateway mode.
@@ -137,6 +140,7 @@ impl GatewayStore {
                 backend,
                 spool_dir,
                 buckets: Mutex::new(HashMap::new()),
+                recent: recent::RecentDeletes::default(),
             }),
         })
     }
@@ -351,6 +355,141 @@ impl GatewayStore {
             marker = page.next_part_number_marker;
         }
     }
+    /// One page of the backend's listing, as it answers.
+    async fn backend_list(&self, bucket: &str, query: &ListQuery) -> Result<ListPage> {
+        let mut call = Call::new(Method::GET, Some(bucket), None)
+            .query("list-type", "2")
+            .query("encoding-type", "url")
+            .query("prefix", query.prefix.clone())
+            .query("max-keys", query.max_keys.max(1).to_string());
+        if let Some(d) = &query.delimiter {
+            call = call.query("delimiter", d.clone());
+        }
+        if let Some(after) = &query.start_after {
+            // Resuming after a common prefix means skipping every key
+            // under it: start after the greatest key that can follow it.
+            let rolled_up = query
+                .delimiter
+                .as_deref()
+                .is_some_and(|d| !d.is_empty() && after.ends_with(d));
+            let after = if rolled_up {
+                format!("{after}\u{10FFFF}")
+            } else {
+                after.clone()
+            };
+            call = call.query("start-after", after);
+        }
+        let (_, body) = self.backend().send_read(&call).await?;
+        let mut page = wire::list_page(&body)?;
+        if query.max_keys == 0 {
+            page.objects.clear();
+            page.common_prefixes.clear();
+            page.next_after = None;
+            page.is_truncated = false;
+        }
+        Ok(page)
+    }
+
+    /// `page` without the keys this node deleted a moment ago, nor the
+    /// common prefixes left with nothing under them (see `recent`).
+    async fn without_recent_deletes(&self, bucket: &str, mut page: ListPage) -> Result<ListPage> {
+        let deleted = self.shared.recent.keys(bucket);
+        if deleted.is_empty() {
+            return Ok(page);
+        }
+        let suspects: Vec<String> = page
+            .objects
+            .iter()
+            .filter(|o| deleted.contains(&o.key))
+            .map(|o| o.key.clone())
+            .collect();
+        let gone = self.confirm_gone(bucket, suspects).await?;
+        page.objects.retain(|o| !gone.contains(&o.key));
+        let mut empty_prefixes = HashSet::new();
+        for prefix in &page.common_prefixes {
+            let under = deleted
+                .iter()
+                .filter(|k| k.starts_with(prefix.as_str()))
+                .count();
+            if under == 0 {
+                continue;
+            }
+            // One more key than were deleted under it: if the backend
+            // lists no other, the prefix is empty.
+            let query = ListQuery {
+                prefix: prefix.clone(),
+                max_keys: under + 1,
+                ..Default::default()
+            };
+            let listed = self.backend_list(bucket, &query).await?;
+            if listed.is_truncated || listed.objects.iter().any(|o| !deleted.contains(&o.key)) {
+                continue;
+            }
+            let keys: Vec<String> = listed.objects.into_iter().map(|o| o.key).collect();
+            let total = keys.len();
+            if self.confirm_gone(bucket, keys).await?.len() == total {
+                empty_prefixes.insert(prefix.clone());
+            }
+        }
+        page.common_prefixes.retain(|p| !empty_prefixes.contains(p));
+        Ok(page)
+    }
+
+    /// Which of `keys` a HEAD (a quorum read) no longer finds.
+    async fn confirm_gone(&self, bucket: &str, keys: Vec<String>) -> Result<HashSet<String>> {
+        use futures_util::StreamExt;
+        let checks = futures_util::stream::iter(keys.into_iter().map(|key| async move {
+            let call = Call::new(Method::HEAD, Some(bucket), Some(&key));
+            let outcome = self.backend().send_ok(&call).await;
+            (key, outcome)
+        }))
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+        let mut gone = HashSet::new();
+        for (key, outcome) in checks {
+            match outcome {
+                Err(Error::NoSuchKey(_)) => {
+                    gone.insert(key);
+                }
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(gone)
+    }
+    /// DeleteBucket on the backend. Garage can refuse it as not empty for a
+    /// moment after the last delete (see `recent`): when every key it could
+    /// mean is one this node deleted and a HEAD confirms gone, ask again
+    /// for a few seconds before giving up.
+    async fn delete_backend_bucket(&self, name: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let call = Call::new(Method::DELETE, Some(name), None);
+            match self.backend().send_ok(&call).await {
+                Ok(_) => return Ok(()),
+                Err(Error::BucketNotEmpty(b)) => {
+                    let deleted = self.shared.recent.keys(name).len();
+                    if deleted == 0 || Instant::now() >= deadline {
+                        return Err(Error::BucketNotEmpty(b));
+                    }
+                    let query = ListQuery {
+                        max_keys: (deleted + 1).min(1000),
+                        ..Default::default()
+                    };
+                    let page = self.backend_list(name, &query).await?;
+                    let page = self.without_recent_deletes(name, page).await?;
+                    if !page.objects.is_empty() || page.is_truncated {
+                        return Err(Error::BucketNotEmpty(b));
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 fn bucket_doc(bucket: &str) -> String {
@@ -482,8 +621,14 @@ impl Store for GatewayStore {
         loop {
             let page = self.list_multipart_uploads(name, &query).await?;
             for u in &page.uploads {
-                self.abort_multipart_upload(name, &u.key, &u.upload_id)
-                    .await?;
+                match self
+                    .abort_multipart_upload(name, &u.key, &u.upload_id)
+                    .await
+                {
+                    // Ended meanwhile, by another node or client.
+                    Ok(()) | Err(Error::NoSuchUpload(_)) => {}
+                    Err(e) => return Err(e),
+                }
             }
             if !page.is_truncated {
                 break;
@@ -491,9 +636,7 @@ impl Store for GatewayStore {
             query.key_marker = page.next_key_marker;
             query.upload_id_marker = page.next_upload_id_marker;
         }
-        self.backend()
-            .send_ok(&Call::new(Method::DELETE, Some(name), None))
-            .await?;
+        self.delete_backend_bucket(name).await?;
         self.forget_bucket(name);
         self.meta_put(&bucket_doc(name), None).await?;
         for setting in self.meta_list(&format!("settings/{name}/")).await? {
@@ -619,6 +762,7 @@ impl Store for GatewayStore {
         self.bucket(bucket).await?;
         let call = Call::new(Method::DELETE, Some(bucket), Some(key));
         self.backend().send_ok(&call).await?;
+        self.shared.recent.note_key(bucket, key);
         // S3's DeleteObject does not say whether the key existed; asking
         // first would cost a round trip nobody uses.
         Ok(true)
@@ -651,37 +795,8 @@ impl Store for GatewayStore {
         if self.is_reserved(bucket) {
             return Err(Error::NoSuchBucket(bucket.to_string()));
         }
-        let mut call = Call::new(Method::GET, Some(bucket), None)
-            .query("list-type", "2")
-            .query("encoding-type", "url")
-            .query("prefix", query.prefix.clone())
-            .query("max-keys", query.max_keys.max(1).to_string());
-        if let Some(d) = &query.delimiter {
-            call = call.query("delimiter", d.clone());
-        }
-        if let Some(after) = &query.start_after {
-            // Resuming after a common prefix means skipping every key
-            // under it: start after the greatest key that can follow it.
-            let rolled_up = query
-                .delimiter
-                .as_deref()
-                .is_some_and(|d| !d.is_empty() && after.ends_with(d));
-            let after = if rolled_up {
-                format!("{after}\u{10FFFF}")
-            } else {
-                after.clone()
-            };
-            call = call.query("start-after", after);
-        }
-        let (_, body) = self.backend().send_read(&call).await?;
-        let mut page = wire::list_page(&body)?;
-        if query.max_keys == 0 {
-            page.objects.clear();
-            page.common_prefixes.clear();
-            page.next_after = None;
-            page.is_truncated = false;
-        }
-        Ok(page)
+        let page = self.backend_list(bucket, query).await?;
+        self.without_recent_deletes(bucket, page).await
     }
 
     async fn create_multipart_upload(
@@ -839,6 +954,7 @@ impl Store for GatewayStore {
                 &call,
             ));
         }
+        self.shared.recent.note_upload(bucket, upload_id);
         let call = Call::new(Method::HEAD, Some(bucket), Some(key));
         let resp = self.backend().send_ok(&call).await?;
         let mut meta = wire::meta_from_headers(key, resp.headers())?;
@@ -858,6 +974,7 @@ impl Store for GatewayStore {
     async fn abort_multipart_upload(&self, bucket: &str, key: &str, upload_id: &str) -> Result<()> {
         let call = Call::new(Method::DELETE, Some(bucket), Some(key)).query("uploadId", upload_id);
         self.backend().send_ok(&call).await?;
+        self.shared.recent.note_upload(bucket, upload_id);
         self.forget_upload(bucket, upload_id).await
     }
 
@@ -900,6 +1017,8 @@ impl Store for GatewayStore {
         }
         let (_, body) = self.backend().send_read(&call).await?;
         let mut page = wire::uploads(&body)?;
+        page.uploads
+            .retain(|u| !self.shared.recent.upload_ended(bucket, &u.upload_id));
         // Key order, then upload id: Garage orders a page by upload id
         // alone, but pages by key and upload id, so this is the order in
         // which its markers resume (AWS orders one key's uploads by time).
