@@ -102,6 +102,14 @@ impl<'a> Conditions<'a> {
         }
     }
 
+    /// Whether the request carries none of the four conditions.
+    pub fn is_unconditional(&self) -> bool {
+        self.if_match.is_none()
+            && self.if_none_match.is_none()
+            && self.if_modified_since.is_none()
+            && self.if_unmodified_since.is_none()
+    }
+
     /// Evaluates with RFC 7232 §6 precedence, which is what S3 does: a true
     /// `If-Match` makes `If-Unmodified-Since` irrelevant, and a present
     /// `If-None-Match` makes `If-Modified-Since` irrelevant.

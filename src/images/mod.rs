@@ -428,6 +428,26 @@ async fn respond(
     let proc = &cx.state.process;
     let store = &*cx.state.store;
     let limits = proc.limits(dialect);
+    let conditions = Conditions::request(cx.headers);
+    let canonical = pipeline.canonical();
+    let job = Job {
+        proc,
+        store,
+        bucket,
+        key,
+        dialect,
+        pipeline,
+    };
+    if proc.cache.is_none() && conditions.is_unconditional() {
+        // Nothing to look up and nothing to compare: the source's GET tells
+        // all a HEAD would, so it is the only request to the store (in
+        // gateway mode, one backend round trip instead of two).
+        let permit = proc.permit().await?;
+        let (head, source) = read_source(store, bucket, key, limits.max_source_bytes).await?;
+        let etag = processed_etag(&head.etag, &canonical, dialect);
+        let entry = compute_from(&job, permit, source).await?;
+        return Ok(variant_response(entry, Source::Miss, &etag, &head));
+    }
     let head = proc.source_head(store, bucket, key).await?;
     if head.size > limits.max_source_bytes {
         return Err(ProcessError::SourceTooLarge {
@@ -435,9 +455,8 @@ async fn respond(
             limit: limits.max_source_bytes,
         });
     }
-    let canonical = pipeline.canonical();
     let etag = processed_etag(&head.etag, &canonical, dialect);
-    match Conditions::request(cx.headers).evaluate(&etag, head.last_modified) {
+    match conditions.evaluate(&etag, head.last_modified) {
         Ok(()) => {}
         Err(ConditionFailure::NotModified) => {
             let mut r = crate::http::empty_response(StatusCode::NOT_MODIFIED);
@@ -447,15 +466,12 @@ async fn respond(
         Err(ConditionFailure::PreconditionFailed) => return Err(ProcessError::PreconditionFailed),
     }
     let ckey = cache_key(bucket, key, &head, &canonical, dialect);
-    let job = Job {
-        proc,
-        store,
-        bucket,
-        key,
-        dialect,
-        pipeline,
-    };
     let (entry, from) = variant(&job, &ckey).await?;
+    Ok(variant_response(entry, from, &etag, &head))
+}
+
+/// The response carrying a variant: its bytes, type and validators.
+fn variant_response(entry: Entry, from: Source, etag: &str, head: &ObjectMeta) -> Response<Body> {
     let len = entry.bytes.len();
     let mut r = Response::new(body::full(entry.bytes));
     let h = r.headers_mut();
@@ -468,8 +484,8 @@ async fn respond(
         h.insert(http::header::CONTENT_TYPE, v);
     }
     h.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
-    validators(&mut r, &etag, &head);
-    Ok(r)
+    validators(&mut r, etag, head);
+    r
 }
 
 fn validators(r: &mut Response<Body>, etag: &str, source: &ObjectMeta) {
@@ -543,6 +559,16 @@ async fn read_bounded(
     key: &str,
     limit: u64,
 ) -> Result<Vec<u8>, ProcessError> {
+    Ok(read_source(store, bucket, key, limit).await?.1)
+}
+
+/// A stored object's metadata and bytes, refusing more than `limit` bytes.
+async fn read_source(
+    store: &dyn Store,
+    bucket: &str,
+    key: &str,
+    limit: u64,
+) -> Result<(ObjectMeta, Vec<u8>), ProcessError> {
     let (meta, mut stream) = store.get_object(bucket, key, None).await?;
     if meta.size > limit {
         return Err(ProcessError::SourceTooLarge {
@@ -561,7 +587,7 @@ async fn read_bounded(
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok(buf)
+    Ok((meta, buf))
 }
 
 /// The watermark images a pipeline names, from the source's bucket.
@@ -616,6 +642,17 @@ async fn compute(job: &Job<'_>) -> Result<Entry, ProcessError> {
     // (and their watermarks) are held in memory at once.
     let permit = proc.permit().await?;
     let source = read_bounded(store, job.bucket, job.key, limits.max_source_bytes).await?;
+    compute_from(job, permit, source).await
+}
+
+/// [`compute`] once the permit is held and the source read.
+async fn compute_from(
+    job: &Job<'_>,
+    permit: tokio::sync::OwnedSemaphorePermit,
+    source: Vec<u8>,
+) -> Result<Entry, ProcessError> {
+    let (proc, store) = (job.proc, job.store);
+    let limits = proc.limits(job.dialect);
     let assets = load_assets(store, job.bucket, job.pipeline, limits.max_source_bytes).await?;
     let (out, source) = proc
         .execute_with(permit, source, job.pipeline, assets, limits)

@@ -315,7 +315,35 @@ async fn source_over_the_byte_limit_is_refused_before_reading() {
 
 #[tokio::test]
 async fn processed_etag_conditional_get_and_range_ignored() {
-    let s = Server::with_fixtures(B).await;
+    processed_validators_on(Server::with_fixtures(B).await).await;
+}
+
+#[tokio::test]
+async fn without_a_cache_the_same_validators_and_limits_hold() {
+    // With the cache off, an unconditional request reads the source with
+    // one GET and no HEAD; conditional ones still compare first.
+    let no_cache = || imgbucket::config::ProcessingConfig {
+        cache_bytes: 0,
+        ..Default::default()
+    };
+    let s = Server::with_processing(no_cache()).await;
+    s.mb(B).await;
+    s.fixtures(B).await;
+    processed_validators_on(s).await;
+    let mut cfg = no_cache();
+    cfg.oss.max_source_bytes = Some(1000);
+    let s = Server::with_processing(cfg).await;
+    s.mb(B).await;
+    s.upload(B, "f1.jpg", &f1(), "image/jpeg").await;
+    s.get(&p("f1.jpg", "image/resize,w_100"))
+        .await
+        .oss_error(400, "ImageTooLarge");
+    s.get(&p("nope.jpg", "image/resize,w_100"))
+        .await
+        .oss_error(404, "NoSuchKey");
+}
+
+async fn processed_validators_on(s: Server) {
     let url = p("f1.jpg", "image/resize,w_100");
     let r = s.get(&url).await;
     r.expect(200);

@@ -112,8 +112,22 @@ pub(crate) fn refusal(cx: &Ctx<'_>, e: storage::Error) -> ApiError {
 /// GetObject and HeadObject: conditions, range, then headers (and body).
 pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> ApiResult {
     let store = &cx.state.store;
-    let meta = store.head_object(bucket, key).await?;
-    if let Err(f) = Conditions::request(cx.headers).evaluate(&meta.etag, meta.last_modified) {
+    let conditions = Conditions::request(cx.headers);
+    let range_header = cx
+        .headers
+        .get(http::header::RANGE)
+        .and_then(|v| v.to_str().ok());
+    // An unconditional GET of the whole object reads once: its metadata
+    // comes with its body (in gateway mode, one backend request, not two).
+    let mut opened = None;
+    let meta = if !head && range_header.is_none() && conditions.is_unconditional() {
+        let (meta, stream) = store.get_object(bucket, key, None).await?;
+        opened = Some(stream);
+        meta
+    } else {
+        store.head_object(bucket, key).await?
+    };
+    if let Err(f) = conditions.evaluate(&meta.etag, meta.last_modified) {
         return match f {
             ConditionFailure::PreconditionFailed => Err(ApiError::PreconditionFailed),
             ConditionFailure::NotModified => {
@@ -126,10 +140,6 @@ pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> Ap
             }
         };
     }
-    let range_header = cx
-        .headers
-        .get(http::header::RANGE)
-        .and_then(|v| v.to_str().ok());
     let range = match resolve_range(range_header, meta.size) {
         RangeRequest::Unsatisfiable => return Err(ApiError::InvalidRange { size: meta.size }),
         RangeRequest::Whole => None,
@@ -143,6 +153,8 @@ pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> Ap
     let overrides = ResponseOverrides::from_query(cx.query);
     let (meta, mut resp) = if head {
         (meta, Response::new(body::empty()))
+    } else if let Some(stream) = opened {
+        (meta, Response::new(body::stream(stream)))
     } else {
         let byte_range = range.map(|(start, end)| ByteRange {
             start,
