@@ -4,7 +4,8 @@ name rules."""
 import pytest
 from botocore.exceptions import ClientError
 
-from s3util import assert_client_error, assert_s3_error, signed_request, unique_name
+from conftest import make_client
+from s3util import Server, assert_client_error, assert_s3_error, signed_request, unique_name
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 
@@ -33,9 +34,28 @@ def test_create_list_head_delete(s3, bucket_name):
 
 
 def test_create_existing_bucket(s3, bucket):
-    with pytest.raises(ClientError) as e:
-        s3.create_bucket(Bucket=bucket)
-    assert_client_error(e, 409, "BucketAlreadyOwnedByYou")
+    # us-east-1 (the default region) keeps AWS's legacy answer: 200, and
+    # nothing changes.
+    s3.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    s3.create_bucket(Bucket=bucket)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"kept"
+
+
+@pytest.mark.embedded_only("one server in another region is enough")
+def test_create_existing_bucket_elsewhere_is_409(tmp_path):
+    srv = Server(tmp_path / "data", tmp_path / "server.log",
+                 extra_args=["--region", "eu-central-1"]).start()
+    try:
+        s3 = make_client(srv.endpoint, region="eu-central-1")
+        name = unique_name("twice")
+        s3.create_bucket(Bucket=name,
+                         CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        with pytest.raises(ClientError) as e:
+            s3.create_bucket(Bucket=name,
+                             CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        assert_client_error(e, 409, "BucketAlreadyOwnedByYou")
+    finally:
+        srv.stop()
 
 
 def test_create_with_location_constraint(s3, endpoint, bucket_name):

@@ -59,6 +59,8 @@ pub struct ServerConfig {
     pub region: String,
     pub domain: Option<String>,
     pub credentials: Credentials,
+    /// The config file's `[[users]]`.
+    pub users: Vec<UserEntry>,
     pub limits: Limits,
     /// How long in-flight requests may run after a shutdown signal.
     pub shutdown_grace: Duration,
@@ -176,6 +178,27 @@ pub struct FileConfig {
     /// `[backend]`: gateway mode over an existing S3 store.
     #[serde(default)]
     pub backend: BackendFileConfig,
+    /// `[[users]]`: users besides the admin.
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+}
+
+/// A `[[users]]` table: a user besides the admin (checked by `users`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub name: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for UserEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserEntry")
+            .field("name", &self.name)
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[backend]` in the config file: gateway mode (docs/deploy.md). Flags

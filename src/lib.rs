@@ -18,3 +18,4 @@ pub mod http;
 pub mod images;
 pub mod s3;
 pub mod server;
+pub mod users;

@@ -2,6 +2,8 @@
 //! file once, opens the store, binds the listener and runs the server until
 //! SIGINT/SIGTERM.
 
+mod admin_cli;
+
 use clap::{Parser, Subcommand};
 use imgbucket::config::{
     explicit_credentials, resolve_credentials, Credentials, FileConfig, Limits, ServerConfig,
@@ -29,6 +31,10 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Call a running server's admin API (IMGBUCKET_ENDPOINT, and the
+    /// admin's IMGBUCKET_ACCESS_KEY / IMGBUCKET_SECRET_KEY).
+    #[command(subcommand)]
+    Admin(admin_cli::AdminCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -184,6 +190,7 @@ async fn build_config(args: ServeArgs) -> Result<(ServerConfig, Storage, bool), 
             .unwrap_or_else(|| "us-east-1".into()),
         domain: args.domain.or(file.domain),
         credentials,
+        users: file.users,
         limits,
         shutdown_grace: Duration::from_secs(10),
         processing: file.processing,
@@ -249,12 +256,32 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         domain: config.domain.clone(),
         limits: config.limits.clone(),
     };
-    let creds = [(
+    let admin = (
         config.credentials.access_key.clone(),
         config.credentials.secret_key.clone(),
-    )];
+    );
+    let users = imgbucket::users::Users::new(store.clone(), admin.clone())
+        .with_config_users(
+            &config
+                .users
+                .iter()
+                .map(|u| imgbucket::users::User {
+                    name: u.name.clone(),
+                    access_key: u.access_key.clone(),
+                    secret_key: u.secret_key.clone(),
+                    created: 0,
+                })
+                .collect::<Vec<_>>(),
+        )?
+        .with_ttl(settings_ttl);
+    if let Err(e) = users.load().await {
+        // A gateway node starts while its backend is down; it reads the
+        // users again once the backend answers.
+        tracing::warn!(error = %e, "cannot read the stored users yet");
+    }
     let state = Arc::new(
-        AppState::new(store, s3, &creds)
+        AppState::new(store, s3, admin)
+            .with_users(users)
             .with_processing(
                 config.processing.clone(),
                 Some(config.data_dir.join("cache")),
@@ -295,6 +322,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Admin(cmd) => runtime
+            .block_on(admin_cli::run(cmd))
+            .map(|text| println!("{text}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,12 +16,10 @@ use futures_util::StreamExt;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
-pub use crate::auth::Keyring;
-
 /// Authenticates the request and wraps its body so that every chunk a
 /// handler reads has been verified. `host_bucket` is the bucket named by the
 /// `Host` header (virtual-host style), which SigV2 needs.
-pub fn authenticate<B>(
+pub async fn authenticate<B>(
     state: &AppState,
     parts: &http::request::Parts,
     host_bucket: Option<&str>,
@@ -31,10 +29,15 @@ where
     B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,
 {
-    let verified = auth::verify(parts, host_bucket, &state.keyring, SystemTime::now())?;
+    let keyring = state.users.keyring().await;
+    let verified = auth::verify(parts, host_bucket, &keyring, SystemTime::now())?;
     let caller = match verified.principal {
         Principal::Anonymous => Caller::Anonymous,
-        Principal::User { access_key } => Caller::User { access_key },
+        Principal::User { access_key } => match state.users.identity(&access_key).await {
+            Some(who) => Caller::User(who),
+            // Removed between the two reads: as if never known.
+            None => return Err(AuthError::InvalidAccessKeyId { access_key }.into()),
+        },
     };
     // The CRC costs little next to the MD5 every write computes, and lets
     // every stored object answer the vendor SDKs' end-to-end check.

@@ -16,6 +16,7 @@
 //!    write path as an `http::hook::UploadHook`;
 //! 6. any error is rendered once, in its envelope (`ApiError::into_response`).
 
+pub mod admin;
 pub mod authn;
 pub mod router;
 
@@ -44,8 +45,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Protocol settings.
     pub config: S3Config,
-    /// Keys the auth module verifies signatures against.
-    pub keyring: authn::Keyring,
+    /// Users and their keys, which signatures are verified against.
+    pub users: Arc<crate::users::Users>,
     /// The S3 handlers' state.
     pub s3: S3State,
     /// The image handlers' state.
@@ -53,20 +54,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state. `credentials` are (access key, secret key) pairs;
-    /// the first one is the owner shown in listings.
-    pub fn new(store: Arc<dyn Store>, config: S3Config, credentials: &[(String, String)]) -> Self {
-        let first = credentials.first().cloned().unwrap_or_default();
+    /// Builds the state. `admin_key` is the admin's (access key, secret key)
+    /// pair; more users come with [`AppState::with_users`].
+    pub fn new(store: Arc<dyn Store>, config: S3Config, admin_key: (String, String)) -> Self {
+        let users = Arc::new(crate::users::Users::new(store.clone(), admin_key.clone()));
         AppState {
-            s3: S3State::new(store.clone(), config.clone(), &first),
+            s3: S3State::new(store.clone(), config.clone(), &admin_key, users.clone()),
             images: ImageService::new(
                 store.clone(),
                 config.clone(),
                 Processor::new(Default::default(), None),
             ),
-            // Any region is accepted in signatures: clients pick all sorts
-            // of defaults, and the signature is checked against it anyway.
-            keyring: authn::Keyring::new(credentials.iter().cloned(), None),
+            users,
             store,
             config,
         }
@@ -89,6 +88,15 @@ impl AppState {
 }
 
 impl AppState {
+    /// Replaces the user registry (the config file's users, a TTL in
+    /// gateway mode); it must hold the same admin.
+    pub fn with_users(mut self, users: crate::users::Users) -> Self {
+        let users = Arc::new(users);
+        self.s3.users = users.clone();
+        self.users = users;
+        self
+    }
+
     /// Bounds how long in-memory copies of bucket settings are trusted
     /// (gateway mode: other nodes change them too).
     pub fn with_settings_ttl(mut self, ttl: Option<std::time::Duration>) -> Self {
@@ -224,7 +232,7 @@ where
     B::Error: std::fmt::Display,
 {
     let (caller, body) =
-        authn::authenticate(state, parts, routed.host_bucket.as_deref(), incoming)?;
+        authn::authenticate(state, parts, routed.host_bucket.as_deref(), incoming).await?;
     let op = match routed.op {
         Op::S3(S3Op::GetObject { bucket, key }) => {
             by_separator(state, S3Op::GetObject { bucket, key }).await?
@@ -259,14 +267,70 @@ async fn by_separator(state: &AppState, op: S3Op) -> Result<Op, ApiError> {
     }
 }
 
-/// The access rule, decided here and nowhere else: a user may do
-/// anything; an anonymous caller may only read objects (processed or not)
-/// and list keys of a `public-read` bucket, and source protection refuses
-/// it the originals it covers, except through a style.
+/// The access rule, decided here and nowhere else:
+/// - the admin may do anything;
+/// - a user may do anything on the buckets it owns (and create buckets,
+///   list its own), and read what it copies from only where it may read;
+/// - on any other bucket a user may do what an anonymous caller may: read
+///   objects (processed or not) and list keys of a `public-read` bucket,
+///   and source protection refuses the originals it covers, except through
+///   a style.
+///
+/// Saveas and Pic-Operations targets named in a body or header are checked
+/// by their handlers with [`may_write`].
 pub async fn authorize(state: &AppState, caller: &Caller, op: &Op) -> Result<(), ApiError> {
-    if let Caller::User { .. } = caller {
-        return Ok(());
+    match caller {
+        Caller::User(who) if who.admin => Ok(()),
+        // Only admins manage users.
+        _ if matches!(op, Op::Admin(_)) => Err(ApiError::AccessDenied),
+        Caller::User(_) => authorize_user(state, caller, op).await,
+        Caller::Anonymous => authorize_public(state, op).await,
     }
+}
+
+/// A user other than the admin.
+async fn authorize_user(state: &AppState, caller: &Caller, op: &Op) -> Result<(), ApiError> {
+    let s3 = match op {
+        Op::S3(s3) | Op::Upload(s3) => Some(s3),
+        Op::Image(_) | Op::Admin(_) => None,
+    };
+    let bucket = match op {
+        // Scoped to the caller by their handlers.
+        Op::S3(S3Op::ListBuckets | S3Op::CreateBucket { .. }) => return Ok(()),
+        Op::S3(s3) | Op::Upload(s3) => s3.bucket(),
+        Op::Image(image) => Some(image.bucket()),
+        Op::Admin(_) => return Err(ApiError::AccessDenied),
+    };
+    let Some(bucket) = bucket else {
+        return Ok(());
+    };
+    if !may_write(state, caller, bucket).await? {
+        return authorize_public(state, op).await;
+    }
+    if let Some(S3Op::CopyObject { source, .. } | S3Op::UploadPartCopy { source, .. }) = s3 {
+        let read = Op::S3(S3Op::GetObject {
+            bucket: source.bucket.clone(),
+            key: source.key.clone(),
+        });
+        if !may_write(state, caller, &source.bucket).await? {
+            return authorize_public(state, &read).await;
+        }
+    }
+    Ok(())
+}
+
+/// Whether `caller` owns `bucket`, so may change it; a missing bucket
+/// counts as allowed (its handler answers `NoSuchBucket`, as AWS does).
+pub async fn may_write(state: &AppState, caller: &Caller, bucket: &str) -> Result<bool, ApiError> {
+    match state.store.bucket(bucket).await {
+        Ok(info) => Ok(caller.owns(&info.owner)),
+        Err(storage::Error::NoSuchBucket(_)) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What anyone may do: read a `public-read` bucket.
+async fn authorize_public(state: &AppState, op: &Op) -> Result<(), ApiError> {
     let bucket = match op {
         Op::S3(s3) if s3.public_read_allows() => s3.bucket(),
         Op::Image(image @ ImageOp::Process { .. }) => Some(image.bucket()),
@@ -334,5 +398,6 @@ async fn dispatch(cx: &Ctx<'_, AppState>, op: Op, body: RequestBody) -> ApiResul
             crate::s3::dispatch(cx.with_state(&state.s3), op, body, hook).await
         }
         Op::Image(op) => crate::images::dispatch(cx.with_state(&state.images), op, body).await,
+        Op::Admin(op) => admin::handle(&state.users, op).await,
     }
 }

@@ -29,6 +29,8 @@ pub enum Op {
     /// Tencent `Pic-Operations` rules: the S3 handler stores the object,
     /// then the rules run on it (`http::hook`).
     Upload(S3Op),
+    /// The admin API (`/-/admin/...`).
+    Admin(super::admin::AdminOp),
 }
 
 impl Op {
@@ -37,6 +39,7 @@ impl Op {
         match self {
             Op::S3(op) | Op::Upload(op) => op.name(),
             Op::Image(op) => op.name(),
+            Op::Admin(op) => op.name(),
         }
     }
 }
@@ -70,6 +73,15 @@ pub fn route(
     let path = uri.path();
     let path = path.strip_prefix('/').unwrap_or(path);
     let host_bucket = bucket_from_host(host, domain);
+    // `-` cannot begin a bucket name: `/-/` is the server's own.
+    if let (None, Some(rest)) = (&host_bucket, path.strip_prefix("-/")) {
+        return Ok(Routed {
+            op: Op::Admin(super::admin::route(method, rest, &query)?),
+            query,
+            resource: format!("/{path}"),
+            host_bucket: None,
+        });
+    }
     let (bucket, key) = match host_bucket.clone() {
         Some(b) => (Some(b), decode_path(path)?),
         None => match path.split_once('/') {

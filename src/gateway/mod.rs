@@ -61,6 +61,9 @@ struct BucketRecord {
     acl: CannedAcl,
     /// Seconds since the epoch.
     created: u64,
+    /// The owner's canonical id; absent (the admin's) in older records.
+    #[serde(default)]
+    owner: String,
 }
 
 /// An open multipart upload's record: what the final object will carry.
@@ -508,6 +511,10 @@ fn part_doc(bucket: &str, upload_id: &str, part_number: u32) -> String {
     format!("uploads/{bucket}/{upload_id}/{part_number:05}")
 }
 
+fn system_doc(name: &str) -> String {
+    format!("system/{name}")
+}
+
 fn crc_doc(bucket: &str, key: &str) -> String {
     format!("crc/{bucket}/{key}")
 }
@@ -518,7 +525,7 @@ fn conditional_writes_unsupported() -> Error {
 
 #[async_trait]
 impl Store for GatewayStore {
-    async fn create_bucket(&self, name: &str, acl: CannedAcl) -> Result<BucketInfo> {
+    async fn create_bucket(&self, name: &str, acl: CannedAcl, owner: &str) -> Result<BucketInfo> {
         if self.is_reserved(name) {
             return Err(Error::BucketAlreadyExists(name.to_string()));
         }
@@ -528,6 +535,7 @@ impl Store for GatewayStore {
         let record = BucketRecord {
             acl,
             created: secs(created),
+            owner: owner.to_string(),
         };
         self.meta_put(&bucket_doc(name), Some(json(&record)?))
             .await?;
@@ -536,6 +544,7 @@ impl Store for GatewayStore {
             name: name.to_string(),
             created,
             acl,
+            owner: owner.to_string(),
         })
     }
 
@@ -562,6 +571,7 @@ impl Store for GatewayStore {
                     name: name.to_string(),
                     created: from_secs(r.created),
                     acl: r.acl,
+                    owner: r.owner,
                 }
             }
             // A bucket made on the backend directly: private, and as old
@@ -594,6 +604,7 @@ impl Store for GatewayStore {
                 name,
                 created,
                 acl: CannedAcl::Private,
+                owner: String::new(),
             });
         }
         // ACLs (and imgbucket's creation times) from the records.
@@ -605,6 +616,7 @@ impl Store for GatewayStore {
                 let r: BucketRecord = unjson("bucket record", &doc)?;
                 info.acl = r.acl;
                 info.created = from_secs(r.created);
+                info.owner = r.owner;
             }
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -656,6 +668,7 @@ impl Store for GatewayStore {
         let record = BucketRecord {
             acl,
             created: secs(info.created),
+            owner: info.owner,
         };
         self.meta_put(&bucket_doc(name), Some(json(&record)?))
             .await?;
@@ -695,6 +708,34 @@ impl Store for GatewayStore {
             let name = format!("{prefix}{rest}");
             // Deleted between the listing and the read: skip it.
             if let Some(doc) = self.meta_get(&setting_doc(bucket, &name)).await? {
+                out.push((name, doc.to_vec()));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn system_doc(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.meta_get(&system_doc(name)).await?.map(|b| b.to_vec()))
+    }
+
+    async fn put_system_doc(&self, name: &str, value: Option<Vec<u8>>) -> Result<()> {
+        self.meta_put(&system_doc(name), value.map(Bytes::from))
+            .await
+    }
+
+    async fn list_system_docs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let names: Vec<String> = self
+            .meta_list(&system_doc(prefix))
+            .await?
+            .into_iter()
+            .map(|rest| format!("{prefix}{rest}"))
+            .collect();
+        let docs: Vec<String> = names.iter().map(|n| system_doc(n)).collect();
+        let read = futures_util::future::join_all(docs.iter().map(|d| self.meta_get(d))).await;
+        let mut out = Vec::new();
+        for (name, doc) in names.into_iter().zip(read) {
+            // Deleted between the listing and the read: gone.
+            if let Some(doc) = doc? {
                 out.push((name, doc.to_vec()));
             }
         }

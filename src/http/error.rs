@@ -108,6 +108,14 @@ error_codes! {
     NoSuchKey => 404;
     /// The multipart upload does not exist.
     NoSuchUpload => 404;
+    /// The admin API names a user that does not exist.
+    NoSuchUser => 404;
+    /// A path under `/-/` that names nothing.
+    NoSuchResource => 404;
+    /// The admin API adds a user whose name is taken.
+    UserAlreadyExists => 409;
+    /// The admin API changes a user defined outside it (config file).
+    UserNotManaged => 409;
     /// A known S3 feature this server does not implement.
     NotImplemented => 501;
     /// A conditional header's condition is false.
@@ -256,6 +264,18 @@ pub enum ApiError {
     /// A server-side failure; details are logged, not sent.
     #[error("We encountered an internal error. Please try again.")]
     Internal(String),
+    /// The admin API: no such user.
+    #[error("There is no user {0}.")]
+    NoSuchUser(String),
+    /// The admin API: the name is taken.
+    #[error("The user {0} already exists.")]
+    UserAlreadyExists(String),
+    /// The admin API: a user it does not manage (the message says where).
+    #[error("{0}")]
+    UserNotManaged(String),
+    /// Nothing lives at this path under `/-/`.
+    #[error("There is nothing at {0}.")]
+    NoSuchResource(String),
     /// CreateBucket on a name someone else holds.
     #[error("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")]
     BucketAlreadyExists(String),
@@ -341,6 +361,10 @@ impl ApiError {
             RequestTimeout => ErrorCode::RequestTimeout,
             Internal(_) => ErrorCode::InternalError,
             BucketAlreadyExists(_) => ErrorCode::BucketAlreadyExists,
+            NoSuchUser(_) => ErrorCode::NoSuchUser,
+            UserAlreadyExists(_) => ErrorCode::UserAlreadyExists,
+            UserNotManaged(_) => ErrorCode::UserNotManaged,
+            NoSuchResource(_) => ErrorCode::NoSuchResource,
             ServiceUnavailable(_) => ErrorCode::ServiceUnavailable,
             SlowDown(_) => ErrorCode::SlowDown,
             // Image failures carry their own code and status; by status.
@@ -582,6 +606,20 @@ impl From<storage::Error> for ApiError {
             // Corruption and I/O failures are the server's fault: 500, and the
             // detail goes to the log only.
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::users::UserError> for ApiError {
+    fn from(e: crate::users::UserError) -> Self {
+        use crate::users::UserError as E;
+        match e {
+            E::InvalidName(_) => ApiError::InvalidArgument("name", e.to_string()),
+            E::Exists(name) => ApiError::UserAlreadyExists(name),
+            E::NoSuchUser(name) => ApiError::NoSuchUser(name),
+            E::NotManaged(..) => ApiError::UserNotManaged(e.to_string()),
+            E::Invalid(why) => ApiError::Internal(why),
+            E::Store(s) => s.into(),
         }
     }
 }

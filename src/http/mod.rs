@@ -46,11 +46,27 @@ pub struct S3Config {
 pub enum Caller {
     /// No credentials: only reads of `public-read` buckets.
     Anonymous,
-    /// A known access key; this single-tenant server gives it everything.
-    User {
-        /// The access key id that signed the request.
-        access_key: String,
-    },
+    /// A known user, by the access key that signed the request.
+    User(crate::users::Identity),
+}
+
+impl Caller {
+    /// Whether the caller owns a bucket recorded as `owner`'s (the admin
+    /// owns every bucket; see `users::Identity::owns`).
+    pub fn owns(&self, owner: &str) -> bool {
+        match self {
+            Caller::User(who) => who.owns(owner),
+            Caller::Anonymous => false,
+        }
+    }
+
+    /// The canonical id a bucket made by this caller is recorded under.
+    pub fn owner_id(&self) -> &str {
+        match self {
+            Caller::User(who) => &who.canonical_id,
+            Caller::Anonymous => "",
+        }
+    }
 }
 
 /// What a handler gets besides the op and the body: the request's parts

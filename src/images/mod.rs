@@ -746,7 +746,12 @@ async fn saveas(
     let target_bucket = save.bucket.clone().unwrap_or_else(|| bucket.to_string());
     validate_bucket_name(&target_bucket)
         .map_err(|e| ProcessError::InvalidArgument(e.to_string()))?;
-    store.bucket(&target_bucket).await?;
+    let target = store.bucket(&target_bucket).await?;
+    if !cx.caller.owns(&target.owner) {
+        return Err(ProcessError::AccessDenied(format!(
+            "Access Denied: cannot write to bucket {target_bucket:?}"
+        )));
+    }
     let pipeline = resolve(store, bucket, save.process).await?;
     let proc = &cx.state.process;
     let head = store.head_object(bucket, key).await?;

@@ -201,8 +201,9 @@ async fn plan(
                 )
             })?;
             match store.bucket(&target_bucket).await {
-                Ok(_) => {}
-                Err(storage::Error::NoSuchBucket(_)) => {
+                Ok(info) if cx.caller.owns(&info.owner) => {}
+                // Another user's bucket: not the caller's to write.
+                Ok(_) | Err(storage::Error::NoSuchBucket(_)) => {
                     return Err(ProcessError::AccessDenied(format!(
                         "Access Denied: cannot write to bucket {target_bucket:?}"
                     )))

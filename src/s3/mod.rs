@@ -13,6 +13,7 @@ pub mod op;
 pub mod token;
 
 use crate::http::body::RequestBody;
+use crate::http::error::ApiError;
 use crate::http::hook::UploadHook;
 use crate::http::{ApiResult, S3Config};
 use op::S3Op;
@@ -31,35 +32,64 @@ pub struct Owner {
     pub display_name: String,
 }
 
+impl Owner {
+    /// The owner a caller's new buckets get, as shown.
+    pub(crate) fn of(who: &crate::users::Identity) -> Owner {
+        Owner {
+            id: who.canonical_id.clone(),
+            display_name: who.name.clone(),
+        }
+    }
+}
+
 /// The S3 handlers' shared state: the store, the protocol settings, the
-/// owner shown in listings, and the key that signs continuation tokens.
+/// users (owners shown in listings and ACLs), and the key that signs
+/// continuation tokens.
 pub struct S3State {
     /// The storage engine.
     pub store: Arc<dyn Store>,
     /// Protocol settings.
     pub config: S3Config,
-    pub(crate) owner: Owner,
+    pub(crate) users: Arc<crate::users::Users>,
     pub(crate) token_key: token::TokenKey,
 }
 
 impl S3State {
-    /// Builds the state; `owner_key` is the (access key, secret key) pair
-    /// of the owner shown in listings, whose secret also derives the
+    /// Builds the state; the admin's secret (`admin_key.1`) derives the
     /// continuation-token key.
-    pub fn new(store: Arc<dyn Store>, config: S3Config, owner_key: &(String, String)) -> Self {
-        use sha2::Digest;
-        let id = hex::encode(sha2::Sha256::digest(
-            format!("imgbucket owner {}", owner_key.0).as_bytes(),
-        ));
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: S3Config,
+        admin_key: &(String, String),
+        users: Arc<crate::users::Users>,
+    ) -> Self {
         S3State {
             store,
             config,
-            owner: Owner {
-                id,
-                display_name: "imgbucket".into(),
-            },
-            token_key: token::TokenKey::derive(owner_key.1.as_bytes()),
+            users,
+            token_key: token::TokenKey::derive(admin_key.1.as_bytes()),
         }
+    }
+
+    /// The owner recorded as `id` (empty: the admin), as shown.
+    pub(crate) async fn owner_of(&self, id: &str) -> Owner {
+        let id = if id.is_empty() {
+            crate::users::canonical_id(crate::users::ADMIN_NAME)
+        } else {
+            id.to_string()
+        };
+        let display_name = match self.users.display_name(&id).await {
+            Some(name) => name,
+            // A removed user's buckets keep its id.
+            None => id.chars().take(12).collect(),
+        };
+        Owner { id, display_name }
+    }
+
+    /// The owner of `bucket`, as shown.
+    pub(crate) async fn bucket_owner(&self, bucket: &str) -> Result<Owner, ApiError> {
+        let info = self.store.bucket(bucket).await?;
+        Ok(self.owner_of(&info.owner).await)
     }
 }
 

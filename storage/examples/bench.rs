@@ -79,7 +79,7 @@ async fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let store = Arc::new(EmbeddedStore::open(&dir.join("store")).unwrap());
     let s: &dyn Store = store.as_ref();
-    s.create_bucket("bench", CannedAcl::Private)
+    s.create_bucket("bench", CannedAcl::Private, "")
         .await
         .unwrap_or_else(|_| panic!("use an empty directory"));
 

@@ -191,11 +191,20 @@ pub(crate) fn object_meta(key: String, rec: ObjectRec) -> ObjectMeta {
     }
 }
 
+/// Store-wide documents share `Space::System` with the layout marker,
+/// under this prefix.
+const SYSTEM_DOC_PREFIX: &[u8] = b"doc/";
+
+fn system_doc_key(name: &str) -> Vec<u8> {
+    [SYSTEM_DOC_PREFIX, name.as_bytes()].concat()
+}
+
 fn bucket_info(name: String, rec: BucketRec) -> BucketInfo {
     BucketInfo {
         name,
         created: from_ns(rec.created_ns),
         acl: rec.acl,
+        owner: rec.owner,
     }
 }
 
@@ -585,11 +594,12 @@ fn garbage_of(old: &[u8]) -> Vec<String> {
 
 #[async_trait]
 impl Store for EmbeddedStore {
-    async fn create_bucket(&self, name: &str, acl: CannedAcl) -> Result<BucketInfo> {
+    async fn create_bucket(&self, name: &str, acl: CannedAcl, owner: &str) -> Result<BucketInfo> {
         let rec = BucketRec {
             v: BucketRec::VERSION,
             created_ns: to_ns(SystemTime::now()),
             acl,
+            owner: owner.to_string(),
         };
         let bytes = encode(&rec);
         self.inner.meta.transaction(&mut |tx: &dyn Txn| {
@@ -755,6 +765,50 @@ impl Store for EmbeddedStore {
             let (k, v) = item?;
             let name = String::from_utf8(k[base.len()..].to_vec())
                 .map_err(|_| Error::Corrupt("setting name is not UTF-8".into()))?;
+            out.push((name, decode_setting(&v)?));
+        }
+        Ok(out)
+    }
+
+    async fn system_doc(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        match self.inner.meta.get(Space::System, &system_doc_key(name))? {
+            Some(v) => Ok(Some(decode_setting(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn put_system_doc(&self, name: &str, value: Option<Vec<u8>>) -> Result<()> {
+        let key = system_doc_key(name);
+        let record = value.as_deref().map(encode_setting);
+        {
+            let _gate = self.inner.read_gate();
+            self.inner.meta.transaction(&mut |tx: &dyn Txn| {
+                match &record {
+                    Some(r) => tx.insert(Space::System, &key, r)?,
+                    None => tx.remove(Space::System, &key)?,
+                };
+                Ok(())
+            })?;
+        }
+        self.inner.flush_and_delete(Vec::new()).await
+    }
+
+    async fn list_system_docs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let from = system_doc_key(prefix);
+        let to = list::successor(&from);
+        let end = match &to {
+            Some(t) => Bound::Excluded(&t[..]),
+            None => Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        for item in self
+            .inner
+            .meta
+            .range(Space::System, Bound::Included(&from), end)
+        {
+            let (k, v) = item?;
+            let name = String::from_utf8(k[SYSTEM_DOC_PREFIX.len()..].to_vec())
+                .map_err(|_| Error::Corrupt("document name is not UTF-8".into()))?;
             out.push((name, decode_setting(&v)?));
         }
         Ok(out)

@@ -41,9 +41,10 @@ pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 pub trait Store: Send + Sync + 'static {
     // ----- buckets -------------------------------------------------------
 
-    /// Creates a bucket. `Error::BucketAlreadyOwnedByYou` if it exists.
-    /// Name validation is the caller's job (it is a protocol rule).
-    async fn create_bucket(&self, name: &str, acl: CannedAcl) -> Result<BucketInfo>;
+    /// Creates a bucket owned by `owner` (a canonical user id; empty for
+    /// the admin). `Error::BucketAlreadyOwnedByYou` if it exists, whoever
+    /// owns it. Name validation is the caller's job (a protocol rule).
+    async fn create_bucket(&self, name: &str, acl: CannedAcl, owner: &str) -> Result<BucketInfo>;
     /// `Error::NoSuchBucket` if absent.
     async fn bucket(&self, name: &str) -> Result<BucketInfo>;
     /// All buckets, sorted by name.
@@ -71,6 +72,16 @@ pub trait Store: Send + Sync + 'static {
         bucket: &str,
         prefix: &str,
     ) -> Result<Vec<(String, Vec<u8>)>>;
+
+    // ----- store-wide documents ------------------------------------------
+
+    /// A store-wide document (users, keys), opaque to storage; `None` if
+    /// absent. `name` is path-like, such as `users/alice`.
+    async fn system_doc(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    /// Writes (with `None` deletes) a store-wide document, durably.
+    async fn put_system_doc(&self, name: &str, value: Option<Vec<u8>>) -> Result<()>;
+    /// Store-wide documents whose name starts with `prefix`, sorted by name.
+    async fn list_system_docs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
 
     // ----- objects -------------------------------------------------------
 

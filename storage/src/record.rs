@@ -72,6 +72,9 @@ pub(crate) struct BucketRec {
     pub v: u32,
     pub created_ns: u64,
     pub acl: CannedAcl,
+    /// Absent from records written before there were users: the admin's.
+    #[serde(default)]
+    pub owner: String,
 }
 
 impl Record for BucketRec {

@@ -19,6 +19,9 @@ pub struct BucketInfo {
     pub name: String,
     pub created: SystemTime,
     pub acl: CannedAcl,
+    /// The owner's canonical user id; empty for the admin (and for buckets
+    /// made before there were users).
+    pub owner: String,
 }
 
 /// Attributes of an object that a client sets on upload and gets back on

@@ -242,7 +242,7 @@ async fn paging_equals_full_listing_for_every_page_size() {
 #[tokio::test]
 async fn listing_edge_cases() {
     let (_dir, s) = store_with("e").await;
-    s.create_bucket("e2", CannedAcl::Private).await.unwrap();
+    s.create_bucket("e2", CannedAcl::Private, "").await.unwrap();
     for k in [
         "photos/2024/a.jpg",
         "photos/2024/b.jpg",

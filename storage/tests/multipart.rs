@@ -415,7 +415,7 @@ async fn many_segments_are_read_lazily_and_in_order() {
 async fn racing_complete_and_abort_leave_one_outcome_and_no_files() {
     let dir = tempfile::tempdir().unwrap();
     let s = std::sync::Arc::new(open(dir.path()));
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    s.create_bucket("b", CannedAcl::Private, "").await.unwrap();
     for round in 0..10 {
         let key = format!("k{round}");
         let id = start(s.as_ref(), &key).await;

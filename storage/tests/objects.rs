@@ -12,13 +12,16 @@ async fn buckets_lifecycle() {
     let dir = tempfile::tempdir().unwrap();
     let s = open(dir.path());
     assert!(s.list_buckets().await.unwrap().is_empty());
-    let b = s.create_bucket("zeta", CannedAcl::Private).await.unwrap();
+    let b = s
+        .create_bucket("zeta", CannedAcl::Private, "")
+        .await
+        .unwrap();
     assert_eq!(b.name, "zeta");
-    s.create_bucket("alpha", CannedAcl::PublicRead)
+    s.create_bucket("alpha", CannedAcl::PublicRead, "")
         .await
         .unwrap();
     assert!(matches!(
-        s.create_bucket("zeta", CannedAcl::Private).await,
+        s.create_bucket("zeta", CannedAcl::Private, "").await,
         Err(Error::BucketAlreadyOwnedByYou(_))
     ));
     let names: Vec<_> = s
@@ -59,7 +62,7 @@ async fn buckets_lifecycle() {
 async fn delete_bucket_refuses_objects_and_aborts_uploads() {
     let (dir, s) = store_with("b").await;
     // A bucket whose name extends "b" must not count as content of "b".
-    s.create_bucket("bb", CannedAcl::Private).await.unwrap();
+    s.create_bucket("bb", CannedAcl::Private, "").await.unwrap();
     put(&s, "bb", "x", b"other bucket").await;
     put(&s, "b", "k", b"data").await;
     assert!(matches!(
@@ -85,7 +88,7 @@ async fn delete_bucket_refuses_objects_and_aborts_uploads() {
     // The upload and its part file went with the bucket.
     assert_eq!(files_under(&dir.path().join("objects")).len(), files_before);
     // Settings went with the bucket: a new bucket of the same name starts clean.
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    s.create_bucket("b", CannedAcl::Private, "").await.unwrap();
     assert_eq!(s.bucket_setting("b", "style/a").await.unwrap(), None);
     assert!(matches!(
         s.multipart_upload("b", "m", &id).await,
@@ -97,7 +100,7 @@ async fn delete_bucket_refuses_objects_and_aborts_uploads() {
 #[tokio::test]
 async fn bucket_settings() {
     let (_dir, s) = store_with("b").await;
-    s.create_bucket("b2", CannedAcl::Private).await.unwrap();
+    s.create_bucket("b2", CannedAcl::Private, "").await.unwrap();
     s.put_bucket_setting("b", "style/thumb", Some(b"resize,w_100".to_vec()))
         .await
         .unwrap();
@@ -356,7 +359,7 @@ async fn overwrite_is_atomic_for_open_readers() {
 async fn concurrent_puts_of_one_key_last_wins_and_nothing_leaks() {
     let dir = tempfile::tempdir().unwrap();
     let s = std::sync::Arc::new(open(dir.path()));
-    s.create_bucket("b", CannedAcl::Private).await.unwrap();
+    s.create_bucket("b", CannedAcl::Private, "").await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..16u8 {
         let s = s.clone();
@@ -438,7 +441,9 @@ async fn delete_bucket_racing_puts_never_orphans_objects() {
     let dir = tempfile::tempdir().unwrap();
     let s = std::sync::Arc::new(open(dir.path()));
     for round in 0..10 {
-        s.create_bucket("race", CannedAcl::Private).await.unwrap();
+        s.create_bucket("race", CannedAcl::Private, "")
+            .await
+            .unwrap();
         let mut writers = Vec::new();
         for i in 0..8 {
             let s = s.clone();
@@ -472,7 +477,9 @@ async fn delete_bucket_racing_puts_never_orphans_objects() {
             Err(Error::NoSuchBucket(_))
         ));
         // Recreating the bucket shows nothing left over from the old one.
-        s.create_bucket("race", CannedAcl::Private).await.unwrap();
+        s.create_bucket("race", CannedAcl::Private, "")
+            .await
+            .unwrap();
         let page = first_page(s.as_ref(), "race", 100).await.unwrap();
         assert!(page.objects.is_empty(), "round {round}: {:?}", page.objects);
         s.delete_bucket("race").await.unwrap();

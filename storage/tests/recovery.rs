@@ -14,7 +14,9 @@ async fn reopen_keeps_committed_state_and_removes_debris() {
     let upload_id;
     {
         let s = open(dir.path());
-        s.create_bucket("b", CannedAcl::PublicRead).await.unwrap();
+        s.create_bucket("b", CannedAcl::PublicRead, "")
+            .await
+            .unwrap();
         put(&s, "b", "kept", &bytes(10_000, 5)).await;
         put(&s, "b", "small", b"inline bytes").await;
         s.put_bucket_setting("b", "style/s", Some(b"v".to_vec()))
@@ -85,7 +87,7 @@ async fn uncommitted_writer_is_absent_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = open(dir.path());
-        s.create_bucket("b", CannedAcl::Private).await.unwrap();
+        s.create_bucket("b", CannedAcl::Private, "").await.unwrap();
         let mut w = s.object_writer("b", "k").await.unwrap();
         w.write(&bytes(2 * 1024 * 1024, 1)).await.unwrap();
         assert_eq!(files_under(&dir.path().join("tmp")).len(), 1);
@@ -106,7 +108,7 @@ async fn an_undecodable_record_keeps_the_store_open_and_deletes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = open(dir.path());
-        s.create_bucket("b", CannedAcl::Private).await.unwrap();
+        s.create_bucket("b", CannedAcl::Private, "").await.unwrap();
         put(&s, "b", "good", &bytes(9000, 1)).await;
     }
     {
@@ -154,7 +156,7 @@ fn crash_child_process() {
         .unwrap();
     rt.block_on(async move {
         let s = open(std::path::Path::new(&dir));
-        s.create_bucket("b", CannedAcl::Private).await.unwrap();
+        s.create_bucket("b", CannedAcl::Private, "").await.unwrap();
         let mut pending = s.object_writer("b", "never-committed").await.unwrap();
         pending.write(&bytes(3 * 1024 * 1024, 7)).await.unwrap();
         for i in 0u32.. {
@@ -223,4 +225,35 @@ async fn kill_9_after_acknowledged_commits() {
     let with_files = listed.objects.iter().filter(|o| o.size > 4096).count();
     assert!(with_files > 10);
     assert_eq!(files_under(&dir.path().join("objects")).len(), with_files);
+}
+
+#[tokio::test]
+async fn system_docs_and_bucket_owners_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        s.create_bucket("mine", CannedAcl::Private, "f00d")
+            .await
+            .unwrap();
+        for name in ["users/bob", "users/alice", "other/x"] {
+            s.put_system_doc(name, Some(name.as_bytes().to_vec()))
+                .await
+                .unwrap();
+        }
+        s.put_system_doc("users/bob", None).await.unwrap();
+    }
+    let s = open(dir.path());
+    assert_eq!(s.bucket("mine").await.unwrap().owner, "f00d");
+    let users = s.list_system_docs("users/").await.unwrap();
+    assert_eq!(
+        users,
+        vec![("users/alice".to_string(), b"users/alice".to_vec())]
+    );
+    assert_eq!(s.system_doc("users/bob").await.unwrap(), None);
+    assert_eq!(
+        s.system_doc("other/x").await.unwrap().as_deref(),
+        Some(&b"other/x"[..])
+    );
+    // The layout marker shares the space and is not a document.
+    assert_eq!(s.list_system_docs("").await.unwrap().len(), 2);
 }

@@ -116,7 +116,7 @@ impl Server {
             AppState::new(
                 store,
                 config,
-                &[(ACCESS_KEY.to_string(), SECRET_KEY.to_string())],
+                (ACCESS_KEY.to_string(), SECRET_KEY.to_string()),
             )
             .with_processing(options.processing, Some(dir.path().join("cache")))
             .with_settings_ttl(settings_ttl),

@@ -41,13 +41,16 @@ macro_rules! counting_store {
 }
 
 counting_store! {
-    fn create_bucket(&self, name: &str, acl: CannedAcl) -> Result<BucketInfo>;
+    fn create_bucket(&self, name: &str, acl: CannedAcl, owner: &str) -> Result<BucketInfo>;
     fn bucket(&self, name: &str) -> Result<BucketInfo>;
     fn list_buckets(&self) -> Result<Vec<BucketInfo>>;
     fn delete_bucket(&self, name: &str) -> Result<()>;
     fn set_bucket_acl(&self, name: &str, acl: CannedAcl) -> Result<()>;
     fn put_bucket_setting(&self, bucket: &str, name: &str, value: Option<Vec<u8>>) -> Result<()>;
     fn list_bucket_settings(&self, bucket: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
+    fn system_doc(&self, name: &str) -> Result<Option<Vec<u8>>>;
+    fn put_system_doc(&self, name: &str, value: Option<Vec<u8>>) -> Result<()>;
+    fn list_system_docs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
     fn object_writer(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>>;
     fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta>;
     fn get_object(&self, bucket: &str, key: &str, range: Option<ByteRange>) -> Result<(ObjectMeta, ByteStream)>;

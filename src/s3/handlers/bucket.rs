@@ -5,18 +5,25 @@ use crate::http::body::RequestBody;
 use crate::http::error::ApiError;
 use crate::http::vendor::Vendor;
 use crate::http::xml::{self, XmlWriter};
+use crate::http::Caller;
 use crate::http::{empty_response, xml_response, ApiResult};
-use crate::s3::Ctx;
+use crate::s3::{Ctx, Owner};
 use http::{HeaderValue, StatusCode};
 use storage::{CannedAcl, ListQuery, UploadsQuery};
 
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 
+/// The caller's own buckets (the admin's: those made by the admin, and
+/// those from before there were users).
 pub async fn list_buckets(cx: &Ctx<'_>) -> ApiResult {
-    let buckets = cx.state.store.list_buckets().await?;
+    let Caller::User(who) = &cx.caller else {
+        return Err(ApiError::AccessDenied);
+    };
+    let mut buckets = cx.state.store.list_buckets().await?;
+    buckets.retain(|b| who.made(&b.owner));
     let mut x = cx.xml();
     x.open_root("ListAllMyBucketsResult");
-    owner(&mut x, cx);
+    owner(&mut x, &Owner::of(who));
     x.open_plain("Buckets");
     for b in &buckets {
         x.open_plain("Bucket");
@@ -64,9 +71,10 @@ pub async fn get_info(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     x.elem("Name", &info.name);
     x.time_elem("CreationDate", info.created);
     oss_location(&mut x, cx);
+    let who = cx.state.owner_of(&info.owner).await;
     x.open_plain("Owner");
-    x.elem("DisplayName", &cx.state.owner.display_name);
-    x.elem("ID", &cx.state.owner.id);
+    x.elem("DisplayName", &who.display_name);
+    x.elem("ID", &who.id);
     x.close("Owner");
     x.open_plain("AccessControlList");
     x.elem("Grant", oss_acl_word(info.acl));
@@ -131,10 +139,10 @@ pub async fn get_stat(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
 }
 
 /// `<Owner><ID/><DisplayName/></Owner>`.
-pub(crate) fn owner(x: &mut XmlWriter, cx: &Ctx<'_>) {
+pub(crate) fn owner(x: &mut XmlWriter, who: &Owner) {
     x.open_plain("Owner");
-    x.elem("ID", &cx.state.owner.id);
-    x.elem("DisplayName", &cx.state.owner.display_name);
+    x.elem("ID", &who.id);
+    x.elem("DisplayName", &who.display_name);
     x.close("Owner");
 }
 
@@ -174,10 +182,29 @@ pub async fn create_bucket(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) ->
             return Err(ApiError::IllegalLocationConstraint(wanted.to_string()));
         }
     }
-    // Re-creating an owned bucket answers 409 BucketAlreadyOwnedByYou (the
-    // behaviour of every region but us-east-1's legacy 200), which is what
-    // aws-cli and boto3 handle.
-    cx.state.store.create_bucket(bucket, acl).await?;
+    let Caller::User(who) = &cx.caller else {
+        return Err(ApiError::AccessDenied);
+    };
+    match cx
+        .state
+        .store
+        .create_bucket(bucket, acl, &who.canonical_id)
+        .await
+    {
+        Ok(_) => {}
+        Err(storage::Error::BucketAlreadyOwnedByYou(_)) => {
+            let existing = cx.state.store.bucket(bucket).await?;
+            if !who.made(&existing.owner) {
+                return Err(ApiError::BucketAlreadyExists(bucket.to_string()));
+            }
+            // Re-creating one's own bucket: us-east-1 keeps AWS's legacy
+            // 200 (nothing changes), every other region answers 409.
+            if cx.state.config.region != "us-east-1" {
+                return Err(ApiError::BucketAlreadyOwnedByYou(bucket.to_string()));
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
     let mut r = empty_response(StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&format!("/{bucket}")) {
         r.headers_mut().insert(http::header::LOCATION, v);
@@ -223,7 +250,8 @@ pub async fn get_acl(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     let info = cx.state.store.bucket(bucket).await?;
     let mut x = cx.xml();
     x.open_root("AccessControlPolicy");
-    owner(&mut x, cx);
+    let who = cx.state.owner_of(&info.owner).await;
+    owner(&mut x, &who);
     x.open_plain("AccessControlList");
     if cx.vendor == Vendor::Oss {
         // OSS states a canned ACL as one word in `<Grant>`.
@@ -234,8 +262,8 @@ pub async fn get_acl(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     }
     x.open_plain("Grant");
     x.raw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
-    x.elem("ID", &cx.state.owner.id);
-    x.elem("DisplayName", &cx.state.owner.display_name);
+    x.elem("ID", &who.id);
+    x.elem("DisplayName", &who.display_name);
     x.close("Grantee");
     x.elem("Permission", "FULL_CONTROL");
     x.close("Grant");

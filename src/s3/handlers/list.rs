@@ -9,7 +9,7 @@ use crate::http::vendor::Vendor;
 use crate::http::xml::XmlWriter;
 use crate::http::{xml_response, ApiResult};
 use crate::s3::op::{ListV1Params, ListV2Params, ListVersionsParams};
-use crate::s3::Ctx;
+use crate::s3::{Ctx, Owner};
 use http::StatusCode;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use storage::{ListPage, ListQuery, ObjectMeta};
@@ -45,15 +45,15 @@ async fn page(cx: &Ctx<'_>, bucket: &str, q: ListQuery) -> Result<ListPage, ApiE
     Ok(cx.state.store.list_objects(bucket, &q).await?)
 }
 
-fn contents(x: &mut XmlWriter, cx: &Ctx<'_>, enc: &Enc, o: &ObjectMeta, with_owner: bool) {
+fn contents(x: &mut XmlWriter, enc: &Enc, o: &ObjectMeta, with_owner: Option<&Owner>) {
     x.open_plain("Contents");
     x.elem("Key", &enc.s(&o.key));
     x.time_elem("LastModified", o.last_modified);
     x.elem("ETag", &format!("\"{}\"", o.etag));
     x.elem("Size", &o.size.to_string());
     x.elem("StorageClass", "STANDARD");
-    if with_owner {
-        owner(x, cx);
+    if let Some(who) = with_owner {
+        owner(x, who);
     }
     if x.vendor() == Vendor::Oss {
         // OSS states how the object was written; a multipart ETag has `-n`.
@@ -107,8 +107,9 @@ pub async fn list_v1(cx: &Ctx<'_>, bucket: &str, p: ListV1Params) -> ApiResult {
     if p.url_encode {
         x.elem("EncodingType", "url");
     }
+    let who = cx.state.bucket_owner(bucket).await?;
     for o in &page.objects {
-        contents(&mut x, cx, &enc, o, true);
+        contents(&mut x, &enc, o, Some(&who));
     }
     common_prefixes(&mut x, &enc, &page.common_prefixes);
     x.close("ListBucketResult");
@@ -156,8 +157,12 @@ pub async fn list_v2(cx: &Ctx<'_>, bucket: &str, p: ListV2Params) -> ApiResult {
     if p.url_encode {
         x.elem("EncodingType", "url");
     }
+    let who = match p.fetch_owner {
+        true => Some(cx.state.bucket_owner(bucket).await?),
+        false => None,
+    };
     for o in &page.objects {
-        contents(&mut x, cx, &enc, o, p.fetch_owner);
+        contents(&mut x, &enc, o, who.as_ref());
     }
     common_prefixes(&mut x, &enc, &page.common_prefixes);
     x.close("ListBucketResult");
@@ -175,6 +180,7 @@ pub async fn list_versions(cx: &Ctx<'_>, bucket: &str, p: ListVersionsParams) ->
         max_keys: p.max_keys,
     };
     let page = page(cx, bucket, q).await?;
+    let who = cx.state.bucket_owner(bucket).await?;
     let enc = Enc(p.url_encode);
     let mut x = cx.xml();
     x.open_root("ListVersionsResult");
@@ -206,7 +212,7 @@ pub async fn list_versions(cx: &Ctx<'_>, bucket: &str, p: ListVersionsParams) ->
         x.elem("ETag", &format!("\"{}\"", o.etag));
         x.elem("Size", &o.size.to_string());
         x.elem("StorageClass", "STANDARD");
-        owner(&mut x, cx);
+        owner(&mut x, &who);
         x.close("Version");
     }
     common_prefixes(&mut x, &enc, &page.common_prefixes);

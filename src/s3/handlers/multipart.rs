@@ -230,11 +230,12 @@ pub async fn list_parts(
     x.elem("Bucket", bucket);
     x.elem("Key", key);
     x.elem("UploadId", upload_id);
+    let who = cx.state.bucket_owner(bucket).await?;
     x.open_plain("Initiator");
-    x.elem("ID", &cx.state.owner.id);
-    x.elem("DisplayName", &cx.state.owner.display_name);
+    x.elem("ID", &who.id);
+    x.elem("DisplayName", &who.display_name);
     x.close("Initiator");
-    owner(&mut x, cx);
+    owner(&mut x, &who);
     x.elem("StorageClass", "STANDARD");
     x.elem("PartNumberMarker", &marker.to_string());
     x.elem(
@@ -286,6 +287,7 @@ pub async fn list_uploads(cx: &Ctx<'_>, bucket: &str, p: UploadsParams) -> ApiRe
             s.to_string()
         }
     };
+    let who = cx.state.bucket_owner(bucket).await?;
     let mut x = cx.xml();
     x.open_root("ListMultipartUploadsResult");
     x.elem("Bucket", bucket);
@@ -316,10 +318,10 @@ pub async fn list_uploads(cx: &Ctx<'_>, bucket: &str, p: UploadsParams) -> ApiRe
         x.elem("Key", &enc(&u.key));
         x.elem("UploadId", &u.upload_id);
         x.open_plain("Initiator");
-        x.elem("ID", &cx.state.owner.id);
-        x.elem("DisplayName", &cx.state.owner.display_name);
+        x.elem("ID", &who.id);
+        x.elem("DisplayName", &who.display_name);
         x.close("Initiator");
-        owner(&mut x, cx);
+        owner(&mut x, &who);
         x.elem("StorageClass", "STANDARD");
         x.time_elem("Initiated", u.initiated);
         x.close("Upload");

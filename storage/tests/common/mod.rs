@@ -20,7 +20,9 @@ pub fn open(dir: &Path) -> EmbeddedStore {
 pub async fn store_with(bucket: &str) -> (tempfile::TempDir, EmbeddedStore) {
     let dir = tempfile::tempdir().unwrap();
     let s = open(dir.path());
-    s.create_bucket(bucket, CannedAcl::Private).await.unwrap();
+    s.create_bucket(bucket, CannedAcl::Private, "")
+        .await
+        .unwrap();
     (dir, s)
 }
 
