@@ -191,6 +191,29 @@ pub(crate) fn object_meta(key: String, rec: ObjectRec) -> ObjectMeta {
     }
 }
 
+/// The documents (settings or store-wide) of `space` whose key starts with
+/// `from`, named by their key after its first `skip` bytes, sorted.
+fn named_documents(
+    meta: &dyn MetaStore,
+    space: Space,
+    from: &[u8],
+    skip: usize,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let to = list::successor(from);
+    let end = match &to {
+        Some(t) => Bound::Excluded(&t[..]),
+        None => Bound::Unbounded,
+    };
+    let mut out = Vec::new();
+    for item in meta.range(space, Bound::Included(from), end) {
+        let (k, v) = item?;
+        let name = String::from_utf8(k[skip..].to_vec())
+            .map_err(|_| Error::Corrupt("a document name is not UTF-8".into()))?;
+        out.push((name, decode_setting(&v)?));
+    }
+    Ok(out)
+}
+
 /// Store-wide documents share `Space::System` with the layout marker,
 /// under this prefix.
 const SYSTEM_DOC_PREFIX: &[u8] = b"doc/";
@@ -750,24 +773,12 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<(String, Vec<u8>)>> {
         self.inner.require_bucket(bucket)?;
         let base = keys::object_prefix(bucket);
-        let from = keys::setting(bucket, prefix);
-        let to = list::successor(&from);
-        let end = match &to {
-            Some(t) => Bound::Excluded(&t[..]),
-            None => Bound::Unbounded,
-        };
-        let mut out = Vec::new();
-        for item in self
-            .inner
-            .meta
-            .range(Space::Settings, Bound::Included(&from), end)
-        {
-            let (k, v) = item?;
-            let name = String::from_utf8(k[base.len()..].to_vec())
-                .map_err(|_| Error::Corrupt("setting name is not UTF-8".into()))?;
-            out.push((name, decode_setting(&v)?));
-        }
-        Ok(out)
+        named_documents(
+            &*self.inner.meta,
+            Space::Settings,
+            &keys::setting(bucket, prefix),
+            base.len(),
+        )
     }
 
     async fn system_doc(&self, name: &str) -> Result<Option<Vec<u8>>> {
@@ -794,24 +805,12 @@ impl Store for EmbeddedStore {
     }
 
     async fn list_system_docs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let from = system_doc_key(prefix);
-        let to = list::successor(&from);
-        let end = match &to {
-            Some(t) => Bound::Excluded(&t[..]),
-            None => Bound::Unbounded,
-        };
-        let mut out = Vec::new();
-        for item in self
-            .inner
-            .meta
-            .range(Space::System, Bound::Included(&from), end)
-        {
-            let (k, v) = item?;
-            let name = String::from_utf8(k[SYSTEM_DOC_PREFIX.len()..].to_vec())
-                .map_err(|_| Error::Corrupt("document name is not UTF-8".into()))?;
-            out.push((name, decode_setting(&v)?));
-        }
-        Ok(out)
+        named_documents(
+            &*self.inner.meta,
+            Space::System,
+            &system_doc_key(prefix),
+            SYSTEM_DOC_PREFIX.len(),
+        )
     }
 
     async fn object_writer(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>> {
