@@ -282,3 +282,34 @@ def test_upload_part_copy_bad_range(s3, bucket):
     # AWS: 400 InvalidArgument "Range specified is not valid for source
     # object of size: 10" (a GET would clip the end; a part copy does not).
     assert_client_error(e, 400, "InvalidArgument")
+
+
+def test_get_and_head_by_part_number(s3, bucket):
+    first, second = os.urandom(5 * MIB), os.urandom(1234)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="parts")["UploadId"]
+    etags = [s3.upload_part(Bucket=bucket, Key="parts", UploadId=upload, PartNumber=n,
+                            Body=body)["ETag"] for n, body in ((1, first), (2, second))]
+    s3.complete_multipart_upload(
+        Bucket=bucket, Key="parts", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e}
+                                   for n, e in zip((1, 2), etags)]})
+    got = s3.get_object(Bucket=bucket, Key="parts", PartNumber=2)
+    assert got["Body"].read() == second
+    assert got["ResponseMetadata"]["HTTPStatusCode"] == 206
+    assert got["PartsCount"] == 2
+    assert got["ContentRange"] == f"bytes {len(first)}-{len(first) + len(second) - 1}/{len(first) + len(second)}"
+    head = s3.head_object(Bucket=bucket, Key="parts", PartNumber=1)
+    assert head["ContentLength"] == len(first) and head["PartsCount"] == 2
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="parts", PartNumber=3)
+    assert_client_error(e, 416, "InvalidPartNumber")
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="parts", PartNumber=1, Range="bytes=0-1")
+    assert_client_error(e, 400, "InvalidRequest")
+    # An object from a single PUT has one part: itself, and no parts count.
+    s3.put_object(Bucket=bucket, Key="single", Body=b"whole")
+    got = s3.get_object(Bucket=bucket, Key="single", PartNumber=1)
+    assert got["Body"].read() == b"whole" and "PartsCount" not in got
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="single", PartNumber=2)
+    assert_client_error(e, 416, "InvalidPartNumber")

@@ -125,7 +125,10 @@ fn verify(
         .unwrap_or(Duration::ZERO)
         .as_secs();
     if now_secs > auth.end {
-        return Err(AuthError::RequestExpired);
+        return Err(AuthError::expired(
+            UNIX_EPOCH + Duration::from_secs(auth.end),
+            now,
+        ));
     }
     if auth.start > now_secs + MAX_CLOCK_SKEW.as_secs() {
         return Err(AuthError::RequestNotYetValid);

@@ -12,9 +12,14 @@ use super::checksum::ChecksumAlgorithm;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
-    /// A presigned URL used after its expiry time.
-    #[error("Request has expired")]
-    RequestExpired,
+    /// A presigned URL used after its expiry time (both times in ISO 8601,
+    /// as AWS's `<Expires>` and `<ServerTime>` give them).
+    #[error("Request has expired (expired at {expired_at}; server time {now})")]
+    RequestExpired { expired_at: String, now: String },
+    /// `X-Amz-Expires` outside 0..=604800 seconds: AWS's code, with the 403
+    /// that S3 conformance suites expect.
+    #[error("{0}")]
+    ExpiresOutOfRange(&'static str),
     /// A presigned URL whose signing time is further in the future than the
     /// allowed clock skew.
     #[error("Request is not valid yet")]
@@ -197,11 +202,36 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// A presigned request that expired at `expired_at`, refused at `now`.
+    pub fn expired(expired_at: std::time::SystemTime, now: std::time::SystemTime) -> AuthError {
+        // yyyymmddThhmmssZ → yyyy-mm-ddThh:mm:ssZ (ASCII digits only).
+        let iso = |t| {
+            let s = super::util::format_amz_date(t);
+            match (
+                s.get(0..4),
+                s.get(4..6),
+                s.get(6..11),
+                s.get(11..13),
+                s.get(13..),
+            ) {
+                (Some(y), Some(m), Some(dh), Some(mi), Some(sz)) => {
+                    format!("{y}-{m}-{dh}:{mi}:{sz}")
+                }
+                _ => s,
+            }
+        };
+        AuthError::RequestExpired {
+            expired_at: iso(expired_at),
+            now: iso(now),
+        }
+    }
+
     /// The S3 error code for the `<Code>` element.
     pub fn code(&self) -> &'static str {
         use AuthError::*;
         match self {
-            RequestExpired | RequestNotYetValid | MissingDate => "AccessDenied",
+            RequestExpired { .. } | RequestNotYetValid | MissingDate => "AccessDenied",
+            ExpiresOutOfRange(_) => "AuthorizationQueryParametersError",
             InvalidAccessKeyId { .. } => "InvalidAccessKeyId",
             SignatureDoesNotMatch { .. } | ChunkSignatureMismatch { .. } => "SignatureDoesNotMatch",
             RequestTimeTooSkewed { .. } => "RequestTimeTooSkewed",
@@ -232,7 +262,8 @@ impl AuthError {
     pub fn status(&self) -> u16 {
         use AuthError::*;
         match self {
-            RequestExpired
+            RequestExpired { .. }
+            | ExpiresOutOfRange(_)
             | RequestNotYetValid
             | MissingDate
             | InvalidAccessKeyId { .. }

@@ -510,8 +510,9 @@ pub(crate) fn verify_v4_query(
     if request_time > now + MAX_CLOCK_SKEW {
         return Err(AuthError::RequestNotYetValid);
     }
-    if now > request_time + Duration::from_secs(expires) {
-        return Err(AuthError::RequestExpired);
+    let expiry = request_time + Duration::from_secs(expires);
+    if now > expiry {
+        return Err(AuthError::expired(expiry, now));
     }
     v4_check(
         parts,

@@ -304,8 +304,9 @@ pub(crate) fn parse_presigned<'k>(
         .ok_or_else(|| err("Signature is not base64 of an HMAC-SHA1".to_owned()))?;
 
     let secret = keyring.lookup(&access_key)?;
-    if now > UNIX_EPOCH + Duration::from_secs(expires_at) {
-        return Err(AuthError::RequestExpired);
+    let expiry = UNIX_EPOCH + Duration::from_secs(expires_at);
+    if now > expiry {
+        return Err(AuthError::expired(expiry, now));
     }
     Ok(PresignedQuery {
         access_key: access_key.into_owned(),

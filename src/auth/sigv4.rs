@@ -470,15 +470,21 @@ pub(crate) fn verify_query(
     let request_time = util::parse_amz_date(&amz_date).ok_or_else(|| {
         err("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"".to_owned())
     })?;
-    let expires: u64 = expires
+    let expires: i64 = expires
         .trim()
         .parse()
         .map_err(|_| err("X-Amz-Expires should be a number".to_owned()))?;
-    if expires > MAX_PRESIGNED_EXPIRY.as_secs() {
-        return Err(err(
-            "X-Amz-Expires must be less than a week (in seconds) that is 604800".to_owned(),
-        ));
-    }
+    // Out of range is refused as not allowed (403), as S3 conformance
+    // suites expect, rather than as malformed.
+    let expires = u64::try_from(expires)
+        .ok()
+        .filter(|e| *e <= MAX_PRESIGNED_EXPIRY.as_secs())
+        .ok_or(AuthError::ExpiresOutOfRange(if expires < 0 {
+            "X-Amz-Expires must be non-negative"
+        } else {
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given \
+             X-Amz-Expires must be less than 604800 seconds"
+        }))?;
     let signed = parse_signed_headers(&signed).map_err(err)?;
     let provided = util::parse_hex32(&signature)
         .filter(|_| signature.len() == 64)
@@ -492,8 +498,9 @@ pub(crate) fn verify_query(
     if request_time > now + MAX_CLOCK_SKEW {
         return Err(AuthError::RequestNotYetValid);
     }
-    if now > request_time + Duration::from_secs(expires) {
-        return Err(AuthError::RequestExpired);
+    let expiry = request_time + Duration::from_secs(expires);
+    if now > expiry {
+        return Err(AuthError::expired(expiry, now));
     }
 
     // Presigned URLs sign UNSIGNED-PAYLOAD unless the signer put a hash in

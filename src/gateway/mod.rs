@@ -43,8 +43,8 @@ use http::Method;
 use serde::{Deserialize, Serialize};
 use storage::{
     BucketInfo, ByteRange, CannedAcl, CompletedPart, Error, ListPage, ListQuery, MultipartUpload,
-    ObjectAttrs, ObjectMeta, ObjectWriter, PartsPage, Precondition, Result, Store, UploadsPage,
-    UploadsQuery,
+    ObjectAttrs, ObjectMeta, ObjectWriter, PartSpan, PartsPage, Precondition, Result, Store,
+    UploadsPage, UploadsQuery,
 };
 
 use client::{Backend, Call, Payload};
@@ -764,6 +764,61 @@ impl Store for GatewayStore {
         };
         self.with_multipart_crc(bucket, wire::meta_from_headers(key, resp.headers())?)
             .await
+    }
+
+    async fn part_span(
+        &self,
+        bucket: &str,
+        key: &str,
+        part_number: u32,
+    ) -> Result<(ObjectMeta, Option<PartSpan>)> {
+        let meta = self.head_object(bucket, key).await?;
+        if !meta.etag.contains('-') {
+            let span = (part_number == 1).then_some(PartSpan {
+                start: 0,
+                len: meta.size,
+                parts_count: None,
+            });
+            return Ok((meta, span));
+        }
+        // The backend knows the part boundaries: its HEAD ?partNumber=n
+        // answers the part's Content-Range and the object's part count.
+        let call = Call::new(Method::HEAD, Some(bucket), Some(key))
+            .query("partNumber", part_number.to_string());
+        let resp = match self.backend().send(&call).await? {
+            r if r.status().is_success() => r,
+            r if r.status() == http::StatusCode::RANGE_NOT_SATISFIABLE
+                || r.status() == http::StatusCode::BAD_REQUEST =>
+            {
+                return Ok((meta, None))
+            }
+            r => return Err(self.backend().failure(&call, r).await),
+        };
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let start = header("content-range")
+            .and_then(|r| {
+                r.strip_prefix("bytes ")
+                    .and_then(|r| r.split_once('-'))
+                    .and_then(|(a, _)| a.parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        let len = header("content-length")
+            .and_then(|l| l.parse::<u64>().ok())
+            .unwrap_or(meta.size);
+        let parts_count = header("x-amz-mp-parts-count").and_then(|c| c.parse().ok());
+        Ok((
+            meta,
+            Some(PartSpan {
+                start,
+                len,
+                parts_count,
+            }),
+        ))
     }
 
     async fn get_object(

@@ -82,6 +82,8 @@ error_codes! {
     InvalidDigest => 400;
     /// CompleteMultipartUpload named a missing part or a wrong ETag.
     InvalidPart => 400;
+    /// GetObject/HeadObject `?partNumber=` beyond the object's parts.
+    InvalidPartNumber => 416;
     /// CompleteMultipartUpload's parts are not ascending.
     InvalidPartOrder => 400;
     /// The range is not satisfiable.
@@ -264,6 +266,9 @@ pub enum ApiError {
     /// A server-side failure; details are logged, not sent.
     #[error("We encountered an internal error. Please try again.")]
     Internal(String),
+    /// `?partNumber=` names a part the object does not have.
+    #[error("The requested partnumber is not satisfiable")]
+    InvalidPartNumber,
     /// The admin API: no such user.
     #[error("There is no user {0}.")]
     NoSuchUser(String),
@@ -362,6 +367,7 @@ impl ApiError {
             Internal(_) => ErrorCode::InternalError,
             BucketAlreadyExists(_) => ErrorCode::BucketAlreadyExists,
             NoSuchUser(_) => ErrorCode::NoSuchUser,
+            InvalidPartNumber => ErrorCode::InvalidPartNumber,
             UserAlreadyExists(_) => ErrorCode::UserAlreadyExists,
             UserNotManaged(_) => ErrorCode::UserNotManaged,
             NoSuchResource(_) => ErrorCode::NoSuchResource,

@@ -832,6 +832,32 @@ impl Store for EmbeddedStore {
         ))
     }
 
+    async fn part_span(
+        &self,
+        bucket: &str,
+        key: &str,
+        part_number: u32,
+    ) -> Result<(ObjectMeta, Option<PartSpan>)> {
+        let rec = self.inner.object_rec(bucket, key)?;
+        // A completed multipart upload keeps one segment per part, and its
+        // ETag says how many (`-n`).
+        let span = if rec.etag.contains('-') && rec.inline.is_none() {
+            let n = part_number as usize;
+            rec.segments.get(n.wrapping_sub(1)).map(|seg| PartSpan {
+                start: rec.segments[..n - 1].iter().map(|s| s.size).sum(),
+                len: seg.size,
+                parts_count: u32::try_from(rec.segments.len()).ok(),
+            })
+        } else {
+            (part_number == 1).then_some(PartSpan {
+                start: 0,
+                len: rec.size,
+                parts_count: None,
+            })
+        };
+        Ok((object_meta(key.to_string(), rec), span))
+    }
+
     async fn get_object(
         &self,
         bucket: &str,

@@ -73,6 +73,16 @@ pub trait Store: Send + Sync + 'static {
         prefix: &str,
     ) -> Result<Vec<(String, Vec<u8>)>>;
 
+    /// Where part `part_number` (from 1) of `bucket/key` lies, with the
+    /// object's metadata; `None` when the object has no such part. An
+    /// object not made by a multipart upload has one part, itself.
+    async fn part_span(
+        &self,
+        bucket: &str,
+        key: &str,
+        part_number: u32,
+    ) -> Result<(ObjectMeta, Option<PartSpan>)>;
+
     // ----- store-wide documents ------------------------------------------
 
     /// A store-wide document (users, keys), opaque to storage; `None` if

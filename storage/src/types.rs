@@ -129,6 +129,17 @@ pub struct ListPage {
     pub next_after: Option<String>,
 }
 
+/// Where part `n` of an object lies (GetObject/HeadObject `?partNumber=n`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartSpan {
+    /// Offset of the part's first byte.
+    pub start: u64,
+    pub len: u64,
+    /// The object's part count; `None` for an object not made by a
+    /// multipart upload (its only "part" is the whole object).
+    pub parts_count: Option<u32>,
+}
+
 /// A part named by CompleteMultipartUpload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletedPart {

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use storage::{
     BucketInfo, ByteRange, ByteStream, CannedAcl, CompletedPart, ListPage, ListQuery,
-    MultipartUpload, ObjectAttrs, ObjectMeta, ObjectWriter, PartsPage, Precondition, Result, Store,
-    UploadsPage, UploadsQuery,
+    MultipartUpload, ObjectAttrs, ObjectMeta, ObjectWriter, PartSpan, PartsPage, Precondition,
+    Result, Store, UploadsPage, UploadsQuery,
 };
 
 /// A store that counts the bucket-setting reads it serves.
@@ -53,6 +53,7 @@ counting_store! {
     fn list_system_docs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>>;
     fn object_writer(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>>;
     fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectMeta>;
+    fn part_span(&self, bucket: &str, key: &str, part_number: u32) -> Result<(ObjectMeta, Option<PartSpan>)>;
     fn get_object(&self, bucket: &str, key: &str, range: Option<ByteRange>) -> Result<(ObjectMeta, ByteStream)>;
     fn delete_object(&self, bucket: &str, key: &str) -> Result<bool>;
     fn update_object_attrs(&self, bucket: &str, key: &str, attrs: ObjectAttrs) -> Result<ObjectMeta>;

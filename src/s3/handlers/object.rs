@@ -117,10 +117,32 @@ pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> Ap
         .headers
         .get(http::header::RANGE)
         .and_then(|v| v.to_str().ok());
+    let part_number = match cx.query.get("partNumber") {
+        None => None,
+        Some(n) => match n.parse::<u32>() {
+            Ok(n @ 1..=10_000) => Some(n),
+            _ => {
+                return Err(ApiError::InvalidArgument(
+                    "partNumber",
+                    "Part number must be an integer between 1 and 10000, inclusive".into(),
+                ))
+            }
+        },
+    };
+    if part_number.is_some() && range_header.is_some() {
+        return Err(ApiError::InvalidRequest(
+            "Cannot specify both Range header and partNumber query parameter".into(),
+        ));
+    }
     // An unconditional GET of the whole object reads once: its metadata
     // comes with its body (in gateway mode, one backend request, not two).
     let mut opened = None;
-    let meta = if !head && range_header.is_none() && conditions.is_unconditional() {
+    let mut part = None;
+    let meta = if let Some(n) = part_number {
+        let (meta, span) = store.part_span(bucket, key, n).await?;
+        part = Some(span.ok_or(ApiError::InvalidPartNumber)?);
+        meta
+    } else if !head && range_header.is_none() && conditions.is_unconditional() {
         let (meta, stream) = store.get_object(bucket, key, None).await?;
         opened = Some(stream);
         meta
@@ -140,10 +162,15 @@ pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> Ap
             }
         };
     }
-    let range = match resolve_range(range_header, meta.size) {
-        RangeRequest::Unsatisfiable => return Err(ApiError::InvalidRange { size: meta.size }),
-        RangeRequest::Whole => None,
-        RangeRequest::Part { start, end } => Some((start, end)),
+    let range = match (part, resolve_range(range_header, meta.size)) {
+        // A part is answered as the range it covers (206), as S3 does.
+        (Some(p), _) if p.len > 0 => Some((p.start, p.start + p.len - 1)),
+        (Some(_), _) => None,
+        (None, RangeRequest::Unsatisfiable) => {
+            return Err(ApiError::InvalidRange { size: meta.size })
+        }
+        (None, RangeRequest::Whole) => None,
+        (None, RangeRequest::Part { start, end }) => Some((start, end)),
     };
     let checksum_mode = range.is_none()
         && cx
@@ -165,6 +192,9 @@ pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> Ap
     };
     let h = resp.headers_mut();
     object_headers(h, &meta, &overrides, checksum_mode);
+    if let Some(count) = part.and_then(|p| p.parts_count) {
+        h.insert("x-amz-mp-parts-count", HeaderValue::from(count));
+    }
     if range.is_none() {
         crc64_header(h, cx.vendor, meta.attrs.crc64_ecma);
     }
