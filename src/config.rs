@@ -61,6 +61,9 @@ pub struct ServerConfig {
     pub credentials: Credentials,
     /// The config file's `[[users]]`.
     pub users: Vec<UserEntry>,
+    /// `[cors]`: the CORS rule of every bucket that has no configuration
+    /// of its own (absent: such buckets answer no cross-origin request).
+    pub cors: Option<CorsDefault>,
     pub limits: Limits,
     /// How long in-flight requests may run after a shutdown signal.
     pub shutdown_grace: Duration,
@@ -181,6 +184,9 @@ pub struct FileConfig {
     /// `[[users]]`: users besides the admin.
     #[serde(default)]
     pub users: Vec<UserEntry>,
+    /// `[cors]`: the CORS rule of every bucket that has no configuration
+    /// of its own (absent: such buckets answer no cross-origin request).
+    pub cors: Option<CorsDefault>,
 }
 
 /// A `[[users]]` table: a user besides the admin (checked by `users`).
@@ -199,6 +205,27 @@ impl std::fmt::Debug for UserEntry {
             .field("access_key", &self.access_key)
             .finish_non_exhaustive()
     }
+}
+
+/// `[cors]` in the config file: one CORS rule for every bucket without a
+/// CORS configuration of its own (docs/cors.md). Checked at start-up as a
+/// PutBucketCors is (`http::cors::CorsRule::from_default`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsDefault {
+    /// Origins allowed, each with at most one `*` (`["*"]`: any).
+    pub allowed_origins: Vec<String>,
+    /// Methods allowed: some of GET, PUT, POST, DELETE, HEAD.
+    pub allowed_methods: Vec<String>,
+    /// Request headers a preflight may ask for (`*` wildcards).
+    #[serde(default)]
+    pub allowed_headers: Vec<String>,
+    /// Response headers the page's script may read.
+    #[serde(default)]
+    pub expose_headers: Vec<String>,
+    /// How long a browser may cache a preflight's answer.
+    #[serde(default)]
+    pub max_age_secs: Option<u64>,
 }
 
 /// `[backend]` in the config file: gateway mode (docs/deploy.md). Flags
