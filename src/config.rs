@@ -430,6 +430,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cors_default_is_read_from_the_file() {
+        let file: FileConfig = toml::from_str(
+            "[cors]\nallowed_origins = [\"*\"]\nallowed_methods = [\"GET\", \"HEAD\"]\nmax_age_secs = 60\n",
+        )
+        .unwrap();
+        let cors = file.cors.unwrap();
+        assert_eq!(cors.allowed_methods, ["GET", "HEAD"]);
+        assert!(cors.allowed_headers.is_empty());
+        assert_eq!(cors.max_age_secs, Some(60));
+        assert!(toml::from_str::<FileConfig>("[cors]\nallowed_origins = []\n").is_err());
+        assert!(toml::from_str::<FileConfig>(
+            "[cors]\nallowed_origins = [\"*\"]\nallowed_methods = [\"GET\"]\nmax_age = 1\n"
+        )
+        .is_err());
+        assert!(FileConfig::default().cors.is_none());
+    }
+
+    #[test]
     fn credentials_precedence_and_generation() {
         let dir = tempfile::tempdir().unwrap();
         let file = FileConfig {

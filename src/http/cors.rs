@@ -84,9 +84,11 @@ impl Preflight {
     /// or no valid `Access-Control-Request-Method` is a 400 `BadRequest`.
     pub fn from_headers(h: &HeaderMap) -> Result<Self, ApiError> {
         let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-        let origin = text("origin").filter(|o| !o.is_empty()).ok_or_else(|| {
-            ApiError::CorsBadRequest("Insufficient information. Origin request header needed.")
-        })?;
+        let origin = text("origin")
+            .filter(|o| !o.is_empty())
+            .ok_or(ApiError::CorsBadRequest(
+                "Insufficient information. Origin request header needed.",
+            ))?;
         let method = text("access-control-request-method").unwrap_or("");
         if !METHODS.contains(&method) {
             // S3 prints an absent method as `null`.
