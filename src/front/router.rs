@@ -626,10 +626,10 @@ mod tests {
             preflight("127.0.0.1:9000", "/bkt/k", &asks[..1]),
             Err(ErrorCode::BadRequest)
         );
-        // Not a bucket: the paths of non-S3 pages are never preflights.
+        // The server's own paths (`/-/`) are never preflights.
         assert_eq!(
             preflight("127.0.0.1:9000", "/-/console", &asks),
-            Err(ErrorCode::InvalidBucketName)
+            Err(ErrorCode::NoSuchResource)
         );
         let mut h = HeaderMap::new();
         h.insert("host", "127.0.0.1:9000".parse().unwrap());

@@ -225,8 +225,11 @@ async fn preflights_are_answered_from_the_rules() {
         .expect_error(404, "NoSuchBucket");
     // Not a bucket at all (`/-/...`, the server's own pages): untouched.
     let r = preflight(&s, "/-/x", &asks).await;
-    assert_eq!(r.status.as_u16(), 400);
+    r.expect_error(404, "NoSuchResource");
     assert!(r.header("access-control-allow-origin").is_none());
+    let r = preflight(&s, "/-/admin/users", &asks).await;
+    assert!(r.header("access-control-allow-origin").is_none());
+    assert!(r.header("vary").is_none());
 }
 
 #[tokio::test]
