@@ -61,6 +61,9 @@ pub struct ServerConfig {
     pub credentials: Credentials,
     /// The config file's `[[users]]`.
     pub users: Vec<UserEntry>,
+    /// `[cors]`: the CORS rule of every bucket that has no configuration
+    /// of its own (absent: such buckets answer no cross-origin request).
+    pub cors: Option<CorsDefault>,
     pub limits: Limits,
     /// How long in-flight requests may run after a shutdown signal.
     pub shutdown_grace: Duration,
@@ -181,6 +184,9 @@ pub struct FileConfig {
     /// `[[users]]`: users besides the admin.
     #[serde(default)]
     pub users: Vec<UserEntry>,
+    /// `[cors]`: the CORS rule of every bucket that has no configuration
+    /// of its own (absent: such buckets answer no cross-origin request).
+    pub cors: Option<CorsDefault>,
 }
 
 /// A `[[users]]` table: a user besides the admin (checked by `users`).
@@ -199,6 +205,27 @@ impl std::fmt::Debug for UserEntry {
             .field("access_key", &self.access_key)
             .finish_non_exhaustive()
     }
+}
+
+/// `[cors]` in the config file: one CORS rule for every bucket without a
+/// CORS configuration of its own (docs/cors.md). Checked at start-up as a
+/// PutBucketCors is (`http::cors::CorsRule::from_default`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsDefault {
+    /// Origins allowed, each with at most one `*` (`["*"]`: any).
+    pub allowed_origins: Vec<String>,
+    /// Methods allowed: some of GET, PUT, POST, DELETE, HEAD.
+    pub allowed_methods: Vec<String>,
+    /// Request headers a preflight may ask for (`*` wildcards).
+    #[serde(default)]
+    pub allowed_headers: Vec<String>,
+    /// Response headers the page's script may read.
+    #[serde(default)]
+    pub expose_headers: Vec<String>,
+    /// How long a browser may cache a preflight's answer.
+    #[serde(default)]
+    pub max_age_secs: Option<u64>,
 }
 
 /// `[backend]` in the config file: gateway mode (docs/deploy.md). Flags
@@ -401,6 +428,24 @@ fn write_key_file(path: &Path, c: &Credentials) -> std::io::Result<()> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cors_default_is_read_from_the_file() {
+        let file: FileConfig = toml::from_str(
+            "[cors]\nallowed_origins = [\"*\"]\nallowed_methods = [\"GET\", \"HEAD\"]\nmax_age_secs = 60\n",
+        )
+        .unwrap();
+        let cors = file.cors.unwrap();
+        assert_eq!(cors.allowed_methods, ["GET", "HEAD"]);
+        assert!(cors.allowed_headers.is_empty());
+        assert_eq!(cors.max_age_secs, Some(60));
+        assert!(toml::from_str::<FileConfig>("[cors]\nallowed_origins = []\n").is_err());
+        assert!(toml::from_str::<FileConfig>(
+            "[cors]\nallowed_origins = [\"*\"]\nallowed_methods = [\"GET\"]\nmax_age = 1\n"
+        )
+        .is_err());
+        assert!(FileConfig::default().cors.is_none());
+    }
 
     #[test]
     fn credentials_precedence_and_generation() {

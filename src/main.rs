@@ -194,6 +194,7 @@ async fn build_config(args: ServeArgs) -> Result<(ServerConfig, Storage, bool), 
         limits,
         shutdown_grace: Duration::from_secs(10),
         processing: file.processing,
+        cors: file.cors,
     };
     Ok((config, storage, generated))
 }
@@ -251,6 +252,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         // Other nodes change bucket settings too: re-read them this often.
         Storage::Gateway(store) => (Arc::new(store), Some(SHARED_STATE_TTL)),
     };
+    let cors_default = config
+        .cors
+        .as_ref()
+        .map(imgbucket::http::cors::CorsRule::from_default)
+        .transpose()
+        .map_err(|e| format!("[cors] in the config file: {e}"))?;
     let s3 = S3Config {
         region: config.region.clone(),
         domain: config.domain.clone(),
@@ -286,7 +293,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
                 config.processing.clone(),
                 Some(config.data_dir.join("cache")),
             )
-            .with_settings_ttl(settings_ttl),
+            .with_settings_ttl(settings_ttl)
+            .with_cors_default(cors_default),
     );
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -14,10 +14,16 @@
 //!    handlers (`crate::images`), siblings that never import each other;
 //!    an upload's processing rules are prepared here and handed to the S3
 //!    write path as an `http::hook::UploadHook`;
-//! 6. any error is rendered once, in its envelope (`ApiError::into_response`).
+//! 6. any error is rendered once, in its envelope (`ApiError::into_response`);
+//! 7. a request with `Origin` gets its bucket's CORS headers on whatever
+//!    response it produced, errors included ([`cors::decorate`]).
+//!
+//! A CORS preflight (`OPTIONS`) leaves the line after step 2: it carries no
+//! credentials and is answered from the bucket's rules ([`cors::preflight`]).
 
 pub mod admin;
 pub mod authn;
+pub mod cors;
 pub mod router;
 
 pub use crate::http::S3Config;
@@ -51,6 +57,8 @@ pub struct AppState {
     pub s3: S3State,
     /// The image handlers' state.
     pub images: ImageService,
+    /// The buckets' CORS rules, kept in memory, and the server's default.
+    pub cors: cors::CorsRules,
 }
 
 impl AppState {
@@ -66,6 +74,7 @@ impl AppState {
                 Processor::new(Default::default(), None),
             ),
             users,
+            cors: cors::CorsRules::default(),
             store,
             config,
         }
@@ -101,6 +110,14 @@ impl AppState {
     /// (gateway mode: other nodes change them too).
     pub fn with_settings_ttl(mut self, ttl: Option<std::time::Duration>) -> Self {
         self.images.set_settings_ttl(ttl);
+        self.cors = self.cors.with_ttl(ttl);
+        self
+    }
+
+    /// The CORS rule of buckets without a configuration of their own
+    /// (`[cors]` in the config file, already checked).
+    pub fn with_cors_default(mut self, rule: Option<crate::http::cors::CorsRule>) -> Self {
+        self.cors = self.cors.with_default(rule);
         self
     }
 }
@@ -153,12 +170,18 @@ where
         request_id: &request_id,
         host: &host,
     };
-    let (op_name, mut resp) = match router::route(
-        &parts.method,
-        &parts.uri,
-        &parts.headers,
-        state.config.domain.as_deref(),
-    ) {
+    let domain = state.config.domain.as_deref();
+    let routed = router::route(&parts.method, &parts.uri, &parts.headers, domain);
+    // The bucket whose CORS rules decorate the response (step 7). A
+    // preflight answers with its own headers; a request the router
+    // refused still names its bucket, if validly.
+    let cors_bucket = match &routed {
+        _ if !parts.headers.contains_key(http::header::ORIGIN) => None,
+        _ if parts.method == Method::OPTIONS => None,
+        Ok(r) => r.op.bucket().map(str::to_string),
+        Err(_) => router::addressed_bucket(&parts.uri, &parts.headers, domain),
+    };
+    let (op_name, mut resp) = match routed {
         Err(e) => (
             "-",
             e.into_response(&site(parts.uri.path()), vendor, is_head),
@@ -175,6 +198,17 @@ where
             }
         }
     };
+    if let Some(bucket) = cors_bucket {
+        cors::decorate(
+            &state.cors,
+            &*state.store,
+            &bucket,
+            &parts.method,
+            &parts.headers,
+            resp.headers_mut(),
+        )
+        .await;
+    }
     let status = resp.status();
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -231,6 +265,10 @@ where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,
 {
+    // Preflights carry no credentials: answered before authentication.
+    if let Op::Preflight { bucket, preflight } = &routed.op {
+        return cors::preflight(&state.cors, &*state.store, bucket, preflight).await;
+    }
     let (caller, body) =
         authn::authenticate(state, parts, routed.host_bucket.as_deref(), incoming).await?;
     let op = match routed.op {
@@ -292,9 +330,11 @@ pub async fn authorize(state: &AppState, caller: &Caller, op: &Op) -> Result<(),
 async fn authorize_user(state: &AppState, caller: &Caller, op: &Op) -> Result<(), ApiError> {
     let s3 = match op {
         Op::S3(s3) | Op::Upload(s3) => Some(s3),
-        Op::Image(_) | Op::Admin(_) => None,
+        Op::Image(_) | Op::Admin(_) | Op::Preflight { .. } => None,
     };
     let bucket = match op {
+        // Preflights carry no credentials; `serve` answers them first.
+        Op::Preflight { .. } => return Ok(()),
         // Scoped to the caller by their handlers.
         Op::S3(S3Op::ListBuckets | S3Op::CreateBucket { .. }) => return Ok(()),
         Op::S3(s3) | Op::Upload(s3) => s3.bucket(),
@@ -370,16 +410,22 @@ async fn dispatch(cx: &Ctx<'_, AppState>, op: Op, body: RequestBody) -> ApiResul
     match op {
         Op::S3(op) => {
             // A bucket created or deleted changes what is known of its
-            // image settings.
-            let renewed = match &op {
+            // image settings and CORS rules; a CORS write, of its rules.
+            let (renewed, cors_written) = match &op {
                 S3Op::CreateBucket { bucket } | S3Op::DeleteBucket { bucket } => {
-                    Some(bucket.clone())
+                    (Some(bucket.clone()), Some(bucket.clone()))
                 }
-                _ => None,
+                S3Op::PutBucketCors { bucket } | S3Op::DeleteBucketCors { bucket } => {
+                    (None, Some(bucket.clone()))
+                }
+                _ => (None, None),
             };
             let result = crate::s3::dispatch(cx.with_state(&state.s3), op, body, None).await;
             if let Some(bucket) = renewed {
                 state.images.forget_bucket(&bucket);
+            }
+            if let Some(bucket) = cors_written {
+                state.cors.forget(&bucket);
             }
             result
         }
@@ -399,5 +445,8 @@ async fn dispatch(cx: &Ctx<'_, AppState>, op: Op, body: RequestBody) -> ApiResul
         }
         Op::Image(op) => crate::images::dispatch(cx.with_state(&state.images), op, body).await,
         Op::Admin(op) => admin::handle(&state.users, op).await,
+        Op::Preflight { bucket, preflight } => {
+            cors::preflight(&state.cors, &*state.store, &bucket, &preflight).await
+        }
     }
 }

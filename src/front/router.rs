@@ -6,10 +6,13 @@
 //! (`images::op`: a bucket's style APIs, an object POST with
 //! `x-oss-process` or `image_process`, a GET or HEAD whose query speaks a
 //! dialect, parsed into a typed directive here); everything else is read by
-//! the S3 table (`s3::op`). A request that cannot be routed is refused with
-//! a precise 4xx (or 501 for a known S3 feature we do not implement),
-//! before authentication, like any malformed request.
+//! the S3 table (`s3::op`). An `OPTIONS` to a bucket or an object is a
+//! CORS preflight, whose questions are read here too. A request that
+//! cannot be routed is refused with a precise 4xx (or 501 for a known S3
+//! feature we do not implement), before authentication, like any malformed
+//! request.
 
+use crate::http::cors::Preflight;
 use crate::http::error::ApiError;
 use crate::http::names::{
     bucket_from_host, check_key, decode_path, validate_bucket_name, RawQuery,
@@ -31,6 +34,14 @@ pub enum Op {
     Upload(S3Op),
     /// The admin API (`/-/admin/...`).
     Admin(super::admin::AdminOp),
+    /// A CORS preflight (`OPTIONS`) to a bucket or one of its objects:
+    /// answered from the bucket's rules, without credentials.
+    Preflight {
+        /// The bucket whose rules answer.
+        bucket: String,
+        /// What the browser asks.
+        preflight: Preflight,
+    },
 }
 
 impl Op {
@@ -40,6 +51,17 @@ impl Op {
             Op::S3(op) | Op::Upload(op) => op.name(),
             Op::Image(op) => op.name(),
             Op::Admin(op) => op.name(),
+            Op::Preflight { .. } => "PreflightCors",
+        }
+    }
+
+    /// The bucket the operation addresses, if any.
+    pub fn bucket(&self) -> Option<&str> {
+        match self {
+            Op::S3(op) | Op::Upload(op) => op.bucket(),
+            Op::Image(op) => Some(op.bucket()),
+            Op::Preflight { bucket, .. } => Some(bucket),
+            Op::Admin(_) => None,
         }
     }
 }
@@ -65,31 +87,20 @@ pub fn route(
     domain: Option<&str>,
 ) -> Result<Routed, ApiError> {
     let query = RawQuery::parse(uri.query())?;
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()))
-        .unwrap_or("");
-    let path = uri.path();
-    let path = path.strip_prefix('/').unwrap_or(path);
-    let host_bucket = bucket_from_host(host, domain);
-    // `-` cannot begin a bucket name: `/-/` is the server's own.
-    if let (None, Some(rest)) = (&host_bucket, path.strip_prefix("-/")) {
+    let Addressed {
+        host_bucket,
+        bucket,
+        key,
+        server_path,
+    } = addressed(uri, headers, domain)?;
+    if let Some(rest) = server_path {
         return Ok(Routed {
-            op: Op::Admin(super::admin::route(method, rest, &query)?),
+            op: Op::Admin(super::admin::route(method, &rest, &query)?),
             query,
-            resource: format!("/{path}"),
+            resource: format!("/-/{rest}"),
             host_bucket: None,
         });
     }
-    let (bucket, key) = match host_bucket.clone() {
-        Some(b) => (Some(b), decode_path(path)?),
-        None => match path.split_once('/') {
-            Some((b, k)) => (Some(decode_path(b)?), decode_path(k)?),
-            None if path.is_empty() => (None, String::new()),
-            None => (Some(decode_path(path)?), String::new()),
-        },
-    };
     let resource = match &bucket {
         None => "/".to_string(),
         Some(b) if key.is_empty() => format!("/{b}"),
@@ -99,7 +110,15 @@ pub fn route(
         None => Op::S3(s3_op::route_service(method)?),
         Some(bucket) => {
             validate_bucket_name(&bucket)?;
-            if key.is_empty() {
+            if *method == Method::OPTIONS {
+                if !key.is_empty() {
+                    check_key(&key)?;
+                }
+                Op::Preflight {
+                    bucket,
+                    preflight: Preflight::from_headers(headers)?,
+                }
+            } else if key.is_empty() {
                 route_bucket(method, bucket, &query)?
             } else {
                 check_key(&key)?;
@@ -114,6 +133,63 @@ pub fn route(
         resource,
         host_bucket,
     })
+}
+
+/// What the host and path address, decoded.
+struct Addressed {
+    /// The bucket named by the `Host` header (virtual-host style).
+    host_bucket: Option<String>,
+    /// The bucket, from the host or the path's first segment.
+    bucket: Option<String>,
+    /// The key (empty: the bucket itself).
+    key: String,
+    /// The rest of a path under `/-/` (the server's own, not S3), as sent.
+    server_path: Option<String>,
+}
+
+fn addressed(uri: &Uri, headers: &HeaderMap, domain: Option<&str>) -> Result<Addressed, ApiError> {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let path = uri.path();
+    let path = path.strip_prefix('/').unwrap_or(path);
+    let host_bucket = bucket_from_host(host, domain);
+    // `-` cannot begin a bucket name: `/-/` is the server's own.
+    if let (None, Some(rest)) = (&host_bucket, path.strip_prefix("-/")) {
+        return Ok(Addressed {
+            host_bucket: None,
+            bucket: None,
+            key: String::new(),
+            server_path: Some(rest.to_string()),
+        });
+    }
+    let (bucket, key) = match host_bucket.clone() {
+        Some(b) => (Some(b), decode_path(path)?),
+        None => match path.split_once('/') {
+            Some((b, k)) => (Some(decode_path(b)?), decode_path(k)?),
+            None if path.is_empty() => (None, String::new()),
+            None => (Some(decode_path(path)?), String::new()),
+        },
+    };
+    Ok(Addressed {
+        host_bucket,
+        bucket,
+        key,
+        server_path: None,
+    })
+}
+
+/// The valid bucket name a request addresses, found as [`route`] finds
+/// it; for a request [`route`] refused, whose error response still gets
+/// the bucket's CORS headers. `None` for the service root and for paths
+/// that name no valid bucket (`/-/...`, say).
+pub fn addressed_bucket(uri: &Uri, headers: &HeaderMap, domain: Option<&str>) -> Option<String> {
+    addressed(uri, headers, domain)
+        .ok()?
+        .bucket
+        .filter(|b| validate_bucket_name(b).is_ok())
 }
 
 fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<Op, ApiError> {
@@ -372,7 +448,10 @@ mod tests {
             })),
             ("POST", "/bkt?delete", Ok(DeleteObjects { bucket: bk() })),
             ("POST", "/bkt", Err(ErrorCode::NotImplemented)),
-            ("GET", "/bkt?cors", Err(ErrorCode::NotImplemented)),
+            ("GET", "/bkt?cors", Ok(GetBucketCors { bucket: bk() })),
+            ("PUT", "/bkt?cors", Ok(PutBucketCors { bucket: bk() })),
+            ("DELETE", "/bkt?cors", Ok(DeleteBucketCors { bucket: bk() })),
+            ("POST", "/bkt?cors", Err(ErrorCode::MethodNotAllowed)),
             ("GET", "/bkt?referer", Err(ErrorCode::NotImplemented)),
             ("PUT", "/bkt?worm", Err(ErrorCode::NotImplemented)),
             ("PUT", "/bkt?referer=", Err(ErrorCode::NotImplemented)),
@@ -409,7 +488,7 @@ mod tests {
             ("PUT", "/192.168.1.1", Err(ErrorCode::InvalidBucketName)),
             ("PUT", "/..", Err(ErrorCode::InvalidBucketName)),
             ("GET", "/bkt/%FF", Err(ErrorCode::InvalidURI)),
-            ("OPTIONS", "/bkt/k", Err(ErrorCode::MethodNotAllowed)),
+            ("OPTIONS", "/", Err(ErrorCode::MethodNotAllowed)),
         ];
         for (m, uri, want) in table {
             assert_eq!(r(m, uri), want, "{m} {uri}");
@@ -488,6 +567,78 @@ mod tests {
             ),
             Err(ErrorCode::InvalidArgument)
         );
+    }
+
+    #[test]
+    fn options_is_a_cors_preflight() {
+        let preflight = |host: &str, uri: &str, hdrs: &[(&str, &str)]| {
+            let mut h = HeaderMap::new();
+            h.insert("host", host.parse().unwrap());
+            for (k, v) in hdrs {
+                h.insert(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+            route(
+                &Method::OPTIONS,
+                &uri.parse().unwrap(),
+                &h,
+                Some("s3.local"),
+            )
+            .map(|r| r.op)
+            .map_err(|e| e.code())
+        };
+        let asks = [
+            ("origin", "http://a.example"),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "Content-Type"),
+        ];
+        let want = Op::Preflight {
+            bucket: b("bkt"),
+            preflight: Preflight {
+                origin: b("http://a.example"),
+                method: b("PUT"),
+                headers: vec![b("content-type")],
+            },
+        };
+        for (host, uri) in [
+            ("127.0.0.1:9000", "/bkt/a/b.jpg"),
+            ("127.0.0.1:9000", "/bkt"),
+            (
+                "127.0.0.1:9000",
+                "/bkt/k.jpg?x-oss-process=image/resize,w_10",
+            ),
+            ("bkt.s3.local", "/a/b.jpg"),
+            ("bkt.s3.local", "/"),
+        ] {
+            assert_eq!(
+                preflight(host, uri, &asks),
+                Ok(want.clone()),
+                "{host} {uri}"
+            );
+        }
+        assert_eq!(
+            preflight("127.0.0.1:9000", "/bkt/k", &[]),
+            Err(ErrorCode::BadRequest)
+        );
+        assert_eq!(
+            preflight("127.0.0.1:9000", "/bkt/k", &asks[..1]),
+            Err(ErrorCode::BadRequest)
+        );
+        // The server's own paths (`/-/`) are never preflights.
+        assert_eq!(
+            preflight("127.0.0.1:9000", "/-/console", &asks),
+            Err(ErrorCode::NoSuchResource)
+        );
+        let mut h = HeaderMap::new();
+        h.insert("host", "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(
+            addressed_bucket(&"/bkt/k".parse().unwrap(), &h, None),
+            Some(b("bkt"))
+        );
+        assert_eq!(addressed_bucket(&"/-/x".parse().unwrap(), &h, None), None);
+        assert_eq!(addressed_bucket(&"/".parse().unwrap(), &h, None), None);
     }
 
     #[test]

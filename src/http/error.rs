@@ -54,6 +54,12 @@ macro_rules! error_codes {
 error_codes! {
     /// The principal may not perform the operation.
     AccessDenied => 403;
+    /// A CORS preflight that no rule of the bucket allows (or the bucket
+    /// has none).
+    AccessForbidden => 403;
+    /// A request S3 refuses without a more precise code (a CORS preflight
+    /// without `Origin` or with no valid `Access-Control-Request-Method`).
+    BadRequest => 400;
     /// The body's MD5 differs from `Content-MD5`.
     BadDigest => 400;
     /// CreateBucket on a bucket the caller already owns.
@@ -118,6 +124,8 @@ error_codes! {
     UserAlreadyExists => 409;
     /// The admin API changes a user defined outside it (config file).
     UserNotManaged => 409;
+    /// GetBucketCors on a bucket without a CORS configuration.
+    NoSuchCORSConfiguration => 404;
     /// A known S3 feature this server does not implement.
     NotImplemented => 501;
     /// A conditional header's condition is false.
@@ -159,6 +167,24 @@ pub enum ApiError {
     /// The multipart upload id is unknown.
     #[error("The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.")]
     NoSuchUpload(String),
+    /// GetBucketCors on a bucket without a CORS configuration.
+    #[error("The CORS configuration does not exist")]
+    NoSuchCorsConfiguration(String),
+    /// A CORS preflight without `Origin` (the message is S3's).
+    #[error("{0}")]
+    CorsBadRequest(&'static str),
+    /// A CORS preflight without a valid `Access-Control-Request-Method`
+    /// (the method as sent, `null` when absent).
+    #[error("Invalid Access-Control-Request-Method: {0}")]
+    CorsInvalidMethod(String),
+    /// A CORS preflight to a bucket without rules (its own or the
+    /// server's default).
+    #[error("CORSResponse: CORS is not enabled for this bucket.")]
+    CorsNotEnabled,
+    /// A CORS preflight that none of the bucket's rules allows (S3's
+    /// message, its spelling included).
+    #[error("CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")]
+    CorsForbidden,
     /// CreateBucket on an existing bucket.
     #[error("Your previous request to create the named bucket succeeded and you already own it.")]
     BucketAlreadyOwnedByYou(String),
@@ -337,6 +363,9 @@ impl ApiError {
             NoSuchBucket(_) => ErrorCode::NoSuchBucket,
             NoSuchKey(_) => ErrorCode::NoSuchKey,
             NoSuchUpload(_) => ErrorCode::NoSuchUpload,
+            NoSuchCorsConfiguration(_) => ErrorCode::NoSuchCORSConfiguration,
+            CorsBadRequest(_) | CorsInvalidMethod(_) => ErrorCode::BadRequest,
+            CorsNotEnabled | CorsForbidden => ErrorCode::AccessForbidden,
             BucketAlreadyOwnedByYou(_) => ErrorCode::BucketAlreadyOwnedByYou,
             BucketNotEmpty(_) => ErrorCode::BucketNotEmpty,
             InvalidBucketName(_) => ErrorCode::InvalidBucketName,
@@ -455,7 +484,8 @@ impl ApiError {
             ApiError::NoSuchBucket(b)
             | ApiError::BucketNotEmpty(b)
             | ApiError::BucketAlreadyOwnedByYou(b)
-            | ApiError::BucketAlreadyExists(b) => xml.elem("BucketName", b),
+            | ApiError::BucketAlreadyExists(b)
+            | ApiError::NoSuchCorsConfiguration(b) => xml.elem("BucketName", b),
             ApiError::NoSuchKey(k) => xml.elem("Key", k),
             ApiError::NoSuchUpload(u) => xml.elem("UploadId", u),
             _ => {}

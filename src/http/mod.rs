@@ -5,6 +5,8 @@
 //! - [`body`]: the verified request body handlers read, response bodies.
 //! - [`headers`]: header rules (conditions, ranges, metadata, checksums).
 //! - [`xml`]: writing response documents and reading request documents.
+//! - [`cors`]: CORS configurations, their rule matching and the
+//!   `Access-Control-*` headers.
 //! - [`vendor`]: which vendor's SDK is speaking, its header twins and hosts.
 //! - [`names`]: the decoded query, bucket-name and key rules, host → bucket.
 //! - [`error`]: the one error type, [`ApiError`], and the one renderer of
@@ -16,6 +18,7 @@
 //! request's headers, query, caller and vendor, and its family's state.
 
 pub mod body;
+pub mod cors;
 pub mod error;
 pub mod headers;
 pub mod hook;

@@ -110,7 +110,7 @@ pub async fn dispatch(
     body: RequestBody,
     hook: Option<&dyn UploadHook>,
 ) -> ApiResult {
-    use handlers::{bucket, list, multipart, object};
+    use handlers::{bucket, cors, list, multipart, object};
     use S3Op::*;
     match op {
         ListBuckets => bucket::list_buckets(&cx).await,
@@ -124,6 +124,9 @@ pub async fn dispatch(
         PutBucketAcl { bucket } => bucket::put_acl(&cx, body, &bucket).await,
         GetBucketVersioning { bucket } => bucket::get_versioning(&cx, &bucket).await,
         PutBucketVersioning { bucket } => bucket::put_versioning(&cx, &bucket).await,
+        GetBucketCors { bucket } => cors::get_cors(&cx, &bucket).await,
+        PutBucketCors { bucket } => cors::put_cors(&cx, body, &bucket).await,
+        DeleteBucketCors { bucket } => cors::delete_cors(&cx, &bucket).await,
         ListObjects { bucket, params } => list::list_v1(&cx, &bucket, params).await,
         ListObjectsV2 { bucket, params } => list::list_v2(&cx, &bucket, params).await,
         ListObjectVersions { bucket, params } => list::list_versions(&cx, &bucket, params).await,

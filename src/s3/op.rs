@@ -109,6 +109,15 @@ pub enum S3Op {
     PutBucketVersioning {
         bucket: String,
     },
+    GetBucketCors {
+        bucket: String,
+    },
+    PutBucketCors {
+        bucket: String,
+    },
+    DeleteBucketCors {
+        bucket: String,
+    },
     ListObjects {
         bucket: String,
         params: ListV1Params,
@@ -203,6 +212,9 @@ impl S3Op {
             | PutBucketAcl { bucket }
             | GetBucketVersioning { bucket }
             | PutBucketVersioning { bucket }
+            | GetBucketCors { bucket }
+            | PutBucketCors { bucket }
+            | DeleteBucketCors { bucket }
             | ListObjects { bucket, .. }
             | ListObjectsV2 { bucket, .. }
             | ListObjectVersions { bucket, .. }
@@ -249,6 +261,9 @@ impl S3Op {
             PutBucketAcl { .. } => "PutBucketAcl",
             GetBucketVersioning { .. } => "GetBucketVersioning",
             PutBucketVersioning { .. } => "PutBucketVersioning",
+            GetBucketCors { .. } => "GetBucketCors",
+            PutBucketCors { .. } => "PutBucketCors",
+            DeleteBucketCors { .. } => "DeleteBucketCors",
             ListObjects { .. } => "ListObjects",
             ListObjectsV2 { .. } => "ListObjectsV2",
             ListObjectVersions { .. } => "ListObjectVersions",
@@ -273,7 +288,6 @@ impl S3Op {
 const UNSUPPORTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "accelerate",
     "analytics",
-    "cors",
     "encryption",
     "intelligent-tiering",
     "inventory",
@@ -433,6 +447,7 @@ fn unsupported(q: &RawQuery, list: &[&str]) -> Option<String> {
 /// below, and listing parameters written without `=`.
 const KNOWN_BUCKET_SUBRESOURCES: &[&str] = &[
     "acl",
+    "cors",
     "location",
     "bucketInfo",
     "stat",
@@ -479,6 +494,10 @@ pub fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3O
     }
     let op = match *method {
         Method::GET if q.has("acl") => S3Op::GetBucketAcl { bucket },
+        Method::GET if q.has("cors") => S3Op::GetBucketCors { bucket },
+        Method::PUT if q.has("cors") => S3Op::PutBucketCors { bucket },
+        Method::DELETE if q.has("cors") => S3Op::DeleteBucketCors { bucket },
+        _ if q.has("cors") => return Err(ApiError::MethodNotAllowed),
         Method::GET if q.has("location") => S3Op::GetBucketLocation { bucket },
         Method::GET if q.has("bucketInfo") => S3Op::GetBucketInfo { bucket },
         Method::GET if q.has("stat") => S3Op::GetBucketStat { bucket },

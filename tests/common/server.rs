@@ -12,7 +12,7 @@ use http::{HeaderMap, HeaderValue, Method, Request};
 use http_body_util::Full;
 use image::RgbaImage;
 use imgbucket::auth::sign::{self, Credentials};
-use imgbucket::config::{Limits, ProcessingConfig};
+use imgbucket::config::{CorsDefault, Limits, ProcessingConfig};
 use imgbucket::front::{AppState, S3Config};
 use imgbucket::gateway::{BackendConfig, GatewayStore, SHARED_STATE_TTL};
 use imgbucket::http::names::bucket_from_host;
@@ -47,6 +47,8 @@ pub struct Options {
     /// this address (another test server, with the same keys) instead of
     /// an embedded one.
     pub gateway_over: Option<SocketAddr>,
+    /// The server-wide default CORS rule (`[cors]` in the config file).
+    pub cors: Option<CorsDefault>,
 }
 
 /// How long a test gateway waits for its backend.
@@ -63,6 +65,7 @@ impl Default for Options {
             processing: ProcessingConfig::default(),
             wrap_store: None,
             gateway_over: None,
+            cors: None,
         }
     }
 }
@@ -112,6 +115,10 @@ impl Server {
             domain: options.domain.map(str::to_string),
             limits: options.limits,
         };
+        let cors_default = options
+            .cors
+            .as_ref()
+            .map(|d| imgbucket::http::cors::CorsRule::from_default(d).unwrap());
         let state = Arc::new(
             AppState::new(
                 store,
@@ -119,7 +126,8 @@ impl Server {
                 (ACCESS_KEY.to_string(), SECRET_KEY.to_string()),
             )
             .with_processing(options.processing, Some(dir.path().join("cache")))
-            .with_settings_ttl(settings_ttl),
+            .with_settings_ttl(settings_ttl)
+            .with_cors_default(cors_default),
         );
         let spawned = harness::spawn(state).await;
         Server {

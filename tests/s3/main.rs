@@ -1,7 +1,8 @@
 //! Integration tests of the S3 layer: the whole server runs in-process on
 //! port 0 over real HTTP on loopback, with an embedded store in a temp dir,
 //! and requests carry real signatures (the auth module's signers): SigV4
-//! as the AWS SDKs send it, and the vendors' SDKs (`vendor_sdk`).
+//! as the AWS SDKs send it, and the vendors' SDKs (`vendor_sdk`); CORS
+//! preflights and headers (`cors`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,6 +12,7 @@ mod common;
 mod auth;
 mod buckets;
 mod cli;
+mod cors;
 mod gateway;
 mod list;
 mod metadata_reads;

@@ -3,6 +3,7 @@
 //! build responses but never render errors (that is `ApiError`'s job).
 
 pub mod bucket;
+pub mod cors;
 pub mod list;
 pub mod multipart;
 pub mod object;
