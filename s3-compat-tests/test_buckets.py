@@ -201,3 +201,29 @@ def test_valid_unusual_bucket_names(s3):
             s3.head_bucket(Bucket=name)
         finally:
             s3.delete_bucket(Bucket=name)
+
+
+def test_list_buckets_pages_by_prefix(s3):
+    stem = unique_name("page")[:20]
+    names = [f"{stem}-{i}" for i in range(5)]
+    for n in names:
+        s3.create_bucket(Bucket=n)
+    try:
+        seen, token = [], None
+        while True:
+            kw = {"Prefix": stem, "MaxBuckets": 2}
+            if token:
+                kw["ContinuationToken"] = token
+            page = s3.list_buckets(**kw)
+            assert len(page["Buckets"]) <= 2 and page["Prefix"] == stem
+            seen += [b["Name"] for b in page["Buckets"]]
+            token = page.get("ContinuationToken")
+            if not token:
+                break
+        assert seen == names
+        with pytest.raises(ClientError) as e:
+            s3.list_buckets(MaxBuckets=10001)
+        assert_client_error(e, 400, "InvalidArgument")
+    finally:
+        for n in names:
+            s3.delete_bucket(Bucket=n)

@@ -48,6 +48,32 @@ def test_entity_too_large_rejected_before_body(endpoint, bucket):
     assert b"<Code>EntityTooLarge</Code>" in data, data[:1000]
 
 
+def test_put_without_content_length_is_411(endpoint, s3, bucket):
+    """A signed PUT with neither Content-Length nor chunked coding: 411
+    MissingContentLength, as S3 answers, and nothing is stored."""
+    signer = sigv4.Signer(ACCESS_KEY, SECRET_KEY)
+    parts = urlsplit(endpoint)
+    for path in (f"/{bucket}/nolength",
+                 f"/{bucket}/nolength?partNumber=1&uploadId="
+                 + s3.create_multipart_upload(Bucket=bucket, Key="nolength")["UploadId"]):
+        headers, _, _ = signer.sign("PUT", endpoint + path, {}, sigv4.UNSIGNED)
+        with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+            head = f"PUT {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+            sock.sendall(head.encode())
+            sock.settimeout(15)
+            data = b""
+            while b"</Error>" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        assert b" 411 " in data.split(b"\r\n", 1)[0], data[:500]
+        assert b"<Code>MissingContentLength</Code>" in data, data[:1000]
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=bucket, Key="nolength")
+
+
 @pytest.mark.parametrize("sub", ["policy", "lifecycle", "website", "tagging",
                                  "replication", "encryption", "object-lock"])
 def test_unimplemented_bucket_subresources_are_errors(endpoint, bucket, s3, sub):

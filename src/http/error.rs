@@ -292,6 +292,9 @@ pub enum ApiError {
     /// A server-side failure; details are logged, not sent.
     #[error("We encountered an internal error. Please try again.")]
     Internal(String),
+    /// An upload without `Content-Length` (and not chunked).
+    #[error("You must provide the Content-Length HTTP header.")]
+    MissingContentLength,
     /// `?partNumber=` names a part the object does not have.
     #[error("The requested partnumber is not satisfiable")]
     InvalidPartNumber,
@@ -397,6 +400,7 @@ impl ApiError {
             BucketAlreadyExists(_) => ErrorCode::BucketAlreadyExists,
             NoSuchUser(_) => ErrorCode::NoSuchUser,
             InvalidPartNumber => ErrorCode::InvalidPartNumber,
+            MissingContentLength => ErrorCode::MissingContentLength,
             UserAlreadyExists(_) => ErrorCode::UserAlreadyExists,
             UserNotManaged(_) => ErrorCode::UserNotManaged,
             NoSuchResource(_) => ErrorCode::NoSuchResource,

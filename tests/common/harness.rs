@@ -83,6 +83,17 @@ pub async fn send(client: &HttpClient, req: Request<Full<Bytes>>) -> Resp {
 }
 
 pub fn build(method: &Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Request<Full<Bytes>> {
+    let mut headers = headers;
+    // hyper sends no Content-Length for an empty body, and an upload
+    // without one is 411; SDKs and curl -d send `Content-Length: 0`.
+    let uploads = *method == Method::PUT || *method == Method::POST;
+    if uploads
+        && body.is_empty()
+        && !headers.contains_key(http::header::CONTENT_LENGTH)
+        && !headers.contains_key(http::header::TRANSFER_ENCODING)
+    {
+        headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(0));
+    }
     let mut req = Request::builder().method(method.clone()).uri(uri);
     *req.headers_mut().unwrap() = headers;
     req.body(Full::new(body)).unwrap()

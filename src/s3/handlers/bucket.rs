@@ -14,13 +14,41 @@ use storage::{CannedAcl, ListQuery, UploadsQuery};
 const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
 
 /// The caller's own buckets (the admin's: those made by the admin, and
-/// those from before there were users).
+/// those from before there were users), by name, with AWS's `prefix`,
+/// `max-buckets` (1 to 10000) and `continuation-token` paging.
 pub async fn list_buckets(cx: &Ctx<'_>) -> ApiResult {
     let Caller::User(who) = &cx.caller else {
         return Err(ApiError::AccessDenied);
     };
+    let prefix = cx.query.get("prefix");
+    let max = match cx.query.get("max-buckets") {
+        None => 10_000,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n @ 1..=10_000) => n,
+            _ => {
+                return Err(ApiError::InvalidArgument(
+                    "max-buckets",
+                    "must be an integer from 1 to 10000".into(),
+                ))
+            }
+        },
+    };
+    let after = match cx.query.get("continuation-token") {
+        Some(t) => Some(cx.state.token_key.decode(t)?),
+        None => None,
+    };
     let mut buckets = cx.state.store.list_buckets().await?;
-    buckets.retain(|b| who.made(&b.owner));
+    buckets.retain(|b| {
+        who.made(&b.owner)
+            && prefix.is_none_or(|p| b.name.starts_with(p))
+            && after.as_deref().is_none_or(|a| b.name.as_str() > a)
+    });
+    let next = if buckets.len() > max {
+        buckets.truncate(max);
+        buckets.last().map(|b| cx.state.token_key.encode(&b.name))
+    } else {
+        None
+    };
     let mut x = cx.xml();
     x.open_root("ListAllMyBucketsResult");
     owner(&mut x, &Owner::of(who));
@@ -35,6 +63,8 @@ pub async fn list_buckets(cx: &Ctx<'_>) -> ApiResult {
         x.close("Bucket");
     }
     x.close("Buckets");
+    x.opt_elem("ContinuationToken", next.as_deref());
+    x.opt_elem("Prefix", prefix);
     x.close("ListAllMyBucketsResult");
     Ok(xml_response(StatusCode::OK, x.finish()))
 }

@@ -47,7 +47,8 @@ pub(crate) async fn pump_stream(
     Ok(crc.finalize())
 }
 
-/// Refuses a body whose announced length exceeds `max` before reading it.
+/// Refuses a body whose announced length exceeds `max` before reading it,
+/// and one whose length is not announced at all.
 pub(crate) fn check_announced_length(headers: &http::HeaderMap, max: u64) -> Result<(), ApiError> {
     for name in ["x-amz-decoded-content-length", "content-length"] {
         if let Some(v) = headers.get(name) {
@@ -66,5 +67,11 @@ pub(crate) fn check_announced_length(headers: &http::HeaderMap, max: u64) -> Res
             return Ok(());
         }
     }
-    Ok(())
+    // No length at all: S3 wants one (411), unless the body is streamed
+    // with HTTP chunked transfer coding, which then bounds it.
+    if headers.contains_key(http::header::TRANSFER_ENCODING) {
+        Ok(())
+    } else {
+        Err(ApiError::MissingContentLength)
+    }
 }
