@@ -19,6 +19,27 @@ from s3util import (ACCESS_KEY, SECRET_KEY, assert_client_error, assert_s3_error
                     md5_hex, parse_xml, signed_request, strip_ns, xml_text)
 
 
+def raw_signed_put(endpoint: str, path: str, headers: dict, body: bytes) -> bytes:
+    """Sends a SigV4-signed PUT (unsigned payload) exactly as given, over a
+    raw socket (no client adds or fixes a header), and returns the raw
+    answer up to the end of its error document."""
+    signer = sigv4.Signer(ACCESS_KEY, SECRET_KEY)
+    signed, _, _ = signer.sign("PUT", endpoint + path, headers, sigv4.UNSIGNED)
+    parts = urlsplit(endpoint)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        head = f"PUT {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in signed.items()) + "\r\n"
+        sock.sendall(head.encode() + body)
+        sock.settimeout(15)
+        data = b""
+        while b"</Error>" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
 def test_user_metadata_too_large(s3, bucket):
     with pytest.raises(ClientError) as e:
         s3.put_object(Bucket=bucket, Key="m", Body=b"x", Metadata={"big": "v" * 2100})
@@ -27,22 +48,9 @@ def test_user_metadata_too_large(s3, bucket):
 
 def test_entity_too_large_rejected_before_body(endpoint, bucket):
     """A single PUT above 5 GiB is refused from its headers alone."""
-    signer = sigv4.Signer(ACCESS_KEY, SECRET_KEY)
     size = 6 * 1024 ** 3
-    url = f"{endpoint}/{bucket}/huge"
-    headers, _, _ = signer.sign("PUT", url, {"content-length": str(size)}, sigv4.UNSIGNED)
-    parts = urlsplit(endpoint)
-    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
-        head = f"PUT /{bucket}/huge HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-        sock.sendall(head.encode() + b"\0" * 65536)
-        sock.settimeout(15)
-        data = b""
-        while b"</Error>" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+    data = raw_signed_put(endpoint, f"/{bucket}/huge", {"content-length": str(size)},
+                          b"\0" * 65536)
     status = data.split(b"\r\n", 1)[0]
     assert b" 400 " in status, data[:500]
     assert b"<Code>EntityTooLarge</Code>" in data, data[:1000]
@@ -51,23 +59,10 @@ def test_entity_too_large_rejected_before_body(endpoint, bucket):
 def test_put_without_content_length_is_411(endpoint, s3, bucket):
     """A signed PUT with neither Content-Length nor chunked coding: 411
     MissingContentLength, as S3 answers, and nothing is stored."""
-    signer = sigv4.Signer(ACCESS_KEY, SECRET_KEY)
-    parts = urlsplit(endpoint)
     for path in (f"/{bucket}/nolength",
                  f"/{bucket}/nolength?partNumber=1&uploadId="
                  + s3.create_multipart_upload(Bucket=bucket, Key="nolength")["UploadId"]):
-        headers, _, _ = signer.sign("PUT", endpoint + path, {}, sigv4.UNSIGNED)
-        with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
-            head = f"PUT {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-            sock.sendall(head.encode())
-            sock.settimeout(15)
-            data = b""
-            while b"</Error>" not in data:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+        data = raw_signed_put(endpoint, path, {}, b"")
         assert b" 411 " in data.split(b"\r\n", 1)[0], data[:500]
         assert b"<Code>MissingContentLength</Code>" in data, data[:1000]
     with pytest.raises(ClientError):
