@@ -109,17 +109,15 @@ pub async fn run(command: AdminCommand) -> Result<String, String> {
 
 /// An S3 error document as one line: `403 AccessDenied: Access Denied`.
 fn describe_error(status: http::StatusCode, body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let tag = |name: &str| {
-        let open = format!("<{name}>");
-        let close = format!("</{name}>");
-        let start = text.find(&open)? + open.len();
-        let end = text[start..].find(&close)? + start;
-        Some(text[start..end].to_string())
-    };
-    match (tag("Code"), tag("Message")) {
+    let root = imgbucket::http::xml::parse(body).ok();
+    let text = |name: &str| root.as_ref()?.child_text(name).map(str::to_string);
+    match (text("Code"), text("Message")) {
         (Some(code), Some(message)) => format!("{} {code}: {message}", status.as_u16()),
-        _ => format!("{} {}", status.as_u16(), text.trim()),
+        _ => format!(
+            "{} {}",
+            status.as_u16(),
+            String::from_utf8_lossy(body).trim()
+        ),
     }
 }
 

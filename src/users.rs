@@ -161,6 +161,8 @@ struct Snapshot {
     users: BTreeMap<String, (User, Origin)>,
     /// Access key → name.
     by_key: BTreeMap<String, String>,
+    /// Canonical id → name (owners shown in listings look names up here).
+    by_id: BTreeMap<String, String>,
     keyring: Arc<Keyring>,
 }
 
@@ -188,9 +190,14 @@ impl Snapshot {
             }),
             None,
         ));
+        let by_id = users
+            .keys()
+            .map(|name| (canonical_id(name), name.clone()))
+            .collect();
         Snapshot {
             users,
             by_key,
+            by_id,
             keyring,
         }
     }
@@ -346,11 +353,7 @@ impl Users {
         if id.is_empty() {
             return Some(ADMIN_NAME.into());
         }
-        let s = self.snapshot().await;
-        s.users
-            .keys()
-            .find(|name| canonical_id(name) == id)
-            .cloned()
+        self.snapshot().await.by_id.get(id).cloned()
     }
 
     /// Every user, without secrets, sorted by name.

@@ -204,25 +204,9 @@ pub enum AuthError {
 impl AuthError {
     /// A presigned request that expired at `expired_at`, refused at `now`.
     pub fn expired(expired_at: std::time::SystemTime, now: std::time::SystemTime) -> AuthError {
-        // yyyymmddThhmmssZ → yyyy-mm-ddThh:mm:ssZ (ASCII digits only).
-        let iso = |t| {
-            let s = super::util::format_amz_date(t);
-            match (
-                s.get(0..4),
-                s.get(4..6),
-                s.get(6..11),
-                s.get(11..13),
-                s.get(13..),
-            ) {
-                (Some(y), Some(m), Some(dh), Some(mi), Some(sz)) => {
-                    format!("{y}-{m}-{dh}:{mi}:{sz}")
-                }
-                _ => s,
-            }
-        };
         AuthError::RequestExpired {
-            expired_at: iso(expired_at),
-            now: iso(now),
+            expired_at: super::util::format_iso8601_seconds(expired_at),
+            now: super::util::format_iso8601_seconds(now),
         }
     }
 

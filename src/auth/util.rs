@@ -153,6 +153,12 @@ pub(crate) fn format_amz_date(t: SystemTime) -> String {
     dt.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// Formats `t` as `YYYY-MM-DDTHH:MM:SSZ` (AWS's `<Expires>`/`<ServerTime>`).
+pub(crate) fn format_iso8601_seconds(t: SystemTime) -> String {
+    let dt: chrono::DateTime<chrono::Utc> = t.into();
+    dt.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// Parses a SigV4 `YYYYMMDDTHHMMSSZ` timestamp.
 pub(crate) fn parse_amz_date(s: &str) -> Option<SystemTime> {
     let s = s.trim();

@@ -12,7 +12,7 @@
 //!
 //! `imgbucket admin user add|list|remove|rotate` is a client of this API.
 
-use crate::http::body::{self, Body};
+use crate::http::body::Body;
 use crate::http::error::ApiError;
 use crate::http::names::RawQuery;
 use crate::http::ApiResult;
@@ -115,12 +115,7 @@ fn new_keys(user: &User) -> ApiResult {
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response<Body>, ApiError> {
     let text = serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut r = Response::new(body::full(text));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let mut r = crate::http::json_response(status, text);
     // A secret must not linger in a cache.
     r.headers_mut().insert(
         http::header::CACHE_CONTROL,

@@ -794,31 +794,8 @@ impl Store for GatewayStore {
             }
             r => return Err(self.backend().failure(&call, r).await),
         };
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let start = header("content-range")
-            .and_then(|r| {
-                r.strip_prefix("bytes ")
-                    .and_then(|r| r.split_once('-'))
-                    .and_then(|(a, _)| a.parse::<u64>().ok())
-            })
-            .unwrap_or(0);
-        let len = header("content-length")
-            .and_then(|l| l.parse::<u64>().ok())
-            .unwrap_or(meta.size);
-        let parts_count = header("x-amz-mp-parts-count").and_then(|c| c.parse().ok());
-        Ok((
-            meta,
-            Some(PartSpan {
-                start,
-                len,
-                parts_count,
-            }),
-        ))
+        let span = wire::part_span_from_headers(resp.headers(), meta.size);
+        Ok((meta, Some(span)))
     }
 
     async fn get_object(

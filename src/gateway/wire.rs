@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use http::{HeaderMap, HeaderValue};
-use storage::{Error, ListPage, MultipartUpload, ObjectAttrs, ObjectMeta, PartMeta, UploadsPage};
+use storage::{
+    Error, ListPage, MultipartUpload, ObjectAttrs, ObjectMeta, PartMeta, PartSpan, UploadsPage,
+};
 
 use crate::http::headers;
 use crate::http::xml::{self, Element};
@@ -126,6 +128,23 @@ pub fn meta_from_headers(key: &str, headers: &HeaderMap) -> Result<ObjectMeta, E
         last_modified: http_date(headers, "last-modified"),
         attrs: attrs_from_headers(headers)?,
     })
+}
+
+/// Where a part lies, from a `HEAD ?partNumber=n` answer: its
+/// `Content-Range` start and `Content-Length`, and the object's part count.
+pub fn part_span_from_headers(headers: &HeaderMap, object_size: u64) -> PartSpan {
+    let start = header_str(headers, "content-range")
+        .and_then(|r| r.strip_prefix("bytes "))
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, _)| a.parse().ok())
+        .unwrap_or(0);
+    PartSpan {
+        start,
+        len: header_str(headers, "content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(object_size),
+        parts_count: header_str(headers, "x-amz-mp-parts-count").and_then(|c| c.parse().ok()),
+    }
 }
 
 fn parse(body: &[u8]) -> Result<Element, Error> {

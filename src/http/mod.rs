@@ -135,6 +135,17 @@ pub fn xml_response(status: StatusCode, doc: bytes::Bytes) -> Response<Body> {
     r
 }
 
+/// A JSON document response (the vendors' JSON APIs, the admin API).
+pub fn json_response(status: StatusCode, doc: impl Into<bytes::Bytes>) -> Response<Body> {
+    let mut r = Response::new(body::full(doc.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
 /// A response with a status and no body.
 pub fn empty_response(status: StatusCode) -> Response<Body> {
     let mut r = Response::new(body::empty());

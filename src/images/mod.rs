@@ -785,12 +785,7 @@ async fn saveas(
         "object": save.object,
         "status": "OK",
     });
-    let mut r = Response::new(body::full(doc.to_string()));
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(r)
+    Ok(crate::http::json_response(StatusCode::OK, doc.to_string()))
 }
 
 #[cfg(test)]

@@ -16,11 +16,11 @@
 //! (JSON), since no vendor publishes an API for them.
 
 use super::error::ProcessError;
-use crate::http::body::{self, Body};
+use crate::http::body::Body;
 use crate::http::headers::http_date;
 use crate::http::xml::{self, XmlWriter};
 use dialects::Dialect;
-use http::{HeaderValue, Method, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use storage::Store;
@@ -247,12 +247,7 @@ fn xml_ok(status: StatusCode, doc: bytes::Bytes) -> Response<Body> {
 }
 
 fn json_ok(v: &serde_json::Value) -> Response<Body> {
-    let mut r = Response::new(body::full(v.to_string()));
-    r.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
+    crate::http::json_response(StatusCode::OK, v.to_string())
 }
 
 fn no_content() -> Response<Body> {
