@@ -10,6 +10,7 @@
 //! `storage::Store`, implemented by the embedded store or by [`gateway`]
 //! (over a backend S3 store; it signs with `auth::client`). [`config`] is
 //! parsed once in `main.rs` and handed down.
+pub mod access;
 pub mod auth;
 pub mod config;
 pub mod front;

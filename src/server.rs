@@ -52,7 +52,8 @@ pub async fn run(
         let mut stop = stop_rx.clone();
         let done = done_tx.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| {
+            let service = service_fn(move |mut req: http::Request<_>| {
+                req.extensions_mut().insert(crate::http::ClientAddr(peer));
                 let state = state.clone();
                 async move { Ok::<_, Infallible>(front::handle(state, req).await) }
             });

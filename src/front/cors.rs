@@ -13,11 +13,11 @@
 
 use crate::http::cors::{self, CorsConfig, CorsRule, Preflight};
 use crate::http::error::ApiError;
+use crate::http::memo::BucketMemo;
 use crate::http::{empty_response, ApiResult};
 use http::{HeaderMap, Method, StatusCode};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use storage::Store;
 
 /// The rules that apply to a bucket.
@@ -48,28 +48,16 @@ impl Rules {
 /// the server-wide default beside them.
 #[derive(Debug, Default)]
 pub struct CorsRules {
-    inner: Mutex<Inner>,
-    /// How long an entry is trusted; `None`: until this process changes it.
-    ttl: Option<Duration>,
+    configs: BucketMemo<Option<Arc<CorsConfig>>>,
     /// The rule of buckets without a configuration (`[cors]`).
     default: Option<Arc<CorsRule>>,
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    /// Bucket → (when read, what was read).
-    configs: HashMap<String, (Instant, Option<Arc<CorsConfig>>)>,
-    /// Bumped by every [`CorsRules::forget`]: a read that started before a
-    /// write must not store what it read after that write.
-    generation: u64,
 }
 
 impl CorsRules {
     /// Rules read again once older than `ttl`, with this default.
     pub fn new(ttl: Option<Duration>, default: Option<CorsRule>) -> Self {
         CorsRules {
-            inner: Mutex::default(),
-            ttl,
+            configs: BucketMemo::new(ttl),
             default: default.map(Arc::new),
         }
     }
@@ -81,34 +69,21 @@ impl CorsRules {
 
     /// The same time-to-live, with this default.
     pub fn with_default(&self, default: Option<CorsRule>) -> Self {
-        CorsRules::new(self.ttl, default)
+        CorsRules::new(self.configs.ttl(), default)
     }
 
     /// The rules of `bucket`: from memory, else read once from the store.
     /// A missing bucket is an error (`NoSuchBucket`), and is not kept.
     pub async fn get(&self, store: &dyn Store, bucket: &str) -> Result<Rules, ApiError> {
-        let generation = match self.inner.lock() {
-            Ok(inner) => match inner.configs.get(bucket) {
-                Some((at, c)) if self.ttl.is_none_or(|ttl| at.elapsed() < ttl) => {
-                    return Ok(self.rules(c.clone()))
-                }
-                _ => Some(inner.generation),
-            },
-            // A poisoned map only costs reads from the store.
-            Err(_) => None,
-        };
-        let read_at = Instant::now();
-        let config = match store.bucket_setting(bucket, cors::SETTING).await? {
-            Some(raw) => Some(Arc::new(CorsConfig::from_record(&raw)?)),
-            None => None,
-        };
-        if let Ok(mut inner) = self.inner.lock() {
-            if Some(inner.generation) == generation {
-                inner
-                    .configs
-                    .insert(bucket.to_string(), (read_at, config.clone()));
-            }
-        }
+        let config = self
+            .configs
+            .get(bucket, || async {
+                Ok::<_, ApiError>(match store.bucket_setting(bucket, cors::SETTING).await? {
+                    Some(raw) => Some(Arc::new(CorsConfig::from_record(&raw)?)),
+                    None => None,
+                })
+            })
+            .await?;
         Ok(self.rules(config))
     }
 
@@ -123,10 +98,7 @@ impl CorsRules {
     /// Drops the bucket's entry: its configuration was written, or the
     /// bucket was created or deleted.
     pub fn forget(&self, bucket: &str) {
-        if let Ok(mut inner) = self.inner.lock() {
-            inner.configs.remove(bucket);
-            inner.generation += 1;
-        }
+        self.configs.forget(bucket);
     }
 }
 

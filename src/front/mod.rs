@@ -28,6 +28,8 @@ pub mod router;
 
 pub use crate::http::S3Config;
 
+use crate::access::policy::Target;
+use crate::access::{Action, Ask, Guard};
 use crate::http::body::{Body, RequestBody};
 use crate::http::error::{ApiError, ErrorSite};
 use crate::http::vendor::{self, Vendor};
@@ -41,7 +43,7 @@ use router::Op;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use storage::{CannedAcl, Store};
+use storage::Store;
 
 /// Everything a request may use, built once at start-up and shared by all
 /// connections: each handler family's state and the keys signatures are
@@ -59,6 +61,8 @@ pub struct AppState {
     pub images: ImageService,
     /// The buckets' CORS rules, kept in memory, and the server's default.
     pub cors: cors::CorsRules,
+    /// Bucket owners, ACLs and policies, and the access decision.
+    pub access: Arc<Guard>,
 }
 
 impl AppState {
@@ -66,15 +70,24 @@ impl AppState {
     /// pair; more users come with [`AppState::with_users`].
     pub fn new(store: Arc<dyn Store>, config: S3Config, admin_key: (String, String)) -> Self {
         let users = Arc::new(crate::users::Users::new(store.clone(), admin_key.clone()));
+        let access = Arc::new(Guard::new(store.clone(), None));
         AppState {
-            s3: S3State::new(store.clone(), config.clone(), &admin_key, users.clone()),
+            s3: S3State::new(
+                store.clone(),
+                config.clone(),
+                &admin_key,
+                users.clone(),
+                access.clone(),
+            ),
             images: ImageService::new(
                 store.clone(),
                 config.clone(),
                 Processor::new(Default::default(), None),
+                access.clone(),
             ),
             users,
             cors: cors::CorsRules::default(),
+            access,
             store,
             config,
         }
@@ -91,6 +104,7 @@ impl AppState {
             self.store.clone(),
             self.config.clone(),
             Processor::new(config, cache_dir),
+            self.access.clone(),
         );
         self
     }
@@ -109,7 +123,9 @@ impl AppState {
     /// Bounds how long in-memory copies of bucket settings are trusted
     /// (gateway mode: other nodes change them too).
     pub fn with_settings_ttl(mut self, ttl: Option<std::time::Duration>) -> Self {
-        self.images.set_settings_ttl(ttl);
+        self.access = Arc::new(Guard::new(self.store.clone(), ttl));
+        self.s3.access = self.access.clone();
+        self.images.set_settings_ttl(ttl, self.access.clone());
         self.cors = self.cors.with_ttl(ttl);
         self
     }
@@ -280,7 +296,11 @@ where
         }
         other => other,
     };
-    authorize(state, &caller, &op).await?;
+    let client_ip = parts
+        .extensions
+        .get::<crate::http::ClientAddr>()
+        .map(|a| a.0.ip());
+    authorize(state, &caller, client_ip, &op).await?;
     let cx = Ctx {
         state,
         headers: &parts.headers,
@@ -289,6 +309,7 @@ where
         raw_query: parts.uri.query().unwrap_or(""),
         request_id,
         vendor,
+        client_ip,
     };
     dispatch(&cx, op, body).await
 }
@@ -305,102 +326,167 @@ async fn by_separator(state: &AppState, op: S3Op) -> Result<Op, ApiError> {
     }
 }
 
-/// The access rule, decided here and nowhere else:
-/// - the admin may do anything;
-/// - a user may do anything on the buckets it owns (and create buckets,
-///   list its own), and read what it copies from only where it may read;
-/// - on any other bucket a user may do what an anonymous caller may: read
-///   objects (processed or not) and list keys of a `public-read` bucket,
-///   and source protection refuses the originals it covers, except through
-///   a style.
+/// The access rule, asked of `access::Guard` (whose module doc states
+/// it): every bucket and key the op touches, its copy source included.
+/// Source protection then refuses to anyone but the bucket owner the
+/// originals it covers, except through a style.
 ///
-/// Saveas and Pic-Operations targets named in a body or header are checked
-/// by their handlers with [`may_write`].
-pub async fn authorize(state: &AppState, caller: &Caller, op: &Op) -> Result<(), ApiError> {
-    match caller {
-        Caller::User(who) if who.admin => Ok(()),
+/// Saveas and `Pic-Operations` targets named in a body or header are
+/// checked by their handlers, through the same guard.
+pub async fn authorize(
+    state: &AppState,
+    caller: &Caller,
+    client_ip: Option<std::net::IpAddr>,
+    op: &Op,
+) -> Result<(), ApiError> {
+    match (caller, op) {
+        (Caller::User(who), _) if who.admin => return Ok(()),
         // Only admins manage users.
-        _ if matches!(op, Op::Admin(_)) => Err(ApiError::AccessDenied),
-        Caller::User(_) => authorize_user(state, caller, op).await,
-        Caller::Anonymous => authorize_public(state, op).await,
-    }
-}
-
-/// A user other than the admin.
-async fn authorize_user(state: &AppState, caller: &Caller, op: &Op) -> Result<(), ApiError> {
-    let s3 = match op {
-        Op::S3(s3) | Op::Upload(s3) => Some(s3),
-        Op::Image(_) | Op::Admin(_) | Op::Preflight { .. } => None,
-    };
-    let bucket = match op {
-        // Preflights carry no credentials; `serve` answers them first.
-        Op::Preflight { .. } => return Ok(()),
+        (_, Op::Admin(_)) => return Err(ApiError::AccessDenied),
         // Scoped to the caller by their handlers.
-        Op::S3(S3Op::ListBuckets | S3Op::CreateBucket { .. }) => return Ok(()),
-        Op::S3(s3) | Op::Upload(s3) => s3.bucket(),
-        Op::Image(image) => Some(image.bucket()),
-        Op::Admin(_) => return Err(ApiError::AccessDenied),
-    };
-    let Some(bucket) = bucket else {
-        return Ok(());
-    };
-    if !may_write(state, caller, bucket).await? {
-        return authorize_public(state, op).await;
-    }
-    if let Some(S3Op::CopyObject { source, .. } | S3Op::UploadPartCopy { source, .. }) = s3 {
-        let read = Op::S3(S3Op::GetObject {
-            bucket: source.bucket.clone(),
-            key: source.key.clone(),
-        });
-        if !may_write(state, caller, &source.bucket).await? {
-            return authorize_public(state, &read).await;
+        (_, Op::S3(S3Op::ListBuckets | S3Op::CreateBucket { .. }) | Op::Preflight { .. }) => {
+            return Ok(())
         }
+        // Stored processing needs a signed caller: its targets are only
+        // known once the body is read, and no anonymous request may make
+        // the server do that work.
+        (
+            Caller::Anonymous,
+            Op::Image(ImageOp::SaveAs { .. } | ImageOp::CosImageProcess { .. }),
+        ) => return Err(ApiError::AccessDenied),
+        _ => {}
     }
-    Ok(())
-}
-
-/// Whether `caller` owns `bucket`, so may change it; a missing bucket
-/// counts as allowed (its handler answers `NoSuchBucket`, as AWS does).
-pub async fn may_write(state: &AppState, caller: &Caller, bucket: &str) -> Result<bool, ApiError> {
-    match state.store.bucket(bucket).await {
-        Ok(info) => Ok(caller.owns(&info.owner)),
-        Err(storage::Error::NoSuchBucket(_)) => Ok(true),
-        Err(e) => Err(e.into()),
+    for (action, bucket, target) in asks(op) {
+        state
+            .access
+            .check(&Ask {
+                caller,
+                source_ip: client_ip,
+                action,
+                bucket,
+                target,
+            })
+            .await?;
     }
-}
-
-/// What anyone may do: read a `public-read` bucket.
-async fn authorize_public(state: &AppState, op: &Op) -> Result<(), ApiError> {
-    let bucket = match op {
-        Op::S3(s3) if s3.public_read_allows() => s3.bucket(),
-        Op::Image(image @ ImageOp::Process { .. }) => Some(image.bucket()),
-        _ => None,
-    };
-    let Some(bucket) = bucket else {
-        return Err(ApiError::AccessDenied);
-    };
-    match state.store.bucket(bucket).await {
-        Ok(info) if info.acl == CannedAcl::PublicRead => {}
-        // Do not reveal whether a private bucket exists.
-        _ => return Err(ApiError::AccessDenied),
-    }
-    match op {
-        Op::S3(S3Op::GetObject { bucket, key } | S3Op::HeadObject { bucket, key })
-            if state.images.protects(bucket, key).await =>
-        {
-            Err(ApiError::AccessDenied)
+    let (bucket, key, through_style, dialect) = match op {
+        Op::S3(S3Op::GetObject { bucket, key } | S3Op::HeadObject { bucket, key }) => {
+            (bucket, key, false, None)
         }
         Op::Image(ImageOp::Process {
             bucket,
             key,
             dialect,
-            through_style: false,
+            through_style,
             ..
-        }) if state.images.protects(bucket, key).await => Err(ProcessError::AccessDenied(
+        }) => (bucket, key, *through_style, Some(*dialect)),
+        _ => return Ok(()),
+    };
+    let owner = match state.access.bucket(bucket).await? {
+        Some(rules) => caller.owns(&rules.owner),
+        None => return Ok(()),
+    };
+    if owner || through_style || !state.images.protects(bucket, key).await {
+        return Ok(());
+    }
+    Err(match dialect {
+        None => ApiError::AccessDenied,
+        Some(d) => ProcessError::AccessDenied(
             "Source image protection is enabled: access the image through a style.".into(),
         )
-        .into_api(*dialect)),
-        _ => Ok(()),
+        .into_api(d),
+    })
+}
+
+/// What `op` asks of the access rules: each (action, bucket, target); no
+/// action: only the bucket owner may (image settings, OSS bucket info).
+fn asks(op: &Op) -> Vec<(Option<Action>, &str, Target<'_>)> {
+    use S3Op::*;
+    let s3 = match op {
+        Op::S3(s3) | Op::Upload(s3) => s3,
+        Op::Image(
+            ImageOp::Process { bucket, key, .. }
+            | ImageOp::SaveAs { bucket, key }
+            | ImageOp::CosImageProcess { bucket, key },
+        ) => return vec![(Some(Action::GetObject), bucket, Target::Key(key))],
+        Op::Image(ImageOp::BucketApi { bucket, .. }) => {
+            return vec![(None, bucket, Target::Bucket)]
+        }
+        Op::Admin(_) | Op::Preflight { .. } => return Vec::new(),
+    };
+    fn on_bucket(action: Action, bucket: &str) -> Vec<(Option<Action>, &str, Target<'_>)> {
+        vec![(Some(action), bucket, Target::Bucket)]
+    }
+    match s3 {
+        ListBuckets | CreateBucket { .. } => Vec::new(),
+        HeadBucket { bucket }
+        | ListObjects { bucket, .. }
+        | ListObjectsV2 { bucket, .. }
+        | ListObjectVersions { bucket, .. } => on_bucket(Action::ListBucket, bucket),
+        ListMultipartUploads { bucket, .. } => {
+            on_bucket(Action::ListBucketMultipartUploads, bucket)
+        }
+        DeleteBucket { bucket } => on_bucket(Action::DeleteBucket, bucket),
+        GetBucketLocation { bucket } => on_bucket(Action::GetBucketLocation, bucket),
+        GetBucketAcl { bucket } => on_bucket(Action::GetBucketAcl, bucket),
+        PutBucketAcl { bucket } => on_bucket(Action::PutBucketAcl, bucket),
+        GetBucketPolicy { bucket } => on_bucket(Action::GetBucketPolicy, bucket),
+        PutBucketPolicy { bucket } => on_bucket(Action::PutBucketPolicy, bucket),
+        DeleteBucketPolicy { bucket } => on_bucket(Action::DeleteBucketPolicy, bucket),
+        GetBucketCors { bucket } => on_bucket(Action::GetBucketCors, bucket),
+        // AWS governs deleting a CORS configuration by s3:PutBucketCORS.
+        PutBucketCors { bucket } | DeleteBucketCors { bucket } => {
+            on_bucket(Action::PutBucketCors, bucket)
+        }
+        GetBucketVersioning { bucket } => on_bucket(Action::GetBucketVersioning, bucket),
+        PutBucketVersioning { bucket } => on_bucket(Action::PutBucketVersioning, bucket),
+        GetBucketInfo { bucket } | GetBucketStat { bucket } => {
+            vec![(None, bucket.as_str(), Target::Bucket)]
+        }
+        DeleteObjects { bucket } => vec![(Some(Action::DeleteObject), bucket, Target::AnyKey)],
+        GetObject { bucket, key } | HeadObject { bucket, key } => {
+            vec![(Some(Action::GetObject), bucket, Target::Key(key))]
+        }
+        GetObjectAcl { bucket, key } => {
+            vec![(Some(Action::GetObjectAcl), bucket, Target::Key(key))]
+        }
+        PutObjectAcl { bucket, key } => {
+            vec![(Some(Action::PutObjectAcl), bucket, Target::Key(key))]
+        }
+        DeleteObject { bucket, key } => {
+            vec![(Some(Action::DeleteObject), bucket, Target::Key(key))]
+        }
+        PutObject { bucket, key }
+        | CreateMultipartUpload { bucket, key }
+        | UploadPart { bucket, key, .. }
+        | CompleteMultipartUpload { bucket, key, .. } => {
+            vec![(Some(Action::PutObject), bucket, Target::Key(key))]
+        }
+        CopyObject {
+            bucket,
+            key,
+            source,
+        }
+        | UploadPartCopy {
+            bucket,
+            key,
+            source,
+            ..
+        } => vec![
+            (Some(Action::PutObject), bucket, Target::Key(key)),
+            (
+                Some(Action::GetObject),
+                &source.bucket,
+                Target::Key(&source.key),
+            ),
+        ],
+        AbortMultipartUpload { bucket, key, .. } => {
+            vec![(Some(Action::AbortMultipartUpload), bucket, Target::Key(key))]
+        }
+        ListParts { bucket, key, .. } => vec![(
+            Some(Action::ListMultipartUploadParts),
+            bucket,
+            Target::Key(key),
+        )],
     }
 }
 

@@ -2,7 +2,7 @@
 //! and back, and the backend's XML results read into storage types.
 //!
 //! Attributes S3 has no header for (the CRC-64 the OSS and COS SDKs check,
-//! and the additional checksums a client sent) travel as user metadata
+//! the additional checksums a client sent, an object's own ACL) travel as user metadata
 //! under the reserved `x-amz-meta-imgbucket-` prefix, which is stripped
 //! from what clients see and refused in what they send.
 
@@ -21,6 +21,8 @@ use crate::http::xml::{self, Element};
 pub const RESERVED_META: &str = "imgbucket-";
 const CRC64_META: &str = "x-amz-meta-imgbucket-crc64";
 const CHECKSUMS_META: &str = "x-amz-meta-imgbucket-checksums";
+/// An object's own ACL, as JSON (canonical ids are hex: ASCII throughout).
+const ACL_META: &str = "x-amz-meta-imgbucket-acl";
 
 /// Reads one standard attribute.
 type Getter = fn(&ObjectAttrs) -> Option<&String>;
@@ -68,6 +70,11 @@ pub fn attrs_to_headers(attrs: &ObjectAttrs, headers: &mut HeaderMap) -> Result<
             .collect();
         insert(headers, CHECKSUMS_META, &list.join(" "))?;
     }
+    if let Some(acl) = &attrs.acl {
+        let json = serde_json::to_string(acl)
+            .map_err(|e| Error::Io(std::io::Error::other(format!("object ACL: {e}"))))?;
+        insert(headers, ACL_META, &json)?;
+    }
     Ok(())
 }
 
@@ -93,6 +100,12 @@ pub fn attrs_from_headers(headers: &HeaderMap) -> Result<ObjectAttrs, Error> {
         })
         .unwrap_or_default();
     attrs.crc64_ecma = header_str(headers, CRC64_META).and_then(|v| v.parse().ok());
+    attrs.acl = header_str(headers, ACL_META)
+        .map(|json| {
+            serde_json::from_str(json)
+                .map_err(|e| Error::Corrupt(format!("the backend object's ACL: {e}")))
+        })
+        .transpose()?;
     Ok(attrs)
 }
 
@@ -281,6 +294,13 @@ mod tests {
             content_type: Some("image/png".into()),
             cache_control: Some("max-age=60".into()),
             crc64_ecma: Some(u64::MAX),
+            acl: Some(storage::ObjectAcl {
+                owner: "ab12".into(),
+                grants: vec![storage::Grant {
+                    grantee: storage::Grantee::AllUsers,
+                    permission: storage::Permission::Read,
+                }],
+            }),
             ..Default::default()
         };
         attrs.user_meta.insert("colour".into(), "blue".into());

@@ -128,6 +128,14 @@ error_codes! {
     NoSuchCORSConfiguration => 404;
     /// A known S3 feature this server does not implement.
     NotImplemented => 501;
+    /// A grant names an e-mail address.
+    UnresolvableGrantByEmailAddress => 400;
+    /// An ACL document that cannot be read.
+    MalformedACLError => 400;
+    /// A bucket policy that cannot be evaluated.
+    MalformedPolicy => 400;
+    /// GetBucketPolicy on a bucket without a policy.
+    NoSuchBucketPolicy => 404;
     /// A conditional header's condition is false.
     PreconditionFailed => 412;
     /// Alibaba OSS: `x-oss-forbid-overwrite: true` and the key exists.
@@ -320,6 +328,18 @@ pub enum ApiError {
     /// The backend store asked for fewer requests (gateway mode).
     #[error("Please reduce your request rate.")]
     SlowDown(String),
+    /// A grant names an e-mail address (this server knows no e-mails).
+    #[error("The e-mail address you provided does not match any account on record.")]
+    UnresolvableGrantByEmailAddress,
+    /// An `AccessControlPolicy` document that cannot be read.
+    #[error("The XML you provided was not well-formed or did not validate against our published schema: {0}")]
+    MalformedAcl(String),
+    /// A bucket policy that cannot be evaluated.
+    #[error("{0}")]
+    MalformedPolicy(String),
+    /// GetBucketPolicy on a bucket without one.
+    #[error("The bucket policy does not exist")]
+    NoSuchBucketPolicy(String),
     /// An image request failed; the image layer classified it, and it is
     /// rendered in its dialect's envelope (not S3's).
     #[error("{}", .0.message)]
@@ -406,6 +426,10 @@ impl ApiError {
             NoSuchResource(_) => ErrorCode::NoSuchResource,
             ServiceUnavailable(_) => ErrorCode::ServiceUnavailable,
             SlowDown(_) => ErrorCode::SlowDown,
+            UnresolvableGrantByEmailAddress => ErrorCode::UnresolvableGrantByEmailAddress,
+            MalformedAcl(_) => ErrorCode::MalformedACLError,
+            MalformedPolicy(_) => ErrorCode::MalformedPolicy,
+            NoSuchBucketPolicy(_) => ErrorCode::NoSuchBucketPolicy,
             // Image failures carry their own code and status; by status.
             Image(f) if f.status.is_server_error() => ErrorCode::InternalError,
             Image(_) => ErrorCode::InvalidRequest,
@@ -489,7 +513,8 @@ impl ApiError {
             | ApiError::BucketNotEmpty(b)
             | ApiError::BucketAlreadyOwnedByYou(b)
             | ApiError::BucketAlreadyExists(b)
-            | ApiError::NoSuchCorsConfiguration(b) => xml.elem("BucketName", b),
+            | ApiError::NoSuchCorsConfiguration(b)
+            | ApiError::NoSuchBucketPolicy(b) => xml.elem("BucketName", b),
             ApiError::NoSuchKey(k) => xml.elem("Key", k),
             ApiError::NoSuchUpload(u) => xml.elem("UploadId", u),
             _ => {}

@@ -22,6 +22,7 @@ pub mod cors;
 pub mod error;
 pub mod headers;
 pub mod hook;
+pub mod memo;
 pub mod names;
 pub mod vendor;
 pub mod xml;
@@ -90,7 +91,14 @@ pub struct Ctx<'a, S> {
     pub request_id: &'a str,
     /// The vendor whose SDK sent the request (its limits apply).
     pub vendor: vendor::Vendor,
+    /// The client's address (bucket policies' `aws:SourceIp`).
+    pub client_ip: Option<std::net::IpAddr>,
 }
+
+/// The address of the connection a request came on, which the server
+/// puts in each request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
 
 impl<'a, S> Ctx<'a, S> {
     /// The same request, seen by another handler family.
@@ -103,6 +111,7 @@ impl<'a, S> Ctx<'a, S> {
             raw_query: self.raw_query,
             request_id: self.request_id,
             vendor: self.vendor,
+            client_ip: self.client_ip,
         }
     }
 

@@ -69,6 +69,8 @@ pub struct ImageService {
     /// Limits, executor pool, variant cache.
     pub process: Processor,
     settings: settings::SettingsCache,
+    /// Who may write the outputs of saveas and `Pic-Operations`.
+    pub(crate) access: Arc<crate::access::Guard>,
 }
 
 impl std::fmt::Debug for ImageService {
@@ -82,12 +84,18 @@ impl std::fmt::Debug for ImageService {
 
 impl ImageService {
     /// Builds the image handlers' state over `store`.
-    pub fn new(store: Arc<dyn Store>, config: S3Config, process: Processor) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: S3Config,
+        process: Processor,
+        access: Arc<crate::access::Guard>,
+    ) -> Self {
         ImageService {
             store,
             config,
             process,
             settings: settings::SettingsCache::default(),
+            access,
         }
     }
 
@@ -101,8 +109,13 @@ impl ImageService {
 
     /// Re-reads bucket settings once older than `ttl` (gateway mode, where
     /// other nodes write them too); `None` keeps them until changed here.
-    pub fn set_settings_ttl(&mut self, ttl: Option<std::time::Duration>) {
+    pub fn set_settings_ttl(
+        &mut self,
+        ttl: Option<std::time::Duration>,
+        access: Arc<crate::access::Guard>,
+    ) {
         self.settings = settings::SettingsCache::with_ttl(ttl);
+        self.access = access;
     }
 
     /// Forgets what is known of a bucket's settings (the bucket was created
@@ -726,6 +739,23 @@ async fn bucket_api(
     result.map_err(|e| e.into_api(dialect))
 }
 
+/// Whether the caller may store a processed output at `bucket/key`
+/// (the access rule of a PutObject there).
+pub(crate) async fn may_put(cx: &Ctx<'_>, bucket: &str, key: &str) -> Result<bool, ProcessError> {
+    let ask = crate::access::Ask {
+        caller: &cx.caller,
+        source_ip: cx.client_ip,
+        action: Some(crate::access::Action::PutObject),
+        bucket,
+        target: crate::access::policy::Target::Key(key),
+    };
+    cx.state
+        .access
+        .allows(&ask)
+        .await
+        .map_err(|e| ProcessError::Internal(e.to_string()))
+}
+
 /// OSS `POST /<key>?x-oss-process` with `...|sys/saveas,o_..,b_..`:
 /// processes and stores the result through the durable write path.
 async fn saveas(
@@ -746,8 +776,8 @@ async fn saveas(
     let target_bucket = save.bucket.clone().unwrap_or_else(|| bucket.to_string());
     validate_bucket_name(&target_bucket)
         .map_err(|e| ProcessError::InvalidArgument(e.to_string()))?;
-    let target = store.bucket(&target_bucket).await?;
-    if !cx.caller.owns(&target.owner) {
+    store.bucket(&target_bucket).await?;
+    if !may_put(cx, &target_bucket, &save.object).await? {
         return Err(ProcessError::AccessDenied(format!(
             "Access Denied: cannot write to bucket {target_bucket:?}"
         )));

@@ -200,15 +200,9 @@ async fn plan(
                         .with_code(dialects::cos::ERRNO_MALFORMED),
                 )
             })?;
-            match store.bucket(&target_bucket).await {
-                Ok(info) if cx.caller.owns(&info.owner) => {}
-                // Another user's bucket: not the caller's to write.
-                Ok(_) | Err(storage::Error::NoSuchBucket(_)) => {
-                    return Err(ProcessError::AccessDenied(format!(
-                        "Access Denied: cannot write to bucket {target_bucket:?}"
-                    )))
-                }
-                Err(e) => return Err(e.into()),
+            // Another user's bucket, or none: not the caller's to write.
+            if let Err(storage::Error::NoSuchBucket(_)) = store.bucket(&target_bucket).await {
+                return Err(cannot_write(&target_bucket));
             }
         }
         let target_key = resolve_fileid(key, &rule.fileid)?;
@@ -232,6 +226,9 @@ async fn plan(
                 )
                 .with_code(dialects::cos::ERRNO_MALFORMED),
             ));
+        }
+        if !super::may_put(cx, &target_bucket, &target_key).await? {
+            return Err(cannot_write(&target_bucket));
         }
         targets.push(Target {
             bucket: target_bucket,
@@ -515,6 +512,10 @@ pub async fn image_process(
         }));
     }
     hook.after_commit(&original).await
+}
+
+fn cannot_write(bucket: &str) -> ProcessError {
+    ProcessError::AccessDenied(format!("Access Denied: cannot write to bucket {bucket:?}"))
 }
 
 #[cfg(test)]

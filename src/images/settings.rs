@@ -17,34 +17,22 @@
 
 use super::error::ProcessError;
 use super::styles::{self, ImageConfig};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use crate::http::memo::BucketMemo;
+use std::sync::Arc;
+use std::time::Duration;
 use storage::Store;
 
 /// Bucket name → its image settings (defaults when none are stored).
 #[derive(Debug, Default)]
 pub struct SettingsCache {
-    inner: Mutex<Inner>,
-    /// How long an entry is trusted; `None`: until this process changes it.
-    ttl: Option<Duration>,
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    /// Bucket → (when read, what was read).
-    configs: HashMap<String, (Instant, Arc<ImageConfig>)>,
-    /// Bumped by every [`SettingsCache::forget`]: a read that started
-    /// before a write must not store what it read after that write.
-    generation: u64,
+    configs: BucketMemo<Arc<ImageConfig>>,
 }
 
 impl SettingsCache {
     /// A cache whose entries are read again once older than `ttl`.
     pub fn with_ttl(ttl: Option<Duration>) -> Self {
         SettingsCache {
-            ttl,
-            ..Default::default()
+            configs: BucketMemo::new(ttl),
         }
     }
 
@@ -54,34 +42,16 @@ impl SettingsCache {
         store: &dyn Store,
         bucket: &str,
     ) -> Result<Arc<ImageConfig>, ProcessError> {
-        let generation = match self.inner.lock() {
-            Ok(inner) => match inner.configs.get(bucket) {
-                Some((at, c)) if self.ttl.is_none_or(|ttl| at.elapsed() < ttl) => {
-                    return Ok(c.clone())
-                }
-                _ => Some(inner.generation),
-            },
-            // A poisoned map only costs reads from the store.
-            Err(_) => None,
-        };
-        let read_at = Instant::now();
-        let config = Arc::new(styles::image_config(store, bucket).await?);
-        if let Ok(mut inner) = self.inner.lock() {
-            if Some(inner.generation) == generation {
-                inner
-                    .configs
-                    .insert(bucket.to_string(), (read_at, config.clone()));
-            }
-        }
-        Ok(config)
+        self.configs
+            .get(bucket, || async {
+                Ok(Arc::new(styles::image_config(store, bucket).await?))
+            })
+            .await
     }
 
     /// Drops the bucket's entry: its settings were written, or the bucket
     /// was created or deleted.
     pub fn forget(&self, bucket: &str) {
-        if let Ok(mut inner) = self.inner.lock() {
-            inner.configs.remove(bucket);
-            inner.generation += 1;
-        }
+        self.configs.forget(bucket);
     }
 }

@@ -51,6 +51,8 @@ pub struct S3State {
     /// Protocol settings.
     pub config: S3Config,
     pub(crate) users: Arc<crate::users::Users>,
+    /// Bucket owners, ACLs and policies (object ACLs of writes, ACL APIs).
+    pub(crate) access: Arc<crate::access::Guard>,
     pub(crate) token_key: token::TokenKey,
 }
 
@@ -62,11 +64,13 @@ impl S3State {
         config: S3Config,
         admin_key: &(String, String),
         users: Arc<crate::users::Users>,
+        access: Arc<crate::access::Guard>,
     ) -> Self {
         S3State {
             store,
             config,
             users,
+            access,
             token_key: token::TokenKey::derive(admin_key.1.as_bytes()),
         }
     }
@@ -110,7 +114,7 @@ pub async fn dispatch(
     body: RequestBody,
     hook: Option<&dyn UploadHook>,
 ) -> ApiResult {
-    use handlers::{bucket, cors, list, multipart, object};
+    use handlers::{acl, bucket, cors, list, multipart, object, policy};
     use S3Op::*;
     match op {
         ListBuckets => bucket::list_buckets(&cx).await,
@@ -118,10 +122,13 @@ pub async fn dispatch(
         HeadBucket { bucket } => bucket::head_bucket(&cx, &bucket).await,
         DeleteBucket { bucket } => bucket::delete_bucket(&cx, &bucket).await,
         GetBucketLocation { bucket } => bucket::get_location(&cx, &bucket).await,
-        GetBucketAcl { bucket } => bucket::get_acl(&cx, &bucket).await,
+        GetBucketAcl { bucket } => acl::get_bucket_acl(&cx, &bucket).await,
         GetBucketInfo { bucket } => bucket::get_info(&cx, &bucket).await,
         GetBucketStat { bucket } => bucket::get_stat(&cx, &bucket).await,
-        PutBucketAcl { bucket } => bucket::put_acl(&cx, body, &bucket).await,
+        PutBucketAcl { bucket } => acl::put_bucket_acl(&cx, body, &bucket).await,
+        GetBucketPolicy { bucket } => policy::get_policy(&cx, &bucket).await,
+        PutBucketPolicy { bucket } => policy::put_policy(&cx, body, &bucket).await,
+        DeleteBucketPolicy { bucket } => policy::delete_policy(&cx, &bucket).await,
         GetBucketVersioning { bucket } => bucket::get_versioning(&cx, &bucket).await,
         PutBucketVersioning { bucket } => bucket::put_versioning(&cx, &bucket).await,
         GetBucketCors { bucket } => cors::get_cors(&cx, &bucket).await,
@@ -142,6 +149,8 @@ pub async fn dispatch(
         } => object::copy_object(&cx, &bucket, &key, &source).await,
         GetObject { bucket, key } => object::get_object(&cx, &bucket, &key, false).await,
         HeadObject { bucket, key } => object::get_object(&cx, &bucket, &key, true).await,
+        GetObjectAcl { bucket, key } => acl::get_object_acl(&cx, &bucket, &key).await,
+        PutObjectAcl { bucket, key } => acl::put_object_acl(&cx, body, &bucket, &key).await,
         DeleteObject { bucket, key } => object::delete_object(&cx, &bucket, &key).await,
         CreateMultipartUpload { bucket, key } => multipart::create(&cx, &bucket, &key).await,
         UploadPart {

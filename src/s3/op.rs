@@ -109,6 +109,15 @@ pub enum S3Op {
     PutBucketVersioning {
         bucket: String,
     },
+    GetBucketPolicy {
+        bucket: String,
+    },
+    PutBucketPolicy {
+        bucket: String,
+    },
+    DeleteBucketPolicy {
+        bucket: String,
+    },
     GetBucketCors {
         bucket: String,
     },
@@ -151,6 +160,14 @@ pub enum S3Op {
         key: String,
     },
     HeadObject {
+        bucket: String,
+        key: String,
+    },
+    GetObjectAcl {
+        bucket: String,
+        key: String,
+    },
+    PutObjectAcl {
         bucket: String,
         key: String,
     },
@@ -212,6 +229,9 @@ impl S3Op {
             | PutBucketAcl { bucket }
             | GetBucketVersioning { bucket }
             | PutBucketVersioning { bucket }
+            | GetBucketPolicy { bucket }
+            | PutBucketPolicy { bucket }
+            | DeleteBucketPolicy { bucket }
             | GetBucketCors { bucket }
             | PutBucketCors { bucket }
             | DeleteBucketCors { bucket }
@@ -224,6 +244,8 @@ impl S3Op {
             | CopyObject { bucket, .. }
             | GetObject { bucket, .. }
             | HeadObject { bucket, .. }
+            | GetObjectAcl { bucket, .. }
+            | PutObjectAcl { bucket, .. }
             | DeleteObject { bucket, .. }
             | CreateMultipartUpload { bucket, .. }
             | UploadPart { bucket, .. }
@@ -261,6 +283,9 @@ impl S3Op {
             PutBucketAcl { .. } => "PutBucketAcl",
             GetBucketVersioning { .. } => "GetBucketVersioning",
             PutBucketVersioning { .. } => "PutBucketVersioning",
+            GetBucketPolicy { .. } => "GetBucketPolicy",
+            PutBucketPolicy { .. } => "PutBucketPolicy",
+            DeleteBucketPolicy { .. } => "DeleteBucketPolicy",
             GetBucketCors { .. } => "GetBucketCors",
             PutBucketCors { .. } => "PutBucketCors",
             DeleteBucketCors { .. } => "DeleteBucketCors",
@@ -272,6 +297,8 @@ impl S3Op {
             PutObject { .. } => "PutObject",
             CopyObject { .. } => "CopyObject",
             GetObject { .. } => "GetObject",
+            GetObjectAcl { .. } => "GetObjectAcl",
+            PutObjectAcl { .. } => "PutObjectAcl",
             HeadObject { .. } => "HeadObject",
             DeleteObject { .. } => "DeleteObject",
             CreateMultipartUpload { .. } => "CreateMultipartUpload",
@@ -297,7 +324,6 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "notification",
     "object-lock",
     "ownershipControls",
-    "policy",
     "policyStatus",
     "publicAccessBlock",
     "replication",
@@ -309,7 +335,6 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[&str] = &[
 ];
 /// Sub-resources of an object that we do not implement (→ 501).
 const UNSUPPORTED_OBJECT_SUBRESOURCES: &[&str] = &[
-    "acl",
     "attributes",
     "legal-hold",
     "retention",
@@ -447,6 +472,7 @@ fn unsupported(q: &RawQuery, list: &[&str]) -> Option<String> {
 /// below, and listing parameters written without `=`.
 const KNOWN_BUCKET_SUBRESOURCES: &[&str] = &[
     "acl",
+    "policy",
     "cors",
     "location",
     "bucketInfo",
@@ -494,6 +520,10 @@ pub fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3O
     }
     let op = match *method {
         Method::GET if q.has("acl") => S3Op::GetBucketAcl { bucket },
+        Method::GET if q.has("policy") => S3Op::GetBucketPolicy { bucket },
+        Method::PUT if q.has("policy") => S3Op::PutBucketPolicy { bucket },
+        Method::DELETE if q.has("policy") => S3Op::DeleteBucketPolicy { bucket },
+        _ if q.has("policy") => return Err(ApiError::MethodNotAllowed),
         Method::GET if q.has("cors") => S3Op::GetBucketCors { bucket },
         Method::PUT if q.has("cors") => S3Op::PutBucketCors { bucket },
         Method::DELETE if q.has("cors") => S3Op::DeleteBucketCors { bucket },
@@ -581,6 +611,13 @@ pub fn route_object(
     refuse_unsupported_object_subresource(q)?;
     let upload_id = q.get("uploadId").map(str::to_string);
     let copy_source = header_str(headers, "x-amz-copy-source")?;
+    if q.has("acl") {
+        return match *method {
+            Method::GET => Ok(S3Op::GetObjectAcl { bucket, key }),
+            Method::PUT => Ok(S3Op::PutObjectAcl { bucket, key }),
+            _ => Err(ApiError::MethodNotAllowed),
+        };
+    }
     let op = match (method.clone(), upload_id) {
         (Method::GET, Some(upload_id)) => S3Op::ListParts {
             bucket,

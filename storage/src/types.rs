@@ -4,8 +4,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-/// The canned ACLs a bucket can carry. Only these two change behaviour:
-/// `PublicRead` allows anonymous GetObject/HeadObject/ListObjects.
+/// A bucket's ACL in brief, as its record keeps it: whether everyone may
+/// read it. The full list of grants, when a bucket has more than these,
+/// is a settings document of the protocol layer (`acl`); this summary is
+/// kept in step with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum CannedAcl {
     #[default]
@@ -43,12 +45,52 @@ pub struct ObjectAttrs {
     /// verified, by algorithm name (`crc32`, `crc32c`, `crc64nvme`, `sha1`,
     /// `sha256`) → base64 value, as S3 returns them.
     pub checksums: BTreeMap<String, String>,
+    /// The object's own access-control list; `None`: the bucket owner's,
+    /// readable by whoever may list the bucket (the default object ACL of
+    /// OSS and COS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acl: Option<ObjectAcl>,
     /// CRC-64/XZ of the whole body, when the writer computed it (single-part
     /// writes and copies of them). The Alibaba OSS and Tencent COS SDKs
     /// compare it with their own (`x-oss-hash-crc64ecma`,
     /// `x-cos-hash-crc64ecma`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crc64_ecma: Option<u64>,
+}
+
+/// An object's access-control list: who owns it (the writer) and what is
+/// granted to whom. Its meaning is the protocol layer's (`access`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectAcl {
+    /// The owner's canonical user id.
+    pub owner: String,
+    pub grants: Vec<Grant>,
+}
+
+/// One permission given to one grantee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub grantee: Grantee,
+    pub permission: Permission,
+}
+
+/// Who a grant is for: a user by canonical id, or one of S3's groups.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Grantee {
+    User(String),
+    AllUsers,
+    AuthenticatedUsers,
+    LogDelivery,
+}
+
+/// S3's five ACL permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Permission {
+    Read,
+    Write,
+    ReadAcp,
+    WriteAcp,
+    FullControl,
 }
 
 /// What must hold of a key's current object for a write to commit. It is

@@ -117,24 +117,34 @@ async fn canned_acls() {
     assert!(!s.get("/pub?acl").await.text().contains("AllUsers"));
 
     // An AccessControlPolicy that amounts to public-read is accepted...
-    let policy = "<AccessControlPolicy><Owner><ID>o</ID></Owner><AccessControlList>\
-        <Grant><Grantee><ID>o</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>\
+    let admin = imgbucket::users::canonical_id("admin");
+    let policy = format!(
+        "<AccessControlPolicy><Owner><ID>{admin}</ID></Owner><AccessControlList>\
+        <Grant><Grantee><ID>{admin}</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant>\
         <Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant>\
-        </AccessControlList></AccessControlPolicy>";
-    s.req("PUT", "/pub?acl", &[], policy).await.expect(200);
+        </AccessControlList></AccessControlPolicy>"
+    );
+    s.req("PUT", "/pub?acl", &[], policy.clone())
+        .await
+        .expect(200);
     assert!(s.get("/pub?acl").await.text().contains("AllUsers"));
-    // ...one that is not a canned ACL is not implemented.
+    // ...and so is any other list of grants.
     let write = policy.replace(
         "<Permission>READ</Permission>",
         "<Permission>WRITE</Permission>",
     );
-    s.req("PUT", "/pub?acl", &[], write)
+    s.req("PUT", "/pub?acl", &[], write).await.expect(200);
+    let acl = s.get("/pub?acl").await.text();
+    assert!(acl.contains("<Permission>WRITE</Permission>"), "{acl}");
+    // A grant to nobody is refused.
+    let stranger = policy.replace(&format!("<Grantee><ID>{admin}"), "<Grantee><ID>nobody");
+    s.req("PUT", "/pub?acl", &[], stranger)
         .await
-        .expect_error(501, "NotImplemented");
+        .expect_error(400, "InvalidArgument");
     s.req(
         "PUT",
         "/pub?acl",
-        &[("x-amz-acl", "public-read-write")],
+        &[("x-amz-acl", "aws-exec-read")],
         Bytes::new(),
     )
     .await
@@ -144,7 +154,7 @@ async fn canned_acls() {
         .expect_error(400, "InvalidArgument");
     s.req("PUT", "/pub?acl", &[], "<AccessControlPolicy>")
         .await
-        .expect_error(400, "MalformedXML");
+        .expect_error(400, "MalformedACLError");
 }
 
 #[tokio::test]

@@ -9,9 +9,7 @@ use crate::http::Caller;
 use crate::http::{empty_response, xml_response, ApiResult};
 use crate::s3::{Ctx, Owner};
 use http::{HeaderValue, StatusCode};
-use storage::{CannedAcl, ListQuery, UploadsQuery};
-
-const ALL_USERS: &str = "http://acs.amazonaws.com/groups/global/AllUsers";
+use storage::{ListQuery, UploadsQuery};
 
 /// The caller's own buckets (the admin's: those made by the admin, and
 /// those from before there were users), by name, with AWS's `prefix`,
@@ -84,13 +82,6 @@ fn oss_location(x: &mut XmlWriter, cx: &Ctx<'_>) {
     x.elem("StorageClass", "Standard");
 }
 
-fn oss_acl_word(acl: CannedAcl) -> &'static str {
-    match acl {
-        CannedAcl::PublicRead => "public-read",
-        CannedAcl::Private => "private",
-    }
-}
-
 /// Alibaba OSS GetBucketInfo: the bucket's name, creation date, location,
 /// owner and ACL.
 pub async fn get_info(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
@@ -107,7 +98,11 @@ pub async fn get_info(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     x.elem("ID", &who.id);
     x.close("Owner");
     x.open_plain("AccessControlList");
-    x.elem("Grant", oss_acl_word(info.acl));
+    let word = match cx.state.access.bucket(bucket).await? {
+        Some(rules) => crate::access::acl::oss_word(&rules.grants),
+        None => "private",
+    };
+    x.elem("Grant", word);
     x.close("AccessControlList");
     // One copy on one machine: locally redundant at best.
     x.elem("DataRedundancyType", "LRS");
@@ -176,29 +171,7 @@ pub(crate) fn owner(x: &mut XmlWriter, who: &Owner) {
     x.close("Owner");
 }
 
-/// The `x-amz-acl` header as one of the two canned ACLs we implement.
-fn canned_acl_header(cx: &Ctx<'_>) -> Result<Option<CannedAcl>, ApiError> {
-    let Some(v) = cx.headers.get("x-amz-acl") else {
-        return Ok(None);
-    };
-    match v.to_str().unwrap_or("").trim() {
-        "private" => Ok(Some(CannedAcl::Private)),
-        "public-read" => Ok(Some(CannedAcl::PublicRead)),
-        other @ ("public-read-write"
-        | "authenticated-read"
-        | "aws-exec-read"
-        | "bucket-owner-read"
-        | "bucket-owner-full-control"
-        | "log-delivery-write") => Err(ApiError::NotImplemented(format!("The canned ACL {other}"))),
-        other => Err(ApiError::InvalidArgument(
-            "x-amz-acl",
-            format!("unknown canned ACL {other:?}"),
-        )),
-    }
-}
-
 pub async fn create_bucket(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) -> ApiResult {
-    let acl = canned_acl_header(cx)?.unwrap_or_default();
     let doc = body
         .read_to_limit(cx.state.config.limits.max_xml_body)
         .await?;
@@ -215,13 +188,19 @@ pub async fn create_bucket(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) ->
     let Caller::User(who) = &cx.caller else {
         return Err(ApiError::AccessDenied);
     };
+    let (acl, grants) = super::acl::create_bucket_grants(cx, &who.canonical_id).await?;
     match cx
         .state
         .store
         .create_bucket(bucket, acl, &who.canonical_id)
         .await
     {
-        Ok(_) => {}
+        Ok(_) => {
+            cx.state.access.forget(bucket);
+            if let Some(grants) = grants {
+                super::acl::store_bucket_grants(cx, bucket, &grants).await?;
+            }
+        }
         Err(storage::Error::BucketAlreadyOwnedByYou(_)) => {
             let existing = cx.state.store.bucket(bucket).await?;
             if !who.made(&existing.owner) {
@@ -252,7 +231,9 @@ pub async fn head_bucket(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
 }
 
 pub async fn delete_bucket(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
-    cx.state.store.delete_bucket(bucket).await?;
+    let deleted = cx.state.store.delete_bucket(bucket).await;
+    cx.state.access.forget(bucket);
+    deleted?;
     Ok(empty_response(StatusCode::NO_CONTENT))
 }
 
@@ -276,90 +257,6 @@ pub async fn get_location(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     Ok(xml_response(StatusCode::OK, x.finish()))
 }
 
-pub async fn get_acl(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
-    let info = cx.state.store.bucket(bucket).await?;
-    let mut x = cx.xml();
-    x.open_root("AccessControlPolicy");
-    let who = cx.state.owner_of(&info.owner).await;
-    owner(&mut x, &who);
-    x.open_plain("AccessControlList");
-    if cx.vendor == Vendor::Oss {
-        // OSS states a canned ACL as one word in `<Grant>`.
-        x.elem("Grant", oss_acl_word(info.acl));
-        x.close("AccessControlList");
-        x.close("AccessControlPolicy");
-        return Ok(xml_response(StatusCode::OK, x.finish()));
-    }
-    x.open_plain("Grant");
-    x.raw("<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">");
-    x.elem("ID", &who.id);
-    x.elem("DisplayName", &who.display_name);
-    x.close("Grantee");
-    x.elem("Permission", "FULL_CONTROL");
-    x.close("Grant");
-    if info.acl == CannedAcl::PublicRead {
-        x.open_plain("Grant");
-        x.raw(
-            "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"Group\">",
-        );
-        x.elem("URI", ALL_USERS);
-        x.close("Grantee");
-        x.elem("Permission", "READ");
-        x.close("Grant");
-    }
-    x.close("AccessControlList");
-    x.close("AccessControlPolicy");
-    Ok(xml_response(StatusCode::OK, x.finish()))
-}
-
-/// Maps an `AccessControlPolicy` document onto a canned ACL: the owner's
-/// FULL_CONTROL grant, plus optionally AllUsers READ. Any other grant is a
-/// real ACL, which we do not implement.
-fn acl_from_policy(doc: &[u8]) -> Result<CannedAcl, ApiError> {
-    let root = xml::parse_root(doc, "AccessControlPolicy")?;
-    let list = root
-        .child("AccessControlList")
-        .ok_or_else(|| ApiError::MalformedXml("missing AccessControlList".into()))?;
-    let mut public = false;
-    for grant in list.children_named("Grant") {
-        let grantee = grant
-            .child("Grantee")
-            .ok_or_else(|| ApiError::MalformedXml("Grant without Grantee".into()))?;
-        let perm = grant.child_text("Permission").unwrap_or("");
-        match (grantee.child_text("URI"), perm) {
-            (Some(ALL_USERS), "READ") => public = true,
-            (None, "FULL_CONTROL") if grantee.child("ID").is_some() => {}
-            _ => {
-                return Err(ApiError::NotImplemented(format!(
-                    "ACL grants other than the canned ones (grant of {perm})"
-                )))
-            }
-        }
-    }
-    Ok(if public {
-        CannedAcl::PublicRead
-    } else {
-        CannedAcl::Private
-    })
-}
-
-pub async fn put_acl(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) -> ApiResult {
-    let doc = body
-        .read_to_limit(cx.state.config.limits.max_xml_body)
-        .await?;
-    let acl = match canned_acl_header(cx)? {
-        Some(acl) => acl,
-        None if doc.iter().all(u8::is_ascii_whitespace) => {
-            return Err(ApiError::MalformedXml(
-                "PutBucketAcl needs x-amz-acl or an AccessControlPolicy body".into(),
-            ))
-        }
-        None => acl_from_policy(&doc)?,
-    };
-    cx.state.store.set_bucket_acl(bucket, acl).await?;
-    Ok(empty_response(StatusCode::OK))
-}
-
 pub async fn get_versioning(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     cx.state.store.bucket(bucket).await?;
     // Never versioned: S3 answers an empty configuration.
@@ -373,27 +270,4 @@ pub async fn put_versioning(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
     Err(ApiError::NotImplemented(
         "Bucket versioning (imgbucket keeps one version per key)".into(),
     ))
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn acl_documents() {
-        let owner_only = br#"<AccessControlPolicy><Owner><ID>x</ID></Owner><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>x</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"#;
-        assert_eq!(acl_from_policy(owner_only).unwrap(), CannedAcl::Private);
-        let public = br#"<AccessControlPolicy><AccessControlList><Grant><Grantee><ID>x</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant><Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>READ</Permission></Grant></AccessControlList></AccessControlPolicy>"#;
-        assert_eq!(acl_from_policy(public).unwrap(), CannedAcl::PublicRead);
-        let write = br#"<AccessControlPolicy><AccessControlList><Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>WRITE</Permission></Grant></AccessControlList></AccessControlPolicy>"#;
-        assert!(matches!(
-            acl_from_policy(write),
-            Err(ApiError::NotImplemented(_))
-        ));
-        assert!(matches!(
-            acl_from_policy(b"<AccessControlPolicy/>"),
-            Err(ApiError::MalformedXml(_))
-        ));
-    }
 }

@@ -2,11 +2,13 @@
 //! typed, validated arguments from the router and call the store; they
 //! build responses but never render errors (that is `ApiError`'s job).
 
+pub mod acl;
 pub mod bucket;
 pub mod cors;
 pub mod list;
 pub mod multipart;
 pub mod object;
+pub mod policy;
 
 use crate::http::body::RequestBody;
 use crate::http::error::ApiError;

@@ -23,7 +23,8 @@ use storage::{ByteRange, CompletedPart, ObjectAttrs, UploadsQuery};
 const MAX_PART_SIZE: u64 = 5 << 30;
 
 pub async fn create(cx: &Ctx<'_>, bucket: &str, key: &str) -> ApiResult {
-    let attrs = attrs_from_headers(cx.headers)?;
+    let mut attrs = attrs_from_headers(cx.headers)?;
+    attrs.acl = super::acl::acl_for_write(cx, bucket).await?;
     let upload_id = cx
         .state
         .store

@@ -34,7 +34,8 @@ pub async fn put_object(
     let max = cx.state.config.limits.max_object_size;
     let max = hook.map_or(max, |h| h.max_object_size().min(max));
     check_announced_length(cx.headers, max)?;
-    let attrs = attrs_from_headers(cx.headers)?;
+    let mut attrs = attrs_from_headers(cx.headers)?;
+    attrs.acl = super::acl::acl_for_write(cx, bucket).await?;
     let md5 = content_md5(cx.headers)?;
     let precondition = write_precondition(cx)?;
     // Refused early, before the body is read, when it already fails; the
@@ -52,7 +53,6 @@ pub async fn put_object(
     }
     let mut writer = cx.state.store.object_writer(bucket, key).await?;
     pump_body(&mut body, &mut writer, max).await?;
-    let mut attrs = attrs;
     let digest = body.finish()?;
     attrs.checksums = digest.checksums;
     attrs.crc64_ecma = digest.crc64_ecma;
@@ -349,7 +349,7 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
                 .into(),
         ));
     }
-    let new_attrs = if replace {
+    let mut new_attrs = if replace {
         let mut a = attrs_from_headers(cx.headers)?;
         // The bytes do not change, so their checksums still hold.
         a.checksums = src_meta.attrs.checksums.clone();
@@ -358,6 +358,9 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
     } else {
         src_meta.attrs.clone()
     };
+    // A copy is a new object: its ACL comes from this request, never
+    // from the source (as on AWS).
+    new_attrs.acl = super::acl::acl_for_write(cx, bucket).await?;
     let meta = if src.bucket == bucket && src.key == key {
         if !replace {
             return Err(ApiError::InvalidRequest(
@@ -380,7 +383,10 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
                 ..new_attrs
             }
         } else {
-            read_meta.attrs.clone()
+            ObjectAttrs {
+                acl: new_attrs.acl,
+                ..read_meta.attrs.clone()
+            }
         };
         let mut writer = store.object_writer(bucket, key).await?;
         // The CRC of the bytes copied: also known for sources stored before
