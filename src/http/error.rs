@@ -126,6 +126,8 @@ error_codes! {
     UserNotManaged => 409;
     /// GetBucketCors on a bucket without a CORS configuration.
     NoSuchCORSConfiguration => 404;
+    /// GetBucketLifecycleConfiguration on a bucket without one.
+    NoSuchLifecycleConfiguration => 404;
     /// A known S3 feature this server does not implement.
     NotImplemented => 501;
     /// A conditional header's condition is false.
@@ -170,6 +172,9 @@ pub enum ApiError {
     /// GetBucketCors on a bucket without a CORS configuration.
     #[error("The CORS configuration does not exist")]
     NoSuchCorsConfiguration(String),
+    /// GetBucketLifecycleConfiguration on a bucket without rules.
+    #[error("The lifecycle configuration does not exist")]
+    NoSuchLifecycleConfiguration(String),
     /// A CORS preflight without `Origin` (the message is S3's).
     #[error("{0}")]
     CorsBadRequest(&'static str),
@@ -367,6 +372,7 @@ impl ApiError {
             NoSuchKey(_) => ErrorCode::NoSuchKey,
             NoSuchUpload(_) => ErrorCode::NoSuchUpload,
             NoSuchCorsConfiguration(_) => ErrorCode::NoSuchCORSConfiguration,
+            NoSuchLifecycleConfiguration(_) => ErrorCode::NoSuchLifecycleConfiguration,
             CorsBadRequest(_) | CorsInvalidMethod(_) => ErrorCode::BadRequest,
             CorsNotEnabled | CorsForbidden => ErrorCode::AccessForbidden,
             BucketAlreadyOwnedByYou(_) => ErrorCode::BucketAlreadyOwnedByYou,
@@ -489,7 +495,8 @@ impl ApiError {
             | ApiError::BucketNotEmpty(b)
             | ApiError::BucketAlreadyOwnedByYou(b)
             | ApiError::BucketAlreadyExists(b)
-            | ApiError::NoSuchCorsConfiguration(b) => xml.elem("BucketName", b),
+            | ApiError::NoSuchCorsConfiguration(b)
+            | ApiError::NoSuchLifecycleConfiguration(b) => xml.elem("BucketName", b),
             ApiError::NoSuchKey(k) => xml.elem("Key", k),
             ApiError::NoSuchUpload(u) => xml.elem("UploadId", u),
             _ => {}
