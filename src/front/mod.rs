@@ -59,6 +59,9 @@ pub struct AppState {
     pub images: ImageService,
     /// The buckets' CORS rules, kept in memory, and the server's default.
     pub cors: cors::CorsRules,
+    /// How the lifecycle sweeper runs (`None`: it does not, on this node);
+    /// `server::run` starts it.
+    pub lifecycle: Option<crate::lifecycle::SweepSettings>,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ impl AppState {
             ),
             users,
             cors: cors::CorsRules::default(),
+            lifecycle: None,
             store,
             config,
         }
@@ -111,6 +115,12 @@ impl AppState {
     pub fn with_settings_ttl(mut self, ttl: Option<std::time::Duration>) -> Self {
         self.images.set_settings_ttl(ttl);
         self.cors = self.cors.with_ttl(ttl);
+        self
+    }
+
+    /// Runs the lifecycle sweeper with these settings (`None`: not here).
+    pub fn with_lifecycle(mut self, settings: Option<crate::lifecycle::SweepSettings>) -> Self {
+        self.lifecycle = settings;
         self
     }
 
@@ -372,6 +382,8 @@ pub async fn may_write(state: &AppState, caller: &Caller, bucket: &str) -> Resul
 /// What anyone may do: read a `public-read` bucket.
 async fn authorize_public(state: &AppState, op: &Op) -> Result<(), ApiError> {
     let bucket = match op {
+        // A bucket's configuration (ACL, CORS, lifecycle) is its owner's.
+        Op::S3(s3) if s3.is_bucket_configuration() => None,
         Op::S3(s3) if s3.public_read_allows() => s3.bucket(),
         Op::Image(image @ ImageOp::Process { .. }) => Some(image.bucket()),
         _ => None,

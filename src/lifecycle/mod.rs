@@ -9,5 +9,7 @@
 //! nothing of HTTP and works through the `storage::Store` trait alone.
 
 pub mod rules;
+pub mod sweeper;
 
 pub use rules::LifecycleConfig;
+pub use sweeper::{SweepSettings, Sweeper};
