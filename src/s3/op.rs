@@ -118,6 +118,15 @@ pub enum S3Op {
     DeleteBucketCors {
         bucket: String,
     },
+    GetBucketLifecycleConfiguration {
+        bucket: String,
+    },
+    PutBucketLifecycleConfiguration {
+        bucket: String,
+    },
+    DeleteBucketLifecycle {
+        bucket: String,
+    },
     ListObjects {
         bucket: String,
         params: ListV1Params,
@@ -215,6 +224,9 @@ impl S3Op {
             | GetBucketCors { bucket }
             | PutBucketCors { bucket }
             | DeleteBucketCors { bucket }
+            | GetBucketLifecycleConfiguration { bucket }
+            | PutBucketLifecycleConfiguration { bucket }
+            | DeleteBucketLifecycle { bucket }
             | ListObjects { bucket, .. }
             | ListObjectsV2 { bucket, .. }
             | ListObjectVersions { bucket, .. }
@@ -246,6 +258,23 @@ impl S3Op {
         )
     }
 
+    /// Whether the operation reads or changes a bucket's configuration
+    /// (its ACL, CORS or lifecycle rules): only the bucket's owner (or an
+    /// admin) may, whatever a bucket grants others on its objects.
+    pub fn is_bucket_configuration(&self) -> bool {
+        matches!(
+            self,
+            S3Op::GetBucketAcl { .. }
+                | S3Op::PutBucketAcl { .. }
+                | S3Op::GetBucketCors { .. }
+                | S3Op::PutBucketCors { .. }
+                | S3Op::DeleteBucketCors { .. }
+                | S3Op::GetBucketLifecycleConfiguration { .. }
+                | S3Op::PutBucketLifecycleConfiguration { .. }
+                | S3Op::DeleteBucketLifecycle { .. }
+        )
+    }
+
     /// The operation's name as AWS documents it (for logs).
     pub fn name(&self) -> &'static str {
         use S3Op::*;
@@ -264,6 +293,9 @@ impl S3Op {
             GetBucketCors { .. } => "GetBucketCors",
             PutBucketCors { .. } => "PutBucketCors",
             DeleteBucketCors { .. } => "DeleteBucketCors",
+            GetBucketLifecycleConfiguration { .. } => "GetBucketLifecycleConfiguration",
+            PutBucketLifecycleConfiguration { .. } => "PutBucketLifecycleConfiguration",
+            DeleteBucketLifecycle { .. } => "DeleteBucketLifecycle",
             ListObjects { .. } => "ListObjects",
             ListObjectsV2 { .. } => "ListObjectsV2",
             ListObjectVersions { .. } => "ListObjectVersions",
@@ -291,7 +323,6 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "encryption",
     "intelligent-tiering",
     "inventory",
-    "lifecycle",
     "logging",
     "metrics",
     "notification",
@@ -448,6 +479,7 @@ fn unsupported(q: &RawQuery, list: &[&str]) -> Option<String> {
 const KNOWN_BUCKET_SUBRESOURCES: &[&str] = &[
     "acl",
     "cors",
+    "lifecycle",
     "location",
     "bucketInfo",
     "stat",
@@ -498,6 +530,10 @@ pub fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3O
         Method::PUT if q.has("cors") => S3Op::PutBucketCors { bucket },
         Method::DELETE if q.has("cors") => S3Op::DeleteBucketCors { bucket },
         _ if q.has("cors") => return Err(ApiError::MethodNotAllowed),
+        Method::GET if q.has("lifecycle") => S3Op::GetBucketLifecycleConfiguration { bucket },
+        Method::PUT if q.has("lifecycle") => S3Op::PutBucketLifecycleConfiguration { bucket },
+        Method::DELETE if q.has("lifecycle") => S3Op::DeleteBucketLifecycle { bucket },
+        _ if q.has("lifecycle") => return Err(ApiError::MethodNotAllowed),
         Method::GET if q.has("location") => S3Op::GetBucketLocation { bucket },
         Method::GET if q.has("bucketInfo") => S3Op::GetBucketInfo { bucket },
         Method::GET if q.has("stat") => S3Op::GetBucketStat { bucket },

@@ -4,6 +4,7 @@
 
 pub mod bucket;
 pub mod cors;
+pub mod lifecycle;
 pub mod list;
 pub mod multipart;
 pub mod object;
