@@ -305,3 +305,23 @@ def test_s3api_calls(aws, bucket, tmp_path):
     err = aws("s3api", "get-object", "--bucket", bucket, "--key", "missing",
               str(tmp_path / "o"), check=False)
     assert err.returncode != 0 and "NoSuchKey" in err.stderr
+
+
+def test_s3api_bucket_lifecycle(aws, bucket, tmp_path):
+    # aws-cli computes the digest this PUT needs; the file is its JSON form.
+    config = write(tmp_path / "lifecycle.json", json.dumps({"Rules": [
+        {"ID": "tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled",
+         "Expiration": {"Days": 7}},
+        {"ID": "uploads", "Filter": {}, "Status": "Enabled",
+         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}},
+    ]}).encode())
+    aws("s3api", "put-bucket-lifecycle-configuration", "--bucket", bucket,
+        "--lifecycle-configuration", f"file://{config}")
+    got = json.loads(aws("s3api", "get-bucket-lifecycle-configuration",
+                         "--bucket", bucket).stdout)["Rules"]
+    assert [r["ID"] for r in got] == ["tmp", "uploads"]
+    assert got[0]["Expiration"] == {"Days": 7}
+    assert got[1]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 2}
+    aws("s3api", "delete-bucket-lifecycle", "--bucket", bucket)
+    out = aws("s3api", "get-bucket-lifecycle-configuration", "--bucket", bucket, check=False)
+    assert out.returncode != 0 and "NoSuchLifecycleConfiguration" in out.stderr

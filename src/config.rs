@@ -69,6 +69,42 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Image processing: concurrency, cache, per-dialect limits.
     pub processing: ProcessingConfig,
+    /// The lifecycle sweeper: whether it runs, how often, how much a tick
+    /// may do, and how long a "day" is.
+    pub lifecycle: LifecycleConfig,
+}
+
+/// The lifecycle sweeper's settings (`[lifecycle]` in the config file,
+/// docs/lifecycle.md). Every field has a default, so the table and each of
+/// its keys are optional.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LifecycleConfig {
+    /// Whether this node runs the sweeper. In gateway mode several nodes
+    /// may (deletes are idempotent); this turns it off on some of them.
+    pub enabled: bool,
+    /// Seconds between two ticks (at least 1).
+    pub interval_secs: u64,
+    /// The length of a lifecycle "day" in seconds: 86400, as on S3. Tests
+    /// shorten it so that `Days` rules come due in seconds.
+    pub day_secs: u64,
+    /// Most object deletes and upload aborts one tick performs.
+    pub max_deletes_per_tick: u32,
+    /// Most reads one tick performs: the bucket list, a bucket's rules, a
+    /// page of objects or uploads (at least 3, so every tick progresses).
+    pub max_reads_per_tick: u32,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        LifecycleConfig {
+            enabled: true,
+            interval_secs: 60,
+            day_secs: 86_400,
+            max_deletes_per_tick: 1000,
+            max_reads_per_tick: 100,
+        }
+    }
 }
 
 /// Image-processing settings (`[processing]` in the config file). Every
@@ -181,6 +217,9 @@ pub struct FileConfig {
     /// `[backend]`: gateway mode over an existing S3 store.
     #[serde(default)]
     pub backend: BackendFileConfig,
+    /// `[lifecycle]`: the lifecycle sweeper.
+    #[serde(default)]
+    pub lifecycle: LifecycleConfig,
     /// `[[users]]`: users besides the admin.
     #[serde(default)]
     pub users: Vec<UserEntry>,
@@ -445,6 +484,18 @@ mod tests {
         )
         .is_err());
         assert!(FileConfig::default().cors.is_none());
+    }
+
+    #[test]
+    fn lifecycle_table_is_optional_and_checked() {
+        assert_eq!(FileConfig::default().lifecycle, LifecycleConfig::default());
+        let file: FileConfig =
+            toml::from_str("[lifecycle]\nday_secs = 2\ninterval_secs = 1\n").unwrap();
+        assert_eq!(file.lifecycle.day_secs, 2);
+        assert_eq!(file.lifecycle.interval_secs, 1);
+        assert!(file.lifecycle.enabled);
+        assert_eq!(file.lifecycle.max_deletes_per_tick, 1000);
+        assert!(toml::from_str::<FileConfig>("[lifecycle]\nday_seconds = 2\n").is_err());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod front;
 pub mod gateway;
 pub mod http;
 pub mod images;
+pub mod lifecycle;
 pub mod s3;
 pub mod server;
 pub mod users;

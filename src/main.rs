@@ -173,6 +173,9 @@ async fn build_config(args: ServeArgs) -> Result<(ServerConfig, Storage, bool), 
             (Storage::Gateway(store), creds)
         }
     };
+    if file.lifecycle.interval_secs == 0 || file.lifecycle.day_secs == 0 {
+        return Err("[lifecycle] interval_secs and day_secs must be at least 1".into());
+    }
     let default_addr: SocketAddr = DEFAULT_ADDR.parse().map_err(|e| format!("{e}"))?;
     let mut limits = Limits::default();
     if let Some(n) = file.min_part_size {
@@ -194,6 +197,7 @@ async fn build_config(args: ServeArgs) -> Result<(ServerConfig, Storage, bool), 
         limits,
         shutdown_grace: Duration::from_secs(10),
         processing: file.processing,
+        lifecycle: file.lifecycle,
         cors: file.cors,
     };
     Ok((config, storage, generated))
@@ -294,7 +298,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
                 Some(config.data_dir.join("cache")),
             )
             .with_settings_ttl(settings_ttl)
-            .with_cors_default(cors_default),
+            .with_cors_default(cors_default)
+            .with_lifecycle(imgbucket::lifecycle::SweepSettings::from_config(
+                &config.lifecycle,
+            )),
     );
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(config.addr)

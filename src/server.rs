@@ -2,9 +2,12 @@
 //! hands every request to [`crate::front::handle`], and shuts down gracefully.
 //!
 //! The listener and the shutdown signal are injected (mini-redis style), so
-//! tests run the whole server in-process on port 0.
+//! tests run the whole server in-process on port 0. The lifecycle sweeper,
+//! when the state asks for one, runs beside the connections and stops
+//! with them.
 
 use crate::front::{self, AppState};
+use crate::lifecycle::Sweeper;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -32,6 +35,12 @@ pub async fn run(
     // Every connection task holds a clone of `done_tx`; when all are
     // dropped, `done_rx.recv()` returns `None`: the drain is complete.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    // The lifecycle sweeper runs beside the connections and stops with
+    // them; in embedded and gateway mode alike, over the store.
+    let sweeper = state.lifecycle.clone().map(|settings| {
+        let sweeper = Sweeper::new(state.store.clone(), settings);
+        tokio::spawn(sweeper.run(stop_rx.clone()))
+    });
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -83,5 +92,11 @@ pub async fn run(
     drop(done_tx);
     if tokio::time::timeout(grace, done_rx.recv()).await.is_err() {
         tracing::warn!(?grace, "in-flight requests did not finish in time; closing");
+    }
+    if let Some(task) = sweeper {
+        // It stops between two store calls as soon as it sees the signal.
+        if tokio::time::timeout(grace, task).await.is_err() {
+            tracing::warn!("the lifecycle sweeper did not stop in time");
+        }
     }
 }

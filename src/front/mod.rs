@@ -63,6 +63,9 @@ pub struct AppState {
     pub cors: cors::CorsRules,
     /// Bucket owners, ACLs and policies, and the access decision.
     pub access: Arc<Guard>,
+    /// How the lifecycle sweeper runs (`None`: it does not, on this node);
+    /// `server::run` starts it.
+    pub lifecycle: Option<crate::lifecycle::SweepSettings>,
 }
 
 impl AppState {
@@ -88,6 +91,7 @@ impl AppState {
             users,
             cors: cors::CorsRules::default(),
             access,
+            lifecycle: None,
             store,
             config,
         }
@@ -127,6 +131,12 @@ impl AppState {
         self.s3.access = self.access.clone();
         self.images.set_settings_ttl(ttl, self.access.clone());
         self.cors = self.cors.with_ttl(ttl);
+        self
+    }
+
+    /// Runs the lifecycle sweeper with these settings (`None`: not here).
+    pub fn with_lifecycle(mut self, settings: Option<crate::lifecycle::SweepSettings>) -> Self {
+        self.lifecycle = settings;
         self
     }
 
@@ -436,6 +446,13 @@ fn asks(op: &Op) -> Vec<(Option<Action>, &str, Target<'_>)> {
         // AWS governs deleting a CORS configuration by s3:PutBucketCORS.
         PutBucketCors { bucket } | DeleteBucketCors { bucket } => {
             on_bucket(Action::PutBucketCors, bucket)
+        }
+        GetBucketLifecycleConfiguration { bucket } => {
+            on_bucket(Action::GetLifecycleConfiguration, bucket)
+        }
+        // AWS governs deleting a lifecycle by s3:PutLifecycleConfiguration.
+        PutBucketLifecycleConfiguration { bucket } | DeleteBucketLifecycle { bucket } => {
+            on_bucket(Action::PutLifecycleConfiguration, bucket)
         }
         GetBucketVersioning { bucket } => on_bucket(Action::GetBucketVersioning, bucket),
         PutBucketVersioning { bucket } => on_bucket(Action::PutBucketVersioning, bucket),

@@ -126,6 +126,8 @@ error_codes! {
     UserNotManaged => 409;
     /// GetBucketCors on a bucket without a CORS configuration.
     NoSuchCORSConfiguration => 404;
+    /// GetBucketLifecycleConfiguration on a bucket without one.
+    NoSuchLifecycleConfiguration => 404;
     /// A known S3 feature this server does not implement.
     NotImplemented => 501;
     /// A grant names an e-mail address.
@@ -178,6 +180,9 @@ pub enum ApiError {
     /// GetBucketCors on a bucket without a CORS configuration.
     #[error("The CORS configuration does not exist")]
     NoSuchCorsConfiguration(String),
+    /// GetBucketLifecycleConfiguration on a bucket without rules.
+    #[error("The lifecycle configuration does not exist")]
+    NoSuchLifecycleConfiguration(String),
     /// A CORS preflight without `Origin` (the message is S3's).
     #[error("{0}")]
     CorsBadRequest(&'static str),
@@ -387,6 +392,7 @@ impl ApiError {
             NoSuchKey(_) => ErrorCode::NoSuchKey,
             NoSuchUpload(_) => ErrorCode::NoSuchUpload,
             NoSuchCorsConfiguration(_) => ErrorCode::NoSuchCORSConfiguration,
+            NoSuchLifecycleConfiguration(_) => ErrorCode::NoSuchLifecycleConfiguration,
             CorsBadRequest(_) | CorsInvalidMethod(_) => ErrorCode::BadRequest,
             CorsNotEnabled | CorsForbidden => ErrorCode::AccessForbidden,
             BucketAlreadyOwnedByYou(_) => ErrorCode::BucketAlreadyOwnedByYou,
@@ -514,7 +520,8 @@ impl ApiError {
             | ApiError::BucketAlreadyOwnedByYou(b)
             | ApiError::BucketAlreadyExists(b)
             | ApiError::NoSuchCorsConfiguration(b)
-            | ApiError::NoSuchBucketPolicy(b) => xml.elem("BucketName", b),
+            | ApiError::NoSuchBucketPolicy(b)
+            | ApiError::NoSuchLifecycleConfiguration(b) => xml.elem("BucketName", b),
             ApiError::NoSuchKey(k) => xml.elem("Key", k),
             ApiError::NoSuchUpload(u) => xml.elem("UploadId", u),
             _ => {}

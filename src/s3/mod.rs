@@ -114,7 +114,7 @@ pub async fn dispatch(
     body: RequestBody,
     hook: Option<&dyn UploadHook>,
 ) -> ApiResult {
-    use handlers::{acl, bucket, cors, list, multipart, object, policy};
+    use handlers::{acl, bucket, cors, lifecycle, list, multipart, object, policy};
     use S3Op::*;
     match op {
         ListBuckets => bucket::list_buckets(&cx).await,
@@ -134,6 +134,9 @@ pub async fn dispatch(
         GetBucketCors { bucket } => cors::get_cors(&cx, &bucket).await,
         PutBucketCors { bucket } => cors::put_cors(&cx, body, &bucket).await,
         DeleteBucketCors { bucket } => cors::delete_cors(&cx, &bucket).await,
+        GetBucketLifecycleConfiguration { bucket } => lifecycle::get(&cx, &bucket).await,
+        PutBucketLifecycleConfiguration { bucket } => lifecycle::put(&cx, body, &bucket).await,
+        DeleteBucketLifecycle { bucket } => lifecycle::delete(&cx, &bucket).await,
         ListObjects { bucket, params } => list::list_v1(&cx, &bucket, params).await,
         ListObjectsV2 { bucket, params } => list::list_v2(&cx, &bucket, params).await,
         ListObjectVersions { bucket, params } => list::list_versions(&cx, &bucket, params).await,

@@ -127,6 +127,15 @@ pub enum S3Op {
     DeleteBucketCors {
         bucket: String,
     },
+    GetBucketLifecycleConfiguration {
+        bucket: String,
+    },
+    PutBucketLifecycleConfiguration {
+        bucket: String,
+    },
+    DeleteBucketLifecycle {
+        bucket: String,
+    },
     ListObjects {
         bucket: String,
         params: ListV1Params,
@@ -235,6 +244,9 @@ impl S3Op {
             | GetBucketCors { bucket }
             | PutBucketCors { bucket }
             | DeleteBucketCors { bucket }
+            | GetBucketLifecycleConfiguration { bucket }
+            | PutBucketLifecycleConfiguration { bucket }
+            | DeleteBucketLifecycle { bucket }
             | ListObjects { bucket, .. }
             | ListObjectsV2 { bucket, .. }
             | ListObjectVersions { bucket, .. }
@@ -254,18 +266,6 @@ impl S3Op {
             | AbortMultipartUpload { bucket, .. }
             | ListParts { bucket, .. } => Some(bucket),
         }
-    }
-
-    /// Whether an anonymous principal may perform this operation on a
-    /// `public-read` bucket. Nothing else is ever anonymous.
-    pub fn public_read_allows(&self) -> bool {
-        matches!(
-            self,
-            S3Op::GetObject { .. }
-                | S3Op::HeadObject { .. }
-                | S3Op::ListObjects { .. }
-                | S3Op::ListObjectsV2 { .. }
-        )
     }
 
     /// The operation's name as AWS documents it (for logs).
@@ -289,6 +289,9 @@ impl S3Op {
             GetBucketCors { .. } => "GetBucketCors",
             PutBucketCors { .. } => "PutBucketCors",
             DeleteBucketCors { .. } => "DeleteBucketCors",
+            GetBucketLifecycleConfiguration { .. } => "GetBucketLifecycleConfiguration",
+            PutBucketLifecycleConfiguration { .. } => "PutBucketLifecycleConfiguration",
+            DeleteBucketLifecycle { .. } => "DeleteBucketLifecycle",
             ListObjects { .. } => "ListObjects",
             ListObjectsV2 { .. } => "ListObjectsV2",
             ListObjectVersions { .. } => "ListObjectVersions",
@@ -318,7 +321,6 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "encryption",
     "intelligent-tiering",
     "inventory",
-    "lifecycle",
     "logging",
     "metrics",
     "notification",
@@ -474,6 +476,7 @@ const KNOWN_BUCKET_SUBRESOURCES: &[&str] = &[
     "acl",
     "policy",
     "cors",
+    "lifecycle",
     "location",
     "bucketInfo",
     "stat",
@@ -528,6 +531,10 @@ pub fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3O
         Method::PUT if q.has("cors") => S3Op::PutBucketCors { bucket },
         Method::DELETE if q.has("cors") => S3Op::DeleteBucketCors { bucket },
         _ if q.has("cors") => return Err(ApiError::MethodNotAllowed),
+        Method::GET if q.has("lifecycle") => S3Op::GetBucketLifecycleConfiguration { bucket },
+        Method::PUT if q.has("lifecycle") => S3Op::PutBucketLifecycleConfiguration { bucket },
+        Method::DELETE if q.has("lifecycle") => S3Op::DeleteBucketLifecycle { bucket },
+        _ if q.has("lifecycle") => return Err(ApiError::MethodNotAllowed),
         Method::GET if q.has("location") => S3Op::GetBucketLocation { bucket },
         Method::GET if q.has("bucketInfo") => S3Op::GetBucketInfo { bucket },
         Method::GET if q.has("stat") => S3Op::GetBucketStat { bucket },

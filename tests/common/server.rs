@@ -16,6 +16,7 @@ use imgbucket::config::{CorsDefault, Limits, ProcessingConfig};
 use imgbucket::front::{AppState, S3Config};
 use imgbucket::gateway::{BackendConfig, GatewayStore, SHARED_STATE_TTL};
 use imgbucket::http::names::bucket_from_host;
+use imgbucket::lifecycle::SweepSettings;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -49,6 +50,8 @@ pub struct Options {
     pub gateway_over: Option<SocketAddr>,
     /// The server-wide default CORS rule (`[cors]` in the config file).
     pub cors: Option<CorsDefault>,
+    /// Runs the lifecycle sweeper with these settings (default: none).
+    pub lifecycle: Option<SweepSettings>,
 }
 
 /// How long a test gateway waits for its backend.
@@ -66,6 +69,7 @@ impl Default for Options {
             wrap_store: None,
             gateway_over: None,
             cors: None,
+            lifecycle: None,
         }
     }
 }
@@ -127,7 +131,8 @@ impl Server {
             )
             .with_processing(options.processing, Some(dir.path().join("cache")))
             .with_settings_ttl(settings_ttl)
-            .with_cors_default(cors_default),
+            .with_cors_default(cors_default)
+            .with_lifecycle(options.lifecycle),
         );
         let spawned = harness::spawn(state).await;
         Server {

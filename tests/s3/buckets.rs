@@ -170,7 +170,7 @@ async fn versioning_and_unsupported_subresources() {
     s.req("PUT", "/bkt1?versioning", &[], body)
         .await
         .expect_error(501, "NotImplemented");
-    s.get("/bkt1?lifecycle")
+    s.get("/bkt1?website")
         .await
         .expect_error(501, "NotImplemented");
     s.get("/bkt1/k?tagging")

@@ -2,7 +2,8 @@
 //! port 0 over real HTTP on loopback, with an embedded store in a temp dir,
 //! and requests carry real signatures (the auth module's signers): SigV4
 //! as the AWS SDKs send it, and the vendors' SDKs (`vendor_sdk`); CORS
-//! preflights and headers (`cors`).
+//! preflights and headers (`cors`); bucket
+//! lifecycle and its sweeper (`lifecycle`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,6 +15,7 @@ mod buckets;
 mod cli;
 mod cors;
 mod gateway;
+mod lifecycle;
 mod list;
 mod metadata_reads;
 mod multipart;

@@ -5,6 +5,7 @@
 pub mod acl;
 pub mod bucket;
 pub mod cors;
+pub mod lifecycle;
 pub mod list;
 pub mod multipart;
 pub mod object;

@@ -1,0 +1,902 @@
+//! A bucket's `LifecycleConfiguration`: read from XML and validated as S3
+//! validates a PutBucketLifecycleConfiguration, written back as XML, stored
+//! as a versioned JSON record, and matched against objects and uploads.
+//!
+//! Pure data and functions: the clock (`now`) and the length of a day are
+//! arguments, so the expiry arithmetic is tested with an injected clock.
+//!
+//! What a rule may hold, and what becomes of it:
+//! - `Filter` with a `Prefix`, an empty `Filter`, or the legacy top-level
+//!   `Prefix`: kept as written, so GET answers what PUT sent.
+//! - `Expiration` with `Days` or `Date`, and `AbortIncompleteMultipartUpload`
+//!   with `DaysAfterInitiation`: applied by the sweeper.
+//! - `Expiration` with `ExpiredObjectDeleteMarker`, and
+//!   `NoncurrentVersionExpiration`: accepted and echoed back, but no-ops.
+//!   The store is unversioned (PutBucketVersioning answers 501), so there
+//!   are never delete markers nor noncurrent versions for them to act on;
+//!   refusing them would break tools that always send them.
+//! - `Transition`, `NoncurrentVersionTransition` (there are no storage
+//!   classes to move to) and the `Tag`, `And`, `ObjectSizeGreaterThan`,
+//!   `ObjectSizeLessThan` filters: refused with 501 `NotImplemented` naming
+//!   the element, never accepted and silently ignored, since a rule that
+//!   looks applied but is not would delete the wrong objects or none.
+
+use crate::http::error::ApiError;
+use crate::http::xml::{self, Element, XmlWriter};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The bucket setting (`Store::put_bucket_setting`) a configuration is
+/// stored under.
+pub const SETTING: &str = "lifecycle";
+/// S3 accepts at most this many rules in one configuration.
+pub const MAX_RULES: usize = 1000;
+/// S3's limit on a rule's `ID`.
+pub const MAX_ID_LEN: usize = 255;
+/// The version of the stored record (bumped if its shape changes, with a
+/// decoder kept for the previous one).
+const RECORD_VERSION: u32 = 1;
+/// A `Date` must be a midnight UTC: a multiple of this many seconds since
+/// the epoch. This is S3's calendar day, whatever `day_secs` says (that
+/// only scales `Days`).
+const CALENDAR_DAY_SECS: i64 = 86_400;
+
+/// Which keys a rule applies to, as it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Scope {
+    /// `<Filter><Prefix>p</Prefix></Filter>`, or `<Filter/>` (`None`).
+    Filter(Option<String>),
+    /// The legacy `<Prefix>p</Prefix>` directly in the rule.
+    Prefix(String),
+}
+
+impl Scope {
+    /// The key prefix the rule applies to (empty: every key).
+    pub fn prefix(&self) -> &str {
+        match self {
+            Scope::Filter(p) => p.as_deref().unwrap_or(""),
+            Scope::Prefix(p) => p,
+        }
+    }
+}
+
+/// An `Expiration` action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Expiration {
+    /// `Days`: that many days after the object's last modification,
+    /// rounded up to the next midnight.
+    Days(u32),
+    /// `Date`: every matching object, once this midnight UTC (seconds since
+    /// the epoch) has passed.
+    Date(i64),
+    /// `ExpiredObjectDeleteMarker`: a no-op on an unversioned store, kept
+    /// so that GET answers what PUT sent.
+    DeleteMarker(bool),
+}
+
+/// A `NoncurrentVersionExpiration` action: a no-op on an unversioned
+/// store, kept so that GET answers what PUT sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoncurrentExpiration {
+    /// `NoncurrentDays`.
+    pub days: u32,
+    /// `NewerNoncurrentVersions`.
+    pub newer_versions: Option<u32>,
+}
+
+/// One `Rule`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// `ID`: unique within the configuration; generated when absent, as S3
+    /// does.
+    pub id: String,
+    /// `Status`: only enabled rules act.
+    pub enabled: bool,
+    /// Which keys it applies to.
+    pub scope: Scope,
+    /// `Expiration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<Expiration>,
+    /// `AbortIncompleteMultipartUpload/DaysAfterInitiation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_after_days: Option<u32>,
+    /// `NoncurrentVersionExpiration`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noncurrent: Option<NoncurrentExpiration>,
+}
+
+/// A whole `LifecycleConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleConfig {
+    /// The record's version ([`RECORD_VERSION`]).
+    pub v: u32,
+    /// The rules, in the order they were written.
+    pub rules: Vec<Rule>,
+}
+
+/// `t` rounded up to the next multiple of `day` since the epoch (S3's
+/// "next midnight UTC" when `day` is 24 h); a time already at one stays.
+fn ceil_to_day(t: Duration, day: Duration) -> Duration {
+    let day_ns = day.as_nanos().max(1);
+    let t_ns = t.as_nanos();
+    let rounded = t_ns.div_ceil(day_ns).saturating_mul(day_ns);
+    // Far beyond any SystemTime: saturate instead of wrapping.
+    let secs = u64::try_from(rounded / 1_000_000_000).unwrap_or(u64::MAX);
+    Duration::new(secs, (rounded % 1_000_000_000) as u32)
+}
+
+/// When something made at `since` is `days` days old, as S3 counts it: add
+/// the days, then round up to the next midnight. `day` is the length of a
+/// day (24 h, or less in tests). For example an object written on
+/// 2014-01-15 at 10:30 UTC with `Days` 3 expires on 2014-01-19 at 00:00 UTC.
+pub fn due_after_days(since: SystemTime, days: u32, day: Duration) -> SystemTime {
+    let since = since.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let span = day.saturating_mul(days);
+    let due = ceil_to_day(since.saturating_add(span), day);
+    UNIX_EPOCH.checked_add(due).unwrap_or(far_future())
+}
+
+/// A time no object is ever due at (what an overflowing sum saturates to).
+fn far_future() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 100)
+}
+
+impl Rule {
+    /// Whether the rule applies to `key` (enabled, and under its prefix).
+    fn covers(&self, key: &str) -> bool {
+        self.enabled && key.starts_with(self.scope.prefix())
+    }
+
+    /// When an object last modified at `last_modified` expires by this
+    /// rule (`None`: the rule does not expire objects).
+    pub fn object_due(&self, last_modified: SystemTime, day: Duration) -> Option<SystemTime> {
+        match self.expiration? {
+            Expiration::Days(d) => Some(due_after_days(last_modified, d, day)),
+            Expiration::Date(secs) => {
+                let secs = u64::try_from(secs).unwrap_or(0);
+                Some(UNIX_EPOCH + Duration::from_secs(secs))
+            }
+            Expiration::DeleteMarker(_) => None,
+        }
+    }
+
+    /// Whether the rule expires objects (the sweeper lists only then).
+    fn expires_objects(&self) -> bool {
+        self.enabled
+            && matches!(
+                self.expiration,
+                Some(Expiration::Days(_) | Expiration::Date(_))
+            )
+    }
+}
+
+impl LifecycleConfig {
+    /// A configuration of these rules, checked as a PUT is.
+    pub fn new(rules: Vec<Rule>) -> Result<Self, ApiError> {
+        let config = LifecycleConfig {
+            v: RECORD_VERSION,
+            rules,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The first enabled rule under which the object `key`, last modified
+    /// at `last_modified`, has expired at `now`.
+    pub fn expired_by(
+        &self,
+        key: &str,
+        last_modified: SystemTime,
+        now: SystemTime,
+        day: Duration,
+    ) -> Option<&Rule> {
+        self.rules.iter().find(|r| {
+            r.covers(key)
+                && r.object_due(last_modified, day)
+                    .is_some_and(|due| due <= now)
+        })
+    }
+
+    /// The first enabled rule under which the multipart upload of `key`,
+    /// initiated at `initiated`, is due to be aborted at `now`.
+    pub fn abort_by(
+        &self,
+        key: &str,
+        initiated: SystemTime,
+        now: SystemTime,
+        day: Duration,
+    ) -> Option<&Rule> {
+        self.rules.iter().find(|r| {
+            r.covers(key)
+                && r.abort_after_days
+                    .is_some_and(|d| due_after_days(initiated, d, day) <= now)
+        })
+    }
+
+    /// The prefix a listing of the bucket's objects can be narrowed to:
+    /// the longest one shared by every enabled expiring rule (`None`: no
+    /// rule expires objects, nothing to list).
+    pub fn objects_prefix(&self) -> Option<String> {
+        common_prefix(self.rules.iter().filter(|r| r.expires_objects()))
+    }
+
+    /// The same for multipart uploads and the enabled abort rules.
+    pub fn uploads_prefix(&self) -> Option<String> {
+        common_prefix(
+            self.rules
+                .iter()
+                .filter(|r| r.enabled && r.abort_after_days.is_some()),
+        )
+    }
+
+    /// Reads a PutBucketLifecycleConfiguration body.
+    pub fn from_xml(doc: &[u8]) -> Result<Self, ApiError> {
+        let root = xml::parse_root(doc, "LifecycleConfiguration")?;
+        if let Some(other) = root.children.iter().find(|c| c.name != "Rule") {
+            return Err(unknown(&other.name, "LifecycleConfiguration"));
+        }
+        let count = root.children.len();
+        if count == 0 {
+            return Err(ApiError::MalformedXml(
+                "a LifecycleConfiguration needs at least one Rule".into(),
+            ));
+        }
+        if count > MAX_RULES {
+            return Err(ApiError::MalformedXml(format!(
+                "a LifecycleConfiguration holds at most {MAX_RULES} rules (got {count})"
+            )));
+        }
+        let rules = root
+            .children
+            .iter()
+            .map(parse_rule)
+            .collect::<Result<Vec<_>, _>>()?;
+        LifecycleConfig::new(rules)
+    }
+
+    /// The semantic checks of a PUT (the XML's shape is checked while it
+    /// is read): unique IDs of at most 255 characters, an action per rule.
+    fn validate(&self) -> Result<(), ApiError> {
+        let mut seen = std::collections::HashSet::new();
+        for r in &self.rules {
+            if r.id.chars().count() > MAX_ID_LEN {
+                return Err(ApiError::InvalidArgument(
+                    "ID",
+                    format!("ID length should not exceed allowed limit of {MAX_ID_LEN}"),
+                ));
+            }
+            if !seen.insert(r.id.as_str()) {
+                return Err(ApiError::InvalidArgument(
+                    "ID",
+                    "Rule ID must be unique. Found same ID for more than one rule".into(),
+                ));
+            }
+            if r.expiration.is_none() && r.abort_after_days.is_none() && r.noncurrent.is_none() {
+                return Err(ApiError::InvalidRequest(
+                    "At least one action needs to be specified in a rule".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the configuration as GetBucketLifecycleConfiguration answers.
+    pub fn to_xml(&self, x: &mut XmlWriter) {
+        x.open_root("LifecycleConfiguration");
+        for r in &self.rules {
+            x.open_plain("Rule");
+            x.elem("ID", &r.id);
+            match &r.scope {
+                Scope::Filter(None) => x.raw("<Filter/>"),
+                Scope::Filter(Some(p)) => {
+                    x.open_plain("Filter");
+                    x.elem("Prefix", p);
+                    x.close("Filter");
+                }
+                Scope::Prefix(p) => x.elem("Prefix", p),
+            }
+            x.elem("Status", if r.enabled { "Enabled" } else { "Disabled" });
+            if let Some(e) = r.expiration {
+                x.open_plain("Expiration");
+                match e {
+                    Expiration::Days(d) => x.elem("Days", &d.to_string()),
+                    Expiration::Date(secs) => {
+                        let t = UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
+                        x.elem("Date", &xml::iso8601(t));
+                    }
+                    Expiration::DeleteMarker(b) => x.bool_elem("ExpiredObjectDeleteMarker", b),
+                }
+                x.close("Expiration");
+            }
+            if let Some(n) = r.noncurrent {
+                x.open_plain("NoncurrentVersionExpiration");
+                x.elem("NoncurrentDays", &n.days.to_string());
+                if let Some(k) = n.newer_versions {
+                    x.elem("NewerNoncurrentVersions", &k.to_string());
+                }
+                x.close("NoncurrentVersionExpiration");
+            }
+            if let Some(d) = r.abort_after_days {
+                x.open_plain("AbortIncompleteMultipartUpload");
+                x.elem("DaysAfterInitiation", &d.to_string());
+                x.close("AbortIncompleteMultipartUpload");
+            }
+            x.close("Rule");
+        }
+        x.close("LifecycleConfiguration");
+    }
+
+    /// The stored record.
+    pub fn to_record(&self) -> Result<Vec<u8>, ApiError> {
+        serde_json::to_vec(self)
+            .map_err(|e| ApiError::Internal(format!("encoding lifecycle rules: {e}")))
+    }
+
+    /// Reads a stored record; one that does not decode is corruption.
+    pub fn from_record(raw: &[u8]) -> Result<Self, ApiError> {
+        let config: LifecycleConfig = serde_json::from_slice(raw)
+            .map_err(|e| ApiError::Internal(format!("stored lifecycle rules: {e}")))?;
+        if config.v != RECORD_VERSION {
+            return Err(ApiError::Internal(format!(
+                "stored lifecycle rules: unknown record version {}",
+                config.v
+            )));
+        }
+        Ok(config)
+    }
+}
+
+/// The longest prefix shared by the rules' prefixes (`None` for no rule).
+fn common_prefix<'a>(mut rules: impl Iterator<Item = &'a Rule>) -> Option<String> {
+    let first = rules.next()?.scope.prefix();
+    let mut len = first.len();
+    for r in rules {
+        let p = r.scope.prefix();
+        len = first
+            .char_indices()
+            .zip(p.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(0, |((i, c), _)| i + c.len_utf8())
+            .min(len);
+    }
+    Some(first[..len].to_string())
+}
+
+fn unknown(name: &str, parent: &str) -> ApiError {
+    ApiError::MalformedXml(format!("unexpected element <{name}> in <{parent}>"))
+}
+
+/// Takes a child into `slot`, refusing a second one of the same name.
+fn once<'a>(slot: &mut Option<&'a Element>, el: &'a Element) -> Result<(), ApiError> {
+    if slot.replace(el).is_some() {
+        return Err(ApiError::MalformedXml(format!(
+            "<{}> appears more than once",
+            el.name
+        )));
+    }
+    Ok(())
+}
+
+/// A positive day count: text that is not an integer breaks the schema
+/// (MalformedXML); zero or less is S3's InvalidArgument.
+fn positive_days(el: &Element, field: &'static str, action: &str) -> Result<u32, ApiError> {
+    let text = el.text.trim();
+    let n: i64 = text
+        .parse()
+        .map_err(|_| ApiError::MalformedXml(format!("{field} must be an integer, not {text:?}")))?;
+    if n <= 0 {
+        return Err(ApiError::InvalidArgument(
+            field,
+            format!("'{field}' for {action} action must be a positive integer"),
+        ));
+    }
+    u32::try_from(n).map_err(|_| {
+        ApiError::InvalidArgument(field, format!("'{field}' for {action} action is too large"))
+    })
+}
+
+/// An ISO 8601 date or timestamp (a missing zone is UTC, as S3 reads it),
+/// which must be a midnight UTC; as seconds since the epoch.
+fn parse_date(text: &str) -> Result<i64, ApiError> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    let text = text.trim();
+    let t = DateTime::parse_from_rfc3339(text)
+        .map(|d| d.timestamp_nanos_opt())
+        .or_else(|_| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                .map(|d| d.and_utc().timestamp_nanos_opt())
+        })
+        .or_else(|_| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").map(|d| {
+                d.and_hms_opt(0, 0, 0)
+                    .and_then(|d| d.and_utc().timestamp_nanos_opt())
+            })
+        })
+        .ok()
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::InvalidArgument("Date", "'Date' must be in ISO 8601 format".into())
+        })?;
+    let day_ns = CALENDAR_DAY_SECS * 1_000_000_000;
+    if t.rem_euclid(day_ns) != 0 {
+        return Err(ApiError::InvalidArgument(
+            "Date",
+            "'Date' must be at midnight GMT".into(),
+        ));
+    }
+    Ok(t / 1_000_000_000)
+}
+
+fn parse_expiration(el: &Element) -> Result<Expiration, ApiError> {
+    let (mut days, mut date, mut marker) = (None, None, None);
+    for c in &el.children {
+        match c.name.as_str() {
+            "Days" => once(&mut days, c)?,
+            "Date" => once(&mut date, c)?,
+            "ExpiredObjectDeleteMarker" => once(&mut marker, c)?,
+            other => return Err(unknown(other, "Expiration")),
+        }
+    }
+    match (days, date, marker) {
+        (Some(_), Some(_), _) => Err(ApiError::MalformedXml(
+            "Expiration takes Days or Date, not both".into(),
+        )),
+        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => Err(ApiError::MalformedXml(
+            "ExpiredObjectDeleteMarker cannot be specified with Days or Date".into(),
+        )),
+        (Some(d), None, None) => Ok(Expiration::Days(positive_days(d, "Days", "Expiration")?)),
+        (None, Some(d), None) => Ok(Expiration::Date(parse_date(&d.text)?)),
+        (None, None, Some(m)) => match m.text.trim() {
+            "true" => Ok(Expiration::DeleteMarker(true)),
+            "false" => Ok(Expiration::DeleteMarker(false)),
+            other => Err(ApiError::MalformedXml(format!(
+                "ExpiredObjectDeleteMarker must be true or false, not {other:?}"
+            ))),
+        },
+        (None, None, None) => Err(ApiError::MalformedXml(
+            "Expiration needs Days, Date or ExpiredObjectDeleteMarker".into(),
+        )),
+    }
+}
+
+fn parse_filter(el: &Element) -> Result<Option<String>, ApiError> {
+    let mut prefix = None;
+    for c in &el.children {
+        match c.name.as_str() {
+            "Prefix" => once(&mut prefix, c)?,
+            "Tag" | "And" | "ObjectSizeGreaterThan" | "ObjectSizeLessThan" => {
+                return Err(ApiError::NotImplemented(format!(
+                    "The lifecycle filter <{}>",
+                    c.name
+                )))
+            }
+            other => return Err(unknown(other, "Filter")),
+        }
+    }
+    // The prefix is taken as written: keys may begin or end with spaces.
+    Ok(prefix.map(|p| p.text.clone()))
+}
+
+fn parse_noncurrent(el: &Element) -> Result<NoncurrentExpiration, ApiError> {
+    let (mut days, mut newer) = (None, None);
+    for c in &el.children {
+        match c.name.as_str() {
+            "NoncurrentDays" => once(&mut days, c)?,
+            "NewerNoncurrentVersions" => once(&mut newer, c)?,
+            other => return Err(unknown(other, "NoncurrentVersionExpiration")),
+        }
+    }
+    let days = days.ok_or_else(|| {
+        ApiError::MalformedXml("NoncurrentVersionExpiration needs NoncurrentDays".into())
+    })?;
+    Ok(NoncurrentExpiration {
+        days: positive_days(days, "NoncurrentDays", "NoncurrentVersionExpiration")?,
+        newer_versions: newer
+            .map(|n| positive_days(n, "NewerNoncurrentVersions", "NoncurrentVersionExpiration"))
+            .transpose()?,
+    })
+}
+
+fn parse_rule(el: &Element) -> Result<Rule, ApiError> {
+    let (mut id, mut status, mut filter, mut prefix) = (None, None, None, None);
+    let (mut expiration, mut abort, mut noncurrent) = (None, None, None);
+    for c in &el.children {
+        match c.name.as_str() {
+            "ID" => once(&mut id, c)?,
+            "Status" => once(&mut status, c)?,
+            "Filter" => once(&mut filter, c)?,
+            "Prefix" => once(&mut prefix, c)?,
+            "Expiration" => once(&mut expiration, c)?,
+            "AbortIncompleteMultipartUpload" => once(&mut abort, c)?,
+            "NoncurrentVersionExpiration" => once(&mut noncurrent, c)?,
+            "Transition" | "NoncurrentVersionTransition" => {
+                return Err(ApiError::NotImplemented(format!(
+                    "The lifecycle action <{}> (there are no storage classes)",
+                    c.name
+                )))
+            }
+            other => return Err(unknown(other, "Rule")),
+        }
+    }
+    let enabled = match status.map(|s| s.text.trim()) {
+        Some("Enabled") => true,
+        Some("Disabled") => false,
+        Some(other) => {
+            return Err(ApiError::MalformedXml(format!(
+                "Status must be Enabled or Disabled, not {other:?}"
+            )))
+        }
+        None => return Err(ApiError::MalformedXml("a Rule needs a Status".into())),
+    };
+    let scope = match (filter, prefix) {
+        (Some(f), None) => Scope::Filter(parse_filter(f)?),
+        (None, Some(p)) => Scope::Prefix(p.text.clone()),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::MalformedXml(
+                "a Rule takes a Filter or a Prefix, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::MalformedXml(
+                "a Rule needs a Filter (or the legacy Prefix)".into(),
+            ))
+        }
+    };
+    let abort_after_days = abort
+        .map(|a| {
+            let mut days = None;
+            for c in &a.children {
+                match c.name.as_str() {
+                    "DaysAfterInitiation" => once(&mut days, c)?,
+                    other => return Err(unknown(other, "AbortIncompleteMultipartUpload")),
+                }
+            }
+            let days = days.ok_or_else(|| {
+                ApiError::MalformedXml(
+                    "AbortIncompleteMultipartUpload needs DaysAfterInitiation".into(),
+                )
+            })?;
+            positive_days(
+                days,
+                "DaysAfterInitiation",
+                "AbortIncompleteMultipartUpload",
+            )
+        })
+        .transpose()?;
+    let id = match id.map(|i| i.text.clone()) {
+        Some(id) if !id.is_empty() => id,
+        // S3 names a rule sent without an ID.
+        _ => generated_id()?,
+    };
+    Ok(Rule {
+        id,
+        enabled,
+        scope,
+        expiration: expiration.map(parse_expiration).transpose()?,
+        abort_after_days,
+        noncurrent: noncurrent.map(parse_noncurrent).transpose()?,
+    })
+}
+
+/// A random rule ID (S3 gives one to a rule sent without).
+fn generated_id() -> Result<String, ApiError> {
+    let mut raw = [0u8; 18];
+    getrandom::fill(&mut raw).map_err(|e| ApiError::Internal(format!("random rule ID: {e}")))?;
+    Ok(base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        raw,
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    /// 2014-01-15T10:30:00Z, AWS's own example.
+    fn jan15_1030() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_389_781_800)
+    }
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    fn parse(doc: &str) -> Result<LifecycleConfig, ApiError> {
+        LifecycleConfig::from_xml(doc.as_bytes())
+    }
+
+    fn code(doc: &str) -> &'static str {
+        parse(doc).unwrap_err().code().as_str()
+    }
+
+    fn rule(body: &str) -> String {
+        format!("<LifecycleConfiguration><Rule>{body}</Rule></LifecycleConfiguration>")
+    }
+
+    const FULL: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Rule>
+    <ID>logs</ID>
+    <Filter><Prefix>logs/</Prefix></Filter>
+    <Status>Enabled</Status>
+    <Expiration><Days>30</Days></Expiration>
+  </Rule>
+  <Rule>
+    <ID>legacy</ID>
+    <Prefix>tmp/</Prefix>
+    <Status>Disabled</Status>
+    <Expiration><Date>2030-01-01T00:00:00.000Z</Date></Expiration>
+  </Rule>
+  <Rule>
+    <ID>uploads</ID>
+    <Filter/>
+    <Status>Enabled</Status>
+    <AbortIncompleteMultipartUpload><DaysAfterInitiation>7</DaysAfterInitiation></AbortIncompleteMultipartUpload>
+  </Rule>
+  <Rule>
+    <ID>no-ops</ID>
+    <Filter><Prefix></Prefix></Filter>
+    <Status>Enabled</Status>
+    <Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>
+    <NoncurrentVersionExpiration><NoncurrentDays>3</NoncurrentDays><NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration>
+  </Rule>
+</LifecycleConfiguration>"#;
+
+    #[test]
+    fn parses_every_supported_element() {
+        let c = parse(FULL).unwrap();
+        assert_eq!(c.rules.len(), 4);
+        assert_eq!(c.rules[0].scope, Scope::Filter(Some("logs/".into())));
+        assert_eq!(c.rules[0].expiration, Some(Expiration::Days(30)));
+        assert_eq!(c.rules[1].scope, Scope::Prefix("tmp/".into()));
+        assert!(!c.rules[1].enabled);
+        assert_eq!(c.rules[1].expiration, Some(Expiration::Date(1_893_456_000)));
+        assert_eq!(c.rules[2].scope, Scope::Filter(None));
+        assert_eq!(c.rules[2].abort_after_days, Some(7));
+        assert_eq!(c.rules[3].scope, Scope::Filter(Some(String::new())));
+        assert_eq!(c.rules[3].expiration, Some(Expiration::DeleteMarker(true)));
+        assert_eq!(
+            c.rules[3].noncurrent,
+            Some(NoncurrentExpiration {
+                days: 3,
+                newer_versions: Some(2)
+            })
+        );
+    }
+
+    #[test]
+    fn xml_and_record_round_trip() {
+        let c = parse(FULL).unwrap();
+        let mut x = XmlWriter::new();
+        c.to_xml(&mut x);
+        let doc = x.finish();
+        let text = std::str::from_utf8(&doc).unwrap();
+        assert!(
+            text.contains("<Date>2030-01-01T00:00:00.000Z</Date>"),
+            "{text}"
+        );
+        assert!(text.contains("<Prefix>tmp/</Prefix><Status>Disabled</Status>"));
+        assert!(text.contains("<Filter/>"));
+        // What GET answers, PUT takes back unchanged.
+        assert_eq!(LifecycleConfig::from_xml(&doc).unwrap(), c);
+        let raw = c.to_record().unwrap();
+        assert_eq!(LifecycleConfig::from_record(&raw).unwrap(), c);
+        assert!(LifecycleConfig::from_record(b"{\"v\":9,\"rules\":[]}").is_err());
+    }
+
+    #[test]
+    fn a_rule_without_id_gets_one() {
+        let c = parse(&rule(
+            "<Filter/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>",
+        ))
+        .unwrap();
+        assert!(c.rules[0].id.len() >= 20, "{:?}", c.rules[0].id);
+    }
+
+    #[test]
+    fn refusals_follow_s3() {
+        let exp = |e: &str| {
+            rule(&format!(
+                "<ID>r</ID><Filter/><Status>Enabled</Status><Expiration>{e}</Expiration>"
+            ))
+        };
+        assert_eq!(code("<LifecycleConfiguration>"), "MalformedXML");
+        assert_eq!(code("<LifecycleConfiguration/>"), "MalformedXML");
+        assert_eq!(code("<Other/>"), "MalformedXML");
+        assert_eq!(code(&exp("<Days>0</Days>")), "InvalidArgument");
+        assert_eq!(code(&exp("<Days>-3</Days>")), "InvalidArgument");
+        assert_eq!(code(&exp("<Days>three</Days>")), "MalformedXML");
+        assert_eq!(
+            code(&exp("<Date>2030-01-01T01:00:00Z</Date>")),
+            "InvalidArgument"
+        );
+        assert_eq!(code(&exp("<Date>tomorrow</Date>")), "InvalidArgument");
+        assert_eq!(
+            code(&exp("<Days>1</Days><Date>2030-01-01T00:00:00Z</Date>")),
+            "MalformedXML"
+        );
+        assert_eq!(
+            code(&exp(
+                "<Days>1</Days><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker>"
+            )),
+            "MalformedXML"
+        );
+        assert_eq!(code(&exp("")), "MalformedXML");
+        // Date forms S3 takes: with or without zone or time.
+        for d in [
+            "2030-01-01",
+            "2030-01-01T00:00:00",
+            "2030-01-01T02:00:00+02:00",
+        ] {
+            assert!(parse(&exp(&format!("<Date>{d}</Date>"))).is_ok(), "{d}");
+        }
+        // No action.
+        assert_eq!(
+            code(&rule("<ID>r</ID><Filter/><Status>Enabled</Status>")),
+            "InvalidRequest"
+        );
+        // Status, scope.
+        let days = "<Expiration><Days>1</Days></Expiration>";
+        assert_eq!(code(&rule(&format!("<Filter/>{days}"))), "MalformedXML");
+        assert_eq!(
+            code(&rule(&format!("<Filter/><Status>On</Status>{days}"))),
+            "MalformedXML"
+        );
+        assert_eq!(
+            code(&rule(&format!("<Status>Enabled</Status>{days}"))),
+            "MalformedXML"
+        );
+        assert_eq!(
+            code(&rule(&format!(
+                "<Filter/><Prefix>a</Prefix><Status>Enabled</Status>{days}"
+            ))),
+            "MalformedXML"
+        );
+        assert_eq!(
+            code(&rule(&format!(
+                "<Filter/><Status>Enabled</Status>{days}<Bogus/>"
+            ))),
+            "MalformedXML"
+        );
+        // IDs.
+        let long = "x".repeat(MAX_ID_LEN + 1);
+        assert_eq!(
+            code(&rule(&format!(
+                "<ID>{long}</ID><Filter/><Status>Enabled</Status>{days}"
+            ))),
+            "InvalidArgument"
+        );
+        let twice = format!(
+            "<LifecycleConfiguration>{0}{0}</LifecycleConfiguration>",
+            format!("<Rule><ID>same</ID><Filter/><Status>Enabled</Status>{days}</Rule>")
+        );
+        assert_eq!(code(&twice), "InvalidArgument");
+        // Too many rules.
+        let many: String = (0..=MAX_RULES)
+            .map(|i| format!("<Rule><ID>{i}</ID><Filter/><Status>Enabled</Status>{days}</Rule>"))
+            .collect();
+        assert_eq!(
+            code(&format!(
+                "<LifecycleConfiguration>{many}</LifecycleConfiguration>"
+            )),
+            "MalformedXML"
+        );
+        // Positive days everywhere.
+        assert_eq!(
+            code(&rule("<Filter/><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>0</DaysAfterInitiation></AbortIncompleteMultipartUpload>")),
+            "InvalidArgument"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_acted_on_is_501_by_name() {
+        for (body, name) in [
+            ("<Filter/><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>", "<Transition>"),
+            ("<Filter/><Status>Enabled</Status><NoncurrentVersionTransition><NoncurrentDays>3</NoncurrentDays></NoncurrentVersionTransition>", "<NoncurrentVersionTransition>"),
+            ("<Filter><Tag><Key>a</Key><Value>b</Value></Tag></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "<Tag>"),
+            ("<Filter><And><Prefix>a</Prefix></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "<And>"),
+            ("<Filter><ObjectSizeGreaterThan>5</ObjectSizeGreaterThan></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "<ObjectSizeGreaterThan>"),
+        ] {
+            let e = parse(&rule(body)).unwrap_err();
+            assert_eq!(e.code().as_str(), "NotImplemented", "{body}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn days_round_up_to_the_next_midnight() {
+        // AWS's example: 2014-01-15 10:30 + 3 days → 2014-01-19 00:00 UTC.
+        let due = due_after_days(jan15_1030(), 3, DAY);
+        assert_eq!(xml::iso8601(due), "2014-01-19T00:00:00.000Z");
+        // Written exactly at a midnight: no rounding needed.
+        let midnight = at(1_389_744_000); // 2014-01-15T00:00:00Z
+        assert_eq!(
+            xml::iso8601(due_after_days(midnight, 1, DAY)),
+            "2014-01-16T00:00:00.000Z"
+        );
+        // A short day (tests): the same arithmetic at 2 s per day.
+        let two = Duration::from_secs(2);
+        assert_eq!(due_after_days(at(101), 1, two), at(104));
+        assert_eq!(due_after_days(at(100), 1, two), at(102));
+        // Sub-second times round up too.
+        let t = at(100) + Duration::from_millis(1);
+        assert_eq!(due_after_days(t, 1, two), at(104));
+        // No overflow with absurd inputs.
+        let _ = due_after_days(at(u64::from(u32::MAX)), u32::MAX, DAY);
+    }
+
+    #[test]
+    fn matching_with_an_injected_clock() {
+        let c = parse(FULL).unwrap();
+        let written = jan15_1030();
+        let due = at(1_389_744_000 + 31 * 86_400); // 2014-02-15T00:00:00Z
+        let just_before = due - Duration::from_secs(1);
+        // Under the prefix, by Days.
+        assert!(c.expired_by("logs/a", written, just_before, DAY).is_none());
+        assert_eq!(
+            c.expired_by("logs/a", written, due, DAY).unwrap().id,
+            "logs"
+        );
+        // Outside every expiring prefix.
+        assert!(c.expired_by("other", written, due, DAY).is_none());
+        // The Date rule is disabled: tmp/ keys never expire.
+        assert!(c
+            .expired_by("tmp/x", written, at(2_000_000_000), DAY)
+            .is_none());
+        // Uploads: 7 days after initiation, rounded, any key.
+        let abort_due = at(1_389_744_000 + 8 * 86_400);
+        assert!(c
+            .abort_by("k", written, abort_due - Duration::from_secs(1), DAY)
+            .is_none());
+        assert_eq!(
+            c.abort_by("k", written, abort_due, DAY).unwrap().id,
+            "uploads"
+        );
+        // Listings narrow to what the enabled rules share.
+        assert_eq!(c.objects_prefix().as_deref(), Some("logs/"));
+        assert_eq!(c.uploads_prefix().as_deref(), Some(""));
+
+        // A Date rule, enabled: everything under it once the date passed,
+        // however new (as S3 does).
+        let d = parse(&rule(
+            "<ID>d</ID><Prefix>tmp/</Prefix><Status>Enabled</Status><Expiration><Date>2030-01-01</Date></Expiration>",
+        ))
+        .unwrap();
+        let date = at(1_893_456_000);
+        let fresh = date + Duration::from_secs(3600);
+        assert!(d
+            .expired_by("tmp/a", written, date - Duration::from_secs(1), DAY)
+            .is_none());
+        assert!(d.expired_by("tmp/a", fresh, fresh, DAY).is_some());
+        assert!(d.expired_by("tmpx", fresh, fresh, DAY).is_none());
+        assert_eq!(d.uploads_prefix(), None);
+    }
+
+    #[test]
+    fn common_prefixes() {
+        let c = |ps: &[&str]| {
+            let rules: Vec<Rule> = ps
+                .iter()
+                .map(|p| Rule {
+                    id: p.to_string(),
+                    enabled: true,
+                    scope: Scope::Prefix(p.to_string()),
+                    expiration: Some(Expiration::Days(1)),
+                    abort_after_days: None,
+                    noncurrent: None,
+                })
+                .collect();
+            common_prefix(rules.iter())
+        };
+        assert_eq!(c(&[]), None);
+        assert_eq!(c(&["logs/a"]).as_deref(), Some("logs/a"));
+        assert_eq!(c(&["logs/a", "logs/b"]).as_deref(), Some("logs/"));
+        assert_eq!(c(&["logs/", "tmp/"]).as_deref(), Some(""));
+        assert_eq!(c(&["ab", "a"]).as_deref(), Some("a"));
+        assert_eq!(c(&["é1", "é2"]).as_deref(), Some("é"));
+    }
+}
