@@ -20,10 +20,15 @@
 //!
 //! A CORS preflight (`OPTIONS`) leaves the line after step 2: it carries no
 //! credentials and is answered from the bucket's rules ([`cors::preflight`]).
+//! A browser form upload (`POST /bucket`) takes a detour for steps 3 to 5
+//! (`post`): its credentials are form fields, read before it is
+//! authenticated, then authorized here as a PutObject; its response is
+//! decorated with CORS headers like any other.
 
 pub mod admin;
 pub mod authn;
 pub mod cors;
+mod post;
 pub mod router;
 
 pub use crate::http::S3Config;
@@ -268,6 +273,11 @@ where
     // Preflights carry no credentials: answered before authentication.
     if let Op::Preflight { bucket, preflight } = &routed.op {
         return cors::preflight(&state.cors, &*state.store, bucket, preflight).await;
+    }
+    // A form upload carries its credentials in its body: it authenticates
+    // itself, then goes through `authorize` as the PutObject it is.
+    if let Op::S3(S3Op::PostObject { bucket }) = &routed.op {
+        return post::serve(state, parts, &routed, bucket, incoming, request_id, vendor).await;
     }
     let (caller, body) =
         authn::authenticate(state, parts, routed.host_bucket.as_deref(), incoming).await?;
