@@ -173,8 +173,14 @@ pub async fn post_object(
 /// `success_action_redirect` with `bucket`, `key` and `etag` appended to
 /// its query, as S3 appends them.
 fn redirect_target(url: &str, bucket: &str, key: &str, etag: &str) -> String {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-    let enc = |s: &str| utf8_percent_encode(s, NON_ALPHANUMERIC).to_string();
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    // RFC 3986's unreserved characters stay as they are.
+    const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    let enc = |s: &str| utf8_percent_encode(s, QUERY).to_string();
     let sep = match url.contains('?') {
         true if url.ends_with('?') || url.ends_with('&') => "",
         true => "&",
