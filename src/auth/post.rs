@@ -65,7 +65,7 @@ pub fn verify_form(form: &FormCredentials<'_>, keyring: &Keyring) -> Result<Stri
             "Invalid algorithm {algorithm:?}; only AWS4-HMAC-SHA256 is supported"
         )));
     }
-    let credential = Credential::parse(credential).map_err(|e| invalid(format!("{e}")))?;
+    let credential = Credential::parse(credential).map_err(invalid)?;
     util::parse_amz_date(date).ok_or_else(|| {
         invalid("x-amz-date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"".into())
     })?;

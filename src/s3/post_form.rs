@@ -38,7 +38,8 @@ const EXEMPT_FIELDS: &[&str] = &[
     "x-amz-security-token",
 ];
 
-/// One condition of a policy; field names lower-cased, without `$`.
+/// One condition of a policy; field names as written, without `$`
+/// (compared case-insensitively, quoted as written in refusals).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
     /// The field's value is exactly this.
@@ -188,11 +189,13 @@ impl Policy {
         let mut sizes = SizeRange::ANY;
         for c in &self.conditions {
             let holds = match c {
-                Condition::Eq { field, value: want } => value(field) == Some(want.as_str()),
-                // A missing field starts with the empty prefix only.
-                Condition::StartsWith { field, prefix } => {
-                    value(field).unwrap_or("").starts_with(prefix.as_str())
+                Condition::Eq { field, value: want } => {
+                    value(&field.to_ascii_lowercase()) == Some(want.as_str())
                 }
+                // A missing field starts with the empty prefix only.
+                Condition::StartsWith { field, prefix } => value(&field.to_ascii_lowercase())
+                    .unwrap_or("")
+                    .starts_with(prefix.as_str()),
                 Condition::ContentLengthRange { min, max } => {
                     sizes.min = sizes.min.max(*min);
                     sizes.max = sizes.max.min(*max);
@@ -208,7 +211,9 @@ impl Policy {
         }
         let covered = |name: &str| {
             self.conditions.iter().any(|c| match c {
-                Condition::Eq { field, .. } | Condition::StartsWith { field, .. } => field == name,
+                Condition::Eq { field, .. } | Condition::StartsWith { field, .. } => {
+                    field.eq_ignore_ascii_case(name)
+                }
                 Condition::ContentLengthRange { .. } => false,
             })
         };
@@ -252,7 +257,7 @@ fn parse_condition(c: &Value, out: &mut Vec<Condition>) -> Result<(), ApiError> 
         Value::Object(map) => {
             for (field, v) in map {
                 out.push(Condition::Eq {
-                    field: field.trim_start_matches('$').to_ascii_lowercase(),
+                    field: field.trim_start_matches('$').to_string(),
                     value: text(v).ok_or_else(bad)?,
                 });
             }
@@ -279,7 +284,7 @@ fn parse_condition(c: &Value, out: &mut Vec<Condition>) -> Result<(), ApiError> 
                 .as_str()
                 .and_then(|f| f.strip_prefix('$'))
                 .ok_or_else(bad)?
-                .to_ascii_lowercase();
+                .to_string();
             let v = text(v).ok_or_else(bad)?;
             out.push(match op.as_str() {
                 "eq" => Condition::Eq { field, value: v },
@@ -360,7 +365,7 @@ mod tests {
         assert_eq!(
             p.conditions[3],
             Condition::StartsWith {
-                field: "content-type".into(),
+                field: "Content-Type".into(),
                 prefix: "".into()
             }
         );
