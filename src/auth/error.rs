@@ -195,6 +195,13 @@ pub enum AuthError {
     /// `x-amz-content-sha256`: we could not tell how to decode the body.
     #[error("Content-Encoding aws-chunked requires a STREAMING-* x-amz-content-sha256 header")]
     AwsChunkedWithoutStreamingSha256,
+    /// A browser form upload's credential fields are missing or malformed
+    /// (S3's sentence, naming the field).
+    #[error("{reason}")]
+    InvalidPostForm {
+        /// What is wrong.
+        reason: String,
+    },
     /// [`crate::auth::VerifiedBody::finish`] called before the body stream
     /// ended successfully: a bug in the caller.
     #[error("internal error: body integrity requested before the body was fully read")]
@@ -221,9 +228,10 @@ impl AuthError {
             RequestTimeTooSkewed { .. } => "RequestTimeTooSkewed",
             AuthorizationHeaderMalformed { .. } => "AuthorizationHeaderMalformed",
             AuthorizationQueryParametersError { .. } => "AuthorizationQueryParametersError",
-            UnsupportedAuthorization | ConflictingAuthMechanisms | InvalidContentSha256 { .. } => {
-                "InvalidArgument"
-            }
+            UnsupportedAuthorization
+            | ConflictingAuthMechanisms
+            | InvalidContentSha256 { .. }
+            | InvalidPostForm { .. } => "InvalidArgument",
             MissingContentSha256
             | StreamingRequiresSigV4 { .. }
             | InvalidChecksumValue { .. }

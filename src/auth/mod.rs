@@ -38,6 +38,10 @@
 //! a submodule. The keyring's `region` applies to SigV4 only: the vendors'
 //! regions have their own names.
 //!
+//! A browser form upload (POST Object) carries its credentials in the
+//! form, signing its policy rather than the request: [`verify_form`]
+//! (`post`).
+//!
 //! `client` signs requests with SigV4 headers (the gateway store's backend
 //! requests); `sign` adds the other schemes' client-side helpers for the
 //! tests, behind the `test-util` feature.
@@ -49,6 +53,7 @@ pub mod client;
 mod cos;
 mod error;
 mod oss;
+mod post;
 #[cfg(any(test, feature = "test-util"))]
 pub mod sign;
 mod sigv2;
@@ -61,6 +66,7 @@ use std::time::{Duration, SystemTime};
 pub use body::{BodyLimits, Integrity, VerifiedBody};
 pub use checksum::{checksum_base64, crc64_ecma, ChecksumAlgorithm, Checksummer, Crc64Ecma};
 pub use error::AuthError;
+pub use post::{verify_form, FormCredentials};
 
 /// How far a signed request's time may be from the server clock.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);

@@ -424,3 +424,23 @@ pub fn sign_cos_request(
     headers.insert(http::header::AUTHORIZATION, HeaderValue::from_str(&value)?);
     Ok(())
 }
+
+/// The SigV4 fields of a browser form upload signing the base64 `policy`
+/// at `now`, as `generate_presigned_post` fills them: `(x-amz-credential,
+/// x-amz-date, x-amz-signature)`.
+pub fn sign_post_policy_v4(
+    policy: &str,
+    creds: &Credentials,
+    now: SystemTime,
+) -> (String, String, String) {
+    let amz_date = util::format_amz_date(now);
+    let date = &amz_date[..8];
+    let credential = format!(
+        "{}/{}",
+        creds.access_key,
+        sigv4::scope_string(date, &creds.region, sigv4::SERVICE)
+    );
+    let key = sigv4::signing_key(&creds.secret_key, date, &creds.region, sigv4::SERVICE);
+    let signature = hex::encode(util::hmac_sha256(&key, policy.as_bytes()));
+    (credential, amz_date, signature)
+}

@@ -72,7 +72,7 @@ impl Credential {
 
     /// Checks the scope against the request date and the server's
     /// configuration; the error text says what is wrong.
-    fn check(&self, amz_date: &str, keyring: &Keyring) -> Result<(), String> {
+    pub(crate) fn check(&self, amz_date: &str, keyring: &Keyring) -> Result<(), String> {
         if !amz_date.starts_with(&self.date) {
             return Err(format!(
                 "Invalid credential date {:?}. Date is not the same as X-Amz-Date {:?}.",

@@ -1,6 +1,8 @@
 //! Glue between the protocol layer and the `auth` module: turns a request's
 //! credentials into a [`Caller`] and its body into a verified
-//! [`RequestBody`].
+//! [`RequestBody`]; for a browser form upload, whose credentials are form
+//! fields, the two happen apart ([`form_body`], then
+//! [`authenticate_form`] once the fields are read).
 //!
 //! The `auth` module decides *who* sent the request and checks the body
 //! bytes; the protocol layer decides *what* that caller may do
@@ -10,6 +12,7 @@ use crate::auth::{self, AuthError, Principal, VerifiedBody};
 use crate::front::AppState;
 use crate::http::body::{BodyDigest, BodySource, RequestBody};
 use crate::http::error::ApiError;
+use crate::http::form::Form;
 use crate::http::Caller;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -45,6 +48,63 @@ where
     let body =
         RequestBody::new(Verified(body)).with_idle_timeout(state.config.limits.body_idle_timeout);
     Ok((caller, body))
+}
+
+/// The body of a browser form upload: its credentials are in the form,
+/// not in the request head a browser writes, so the head's signature is
+/// not read; the body gets the same integrity checks and idle timeout as
+/// any other.
+pub fn form_body<B>(
+    state: &AppState,
+    parts: &http::request::Parts,
+    incoming: B,
+) -> Result<RequestBody, ApiError>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: std::fmt::Display,
+{
+    let payload = auth::Payload::from_unsigned_request(&parts.headers)?;
+    let body = VerifiedBody::new(incoming, &payload, &parts.headers)?;
+    Ok(RequestBody::new(Verified(body)).with_idle_timeout(state.config.limits.body_idle_timeout))
+}
+
+/// Who signed a form upload: the user owning the access key that signed
+/// its policy, or anonymous when the form has neither a policy nor
+/// credentials (S3's anonymous form upload).
+pub async fn authenticate_form(state: &AppState, form: &Form) -> Result<Caller, ApiError> {
+    let field = |name| form.get(name);
+    let Some(policy) = field("policy") else {
+        let signed = [
+            "x-amz-signature",
+            "x-amz-credential",
+            "signature",
+            "awsaccesskeyid",
+        ]
+        .iter()
+        .any(|f| field(f).is_some());
+        return match signed {
+            false => Ok(Caller::Anonymous),
+            true => Err(ApiError::PostInvalidArgument(
+                "Bucket POST must contain a field named 'policy'.  If it is specified, please check the order of the fields.".into(),
+            )),
+        };
+    };
+    let credentials = auth::FormCredentials {
+        policy,
+        algorithm: field("x-amz-algorithm"),
+        credential: field("x-amz-credential"),
+        date: field("x-amz-date"),
+        signature: field("x-amz-signature"),
+        v2_access_key: field("awsaccesskeyid"),
+        v2_signature: field("signature"),
+    };
+    let keyring = state.users.keyring().await;
+    let access_key = auth::verify_form(&credentials, &keyring)?;
+    match state.users.identity(&access_key).await {
+        Some(who) => Ok(Caller::User(who)),
+        // Removed between the two reads: as if never known.
+        None => Err(AuthError::InvalidAccessKeyId { access_key }.into()),
+    }
 }
 
 /// Adapts the auth module's verifier to the handlers' body source.

@@ -20,10 +20,15 @@
 //!
 //! A CORS preflight (`OPTIONS`) leaves the line after step 2: it carries no
 //! credentials and is answered from the bucket's rules ([`cors::preflight`]).
+//! A browser form upload (`POST /bucket`) takes a detour for steps 3 to 5
+//! (`post`): its credentials are form fields, read before it is
+//! authenticated, then authorized here as a PutObject; its response is
+//! decorated with CORS headers like any other.
 
 pub mod admin;
 pub mod authn;
 pub mod cors;
+mod post;
 pub mod router;
 
 pub use crate::http::S3Config;
@@ -295,6 +300,11 @@ where
     if let Op::Preflight { bucket, preflight } = &routed.op {
         return cors::preflight(&state.cors, &*state.store, bucket, preflight).await;
     }
+    // A form upload carries its credentials in its body: it authenticates
+    // itself, then goes through `authorize` as the PutObject it is.
+    if let Op::S3(S3Op::PostObject { bucket }) = &routed.op {
+        return post::serve(state, parts, &routed, bucket, incoming, request_id, vendor).await;
+    }
     let (caller, body) =
         authn::authenticate(state, parts, routed.host_bucket.as_deref(), incoming).await?;
     let op = match routed.op {
@@ -306,10 +316,7 @@ where
         }
         other => other,
     };
-    let client_ip = parts
-        .extensions
-        .get::<crate::http::ClientAddr>()
-        .map(|a| a.0.ip());
+    let client_ip = client_ip(parts);
     authorize(state, &caller, client_ip, &op).await?;
     let cx = Ctx {
         state,
@@ -322,6 +329,15 @@ where
         client_ip,
     };
     dispatch(&cx, op, body).await
+}
+
+/// The address of the client (from the connection; `None` in tests that
+/// call `handle` directly).
+fn client_ip(parts: &http::request::Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<crate::http::ClientAddr>()
+        .map(|a| a.0.ip())
 }
 
 /// A GET or HEAD whose key names a style through one of the bucket's
@@ -460,6 +476,9 @@ fn asks(op: &Op) -> Vec<(Option<Action>, &str, Target<'_>)> {
             vec![(None, bucket.as_str(), Target::Bucket)]
         }
         DeleteObjects { bucket } => vec![(Some(Action::DeleteObject), bucket, Target::AnyKey)],
+        // Authorized as the PutObject it amounts to once its form is read
+        // (`post`); this is the rule before the key is known.
+        PostObject { bucket } => vec![(Some(Action::PutObject), bucket, Target::AnyKey)],
         GetObject { bucket, key } | HeadObject { bucket, key } => {
             vec![(Some(Action::GetObject), bucket, Target::Key(key))]
         }

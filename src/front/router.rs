@@ -447,7 +447,7 @@ mod tests {
                 params: UploadsParams { max_uploads: 1000, ..Default::default() },
             })),
             ("POST", "/bkt?delete", Ok(DeleteObjects { bucket: bk() })),
-            ("POST", "/bkt", Err(ErrorCode::NotImplemented)),
+            ("POST", "/bkt", Ok(PostObject { bucket: bk() })),
             ("GET", "/bkt?cors", Ok(GetBucketCors { bucket: bk() })),
             ("PUT", "/bkt?cors", Ok(PutBucketCors { bucket: bk() })),
             ("DELETE", "/bkt?cors", Ok(DeleteBucketCors { bucket: bk() })),

@@ -92,6 +92,8 @@ error_codes! {
     InvalidPartNumber => 416;
     /// CompleteMultipartUpload's parts are not ascending.
     InvalidPartOrder => 400;
+    /// A form upload's policy is not a base64 JSON policy document.
+    InvalidPolicyDocument => 400;
     /// The range is not satisfiable.
     InvalidRange => 416;
     /// The request is well-formed but not allowed in this combination.
@@ -102,8 +104,12 @@ error_codes! {
     KeyTooLongError => 400;
     /// An XML body is not well-formed or not of the expected schema.
     MalformedXML => 400;
+    /// A form upload's body is not well-formed `multipart/form-data`.
+    MalformedPOSTRequest => 400;
     /// An XML body exceeds the size limit.
     MaxMessageLengthExceeded => 400;
+    /// A form upload's fields before the file exceed 20 KiB.
+    MaxPostPreDataLengthExceeded => 400;
     /// User metadata exceeds 2 KiB.
     MetadataTooLarge => 400;
     /// The method is not allowed on this resource.
@@ -345,6 +351,38 @@ pub enum ApiError {
     /// GetBucketPolicy on a bucket without one.
     #[error("The bucket policy does not exist")]
     NoSuchBucketPolicy(String),
+    /// A form upload (POST Object) to a bucket whose body is not
+    /// `multipart/form-data` (S3's 412 and message).
+    #[error("Bucket POST must be of the enclosure-type multipart/form-data")]
+    PostNotMultipart,
+    /// A form upload's body is not well-formed `multipart/form-data`
+    /// (truncated, a part without a name, a field that is not UTF-8).
+    #[error("The body of your POST request is not well-formed multipart/form-data.")]
+    MalformedPostRequest,
+    /// A form upload's fields before the file exceed the limit (S3's
+    /// message, its spelling included).
+    #[error("Your POST request fields preceeding the upload file was too large.")]
+    MaxPostPreDataLengthExceeded {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A form upload's field is missing or wrong; the message is S3's
+    /// whole sentence (`POST requires exactly one file upload per
+    /// request.`).
+    #[error("{0}")]
+    PostInvalidArgument(String),
+    /// A form upload's policy refuses it (S3 answers 403 AccessDenied,
+    /// saying why: `Policy expired.`, `Extra input fields: ...`, `Policy
+    /// Condition failed: [...]`).
+    #[error("Invalid according to Policy: {0}")]
+    PolicyRefused(String),
+    /// A form upload's policy is not a base64 JSON policy document.
+    #[error("Invalid Policy: {0}")]
+    InvalidPolicyDocument(String),
+    /// A form upload's file is smaller than the policy's
+    /// `content-length-range` allows.
+    #[error("Your proposed upload is smaller than the minimum allowed size")]
+    PostEntityTooSmall,
     /// An image request failed; the image layer classified it, and it is
     /// rendered in its dialect's envelope (not S3's).
     #[error("{}", .0.message)]
@@ -436,6 +474,13 @@ impl ApiError {
             MalformedAcl(_) => ErrorCode::MalformedACLError,
             MalformedPolicy(_) => ErrorCode::MalformedPolicy,
             NoSuchBucketPolicy(_) => ErrorCode::NoSuchBucketPolicy,
+            PostNotMultipart => ErrorCode::PreconditionFailed,
+            MalformedPostRequest => ErrorCode::MalformedPOSTRequest,
+            MaxPostPreDataLengthExceeded { .. } => ErrorCode::MaxPostPreDataLengthExceeded,
+            PostInvalidArgument(_) => ErrorCode::InvalidArgument,
+            PolicyRefused(_) => ErrorCode::AccessDenied,
+            InvalidPolicyDocument(_) => ErrorCode::InvalidPolicyDocument,
+            PostEntityTooSmall => ErrorCode::EntityTooSmall,
             // Image failures carry their own code and status; by status.
             Image(f) if f.status.is_server_error() => ErrorCode::InternalError,
             Image(_) => ErrorCode::InvalidRequest,

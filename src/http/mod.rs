@@ -11,6 +11,8 @@
 //! - [`names`]: the decoded query, bucket-name and key rules, host → bucket.
 //! - [`error`]: the one error type, [`ApiError`], and the one renderer of
 //!   each envelope (S3 XML, OSS XML, COS XML + `X-ErrNo`, US3 JSON).
+//! - [`form`]: `multipart/form-data` bodies (browser form uploads): the
+//!   fields before the file, bounded, and the file streamed.
 //! - [`hook`]: [`hook::UploadHook`], how upload-time processing reaches
 //!   the S3 write path without the S3 handlers knowing about images.
 //!
@@ -20,6 +22,7 @@
 pub mod body;
 pub mod cors;
 pub mod error;
+pub mod form;
 pub mod headers;
 pub mod hook;
 pub mod memo;

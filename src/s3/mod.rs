@@ -10,6 +10,7 @@
 
 mod handlers;
 pub mod op;
+pub mod post_form;
 pub mod token;
 
 use crate::http::body::RequestBody;
@@ -105,6 +106,20 @@ impl std::fmt::Debug for S3State {
     }
 }
 
+/// Stores a browser form upload's file as PutObject does (the front door
+/// has read the form, checked its policy and authorized the caller);
+/// `cx.headers` are the form's fields as headers, `body` is the file.
+pub async fn post_object(
+    cx: Ctx<'_>,
+    body: RequestBody,
+    bucket: &str,
+    key: &str,
+    form: &post_form::FormUpload,
+    hook: Option<&dyn UploadHook>,
+) -> ApiResult {
+    handlers::object::post_object(&cx, body, bucket, key, form, hook).await
+}
+
 /// Runs one S3 operation. `hook`: the upload-time processing of a PUT or
 /// CompleteMultipartUpload, prepared by the front door (`None` for every
 /// other op, and for uploads without rules).
@@ -144,6 +159,11 @@ pub async fn dispatch(
             multipart::list_uploads(&cx, &bucket, params).await
         }
         DeleteObjects { bucket } => object::delete_objects(&cx, body, &bucket).await,
+        // Its key and credentials are in the body: the front door reads
+        // them and calls `post_object`.
+        PostObject { .. } => Err(ApiError::Internal(
+            "PostObject is served through s3::post_object".into(),
+        )),
         PutObject { bucket, key } => object::put_object(&cx, body, &bucket, &key, hook).await,
         CopyObject {
             bucket,

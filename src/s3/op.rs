@@ -155,6 +155,13 @@ pub enum S3Op {
     DeleteObjects {
         bucket: String,
     },
+    /// A browser form upload (`POST /bucket`, `multipart/form-data`): the
+    /// key, the credentials and the file are in the body, so the front
+    /// door authenticates it itself (`front::post`) and runs it as the
+    /// PutObject it amounts to.
+    PostObject {
+        bucket: String,
+    },
     PutObject {
         bucket: String,
         key: String,
@@ -252,6 +259,7 @@ impl S3Op {
             | ListObjectVersions { bucket, .. }
             | ListMultipartUploads { bucket, .. }
             | DeleteObjects { bucket }
+            | PostObject { bucket }
             | PutObject { bucket, .. }
             | CopyObject { bucket, .. }
             | GetObject { bucket, .. }
@@ -297,6 +305,7 @@ impl S3Op {
             ListObjectVersions { .. } => "ListObjectVersions",
             ListMultipartUploads { .. } => "ListMultipartUploads",
             DeleteObjects { .. } => "DeleteObjects",
+            PostObject { .. } => "PostObject",
             PutObject { .. } => "PutObject",
             CopyObject { .. } => "CopyObject",
             GetObject { .. } => "GetObject",
@@ -598,11 +607,7 @@ pub fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3O
         Method::PUT => S3Op::CreateBucket { bucket },
         Method::DELETE => S3Op::DeleteBucket { bucket },
         Method::POST if q.has("delete") => S3Op::DeleteObjects { bucket },
-        Method::POST => {
-            return Err(ApiError::NotImplemented(
-                "POST on a bucket (browser form upload)".into(),
-            ))
-        }
+        Method::POST => S3Op::PostObject { bucket },
         _ => return Err(ApiError::MethodNotAllowed),
     };
     Ok(op)

@@ -20,6 +20,7 @@ mod list;
 mod metadata_reads;
 mod multipart;
 mod objects;
+mod post_object;
 mod robustness;
 mod shutdown;
 mod vendor_sdk;

@@ -33,6 +33,24 @@ pub(crate) async fn pump_body(
     Ok(())
 }
 
+/// The URL of an object as S3 documents name it (`<Location>` of
+/// CompleteMultipartUpload and of a form upload's answer): path style on
+/// the request's host.
+pub(crate) fn object_location(cx: &crate::s3::Ctx<'_>, bucket: &str, key: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const PATH: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'/');
+    format!(
+        "http://{}/{bucket}/{}",
+        cx.host(),
+        utf8_percent_encode(key, PATH)
+    )
+}
+
 /// Copies a stored byte stream into a writer (CopyObject, UploadPartCopy),
 /// and answers the CRC-64/XZ of what it copied (the range of a part copy
 /// has no stored CRC of its own).

@@ -184,14 +184,7 @@ pub async fn complete(
     if let Some(h) = hook {
         return h.after_commit(&meta).await;
     }
-    let host = cx.host();
-    const PATH: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~')
-        .remove(b'/');
-    let location = format!("http://{host}/{bucket}/{}", utf8_percent_encode(key, PATH));
+    let location = super::object_location(cx, bucket, key);
     let mut x = cx.xml();
     x.open_root("CompleteMultipartUploadResult");
     x.elem("Location", &location);

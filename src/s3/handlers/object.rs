@@ -1,6 +1,6 @@
 //! Object operations: Put/Get/Head/Delete, DeleteObjects, CopyObject.
 
-use super::{check_announced_length, pump_body, pump_stream};
+use super::{check_announced_length, object_location, pump_body, pump_stream};
 use crate::http::body::{self, RequestBody};
 use crate::http::error::ApiError;
 use crate::http::headers::{
@@ -14,6 +14,7 @@ use crate::http::vendor::Vendor;
 use crate::http::xml;
 use crate::http::{empty_response, xml_response, ApiResult};
 use crate::s3::op::CopySource;
+use crate::s3::post_form::{FormUpload, SuccessAction};
 use crate::s3::Ctx;
 use http::{HeaderValue, Response, StatusCode};
 use storage::{ByteRange, ObjectAttrs, Precondition};
@@ -34,8 +35,7 @@ pub async fn put_object(
     let max = cx.state.config.limits.max_object_size;
     let max = hook.map_or(max, |h| h.max_object_size().min(max));
     check_announced_length(cx.headers, max)?;
-    let mut attrs = attrs_from_headers(cx.headers)?;
-    attrs.acl = super::acl::acl_for_write(cx, bucket).await?;
+    let attrs = attrs_from_headers(cx.headers)?;
     let md5 = content_md5(cx.headers)?;
     let precondition = write_precondition(cx)?;
     // Refused early, before the body is read, when it already fails; the
@@ -51,16 +51,14 @@ pub async fn put_object(
             .check(key, current.as_deref())
             .map_err(|e| refusal(cx, e))?;
     }
-    let mut writer = cx.state.store.object_writer(bucket, key).await?;
-    pump_body(&mut body, &mut writer, max).await?;
-    let digest = body.finish()?;
-    attrs.checksums = digest.checksums;
-    attrs.crc64_ecma = digest.crc64_ecma;
-    writer.require(precondition);
-    let meta = writer
-        .commit(attrs, md5)
-        .await
-        .map_err(|e| refusal(cx, e))?;
+    let spec = WriteSpec {
+        max,
+        min: 0,
+        attrs,
+        md5,
+        precondition,
+    };
+    let meta = write_object(cx, &mut body, bucket, key, spec).await?;
     if let Some(h) = hook {
         return h.after_commit(&meta).await;
     }
@@ -69,6 +67,134 @@ pub async fn put_object(
     checksum_headers(r.headers_mut(), &meta.attrs.checksums);
     crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
     Ok(r)
+}
+
+/// What a write stores and accepts, decided before its body is read.
+struct WriteSpec {
+    /// The largest body accepted.
+    max: u64,
+    /// The smallest body accepted (a form policy's `content-length-range`).
+    min: u64,
+    /// The object's attributes (checksums are added from the body).
+    attrs: ObjectAttrs,
+    /// The `Content-MD5` to check at commit.
+    md5: Option<[u8; 16]>,
+    /// The condition the commit is made under.
+    precondition: Precondition,
+}
+
+/// The one write path of a whole object (PutObject, a form upload): the
+/// body streamed into a writer, committed only if it ended cleanly within
+/// the size bounds; on any error the writer is dropped, which discards it.
+async fn write_object(
+    cx: &Ctx<'_>,
+    body: &mut RequestBody,
+    bucket: &str,
+    key: &str,
+    spec: WriteSpec,
+) -> Result<storage::ObjectMeta, ApiError> {
+    // Read (and refused) before the body: the ACL headers or field.
+    let acl = super::acl::acl_for_write(cx, bucket).await?;
+    let mut writer = cx.state.store.object_writer(bucket, key).await?;
+    pump_body(body, &mut writer, spec.max).await?;
+    if writer.written() < spec.min {
+        return Err(ApiError::PostEntityTooSmall);
+    }
+    let mut attrs = spec.attrs;
+    attrs.acl = acl;
+    let digest = body.finish()?;
+    attrs.checksums = digest.checksums;
+    attrs.crc64_ecma = digest.crc64_ecma;
+    writer.require(spec.precondition);
+    writer
+        .commit(attrs, spec.md5)
+        .await
+        .map_err(|e| refusal(cx, e))
+}
+
+/// A browser form upload (POST Object), once the front door has read the
+/// form, verified its signature and policy, and authorized the caller as
+/// for PutObject: `cx.headers` are the form's fields as headers (its
+/// Content-Type, Cache-Control, `x-amz-meta-*`...), `body` is the file.
+/// The policy's size range is enforced while the file streams; the answer
+/// is the one the form asks for, or the hook's.
+pub async fn post_object(
+    cx: &Ctx<'_>,
+    mut body: RequestBody,
+    bucket: &str,
+    key: &str,
+    form: &FormUpload,
+    hook: Option<&dyn UploadHook>,
+) -> ApiResult {
+    let max = cx.state.config.limits.max_object_size;
+    let max = hook
+        .map_or(max, |h| h.max_object_size().min(max))
+        .min(form.sizes.max);
+    let spec = WriteSpec {
+        max,
+        min: form.sizes.min,
+        attrs: attrs_from_headers(cx.headers)?,
+        md5: None,
+        precondition: Precondition::Unconditional,
+    };
+    let meta = write_object(cx, &mut body, bucket, key, spec).await?;
+    if let Some(h) = hook {
+        return h.after_commit(&meta).await;
+    }
+    let location = object_location(cx, bucket, key);
+    let etag = format!("\"{}\"", meta.etag);
+    let mut r = match &form.success {
+        SuccessAction::Redirect(url) => {
+            let mut r = empty_response(StatusCode::SEE_OTHER);
+            let target = redirect_target(url, bucket, key, &etag);
+            if let Ok(v) = HeaderValue::from_str(&target) {
+                r.headers_mut().insert(http::header::LOCATION, v);
+            }
+            return Ok(r);
+        }
+        SuccessAction::Status(201) => {
+            let mut x = cx.xml();
+            x.open_plain("PostResponse");
+            x.elem("Location", &location);
+            x.elem("Bucket", bucket);
+            x.elem("Key", key);
+            x.elem("ETag", &etag);
+            x.close("PostResponse");
+            xml_response(StatusCode::CREATED, x.finish())
+        }
+        SuccessAction::Status(200) => empty_response(StatusCode::OK),
+        SuccessAction::Status(_) => empty_response(StatusCode::NO_CONTENT),
+    };
+    etag_header(r.headers_mut(), &meta.etag);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(http::header::LOCATION, v);
+    }
+    crc64_header(r.headers_mut(), cx.vendor, meta.attrs.crc64_ecma);
+    Ok(r)
+}
+
+/// `success_action_redirect` with `bucket`, `key` and `etag` appended to
+/// its query, as S3 appends them.
+fn redirect_target(url: &str, bucket: &str, key: &str, etag: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    // RFC 3986's unreserved characters stay as they are.
+    const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    let enc = |s: &str| utf8_percent_encode(s, QUERY).to_string();
+    let sep = match url.contains('?') {
+        true if url.ends_with('?') || url.ends_with('&') => "",
+        true => "&",
+        false => "?",
+    };
+    format!(
+        "{url}{sep}bucket={}&key={}&etag={}",
+        enc(bucket),
+        enc(key),
+        enc(etag)
+    )
 }
 
 /// Conditional writes (AWS, 2024; PutObject and CompleteMultipartUpload):
@@ -410,6 +536,18 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirects_carry_the_object() {
+        assert_eq!(
+            redirect_target("http://a.example/done", "b", "k 1/x", "\"e\""),
+            "http://a.example/done?bucket=b&key=k%201%2Fx&etag=%22e%22"
+        );
+        assert_eq!(
+            redirect_target("http://a.example/?x=1", "b", "k", "\"e\""),
+            "http://a.example/?x=1&bucket=b&key=k&etag=%22e%22"
+        );
+    }
 
     #[test]
     fn delete_documents() {
