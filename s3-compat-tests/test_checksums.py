@@ -95,6 +95,13 @@ def test_default_trailer_client_keeps_content_encoding(s3_trailer, bucket):
     assert s3_trailer.get_object(Bucket=bucket, Key="gz")["Body"].read() == b"not really gzip"
 
 
+def test_aws_chunked_first_keeps_the_other_encodings_as_spelled(s3_trailer, bucket):
+    # `aws-chunked, gzip` (the order AWS documents) stores `gzip`; other
+    # values keep the client's spelling.
+    s3_trailer.put_object(Bucket=bucket, Key="br", Body=b"x", ContentEncoding="gzip, br")
+    assert s3_trailer.head_object(Bucket=bucket, Key="br")["ContentEncoding"] == "gzip, br"
+
+
 def test_trailer_empty_body(s3_trailer, bucket):
     s3_trailer.put_object(Bucket=bucket, Key="empty", Body=b"")
     got = s3_trailer.get_object(Bucket=bucket, Key="empty")

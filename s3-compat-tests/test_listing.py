@@ -139,20 +139,24 @@ def test_v2_fetch_owner(s3, filled):
 
 
 def test_v2_encoding_type_url(s3, bucket, endpoint):
-    odd = ["sp ace/é.txt", "plus+amp&.txt", "ctl\u0001char"]
+    odd = ["sp ace/é.txt", "plus+amp&.txt", "ctl\u0001char", "new\nline", "per%cent"]
     for k in odd:
         s3.put_object(Bucket=bucket, Key=k, Body=b"x")
     # boto3 asks for encoding-type=url on its own and decodes the answer:
     # keys come back as stored.
     resp = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
-    assert [o["Key"] for o in resp["Contents"]] == ["ctl\u0001char", "plus+amp&.txt"]
+    assert [o["Key"] for o in resp["Contents"]] == [
+        "ctl\u0001char", "new\nline", "per%cent", "plus+amp&.txt"]
+    for k in odd:
+        assert s3.get_object(Bucket=bucket, Key=k)["Body"].read() == b"x"
     assert [p["Prefix"] for p in resp["CommonPrefixes"]] == ["sp ace/"]
     v1 = s3.list_objects(Bucket=bucket)
     assert [o["Key"] for o in v1["Contents"]] == sorted(odd)
     # Asked for explicitly, the caller gets the encoded form (AWS writes a
     # space as "+"; "%20" decodes the same).
     enc = s3.list_objects_v2(Bucket=bucket, EncodingType="url", Delimiter="/")
-    assert [o["Key"] for o in enc["Contents"]] == ["ctl%01char", "plus%2Bamp%26.txt"]
+    assert [o["Key"] for o in enc["Contents"]] == [
+        "ctl%01char", "new%0Aline", "per%25cent", "plus%2Bamp%26.txt"]
     assert [p["Prefix"] for p in enc["CommonPrefixes"]] in (["sp%20ace/"], ["sp+ace/"])
     assert enc["EncodingType"] == "url"
     # Without encoding-type the control character cannot travel in XML 1.0,

@@ -6,6 +6,8 @@
 //! under the reserved `x-amz-meta-imgbucket-` prefix, which is stripped
 //! from what clients see and refused in what they send.
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -23,6 +25,9 @@ const CRC64_META: &str = "x-amz-meta-imgbucket-crc64";
 const CHECKSUMS_META: &str = "x-amz-meta-imgbucket-checksums";
 /// An object's own ACL, as JSON (canonical ids are hex: ASCII throughout).
 const ACL_META: &str = "x-amz-meta-imgbucket-acl";
+/// User metadata whose values are not printable ASCII (which S3 headers
+/// cannot carry as sent), as base64 of a JSON map.
+const TEXT_META: &str = "x-amz-meta-imgbucket-text";
 
 /// Reads one standard attribute.
 type Getter = fn(&ObjectAttrs) -> Option<&String>;
@@ -53,11 +58,21 @@ pub fn attrs_to_headers(attrs: &ObjectAttrs, headers: &mut HeaderMap) -> Result<
             insert(headers, name, v)?;
         }
     }
+    let mut text = BTreeMap::new();
     for (name, value) in &attrs.user_meta {
         if name.starts_with(RESERVED_META) {
             continue;
         }
-        insert(headers, &format!("x-amz-meta-{name}"), value)?;
+        if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            insert(headers, &format!("x-amz-meta-{name}"), value)?;
+        } else {
+            text.insert(name, value);
+        }
+    }
+    if !text.is_empty() {
+        let json = serde_json::to_vec(&text)
+            .map_err(|e| Error::Io(std::io::Error::other(format!("metadata: {e}"))))?;
+        insert(headers, TEXT_META, &BASE64.encode(json))?;
     }
     if let Some(crc) = attrs.crc64_ecma {
         insert(headers, CRC64_META, &crc.to_string())?;
@@ -91,6 +106,14 @@ pub fn attrs_from_headers(headers: &HeaderMap) -> Result<ObjectAttrs, Error> {
     attrs
         .user_meta
         .retain(|name, _| !name.starts_with(RESERVED_META));
+    if let Some(encoded) = header_str(headers, TEXT_META) {
+        let text: BTreeMap<String, String> = BASE64
+            .decode(encoded)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or_else(|| Error::Corrupt("the backend object's text metadata".into()))?;
+        attrs.user_meta.extend(text);
+    }
     attrs.checksums = header_str(headers, CHECKSUMS_META)
         .map(|list| {
             list.split(' ')
@@ -304,6 +327,7 @@ mod tests {
             ..Default::default()
         };
         attrs.user_meta.insert("colour".into(), "blue".into());
+        attrs.user_meta.insert("name".into(), "日本 é\u{4}".into());
         attrs.user_meta.insert("imgbucket-crc64".into(), "1".into());
         attrs.checksums.insert("crc32".into(), "AAAAAA==".into());
         attrs.checksums.insert(

@@ -251,14 +251,7 @@ pub fn stored_attrs_from_headers(h: &HeaderMap) -> Result<ObjectAttrs, ApiError>
 fn read_attrs(h: &HeaderMap) -> Result<(ObjectAttrs, usize), ApiError> {
     let mut attrs = ObjectAttrs {
         content_type: text_header(h, "content-type")?,
-        content_encoding: text_header(h, "content-encoding")?.and_then(|v| {
-            let kept: Vec<&str> = v
-                .split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("aws-chunked"))
-                .collect();
-            (!kept.is_empty()).then(|| kept.join(","))
-        }),
+        content_encoding: text_header(h, "content-encoding")?.and_then(|v| without_aws_chunked(&v)),
         content_disposition: text_header(h, "content-disposition")?,
         content_language: text_header(h, "content-language")?,
         cache_control: text_header(h, "cache-control")?,
@@ -268,9 +261,13 @@ fn read_attrs(h: &HeaderMap) -> Result<(ObjectAttrs, usize), ApiError> {
     let mut total = 0;
     for (name, value) in h {
         if let Some(meta) = name.as_str().strip_prefix("x-amz-meta-") {
-            let v = String::from_utf8(value.as_bytes().to_vec()).map_err(|_| {
-                ApiError::InvalidArgument("header", format!("x-amz-meta-{meta} is not UTF-8"))
-            })?;
+            // UTF-8 as most SDKs send it; other bytes are read as
+            // ISO-8859-1, as HTTP defines header octets (Python's
+            // `http.client` sends a str that way).
+            let v = match std::str::from_utf8(value.as_bytes()) {
+                Ok(s) => s.to_string(),
+                Err(_) => value.as_bytes().iter().map(|&b| char::from(b)).collect(),
+            };
             total += meta.len() + v.len();
             // Repeated headers are joined with commas, as S3 does.
             attrs
@@ -284,6 +281,40 @@ fn read_attrs(h: &HeaderMap) -> Result<(ObjectAttrs, usize), ApiError> {
         }
     }
     Ok((attrs, total))
+}
+
+/// `Content-Encoding` without the `aws-chunked` of a streaming upload (a
+/// transfer detail, not the object's), the client's other values kept as
+/// spelled; `None` when nothing else remains.
+fn without_aws_chunked(v: &str) -> Option<String> {
+    let kept: Vec<&str> = v
+        .split(',')
+        .filter(|t| !t.trim().eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    if kept.len() == v.split(',').count() {
+        return Some(v.to_string());
+    }
+    let joined = kept.join(",");
+    let joined = joined.trim();
+    (!joined.is_empty()).then(|| joined.to_string())
+}
+
+/// A header value as US-ASCII: unchanged when it is printable ASCII,
+/// else its UTF-8 bytes as one RFC 2047 "Q" encoded word.
+pub fn rfc2047(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    let mut out = String::from("=?UTF-8?Q?");
+    for b in v.bytes() {
+        match b {
+            b' ' => out.push('_'),
+            b'!'..=b'~' if !matches!(b, b'=' | b'?' | b'_') => out.push(char::from(b)),
+            _ => out.push_str(&format!("={b:02X}")),
+        }
+    }
+    out.push_str("?=");
+    std::borrow::Cow::Owned(out)
 }
 
 fn set(h: &mut HeaderMap, name: &str, value: &str) {
@@ -323,11 +354,16 @@ impl ResponseOverrides {
 /// Writes an object's headers for GET/HEAD: ETag, Last-Modified, the stored
 /// content headers (then the `response-*` overrides), user metadata, and the
 /// stored checksums when the client asked with `x-amz-checksum-mode`.
+///
+/// `ascii_meta`: metadata values that HTTP cannot carry as US-ASCII text
+/// (non-ASCII or control characters) are sent RFC 2047-encoded
+/// (`=?UTF-8?Q?...?=`), as AWS does; the vendors' SDKs get them as stored.
 pub fn object_headers(
     h: &mut HeaderMap,
     meta: &ObjectMeta,
     overrides: &ResponseOverrides,
     checksums: bool,
+    ascii_meta: bool,
 ) {
     set(h, "etag", &format!("\"{}\"", meta.etag));
     set(h, "last-modified", &http_date(meta.last_modified));
@@ -353,7 +389,11 @@ pub fn object_headers(
         set(h, name, v);
     }
     for (k, v) in &a.user_meta {
-        set(h, &format!("x-amz-meta-{k}"), v);
+        let v = match ascii_meta {
+            true => rfc2047(v),
+            false => std::borrow::Cow::Borrowed(v.as_str()),
+        };
+        set(h, &format!("x-amz-meta-{k}"), &v);
     }
     if checksums {
         checksum_headers(h, &a.checksums);
@@ -385,6 +425,34 @@ pub fn checksum_headers(h: &mut HeaderMap, checksums: &std::collections::BTreeMa
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aws_chunked_leaves_the_other_encodings_as_spelled() {
+        assert_eq!(without_aws_chunked("aws-chunked"), None);
+        assert_eq!(
+            without_aws_chunked("aws-chunked, gzip").as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(
+            without_aws_chunked("aws-chunked,gzip, br").as_deref(),
+            Some("gzip, br")
+        );
+        assert_eq!(
+            without_aws_chunked("gzip, aws-chunked").as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(
+            without_aws_chunked("GZip ,  br").as_deref(),
+            Some("GZip ,  br")
+        );
+    }
+
+    #[test]
+    fn metadata_values_go_out_as_ascii() {
+        assert_eq!(rfc2047("plain value"), "plain value");
+        assert_eq!(rfc2047("\u{4}mymeta"), "=?UTF-8?Q?=04mymeta?=");
+        assert_eq!(rfc2047("é a=b"), "=?UTF-8?Q?=C3=A9_a=3Db?=");
+    }
 
     #[test]
     fn ranges() {

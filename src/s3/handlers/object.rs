@@ -317,7 +317,13 @@ pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> Ap
         (meta, Response::new(body::stream(stream)))
     };
     let h = resp.headers_mut();
-    object_headers(h, &meta, &overrides, checksum_mode);
+    object_headers(
+        h,
+        &meta,
+        &overrides,
+        checksum_mode,
+        cx.vendor == Vendor::Aws,
+    );
     if let Some(count) = part.and_then(|p| p.parts_count) {
         h.insert("x-amz-mp-parts-count", HeaderValue::from(count));
     }
