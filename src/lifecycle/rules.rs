@@ -29,6 +29,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// The bucket setting (`Store::put_bucket_setting`) a configuration is
 /// stored under.
 pub const SETTING: &str = "lifecycle";
+/// Store-wide documents `<INDEX_PREFIX><bucket>` name the buckets that have
+/// rules, so the sweeper visits those and not every bucket (in gateway
+/// mode listing every bucket costs a backend request per bucket).
+pub const INDEX_PREFIX: &str = "lifecycle-buckets/";
 /// S3 accepts at most this many rules in one configuration.
 pub const MAX_RULES: usize = 1000;
 /// S3's limit on a rule's `ID`.

@@ -1,11 +1,13 @@
 //! The sweeper: a background task that applies the buckets' lifecycle
 //! rules, deleting expired objects and aborting stale multipart uploads.
 //!
-//! A *pass* visits every bucket in name order: it reads the bucket's rules,
+//! A *pass* visits every bucket that has rules (a store-wide index the
+//! lifecycle API keeps, `rules::INDEX_PREFIX`), in name order: it reads the
+//! bucket's rules,
 //! lists the objects under the prefix its expiring rules share, deletes
 //! those that expired, then does the same for open multipart uploads. A
 //! pass is cut into *ticks* ([`Sweeper::tick`], every `interval`), each
-//! bounded in I/O: at most `max_reads` reads (the bucket list, a bucket's
+//! bounded in I/O: at most `max_reads` reads (the index, a bucket's
 //! rules, a page of objects or uploads) and `max_deletes` deletes and
 //! aborts. Where a tick stops is the [`Cursor`]; the next tick resumes
 //! there, and a finished pass starts over on the next tick.
@@ -32,7 +34,7 @@
 //! setting, so tests drive the sweeper with an injected clock or days of
 //! two seconds.
 
-use super::rules::{LifecycleConfig, SETTING};
+use super::rules::{LifecycleConfig, INDEX_PREFIX, SETTING};
 use crate::config::LifecycleConfig as FileSettings;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -243,10 +245,14 @@ impl Sweeper {
         if self.pending.is_none() {
             budget.read();
             report.reads += 1;
-            match self.store.list_buckets().await {
-                Ok(list) => self.start_pass(list.into_iter().map(|b| b.name).collect()),
+            match self.store.list_system_docs(INDEX_PREFIX).await {
+                Ok(list) => self.start_pass(
+                    list.into_iter()
+                        .filter_map(|(name, _)| name.strip_prefix(INDEX_PREFIX).map(str::to_string))
+                        .collect(),
+                ),
                 Err(e) => {
-                    tracing::warn!(error = %e, "lifecycle: cannot list buckets");
+                    tracing::warn!(error = %e, "lifecycle: cannot list the buckets with rules");
                     report.failed += 1;
                     return report;
                 }
@@ -320,8 +326,15 @@ impl Sweeper {
         report.buckets += 1;
         let rules = match self.store.bucket_setting(bucket, SETTING).await {
             Ok(Some(raw)) => LifecycleConfig::from_record(&raw).map_err(|e| format!("{e:?}"))?,
-            // Deleted meanwhile, or no rules: nothing to do.
-            Ok(None) | Err(storage::Error::NoSuchBucket(_)) => return Ok(Outcome::Done),
+            // Deleted meanwhile, or its rules were: it leaves the index
+            // (a failed removal is tried again next pass).
+            Ok(None) | Err(storage::Error::NoSuchBucket(_)) => {
+                let entry = format!("{INDEX_PREFIX}{bucket}");
+                if let Err(e) = self.store.put_system_doc(&entry, None).await {
+                    tracing::debug!(bucket, error = %e, "lifecycle index entry not removed");
+                }
+                return Ok(Outcome::Done);
+            }
             Err(e) => return Err(e.to_string()),
         };
         if let Phase::Objects { .. } = self.cursor.phase {
@@ -560,6 +573,10 @@ mod tests {
     async fn rules(store: &dyn Store, bucket: &str, xml: &str) {
         let c = LifecycleConfig::from_xml(xml.as_bytes()).unwrap();
         store
+            .put_system_doc(&format!("{INDEX_PREFIX}{bucket}"), Some(Vec::new()))
+            .await
+            .unwrap();
+        store
             .put_bucket_setting(bucket, SETTING, Some(c.to_record().unwrap()))
             .await
             .unwrap();
@@ -662,10 +679,18 @@ mod tests {
                 .unwrap();
             put(&*store, b, "k").await;
         }
+        // An index entry left by a bucket whose rules are gone.
+        store
+            .put_system_doc(&format!("{INDEX_PREFIX}b"), Some(Vec::new()))
+            .await
+            .unwrap();
         let mut s = Sweeper::new(store.clone(), settings(100, 100));
         let r = s.tick(SystemTime::now() + DAY * 1000).await;
-        // The bucket list and one settings read per bucket; no listing.
-        assert_eq!((r.reads, r.buckets, r.pass_done), (4, 3, true));
+        // The index, and the one bucket it names; no listing. The stale
+        // entry is dropped, so the next pass reads the index alone.
+        assert_eq!((r.reads, r.buckets, r.pass_done), (2, 1, true));
+        let r = s.tick(SystemTime::now() + DAY * 1000).await;
+        assert_eq!((r.reads, r.buckets, r.pass_done), (1, 0, true));
         // Nothing moved: no cursor written.
         assert!(store.system_doc(CURSOR_DOC).await.unwrap().is_none());
     }

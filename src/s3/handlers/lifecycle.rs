@@ -7,7 +7,7 @@ use crate::auth::ChecksumAlgorithm;
 use crate::http::body::RequestBody;
 use crate::http::error::ApiError;
 use crate::http::{empty_response, xml_response, ApiResult};
-use crate::lifecycle::rules::{LifecycleConfig, SETTING};
+use crate::lifecycle::rules::{LifecycleConfig, INDEX_PREFIX, SETTING};
 use crate::s3::Ctx;
 use http::{HeaderMap, StatusCode};
 
@@ -39,8 +39,13 @@ pub async fn put(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) -> ApiResult
         .read_to_limit(cx.state.config.limits.max_xml_body)
         .await?;
     let config = LifecycleConfig::from_xml(&doc)?;
-    cx.state
-        .store
+    let store = &cx.state.store;
+    // The index first: a bucket listed without rules costs the sweeper a
+    // read, rules unlisted would never be applied.
+    store
+        .put_system_doc(&format!("{INDEX_PREFIX}{bucket}"), Some(Vec::new()))
+        .await?;
+    store
         .put_bucket_setting(bucket, SETTING, Some(config.to_record()?))
         .await?;
     Ok(empty_response(StatusCode::OK))
@@ -48,9 +53,10 @@ pub async fn put(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) -> ApiResult
 
 /// DeleteBucketLifecycle: 204 whether or not the bucket had rules, as S3.
 pub async fn delete(cx: &Ctx<'_>, bucket: &str) -> ApiResult {
-    cx.state
-        .store
-        .put_bucket_setting(bucket, SETTING, None)
+    let store = &cx.state.store;
+    store.put_bucket_setting(bucket, SETTING, None).await?;
+    store
+        .put_system_doc(&format!("{INDEX_PREFIX}{bucket}"), None)
         .await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
 }
