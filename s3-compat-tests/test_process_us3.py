@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from process_fixtures import b64, image_size, is_progressive, make_png, png_bomb
-from s3util import signed_request
+from s3util import ACCESS_KEY, SECRET_KEY, signed_request, ucloud_signature
 
 
 @pytest.fixture
@@ -98,12 +98,19 @@ def test_pipelines_and_signed_url_params(endpoint, us3_bucket, anon):
     for sep in ["|", "%7C"]:
         r = anon.get(url + f"?iopcmd=rotate&degree=90{sep}iopcmd=thumbnail&type=1&scale=50")
         assert image_size(r.content) == ("png", 150, 200), sep
-    # A US3 signed URL: its parameters are ignored by the parser, and the
-    # `Signature` is not taken for SigV2 (public-read bucket: allowed).
-    r = anon.get(url + "?UCloudPublicKey=ucloudtest%40example.com&Signature=abc%2Bdef%3D"
-                 "&Expires=9999999999&iopcmd=thumbnail&type=4&width=100")
+    # A US3 signed URL: its parameters are ignored by the parser and its
+    # signature is verified (UCloud signs the object, not the query).
+    sig = ucloud_signature(SECRET_KEY, "GET", f"/{us3_bucket}/f6.png", "9999999999")
+    r = anon.get(url, params={"UCloudPublicKey": ACCESS_KEY, "Signature": sig,
+                              "Expires": "9999999999", "iopcmd": "thumbnail", "type": "4",
+                              "width": "100"})
     assert r.status_code == 200, r.text
     assert image_size(r.content) == ("png", 100, 75)
+    forged = ucloud_signature(SECRET_KEY, "GET", f"/{us3_bucket}/other.png", "9999999999")
+    r = anon.get(url, params={"UCloudPublicKey": ACCESS_KEY, "Signature": forged,
+                              "Expires": "9999999999", "iopcmd": "thumbnail", "type": "4",
+                              "width": "100"})
+    assert r.status_code == 403, r.text
     # Range is ignored.
     r = anon.get(url + "?iopcmd=thumbnail&type=4&width=100", headers={"Range": "bytes=0-9"})
     assert r.status_code == 200

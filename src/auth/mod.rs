@@ -58,6 +58,7 @@ mod post;
 pub mod sign;
 mod sigv2;
 mod sigv4;
+mod ucloud;
 mod util;
 
 use std::collections::HashMap;
@@ -168,6 +169,10 @@ pub enum Scheme {
     CosHeader,
     /// Tencent COS `?q-sign-algorithm=sha1&...` presigned URL.
     CosQuery,
+    /// UCloud US3 `Authorization: UCloud pk:signature`.
+    UcloudHeader,
+    /// UCloud US3 `?UCloudPublicKey=&Expires=&Signature=` presigned URL.
+    UcloudQuery,
 }
 
 /// What the request head says about its body, as [`VerifiedBody`] must
@@ -321,6 +326,8 @@ enum Detected {
     OssV4Query,
     CosHeader,
     CosQuery,
+    UcloudHeader,
+    UcloudQuery,
 }
 
 /// Looks at the `Authorization` header and the query parameters to decide
@@ -338,9 +345,8 @@ fn detect(query: &str, headers: &http::HeaderMap) -> Result<Detected, AuthError>
             Detected::V4Query,
         ),
         (
-            // UCloud's signed URLs also carry `Signature` (with
-            // `UCloudPublicKey`); they are not SigV2 and are not verified
-            // here, so such a request is judged by its other credentials.
+            // UCloud's signed URLs also carry `Signature`, with
+            // `UCloudPublicKey`: theirs, below.
             has("AWSAccessKeyId")
                 || (has("Signature") && !has("OSSAccessKeyId") && !has("UCloudPublicKey")),
             Detected::V2Query,
@@ -354,6 +360,7 @@ fn detect(query: &str, headers: &http::HeaderMap) -> Result<Detected, AuthError>
             has("q-sign-algorithm") || has("q-signature"),
             Detected::CosQuery,
         ),
+        (has("UCloudPublicKey"), Detected::UcloudQuery),
     ];
     for (present, scheme) in candidates {
         if present {
@@ -384,6 +391,8 @@ fn detect(query: &str, headers: &http::HeaderMap) -> Result<Detected, AuthError>
                 Some(Detected::OssV4Header)
             } else if value.starts_with("q-sign-algorithm=") {
                 Some(Detected::CosHeader)
+            } else if value.starts_with("UCloud ") {
+                Some(Detected::UcloudHeader)
             } else {
                 return Err(AuthError::UnsupportedAuthorization);
             }
@@ -415,9 +424,14 @@ pub enum SchemeFamily {
 pub fn claimed_family(uri: &http::Uri, headers: &http::HeaderMap) -> Option<SchemeFamily> {
     match detect(uri.query().unwrap_or(""), headers).ok()? {
         Detected::None => None,
-        Detected::V4Header | Detected::V4Query | Detected::V2Header | Detected::V2Query => {
-            Some(SchemeFamily::Aws)
-        }
+        // UCloud's SDKs read S3-style answers (US3 has no SDK spelling of
+        // its own here).
+        Detected::V4Header
+        | Detected::V4Query
+        | Detected::V2Header
+        | Detected::V2Query
+        | Detected::UcloudHeader
+        | Detected::UcloudQuery => Some(SchemeFamily::Aws),
         Detected::OssV1Header
         | Detected::OssV1Query
         | Detected::OssV4Header
@@ -456,6 +470,8 @@ pub fn verify(
         Detected::OssV4Query => oss::verify_v4_query(parts, host_bucket, keyring, now),
         Detected::CosHeader => cos::verify_header(parts, host_bucket, keyring, now),
         Detected::CosQuery => cos::verify_query(parts, host_bucket, keyring, now),
+        Detected::UcloudHeader => ucloud::verify_header(parts, host_bucket, keyring),
+        Detected::UcloudQuery => ucloud::verify_query(parts, host_bucket, keyring, now),
     }
 }
 
