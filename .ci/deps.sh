@@ -10,6 +10,8 @@
 #                       load balancer config in front of two gateway nodes
 #                       (the test starts its own nginx; on a host with systemd
 #                       the package also enables its default site on port 80)
+#   chromium            tests only (IMGBUCKET_TEST_APT_PACKAGES): a real browser
+#                       posts a form upload (s3-compat-tests/test_browser.py)
 
 # The pinned Python venv of s3-compat-tests/ and the benchmarks. It lives in
 # the build directory, beside the other generated files, and not in the
@@ -21,6 +23,8 @@ test_venv_dir() {
 
 IMGBUCKET_APT_PACKAGES=(cmake nasm fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core
     nginx)
+# What only the tests need, beyond the above.
+IMGBUCKET_TEST_APT_PACKAGES=(chromium)
 
 # Runs a command as root (directly, or through sudo when available).
 _as_root() {
@@ -73,7 +77,7 @@ imgbucket_python() {
 # Everything the build and the tests need from the system.
 ensure_system_deps() {
     local py
-    ensure_apt_packages "${IMGBUCKET_APT_PACKAGES[@]}"
+    ensure_apt_packages "${IMGBUCKET_APT_PACKAGES[@]}" "${IMGBUCKET_TEST_APT_PACKAGES[@]}"
     py="$(imgbucket_python)"
     # Debian's own python3 cannot create venvs without python3-venv.
     if ! "$py" -c 'import ensurepip, venv' >/dev/null 2>&1; then
