@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use http::request::Parts;
 
 use super::util::{self, QueryParam};
-use super::{AuthError, Keyring, Payload, Principal, Scheme, Verified, MAX_CLOCK_SKEW};
+use super::{AuthError, Keyring, Scheme, Verified, MAX_CLOCK_SKEW};
 
 /// The parsed `q-*` fields.
 struct CosAuth {
@@ -173,14 +173,7 @@ fn verify(
                 http_string(parts.method.as_str(), &path, &params_line, &headers_line);
             let (sts, expected) = sign(&sign_key, &auth.sign_time, &http_string);
             if util::ct_eq(&expected, &auth.signature) {
-                return Ok(Verified {
-                    principal: Principal::User {
-                        access_key: auth.access_key,
-                    },
-                    scheme,
-                    payload: Payload::from_unsigned_request(&parts.headers)?,
-                    region: None,
-                });
+                return Verified::user(auth.access_key, scheme, None, &parts.headers);
             }
             first.get_or_insert(sts);
         }

@@ -301,6 +301,22 @@ pub struct Verified {
 }
 
 impl Verified {
+    /// A user's request in a scheme that signs no body (every scheme but
+    /// SigV4): the body is checked only by what its headers claim.
+    pub(crate) fn user(
+        access_key: String,
+        scheme: Scheme,
+        region: Option<String>,
+        headers: &http::HeaderMap,
+    ) -> Result<Self, AuthError> {
+        Ok(Verified {
+            principal: Principal::User { access_key },
+            scheme,
+            payload: Payload::from_unsigned_request(headers)?,
+            region,
+        })
+    }
+
     /// An unsigned request.
     pub fn anonymous(payload: Payload) -> Self {
         Verified {

@@ -24,9 +24,7 @@ use http::HeaderMap;
 
 use super::sigv2;
 use super::util::{self, QueryParam};
-use super::{
-    AuthError, Keyring, Payload, Principal, Scheme, Verified, MAX_CLOCK_SKEW, MAX_PRESIGNED_EXPIRY,
-};
+use super::{AuthError, Keyring, Scheme, Verified, MAX_CLOCK_SKEW, MAX_PRESIGNED_EXPIRY};
 
 /// The query parameters that are part of the V1 canonical resource, as
 /// `oss2` (2.19) lists them.
@@ -221,14 +219,12 @@ pub(crate) fn verify_v1_header(
         &params,
     );
     sigv2::check(secret, &provided, [sts])?;
-    Ok(Verified {
-        principal: Principal::User {
-            access_key: access_key.to_owned(),
-        },
-        scheme: Scheme::OssV1Header,
-        payload: Payload::from_unsigned_request(&parts.headers)?,
-        region: None,
-    })
+    Verified::user(
+        access_key.to_owned(),
+        Scheme::OssV1Header,
+        None,
+        &parts.headers,
+    )
 }
 
 /// Verifies a V1 presigned URL (`OSSAccessKeyId`, `Expires`, `Signature`).
@@ -248,14 +244,12 @@ pub(crate) fn verify_v1_query(
         &params,
     );
     sigv2::check(presigned.secret, &presigned.provided, [sts])?;
-    Ok(Verified {
-        principal: Principal::User {
-            access_key: presigned.access_key,
-        },
-        scheme: Scheme::OssV1Query,
-        payload: Payload::from_unsigned_request(&parts.headers)?,
-        region: None,
-    })
+    Verified::user(
+        presigned.access_key,
+        Scheme::OssV1Query,
+        None,
+        &parts.headers,
+    )
 }
 
 /// `ak/yyyymmdd/region/product/aliyun_v4_request`.
@@ -453,14 +447,12 @@ pub(crate) fn verify_v4_header(
         secret,
         &provided,
     )?;
-    Ok(Verified {
-        principal: Principal::User {
-            access_key: credential.access_key,
-        },
-        scheme: Scheme::OssV4Header,
-        payload: Payload::from_unsigned_request(&parts.headers)?,
-        region: Some(credential.region),
-    })
+    Verified::user(
+        credential.access_key,
+        Scheme::OssV4Header,
+        Some(credential.region),
+        &parts.headers,
+    )
 }
 
 /// Verifies a V4 presigned URL (`x-oss-signature-version=OSS4-HMAC-SHA256`).
@@ -525,12 +517,10 @@ pub(crate) fn verify_v4_query(
         secret,
         &provided,
     )?;
-    Ok(Verified {
-        principal: Principal::User {
-            access_key: credential.access_key,
-        },
-        scheme: Scheme::OssV4Query,
-        payload: Payload::from_unsigned_request(&parts.headers)?,
-        region: Some(credential.region),
-    })
+    Verified::user(
+        credential.access_key,
+        Scheme::OssV4Query,
+        Some(credential.region),
+        &parts.headers,
+    )
 }

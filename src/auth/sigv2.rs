@@ -22,7 +22,7 @@ use http::request::Parts;
 use http::HeaderMap;
 
 use super::util::{self, QueryParam};
-use super::{AuthError, Keyring, Payload, Principal, Scheme, Verified, MAX_CLOCK_SKEW};
+use super::{AuthError, Keyring, Scheme, Verified, MAX_CLOCK_SKEW};
 
 /// The query parameters that are part of the canonical resource, exactly as
 /// botocore's `HmacV1Auth.QSAOfInterest` lists them (a superset of the list
@@ -376,14 +376,12 @@ pub(crate) fn verify_header(
         ),
     )?;
 
-    Ok(Verified {
-        principal: Principal::User {
-            access_key: access_key.to_owned(),
-        },
-        scheme: Scheme::SigV2Header,
-        payload: Payload::from_unsigned_request(&parts.headers)?,
-        region: None,
-    })
+    Verified::user(
+        access_key.to_owned(),
+        Scheme::SigV2Header,
+        None,
+        &parts.headers,
+    )
 }
 
 /// Verifies a presigned `?AWSAccessKeyId=&Expires=&Signature=` URL.
@@ -433,12 +431,10 @@ pub(crate) fn verify_query(
         ),
     )?;
 
-    Ok(Verified {
-        principal: Principal::User {
-            access_key: presigned.access_key,
-        },
-        scheme: Scheme::SigV2Query,
-        payload: Payload::from_unsigned_request(&parts.headers)?,
-        region: None,
-    })
+    Verified::user(
+        presigned.access_key,
+        Scheme::SigV2Query,
+        None,
+        &parts.headers,
+    )
 }

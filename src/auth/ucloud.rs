@@ -12,7 +12,7 @@
 //! expire.
 
 use super::sigv2::{self, header_text};
-use super::{util, AuthError, Keyring, Payload, Principal, Scheme, Verified};
+use super::{util, AuthError, Keyring, Scheme, Verified};
 use http::request::Parts;
 use http::HeaderMap;
 use std::collections::BTreeMap;
@@ -68,14 +68,12 @@ pub(crate) fn verify_header(
         &resource(parts, host_bucket),
     );
     sigv2::check(secret, &provided, [sts])?;
-    Ok(Verified {
-        principal: Principal::User {
-            access_key: access_key.to_owned(),
-        },
-        scheme: Scheme::UcloudHeader,
-        payload: Payload::from_unsigned_request(&parts.headers)?,
-        region: None,
-    })
+    Verified::user(
+        access_key.to_owned(),
+        Scheme::UcloudHeader,
+        None,
+        &parts.headers,
+    )
 }
 
 /// Verifies a presigned URL (`UCloudPublicKey`, `Expires`, `Signature`).
@@ -94,14 +92,12 @@ pub(crate) fn verify_query(
         &resource(parts, host_bucket),
     );
     sigv2::check(presigned.secret, &presigned.provided, [sts])?;
-    Ok(Verified {
-        principal: Principal::User {
-            access_key: presigned.access_key,
-        },
-        scheme: Scheme::UcloudQuery,
-        payload: Payload::from_unsigned_request(&parts.headers)?,
-        region: None,
-    })
+    Verified::user(
+        presigned.access_key,
+        Scheme::UcloudQuery,
+        None,
+        &parts.headers,
+    )
 }
 
 #[cfg(test)]
