@@ -18,8 +18,8 @@ import pytest
 import requests
 from botocore.config import Config
 
-from s3util import (ACCESS_KEY, REGION, SECRET_KEY, Server, backend_env,
-                    gateway_args, unique_name)
+from s3util import (ACCESS_KEY, REGION, SECRET_KEY, Server, backend_env, mode_server,
+                    unique_name)
 
 HERE = Path(__file__).resolve().parent
 
@@ -71,13 +71,9 @@ def server(tmp_path_factory):
         yield External(external_endpoint())
         return
     base = tmp_path_factory.mktemp("server")
-    backend = backend_env()
-    if backend:
-        # Gateway mode: the same suite through a node over the backend.
-        env, args = gateway_args(backend, meta_bucket=unique_name("meta"))
-        srv = Server(base / "data", base / "server.log", env=env, extra_args=args)
-    else:
-        srv = Server(base / "data", base / "server.log")
+    # Gateway mode (IMGBUCKET_TEST_BACKEND): the same suite through a
+    # node over the backend.
+    srv = mode_server(base)
     srv.start()
     yield srv
     rc = srv.stop()

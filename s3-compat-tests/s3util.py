@@ -288,3 +288,15 @@ def ucloud_signature(secret: str, method: str, resource: str, date_or_expires: s
     import hmac
     sts = f"{method}\n{content_md5}\n{content_type}\n{date_or_expires}\n{resource}"
     return base64.b64encode(hmac.new(secret.encode(), sts.encode(), hashlib.sha1).digest()).decode()
+
+
+def mode_server(base: Path, extra_args: list[str] | None = None) -> Server:
+    """A server (not started) on `base`, in the suite's mode: over a fresh
+    meta bucket of the backend when `IMGBUCKET_TEST_BACKEND` names one,
+    else embedded."""
+    env, args = {}, []
+    backend = backend_env()
+    if backend:
+        env, args = gateway_args(backend, meta_bucket=unique_name("meta"))
+    return Server(base / "data", base / "server.log", env=env,
+                  extra_args=[*args, *(extra_args or [])])

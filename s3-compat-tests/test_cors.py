@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError
 
 from process_fixtures import image_size, make_png
 from conftest import make_client
-from s3util import (Server, assert_client_error, assert_s3_error, backend_env,
-                    gateway_args, parse_xml, unique_name, xml_text)
+from s3util import (Server, assert_client_error, assert_s3_error, mode_server, parse_xml,
+                    unique_name, xml_text)
 
 WEB = "http://app.example.com"
 
@@ -155,12 +155,7 @@ def test_server_wide_default(tmp_path, s3):
     config.write_text(
         '[cors]\nallowed_origins = ["*"]\nallowed_methods = ["GET", "HEAD"]\n'
         'allowed_headers = ["*"]\nexpose_headers = ["ETag"]\nmax_age_secs = 3600\n')
-    env, args = {}, []
-    backend = backend_env()
-    if backend:
-        env, args = gateway_args(backend, meta_bucket=unique_name("meta"))
-    srv = Server(tmp_path / "data", tmp_path / "server.log", env=env,
-                 extra_args=[*args, "--config", str(config)])
+    srv = mode_server(tmp_path, ["--config", str(config)])
     srv.start()
     try:
         client = make_client(srv.endpoint)

@@ -14,8 +14,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import make_client
-from s3util import (Server, assert_client_error, assert_s3_error, backend_env,
-                    gateway_args, signed_request, unique_name)
+from s3util import (assert_client_error, assert_s3_error, mode_server, signed_request,
+                    unique_name)
 from test_users import add_user
 
 RULES = [
@@ -131,12 +131,7 @@ def test_expiry_end_to_end(tmp_path):
     and aborts the uploads there; the rest stays."""
     config = tmp_path / "imgbucket.toml"
     config.write_text("[lifecycle]\nday_secs = 1\ninterval_secs = 1\n")
-    env, args = {}, []
-    backend = backend_env()
-    if backend:
-        env, args = gateway_args(backend, meta_bucket=unique_name("meta"))
-    srv = Server(tmp_path / "data", tmp_path / "server.log", env=env,
-                 extra_args=[*args, "--config", str(config)])
+    srv = mode_server(tmp_path, ["--config", str(config)])
     srv.start()
     try:
         s3 = make_client(srv.endpoint)
