@@ -18,7 +18,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from s3util import (ACCESS_KEY, REGION, SECRET_KEY, Server, backend_env, mode_server,
+from s3util import (ACCESS_KEY, REGION, SECRET_KEY, backend_env, mode_server,
                     unique_name)
 
 HERE = Path(__file__).resolve().parent
