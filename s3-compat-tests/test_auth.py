@@ -246,6 +246,14 @@ def test_anonymous_list_buckets_denied(anon, endpoint):
     assert_s3_error(anon.get(endpoint + "/", timeout=30), 403, "AccessDenied")
 
 
+def test_an_empty_authorization_header_is_anonymous(anon, endpoint, s3, bucket):
+    # As on AWS: no credentials, so a private bucket answers 403 AccessDenied.
+    s3.put_object(Bucket=bucket, Key="secret", Body=b"s")
+    for path in (f"/{bucket}", f"/{bucket}/secret"):
+        r = anon.get(endpoint + path, headers={"Authorization": ""}, timeout=30)
+        assert_s3_error(r, 403, "AccessDenied")
+
+
 def test_anonymous_on_private_bucket(anon, endpoint, s3, bucket):
     s3.put_object(Bucket=bucket, Key="secret", Body=b"s")
     base = f"{endpoint}/{bucket}"
