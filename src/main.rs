@@ -199,6 +199,8 @@ async fn build_config(args: ServeArgs) -> Result<(ServerConfig, Storage, bool), 
         processing: file.processing,
         lifecycle: file.lifecycle,
         cors: file.cors,
+        health: file.health,
+        metrics: file.metrics,
     };
     Ok((config, storage, generated))
 }
@@ -299,6 +301,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             )
             .with_settings_ttl(settings_ttl)
             .with_cors_default(cors_default)
+            .with_health(config.health.clone())
             .with_lifecycle(imgbucket::lifecycle::SweepSettings::from_config(
                 &config.lifecycle,
             )),

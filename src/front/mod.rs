@@ -28,6 +28,7 @@
 pub mod admin;
 pub mod authn;
 pub mod cors;
+pub mod health;
 mod post;
 pub mod router;
 
@@ -71,6 +72,8 @@ pub struct AppState {
     /// How the lifecycle sweeper runs (`None`: it does not, on this node);
     /// `server::run` starts it.
     pub lifecycle: Option<crate::lifecycle::SweepSettings>,
+    /// The readiness check of `/-/health/ready` and its remembered answer.
+    pub readiness: health::Readiness,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
             cors: cors::CorsRules::default(),
             access,
             lifecycle: None,
+            readiness: health::Readiness::default(),
             store,
             config,
         }
@@ -142,6 +146,12 @@ impl AppState {
     /// Runs the lifecycle sweeper with these settings (`None`: not here).
     pub fn with_lifecycle(mut self, settings: Option<crate::lifecycle::SweepSettings>) -> Self {
         self.lifecycle = settings;
+        self
+    }
+
+    /// How `/-/health/ready` asks the store (`[health]`).
+    pub fn with_health(mut self, config: crate::config::HealthConfig) -> Self {
+        self.readiness = health::Readiness::new(config);
         self
     }
 
@@ -296,6 +306,10 @@ where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,
 {
+    // Probes carry no credentials: answered before authentication.
+    if let Op::Server(op) = routed.op {
+        return Ok(health::handle(&state.readiness, &*state.store, op).await);
+    }
     // Preflights carry no credentials: answered before authentication.
     if let Op::Preflight { bucket, preflight } = &routed.op {
         return cors::preflight(&state.cors, &*state.store, bucket, preflight).await;
@@ -370,9 +384,12 @@ pub async fn authorize(
         // Only admins manage users.
         (_, Op::Admin(_)) => return Err(ApiError::AccessDenied),
         // Scoped to the caller by their handlers.
-        (_, Op::S3(S3Op::ListBuckets | S3Op::CreateBucket { .. }) | Op::Preflight { .. }) => {
-            return Ok(())
-        }
+        (
+            _,
+            Op::S3(S3Op::ListBuckets | S3Op::CreateBucket { .. })
+            | Op::Preflight { .. }
+            | Op::Server(_),
+        ) => return Ok(()),
         // Stored processing needs a signed caller: its targets are only
         // known once the body is read, and no anonymous request may make
         // the server do that work.
@@ -437,7 +454,7 @@ fn asks(op: &Op) -> Vec<(Option<Action>, &str, Target<'_>)> {
         Op::Image(ImageOp::BucketApi { bucket, .. }) => {
             return vec![(None, bucket, Target::Bucket)]
         }
-        Op::Admin(_) | Op::Preflight { .. } => return Vec::new(),
+        Op::Admin(_) | Op::Server(_) | Op::Preflight { .. } => return Vec::new(),
     };
     fn on_bucket(action: Action, bucket: &str) -> Vec<(Option<Action>, &str, Target<'_>)> {
         vec![(Some(action), bucket, Target::Bucket)]
@@ -567,6 +584,7 @@ async fn dispatch(cx: &Ctx<'_, AppState>, op: Op, body: RequestBody) -> ApiResul
         }
         Op::Image(op) => crate::images::dispatch(cx.with_state(&state.images), op, body).await,
         Op::Admin(op) => admin::handle(&state.users, op).await,
+        Op::Server(op) => Ok(health::handle(&state.readiness, &*state.store, op).await),
         Op::Preflight { bucket, preflight } => {
             cors::preflight(&state.cors, &*state.store, &bucket, &preflight).await
         }
