@@ -9,7 +9,8 @@
 //! renderers) → [`auth`] (signatures, body integrity) and
 //! `storage::Store`, implemented by the embedded store or by [`gateway`]
 //! (over a backend S3 store; it signs with `auth::client`). [`config`] is
-//! parsed once in `main.rs` and handed down.
+//! parsed once in `main.rs` and handed down. [`metrics`] is a leaf: the
+//! front door feeds it, `/-/metrics` renders it.
 pub mod access;
 pub mod auth;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod gateway;
 pub mod http;
 pub mod images;
 pub mod lifecycle;
+pub mod metrics;
 pub mod s3;
 pub mod server;
 pub mod users;

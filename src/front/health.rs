@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `GET /-/health/live` | 200 `{"status":"ok"}` while the process serves |
 //! | `GET /-/health/ready` | 200 when the store answers, 503 naming what failed |
+//! | `GET /-/metrics` | Prometheus text (format 0.0.4); `[metrics] token` asks a bearer token |
 //!
 //! They are unauthenticated and answered before signature checks, so a
 //! load balancer or a Kubernetes probe needs no key. Readiness asks the
@@ -27,6 +28,8 @@ pub enum ServerOp {
     Live,
     /// `GET /-/health/ready`.
     Ready,
+    /// `GET /-/metrics`.
+    Metrics,
 }
 
 impl ServerOp {
@@ -35,6 +38,7 @@ impl ServerOp {
         match self {
             ServerOp::Live => "HealthLive",
             ServerOp::Ready => "HealthReady",
+            ServerOp::Metrics => "Metrics",
         }
     }
 }
@@ -45,6 +49,7 @@ pub fn route(method: &Method, rest: &str) -> Option<Result<ServerOp, ApiError>> 
     let op = match rest {
         "health/live" => ServerOp::Live,
         "health/ready" => ServerOp::Ready,
+        "metrics" => ServerOp::Metrics,
         _ => return None,
     };
     Some(match *method {
@@ -115,8 +120,14 @@ impl Default for Readiness {
 }
 
 /// Answers a server endpoint.
-pub async fn handle(readiness: &Readiness, store: &dyn Store, op: ServerOp) -> Response<Body> {
-    match op {
+pub async fn handle(
+    state: &super::AppState,
+    headers: &http::HeaderMap,
+    op: ServerOp,
+) -> Result<Response<Body>, ApiError> {
+    let (readiness, store) = (&state.readiness, &*state.store);
+    Ok(match op {
+        ServerOp::Metrics => return metrics(state, headers),
         ServerOp::Live => json(StatusCode::OK, serde_json::json!({ "status": "ok" })),
         ServerOp::Ready => match readiness.check(store).await {
             Ok(()) => json(
@@ -131,7 +142,43 @@ pub async fn handle(readiness: &Readiness, store: &dyn Store, op: ServerOp) -> R
                 }),
             ),
         },
+    })
+}
+
+/// `/-/metrics`: the front door's metrics, the processor's and (gateway
+/// mode) the backend client's, after the bearer token if one is set.
+fn metrics(state: &super::AppState, headers: &http::HeaderMap) -> Result<Response<Body>, ApiError> {
+    if let Some(token) = &state.metrics_token {
+        let given = headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !same_secret(given.trim().as_bytes(), token.as_bytes()) {
+            return Err(ApiError::AccessDenied);
+        }
     }
+    let mut extra = state.images.process.metric_families();
+    if let Some(b) = &state.backend_metrics {
+        extra.extend(b.metric_families());
+    }
+    let text = state.metrics.render(extra).map_err(ApiError::Internal)?;
+    let mut r = Response::new(crate::http::body::full(text));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    Ok(r)
+}
+
+/// Compares a presented secret with the expected one in time that does
+/// not depend on where they differ.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    let mut diff = u8::from(given.len() != expected.len());
+    for (i, e) in expected.iter().enumerate() {
+        diff |= e ^ given.get(i).copied().unwrap_or(0);
+    }
+    diff == 0
 }
 
 fn json(status: StatusCode, value: serde_json::Value) -> Response<Body> {
@@ -148,6 +195,15 @@ fn json(status: StatusCode, value: serde_json::Value) -> Response<Body> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"t0k3n", b"t0k3n"));
+        assert!(!same_secret(b"t0k3", b"t0k3n"));
+        assert!(!same_secret(b"t0k3nn", b"t0k3n"));
+        assert!(!same_secret(b"", b"t0k3n"));
+        assert!(!same_secret(b"T0k3n", b"t0k3n"));
+    }
 
     #[test]
     fn routes_only_its_paths_and_reads() {

@@ -139,6 +139,7 @@ impl Server {
             .with_settings_ttl(settings_ttl)
             .with_cors_default(cors_default)
             .with_health(options.health)
+            .with_metrics(options.metrics)
             .with_lifecycle(options.lifecycle),
         );
         let spawned = harness::spawn(state).await;
