@@ -72,6 +72,10 @@ pub struct ServerConfig {
     /// The lifecycle sweeper: whether it runs, how often, how much a tick
     /// may do, and how long a "day" is.
     pub lifecycle: LifecycleConfig,
+    /// The readiness check.
+    pub health: HealthConfig,
+    /// Access to `/-/metrics`.
+    pub metrics: MetricsConfig,
 }
 
 /// The lifecycle sweeper's settings (`[lifecycle]` in the config file,
@@ -226,6 +230,88 @@ pub struct FileConfig {
     /// `[cors]`: the CORS rule of every bucket that has no configuration
     /// of its own (absent: such buckets answer no cross-origin request).
     pub cors: Option<CorsDefault>,
+    /// `[health]`: the readiness check (docs/operations.md).
+    #[serde(default)]
+    pub health: HealthConfig,
+    /// `[metrics]`: who may read `/-/metrics`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    /// `[log]`: the log line format.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `[health]` in the config file: how `GET /-/health/ready` asks the
+/// store. Load balancers probe every few seconds from every node, so the
+/// answer is remembered briefly and the check is cut short rather than
+/// left to hang a probe.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthConfig {
+    /// Longest wait for the store (in gateway mode, the backend) before
+    /// the node is reported not ready, in milliseconds.
+    pub ready_timeout_ms: u64,
+    /// How long one answer of the store is reused for later probes, in
+    /// milliseconds (`0`: every probe asks).
+    pub ready_cache_ms: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            ready_timeout_ms: 2000,
+            ready_cache_ms: 1000,
+        }
+    }
+}
+
+impl HealthConfig {
+    /// The check's timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.ready_timeout_ms)
+    }
+
+    /// How long an answer is reused.
+    pub fn cache(&self) -> Duration {
+        Duration::from_millis(self.ready_cache_ms)
+    }
+}
+
+/// `[metrics]` in the config file.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// When set, `/-/metrics` answers only requests carrying
+    /// `Authorization: Bearer <token>` (Prometheus' `authorization`
+    /// setting); absent, it is open like most exporters.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsConfig")
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// The format of log lines on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event (`key=value` fields).
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// `[log]` in the config file (`--log-format` wins).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (the default) or `json`.
+    pub format: LogFormat,
 }
 
 /// A `[[users]]` table: a user besides the admin (checked by `users`).
@@ -484,6 +570,25 @@ mod tests {
         )
         .is_err());
         assert!(FileConfig::default().cors.is_none());
+    }
+
+    #[test]
+    fn operations_tables_are_optional_and_checked() {
+        let d = FileConfig::default();
+        assert_eq!(d.health, HealthConfig::default());
+        assert_eq!(d.metrics.token, None);
+        assert_eq!(d.log.format, LogFormat::Text);
+        let file: FileConfig = toml::from_str(
+            "[health]\nready_cache_ms = 0\n[metrics]\ntoken = \"t0k3n\"\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.health.cache(), Duration::ZERO);
+        assert_eq!(file.health.timeout(), Duration::from_secs(2));
+        assert_eq!(file.metrics.token.as_deref(), Some("t0k3n"));
+        assert!(!format!("{:?}", file.metrics).contains("t0k3n"));
+        assert_eq!(file.log.format, LogFormat::Json);
+        assert!(toml::from_str::<FileConfig>("[log]\nformat = \"xml\"\n").is_err());
+        assert!(toml::from_str::<FileConfig>("[metrics]\nrequire_auth = true\n").is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! (over a backend S3 store; it signs with `auth::client`). [`lifecycle`]
 //! (expiry rules and their sweeper) runs beside the request line over the
 //! store. [`config`] is parsed once in `main.rs` and handed down.
+//! [`metrics`] is a leaf: the front door feeds it, `/-/metrics` renders it.
 pub mod access;
 pub mod auth;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod gateway;
 pub mod http;
 pub mod images;
 pub mod lifecycle;
+pub mod metrics;
 pub mod s3;
 pub mod server;
 pub mod users;

@@ -6,7 +6,8 @@ mod admin_cli;
 
 use clap::{Parser, Subcommand};
 use imgbucket::config::{
-    explicit_credentials, resolve_credentials, Credentials, FileConfig, Limits, ServerConfig,
+    explicit_credentials, resolve_credentials, Credentials, FileConfig, Limits, LogFormat,
+    ServerConfig,
 };
 use imgbucket::front::{AppState, S3Config};
 use imgbucket::gateway::{BackendConfig, GatewayStore, SHARED_STATE_TTL};
@@ -68,6 +69,9 @@ struct ServeArgs {
     /// Seconds to wait for the backend before answering 503.
     #[arg(long)]
     backend_timeout: Option<u64>,
+    /// Log lines as `text` or `json` (default: `[log] format`, else text).
+    #[arg(long, value_enum)]
+    log_format: Option<LogFormat>,
 }
 
 /// Default listening address.
@@ -140,12 +144,20 @@ async fn gateway_credentials(
     Ok((creds, generated))
 }
 
-async fn build_config(args: ServeArgs) -> Result<(ServerConfig, Storage, bool), String> {
+/// Reads the config file named by `--config` (or `./imgbucket.toml` if
+/// it exists), once.
+fn load_file(args: &ServeArgs) -> Result<FileConfig, String> {
     let (path, required) = match args.config.clone() {
         Some(p) => (p, true),
         None => (PathBuf::from("imgbucket.toml"), false),
     };
-    let file = FileConfig::load(&path, required).map_err(|e| e.to_string())?;
+    FileConfig::load(&path, required).map_err(|e| e.to_string())
+}
+
+async fn build_config(
+    args: ServeArgs,
+    file: FileConfig,
+) -> Result<(ServerConfig, Storage, bool), String> {
     let backend = backend_config(&args, &file)?;
     let data_dir = args
         .data
@@ -199,6 +211,8 @@ async fn build_config(args: ServeArgs) -> Result<(ServerConfig, Storage, bool), 
         processing: file.processing,
         lifecycle: file.lifecycle,
         cors: file.cors,
+        health: file.health,
+        metrics: file.metrics,
     };
     Ok((config, storage, generated))
 }
@@ -230,8 +244,8 @@ fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
-    let (config, storage, generated) = build_config(args).await?;
+async fn serve(args: ServeArgs, file: FileConfig) -> Result<(), String> {
+    let (config, storage, generated) = build_config(args, file).await?;
     if generated {
         let place = match storage {
             Storage::Embedded => config
@@ -247,14 +261,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             config.credentials.secret_key
         );
     }
-    let (store, settings_ttl): (Arc<dyn storage::Store>, _) = match storage {
+    let (store, settings_ttl, backend_metrics): (Arc<dyn storage::Store>, _, _) = match storage {
         Storage::Embedded => {
             let store = storage::embedded::EmbeddedStore::open(&config.data_dir)
                 .map_err(|e| format!("cannot open store in {}: {e}", config.data_dir.display()))?;
-            (Arc::new(store), None)
+            (Arc::new(store), None, None)
         }
         // Other nodes change bucket settings too: re-read them this often.
-        Storage::Gateway(store) => (Arc::new(store), Some(SHARED_STATE_TTL)),
+        Storage::Gateway(store) => {
+            let m = store.backend_metrics();
+            (Arc::new(store), Some(SHARED_STATE_TTL), Some(m))
+        }
     };
     let cors_default = config
         .cors
@@ -299,6 +316,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             )
             .with_settings_ttl(settings_ttl)
             .with_cors_default(cors_default)
+            .with_health(config.health.clone())
+            .with_metrics(config.metrics.clone())
+            .with_backend_metrics(backend_metrics)
             .with_lifecycle(imgbucket::lifecycle::SweepSettings::from_config(
                 &config.lifecycle,
             )),
@@ -315,16 +335,42 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Installs the log subscriber: `RUST_LOG` filters (default `info`),
+/// lines go to stderr as text or JSON.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    // The serve command's log format comes from its flags or config file,
+    // which are read before the first log line.
+    let serve_file = match &cli.command {
+        Command::Serve(args) => match load_file(args) {
+            Ok(file) => {
+                init_logging(args.log_format.unwrap_or(file.log.format));
+                Some(file)
+            }
+            Err(e) => {
+                eprintln!("imgbucket: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Command::Admin(_) => {
+            init_logging(LogFormat::Text);
+            None
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -336,7 +382,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => runtime.block_on(serve(args, serve_file.unwrap_or_default())),
         Command::Admin(cmd) => runtime
             .block_on(admin_cli::run(cmd))
             .map(|text| println!("{text}")),

@@ -340,7 +340,14 @@ fn parse_authorization(value: &str) -> Result<(Credential, Vec<String>, [u8; 32]
     let signed = parse_signed_headers(signed)?;
     let signature = util::parse_hex32(signature)
         .filter(|_| signature.len() == 64)
-        .ok_or_else(|| format!("the Signature {signature:?} is not 64 hex digits"))?;
+        // Not echoed: error messages reach the log, and a signature is a
+        // credential for as long as its request could be replayed.
+        .ok_or_else(|| {
+            format!(
+                "the Signature is not 64 hex digits ({} characters)",
+                signature.len()
+            )
+        })?;
     Ok((credential, signed, signature))
 }
 

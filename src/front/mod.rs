@@ -25,9 +25,11 @@
 //! authenticated, then authorized here as a PutObject; its response is
 //! decorated with CORS headers like any other.
 
+pub mod access_log;
 pub mod admin;
 pub mod authn;
 pub mod cors;
+pub mod health;
 mod post;
 pub mod router;
 
@@ -71,6 +73,14 @@ pub struct AppState {
     /// How the lifecycle sweeper runs (`None`: it does not, on this node);
     /// `server::run` starts it.
     pub lifecycle: Option<crate::lifecycle::SweepSettings>,
+    /// The readiness check of `/-/health/ready` and its remembered answer.
+    pub readiness: health::Readiness,
+    /// The request metrics of `/-/metrics`.
+    pub metrics: crate::metrics::Metrics,
+    /// `[metrics] token`: the bearer token `/-/metrics` asks for.
+    pub metrics_token: Option<String>,
+    /// Gateway mode: the backend client's metrics.
+    pub backend_metrics: Option<crate::gateway::BackendMetrics>,
 }
 
 impl AppState {
@@ -97,6 +107,10 @@ impl AppState {
             cors: cors::CorsRules::default(),
             access,
             lifecycle: None,
+            readiness: health::Readiness::default(),
+            metrics: crate::metrics::Metrics::new(),
+            metrics_token: None,
+            backend_metrics: None,
             store,
             config,
         }
@@ -145,6 +159,24 @@ impl AppState {
         self
     }
 
+    /// How `/-/health/ready` asks the store (`[health]`).
+    pub fn with_health(mut self, config: crate::config::HealthConfig) -> Self {
+        self.readiness = health::Readiness::new(config);
+        self
+    }
+
+    /// Who may read `/-/metrics` (`[metrics]`).
+    pub fn with_metrics(mut self, config: crate::config::MetricsConfig) -> Self {
+        self.metrics_token = config.token.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Gateway mode: adds the backend client's metrics to `/-/metrics`.
+    pub fn with_backend_metrics(mut self, m: Option<crate::gateway::BackendMetrics>) -> Self {
+        self.backend_metrics = m;
+        self
+    }
+
     /// The CORS rule of buckets without a configuration of their own
     /// (`[cors]` in the config file, already checked).
     pub fn with_cors_default(mut self, rule: Option<crate::http::cors::CorsRule>) -> Self {
@@ -185,6 +217,9 @@ where
     let started = Instant::now();
     let request_id = new_request_id();
     let (mut parts, incoming) = req.into_parts();
+    let bytes_in = Arc::new(AtomicU64::new(0));
+    let incoming = access_log::Counted::new(incoming, bytes_in.clone());
+    let mut caller = None;
     let is_head = parts.method == Method::HEAD;
     // OSS/COS SDKs: their `x-oss-*`/`x-cos-*` headers get `x-amz-*` twins
     // before routing; the response is adapted back at the end.
@@ -212,6 +247,8 @@ where
         Ok(r) => r.op.bucket().map(str::to_string),
         Err(_) => router::addressed_bucket(&parts.uri, &parts.headers, domain),
     };
+    let mut bucket = None;
+    let mut family = "s3";
     let (op_name, mut resp) = match routed {
         Err(e) => (
             "-",
@@ -223,7 +260,23 @@ where
             }
             let name = routed.op.name();
             let resource = routed.resource.clone();
-            match serve(&state, &parts, routed, incoming, &request_id, vendor).await {
+            bucket = routed.op.bucket().map(str::to_string);
+            family = match &routed.op {
+                Op::Image(_) => "image",
+                Op::Admin(_) => "admin",
+                Op::Server(_) => "server",
+                Op::S3(_) | Op::Upload(_) | Op::Preflight { .. } => "s3",
+            };
+            let served = serve(
+                &state,
+                &parts,
+                routed,
+                incoming,
+                &request_id,
+                vendor,
+                &mut caller,
+            );
+            match served.await {
                 Ok(r) => (name, r),
                 Err(e) => (name, e.into_response(&site(&resource), vendor, is_head)),
             }
@@ -256,16 +309,34 @@ where
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
     let resp = vendor::finish_response(resp, vendor, &request_id).await;
-    tracing::info!(
+    let record = access_log::Record {
+        started,
         request_id,
-        method = %parts.method,
-        uri = %parts.uri,
-        op = op_name,
-        status = resp.status().as_u16(),
-        ms = started.elapsed().as_millis() as u64,
-        "request"
-    );
-    resp
+        client: parts
+            .extensions
+            .get::<crate::http::ClientAddr>()
+            .map(|a| a.0),
+        caller,
+        op: op_name,
+        family,
+        bucket,
+        uri: access_log::redact_uri(&parts.uri),
+        method: parts.method,
+        status: resp.status().as_u16(),
+        user_agent: parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string(),
+        bytes_in,
+        quiet: family == "server",
+    };
+    let (head, body) = resp.into_parts();
+    Response::from_parts(
+        head,
+        access_log::finish_with(body, record, state.metrics.clone()),
+    )
 }
 
 /// Error statuses: the handler may have stopped before reading the body.
@@ -291,11 +362,17 @@ async fn serve<B>(
     incoming: B,
     request_id: &str,
     vendor: Vendor,
+    who: &mut Option<String>,
 ) -> ApiResult
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,
 {
+    // Probes and scrapes carry no signature: answered before
+    // authentication (the metrics token is checked by its handler).
+    if let Op::Server(op) = routed.op {
+        return health::handle(state, &parts.headers, op).await;
+    }
     // Preflights carry no credentials: answered before authentication.
     if let Op::Preflight { bucket, preflight } = &routed.op {
         return cors::preflight(&state.cors, &*state.store, bucket, preflight).await;
@@ -307,6 +384,9 @@ where
     }
     let (caller, body) =
         authn::authenticate(state, parts, routed.host_bucket.as_deref(), incoming).await?;
+    if let Caller::User(id) = &caller {
+        *who = Some(id.name.clone());
+    }
     let op = match routed.op {
         Op::S3(S3Op::GetObject { bucket, key }) => {
             by_separator(state, S3Op::GetObject { bucket, key }).await?
@@ -370,9 +450,12 @@ pub async fn authorize(
         // Only admins manage users.
         (_, Op::Admin(_)) => return Err(ApiError::AccessDenied),
         // Scoped to the caller by their handlers.
-        (_, Op::S3(S3Op::ListBuckets | S3Op::CreateBucket { .. }) | Op::Preflight { .. }) => {
-            return Ok(())
-        }
+        (
+            _,
+            Op::S3(S3Op::ListBuckets | S3Op::CreateBucket { .. })
+            | Op::Preflight { .. }
+            | Op::Server(_),
+        ) => return Ok(()),
         // Stored processing needs a signed caller: its targets are only
         // known once the body is read, and no anonymous request may make
         // the server do that work.
@@ -437,7 +520,7 @@ fn asks(op: &Op) -> Vec<(Option<Action>, &str, Target<'_>)> {
         Op::Image(ImageOp::BucketApi { bucket, .. }) => {
             return vec![(None, bucket, Target::Bucket)]
         }
-        Op::Admin(_) | Op::Preflight { .. } => return Vec::new(),
+        Op::Admin(_) | Op::Server(_) | Op::Preflight { .. } => return Vec::new(),
     };
     fn on_bucket(action: Action, bucket: &str) -> Vec<(Option<Action>, &str, Target<'_>)> {
         vec![(Some(action), bucket, Target::Bucket)]
@@ -567,6 +650,7 @@ async fn dispatch(cx: &Ctx<'_, AppState>, op: Op, body: RequestBody) -> ApiResul
         }
         Op::Image(op) => crate::images::dispatch(cx.with_state(&state.images), op, body).await,
         Op::Admin(op) => admin::handle(&state.users, op).await,
+        Op::Server(op) => health::handle(state, cx.headers, op).await,
         Op::Preflight { bucket, preflight } => {
             cors::preflight(&state.cors, &*state.store, &bucket, &preflight).await
         }

@@ -34,6 +34,8 @@ pub enum Op {
     Upload(S3Op),
     /// The admin API (`/-/admin/...`).
     Admin(super::admin::AdminOp),
+    /// The server's own unauthenticated endpoints (`/-/health/...`).
+    Server(super::health::ServerOp),
     /// A CORS preflight (`OPTIONS`) to a bucket or one of its objects:
     /// answered from the bucket's rules, without credentials.
     Preflight {
@@ -51,6 +53,7 @@ impl Op {
             Op::S3(op) | Op::Upload(op) => op.name(),
             Op::Image(op) => op.name(),
             Op::Admin(op) => op.name(),
+            Op::Server(op) => op.name(),
             Op::Preflight { .. } => "PreflightCors",
         }
     }
@@ -61,7 +64,7 @@ impl Op {
             Op::S3(op) | Op::Upload(op) => op.bucket(),
             Op::Image(op) => Some(op.bucket()),
             Op::Preflight { bucket, .. } => Some(bucket),
-            Op::Admin(_) => None,
+            Op::Admin(_) | Op::Server(_) => None,
         }
     }
 }
@@ -94,8 +97,12 @@ pub fn route(
         server_path,
     } = addressed(uri, headers, domain)?;
     if let Some(rest) = server_path {
+        let op = match super::health::route(method, &rest) {
+            Some(op) => Op::Server(op?),
+            None => Op::Admin(super::admin::route(method, &rest, &query)?),
+        };
         return Ok(Routed {
-            op: Op::Admin(super::admin::route(method, &rest, &query)?),
+            op,
             query,
             resource: format!("/-/{rest}"),
             host_bucket: None,

@@ -141,12 +141,66 @@ impl<'a> Call<'a> {
     }
 }
 
+/// The backend exchanges, for `/-/metrics` (clones share the counts).
+#[derive(Clone)]
+pub struct BackendMetrics {
+    requests: prometheus::IntCounter,
+    errors: prometheus::IntCounter,
+    duration: prometheus::Histogram,
+}
+
+impl BackendMetrics {
+    /// Every metric at zero (constant names: cannot fail on input).
+    #[allow(clippy::expect_used)]
+    fn new() -> Self {
+        use prometheus::{Histogram, HistogramOpts, IntCounter};
+        BackendMetrics {
+            requests: IntCounter::new(
+                "imgbucket_backend_requests_total",
+                "Requests sent to the gateway backend (a retry counts twice).",
+            )
+            .expect("valid metric"),
+            errors: IntCounter::new(
+                "imgbucket_backend_errors_total",
+                "Backend requests that got no answer in time, no connection, or a 5xx.",
+            )
+            .expect("valid metric"),
+            duration: Histogram::with_opts(
+                HistogramOpts::new(
+                    "imgbucket_backend_request_duration_seconds",
+                    "Time to the backend's response head.",
+                )
+                .buckets(vec![
+                    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ]),
+            )
+            .expect("valid metric"),
+        }
+    }
+
+    /// The metrics as they stand now.
+    pub fn metric_families(&self) -> Vec<prometheus::proto::MetricFamily> {
+        use prometheus::core::Collector;
+        let mut out = self.requests.collect();
+        out.extend(self.errors.collect());
+        out.extend(self.duration.collect());
+        out
+    }
+}
+
+impl std::fmt::Debug for BackendMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendMetrics").finish_non_exhaustive()
+    }
+}
+
 /// The backend client (cheap to clone: the connection pool is shared).
 #[derive(Clone)]
 pub struct Backend {
     http: Client<HttpConnector, OutBody>,
     config: BackendConfig,
     creds: Credentials,
+    metrics: BackendMetrics,
 }
 
 impl std::fmt::Debug for Backend {
@@ -187,11 +241,17 @@ impl Backend {
             http,
             config,
             creds,
+            metrics: BackendMetrics::new(),
         })
     }
 
     pub fn config(&self) -> &BackendConfig {
         &self.config
+    }
+
+    /// This client's request counts.
+    pub fn metrics(&self) -> &BackendMetrics {
+        &self.metrics
     }
 
     fn uri(&self, call: &Call<'_>) -> Result<Uri, Error> {
@@ -250,7 +310,16 @@ impl Backend {
                 .body(call.payload.body().await?)
                 .map_err(|e| Error::Io(io::Error::other(e)))?;
             *req.headers_mut() = headers;
-            match tokio::time::timeout(self.config.timeout, self.http.request(req)).await {
+            self.metrics.requests.inc();
+            let started = std::time::Instant::now();
+            let answer = tokio::time::timeout(self.config.timeout, self.http.request(req)).await;
+            self.metrics
+                .duration
+                .observe(started.elapsed().as_secs_f64());
+            if !matches!(&answer, Ok(Ok(r)) if !r.status().is_server_error()) {
+                self.metrics.errors.inc();
+            }
+            match answer {
                 Err(_) => {
                     return Err(Error::Unavailable(format!(
                         "the backend did not answer within {:?}",

@@ -30,7 +30,7 @@ mod recent;
 mod spool;
 mod wire;
 
-pub use client::BackendConfig;
+pub use client::{BackendConfig, BackendMetrics};
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -129,6 +129,11 @@ pub struct GatewayStore {
 }
 
 impl GatewayStore {
+    /// The backend client's request counts (`/-/metrics`).
+    pub fn backend_metrics(&self) -> BackendMetrics {
+        self.shared.backend.metrics().clone()
+    }
+
     /// A store over the backend of `config`, spooling bodies in
     /// `spool_dir` (emptied now: leftovers of a crash are garbage). Nothing
     /// is asked of the backend yet: a node starts while its backend is

@@ -48,6 +48,8 @@ pub struct Cache {
     dir: PathBuf,
     max_bytes: u64,
     index: Mutex<Index>,
+    /// Entries evicted since the cache was opened (`/-/metrics`).
+    evicted: AtomicU64,
 }
 
 impl Cache {
@@ -83,6 +85,7 @@ impl Cache {
             dir,
             max_bytes,
             index: Mutex::new(index),
+            evicted: AtomicU64::new(0),
         };
         cache.evict();
         Ok(cache)
@@ -176,7 +179,10 @@ impl Cache {
                     .map(|(k, _)| k.clone())
             };
             match victim {
-                Some(k) => self.remove(&k),
+                Some(k) => {
+                    self.remove(&k);
+                    self.evicted.fetch_add(1, Ordering::Relaxed);
+                }
                 None => return,
             }
         }
@@ -185,6 +191,11 @@ impl Cache {
     /// Bytes currently held (for tests and logs).
     pub fn total_bytes(&self) -> u64 {
         self.index.lock().map(|i| i.total).unwrap_or(0)
+    }
+
+    /// Entries evicted since the cache was opened.
+    pub fn evictions(&self) -> u64 {
+        self.evicted.load(Ordering::Relaxed)
     }
 
     /// Whether an entry exists for `key` (without touching its recency).

@@ -210,12 +210,109 @@ async fn read_body(cx: &Ctx<'_>, mut body: RequestBody) -> Result<bytes::Bytes, 
 /// names; OSS itself caps URLs far lower).
 const MAX_SAVEAS_BODY: usize = 64 * 1024;
 
+/// The processing metrics (`/-/metrics`), kept beside what they count.
+#[derive(Clone)]
+pub struct ProcessorMetrics {
+    jobs_started: prometheus::IntCounter,
+    jobs_ended: prometheus::IntCounterVec,
+    queued: prometheus::IntGauge,
+    running: prometheus::IntGauge,
+    slots: prometheus::IntGauge,
+    cache_hits: prometheus::IntCounter,
+    cache_misses: prometheus::IntCounter,
+    cache_bytes: prometheus::IntGauge,
+    cache_evictions: prometheus::IntCounter,
+}
+
+impl std::fmt::Debug for ProcessorMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessorMetrics").finish_non_exhaustive()
+    }
+}
+
+impl ProcessorMetrics {
+    /// Every metric at zero. The names and labels are constants, so
+    /// building them cannot fail on any input.
+    #[allow(clippy::expect_used)]
+    fn new() -> Self {
+        use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts};
+        let counter = |n: &str, h: &str| IntCounter::new(n, h).expect("valid metric");
+        let gauge = |n: &str, h: &str| IntGauge::new(n, h).expect("valid metric");
+        let m = ProcessorMetrics {
+            jobs_started: counter(
+                "imgbucket_image_jobs_started_total",
+                "Pipelines handed to the engine.",
+            ),
+            jobs_ended: IntCounterVec::new(
+                Opts::new(
+                    "imgbucket_image_jobs_ended_total",
+                    "Pipelines the engine finished, by result: completed, refused (a limit), failed.",
+                ),
+                &["result"],
+            )
+            .expect("valid metric"),
+            queued: gauge(
+                "imgbucket_processing_queued",
+                "Image requests waiting for a processing slot.",
+            ),
+            running: gauge(
+                "imgbucket_processing_running",
+                "Processing slots in use.",
+            ),
+            slots: gauge(
+                "imgbucket_processing_slots",
+                "Processing slots (processing.concurrency).",
+            ),
+            cache_hits: counter(
+                "imgbucket_variant_cache_hits_total",
+                "Processed variants served from the disk cache.",
+            ),
+            cache_misses: counter(
+                "imgbucket_variant_cache_misses_total",
+                "Processed variants computed because the cache had none.",
+            ),
+            cache_bytes: gauge(
+                "imgbucket_variant_cache_bytes",
+                "Bytes held by the variant cache.",
+            ),
+            cache_evictions: counter(
+                "imgbucket_variant_cache_evictions_total",
+                "Variants evicted from the cache to stay within processing.cache_bytes.",
+            ),
+        };
+        // Every result shows from the start, at 0, so rates work at once.
+        for result in ["completed", "refused", "failed"] {
+            m.jobs_ended.with_label_values(&[result]);
+        }
+        m
+    }
+}
+
+/// Counts a waiter in a gauge while it lives (a request that gives up
+/// waiting, its client gone, leaves the queue too).
+struct Waiting(prometheus::IntGauge);
+
+impl Waiting {
+    fn new(g: &prometheus::IntGauge) -> Self {
+        g.inc();
+        Waiting(g.clone())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// The processing state shared by all requests: limits, the executor
 /// pool's permits, the engine (fonts load on first use), the cache.
 #[derive(Debug)]
 pub struct Processor {
     limits: [imaging::Limits; 3],
     permits: Arc<Semaphore>,
+    slots: usize,
+    metrics: ProcessorMetrics,
     engine: Arc<OnceLock<imaging::Engine>>,
     cache: Option<Arc<Cache>>,
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -250,6 +347,8 @@ impl Processor {
                 config.us3.apply(dialects::us3::limits()),
             ],
             permits: Arc::new(Semaphore::new(config.effective_concurrency().max(1))),
+            slots: config.effective_concurrency().max(1),
+            metrics: ProcessorMetrics::new(),
             engine: Arc::new(OnceLock::new()),
             cache,
             inflight: Mutex::new(HashMap::new()),
@@ -297,6 +396,35 @@ impl Processor {
         }
     }
 
+    /// The processing metrics as they stand now (the gauges read from
+    /// the pool and the cache), for `/-/metrics`.
+    pub fn metric_families(&self) -> Vec<prometheus::proto::MetricFamily> {
+        use prometheus::core::Collector;
+        let m = &self.metrics;
+        m.slots.set(self.slots as i64);
+        let free = self.permits.available_permits();
+        m.running.set(self.slots.saturating_sub(free) as i64);
+        if let Some(c) = &self.cache {
+            m.cache_bytes
+                .set(i64::try_from(c.total_bytes()).unwrap_or(i64::MAX));
+            // The cache counts its own evictions; the counter catches up.
+            let behind = c.evictions().saturating_sub(m.cache_evictions.get());
+            m.cache_evictions.inc_by(behind);
+        }
+        let collectors: [&dyn Collector; 9] = [
+            &m.jobs_started,
+            &m.jobs_ended,
+            &m.queued,
+            &m.running,
+            &m.slots,
+            &m.cache_hits,
+            &m.cache_misses,
+            &m.cache_bytes,
+            &m.cache_evictions,
+        ];
+        collectors.iter().flat_map(|c| c.collect()).collect()
+    }
+
     /// The variant cache, if enabled.
     pub fn cache(&self) -> Option<&Cache> {
         self.cache.as_deref()
@@ -318,6 +446,7 @@ impl Processor {
 
     /// One slot of the processing pool (waits while all are busy).
     async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ProcessError> {
+        let _waiting = Waiting::new(&self.metrics.queued);
         self.permits
             .clone()
             .acquire_owned()
@@ -351,6 +480,7 @@ impl Processor {
         let engine = self.engine.clone();
         let pipeline = pipeline.clone();
         let limits = limits.clone();
+        self.metrics.jobs_started.inc();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let engine = engine.get_or_init(imaging::Engine::new);
@@ -358,6 +488,12 @@ impl Processor {
             out.map(|o| (o, source))
         })
         .await;
+        let result = match &joined {
+            Ok(Ok(_)) => "completed",
+            Ok(Err(imaging::Error::TooLarge { .. })) => "refused",
+            _ => "failed",
+        };
+        self.metrics.jobs_ended.with_label_values(&[result]).inc();
         match joined {
             Ok(r) => r.map_err(ProcessError::from),
             // A panic in the engine is a bug, reported as a 500.
@@ -539,14 +675,17 @@ async fn variant(job: &Job<'_>, ckey: &str) -> Result<(Entry, Source), ProcessEr
         return Ok((e, Source::Miss));
     };
     if let Some(e) = cache_get(&cache, ckey).await {
+        proc.metrics.cache_hits.inc();
         return Ok((e, Source::Hit));
     }
     // Identical concurrent requests wait here for the first one's result.
     let lock = proc.inflight_lock(ckey);
     let guard = lock.lock().await;
     if let Some(e) = cache_get(&cache, ckey).await {
+        proc.metrics.cache_hits.inc();
         return Ok((e, Source::Hit));
     }
+    proc.metrics.cache_misses.inc();
     let result = compute(job).await;
     if let Ok(entry) = &result {
         let (c, k, e) = (cache.clone(), ckey.to_string(), entry.clone());

@@ -12,7 +12,7 @@ use http::{HeaderMap, HeaderValue, Method, Request};
 use http_body_util::Full;
 use image::RgbaImage;
 use imgbucket::auth::sign::{self, Credentials};
-use imgbucket::config::{CorsDefault, Limits, ProcessingConfig};
+use imgbucket::config::{CorsDefault, HealthConfig, Limits, MetricsConfig, ProcessingConfig};
 use imgbucket::front::{AppState, S3Config};
 use imgbucket::gateway::{BackendConfig, GatewayStore, SHARED_STATE_TTL};
 use imgbucket::http::names::bucket_from_host;
@@ -52,6 +52,10 @@ pub struct Options {
     pub cors: Option<CorsDefault>,
     /// Runs the lifecycle sweeper with these settings (default: none).
     pub lifecycle: Option<SweepSettings>,
+    /// The readiness check (`[health]`).
+    pub health: HealthConfig,
+    /// Access to `/-/metrics` (`[metrics]`).
+    pub metrics: MetricsConfig,
 }
 
 /// How long a test gateway waits for its backend.
@@ -70,6 +74,8 @@ impl Default for Options {
             gateway_over: None,
             cors: None,
             lifecycle: None,
+            health: HealthConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -132,6 +138,8 @@ impl Server {
             .with_processing(options.processing, Some(dir.path().join("cache")))
             .with_settings_ttl(settings_ttl)
             .with_cors_default(cors_default)
+            .with_health(options.health)
+            .with_metrics(options.metrics)
             .with_lifecycle(options.lifecycle),
         );
         let spawned = harness::spawn(state).await;

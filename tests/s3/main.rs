@@ -3,7 +3,8 @@
 //! and requests carry real signatures (the auth module's signers): SigV4
 //! as the AWS SDKs send it, and the vendors' SDKs (`vendor_sdk`); CORS
 //! preflights and headers (`cors`); bucket
-//! lifecycle and its sweeper (`lifecycle`).
+//! lifecycle and its sweeper (`lifecycle`); health, metrics and the access
+//! log (`ops`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -20,6 +21,7 @@ mod list;
 mod metadata_reads;
 mod multipart;
 mod objects;
+mod ops;
 mod post_object;
 mod robustness;
 mod shutdown;
