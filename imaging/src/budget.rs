@@ -10,7 +10,7 @@
 //! | decode | every decoded frame of the source | [`W_DECODE`] |
 //! | resize | input + resampled | [`W_RESAMPLE`], plus 1 per output pixel |
 //! | arbitrary-angle rotation | output | [`W_ROTATE`] |
-//! | blur, sharpen | the blurred region | [`blur_weight`]: 2·(2r+1) + 12 for kernel radius r ≤ 12, 48 beyond (three box passes) |
+//! | blur, sharpen | the blurred region | [`blur_weight`]: 2·(2r+1) + 12 for kernel radius r ≤ 12, 60 beyond (three box passes) |
 //! | watermark | the image (×2 when tiled) | [`W_WATERMARK`] |
 //! | any other op | its output | 1 |
 //! | encode | every encoded frame | [`encode_weight`]: JPEG 4, PNG 6, WebP 12, GIF 16, AVIF 300, others 2; ×8 with a size limit (its quality search) |
