@@ -105,8 +105,12 @@ async fn output_and_frame_bombs_are_refused() {
         .await;
     r.oss_error(400, "ImageTooLarge");
     assert!(r.xml("Message").unwrap().contains("output pixels"));
-    s.upload(B, "bomb.gif", &gif_frame_bomb(), "image/gif").await;
-    for q in ["x-oss-process=image/resize,w_50", "x-oss-process=image/info"] {
+    s.upload(B, "bomb.gif", &gif_frame_bomb(), "image/gif")
+        .await;
+    for q in [
+        "x-oss-process=image/resize,w_50",
+        "x-oss-process=image/info",
+    ] {
         s.anon_get(&format!("/{B}/bomb.gif?{q}"))
             .await
             .oss_error(400, "ImageTooLarge");
@@ -189,4 +193,23 @@ async fn a_job_past_its_deadline_is_answered_503() {
     let mut head = vec![0; 12];
     conn.read_exact(&mut head).await.unwrap();
     assert_eq!(&head, b"HTTP/1.1 200");
+}
+
+#[tokio::test]
+async fn error_messages_never_echo_raw_control_bytes() {
+    let s = server(ProcessingConfig::default()).await;
+    let r = s
+        .anon_get(&format!(
+            "/{B}/small.jpg?x-oss-process=image/resize,w_%00%01"
+        ))
+        .await;
+    r.oss_error(400, "InvalidArgument");
+    let doc = r.text();
+    assert!(!doc.contains('\0') && !doc.contains('\u{1}'), "{doc:?}");
+    assert!(doc.contains('\u{FFFD}'), "{doc}");
+    let r = s
+        .anon_get(&format!("/{B}/small.jpg?imageMogr2/thumbnail/%00x"))
+        .await;
+    r.cos_error(400, Some("-106"));
+    assert!(!r.text().contains('\0'));
 }
