@@ -128,6 +128,13 @@ pub struct ProcessingConfig {
     /// without touching the backend, at the price of serving the old
     /// variant for up to that long after the source changes.
     pub source_check_secs: u64,
+    /// Largest estimated cost of one processing request, in work units
+    /// (`imaging::budget`, cost model in `docs/oss.md`, "Limits"); a
+    /// request over it is refused before its source is decoded.
+    pub work_budget: u64,
+    /// Seconds one processing job may run before it is stopped at its next
+    /// checkpoint and answered 503; `0` = no deadline.
+    pub job_timeout_secs: u64,
     /// Overrides of the Alibaba OSS limits (`docs/oss.md`, "Limits").
     pub oss: LimitOverrides,
     /// Overrides of the Tencent COS limits (`docs/cos.md`, "Limits").
@@ -142,6 +149,8 @@ impl Default for ProcessingConfig {
             concurrency: 0,
             cache_bytes: 512 << 20,
             source_check_secs: 0,
+            work_budget: imaging::budget::DEFAULT_MAX_WORK,
+            job_timeout_secs: 30,
             oss: LimitOverrides::default(),
             cos: LimitOverrides::default(),
             us3: LimitOverrides::default(),
@@ -176,6 +185,9 @@ pub struct LimitOverrides {
     pub max_frames: Option<u32>,
     /// Largest source side for arbitrary-angle rotation (`0` = no limit).
     pub max_rotate_side: Option<u32>,
+    /// Largest width × height an operation may grow an image to (pad,
+    /// canvas, enlargement, rotation).
+    pub max_output_pixels: Option<u64>,
 }
 
 impl LimitOverrides {
@@ -198,6 +210,9 @@ impl LimitOverrides {
         }
         if let Some(v) = self.max_rotate_side {
             base.max_rotate_side = (v > 0).then_some(v);
+        }
+        if let Some(v) = self.max_output_pixels {
+            base.max_output_pixels = v;
         }
         base
     }

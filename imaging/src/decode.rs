@@ -14,7 +14,7 @@ use image::{AnimationDecoder, DynamicImage, ImageDecoder, RgbaImage};
 use crate::error::{Error, Result};
 use crate::pipeline::Format;
 use crate::probe::Header;
-use crate::Limits;
+use crate::{Cancel, Limits};
 
 /// One frame of the working image.
 #[derive(Debug, Clone)]
@@ -62,11 +62,16 @@ pub(crate) fn decode(
     shrink: u32,
     first_frame_only: bool,
     limits: &Limits,
+    cancel: &Cancel,
 ) -> Result<Decoded> {
     match header.format {
         Format::Jpeg => decode_jpeg(data, header, shrink, limits),
-        Format::Gif if header.frames > 1 && !first_frame_only => decode_gif_frames(data, limits),
-        Format::Webp if header.frames > 1 && !first_frame_only => decode_webp_frames(data, limits),
+        Format::Gif if header.frames > 1 && !first_frame_only => {
+            decode_gif_frames(data, limits, cancel)
+        }
+        Format::Webp if header.frames > 1 && !first_frame_only => {
+            decode_webp_frames(data, limits, cancel)
+        }
         Format::Png | Format::Gif | Format::Webp | Format::Bmp | Format::Tiff => {
             decode_still(data, header.format, limits)
         }
@@ -111,9 +116,11 @@ fn decode_still(data: &[u8], format: Format, limits: &Limits) -> Result<Decoded>
     })
 }
 
-fn collect_frames(frames: image::Frames<'_>) -> Result<Vec<Frame>> {
+/// Every frame, with a cancellation checkpoint before each.
+fn collect_frames(frames: image::Frames<'_>, cancel: &Cancel) -> Result<Vec<Frame>> {
     let mut out = Vec::new();
     for f in frames {
+        cancel.check()?;
         let f = f.map_err(dec_err)?;
         let (n, d) = f.delay().numer_denom_ms();
         let delay_ms = n.checked_div(d).unwrap_or(0);
@@ -137,16 +144,16 @@ fn animated(frames: Vec<Frame>) -> Decoded {
     }
 }
 
-fn decode_gif_frames(data: &[u8], limits: &Limits) -> Result<Decoded> {
+fn decode_gif_frames(data: &[u8], limits: &Limits, cancel: &Cancel) -> Result<Decoded> {
     let mut d = image::codecs::gif::GifDecoder::new(Cursor::new(data)).map_err(dec_err)?;
     d.set_limits(image_limits(limits)).map_err(dec_err)?;
-    Ok(animated(collect_frames(d.into_frames())?))
+    Ok(animated(collect_frames(d.into_frames(), cancel)?))
 }
 
-fn decode_webp_frames(data: &[u8], limits: &Limits) -> Result<Decoded> {
+fn decode_webp_frames(data: &[u8], limits: &Limits, cancel: &Cancel) -> Result<Decoded> {
     let mut d = image::codecs::webp::WebPDecoder::new(Cursor::new(data)).map_err(dec_err)?;
     d.set_limits(image_limits(limits)).map_err(dec_err)?;
-    Ok(animated(collect_frames(d.into_frames())?))
+    Ok(animated(collect_frames(d.into_frames(), cancel)?))
 }
 
 fn decode_jpeg(data: &[u8], header: &Header, shrink: u32, limits: &Limits) -> Result<Decoded> {

@@ -25,7 +25,9 @@
 
 use image::RgbaImage;
 
+use crate::error::Result;
 use crate::pipeline::{BlurKind, Rgb};
+use crate::Cancel;
 
 pub use crate::geometry::Rect;
 
@@ -101,6 +103,20 @@ pub fn flood(img: &mut RgbaImage, color: Rgb) {
 /// colour channels, alpha kept. `amount_percent` 100 adds the detail once.
 /// A non-positive sigma or a zero amount returns the image unchanged.
 pub fn sharpen(img: &RgbaImage, sigma: f32, amount_percent: u32) -> RgbaImage {
+    match sharpen_cancellable(img, sigma, amount_percent, &Cancel::never()) {
+        Ok(out) => out,
+        // A token that is never cancelled has no deadline either.
+        Err(_) => img.clone(),
+    }
+}
+
+/// [`sharpen`] that stops between bands of rows once `cancel` fires.
+pub fn sharpen_cancellable(
+    img: &RgbaImage,
+    sigma: f32,
+    amount_percent: u32,
+    cancel: &Cancel,
+) -> Result<RgbaImage> {
     let mut out = img.clone();
     if sigma.is_nan()
         || sigma <= 0.0
@@ -108,27 +124,33 @@ pub fn sharpen(img: &RgbaImage, sigma: f32, amount_percent: u32) -> RgbaImage {
         || img.width() == 0
         || img.height() == 0
     {
-        return out;
+        return Ok(out);
     }
     let filter = gaussian_filter(sigma, kernel_radius_for_sigma(sigma));
     let amount = amount_percent as f32 / 100.0;
     let whole = (0, 0, img.width(), img.height());
-    filter_region(&mut out, whole, &filter, |mut p, b| {
-        let a = b[3];
-        if a <= 0.0 {
-            // Nothing visible around: no detail to add.
-            return p;
-        }
-        for (dst, &bp) in p[..3].iter_mut().zip(&b[..3]) {
-            // Un-premultiply the blurred value so that transparent
-            // neighbours only count by their (zero) weight.
-            let blurred = bp * 255.0 / a;
-            let src = f32::from(*dst);
-            *dst = to_u8(src + amount * (src - blurred));
-        }
-        p
-    });
-    out
+    filter_region(
+        &mut out,
+        whole,
+        &filter,
+        |mut p, b| {
+            let a = b[3];
+            if a <= 0.0 {
+                // Nothing visible around: no detail to add.
+                return p;
+            }
+            for (dst, &bp) in p[..3].iter_mut().zip(&b[..3]) {
+                // Un-premultiply the blurred value so that transparent
+                // neighbours only count by their (zero) weight.
+                let blurred = bp * 255.0 / a;
+                let src = f32::from(*dst);
+                *dst = to_u8(src + amount * (src - blurred));
+            }
+            p
+        },
+        cancel,
+    )?;
+    Ok(out)
 }
 
 /// Blurs the image, or only `region` of it (clipped to the image).
@@ -140,6 +162,18 @@ pub fn sharpen(img: &RgbaImage, sigma: f32, amount_percent: u32) -> RgbaImage {
 /// the box with the same standard deviation.
 /// Nothing happens when both are zero.
 pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region: Option<Rect>) {
+    // A token that is never cancelled cannot fail.
+    let _ = blur_cancellable(img, (radius, sigma, kind), region, &Cancel::never());
+}
+
+/// [`blur`] that stops between bands of rows once `cancel` fires (the
+/// image is then partly blurred and must be dropped).
+pub fn blur_cancellable(
+    img: &mut RgbaImage,
+    (radius, sigma, kind): (u32, f32, BlurKind),
+    region: Option<Rect>,
+    cancel: &Cancel,
+) -> Result<()> {
     let sigma = if sigma.is_finite() {
         sigma.max(0.0)
     } else {
@@ -148,7 +182,7 @@ pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region
     let filter = match kind {
         BlurKind::Gaussian => {
             let (sigma, r) = match (radius, sigma > 0.0) {
-                (0, false) => return,
+                (0, false) => return Ok(()),
                 (0, true) => (sigma, kernel_radius_for_sigma(sigma)),
                 (r, false) => (r as f32 / 2.0, r),
                 (r, true) => (sigma, r.min(kernel_radius_for_sigma(sigma))),
@@ -162,7 +196,7 @@ pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region
                 (sigma * 3f32.sqrt()).round() as u32
             };
             if r == 0 {
-                return;
+                return Ok(());
             }
             Filter::Boxes(vec![r.min(MAX_KERNEL_RADIUS)])
         }
@@ -180,9 +214,15 @@ pub fn blur(img: &mut RgbaImage, radius: u32, sigma: f32, kind: BlurKind, region
     let x1 = region.x.saturating_add(region.width).min(w);
     let y1 = region.y.saturating_add(region.height).min(h);
     if x1 <= x0 || y1 <= y0 {
-        return;
+        return Ok(());
     }
-    filter_region(img, (x0, y0, x1, y1), &filter, |_, b| unpremultiply(b));
+    filter_region(
+        img,
+        (x0, y0, x1, y1),
+        &filter,
+        |_, b| unpremultiply(b),
+        cancel,
+    )
 }
 
 /// Rows per band of [`filter_region`] (at least; 4 × the filter's reach
@@ -204,7 +244,8 @@ fn filter_region(
     (x0, y0, x1, y1): (u32, u32, u32, u32),
     filter: &Filter,
     mut combine: impl FnMut([u8; 4], [f32; 4]) -> [u8; 4],
-) {
+    cancel: &Cancel,
+) -> Result<()> {
     let (w, h) = img.dimensions();
     let r = filter.reach();
     let wx0 = x0.saturating_sub(r);
@@ -217,6 +258,9 @@ fn filter_region(
     let mut saved_y0 = y0;
     let mut y = y0;
     while y < y1 {
+        // The checkpoint between bands: a band of a huge image is the
+        // longest stretch of work without one.
+        cancel.check()?;
         let yb1 = y.saturating_add(band).min(y1);
         let wy0 = y.saturating_sub(r);
         let wy1 = yb1.saturating_add(r).min(h);
@@ -257,6 +301,7 @@ fn filter_region(
         }
         y = yb1;
     }
+    Ok(())
 }
 
 /// Kernels up to this radius are applied exactly; wider Gaussians use three

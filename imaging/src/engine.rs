@@ -63,7 +63,7 @@ use crate::fonts::FontBook;
 use crate::geometry::{self, Rect};
 use crate::pipeline::*;
 use crate::probe::{self, check, ExifField, Header, ImageInfo};
-use crate::{effects, shapes, watermark, Assets, Limits};
+use crate::{budget, effects, shapes, watermark, Assets, Cancel, Limits};
 
 /// Quality used for lossy output when nothing is asked and the source has
 /// no JPEG quality estimate.
@@ -131,7 +131,21 @@ impl Engine {
         assets: &Assets,
         limits: &Limits,
     ) -> Result<Output> {
-        match self.run(source, pipeline, assets, limits) {
+        self.execute_cancellable(source, pipeline, assets, limits, &Cancel::never())
+    }
+
+    /// [`Engine::execute`] that stops at its next checkpoint once `cancel`
+    /// is cancelled or past its deadline (`Error::Cancelled`,
+    /// `Error::DeadlineExceeded`).
+    pub fn execute_cancellable(
+        &self,
+        source: &[u8],
+        pipeline: &Pipeline,
+        assets: &Assets,
+        limits: &Limits,
+        cancel: &Cancel,
+    ) -> Result<Output> {
+        match self.run(source, pipeline, assets, limits, cancel) {
             Err(e) if e.is_limit() && pipeline.on_limit_error == OnLimitError::ReturnSource => {
                 source_output(source)
             }
@@ -145,6 +159,7 @@ impl Engine {
         pipeline: &Pipeline,
         assets: &Assets,
         limits: &Limits,
+        cancel: &Cancel,
     ) -> Result<Output> {
         match pipeline.terminal {
             Some(Terminal::Exif) => {
@@ -202,16 +217,30 @@ impl Engine {
                 .ops
                 .iter()
                 .any(|op| matches!(op, Op::Frames(FrameSelect::First)));
-        let decoded = decode::decode(source, &header, shrink, first_only, limits)?;
+        // The whole request is priced before anything is decoded: repeated
+        // ops, blur radii, frames and the encoder all count (`budget`).
+        let decoded_frames = if first_only { 1 } else { header.frames };
+        let priced = budget::Source {
+            width: header.width,
+            height: header.height,
+            frames: decoded_frames,
+            orientation,
+        };
+        let priced_format = (pipeline.terminal.is_none()).then_some(out_format);
+        budget::check_pipeline(pipeline, priced, priced_format, limits)?;
+        let decoded = decode::decode(source, &header, shrink, first_only, limits, cancel)?;
         let mut work = Work::new(decoded, (header.width, header.height), shrink > 1);
+        work.cancel = cancel.clone();
         let ctx = OpCtx {
             limits,
             rounding: pipeline.rounding,
             orientation,
             assets,
             engine: self,
+            cancel,
         };
         run_ops(&mut work, &pipeline.ops, &ctx)?;
+        cancel.check()?;
 
         if average {
             let first = work
@@ -220,7 +249,7 @@ impl Engine {
                 .ok_or_else(|| Error::Decode("no frame".into()))?;
             return Ok(Output::AverageColor(average_color(&first.img)));
         }
-        let out = self.encode_output(source, &header, &work, pipeline, out_format)?;
+        let out = self.encode_output(source, &header, &work, pipeline, out_format, cancel)?;
         if pipeline.terminal == Some(Terminal::Info) {
             if let Output::Image { bytes, .. } = &out {
                 return Ok(Output::Info(probe::probe(bytes, &Limits::unlimited())?));
@@ -236,6 +265,7 @@ impl Engine {
         work: &Work,
         pipeline: &Pipeline,
         format: Format,
+        cancel: &Cancel,
     ) -> Result<Output> {
         let opts = &pipeline.output;
         let src_q = header.jpeg.as_ref().and_then(|j| j.quality);
@@ -275,6 +305,7 @@ impl Engine {
                 let (mut lo, mut hi) = (1u8, params.quality.saturating_sub(1).max(1));
                 let mut best: Option<(u8, Vec<u8>)> = None;
                 while lo <= hi {
+                    cancel.check()?;
                     let mid = lo + (hi - lo) / 2;
                     params.quality = mid;
                     let b = encode::encode(&work.frames, work.opaque, &params)?;
@@ -318,6 +349,8 @@ impl Limits {
             max_output_side: u32::MAX,
             max_frames: u32::MAX,
             max_rotate_side: None,
+            max_output_pixels: u64::MAX,
+            max_work: u64::MAX,
         }
     }
 }
@@ -434,6 +467,8 @@ pub(crate) struct Work {
     pub logical: Option<(u32, u32)>,
     /// The EXIF orientation was applied.
     pub oriented: bool,
+    /// Asked between frames.
+    pub cancel: Cancel,
 }
 
 impl Work {
@@ -444,6 +479,7 @@ impl Work {
             icc: d.icc,
             logical: shrunk.then_some(source_size),
             oriented: false,
+            cancel: Cancel::never(),
         }
     }
 
@@ -453,6 +489,7 @@ impl Work {
 
     fn each(&mut self, mut f: impl FnMut(&RgbaImage) -> Result<RgbaImage>) -> Result<()> {
         for fr in &mut self.frames {
+            self.cancel.check()?;
             fr.img = f(&fr.img)?;
         }
         Ok(())
@@ -473,11 +510,19 @@ pub(crate) struct OpCtx<'a> {
     pub orientation: Option<u16>,
     pub assets: &'a Assets,
     pub engine: &'a Engine,
+    pub cancel: &'a Cancel,
 }
 
-fn check_out(limits: &Limits, w: u32, h: u32) -> Result<()> {
+/// The output-side limit, and the growth limit for an operation turning a
+/// `before`-pixel image into w×h, checked before the buffer is allocated.
+fn check_out(limits: &Limits, before: u64, w: u32, h: u32) -> Result<()> {
     check("output width", w as u64, limits.max_output_side as u64)?;
-    check("output height", h as u64, limits.max_output_side as u64)
+    check("output height", h as u64, limits.max_output_side as u64)?;
+    budget::check_growth(limits, before, w, h)
+}
+
+fn pixels(w: u32, h: u32) -> u64 {
+    w as u64 * h as u64
 }
 
 fn cut(img: &RgbaImage, r: Rect) -> RgbaImage {
@@ -488,6 +533,8 @@ fn cut(img: &RgbaImage, r: Rect) -> RgbaImage {
 pub(crate) fn run_ops(work: &mut Work, ops: &[Op], ctx: &OpCtx<'_>) -> Result<()> {
     let mut resizer = fir::Resizer::new();
     for op in ops {
+        // The checkpoint between operations (cancellation, deadline).
+        ctx.cancel.check()?;
         if !matches!(op, Op::AutoOrient | Op::Frames(_) | Op::Resize(_)) {
             // Only the first resize may use the logical size.
             work.logical = None;
@@ -536,7 +583,7 @@ pub(crate) fn run_ops(work: &mut Work, ops: &[Op], ctx: &OpCtx<'_>) -> Result<()
                         check("rotated image side", w.max(h) as u64, max as u64)?;
                     }
                     let (rw, rh) = shapes::rotated_size(w, h, d);
-                    check_out(ctx.limits, rw, rh)?;
+                    check_out(ctx.limits, pixels(w, h), rw, rh)?;
                     work.each(|img| Ok(shapes::rotate(img, d)))?;
                     work.opaque = false;
                 }
@@ -563,7 +610,9 @@ pub(crate) fn run_ops(work: &mut Work, ops: &[Op], ctx: &OpCtx<'_>) -> Result<()
                 amount_percent,
             } => {
                 let sigma = *sigma_milli as f32 / 1000.0;
-                work.each(|img| Ok(effects::sharpen(img, sigma, *amount_percent)))?;
+                work.each(|img| {
+                    effects::sharpen_cancellable(img, sigma, *amount_percent, ctx.cancel)
+                })?;
             }
             Op::Blur(b) => {
                 let (w, h) = work.size();
@@ -572,7 +621,14 @@ pub(crate) fn run_ops(work: &mut Work, ops: &[Op], ctx: &OpCtx<'_>) -> Result<()
                     None => None,
                 };
                 let sigma = b.sigma_milli as f32 / 1000.0;
-                work.each_mut(|img| effects::blur(img, b.radius, sigma, b.kind, region));
+                for fr in &mut work.frames {
+                    effects::blur_cancellable(
+                        &mut fr.img,
+                        (b.radius, sigma, b.kind),
+                        region,
+                        ctx.cancel,
+                    )?;
+                }
             }
             Op::Watermark(wm) => {
                 let mark = match &wm.image {
@@ -611,8 +667,10 @@ fn prepare_mark(spec: &WatermarkImage, ctx: &OpCtx<'_>) -> Result<RgbaImage> {
     } else {
         None
     };
-    let decoded = decode::decode(bytes, &header, 1, true, ctx.limits).map_err(wm_err)?;
+    let decoded =
+        decode::decode(bytes, &header, 1, true, ctx.limits, ctx.cancel).map_err(wm_err)?;
     let mut work = Work::new(decoded, (header.width, header.height), false);
+    work.cancel = ctx.cancel.clone();
     let sub = OpCtx {
         orientation,
         ..*ctx
@@ -694,9 +752,10 @@ fn resize(work: &mut Work, r: &Resize, ctx: &OpCtx<'_>, resizer: &mut fir::Resiz
     }
     let plan = geometry::plan_resize(base.0, base.1, r, ctx.rounding);
     let (sw, sh) = plan.scaled;
-    check_out(ctx.limits, sw, sh)?;
+    let before = pixels(actual.0, actual.1);
+    check_out(ctx.limits, before, sw, sh)?;
     let (ow, oh) = plan.output_size();
-    check_out(ctx.limits, ow, oh)?;
+    check_out(ctx.limits, before, ow, oh)?;
     // Source pixels per output pixel, from the actual (maybe shrunk) pixels.
     let fx = actual.0 as f64 / sw as f64;
     let fy = actual.1 as f64 / sh as f64;

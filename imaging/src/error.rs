@@ -35,6 +35,14 @@ pub enum Error {
     /// The encoder failed on a valid image: our fault (500).
     #[error("cannot encode the image: {0}")]
     Encode(String),
+    /// The caller cancelled the job (its client hung up); nobody reads
+    /// the answer.
+    #[error("the job was cancelled")]
+    Cancelled,
+    /// The job ran past its wall-clock deadline (503 on the wire: the
+    /// request may succeed when the server is less busy).
+    #[error("the job ran past its deadline")]
+    DeadlineExceeded,
 }
 
 impl Error {

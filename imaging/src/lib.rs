@@ -12,6 +12,8 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod budget;
+mod cancel;
 mod decode;
 pub mod effects;
 mod encode;
@@ -25,6 +27,7 @@ mod probe;
 pub mod shapes;
 pub mod watermark;
 
+pub use cancel::{Cancel, CancelOnDrop};
 pub use engine::{
     execute, output_format, resolve_quality, Engine, Output, DEFAULT_QUALITY, MAX_DEFAULT_QUALITY,
 };
@@ -33,6 +36,11 @@ pub use pipeline::*;
 pub use probe::{probe, sniff, ExifField, ImageInfo};
 
 use std::collections::HashMap;
+
+/// Default of [`Limits::max_output_pixels`]: 100 Mpx, a 400 MB RGBA
+/// buffer (every vendor's output side limit allows at least 9 999², about
+/// this much).
+pub const DEFAULT_MAX_OUTPUT_PIXELS: u64 = 100_000_000;
 
 /// Resource limits, checked before allocation. The server hands the engine
 /// the limits of the request's dialect (each dialect crate defines its
@@ -52,12 +60,20 @@ pub struct Limits {
     /// Arbitrary-angle rotation is refused on an image whose width or height
     /// exceeds this when it is rotated; `None` = no extra limit.
     pub max_rotate_side: Option<u32>,
+    /// Largest width × height an operation may grow the image to (pad,
+    /// canvas, enlargement, rotation). An operation whose result is not
+    /// larger than its input is never refused by this.
+    pub max_output_pixels: u64,
+    /// Largest estimated cost of one request, in work units
+    /// ([`budget`]); checked from the headers before decoding.
+    pub max_work: u64,
 }
 
 impl Default for Limits {
     /// The engine's own defaults, for callers that name no limits: 20 MiB
     /// sources, 30 000 px sides, 250 Mpx, 16 384 px output sides, 1 000
-    /// frames, arbitrary-angle rotation up to 4 096 px sides.
+    /// frames, arbitrary-angle rotation up to 4 096 px sides, 100 Mpx
+    /// grown canvases, a work budget of [`budget::DEFAULT_MAX_WORK`].
     fn default() -> Self {
         Limits {
             max_source_bytes: 20 * 1024 * 1024,
@@ -66,6 +82,8 @@ impl Default for Limits {
             max_output_side: 16_384,
             max_frames: 1000,
             max_rotate_side: Some(4096),
+            max_output_pixels: DEFAULT_MAX_OUTPUT_PIXELS,
+            max_work: budget::DEFAULT_MAX_WORK,
         }
     }
 }

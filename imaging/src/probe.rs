@@ -164,6 +164,15 @@ fn image_dims(data: &[u8], f: image::ImageFormat) -> Result<(u32, u32)> {
 /// Walks a GIF's blocks without decompressing anything and returns the
 /// logical screen size and the number of images. A truncated file counts
 /// the frames it has; one without any frame is a decode error.
+///
+/// Every image descriptor's rectangle must lie inside the logical screen
+/// (GIF89a §20: "the image must be contained within the logical screen").
+/// Decoders allocate a frame's own rectangle, so a 100×100 screen holding
+/// a 16000×15000 frame would pass every limit computed from the screen;
+/// such a frame is refused here, from its descriptor, as `TooLarge`. With
+/// every frame inside the screen, the screen × frames check of
+/// [`inspect`] bounds the sum of the decoded frames too, and `info`'s
+/// screen size is the truth.
 pub(crate) fn gif_scan(d: &[u8]) -> Result<(u32, u32, u32)> {
     if d.len() < 13 {
         return Err(Error::Decode("truncated GIF header".into()));
@@ -195,6 +204,10 @@ pub(crate) fn gif_scan(d: &[u8]) -> Result<(u32, u32, u32)> {
             },
             0x2C => {
                 let Some(desc) = d.get(i..i + 10) else { break };
+                let le = |k: usize| u32::from(u16::from_le_bytes([desc[k], desc[k + 1]]));
+                let (left, top, fw, fh) = (le(1), le(3), le(5), le(7));
+                check("GIF frame right edge", u64::from(left + fw), u64::from(w))?;
+                check("GIF frame bottom edge", u64::from(top + fh), u64::from(h))?;
                 let lflags = desc[9];
                 i += 10;
                 if lflags & 0x80 != 0 {

@@ -38,6 +38,28 @@ fn bombs_are_refused_from_the_header() {
 }
 
 #[test]
+fn gif_frames_are_checked_not_only_the_screen() {
+    // Issue #13: a 100×100 screen with one 16000×15000 frame (240 Mpx,
+    // under every screen-based limit) is refused from its descriptor.
+    let bomb = gif_frames((100, 100), (0, 0), (16_000, 15_000), 1);
+    assert!(bomb.len() < 100);
+    too_large(run(&bomb, &thumb()), "GIF frame right edge");
+    assert!(matches!(
+        probe(&bomb, &Limits::default()),
+        Err(Error::TooLarge { .. })
+    ));
+    // A frame placed past the bottom edge, in a later frame.
+    let mut later = gif_frames((100, 100), (0, 0), (10, 10), 2);
+    later.pop();
+    later.extend_from_slice(&gif_frames((100, 100), (0, 95), (10, 10), 1)[19..]);
+    too_large(run(&later, &thumb()), "GIF frame bottom edge");
+    // A frame exactly filling the screen passes the header checks (and
+    // then fails on the fake pixel data, which is not a limit).
+    let fits = gif_frames((100, 100), (90, 90), (10, 10), 1);
+    assert_eq!(probe(&fits, &Limits::default()).unwrap().width, 100);
+}
+
+#[test]
 fn one_pixel_over_the_side_limit() {
     too_large(run(&png_header_only(30_001, 1), &thumb()), "width");
     too_large(run(&png_header_only(1, 30_001), &thumb()), "height");
@@ -193,4 +215,139 @@ fn mutated_inputs_never_panic() {
             let _ = run(&m, &info);
         }
     }
+}
+
+fn blur50() -> Op {
+    Op::Blur(Blur {
+        radius: 50,
+        sigma_milli: 50_000,
+        kind: BlurKind::Gaussian,
+        region: None,
+    })
+}
+
+#[test]
+fn the_work_budget_is_checked_before_decoding() {
+    // Issue #13: repeated heavy ops are priced from the header. Under a
+    // budget that one blur of this image fits and ten do not, the ten are
+    // refused, and the bomb header proves nothing was decoded.
+    let src = jpeg(&halves(400, 300), 90);
+    let one_blur = 400 * 300 * imaging::budget::blur_weight(50);
+    let l = Limits {
+        max_work: 3 * one_blur,
+        ..Default::default()
+    };
+    assert!(run_limits(
+        &src,
+        &pipeline(vec![blur50()], OutputOptions::default()),
+        &l
+    )
+    .is_ok());
+    let ten = pipeline(vec![blur50(); 10], OutputOptions::default());
+    too_large(run_limits(&src, &ten, &l), "estimated work");
+    // From the header only: a 10 Mpx claim with no pixel data behind it.
+    let fake = jpeg_header_only(3872, 2592);
+    let l = Limits::default();
+    too_large(run_limits(&fake, &ten, &l), "estimated work");
+    // Tencent's ignore-error answers with the source instead.
+    let forgiving = Pipeline {
+        on_limit_error: OnLimitError::ReturnSource,
+        ..ten
+    };
+    let l = Limits {
+        max_work: 3 * one_blur,
+        ..Default::default()
+    };
+    assert_eq!(bytes(&run_limits(&src, &forgiving, &l).unwrap()), &src[..]);
+}
+
+#[test]
+fn padding_a_thumbnail_to_a_huge_canvas_is_refused() {
+    // Issue #13: `resize,m_pad,w_16384,h_16384,limit_0` on 64×64.
+    let src = jpeg(&halves(64, 64), 90);
+    let pad = pipeline(
+        vec![resize(Geometry::Pad {
+            width: 16_384,
+            height: 16_384,
+            color: Rgba::WHITE,
+        })],
+        OutputOptions::default(),
+    );
+    too_large(run(&src, &pad), "output pixels");
+    // Within the growth limit, padding works.
+    let l = Limits {
+        max_output_pixels: 200 * 200,
+        ..Default::default()
+    };
+    let small = pipeline(
+        vec![resize(Geometry::Pad {
+            width: 200,
+            height: 200,
+            color: Rgba::WHITE,
+        })],
+        OutputOptions::default(),
+    );
+    assert_eq!(meta(&run_limits(&src, &small, &l).unwrap()).1, 200);
+    let canvas = pipeline(
+        vec![resize(Geometry::Canvas {
+            width: 300,
+            height: 200,
+            color: Rgba::WHITE,
+        })],
+        OutputOptions::default(),
+    );
+    too_large(run_limits(&src, &canvas, &l), "output pixels");
+    let rotate = pipeline(vec![Op::Rotate { degrees: 45 }], OutputOptions::default());
+    let l = Limits {
+        max_output_pixels: 64 * 64,
+        ..Default::default()
+    };
+    too_large(run_limits(&src, &rotate, &l), "output pixels");
+}
+
+#[test]
+fn a_cancelled_job_stops_at_its_next_checkpoint() {
+    let src = jpeg(&halves(64, 64), 90);
+    let p = pipeline(vec![blur50()], OutputOptions::default());
+    let engine = Engine::new();
+    let limits = Limits::default();
+    let cancel = Cancel::never();
+    cancel.cancel();
+    let r = engine.execute_cancellable(&src, &p, &Assets::default(), &limits, &cancel);
+    assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
+    let late = Cancel::with_deadline(Some(std::time::Instant::now()));
+    let r = engine.execute_cancellable(&src, &p, &Assets::default(), &limits, &late);
+    assert!(matches!(r, Err(Error::DeadlineExceeded)), "{r:?}");
+
+    // Cancelled while blurring: a 4000×2000 image, blurred 30 times, stops
+    // within a band of rows, long before the blurs would end.
+    let big = jpeg(&halves(4000, 2000), 80);
+    let heavy = pipeline(vec![blur50(); 30], OutputOptions::default());
+    let cancel = Cancel::never();
+    let job = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let r = Engine::new().execute_cancellable(
+                &big,
+                &heavy,
+                &Assets::default(),
+                &Limits {
+                    max_work: u64::MAX,
+                    ..Default::default()
+                },
+                &cancel,
+            );
+            (r, started.elapsed())
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let asked = std::time::Instant::now();
+    cancel.cancel();
+    let (r, _) = job.join().unwrap();
+    let stop = asked.elapsed();
+    assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
+    // One band of 256 rows × 4000 px is milliseconds; a second is slack
+    // for a loaded machine.
+    assert!(stop < std::time::Duration::from_secs(1), "{stop:?}");
 }

@@ -92,9 +92,22 @@ impl XmlWriter {
         let _ = write!(self.buf, "</{name}>");
     }
 
-    /// `<name>text</name>`, escaped.
+    /// `<name>text</name>`, escaped. A character XML 1.0 cannot carry
+    /// (C0 controls but tab, LF and CR; U+FFFE, U+FFFF) is written as
+    /// U+FFFD, so the document stays well-formed whatever the text (an
+    /// error message echoing `%00`, say). Keys, which must round-trip, are
+    /// never written so: listings refuse them first ([`xml_safe`]).
     pub fn elem(&mut self, name: &str, text: &str) {
-        let _ = write!(self.buf, "<{name}>{}</{name}>", escape(text));
+        let text = if xml_safe(text) {
+            std::borrow::Cow::Borrowed(text)
+        } else {
+            std::borrow::Cow::Owned(
+                text.chars()
+                    .map(|c| if xml_char(c) { c } else { '\u{FFFD}' })
+                    .collect::<String>(),
+            )
+        };
+        let _ = write!(self.buf, "<{name}>{}</{name}>", escape(text.as_ref()));
     }
 
     /// `<name>text</name>` when `text` is `Some`.
@@ -123,6 +136,17 @@ impl XmlWriter {
     pub fn finish(self) -> Bytes {
         Bytes::from(self.buf)
     }
+}
+
+/// Whether XML 1.0 can carry `c` (its `Char` production; Rust chars are
+/// never surrogates).
+pub fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Whether every character of `text` can be written in an XML 1.0 document.
+pub fn xml_safe(text: &str) -> bool {
+    text.chars().all(xml_char)
 }
 
 /// `2026-11-21T14:32:00.000Z`, the timestamp format of S3 XML documents.
@@ -271,6 +295,16 @@ pub fn parse_root(body: &[u8], expected: &str) -> Result<Element, ApiError> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_xml_cannot_carry_never_reach_the_document() {
+        let mut x = XmlWriter::new();
+        x.elem("Message", "bad \0 and \u{1}, kept: \t é \u{10000} <&>");
+        let doc = String::from_utf8(x.finish().to_vec()).unwrap();
+        assert!(!doc.contains('\0') && !doc.contains('\u{1}'), "{doc:?}");
+        assert!(doc.contains("bad \u{FFFD} and \u{FFFD}, kept: \t é \u{10000} &lt;&amp;&gt;"));
+        assert!(xml_safe("a\tb\r\n") && !xml_safe("a\u{FFFE}") && !xml_safe("\u{1F}"));
+    }
 
     #[test]
     fn vendor_spelling() {

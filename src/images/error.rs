@@ -201,6 +201,17 @@ pub fn classify(e: &ProcessError, dialect: Dialect) -> ImageFailure {
                 None,
                 i.to_string(),
             ),
+            // The deadline: the server was too busy or the job too slow;
+            // the same request may pass later. A cancelled job's answer
+            // is never read (its client is gone) but gets the same.
+            imaging::Error::DeadlineExceeded | imaging::Error::Cancelled => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                None,
+                None,
+                "The image processing took too long and was stopped; reduce the work or retry later."
+                    .into(),
+            ),
             // Encode failures and any later variant: ours.
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -52,6 +52,7 @@ use op::{BucketApi, ImageOp};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use storage::{ObjectMeta, Store};
 use tokio::sync::Semaphore;
@@ -311,7 +312,6 @@ impl Drop for Waiting {
 pub struct Processor {
     limits: [imaging::Limits; 3],
     permits: Arc<Semaphore>,
-    slots: usize,
     metrics: ProcessorMetrics,
     engine: Arc<OnceLock<imaging::Engine>>,
     cache: Option<Arc<Cache>>,
@@ -320,6 +320,25 @@ pub struct Processor {
     source_ttl: std::time::Duration,
     /// (bucket, key) → (when read, what was read), while `source_ttl` > 0.
     sources: Mutex<HashMap<(String, String), (std::time::Instant, ObjectMeta)>>,
+    /// Wall-clock limit of one engine job (`job_timeout_secs`).
+    job_timeout: Option<std::time::Duration>,
+    /// The pool's size, to tell how many slots are taken.
+    pool_size: usize,
+    /// Jobs stopped because their request was dropped.
+    cancelled: Arc<AtomicU64>,
+    /// Jobs stopped at their deadline.
+    timed_out: Arc<AtomicU64>,
+}
+
+/// How the processing pool is doing (tests and the admin API read it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Slots taken now (jobs running, or finishing their checkpoint).
+    pub busy: usize,
+    /// Jobs stopped because their client hung up, since start.
+    pub cancelled: u64,
+    /// Jobs stopped at `job_timeout_secs`, since start.
+    pub timed_out: u64,
 }
 
 /// Most sources whose metadata is remembered; past it the table starts
@@ -340,14 +359,23 @@ impl Processor {
             },
             _ => None,
         };
+        let budget = |mut l: imaging::Limits| {
+            l.max_work = config.work_budget;
+            l
+        };
+        let pool_size = config.effective_concurrency().max(1);
         Processor {
             limits: [
-                config.oss.apply(dialects::oss::limits()),
-                config.cos.apply(dialects::cos::limits()),
-                config.us3.apply(dialects::us3::limits()),
+                budget(config.oss.apply(dialects::oss::limits())),
+                budget(config.cos.apply(dialects::cos::limits())),
+                budget(config.us3.apply(dialects::us3::limits())),
             ],
-            permits: Arc::new(Semaphore::new(config.effective_concurrency().max(1))),
-            slots: config.effective_concurrency().max(1),
+            permits: Arc::new(Semaphore::new(pool_size)),
+            job_timeout: (config.job_timeout_secs > 0)
+                .then(|| std::time::Duration::from_secs(config.job_timeout_secs)),
+            pool_size,
+            cancelled: Arc::default(),
+            timed_out: Arc::default(),
             metrics: ProcessorMetrics::new(),
             engine: Arc::new(OnceLock::new()),
             cache,
@@ -401,9 +429,9 @@ impl Processor {
     pub fn metric_families(&self) -> Vec<prometheus::proto::MetricFamily> {
         use prometheus::core::Collector;
         let m = &self.metrics;
-        m.slots.set(self.slots as i64);
+        m.slots.set(self.pool_size as i64);
         let free = self.permits.available_permits();
-        m.running.set(self.slots.saturating_sub(free) as i64);
+        m.running.set(self.pool_size.saturating_sub(free) as i64);
         if let Some(c) = &self.cache {
             m.cache_bytes
                 .set(i64::try_from(c.total_bytes()).unwrap_or(i64::MAX));
@@ -423,6 +451,17 @@ impl Processor {
             &m.cache_evictions,
         ];
         collectors.iter().flat_map(|c| c.collect()).collect()
+    }
+
+    /// The pool's occupancy and its counts of stopped jobs.
+    pub fn stats(&self) -> PoolStats {
+        PoolStats {
+            busy: self
+                .pool_size
+                .saturating_sub(self.permits.available_permits()),
+            cancelled: self.cancelled.load(Ordering::Relaxed),
+            timed_out: self.timed_out.load(Ordering::Relaxed),
+        }
     }
 
     /// The variant cache, if enabled.
@@ -469,6 +508,12 @@ impl Processor {
 
     /// Runs the engine on the blocking pool with an already held permit
     /// (released when the engine returns).
+    ///
+    /// A blocking thread cannot be aborted, so the job is cancelled
+    /// cooperatively: dropping this future (hyper drops it when the client
+    /// hangs up) sets the job's [`imaging::Cancel`], and the engine stops
+    /// at its next checkpoint, which frees the permit and the buffers. The
+    /// same token carries the `job_timeout_secs` deadline.
     async fn execute_with(
         &self,
         permit: tokio::sync::OwnedSemaphorePermit,
@@ -481,16 +526,32 @@ impl Processor {
         let pipeline = pipeline.clone();
         let limits = limits.clone();
         self.metrics.jobs_started.inc();
+        let deadline = self
+            .job_timeout
+            .and_then(|t| std::time::Instant::now().checked_add(t));
+        let cancel = imaging::Cancel::with_deadline(deadline);
+        let on_drop = cancel.on_drop();
+        let (cancelled, timed_out) = (self.cancelled.clone(), self.timed_out.clone());
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let engine = engine.get_or_init(imaging::Engine::new);
-            let out = engine.execute(&source, &pipeline, &assets, &limits);
+            let out = engine.execute_cancellable(&source, &pipeline, &assets, &limits, &cancel);
+            // Counted here, on the job's side, so that a job abandoned by
+            // its request is still counted once it has stopped.
+            match &out {
+                Err(imaging::Error::Cancelled) => cancelled.fetch_add(1, Ordering::Relaxed),
+                Err(imaging::Error::DeadlineExceeded) => timed_out.fetch_add(1, Ordering::Relaxed),
+                _ => 0,
+            };
             out.map(|o| (o, source))
         })
         .await;
+        on_drop.disarm();
         let result = match &joined {
             Ok(Ok(_)) => "completed",
             Ok(Err(imaging::Error::TooLarge { .. })) => "refused",
+            Ok(Err(imaging::Error::Cancelled)) => "cancelled",
+            Ok(Err(imaging::Error::DeadlineExceeded)) => "timed_out",
             _ => "failed",
         };
         self.metrics.jobs_ended.with_label_values(&[result]).inc();

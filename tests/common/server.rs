@@ -86,6 +86,8 @@ pub struct Server {
     pub creds: Credentials,
     /// The data dir (store, and the processed-variant cache in `cache/`).
     pub dir: tempfile::TempDir,
+    /// The server's state (tests read the processing pool's counters).
+    pub state: Arc<AppState>,
     client: HttpClient,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -142,8 +144,9 @@ impl Server {
             .with_metrics(options.metrics)
             .with_lifecycle(options.lifecycle),
         );
-        let spawned = harness::spawn(state).await;
+        let spawned = harness::spawn(state.clone()).await;
         Server {
+            state,
             addr: spawned.addr,
             creds: Credentials::new(ACCESS_KEY, SECRET_KEY, REGION),
             dir,

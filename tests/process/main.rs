@@ -14,6 +14,7 @@ mod measure;
 mod cos;
 mod cos_conformance;
 mod cos_persist;
+mod hostile;
 mod oss;
 mod styles;
 mod us3;

@@ -71,6 +71,13 @@ pub const ERRNO_MALFORMED: &str = "-106";
 /// Most stages joined by `|` (`docs/cos-dialect.md`, "Request forms").
 pub const MAX_STAGES: usize = 10;
 
+/// Most operations in one request, over all its stages. Tencent counts
+/// only stages (≤ 10) and lets one `imageMogr2` stage repeat operations
+/// without bound; this caps the total at OSS's documented 32 actions per
+/// request (design; `docs/cos.md`, "Limits"), so a hostile URL cannot
+/// queue a hundred blurs in one stage.
+pub const MAX_OPS: usize = 32;
+
 /// Largest width/height a geometry may name: the vendor's largest
 /// documented side (50 000, strip page); the configurable output cap
 /// (9 999 by default) is the executor's.
@@ -87,6 +94,8 @@ pub fn limits() -> Limits {
         max_output_side: 9_999,
         max_frames: 300,
         max_rotate_side: None,
+        max_output_pixels: imaging::DEFAULT_MAX_OUTPUT_PIXELS,
+        max_work: imaging::budget::DEFAULT_MAX_WORK,
     }
 }
 
@@ -210,6 +219,16 @@ fn processing(text: &str, allow_style: bool) -> Result<Directive> {
             return Err(DialectError::bad_request("empty stage", text));
         }
         one_stage(stage, &mut b)?;
+        if b.ops.len() > MAX_OPS {
+            return Err(DialectError::new(
+                ErrorKind::TooManyStages,
+                format!(
+                    "at most {MAX_OPS} operations are allowed in one request, got {} or more",
+                    b.ops.len()
+                ),
+                stage,
+            ));
+        }
     }
     Ok(Directive::Pipeline(Pipeline {
         ops: b.ops,

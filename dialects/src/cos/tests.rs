@@ -1493,3 +1493,16 @@ fn sdk_encoded_key_with_empty_value() {
     // in watermark text), so a thumbnail with a stray `=` is still refused.
     assert!(parse_query("imageMogr2/thumbnail/100x=").is_err());
 }
+
+#[test]
+fn operations_are_capped_across_stages() {
+    // Issue #13: one stage repeating an operation 100 times.
+    let hundred = format!("imageMogr2{}", "/blur/50x50".repeat(100));
+    check_err(&hundred, ErrorKind::TooManyStages, "at most 32 operations");
+    // Exactly MAX_OPS operations, spread over stages, are fine.
+    let stage = format!("imageMogr2{}", "/rotate/1".repeat(MAX_OPS / 2));
+    let ok = [stage.as_str(); 2].join("|");
+    assert!(parse_query(&ok).is_ok());
+    let over = [stage.as_str(), stage.as_str(), "imageMogr2/rotate/1"].join("|");
+    check_err(&over, ErrorKind::TooManyStages, "at most 32 operations");
+}

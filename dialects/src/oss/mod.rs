@@ -143,6 +143,8 @@ pub fn limits() -> imaging::Limits {
         max_output_side: 16_384,
         max_frames: 1000,
         max_rotate_side: Some(4096),
+        max_output_pixels: imaging::DEFAULT_MAX_OUTPUT_PIXELS,
+        max_work: imaging::budget::DEFAULT_MAX_WORK,
     }
 }
 

@@ -83,6 +83,8 @@ pub fn limits() -> Limits {
         max_output_side: 10_000,
         max_frames: 1000,
         max_rotate_side: None,
+        max_output_pixels: imaging::DEFAULT_MAX_OUTPUT_PIXELS,
+        max_work: imaging::budget::DEFAULT_MAX_WORK,
     }
 }
 

@@ -291,6 +291,27 @@ pub fn gif_header_only(w: u16, h: u16) -> Vec<u8> {
     out
 }
 
+/// A GIF with a `screen` logical screen and `frames` images of `frame`
+/// size at `at` (a few bytes whatever the sizes claimed).
+pub fn gif_frames(screen: (u16, u16), at: (u16, u16), frame: (u16, u16), frames: usize) -> Vec<u8> {
+    let mut out = b"GIF89a".to_vec();
+    out.extend_from_slice(&screen.0.to_le_bytes());
+    out.extend_from_slice(&screen.1.to_le_bytes());
+    out.extend_from_slice(&[0x80, 0, 0]);
+    out.extend_from_slice(&[0, 0, 0, 255, 255, 255]);
+    for _ in 0..frames {
+        out.push(0x2C);
+        out.extend_from_slice(&at.0.to_le_bytes());
+        out.extend_from_slice(&at.1.to_le_bytes());
+        out.extend_from_slice(&frame.0.to_le_bytes());
+        out.extend_from_slice(&frame.1.to_le_bytes());
+        out.push(0);
+        out.extend_from_slice(&[2, 2, 0x4C, 0x01, 0]);
+    }
+    out.push(0x3B);
+    out
+}
+
 /// A baseline JPEG header (SOI, SOF0) claiming w×h, then EOI.
 pub fn jpeg_header_only(w: u16, h: u16) -> Vec<u8> {
     let mut out = vec![0xFF, 0xD8, 0xFF, 0xC0, 0, 17, 8];

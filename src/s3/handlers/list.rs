@@ -6,7 +6,7 @@
 use super::bucket::owner;
 use crate::http::error::ApiError;
 use crate::http::vendor::Vendor;
-use crate::http::xml::XmlWriter;
+use crate::http::xml::{xml_safe, XmlWriter};
 use crate::http::{xml_response, ApiResult};
 use crate::s3::op::{ListV1Params, ListV2Params, ListVersionsParams};
 use crate::s3::{Ctx, Owner};
@@ -34,6 +34,38 @@ impl Enc {
             v.to_string()
         }
     }
+}
+
+/// Without `encoding-type=url`, a listing that would carry a character
+/// XML 1.0 cannot (a key holding `\x01`, say) is refused. AWS writes such
+/// a key as `&#x1;`, which no conforming parser accepts, and replacing the
+/// character would list a key that does not exist; the client is told to
+/// ask for URL encoding instead, as the AWS SDKs and CLI do by default.
+fn check_xml_safe<'a>(
+    url_encode: bool,
+    values: impl IntoIterator<Item = &'a str>,
+) -> Result<(), ApiError> {
+    if url_encode {
+        return Ok(());
+    }
+    match values.into_iter().find(|v| !xml_safe(v)) {
+        None => Ok(()),
+        Some(_) => Err(ApiError::InvalidArgument(
+            "encoding-type",
+            "the listing holds a key with characters XML 1.0 cannot carry; \
+             list with encoding-type=url"
+                .into(),
+        )),
+    }
+}
+
+/// Every string of a page a listing writes.
+fn page_strings(page: &ListPage) -> impl Iterator<Item = &str> {
+    page.objects
+        .iter()
+        .map(|o| o.key.as_str())
+        .chain(page.common_prefixes.iter().map(String::as_str))
+        .chain(page.next_after.as_deref())
 }
 
 async fn page(cx: &Ctx<'_>, bucket: &str, q: ListQuery) -> Result<ListPage, ApiError> {
@@ -83,6 +115,7 @@ pub async fn list_v1(cx: &Ctx<'_>, bucket: &str, p: ListV1Params) -> ApiResult {
         max_keys: p.max_keys,
     };
     let page = page(cx, bucket, q).await?;
+    check_xml_safe(p.url_encode, page_strings(&page))?;
     let enc = Enc(p.url_encode);
     let mut x = cx.xml();
     x.open_root("ListBucketResult");
@@ -129,6 +162,7 @@ pub async fn list_v2(cx: &Ctx<'_>, bucket: &str, p: ListV2Params) -> ApiResult {
         max_keys: p.max_keys,
     };
     let page = page(cx, bucket, q).await?;
+    check_xml_safe(p.url_encode, page_strings(&page))?;
     let enc = Enc(p.url_encode);
     let mut x = cx.xml();
     x.open_root("ListBucketResult");
@@ -181,6 +215,7 @@ pub async fn list_versions(cx: &Ctx<'_>, bucket: &str, p: ListVersionsParams) ->
     };
     let page = page(cx, bucket, q).await?;
     let who = cx.state.bucket_owner(bucket).await?;
+    check_xml_safe(p.url_encode, page_strings(&page))?;
     let enc = Enc(p.url_encode);
     let mut x = cx.xml();
     x.open_root("ListVersionsResult");
