@@ -491,24 +491,6 @@ pub fn verify(
     }
 }
 
-/// The `Content-Encoding` to store for an upload: the request's value with
-/// the `aws-chunked` transfer coding removed (S3 never stores it), or `None`
-/// if nothing remains.
-pub fn stored_content_encoding(headers: &http::HeaderMap) -> Option<String> {
-    let mut codings = Vec::new();
-    for value in headers.get_all(http::header::CONTENT_ENCODING) {
-        let Ok(value) = value.to_str() else { continue };
-        codings.extend(
-            value
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("aws-chunked"))
-                .map(str::to_owned),
-        );
-    }
-    (!codings.is_empty()).then(|| codings.join(","))
-}
-
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -984,14 +984,6 @@ fn checksum_headers_on_plain_bodies() {
         .is_empty());
 }
 
-#[test]
-fn stored_content_encoding_drops_aws_chunked() {
-    let p = parts("PUT", "/", &[("content-encoding", "aws-chunked,gzip")]);
-    assert_eq!(stored_content_encoding(&p.headers).as_deref(), Some("gzip"));
-    let p = parts("PUT", "/", &[("content-encoding", "aws-chunked")]);
-    assert_eq!(stored_content_encoding(&p.headers), None);
-}
-
 // ----------------------------------------------------------------------- SigV2
 
 #[test]

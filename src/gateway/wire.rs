@@ -63,7 +63,7 @@ pub fn attrs_to_headers(attrs: &ObjectAttrs, headers: &mut HeaderMap) -> Result<
         if name.starts_with(RESERVED_META) {
             continue;
         }
-        if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        if headers::is_printable_ascii(value) {
             insert(headers, &format!("x-amz-meta-{name}"), value)?;
         } else {
             text.insert(name, value);

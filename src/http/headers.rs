@@ -299,10 +299,15 @@ fn without_aws_chunked(v: &str) -> Option<String> {
     (!joined.is_empty()).then(|| joined.to_string())
 }
 
+/// Whether a header can carry `v` as sent: printable US-ASCII only.
+pub fn is_printable_ascii(v: &str) -> bool {
+    v.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
 /// A header value as US-ASCII: unchanged when it is printable ASCII,
 /// else its UTF-8 bytes as one RFC 2047 "Q" encoded word.
 pub fn rfc2047(v: &str) -> std::borrow::Cow<'_, str> {
-    if v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    if is_printable_ascii(v) {
         return std::borrow::Cow::Borrowed(v);
     }
     let mut out = String::from("=?UTF-8?Q?");
@@ -429,6 +434,10 @@ mod tests {
     #[test]
     fn aws_chunked_leaves_the_other_encodings_as_spelled() {
         assert_eq!(without_aws_chunked("aws-chunked"), None);
+        assert_eq!(
+            without_aws_chunked("aws-chunked,gzip").as_deref(),
+            Some("gzip")
+        );
         assert_eq!(
             without_aws_chunked("aws-chunked, gzip").as_deref(),
             Some("gzip")

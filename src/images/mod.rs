@@ -52,7 +52,6 @@ use op::{BucketApi, ImageOp};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use storage::{ObjectMeta, Store};
 use tokio::sync::Semaphore;
@@ -247,7 +246,7 @@ impl ProcessorMetrics {
             jobs_ended: IntCounterVec::new(
                 Opts::new(
                     "imgbucket_image_jobs_ended_total",
-                    "Pipelines the engine finished, by result: completed, refused (a limit), failed.",
+                    "Pipelines the engine finished, by result: completed, refused (a limit), cancelled (the client hung up), timed_out (job_timeout_secs), failed.",
                 ),
                 &["result"],
             )
@@ -282,10 +281,24 @@ impl ProcessorMetrics {
             ),
         };
         // Every result shows from the start, at 0, so rates work at once.
-        for result in ["completed", "refused", "failed"] {
+        for result in JOB_RESULTS {
             m.jobs_ended.with_label_values(&[result]);
         }
         m
+    }
+}
+
+/// The values of `imgbucket_image_jobs_ended_total`'s `result` label.
+const JOB_RESULTS: [&str; 5] = ["completed", "refused", "cancelled", "timed_out", "failed"];
+
+/// The `result` a finished job is counted under.
+fn job_result<T>(out: &Result<T, imaging::Error>) -> &'static str {
+    match out {
+        Ok(_) => "completed",
+        Err(imaging::Error::TooLarge { .. }) => "refused",
+        Err(imaging::Error::Cancelled) => "cancelled",
+        Err(imaging::Error::DeadlineExceeded) => "timed_out",
+        Err(_) => "failed",
     }
 }
 
@@ -324,10 +337,6 @@ pub struct Processor {
     job_timeout: Option<std::time::Duration>,
     /// The pool's size, to tell how many slots are taken.
     pool_size: usize,
-    /// Jobs stopped because their request was dropped.
-    cancelled: Arc<AtomicU64>,
-    /// Jobs stopped at their deadline.
-    timed_out: Arc<AtomicU64>,
 }
 
 /// How the processing pool is doing (tests and the admin API read it).
@@ -374,8 +383,6 @@ impl Processor {
             job_timeout: (config.job_timeout_secs > 0)
                 .then(|| std::time::Duration::from_secs(config.job_timeout_secs)),
             pool_size,
-            cancelled: Arc::default(),
-            timed_out: Arc::default(),
             metrics: ProcessorMetrics::new(),
             engine: Arc::new(OnceLock::new()),
             cache,
@@ -459,8 +466,16 @@ impl Processor {
             busy: self
                 .pool_size
                 .saturating_sub(self.permits.available_permits()),
-            cancelled: self.cancelled.load(Ordering::Relaxed),
-            timed_out: self.timed_out.load(Ordering::Relaxed),
+            cancelled: self
+                .metrics
+                .jobs_ended
+                .with_label_values(&["cancelled"])
+                .get(),
+            timed_out: self
+                .metrics
+                .jobs_ended
+                .with_label_values(&["timed_out"])
+                .get(),
         }
     }
 
@@ -531,30 +546,22 @@ impl Processor {
             .and_then(|t| std::time::Instant::now().checked_add(t));
         let cancel = imaging::Cancel::with_deadline(deadline);
         let on_drop = cancel.on_drop();
-        let (cancelled, timed_out) = (self.cancelled.clone(), self.timed_out.clone());
+        let ended = self.metrics.jobs_ended.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let engine = engine.get_or_init(imaging::Engine::new);
             let out = engine.execute_cancellable(&source, &pipeline, &assets, &limits, &cancel);
-            // Counted here, on the job's side, so that a job abandoned by
-            // its request is still counted once it has stopped.
-            match &out {
-                Err(imaging::Error::Cancelled) => cancelled.fetch_add(1, Ordering::Relaxed),
-                Err(imaging::Error::DeadlineExceeded) => timed_out.fetch_add(1, Ordering::Relaxed),
-                _ => 0,
-            };
+            // Counted here, on the job's side: a job whose request was
+            // dropped (the client hung up) is counted once it has stopped.
+            ended.with_label_values(&[job_result(&out)]).inc();
             out.map(|o| (o, source))
         })
         .await;
         on_drop.disarm();
-        let result = match &joined {
-            Ok(Ok(_)) => "completed",
-            Ok(Err(imaging::Error::TooLarge { .. })) => "refused",
-            Ok(Err(imaging::Error::Cancelled)) => "cancelled",
-            Ok(Err(imaging::Error::DeadlineExceeded)) => "timed_out",
-            _ => "failed",
-        };
-        self.metrics.jobs_ended.with_label_values(&[result]).inc();
+        if joined.is_err() {
+            // The engine panicked before it could count itself.
+            self.metrics.jobs_ended.with_label_values(&["failed"]).inc();
+        }
         match joined {
             Ok(r) => r.map_err(ProcessError::from),
             // A panic in the engine is a bug, reported as a 500.
