@@ -28,7 +28,7 @@ def oss_client(endpoint):
     def add_process(request, **_):
         if client.process is not None:
             sep = "&" if "?" in request.url else "?"
-            request.url += sep + "x-oss-process=" + quote(client.process, safe="/,_")
+            request.url += sep + "x-oss-process=" + quote(client.process, safe="")
 
     client.meta.events.register("before-sign.s3.GetObject", add_process)
     return client

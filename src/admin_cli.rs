@@ -1,19 +1,17 @@
 //! `imgbucket admin ...`: a client of the admin API (`/-/admin/`) of a
 //! running server, signed with SigV4 like any S3 request.
 //!
-//! The endpoint and the admin's keys come from the environment:
+//! The endpoint and the admin's keys come from the environment (see
+//! [`crate::remote`] for the full order):
 //! `IMGBUCKET_ENDPOINT` (default `http://127.0.0.1:9000`), and
 //! `IMGBUCKET_ACCESS_KEY` / `IMGBUCKET_SECRET_KEY` (or, failing those,
 //! `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, which aws-cli users
 //! already have set). A new secret is printed exactly once.
 
+use crate::remote::Remote;
 use bytes::Bytes;
-use http::{HeaderMap, Method, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use imgbucket::auth::client::{payload_sha256, sign_v4_request, uri_encode, Credentials};
-use std::time::SystemTime;
+use http::{HeaderMap, Method};
+use imgbucket::auth::client::uri_encode;
 
 /// `imgbucket admin ...`.
 #[derive(clap::Subcommand, Debug)]
@@ -36,27 +34,9 @@ pub enum UserCommand {
     Rotate { name: String },
 }
 
-fn env(names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
-}
-
 /// Runs an admin command; the text to print, or why it failed.
-pub async fn run(command: AdminCommand) -> Result<String, String> {
+pub async fn run(remote: &Remote, command: AdminCommand) -> Result<String, String> {
     let AdminCommand::User(cmd) = command;
-    let endpoint = env(&["IMGBUCKET_ENDPOINT"]).unwrap_or_else(|| "http://127.0.0.1:9000".into());
-    let (Some(access_key), Some(secret_key)) = (
-        env(&["IMGBUCKET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"]),
-        env(&["IMGBUCKET_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"]),
-    ) else {
-        return Err(
-            "set IMGBUCKET_ACCESS_KEY and IMGBUCKET_SECRET_KEY to the admin's key pair".into(),
-        );
-    };
-    let region = env(&["IMGBUCKET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"])
-        .unwrap_or_else(|| "us-east-1".into());
-    let creds = Credentials::new(access_key, secret_key, region);
     let name_path = |name: &str| format!("/-/admin/users/{}", uri_encode(name, false));
     let (method, path) = match &cmd {
         UserCommand::Add { name } => (Method::PUT, name_path(name)),
@@ -64,61 +44,10 @@ pub async fn run(command: AdminCommand) -> Result<String, String> {
         UserCommand::Remove { name } => (Method::DELETE, name_path(name)),
         UserCommand::Rotate { name } => (Method::POST, format!("{}?rotate=", name_path(name))),
     };
-    let base = endpoint.trim_end_matches('/');
-    let uri: Uri = format!("{base}{path}")
-        .parse()
-        .map_err(|e| format!("IMGBUCKET_ENDPOINT {endpoint}: {e}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(format!(
-            "IMGBUCKET_ENDPOINT {endpoint}: only http:// is spoken (put a TLS proxy in front)"
-        ));
-    }
-    let mut headers = HeaderMap::new();
-    sign_v4_request(
-        &method,
-        &uri,
-        &mut headers,
-        &payload_sha256(b""),
-        &creds,
-        SystemTime::now(),
-    )
-    .map_err(|e| format!("cannot sign the request: {e}"))?;
-    let mut req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(Full::new(Bytes::new()))
-        .map_err(|e| e.to_string())?;
-    *req.headers_mut() = headers;
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let resp = client
-        .request(req)
-        .await
-        .map_err(|e| format!("cannot reach {endpoint}: {e}"))?;
-    let status = resp.status();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("reading the answer: {e}"))?
-        .to_bytes();
-    if !status.is_success() {
-        return Err(describe_error(status, &body));
-    }
-    render(&cmd, &body)
-}
-
-/// An S3 error document as one line: `403 AccessDenied: Access Denied`.
-fn describe_error(status: http::StatusCode, body: &[u8]) -> String {
-    let root = imgbucket::http::xml::parse(body).ok();
-    let text = |name: &str| root.as_ref()?.child_text(name).map(str::to_string);
-    match (text("Code"), text("Message")) {
-        (Some(code), Some(message)) => format!("{} {code}: {message}", status.as_u16()),
-        _ => format!(
-            "{} {}",
-            status.as_u16(),
-            String::from_utf8_lossy(body).trim()
-        ),
-    }
+    let answer = remote
+        .call(method, &path, HeaderMap::new(), Bytes::new())
+        .await?;
+    render(&cmd, &answer.body)
 }
 
 fn render(cmd: &UserCommand, body: &[u8]) -> Result<String, String> {

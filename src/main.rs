@@ -3,6 +3,8 @@
 //! SIGINT/SIGTERM.
 
 mod admin_cli;
+mod client_cli;
+mod remote;
 
 use clap::{Parser, Subcommand};
 use imgbucket::config::{
@@ -26,6 +28,8 @@ use std::time::Duration;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    client: ClientArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -36,6 +40,32 @@ enum Command {
     /// admin's IMGBUCKET_ACCESS_KEY / IMGBUCKET_SECRET_KEY).
     #[command(subcommand)]
     Admin(admin_cli::AdminCommand),
+    /// Manage a bucket's styles through the OSS, COS or US3 style API.
+    #[command(subcommand)]
+    Style(client_cli::StyleCommand),
+    /// Read or replace a bucket's image settings (separators, source
+    /// protection).
+    #[command(subcommand)]
+    ImageConfig(client_cli::ImageConfigCommand),
+    /// Fetch a processed variant of an object, signed.
+    Process(client_cli::ProcessArgs),
+    /// Print a presigned GET URL, optionally with a processing query.
+    Presign(client_cli::PresignArgs),
+    /// Check a config file without starting the server.
+    CheckConfig {
+        /// The TOML file (default: ./imgbucket.toml).
+        #[arg(default_value = "imgbucket.toml")]
+        file: PathBuf,
+    },
+}
+
+/// Flags every client subcommand shares.
+#[derive(clap::Args, Debug)]
+struct ClientArgs {
+    /// The server (default: IMGBUCKET_ENDPOINT, AWS_ENDPOINT_URL_S3,
+    /// AWS_ENDPOINT_URL, else http://127.0.0.1:9000).
+    #[arg(long, global = true)]
+    endpoint_url: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -351,6 +381,19 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// Runs one of the client subcommands against a running server.
+async fn run_client(command: Command, args: ClientArgs) -> Result<String, String> {
+    let remote = remote::Remote::from_env(args.endpoint_url.as_deref())?;
+    match command {
+        Command::Admin(cmd) => admin_cli::run(&remote, cmd).await,
+        Command::Style(cmd) => client_cli::style(&remote, cmd).await,
+        Command::ImageConfig(cmd) => client_cli::image_config(&remote, cmd).await,
+        Command::Process(args) => client_cli::process(&remote, args).await,
+        Command::Presign(args) => client_cli::presign(&remote, args),
+        Command::Serve(_) | Command::CheckConfig { .. } => Err("not a client command".into()),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The serve command's log format comes from its flags or config file,
@@ -366,7 +409,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        Command::Admin(_) => {
+        _ => {
             init_logging(LogFormat::Text);
             None
         }
@@ -383,9 +426,16 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args, serve_file.unwrap_or_default())),
-        Command::Admin(cmd) => runtime
-            .block_on(admin_cli::run(cmd))
-            .map(|text| println!("{text}")),
+        Command::CheckConfig { file } => FileConfig::load(&file, true)
+            .map(|_| println!("{}: ok", file.display()))
+            .map_err(|e| e.to_string()),
+        command => runtime
+            .block_on(run_client(command, cli.client))
+            .map(|text| {
+                if !text.is_empty() {
+                    println!("{text}")
+                }
+            }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

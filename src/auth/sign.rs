@@ -25,81 +25,14 @@ use http::header::{HeaderValue, InvalidHeaderValue};
 use http::{HeaderMap, Method, Uri};
 
 use super::checksum::{checksum_base64, ChecksumAlgorithm};
-use super::sigv4::{self, CanonicalParts, ChunkSigner};
+use super::sigv4::{self, ChunkSigner};
 use super::{cos, oss, sigv2, util};
 
-use super::client::{authority_of, signature_of};
-pub use super::client::{payload_sha256, sign_v4_request, Credentials};
+use super::client::rebuild;
+pub use super::client::{payload_sha256, presign_v4, sign_v4_request, Credentials};
 pub use super::{
     STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER, UNSIGNED_PAYLOAD,
 };
-
-/// A SigV4 presigned URL for `uri` (which must be absolute: its authority
-/// is the signed `host`), valid for `expires` from `now`, signing only
-/// `host` and `UNSIGNED-PAYLOAD`, as `generate_presigned_url` does.
-pub fn presign_v4(
-    method: &Method,
-    uri: &Uri,
-    creds: &Credentials,
-    now: SystemTime,
-    expires: Duration,
-) -> Result<Uri, http::Error> {
-    let amz_date = util::format_amz_date(now);
-    let date = &amz_date[..8];
-    let scope = sigv4::scope_string(date, &creds.region, sigv4::SERVICE);
-    let enc = |s: &str| util::aws_uri_encode(s.as_bytes(), false);
-    let mut query = uri.query().unwrap_or("").to_owned();
-    for (k, v) in [
-        ("X-Amz-Algorithm", sigv4::ALGORITHM.to_owned()),
-        (
-            "X-Amz-Credential",
-            format!("{}/{}", creds.access_key, scope),
-        ),
-        ("X-Amz-Date", amz_date.clone()),
-        ("X-Amz-Expires", expires.as_secs().to_string()),
-        ("X-Amz-SignedHeaders", "host".to_owned()),
-    ] {
-        if !query.is_empty() {
-            query.push('&');
-        }
-        query.push_str(k);
-        query.push('=');
-        query.push_str(&enc(&v));
-    }
-    let mut headers = HeaderMap::new();
-    if let Some(a) = authority_of(uri) {
-        headers.insert(http::header::HOST, HeaderValue::from_str(&a)?);
-    }
-    let signed = vec!["host".to_owned()];
-    let params = util::parse_query(&query);
-    let canon = CanonicalParts {
-        method: method.as_str(),
-        query: sigv4::canonical_query(&params, None),
-        headers: sigv4::canonical_headers(&headers, None, &signed),
-        signed_headers: "host".to_owned(),
-        payload_hash: UNSIGNED_PAYLOAD,
-    };
-    let signature = signature_of(&canon, uri, &amz_date, &scope, creds);
-    let path = if uri.path().is_empty() {
-        "/"
-    } else {
-        uri.path()
-    };
-    query.push_str("&X-Amz-Signature=");
-    query.push_str(&signature);
-    rebuild(uri, path, &query)
-}
-
-fn rebuild(uri: &Uri, path: &str, query: &str) -> Result<Uri, http::Error> {
-    let mut b = Uri::builder();
-    if let Some(s) = uri.scheme() {
-        b = b.scheme(s.clone());
-    }
-    if let Some(a) = uri.authority() {
-        b = b.authority(a.clone());
-    }
-    b.path_and_query(format!("{path}?{query}")).build()
-}
 
 /// The SigV2 canonical resource path: `/bucket` + path for virtual-hosted
 /// requests (`host_bucket`), the path itself otherwise.
