@@ -1,5 +1,5 @@
 """Image fixtures and measurements for the `test_process_*` suites, without
-Pillow: a tiny PNG writer (dialects.md Appendix A colours) and readers of
+Pillow: a tiny PNG writer (the colours of the conformance fixtures, tests/process/fixtures.rs) and readers of
 the sizes in PNG, JPEG, GIF, WebP and BMP headers."""
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def image_size(data: bytes) -> tuple[str, int, int]:
 
 
 def is_progressive(jpeg: bytes) -> bool:
-    """SOF2 present and no SOF0 (dialects.md A.1)."""
+    """SOF2 present and no SOF0 (as tests/process/measure.rs checks it)."""
     return b"\xff\xc2" in jpeg and b"\xff\xc0" not in jpeg
 
 

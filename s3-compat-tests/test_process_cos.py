@@ -1,7 +1,7 @@
 """Tencent COS `imageMogr2`/`imageView2`/`watermark`/info processors over
 plain HTTP (`requests`) against the built binary, on a public-read bucket
 created with boto3: a few thumbnail geometries with exact sizes, pad
-colour, imageView2 modes, the information JSON of dialects.md §2.6,
+colour, imageView2 modes, the information JSON of docs/cos-dialect.md,
 pipelines and percent-encoding, and the XML envelope with `X-ErrNo`
 (§2.9). The exhaustive cases are in tests/process/cos_conformance.rs."""
 

@@ -1,5 +1,5 @@
-"""Tencent COS persistent image processing (`Pic-Operations`, dialects.md
-§2.7) driven through boto3: the header is added to PutObject /
+"""Tencent COS persistent image processing (`Pic-Operations`,
+docs/cos-dialect.md) driven through boto3: the header is added to PutObject /
 CompleteMultipartUpload with a botocore event hook, the `UploadResult` XML
 is captured from the raw response, and every output object is read back
 with GetObject. Images are made and measured without Pillow (the PNG

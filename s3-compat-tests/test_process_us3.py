@@ -1,6 +1,6 @@
 """UCloud US3 `iopcmd` over plain HTTP (`requests`) against the built binary,
 on a public-read bucket created with boto3: the thumbnail table of
-dialects.md §3.2 on a 400×300 source, imageinfo/exif JSON, pipelines,
+docs/us3-dialect.md on a 400×300 source, imageinfo/exif JSON, pipelines,
 signed-URL parameters, interlace, styles through the `?iopstyle` API, and
 the JSON error envelope. The exhaustive cases are in
 tests/process/us3_conformance.rs; this is the representative subset seen

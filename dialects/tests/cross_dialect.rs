@@ -370,7 +370,7 @@ fn every_dialect_gives_the_same_pipeline() {
 }
 
 /// Styles resolve to the same pipelines as the direct requests
-/// (Appendix A: OSS `thumb100` = `image/resize,w_100`).
+/// (the conformance fixtures: OSS `thumb100` = `image/resize,w_100`).
 #[test]
 fn styles_match_direct_requests() {
     let style = dialects::parse_style(Dialect::Oss, "image/resize,w_100").unwrap();
@@ -382,7 +382,7 @@ fn styles_match_direct_requests() {
         parse_query(Dialect::Oss, "x-oss-process=style/thumb100").unwrap(),
         Directive::Style("thumb100".into())
     );
-    // Appendix A: COS `half` = `imageMogr2/thumbnail/!50p`, US3 `style1` =
+    // The conformance fixtures: COS `half` = `imageMogr2/thumbnail/!50p`, US3 `style1` =
     // `iopcmd=thumbnail&type=4&width=100`.
     let half = dialects::parse_style(Dialect::Cos, "imageMogr2/thumbnail/!50p").unwrap();
     assert_eq!(half, parse(Dialect::Cos, "imageMogr2/thumbnail/!50p"));

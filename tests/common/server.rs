@@ -479,7 +479,7 @@ impl Resp {
         assert!(self.text().contains("<HostId>"), "{}", self.text());
     }
 
-    /// Asserts the COS XML error envelope (dialects.md §2.9): `Code`,
+    /// Asserts the COS XML error envelope (docs/cos-dialect.md): `Code`,
     /// `Message`, `Resource`, `RequestId`, `TraceId`, and this `X-ErrNo`;
     /// answers the code.
     #[track_caller]
@@ -504,7 +504,7 @@ impl Resp {
         code
     }
 
-    /// Asserts the US3 error envelope (dialects.md §3.3): JSON
+    /// Asserts the US3 error envelope (docs/us3-dialect.md): JSON
     /// `{"RetCode", "ErrMsg"}` only, a non-zero code, and `X-SessionId`;
     /// answers the message.
     #[track_caller]

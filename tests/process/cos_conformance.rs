@@ -1,8 +1,8 @@
 //! Tencent COS/CI download-time processing conformance over real HTTP:
-//! every imageMogr2 operation of dialects.md §2.3, imageView2 modes,
+//! every imageMogr2 operation of docs/cos-dialect.md, imageView2 modes,
 //! watermark/1 and /2, the information processors' exact JSON (§2.6),
 //! pipelines, percent-encoded syntax, COS-signed URLs, and the XML error
-//! envelope with `X-ErrNo` (§2.9), measured as Appendix A.1 says.
+//! envelope with `X-ErrNo` (§2.9), measured as measure.rs does.
 
 use crate::common::*;
 use crate::fixtures::*;
@@ -135,7 +135,7 @@ async fn thumbnail_geometries_exact_sizes() {
     .await;
 }
 
-/// dialects.md §2.3 [T-scale-zh-2025]: "animated images are never
+/// docs/cos-dialect.md [T-scale-zh-2025]: "animated images are never
 /// enlarged" (the executor's rule: only it knows the source is animated).
 #[tokio::test]
 async fn animated_never_enlarged() {

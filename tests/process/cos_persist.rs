@@ -1,4 +1,4 @@
-//! Tencent COS persistent processing over HTTP (dialects.md §2.7): the
+//! Tencent COS persistent processing over HTTP (docs/cos-dialect.md): the
 //! `Pic-Operations` header on PUT, on CompleteMultipartUpload and on
 //! `POST ?image_process`, against an in-process server. Every output is
 //! read back with a GET and decoded.

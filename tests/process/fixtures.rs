@@ -1,4 +1,4 @@
-//! The spec's fixtures (dialects.md Appendix A), generated with the `image`
+//! The conformance fixtures, generated with the `image`
 //! crate, the extra sources the conformance suites share, and the upload
 //! of the standard set.
 

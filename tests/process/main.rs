@@ -2,7 +2,7 @@
 //! in-process on port 0 (with a processed-variant cache in its data dir),
 //! and the dialects' requests (Alibaba OSS `x-oss-process`, Tencent COS
 //! `imageMogr2` & co., UCloud US3 `iopcmd`) are checked against the spec's
-//! fixtures (dialects.md Appendix A), measured as its A.1 says.
+//! fixtures (fixtures.rs), measured by measure.rs.
 
 #![allow(clippy::unwrap_used)]
 

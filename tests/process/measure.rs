@@ -1,4 +1,4 @@
-//! Measurements of dialects.md Appendix A.1 for the conformance suites,
+//! Measurements of the conformance fixtures' outputs for the suites,
 //! written independently of the engine: BT.601 mean luma, IJG quality
 //! estimated from a JPEG's luminance table, EXIF/ICC presence, dark pixel
 //! counts, and the size in an AVIF container.

@@ -1,5 +1,5 @@
 //! Alibaba OSS `x-oss-process` over HTTP: every documented example of
-//! dialects.md §1 against an in-process server, with the spec's fixtures.
+//! docs/oss-dialect.md against an in-process server, with the spec's fixtures.
 
 use crate::common::*;
 use crate::fixtures::*;

@@ -1,5 +1,5 @@
 //! OSS styles (API, by parameter, by separator), source protection and
-//! `sys/saveas` over HTTP (dialects.md §1.4, §1.3 sys/saveas).
+//! `sys/saveas` over HTTP (docs/oss-dialect.md, docs/styles.md).
 
 use crate::common::*;
 

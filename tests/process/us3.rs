@@ -1,5 +1,5 @@
-//! UCloud US3 `iopcmd` over HTTP: the thumbnail type table of dialects.md
-//! §3.2 on a 400×300 source (exact sizes), info JSON, styles, and the JSON
+//! UCloud US3 `iopcmd` over HTTP: the thumbnail type table of
+//! docs/us3-dialect.md on a 400×300 source (exact sizes), info JSON, styles, and the JSON
 //! error envelope.
 
 use crate::common::*;
@@ -7,7 +7,7 @@ use crate::fixtures::*;
 
 const B: &str = "examplebucket";
 
-/// The thumbnail types of dialects.md §3.2 on a 400×300 source: query and
+/// The thumbnail types of docs/us3-dialect.md on a 400×300 source: query and
 /// exact output size (sizes truncated).
 pub const THUMBNAIL_TABLE: &[(&str, (u32, u32))] = &[
     ("type=1&scale=10", (40, 30)),

@@ -1,5 +1,5 @@
 //! UCloud US3 (`iopcmd`) conformance over real HTTP: every command of
-//! dialects.md §3.2 against the Appendix A fixtures (generated here), with
+//! docs/us3-dialect.md against the conformance fixtures (generated here), with
 //! the A.1 verification conventions (exact sizes, pixel colours ±2 on
 //! lossless and ±24 on lossy outputs, BT.601 luma, frame counts by
 //! decoding, SOF2 for progressive), pipelines, styles, and the US3 JSON
@@ -122,7 +122,7 @@ async fn exif_map_or_empty_object() {
 #[tokio::test]
 async fn thumbnail_table_exact_sizes() {
     let s = server().await;
-    // dialects.md §3.2, source 400×300, sizes truncated; more than the
+    // docs/us3-dialect.md, source 400×300, sizes truncated; more than the
     // table of `us3`: a type 8 height, and enlargement (allowed).
     let more: &[(&str, (u32, u32))] = &[
         ("type=8&width=50&height=20", (50, 20)),

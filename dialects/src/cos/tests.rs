@@ -1135,7 +1135,7 @@ fn query_envelope_styles_and_errors() {
     }
     let e = parse_style("style/half").unwrap_err();
     assert_eq!(e.kind, ErrorKind::BadRequest);
-    // Appendix A style `half`.
+    // The conformance fixtures' style `half`.
     assert_eq!(
         parse_style("imageMogr2/thumbnail/!50p").unwrap(),
         pipe(vec![resize(

@@ -1841,7 +1841,7 @@ fn query_parsing() {
 
 #[test]
 fn styles() {
-    // Appendix A style thumb100.
+    // The conformance fixtures' style thumb100.
     assert_eq!(
         parse_style("image/resize,w_100").unwrap(),
         ops(vec![resize(fit(Some(100), None))])

@@ -1014,7 +1014,7 @@ fn styles_and_unknown_commands() {
             "{body}: {e}"
         );
     }
-    // Appendix A style1 body.
+    // The conformance fixtures' style1 body.
     assert_eq!(
         parse_style("iopcmd=thumbnail&type=4&width=100").unwrap(),
         pipe(vec![resize(Geometry::Fit {
