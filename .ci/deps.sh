@@ -12,6 +12,9 @@
 #                       the package also enables its default site on port 80)
 #   chromium            tests only (IMGBUCKET_TEST_APT_PACKAGES): a real browser
 #                       posts a form upload (s3-compat-tests/test_browser.py)
+#   rclone              tests only: docs/operations.md's online backup runs it
+#   systemd, openssl    tests only: deploy/imgbucket.service is checked with
+#                       systemd-analyze verify; the TLS proxy test makes a cert
 
 # The pinned Python venv of s3-compat-tests/ and the benchmarks. It lives in
 # the build directory, beside the other generated files, and not in the
@@ -24,7 +27,7 @@ test_venv_dir() {
 IMGBUCKET_APT_PACKAGES=(cmake nasm fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core
     nginx)
 # What only the tests need, beyond the above.
-IMGBUCKET_TEST_APT_PACKAGES=(chromium)
+IMGBUCKET_TEST_APT_PACKAGES=(chromium rclone systemd openssl)
 
 # Runs a command as root (directly, or through sudo when available).
 _as_root() {

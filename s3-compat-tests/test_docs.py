@@ -278,13 +278,16 @@ class PageRun:
                 if int(port) not in (self.server.port,):
                     wait_port(int(port))
             return
-        done = subprocess.run(cmd, cwd=self.work, env=self.env, capture_output=True,
+        # Shell: both streams, interleaved as a terminal shows them (rclone
+        # reports on stderr). Python: what it prints, apart from tracebacks.
+        done = subprocess.run(cmd, cwd=self.work, env=self.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE if s.lang == "python" else subprocess.STDOUT,
                               text=True, timeout=300)
-        output = done.stdout + done.stderr
+        output = done.stdout + (done.stderr or "")
         assert done.returncode == 0, (
             f"{s.where}: {s.lang} snippet failed (exit {done.returncode}):\n"
             f"{text}\n--- output ---\n{output[-4000:]}")
-        check_output(s, done.stdout if s.lang == "python" else output)
+        check_output(s, done.stdout)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))

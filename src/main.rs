@@ -62,8 +62,9 @@ enum Command {
 /// Flags every client subcommand shares.
 #[derive(clap::Args, Debug)]
 struct ClientArgs {
-    /// The server (default: IMGBUCKET_ENDPOINT, AWS_ENDPOINT_URL_S3,
-    /// AWS_ENDPOINT_URL, else http://127.0.0.1:9000).
+    /// The server (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
+    /// IMGBUCKET_ENDPOINT, else http://127.0.0.1:9000; `admin` reads
+    /// IMGBUCKET_ENDPOINT first).
     #[arg(long, global = true)]
     endpoint_url: Option<String>,
 }
@@ -383,7 +384,11 @@ fn init_logging(format: LogFormat) {
 
 /// Runs one of the client subcommands against a running server.
 async fn run_client(command: Command, args: ClientArgs) -> Result<String, String> {
-    let remote = remote::Remote::from_env(args.endpoint_url.as_deref())?;
+    let order = match command {
+        Command::Admin(_) => remote::EnvOrder::ImgbucketFirst,
+        _ => remote::EnvOrder::AwsFirst,
+    };
+    let remote = remote::Remote::from_env(args.endpoint_url.as_deref(), order)?;
     match command {
         Command::Admin(cmd) => admin_cli::run(&remote, cmd).await,
         Command::Style(cmd) => client_cli::style(&remote, cmd).await,

@@ -3,12 +3,16 @@
 //! sign, and one signed request at a time.
 //!
 //! Endpoint and keys come from the same environment variables as aws-cli,
-//! so a shell set up for `aws --endpoint-url` needs nothing more:
-//! `--endpoint-url`, else `IMGBUCKET_ENDPOINT`, `AWS_ENDPOINT_URL_S3`,
-//! `AWS_ENDPOINT_URL`, else `http://127.0.0.1:9000`; the key pair from
-//! `IMGBUCKET_ACCESS_KEY` / `IMGBUCKET_SECRET_KEY`, else
-//! `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`; the region from
-//! `IMGBUCKET_REGION`, `AWS_REGION` or `AWS_DEFAULT_REGION` (`us-east-1`).
+//! so a shell set up for `aws --endpoint-url` needs nothing more. The
+//! client commands read aws-cli's names first: `--endpoint-url`, else
+//! `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `IMGBUCKET_ENDPOINT`, else
+//! `http://127.0.0.1:9000`; the key pair from `AWS_ACCESS_KEY_ID` /
+//! `AWS_SECRET_ACCESS_KEY`, else `IMGBUCKET_ACCESS_KEY` /
+//! `IMGBUCKET_SECRET_KEY`. The admin commands read imgbucket's names first
+//! (`IMGBUCKET_ENDPOINT`, `IMGBUCKET_ACCESS_KEY`...), since the admin's pair
+//! is usually the server's own and a shell may hold a user's pair for
+//! aws-cli. The region: `IMGBUCKET_REGION`, `AWS_REGION` or
+//! `AWS_DEFAULT_REGION` (`us-east-1`).
 //! Requests are signed with the project's own SigV4 code
 //! ([`imgbucket::auth::client`]), the code the server verifies with.
 
@@ -35,6 +39,15 @@ pub struct Answer {
     pub body: Bytes,
 }
 
+/// Which environment variables win (see the module doc).
+#[derive(Clone, Copy, Debug)]
+pub enum EnvOrder {
+    /// aws-cli's names first: the client commands.
+    AwsFirst,
+    /// imgbucket's names first: the admin commands.
+    ImgbucketFirst,
+}
+
 fn env(names: &[&str]) -> Option<String> {
     names
         .iter()
@@ -42,17 +55,32 @@ fn env(names: &[&str]) -> Option<String> {
 }
 
 impl Remote {
-    /// The endpoint (`flag` first) and keys from the environment.
-    pub fn from_env(flag: Option<&str>) -> Result<Remote, String> {
-        let endpoint = flag
-            .map(str::to_string)
-            .or_else(|| {
-                env(&[
+    /// The endpoint (`flag` first) and keys from the environment, in the
+    /// order of `names` (see the module doc).
+    pub fn from_env(flag: Option<&str>, names: EnvOrder) -> Result<Remote, String> {
+        let (endpoints, access, secret): (&[&str], &[&str], &[&str]) = match names {
+            EnvOrder::AwsFirst => (
+                &[
+                    "AWS_ENDPOINT_URL_S3",
+                    "AWS_ENDPOINT_URL",
+                    "IMGBUCKET_ENDPOINT",
+                ],
+                &["AWS_ACCESS_KEY_ID", "IMGBUCKET_ACCESS_KEY"],
+                &["AWS_SECRET_ACCESS_KEY", "IMGBUCKET_SECRET_KEY"],
+            ),
+            EnvOrder::ImgbucketFirst => (
+                &[
                     "IMGBUCKET_ENDPOINT",
                     "AWS_ENDPOINT_URL_S3",
                     "AWS_ENDPOINT_URL",
-                ])
-            })
+                ],
+                &["IMGBUCKET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"],
+                &["IMGBUCKET_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"],
+            ),
+        };
+        let endpoint = flag
+            .map(str::to_string)
+            .or_else(|| env(endpoints))
             .unwrap_or_else(|| "http://127.0.0.1:9000".into());
         let endpoint = endpoint.trim_end_matches('/').to_string();
         if !endpoint.starts_with("http://") {
@@ -60,10 +88,11 @@ impl Remote {
                 "endpoint {endpoint}: only http:// is spoken (the server has no TLS; reach it directly or through the proxy's plain-HTTP side)"
             ));
         }
-        let (Some(access_key), Some(secret_key)) = (
-            env(&["IMGBUCKET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"]),
-            env(&["IMGBUCKET_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"]),
-        ) else {
+        // The pair is taken whole from one source, never an access key
+        // from one and a secret from the other.
+        let pair =
+            (0..access.len()).find_map(|i| Some((env(&access[i..=i])?, env(&secret[i..=i])?)));
+        let Some((access_key, secret_key)) = pair else {
             return Err(
                 "no keys: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or IMGBUCKET_ACCESS_KEY and IMGBUCKET_SECRET_KEY)"
                     .into(),
