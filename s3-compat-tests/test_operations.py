@@ -82,13 +82,25 @@ def test_systemd_unit_command_line_starts_the_server(tmp_path):
 # --- TLS in front ---------------------------------------------------------------
 
 def make_cert(tmp: Path) -> tuple[Path, Path]:
-    cert, key = tmp / "fullchain.pem", tmp / "privkey.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=s3.example.com", "-keyout", str(key), "-out", str(cert),
-         "-addext", "subjectAltName=DNS:s3.example.com,DNS:*.s3.example.com,DNS:localhost"],
-        check=True, capture_output=True, timeout=60)
-    return cert, key
+    """A test CA (`ca.pem`) and a server certificate it signed for
+    s3.example.com, *.s3.example.com and localhost; returns the chain
+    (server certificate, then the CA) and the server's key."""
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+    ca, ca_key = tmp / "ca.pem", tmp / "ca-key.pem"
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=imgbucket test CA", "-keyout", str(ca_key), "-out", str(ca))
+    key, csr, leaf = tmp / "privkey.pem", tmp / "server.csr", tmp / "server.pem"
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=s3.example.com",
+            "-keyout", str(key), "-out", str(csr))
+    ext = tmp / "server.ext"
+    ext.write_text("subjectAltName=DNS:s3.example.com,DNS:*.s3.example.com,DNS:localhost\n"
+                   "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
+            "-CAcreateserial", "-days", "2", "-extfile", str(ext), "-out", str(leaf))
+    chain = tmp / "fullchain.pem"
+    chain.write_text(leaf.read_text() + ca.read_text())
+    return chain, key
 
 
 def tls_block(tmp: Path, node_port: int, listen_port: int) -> str:
@@ -117,7 +129,7 @@ def tls(tmp_path_factory):
     lb = Nginx(tmp, tls_block(tmp, node.port, port), port)
     try:
         lb.start()
-        yield {"port": port, "ca": str(tmp / "fullchain.pem"), "nginx": lb, "node": node}
+        yield {"port": port, "ca": str(tmp / "ca.pem"), "nginx": lb, "node": node}
     finally:
         lb.stop()
         node.stop()

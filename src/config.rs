@@ -386,6 +386,8 @@ pub struct BackendFileConfig {
     pub secret_key: Option<String>,
     /// Seconds to wait for the backend before answering 503 (default 10).
     pub timeout_secs: Option<u64>,
+    /// PEM certificates trusted for an `https://` backend.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Errors of configuration loading (reported by `main`, exit code 2).

@@ -86,7 +86,8 @@ struct ServeArgs {
     /// Region reported to clients.
     #[arg(long)]
     region: Option<String>,
-    /// Gateway mode: keep everything in this S3 store (`http://host:port`)
+    /// Gateway mode: keep everything in this S3 store (`http://host:port`
+    /// or `https://host`)
     /// instead of the embedded one. Keys: IMGBUCKET_BACKEND_ACCESS_KEY and
     /// IMGBUCKET_BACKEND_SECRET_KEY.
     #[arg(long)]
@@ -94,6 +95,10 @@ struct ServeArgs {
     /// The region the backend signs for (Garage: `garage`).
     #[arg(long)]
     backend_region: Option<String>,
+    /// PEM certificates to trust for an https:// backend, besides the
+    /// system's CA store.
+    #[arg(long)]
+    backend_ca_file: Option<PathBuf>,
     /// The backend bucket that holds the nodes' shared state.
     #[arg(long)]
     backend_meta_bucket: Option<String>,
@@ -130,6 +135,7 @@ fn backend_config(args: &ServeArgs, file: &FileConfig) -> Result<Option<BackendC
     };
     Ok(Some(BackendConfig {
         endpoint,
+        ca_file: args.backend_ca_file.clone().or(b.ca_file.clone()),
         region: args
             .backend_region
             .clone()

@@ -244,6 +244,7 @@ mod tests {
     fn gateway(backend: std::net::SocketAddr, spool: &std::path::Path) -> impl Store {
         let config = crate::gateway::BackendConfig {
             endpoint: format!("http://{backend}").parse().unwrap(),
+            ca_file: None,
             region: "us-east-1".into(),
             access_key: "AKIDHEALTH".into(),
             secret_key: "health-secret-key-0123".into(),

@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use storage::{ByteStream, Error};
@@ -29,8 +30,11 @@ use crate::auth::UNSIGNED_PAYLOAD;
 /// Where the backend is and how to talk to it.
 #[derive(Debug, Clone)]
 pub struct BackendConfig {
-    /// `http://host:port` of the backend's S3 API.
+    /// `http://host:port` or `https://host[:port]` of the backend's S3 API.
     pub endpoint: Uri,
+    /// PEM certificates trusted for an `https://` backend, besides the
+    /// system's CA store (a private CA, a self-signed test certificate).
+    pub ca_file: Option<std::path::PathBuf>,
     /// The region the backend signs for (Garage: `garage`).
     pub region: String,
     /// The backend key the gateway signs with.
@@ -197,7 +201,7 @@ impl std::fmt::Debug for BackendMetrics {
 /// The backend client (cheap to clone: the connection pool is shared).
 #[derive(Clone)]
 pub struct Backend {
-    http: Client<HttpConnector, OutBody>,
+    http: Client<HttpsConnector<HttpConnector>, OutBody>,
     config: BackendConfig,
     creds: Credentials,
     metrics: BackendMetrics,
@@ -211,23 +215,76 @@ impl std::fmt::Debug for Backend {
     }
 }
 
+/// The TLS settings of the backend client: the system's CA store plus the
+/// configured file. For an `http://` backend none is needed, and an empty
+/// store is not an error then.
+fn tls_config(config: &BackendConfig, https: bool) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    for cert in native.certs {
+        // A certificate the system store holds but rustls cannot parse is
+        // skipped, as browsers do; the others still count.
+        let _ = roots.add(cert);
+    }
+    if let Some(path) = &config.ca_file {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("backend CA file {}: {e}", path.display()))?;
+        let mut added = 0;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("backend CA file {}: {e}", path.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("backend CA file {}: {e}", path.display()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!(
+                "backend CA file {}: no PEM certificate in it",
+                path.display()
+            ));
+        }
+    }
+    if https && roots.is_empty() {
+        return Err(
+            "an https:// backend needs trusted certificates: the system has no CA store \
+             (Debian: apt-get install ca-certificates) and no --backend-ca-file is given"
+                .into(),
+        );
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// Bytes read from a backend connection at once: large bodies stream in
 /// fewer, larger frames (fewer syscalls and wake-ups per MiB relayed).
 const READ_BUFFER: usize = 512 * 1024;
 
 impl Backend {
-    /// A client for `config`. Only `http://` endpoints are spoken; a TLS
-    /// backend is reached through a local TLS proxy (docs/deploy.md).
+    /// A client for `config`: `http://`, or `https://` with rustls,
+    /// trusting the system's CA store and `config.ca_file`.
     pub fn new(config: BackendConfig) -> Result<Backend, String> {
-        if config.endpoint.scheme_str() != Some("http") || config.endpoint.authority().is_none() {
+        let scheme = config.endpoint.scheme_str();
+        if !matches!(scheme, Some("http" | "https")) || config.endpoint.authority().is_none() {
             return Err(format!(
-                "backend endpoint {} must be http://host:port",
+                "backend endpoint {} must be http://host:port or https://host[:port]",
                 config.endpoint
             ));
         }
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(config.timeout));
         connector.set_nodelay(true);
+        connector.enforce_http(false);
+        let tls = tls_config(&config, scheme == Some("https"))?;
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .http1_read_buf_exact_size(READ_BUFFER)
@@ -276,7 +333,8 @@ impl Backend {
             .authority()
             .map(|a| a.as_str())
             .unwrap_or_default();
-        format!("http://{authority}{path}{query}")
+        let scheme = self.config.endpoint.scheme_str().unwrap_or("http");
+        format!("{scheme}://{authority}{path}{query}")
             .parse()
             .map_err(|e| Error::Io(io::Error::other(format!("backend URI: {e}"))))
     }
@@ -329,7 +387,12 @@ impl Backend {
                 Ok(Err(e)) if attempt == 1 && is_retryable(&e) => {
                     tracing::debug!(error = %e, "backend connection lost; retrying once");
                 }
-                Ok(Err(e)) => return Err(Error::Unavailable(format!("backend unreachable: {e}"))),
+                Ok(Err(e)) => {
+                    return Err(Error::Unavailable(format!(
+                        "backend unreachable: {}",
+                        with_causes(&e)
+                    )))
+                }
                 Ok(Ok(resp)) => return Ok(resp),
             }
         }
@@ -404,6 +467,20 @@ impl Backend {
             .unwrap_or_default();
         classify(status, &code, call)
     }
+}
+
+/// `e` and the chain of its sources: hyper's own text (`client error
+/// (Connect)`) says nothing of a refused connection or a certificate the
+/// backend's name does not match.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn is_retryable(e: &hyper_util::client::legacy::Error) -> bool {

@@ -108,6 +108,7 @@ impl Server {
             Some(backend) => {
                 let config = BackendConfig {
                     endpoint: format!("http://{backend}").parse().unwrap(),
+                    ca_file: None,
                     region: REGION.into(),
                     access_key: ACCESS_KEY.into(),
                     secret_key: SECRET_KEY.into(),
