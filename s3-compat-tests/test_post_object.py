@@ -5,6 +5,7 @@ would post them; each refusal answers S3's code and stores nothing."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
@@ -212,3 +213,22 @@ def test_acl_field_gives_the_object_its_acl(s3, bucket, endpoint):
     form = s3.generate_presigned_post(bucket, "closed.txt")
     assert post(form).status_code == 204
     assert requests.get(f"{endpoint}/{bucket}/closed.txt", timeout=30).status_code == 403
+
+
+def test_the_access_log_names_the_forms_user(s3, bucket, server):
+    if not hasattr(server, "log_text"):
+        pytest.skip("S3_TEST_ENDPOINT: the server's log is not ours to read")
+    key = unique_name("logged") + ".txt"
+    presigned = s3.generate_presigned_post(bucket, key)
+    assert post(presigned).status_code == 204
+    # The user is known only once the form's policy is checked, after the
+    # request line: the log line must still carry it.
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [l for l in server.log_text().splitlines()
+                 if "op=PostObject" in l and f"bucket={bucket}" in l and "status=204" in l]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert lines, "no access line for the form upload"
+    assert "caller=admin" in lines[-1], lines[-1]

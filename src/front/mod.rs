@@ -379,8 +379,8 @@ where
     }
     // A form upload carries its credentials in its body: it authenticates
     // itself, then goes through `authorize` as the PutObject it is.
-    if let Op::S3(S3Op::PostObject { bucket }) = &routed.op {
-        return post::serve(state, parts, &routed, bucket, incoming, request_id, vendor).await;
+    if let Op::S3(S3Op::PostObject { .. }) = &routed.op {
+        return post::serve(state, parts, &routed, incoming, request_id, vendor, who).await;
     }
     let (caller, body) =
         authn::authenticate(state, parts, routed.host_bucket.as_deref(), incoming).await?;

@@ -39,20 +39,26 @@ const HEADER_FIELDS: &[&str] = &[
     crate::images::pic_operations::HEADER,
 ];
 
-/// Serves a form upload to `bucket`.
+/// Serves a form upload (`routed` is its `PostObject`), recording the
+/// caller in `who` for the access log once the form names it.
 pub(super) async fn serve<B>(
     state: &AppState,
     parts: &http::request::Parts,
     routed: &super::router::Routed,
-    bucket: &str,
     incoming: B,
     request_id: &str,
     vendor: Vendor,
+    who: &mut Option<String>,
 ) -> ApiResult
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display,
 {
+    let Some(bucket) = routed.op.bucket() else {
+        return Err(ApiError::Internal(
+            "a form upload routed without its bucket".into(),
+        ));
+    };
     let boundary = form::boundary(&parts.headers).ok_or(ApiError::PostNotMultipart)?;
     let body = authn::form_body(state, parts, incoming)?;
     let (form, file) = form::read_form(body, &boundary, form::MAX_FIELDS_BYTES).await?;
@@ -60,6 +66,10 @@ where
         ApiError::PostInvalidArgument("POST requires exactly one file upload per request.".into())
     })?;
     let caller = authn::authenticate_form(state, &form).await?;
+    if let Caller::User(id) = &caller {
+        // The access log's `caller`: known only now, from the form.
+        *who = Some(id.name.clone());
+    }
     let key = form.get("key").ok_or_else(|| {
         ApiError::PostInvalidArgument(
             "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.".into(),
