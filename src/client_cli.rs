@@ -23,17 +23,33 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// The dialect whose syntax `body` is written in, as the server decides
-    /// it (`docs/styles.md`).
+    /// The dialect whose syntax `body` is written in, decided by the
+    /// server's own rule (`docs/styles.md`).
     fn of_style_body(body: &str) -> Dialect {
-        if body.starts_with("image/") {
-            Dialect::Oss
-        } else if body.starts_with("iopcmd=") {
-            Dialect::Us3
-        } else {
-            Dialect::Cos
+        match imgbucket::images::styles::detect_content_dialect(body) {
+            dialects::Dialect::Oss => Dialect::Oss,
+            dialects::Dialect::Us3 => Dialect::Us3,
+            dialects::Dialect::Cos => Dialect::Cos,
         }
     }
+
+    /// The sub-resource of its style API: US3's is imgbucket's own.
+    fn style_resource(self) -> &'static str {
+        match self {
+            Dialect::Us3 => "iopstyle",
+            Dialect::Oss | Dialect::Cos => "style",
+        }
+    }
+}
+
+/// `/<bucket>?style&styleName=<name>` (OSS) or `?iopstyle&...` (US3).
+fn named_style_path(dialect: Dialect, bucket: &str, name: &str) -> String {
+    format!(
+        "{}?{}&styleName={}",
+        bucket_path(bucket),
+        dialect.style_resource(),
+        uri_encode(name, false)
+    )
 }
 
 /// `imgbucket style ...`.
@@ -148,22 +164,9 @@ fn encode_query(query: &str) -> String {
 }
 
 fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn xml_escape(s: &str) -> String {
@@ -231,16 +234,7 @@ pub async fn style(remote: &Remote, cmd: StyleCommand) -> Result<String, String>
             dialect,
         } => {
             let dialect = dialect.unwrap_or_else(|| Dialect::of_style_body(&body));
-            let named = format!(
-                "{}?{}&styleName={}",
-                bucket_path(&bucket),
-                if dialect == Dialect::Us3 {
-                    "iopstyle"
-                } else {
-                    "style"
-                },
-                uri_encode(&name, false)
-            );
+            let named = named_style_path(dialect, &bucket, &name);
             let (path, headers, payload) = match dialect {
                 Dialect::Oss => (
                     named,
@@ -282,16 +276,7 @@ pub async fn style(remote: &Remote, cmd: StyleCommand) -> Result<String, String>
                     parse_styles(dialect, &answer.body)?
                 }
                 Dialect::Oss | Dialect::Us3 => {
-                    let sub = if dialect == Dialect::Us3 {
-                        "iopstyle"
-                    } else {
-                        "style"
-                    };
-                    let path = format!(
-                        "{}?{sub}&styleName={}",
-                        bucket_path(&bucket),
-                        uri_encode(&name, false)
-                    );
+                    let path = named_style_path(dialect, &bucket, &name);
                     let answer = remote
                         .call(Method::GET, &path, HeaderMap::new(), Bytes::new())
                         .await?;
@@ -305,15 +290,10 @@ pub async fn style(remote: &Remote, cmd: StyleCommand) -> Result<String, String>
                 .ok_or_else(|| format!("404 NoSuchStyle: no style {name} in {bucket}"))
         }
         StyleCommand::List { bucket, dialect } => {
-            let sub = if dialect == Dialect::Us3 {
-                "iopstyle"
-            } else {
-                "style"
-            };
             let answer = remote
                 .call(
                     Method::GET,
-                    &format!("{}?{sub}", bucket_path(&bucket)),
+                    &format!("{}?{}", bucket_path(&bucket), dialect.style_resource()),
                     HeaderMap::new(),
                     Bytes::new(),
                 )
@@ -339,16 +319,7 @@ pub async fn style(remote: &Remote, cmd: StyleCommand) -> Result<String, String>
                     ),
                 ),
                 Dialect::Oss | Dialect::Us3 => (
-                    format!(
-                        "{}?{}&styleName={}",
-                        bucket_path(&bucket),
-                        if dialect == Dialect::Us3 {
-                            "iopstyle"
-                        } else {
-                            "style"
-                        },
-                        uri_encode(&name, false)
-                    ),
+                    named_style_path(dialect, &bucket, &name),
                     HeaderMap::new(),
                     String::new(),
                 ),
