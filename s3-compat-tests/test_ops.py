@@ -72,3 +72,35 @@ def test_metrics_count_requests_and_processing(endpoint, s3, bucket):
     assert sample(after, "process_open_fds") >= 3
     assert re.search(r"^# TYPE imgbucket_request_duration_seconds histogram$",
                      after, re.M)
+
+
+def test_admin_credentials_source_is_logged_and_short_secrets_refused(tmp_path):
+    """At start-up the log says where the admin's keys came from, warns when
+    they override a generated key file, and a secret under 16 characters
+    stops the server with the reason."""
+    import os
+    import subprocess
+
+    from s3util import ACCESS_KEY, Server, binary_path
+
+    data = tmp_path / "data"
+    # First start without keys: a key pair is generated into the data dir.
+    gen = Server(data, tmp_path / "gen.log", with_keys=False)
+    gen.start()
+    gen.stop()
+    assert "admin credentials from a key pair generated now" in gen.log_text()
+    # Environment keys win over that file, and the log says so.
+    srv = Server(data, tmp_path / "env.log")
+    srv.start()
+    srv.stop()
+    log = srv.log_text()
+    assert "admin credentials from the environment" in log, log
+    assert "credentials.toml exists but is ignored" in log, log
+    bad = subprocess.run(
+        [str(binary_path()), "serve", "--addr", "127.0.0.1:0", "--data", str(tmp_path / "d2")],
+        env={**os.environ, "IMGBUCKET_ACCESS_KEY": ACCESS_KEY,
+             "IMGBUCKET_SECRET_KEY": "too-short-key"},
+        capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0
+    assert "shorter than 16 characters" in bad.stderr, bad.stderr
+    assert "the environment" in bad.stderr, bad.stderr

@@ -135,6 +135,16 @@ pub struct ProcessingConfig {
     /// Seconds one processing job may run before it is stopped at its next
     /// checkpoint and answered 503; `0` = no deadline.
     pub job_timeout_secs: u64,
+    /// Bytes the estimated peak working sets of the running jobs may add
+    /// up to (`imaging::memory`); a job needing more than all of it is
+    /// refused with the dialect's "too large" error.
+    pub memory_budget: u64,
+    /// Image requests that may wait for a slot or for memory at once; one
+    /// more is answered 503 `SlowDown`.
+    pub queue_depth: usize,
+    /// Seconds a request may wait for admission before it is answered 503
+    /// `SlowDown`; `0` = never wait.
+    pub queue_timeout_secs: u64,
     /// Overrides of the Alibaba OSS limits (`docs/oss.md`, "Limits").
     pub oss: LimitOverrides,
     /// Overrides of the Tencent COS limits (`docs/cos.md`, "Limits").
@@ -151,6 +161,9 @@ impl Default for ProcessingConfig {
             source_check_secs: 0,
             work_budget: imaging::budget::DEFAULT_MAX_WORK,
             job_timeout_secs: 30,
+            memory_budget: 256 << 20,
+            queue_depth: 64,
+            queue_timeout_secs: 10,
             oss: LimitOverrides::default(),
             cos: LimitOverrides::default(),
             us3: LimitOverrides::default(),

@@ -19,6 +19,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Shortest admin secret accepted at start-up (the same rule as
+/// `[[users]]`, `users::check_key_pair`).
+const MIN_SECRET_CHARS: usize = 16;
+
+/// jemalloc with background purging: after a burst of image jobs the
+/// freed pages return to the system within seconds, where glibc's
+/// per-thread arenas kept hundreds of MiB (docs/memory.md).
+#[cfg(all(target_os = "linux", not(target_env = "musl")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "imgbucket",
@@ -210,6 +221,17 @@ async fn build_config(
             .ok()
             .filter(|s| !s.is_empty()),
     );
+    // Where the admin's key pair comes from, in the order it is looked for;
+    // logged at start-up so an operator sees which one won.
+    let key_file = data_dir.join(imgbucket::config::KEY_FILE);
+    let explicit = if env.0.is_some() || env.1.is_some() {
+        Some("the environment (IMGBUCKET_ACCESS_KEY, IMGBUCKET_SECRET_KEY)")
+    } else if file.access_key.is_some() || file.secret_key.is_some() {
+        Some("the config file")
+    } else {
+        None
+    };
+    let gateway = backend.is_some();
     let (storage, (credentials, generated)) = match backend {
         None => (
             Storage::Embedded,
@@ -222,6 +244,34 @@ async fn build_config(
             (Storage::Gateway(store), creds)
         }
     };
+    let source = match (explicit, gateway, generated) {
+        (Some(s), _, _) => s.to_string(),
+        (None, true, true) => {
+            "a key pair generated now, stored in the backend's meta bucket".into()
+        }
+        (None, true, false) => "the key pair stored in the backend's meta bucket".into(),
+        (None, false, true) => {
+            format!("a key pair generated now, stored in {}", key_file.display())
+        }
+        (None, false, false) => format!("the generated key file {}", key_file.display()),
+    };
+    // A secret short enough to guess is refused, as for [[users]]; a
+    // generated one is 40 characters.
+    if credentials.secret_key.chars().count() < MIN_SECRET_CHARS {
+        return Err(format!(
+            "the admin secret key from {source} is shorter than {MIN_SECRET_CHARS} characters; \
+             use a longer random secret"
+        ));
+    }
+    tracing::info!(access_key = %credentials.access_key, "admin credentials from {source}");
+    if explicit.is_some() && !gateway && key_file.exists() {
+        // Explicit keys win over a key file generated on an earlier start;
+        // say so, since the printed generated keys no longer work.
+        tracing::warn!(
+            "{} exists but is ignored: the admin credentials come from {source}",
+            key_file.display()
+        );
+    }
     if file.lifecycle.interval_secs == 0 || file.lifecycle.day_secs == 0 {
         return Err("[lifecycle] interval_secs and day_secs must be at least 1".into());
     }

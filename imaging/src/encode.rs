@@ -113,7 +113,7 @@ pub(crate) fn encode(frames: &[Frame], opaque: bool, p: &EncodeParams<'_>) -> Re
             }
             Ok(out)
         }
-        Format::Webp => encode_webp(frames, opaque, p.quality),
+        Format::Webp => encode_webp(frames, p.quality),
         Format::Bmp => {
             let mut out = Vec::new();
             let mut enc = image::codecs::bmp::BmpEncoder::new(&mut out);
@@ -195,7 +195,7 @@ fn encode_jpeg(img: &RgbaImage, opaque: bool, p: &EncodeParams<'_>) -> Result<Ve
     Ok(jpeg::insert_metadata(out, p.exif, p.icc))
 }
 
-fn encode_webp(frames: &[Frame], opaque: bool, quality: u8) -> Result<Vec<u8>> {
+fn encode_webp(frames: &[Frame], quality: u8) -> Result<Vec<u8>> {
     let first = &frames[0].img;
     let (w, h) = first.dimensions();
     if w > WEBP_MAX_SIDE || h > WEBP_MAX_SIDE {
@@ -206,12 +206,13 @@ fn encode_webp(frames: &[Frame], opaque: bool, quality: u8) -> Result<Vec<u8>> {
         });
     }
     if frames.len() == 1 {
-        let mem = if opaque {
-            let rgb = flatten_rgb(first);
-            webp::Encoder::from_rgb(&rgb, w, h).encode_simple(false, quality as f32)
-        } else {
-            webp::Encoder::from_rgba(first.as_raw(), w, h).encode_simple(false, quality as f32)
-        };
+        // The RGBA frame goes to libwebp as it is, opaque or not: its RGBA
+        // import finds an all-opaque alpha channel and writes no alpha
+        // plane, so the output is the same as from RGB, without the
+        // full-size RGB copy (3 bytes per pixel) this used to make first,
+        // which is what made WebP output cost far more than JPEG's.
+        let mem =
+            webp::Encoder::from_rgba(first.as_raw(), w, h).encode_simple(false, quality as f32);
         return mem
             .map(|m| m.to_vec())
             .map_err(|e| Error::Encode(format!("WebP: {e:?}")));

@@ -177,46 +177,22 @@ impl Engine {
             }
             _ => {}
         }
-        let header = probe::inspect(source, limits)?;
+        let plan = plan(source, pipeline, limits)?;
         if pipeline.is_identity() {
             // Nothing to do: the source as is, without a lossy round trip.
             return source_output(source);
         }
-        let out_format = output_format(header.format, &pipeline.output);
+        let Plan {
+            header,
+            out_format,
+            orientation,
+            shrink,
+            first_only,
+        } = plan;
         if out_format == Format::Heic && pipeline.terminal.is_none() {
             return Err(Error::NotImplemented(format!("encoding {out_format:?}")));
         }
-        let needs_orientation = pipeline.ops.iter().any(|op| matches!(op, Op::AutoOrient));
-        let orientation = if needs_orientation {
-            probe::orientation(source, header.jpeg.as_ref())
-        } else {
-            None
-        };
         let average = pipeline.terminal == Some(Terminal::AverageColor);
-        let shrink = if header.format == Format::Jpeg {
-            shrink_on_load(&header, pipeline, orientation, average)
-        } else {
-            1
-        };
-        // Decode only the first frame when nothing can use the others: a
-        // still output or the average colour, unless a frame selection
-        // wants a later frame.
-        let selects_later = pipeline.ops.iter().any(|op| {
-            matches!(
-                op,
-                Op::Frames(FrameSelect::AtPermille(_) | FrameSelect::AtMost(_))
-            )
-        });
-        let still_result = match pipeline.terminal {
-            Some(Terminal::AverageColor) => true,
-            Some(_) => false,
-            None => !encode::can_animate(out_format),
-        };
-        let first_only = (still_result && !selects_later)
-            || pipeline
-                .ops
-                .iter()
-                .any(|op| matches!(op, Op::Frames(FrameSelect::First)));
         // The whole request is priced before anything is decoded: repeated
         // ops, blur radii, frames and the encoder all count (`budget`).
         let decoded_frames = if first_only { 1 } else { header.frames };
@@ -409,6 +385,68 @@ pub fn resolve_quality(q: Option<Quality>, src_q: Option<u8>, src_format: Format
         (Some(Quality::Absolute(n) | Quality::Relative(n) | Quality::Floor(n)), None) => n as u32,
     };
     v.clamp(1, 100) as u8
+}
+
+/// How the engine will decode a source for a pipeline: read from the
+/// header alone, shared by the executor and the memory estimate
+/// ([`crate::memory`]), so that both see the same decoded size.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub header: Header,
+    /// The encoded output's format (also for info terminals).
+    pub out_format: Format,
+    /// The EXIF orientation `AutoOrient` would apply (read only when the
+    /// pipeline orients).
+    pub orientation: Option<u16>,
+    /// The JPEG shrink-on-load factor (1, 2, 4 or 8; 1 for other formats).
+    pub shrink: u32,
+    /// Only the first frame is decoded.
+    pub first_only: bool,
+}
+
+/// The decode plan of `pipeline` on `source`; checks the source limits
+/// (`probe::inspect`) and allocates nothing proportional to the pixels.
+pub(crate) fn plan(source: &[u8], pipeline: &Pipeline, limits: &Limits) -> Result<Plan> {
+    let header = probe::inspect(source, limits)?;
+    let out_format = output_format(header.format, &pipeline.output);
+    let needs_orientation = pipeline.ops.iter().any(|op| matches!(op, Op::AutoOrient));
+    let orientation = if needs_orientation {
+        probe::orientation(source, header.jpeg.as_ref())
+    } else {
+        None
+    };
+    let average = pipeline.terminal == Some(Terminal::AverageColor);
+    let shrink = if header.format == Format::Jpeg {
+        shrink_on_load(&header, pipeline, orientation, average)
+    } else {
+        1
+    };
+    // Decode only the first frame when nothing can use the others: a
+    // still output or the average colour, unless a frame selection
+    // wants a later frame.
+    let selects_later = pipeline.ops.iter().any(|op| {
+        matches!(
+            op,
+            Op::Frames(FrameSelect::AtPermille(_) | FrameSelect::AtMost(_))
+        )
+    });
+    let still_result = match pipeline.terminal {
+        Some(Terminal::AverageColor) => true,
+        Some(_) => false,
+        None => !encode::can_animate(out_format),
+    };
+    let first_only = (still_result && !selects_later)
+        || pipeline
+            .ops
+            .iter()
+            .any(|op| matches!(op, Op::Frames(FrameSelect::First)));
+    Ok(Plan {
+        header,
+        out_format,
+        orientation,
+        shrink,
+        first_only,
+    })
 }
 
 /// The DCT-domain shrink (1, 2, 4 or 8) for a JPEG source: only when the

@@ -22,6 +22,7 @@ pub mod error;
 pub mod fonts;
 pub mod geometry;
 mod jpeg;
+pub mod memory;
 pub mod pipeline;
 mod probe;
 pub mod shapes;

@@ -278,7 +278,12 @@ pub fn classify(e: &ProcessError, dialect: Dialect) -> ImageFailure {
             },
             None,
             None,
-            e.to_string(),
+            if *slow_down {
+                // AWS's words for the same answer; clients back off on it.
+                "Please reduce your request rate.".to_string()
+            } else {
+                e.to_string()
+            },
         ),
         P::NotImplemented(_) => (
             StatusCode::NOT_IMPLEMENTED,

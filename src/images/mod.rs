@@ -15,8 +15,10 @@
 //! 3. The variant comes from the disk [`cache`], or is computed once (a
 //!    per-key in-flight lock): the source and watermark objects are read
 //!    into memory (bounded), and `Engine::execute` runs on the blocking pool
-//!    under a semaphore sized to the cores, so a slow image never stalls the
-//!    async threads; a panic there becomes a 500, not a dead server.
+//!    once [`admission`] grants a slot (sized to the cores) and the job's
+//!    estimated memory (`imaging::memory`) within `memory_budget`, so a slow
+//!    image never stalls the async threads and a burst cannot exhaust
+//!    memory; a panic there becomes a 500, not a dead server.
 //! 4. Info-style outputs are rendered by the dialect's JSON renderer.
 //!
 //! Every failure is one [`ProcessError`], handed to the HTTP layer
@@ -28,6 +30,7 @@
 //! (that is `dialects`), never touches pixels (that is `imaging`), and
 //! never imports the S3 handlers (`crate::s3`).
 
+pub mod admission;
 pub mod cache;
 pub mod error;
 pub mod op;
@@ -44,6 +47,7 @@ use crate::http::headers::{http_date, ConditionFailure, Conditions};
 use crate::http::names::validate_bucket_name;
 use crate::http::vendor::Vendor;
 use crate::http::{ApiResult, S3Config};
+use admission::{Admission, AdmissionConfig, Refusal, Slot};
 use cache::{Cache, Entry};
 use dialects::{Dialect, Directive};
 use futures_util::StreamExt;
@@ -54,7 +58,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use storage::{ObjectMeta, Store};
-use tokio::sync::Semaphore;
 
 /// What an image handler gets besides the op and the body.
 pub(crate) type Ctx<'a> = crate::http::Ctx<'a, ImageService>;
@@ -218,6 +221,9 @@ pub struct ProcessorMetrics {
     queued: prometheus::IntGauge,
     running: prometheus::IntGauge,
     slots: prometheus::IntGauge,
+    memory_budget: prometheus::IntGauge,
+    memory_in_use: prometheus::IntGauge,
+    refused: prometheus::IntCounterVec,
     cache_hits: prometheus::IntCounter,
     cache_misses: prometheus::IntCounter,
     cache_bytes: prometheus::IntGauge,
@@ -263,6 +269,22 @@ impl ProcessorMetrics {
                 "imgbucket_processing_slots",
                 "Processing slots (processing.concurrency).",
             ),
+            memory_budget: gauge(
+                "imgbucket_processing_memory_budget_bytes",
+                "Bytes the running jobs' memory estimates may add up to (processing.memory_budget).",
+            ),
+            memory_in_use: gauge(
+                "imgbucket_processing_memory_in_use_bytes",
+                "Bytes of the memory budget reserved by running jobs.",
+            ),
+            refused: IntCounterVec::new(
+                Opts::new(
+                    "imgbucket_processing_refused_total",
+                    "Image jobs not admitted, by reason: too_large (over the whole memory budget), queue_full, queue_timeout.",
+                ),
+                &["reason"],
+            )
+            .expect("valid metric"),
             cache_hits: counter(
                 "imgbucket_variant_cache_hits_total",
                 "Processed variants served from the disk cache.",
@@ -284,12 +306,18 @@ impl ProcessorMetrics {
         for result in JOB_RESULTS {
             m.jobs_ended.with_label_values(&[result]);
         }
+        for reason in REFUSALS {
+            m.refused.with_label_values(&[reason]);
+        }
         m
     }
 }
 
 /// The values of `imgbucket_image_jobs_ended_total`'s `result` label.
 const JOB_RESULTS: [&str; 5] = ["completed", "refused", "cancelled", "timed_out", "failed"];
+
+/// The values of `imgbucket_processing_refused_total`'s `reason` label.
+const REFUSALS: [&str; 3] = ["too_large", "queue_full", "queue_timeout"];
 
 /// The `result` a finished job is counted under.
 fn job_result<T>(out: &Result<T, imaging::Error>) -> &'static str {
@@ -302,29 +330,13 @@ fn job_result<T>(out: &Result<T, imaging::Error>) -> &'static str {
     }
 }
 
-/// Counts a waiter in a gauge while it lives (a request that gives up
-/// waiting, its client gone, leaves the queue too).
-struct Waiting(prometheus::IntGauge);
-
-impl Waiting {
-    fn new(g: &prometheus::IntGauge) -> Self {
-        g.inc();
-        Waiting(g.clone())
-    }
-}
-
-impl Drop for Waiting {
-    fn drop(&mut self) {
-        self.0.dec();
-    }
-}
-
 /// The processing state shared by all requests: limits, the executor
-/// pool's permits, the engine (fonts load on first use), the cache.
+/// pool's admission, the engine (fonts load on first use), the cache.
 #[derive(Debug)]
 pub struct Processor {
     limits: [imaging::Limits; 3],
-    permits: Arc<Semaphore>,
+    /// Slots, memory budget and the bounded queue ([`admission`]).
+    admission: Arc<Admission>,
     metrics: ProcessorMetrics,
     engine: Arc<OnceLock<imaging::Engine>>,
     cache: Option<Arc<Cache>>,
@@ -335,8 +347,6 @@ pub struct Processor {
     sources: Mutex<HashMap<(String, String), (std::time::Instant, ObjectMeta)>>,
     /// Wall-clock limit of one engine job (`job_timeout_secs`).
     job_timeout: Option<std::time::Duration>,
-    /// The pool's size, to tell how many slots are taken.
-    pool_size: usize,
 }
 
 /// How the processing pool is doing (tests and the admin API read it).
@@ -348,6 +358,10 @@ pub struct PoolStats {
     pub cancelled: u64,
     /// Jobs stopped at `job_timeout_secs`, since start.
     pub timed_out: u64,
+    /// Bytes of the memory budget reserved by running jobs.
+    pub memory_in_use: u64,
+    /// Requests waiting for a slot or for memory.
+    pub queued: usize,
 }
 
 /// Most sources whose metadata is remembered; past it the table starts
@@ -379,10 +393,14 @@ impl Processor {
                 budget(config.cos.apply(dialects::cos::limits())),
                 budget(config.us3.apply(dialects::us3::limits())),
             ],
-            permits: Arc::new(Semaphore::new(pool_size)),
+            admission: Admission::new(AdmissionConfig {
+                slots: pool_size,
+                memory_budget: config.memory_budget,
+                queue_depth: config.queue_depth,
+                queue_timeout: std::time::Duration::from_secs(config.queue_timeout_secs),
+            }),
             job_timeout: (config.job_timeout_secs > 0)
                 .then(|| std::time::Duration::from_secs(config.job_timeout_secs)),
-            pool_size,
             metrics: ProcessorMetrics::new(),
             engine: Arc::new(OnceLock::new()),
             cache,
@@ -436,9 +454,15 @@ impl Processor {
     pub fn metric_families(&self) -> Vec<prometheus::proto::MetricFamily> {
         use prometheus::core::Collector;
         let m = &self.metrics;
-        m.slots.set(self.pool_size as i64);
-        let free = self.permits.available_permits();
-        m.running.set(self.pool_size.saturating_sub(free) as i64);
+        let cfg = self.admission.config();
+        let usage = self.admission.usage();
+        m.slots.set(cfg.slots as i64);
+        m.running.set(usage.running as i64);
+        m.queued.set(usage.waiting as i64);
+        m.memory_budget
+            .set(i64::try_from(cfg.memory_budget).unwrap_or(i64::MAX));
+        m.memory_in_use
+            .set(i64::try_from(usage.bytes).unwrap_or(i64::MAX));
         if let Some(c) = &self.cache {
             m.cache_bytes
                 .set(i64::try_from(c.total_bytes()).unwrap_or(i64::MAX));
@@ -446,12 +470,15 @@ impl Processor {
             let behind = c.evictions().saturating_sub(m.cache_evictions.get());
             m.cache_evictions.inc_by(behind);
         }
-        let collectors: [&dyn Collector; 9] = [
+        let collectors: [&dyn Collector; 12] = [
             &m.jobs_started,
             &m.jobs_ended,
             &m.queued,
             &m.running,
             &m.slots,
+            &m.memory_budget,
+            &m.memory_in_use,
+            &m.refused,
             &m.cache_hits,
             &m.cache_misses,
             &m.cache_bytes,
@@ -462,10 +489,11 @@ impl Processor {
 
     /// The pool's occupancy and its counts of stopped jobs.
     pub fn stats(&self) -> PoolStats {
+        let usage = self.admission.usage();
         PoolStats {
-            busy: self
-                .pool_size
-                .saturating_sub(self.permits.available_permits()),
+            busy: usage.running,
+            memory_in_use: usage.bytes,
+            queued: usage.waiting,
             cancelled: self
                 .metrics
                 .jobs_ended
@@ -498,17 +526,43 @@ impl Processor {
         }
     }
 
-    /// One slot of the processing pool (waits while all are busy).
-    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ProcessError> {
-        let _waiting = Waiting::new(&self.metrics.queued);
-        self.permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ProcessError::Internal("the processing pool is closed".into()))
+    /// One slot of the processing pool (waits in the bounded queue while
+    /// all are busy).
+    async fn permit(&self) -> Result<Slot, ProcessError> {
+        self.admission.slot().await.map_err(|r| self.refused(r))
     }
 
-    /// Runs the engine on the blocking pool, bounded by the permits.
+    /// A refused admission as the request's error, counted.
+    fn refused(&self, r: Refusal) -> ProcessError {
+        let (reason, err) = match r {
+            Refusal::TooLarge { need, budget } => (
+                "too_large",
+                ProcessError::Image(imaging::Error::TooLarge {
+                    what: "estimated memory",
+                    value: need,
+                    limit: budget,
+                }),
+            ),
+            Refusal::QueueFull => (
+                "queue_full",
+                ProcessError::Unavailable {
+                    why: "the image processing queue is full".into(),
+                    slow_down: true,
+                },
+            ),
+            Refusal::Timeout => (
+                "queue_timeout",
+                ProcessError::Unavailable {
+                    why: "the image waited past processing.queue_timeout_secs".into(),
+                    slow_down: true,
+                },
+            ),
+        };
+        self.metrics.refused.with_label_values(&[reason]).inc();
+        err
+    }
+
+    /// Runs the engine on the blocking pool, once admitted.
     async fn execute(
         &self,
         source: Vec<u8>,
@@ -531,12 +585,18 @@ impl Processor {
     /// same token carries the `job_timeout_secs` deadline.
     async fn execute_with(
         &self,
-        permit: tokio::sync::OwnedSemaphorePermit,
+        mut permit: Slot,
         source: Vec<u8>,
         pipeline: &imaging::Pipeline,
         assets: imaging::Assets,
         limits: &imaging::Limits,
     ) -> Result<(imaging::Output, Vec<u8>), ProcessError> {
+        // The job's memory, estimated from the header (no pixel decoded).
+        // A header the estimate cannot read is the engine's to report, at
+        // once and without decoding: only the bytes held are reserved.
+        let need = imaging::memory::estimate(&source, pipeline, &assets, limits)
+            .unwrap_or_else(|_| source.len() as u64 + imaging::memory::JOB_OVERHEAD);
+        permit.reserve(need).await.map_err(|r| self.refused(r))?;
         let engine = self.engine.clone();
         let pipeline = pipeline.clone();
         let limits = limits.clone();
@@ -866,11 +926,7 @@ async fn compute(job: &Job<'_>) -> Result<Entry, ProcessError> {
 }
 
 /// [`compute`] once the permit is held and the source read.
-async fn compute_from(
-    job: &Job<'_>,
-    permit: tokio::sync::OwnedSemaphorePermit,
-    source: Vec<u8>,
-) -> Result<Entry, ProcessError> {
+async fn compute_from(job: &Job<'_>, permit: Slot, source: Vec<u8>) -> Result<Entry, ProcessError> {
     let (proc, store) = (job.proc, job.store);
     let limits = proc.limits(job.dialect);
     let assets = load_assets(store, job.bucket, job.pipeline, limits.max_source_bytes).await?;

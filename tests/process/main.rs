@@ -11,6 +11,7 @@ mod common;
 mod fixtures;
 mod measure;
 
+mod admission;
 mod cos;
 mod cos_conformance;
 mod cos_persist;

@@ -1,0 +1,364 @@
+//! The memory estimate: the peak working set of one job, from the source's
+//! header and the typed [`Pipeline`], before any pixel is decoded.
+//!
+//! The server admits a job only while the estimates of the running jobs
+//! add up to no more than its memory budget, so the estimate errs on the
+//! large side. It follows the executor step by step with the same decode
+//! plan (`engine::plan`: shrink-on-load factor, frames kept) and the same
+//! geometry ([`crate::geometry`]), and takes the largest of:
+//!
+//! | step | bytes held at its peak |
+//! |---|---|
+//! | decode | every decoded frame (RGBA, after shrink-on-load), plus the decoder's own buffers: a progressive JPEG keeps its whole coefficient image ([`PROGRESSIVE_COEF_BYTES`] per source pixel, whatever the scale); the `image` crate decodes into its own layout before the RGBA copy |
+//! | each op | every frame at the larger of its input and output size, plus one frame's input, output and scratch (a resize's intermediate pass, an orientation's copy) |
+//! | encode | the output frames plus the encoder's per-pixel needs ([`encode_bytes_per_pixel`]) and its fixed state ([`encoder_fixed_bytes`]) |
+//!
+//! On top of the largest step: the source bytes and watermark objects
+//! (held by the caller for the whole job), each watermark's decoded image,
+//! and [`JOB_OVERHEAD`].
+
+use crate::engine::{self, Plan};
+use crate::error::Result;
+use crate::geometry;
+use crate::pipeline::*;
+use crate::{probe, shapes, Assets, Limits};
+
+/// Bytes every job costs besides its pixels: decoder and encoder tables,
+/// the blocking thread's stack in use, small vectors.
+pub const JOB_OVERHEAD: u64 = 2 << 20;
+
+/// Bytes per source pixel of a progressive JPEG's coefficient buffer
+/// (libjpeg keeps every DCT coefficient of the whole image, 2 bytes each:
+/// 2 for luma, 1 for two 4:2:0 chroma planes, rounded up to 4 for 4:4:4
+/// and CMYK files).
+pub const PROGRESSIVE_COEF_BYTES: u64 = 4;
+
+/// The encoder's working memory per output pixel, besides the RGBA frame
+/// it reads: JPEG output buffer sized by libjpeg-turbo's worst case (plus
+/// an RGB copy when alpha is flattened); WebP's YUV(A) planes, analysis
+/// buffers and output (the RGBA frame is imported without a copy); AVIF's RGBA copy, 4:4:4 planes and rav1e's
+/// reference and reconstruction frames.
+pub fn encode_bytes_per_pixel(format: Format) -> u64 {
+    match format {
+        Format::Jpeg => 6,
+        // Measured: a 20 Mpx photo converted whole peaks 120 MB above its
+        // RGBA frame in libwebp (docs/memory.md).
+        Format::Webp => 8,
+        Format::Png | Format::Bmp | Format::Tiff => 8,
+        Format::Gif => 8,
+        Format::Avif | Format::Heic => 40,
+    }
+}
+
+/// The encoder's fixed state: rav1e's tables and thread-local state are
+/// several MiB whatever the image size; the others need little.
+pub fn encoder_fixed_bytes(format: Format) -> u64 {
+    match format {
+        Format::Avif | Format::Heic => 24 << 20,
+        _ => 1 << 20,
+    }
+}
+
+/// The estimated peak working set, in bytes, of running `pipeline` on
+/// `source` with `assets`. Errors are the engine's own header errors
+/// (`Error::TooLarge` for a source over `limits`, `Error::Decode` for a
+/// file that is no image), found without decoding.
+pub fn estimate(
+    source: &[u8],
+    pipeline: &Pipeline,
+    assets: &Assets,
+    limits: &Limits,
+) -> Result<u64> {
+    let held = (source.len() as u64)
+        .saturating_add(assets.images.values().map(|a| a.len() as u64).sum())
+        .saturating_add(JOB_OVERHEAD);
+    // The terminals answered from the header, and the identity, copy the
+    // source at most once.
+    let header_only = matches!(pipeline.terminal, Some(Terminal::Exif))
+        || (pipeline.terminal == Some(Terminal::Info)
+            && pipeline.ops.is_empty()
+            && pipeline.output == OutputOptions::default());
+    let plan = engine::plan(source, pipeline, limits)?;
+    if header_only || pipeline.is_identity() {
+        return Ok(held.saturating_add(source.len() as u64));
+    }
+    let marks: u64 = assets
+        .images
+        .values()
+        .filter_map(|a| probe::inspect(a, limits).ok())
+        .map(|h| rgba(h.width, h.height).saturating_mul(2))
+        .sum();
+    let encode = pipeline.terminal != Some(Terminal::AverageColor);
+    Ok(held
+        .saturating_add(marks)
+        .saturating_add(pixels_peak(pipeline, &plan, encode)))
+}
+
+/// Bytes of one RGBA frame.
+fn rgba(w: u32, h: u32) -> u64 {
+    u64::from(w) * u64::from(h) * 4
+}
+
+/// The largest pixel memory of any step: decode, each op, encode.
+fn pixels_peak(pipeline: &Pipeline, plan: &Plan, encode: bool) -> u64 {
+    let hd = &plan.header;
+    let shrink = plan.shrink.max(1);
+    let mut frames = if plan.first_only {
+        1
+    } else {
+        u64::from(hd.frames.max(1))
+    };
+    // The pixels as decoded; libjpeg-turbo rounds the scaled size up.
+    let (mut bw, mut bh) = (hd.width.div_ceil(shrink), hd.height.div_ceil(shrink));
+    // The size the geometry computes from: the full-size source until the
+    // first resize (shrink-on-load is invisible to the pipeline).
+    let (mut lw, mut lh) = (hd.width.max(1), hd.height.max(1));
+    let mut shrunk = shrink > 1;
+    let turbo = plan.header.jpeg.as_ref().is_some_and(|j| j.components != 4);
+    let decoder_extra = match &plan.header.jpeg {
+        // SOF2 (and the other progressive SOFs) buffer every coefficient.
+        Some(j) if matches!(j.sof, 0xC2 | 0xC6 | 0xCA | 0xCE) => {
+            u64::from(hd.width) * u64::from(hd.height) * PROGRESSIVE_COEF_BYTES
+        }
+        _ if turbo => 0,
+        // The image crate's own layout, then the RGBA copy; a GIF or WebP
+        // animation also keeps its compositing canvas.
+        _ => rgba(bw, bh).saturating_mul(2),
+    };
+    let mut peak = rgba(bw, bh)
+        .saturating_mul(frames)
+        .saturating_add(decoder_extra);
+    let mut oriented = false;
+    for op in &pipeline.ops {
+        let input = rgba(bw, bh);
+        // Scratch bytes of one frame besides its input and output.
+        let mut scratch = 0u64;
+        match op {
+            Op::AutoOrient => {
+                if let (Some(o @ 2..=8), false) = (plan.orientation, oriented) {
+                    // The executor orients a copy of each frame.
+                    scratch = input;
+                    if geometry::orientation_swaps(o) {
+                        (bw, bh) = (bh, bw);
+                        (lw, lh) = (lh, lw);
+                    }
+                }
+                oriented = true;
+            }
+            Op::Frames(sel) => {
+                frames = match sel {
+                    FrameSelect::First | FrameSelect::AtPermille(_) => 1,
+                    FrameSelect::AtMost(k) => frames.min(u64::from((*k).max(1))),
+                };
+            }
+            Op::Resize(r) => {
+                let base = if shrunk { (lw, lh) } else { (bw, bh) };
+                let p = geometry::plan_resize(base.0, base.1, r, pipeline.rounding);
+                let (sw, sh) = p.scaled;
+                // fast_image_resize's horizontal pass (scaled width × input
+                // height), the scaled image, and a premultiplied copy of
+                // the input when it has alpha (counted always: opacity is
+                // known only after decoding).
+                scratch = rgba(sw, bh)
+                    .saturating_add(rgba(sw, sh))
+                    .saturating_add(input);
+                (bw, bh) = p.output_size();
+                (lw, lh) = (bw, bh);
+                shrunk = false;
+            }
+            Op::Crop(c) => {
+                if let Ok(rect) = geometry::crop_rect(bw, bh, c) {
+                    (bw, bh) = (rect.width, rect.height);
+                }
+            }
+            Op::IndexCrop {
+                axis,
+                length,
+                index,
+            } => {
+                if let Some(rect) = geometry::index_crop_rect(bw, bh, *axis, *length, *index) {
+                    (bw, bh) = (rect.width, rect.height);
+                }
+            }
+            Op::Rotate { degrees } => {
+                (bw, bh) = shapes::rotated_size(bw, bh, degrees % 360);
+            }
+            Op::Circle { .. } => {
+                let s = bw.min(bh);
+                (bw, bh) = (s, s);
+            }
+            // Filters run in bands of premultiplied floats: about one more
+            // frame's worth at most.
+            Op::Sharpen { .. } | Op::Blur(_) => scratch = input,
+            Op::Watermark(_)
+            | Op::RoundedCorners { .. }
+            | Op::Flip(_)
+            | Op::Bright(_)
+            | Op::Contrast(_)
+            | Op::Flood(_)
+            | Op::Grayscale => {}
+        }
+        if !matches!(op, Op::AutoOrient | Op::Frames(_) | Op::Resize(_)) {
+            // Only the first resize computes from the full-size source.
+            (lw, lh) = (bw, bh);
+            shrunk = false;
+        }
+        let output = rgba(bw, bh);
+        let step = input
+            .max(output)
+            .saturating_mul(frames)
+            .saturating_add(input)
+            .saturating_add(output)
+            .saturating_add(scratch);
+        peak = peak.max(step);
+    }
+    if encode {
+        let format = plan.out_format;
+        let kept = if matches!(format, Format::Gif | Format::Webp) {
+            frames
+        } else {
+            1
+        };
+        let px = u64::from(bw) * u64::from(bh);
+        let step = rgba(bw, bh)
+            .saturating_mul(frames)
+            .saturating_add(
+                px.saturating_mul(kept)
+                    .saturating_mul(encode_bytes_per_pixel(format)),
+            )
+            .saturating_add(encoder_fixed_bytes(format));
+        peak = peak.max(step);
+    }
+    peak
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    /// A baseline JPEG of `w`×`h` (grey), encoded for real.
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbaImage::from_pixel(w, h, image::Rgba([90, 90, 90, 255]));
+        let frame = crate::decode::Frame { img, delay_ms: 0 };
+        let p = crate::encode::EncodeParams {
+            format: Format::Jpeg,
+            quality: 80,
+            progressive: false,
+            icc: None,
+            exif: None,
+        };
+        crate::encode::encode(&[frame], true, &p).unwrap()
+    }
+
+    fn fit(width: u32, format: Option<Format>) -> Pipeline {
+        Pipeline {
+            ops: vec![Op::Resize(Resize {
+                geometry: Geometry::Fit {
+                    width: Some(width),
+                    height: None,
+                },
+                enlarge: Enlarge::Never,
+            })],
+            output: OutputOptions {
+                format: format.map(|format| FormatRequest {
+                    format,
+                    only_if_source_animated: false,
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn est(src: &[u8], p: &Pipeline) -> u64 {
+        estimate(src, p, &Assets::default(), &Limits::default()).unwrap()
+    }
+
+    #[test]
+    fn shrink_on_load_is_counted() {
+        // 4000×3000 to 200 px wide: decoded at 1/8 (500×375), so the
+        // decode is under 1 MiB and the estimate is small.
+        let src = jpeg(4000, 3000);
+        let thumb = est(&src, &fit(200, None));
+        assert!(thumb < 8 * MIB, "{thumb}");
+        // Converting the whole image keeps all 12 Mpx: 48 MB of RGBA at
+        // least, plus the encoder's.
+        let full = est(
+            &src,
+            &Pipeline {
+                output: OutputOptions {
+                    format: Some(FormatRequest {
+                        format: Format::Png,
+                        only_if_source_animated: false,
+                    }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        );
+        assert!(full > 48_000_000 + 12_000_000 * 8, "{full}");
+    }
+
+    #[test]
+    fn encoders_differ_and_avif_costs_most() {
+        let src = jpeg(2000, 1500);
+        let j = est(&src, &fit(1000, Some(Format::Jpeg)));
+        let w = est(&src, &fit(1000, Some(Format::Webp)));
+        let a = est(&src, &fit(1000, Some(Format::Avif)));
+        assert!(j <= w && w < a, "{j} {w} {a}");
+        // The AVIF encoder's fixed state is counted.
+        assert!(a > 24 * MIB);
+    }
+
+    #[test]
+    fn the_source_and_assets_are_held() {
+        let src = jpeg(64, 64);
+        let p = fit(32, None);
+        let alone = est(&src, &p);
+        let mut assets = Assets::default();
+        assets.images.insert("mark.jpg".into(), jpeg(1000, 1000));
+        let with_mark = estimate(&src, &p, &assets, &Limits::default()).unwrap();
+        // The mark's bytes and its decoded RGBA (twice, scaled copy).
+        assert!(with_mark >= alone + 8_000_000, "{alone} {with_mark}");
+    }
+
+    #[test]
+    fn header_errors_are_the_engines() {
+        let p = fit(32, None);
+        assert!(matches!(
+            estimate(b"not an image", &p, &Assets::default(), &Limits::default()),
+            Err(crate::Error::Decode(_))
+        ));
+        let tight = Limits {
+            max_pixels: 100,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            estimate(&jpeg(64, 64), &p, &Assets::default(), &tight),
+            Err(crate::Error::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn growing_ops_raise_the_peak() {
+        let src = jpeg(100, 100);
+        let small = est(&src, &fit(50, Some(Format::Png)));
+        let pad = Pipeline {
+            ops: vec![Op::Resize(Resize {
+                geometry: Geometry::Pad {
+                    width: 4000,
+                    height: 4000,
+                    color: Rgba::WHITE,
+                },
+                enlarge: Enlarge::Allow,
+            })],
+            ..Default::default()
+        };
+        let big = est(&src, &pad);
+        // A 16 Mpx canvas: 64 MB of RGBA plus its scratch.
+        assert!(big > 64_000_000 && big > 10 * small, "{small} {big}");
+    }
+}
