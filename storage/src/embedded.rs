@@ -263,7 +263,7 @@ impl EmbeddedStore {
     /// sweep reads every object and part record once, so opening a store of
     /// millions of objects takes a few seconds.
     pub fn open(dir: &Path) -> Result<EmbeddedStore> {
-        Self::open_inner(dir, Faults::default())
+        Self::open_inner(dir, Faults::new())
     }
 
     /// [`EmbeddedStore::open`] with a fault plan the caller keeps a handle
