@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of imgbucket: the Rust unit and integration tests, then the
-# S3 compatibility suite (real aws-cli and boto3 against the built binary),
+# Runs every test of imgbucket: the Rust unit and integration tests, the
+# fuzz targets for a bounded time (scripts/fuzz.sh), then the S3
+# compatibility suite (real aws-cli and boto3 against the built binary),
 # then that suite again in gateway mode, over a 3-node Garage cluster.
 #
 #   ./test.sh                  everything
@@ -78,6 +79,17 @@ if [ "$build_rc" -eq 0 ]; then
 else
     echo "(skipping cargo test: build failed)"
     : > "$cargo_log"
+fi
+
+# --- 3b. fuzzing ---------------------------------------------------------
+# Every cargo-fuzz target of fuzz/ (docs/fuzzing.md) for a bounded time,
+# two at a time: a crash, hang or memory-limit breach fails the build. The
+# targets build in release with coverage instrumentation (stable Rust,
+# no sanitizer), apart from the dev build. FUZZ_SECONDS=0 skips it.
+fuzz_seconds="${FUZZ_SECONDS:-40}"
+if [ "$build_rc" -eq 0 ] && [ "$fuzz_seconds" -gt 0 ]; then
+    stage "fuzz" env FUZZ_JOBS="${FUZZ_JOBS:-2}" FUZZ_CODEGEN_UNITS="${FUZZ_CODEGEN_UNITS:-16}" timeout --kill-after=30 1200 \
+        scripts/fuzz.sh "$fuzz_seconds"
 fi
 
 # --- 4. S3 compatibility suite against the binary -------------------------

@@ -10,6 +10,8 @@
 #                       load balancer config in front of two gateway nodes
 #                       (the test starts its own nginx; on a host with systemd
 #                       the package also enables its default site on port 80)
+#   g++                 tests only: cargo-fuzz builds libFuzzer (C++) for the
+#                       fuzz stage (scripts/fuzz.sh)
 #   chromium            tests only (IMGBUCKET_TEST_APT_PACKAGES): a real browser
 #                       posts a form upload (s3-compat-tests/test_browser.py)
 #   rclone              tests only: docs/operations.md's online backup runs it
@@ -27,7 +29,7 @@ test_venv_dir() {
 IMGBUCKET_APT_PACKAGES=(cmake nasm fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core
     nginx)
 # What only the tests need, beyond the above.
-IMGBUCKET_TEST_APT_PACKAGES=(chromium rclone systemd openssl)
+IMGBUCKET_TEST_APT_PACKAGES=(chromium g++ rclone systemd openssl)
 
 # Runs a command as root (directly, or through sudo when available).
 _as_root() {

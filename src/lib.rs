@@ -17,6 +17,8 @@ pub mod access;
 pub mod auth;
 pub mod config;
 pub mod front;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod gateway;
 pub mod http;
 pub mod images;

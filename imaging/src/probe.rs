@@ -103,7 +103,7 @@ pub(crate) fn inspect(data: &[u8], limits: &Limits) -> Result<Header> {
         Format::Gif => gif_scan(data)?,
         Format::Webp => {
             let (w, h) = image_dims(data, image::ImageFormat::WebP)?;
-            (w, h, webp_frames(data).max(1))
+            (w, h, webp_scan(data, w, h)?.max(1))
         }
         Format::Png => {
             // IHDR is always the first chunk, at a fixed offset.
@@ -229,19 +229,87 @@ pub(crate) fn gif_scan(d: &[u8]) -> Result<(u32, u32, u32)> {
     Ok((w, h, frames))
 }
 
-/// Number of ANMF chunks of an animated WebP (0 for a still one).
-fn webp_frames(d: &[u8]) -> u32 {
-    let mut i = 12;
-    let mut n = 0;
-    while i + 8 <= d.len() {
-        let id = &d[i..i + 4];
-        let len = u32::from_le_bytes([d[i + 4], d[i + 5], d[i + 6], d[i + 7]]) as usize;
-        if id == b"ANMF" {
-            n += 1;
+/// The width and height a VP8 (lossy) or VP8L (lossless) bitstream
+/// declares, from its first bytes; `None` for another chunk or a header
+/// too short to say.
+fn webp_bitstream_dims(id: &[u8], data: &[u8]) -> Option<(u32, u32)> {
+    match id {
+        // Frame tag (3 bytes), start code 9d 01 2a, then 14-bit sides.
+        b"VP8 " if data.len() >= 10 && data[3..6] == [0x9d, 0x01, 0x2a] => Some((
+            u32::from(u16::from_le_bytes([data[6], data[7]]) & 0x3fff),
+            u32::from(u16::from_le_bytes([data[8], data[9]]) & 0x3fff),
+        )),
+        // Signature 0x2f, then 14 bits of width-1 and 14 of height-1.
+        b"VP8L" if data.len() >= 5 && data[0] == 0x2f => {
+            let bits = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
+            Some(((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1))
         }
-        i += 8 + len + (len & 1);
+        _ => None,
     }
-    n
+}
+
+/// The chunks of a RIFF body: `(fourcc, data)`. A chunk longer than what
+/// is left yields what is left, and ends the walk: decoders read such a
+/// truncated chunk too, so its header must be checked as well.
+fn riff_chunks(d: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut i = 0usize;
+    std::iter::from_fn(move || {
+        let head = d.get(i..i.checked_add(8)?)?;
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        let start = i + 8;
+        let end = start.saturating_add(len).min(d.len());
+        let data = d.get(start..end)?;
+        i = start.saturating_add(len).saturating_add(len & 1);
+        Some((&head[..4], data))
+    })
+}
+
+/// Checks every WebP frame against the `w`×`h` canvas before any is
+/// decoded, and counts the frames (ANMF chunks; 0 for a still image).
+///
+/// The decoder sizes its buffers from the bitstream's own header, not the
+/// canvas: a tiny canvas over a 9000×16000 VP8 frame would pass a canvas
+/// check and allocate 150 MB (found by the `image_execute` fuzz target).
+/// So a still image's bitstream must have the canvas's size, and each
+/// animation frame's rectangle must lie inside the canvas with a
+/// bitstream of the rectangle's size, as the WebP container spec requires.
+fn webp_scan(d: &[u8], w: u32, h: u32) -> Result<u32> {
+    let bad = |why: String| Err(Error::Decode(format!("WebP: {why}")));
+    let mut frames = 0u32;
+    for (id, data) in riff_chunks(d.get(12..).unwrap_or_default()) {
+        if let Some((bw, bh)) = webp_bitstream_dims(id, data) {
+            if (bw, bh) != (w, h) {
+                return bad(format!("an image of {bw}x{bh} on a {w}x{h} canvas"));
+            }
+        }
+        if id != b"ANMF" {
+            continue;
+        }
+        frames += 1;
+        if data.len() < 16 {
+            return bad(format!("frame {frames} has a truncated header"));
+        }
+        let u24 = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], 0]);
+        let (x, y) = (2 * u24(&data[0..3]), 2 * u24(&data[3..6]));
+        let (fw, fh) = (u24(&data[6..9]) + 1, u24(&data[9..12]) + 1);
+        if u64::from(x) + u64::from(fw) > u64::from(w)
+            || u64::from(y) + u64::from(fh) > u64::from(h)
+        {
+            return bad(format!(
+                "frame {frames} ({fw}x{fh} at {x},{y}) is outside the {w}x{h} canvas"
+            ));
+        }
+        for (sub, sub_data) in riff_chunks(&data[16..]) {
+            if let Some((bw, bh)) = webp_bitstream_dims(sub, sub_data) {
+                if (bw, bh) != (fw, fh) {
+                    return bad(format!(
+                        "frame {frames} holds {bw}x{bh} in a {fw}x{fh} rectangle"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(frames)
 }
 
 /// Reads the EXIF of any container kamadak-exif knows (JPEG, TIFF, PNG

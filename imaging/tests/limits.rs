@@ -351,3 +351,96 @@ fn a_cancelled_job_stops_at_its_next_checkpoint() {
     // for a loaded machine.
     assert!(stop < std::time::Duration::from_secs(1), "{stop:?}");
 }
+
+/// A RIFF WebP of `chunks` (fourcc, data) after a VP8X header for a
+/// `w`×`h` canvas.
+fn webp_with(w: u32, h: u32, animated: bool, chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+    let mut body = b"WEBP".to_vec();
+    let mut vp8x = vec![if animated { 0x02 } else { 0 }, 0, 0, 0];
+    vp8x.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+    vp8x.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+    let mut all = vec![(b"VP8X", vp8x)];
+    all.extend(chunks.iter().map(|(id, d)| (*id, d.clone())));
+    for (id, data) in all {
+        body.extend_from_slice(id);
+        body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        body.extend_from_slice(&data);
+        if data.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// The first bytes of a VP8 key frame of `w`×`h`.
+fn vp8_header(w: u16, h: u16) -> Vec<u8> {
+    let mut d = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a];
+    d.extend_from_slice(&w.to_le_bytes());
+    d.extend_from_slice(&h.to_le_bytes());
+    d.extend_from_slice(&[0; 16]);
+    d
+}
+
+fn refused_as_corrupt(r: Result<Output>, what: &str) {
+    match r {
+        Err(Error::Decode(m)) => assert!(m.contains(what), "{m}"),
+        other => panic!("expected a Decode error naming {what:?}, got {other:?}"),
+    }
+}
+
+/// Found by the `image_execute` fuzz target: an 11×16 canvas over a VP8
+/// frame declaring 9048×16383; the decoder allocated 148 MB for it,
+/// sized from the bitstream, past every limit checked on the canvas.
+#[test]
+fn webp_bitstream_larger_than_its_canvas_is_refused_before_decoding() {
+    for found in [
+        &include_bytes!("data/fuzz-webp-frame-over-canvas.webp")[..],
+        &include_bytes!("data/fuzz-webp-frame-over-canvas-2.webp")[..],
+    ] {
+        assert!(probe(found, &Limits::default()).is_err());
+        refused_as_corrupt(run(found, &thumb()), "canvas");
+    }
+    let still = webp_with(16, 16, false, &[(b"VP8 ", vp8_header(9000, 16000))]);
+    refused_as_corrupt(run(&still, &thumb()), "9000x16000 on a 16x16 canvas");
+}
+
+#[test]
+fn webp_frames_are_checked_not_only_the_canvas() {
+    let anmf = |x: u32, y: u32, w: u32, h: u32, bits: Vec<u8>| {
+        let mut d = Vec::new();
+        for v in [x / 2, y / 2, w - 1, h - 1, 100] {
+            d.extend_from_slice(&v.to_le_bytes()[..3]);
+        }
+        d.push(0);
+        d.extend_from_slice(b"VP8 ");
+        d.extend_from_slice(&(bits.len() as u32).to_le_bytes());
+        d.extend_from_slice(&bits);
+        d
+    };
+    let anim = vec![0u8; 6];
+    // A frame outside the canvas.
+    let outside = webp_with(
+        100,
+        100,
+        true,
+        &[
+            (b"ANIM", anim.clone()),
+            (b"ANMF", anmf(90, 0, 20, 20, vp8_header(20, 20))),
+        ],
+    );
+    refused_as_corrupt(run(&outside, &thumb()), "outside the 100x100 canvas");
+    // A frame whose bitstream is larger than its rectangle.
+    let lying = webp_with(
+        100,
+        100,
+        true,
+        &[
+            (b"ANIM", anim),
+            (b"ANMF", anmf(0, 0, 10, 10, vp8_header(15000, 15000))),
+        ],
+    );
+    refused_as_corrupt(run(&lying, &thumb()), "15000x15000 in a 10x10 rectangle");
+}

@@ -68,6 +68,11 @@ pub use body::{BodyLimits, Integrity, VerifiedBody};
 pub use checksum::{checksum_base64, crc64_ecma, ChecksumAlgorithm, Checksummer, Crc64Ecma};
 pub use error::AuthError;
 pub use post::{verify_form, FormCredentials};
+// The fuzz targets drive the aws-chunked decoder directly (`crate::fuzzing`).
+#[cfg(feature = "fuzzing")]
+pub(crate) use chunked::ChunkDecoder;
+#[cfg(feature = "fuzzing")]
+pub(crate) use sigv4::ChunkSigner;
 
 /// How far a signed request's time may be from the server clock.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);

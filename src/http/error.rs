@@ -154,6 +154,10 @@ error_codes! {
     ServiceUnavailable => 503;
     /// The backend store (gateway mode) is overloaded.
     SlowDown => 503;
+    /// The data disk is full (`ENOSPC`, `EDQUOT`); nothing was stored. Not
+    /// an AWS code: MinIO and Ceph answer a full disk with 507 too, and
+    /// SDKs retry it as a server error.
+    InsufficientStorage => 507;
 }
 
 /// Where an error happened: what an error document names besides the
@@ -339,6 +343,9 @@ pub enum ApiError {
     /// The backend store asked for fewer requests (gateway mode).
     #[error("Please reduce your request rate.")]
     SlowDown(String),
+    /// The data disk is full; the detail is logged, not sent.
+    #[error("There is not enough free space on the server to store this object.")]
+    InsufficientStorage(String),
     /// A grant names an e-mail address (this server knows no e-mails).
     #[error("The e-mail address you provided does not match any account on record.")]
     UnresolvableGrantByEmailAddress,
@@ -470,6 +477,7 @@ impl ApiError {
             NoSuchResource(_) => ErrorCode::NoSuchResource,
             ServiceUnavailable(_) => ErrorCode::ServiceUnavailable,
             SlowDown(_) => ErrorCode::SlowDown,
+            InsufficientStorage(_) => ErrorCode::InsufficientStorage,
             UnresolvableGrantByEmailAddress => ErrorCode::UnresolvableGrantByEmailAddress,
             MalformedAcl(_) => ErrorCode::MalformedACLError,
             MalformedPolicy(_) => ErrorCode::MalformedPolicy,
@@ -720,11 +728,23 @@ impl From<storage::Error> for ApiError {
             E::NotImplemented(what) => ApiError::NotImplemented(what),
             E::Unavailable(why) => ApiError::ServiceUnavailable(why),
             E::SlowDown(why) => ApiError::SlowDown(why),
+            // A full disk is the one I/O failure the client can act on
+            // (retry later, elsewhere): its own code. The store has
+            // removed whatever it had staged.
+            E::Io(io) if is_disk_full(&io) => ApiError::InsufficientStorage(io.to_string()),
             // Corruption and I/O failures are the server's fault: 500, and the
             // detail goes to the log only.
             other => ApiError::Internal(other.to_string()),
         }
     }
+}
+
+/// Whether an I/O error means "no space left": `ENOSPC`, or a quota.
+pub(crate) fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 impl From<crate::users::UserError> for ApiError {

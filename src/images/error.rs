@@ -101,6 +101,15 @@ impl From<storage::Error> for ProcessError {
                 slow_down: true,
             },
             storage::Error::NotImplemented(what) => ProcessError::NotImplemented(what),
+            // A full disk (saving a variant or a persisted output): the
+            // dialects have no "insufficient storage" code; their 503 says
+            // "try again later", which is what the client should do.
+            storage::Error::Io(io) if crate::http::error::is_disk_full(&io) => {
+                ProcessError::Unavailable {
+                    why: io.to_string(),
+                    slow_down: false,
+                }
+            }
             other => ProcessError::Internal(other.to_string()),
         }
     }
@@ -115,7 +124,7 @@ impl From<ApiError> for ProcessError {
             A::AccessDenied => ProcessError::AccessDenied("Access Denied".into()),
             A::MalformedXml(m) => ProcessError::MalformedBody(m),
             A::Internal(m) => ProcessError::Internal(m),
-            A::ServiceUnavailable(why) => ProcessError::Unavailable {
+            A::ServiceUnavailable(why) | A::InsufficientStorage(why) => ProcessError::Unavailable {
                 why,
                 slow_down: false,
             },

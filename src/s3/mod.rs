@@ -9,6 +9,9 @@
 //! reaches PUT and CompleteMultipartUpload as an [`UploadHook`].
 
 mod handlers;
+// Request-body parsers the fuzz targets reach through `crate::fuzzing`.
+#[cfg(feature = "fuzzing")]
+pub(crate) use handlers::{multipart::parse_complete, object::parse_delete};
 pub mod op;
 pub mod post_form;
 pub mod token;

@@ -78,6 +78,7 @@
 //! an object or upload being created in between; it is held only around
 //! in-memory transactions, never across an await.
 
+pub mod faults;
 mod io;
 mod list;
 
@@ -90,6 +91,7 @@ use crate::record::{
 use crate::types::*;
 use crate::{ByteStream, ObjectWriter, Store};
 use async_trait::async_trait;
+use faults::{Faults, Step};
 use io::{blocking, EmbeddedWriter, Staged, Target};
 use md5::{Digest, Md5};
 use std::collections::HashSet;
@@ -159,6 +161,8 @@ pub(crate) struct Inner {
     gate: RwLock<()>,
     /// Data files being read (see `io::Pins`).
     pins: io::Pins,
+    /// Injected disk faults (tests only; a no-op type otherwise).
+    faults: Faults,
 }
 
 /// Checks a write's precondition against the object record under `okey`,
@@ -259,6 +263,17 @@ impl EmbeddedStore {
     /// sweep reads every object and part record once, so opening a store of
     /// millions of objects takes a few seconds.
     pub fn open(dir: &Path) -> Result<EmbeddedStore> {
+        Self::open_inner(dir, Faults::new())
+    }
+
+    /// [`EmbeddedStore::open`] with a fault plan the caller keeps a handle
+    /// to (tests of disk faults; see [`faults`]).
+    #[cfg(any(test, feature = "fault-injection"))]
+    pub fn open_with_faults(dir: &Path, faults: Faults) -> Result<EmbeddedStore> {
+        Self::open_inner(dir, faults)
+    }
+
+    fn open_inner(dir: &Path, faults: Faults) -> Result<EmbeddedStore> {
         let tmp_dir = dir.join("tmp");
         let objects_dir = dir.join("objects");
         std::fs::create_dir_all(&tmp_dir)?;
@@ -274,6 +289,7 @@ impl EmbeddedStore {
             meta: Arc::new(meta),
             gate: RwLock::new(()),
             pins: io::Pins::default(),
+            faults,
         };
         inner.check_layout()?;
         inner.recover()?;
@@ -417,6 +433,7 @@ impl Inner {
     async fn flush_and_delete(self: &Arc<Self>, garbage: Vec<String>) -> Result<()> {
         let inner = Arc::clone(self);
         blocking(move || {
+            inner.faults.check(Step::MetaFlush)?;
             inner.meta.flush()?;
             inner.delete_files(garbage);
             Ok(())
@@ -490,6 +507,7 @@ impl Inner {
         let bytes = encode(&rec);
         let okey = keys::object(bucket, key);
         let mut replaced = None;
+        self.faults.check(Step::MetaCommit)?;
         {
             let _gate = self.read_gate();
             self.meta.transaction(&mut |tx: &dyn Txn| {
@@ -539,6 +557,7 @@ impl Inner {
         let ukey = keys::upload(bucket, key, upload_id);
         let pkey = keys::part(upload_id, part_number);
         let mut replaced = None;
+        self.faults.check(Step::MetaCommit)?;
         self.meta.transaction(&mut |tx: &dyn Txn| {
             replaced = None;
             if tx.get(Space::Uploads, &ukey)?.is_none() {

@@ -56,6 +56,10 @@ pub struct Options {
     pub health: HealthConfig,
     /// Access to `/-/metrics` (`[metrics]`).
     pub metrics: MetricsConfig,
+    /// Disk faults the embedded store injects when the test arms them.
+    pub faults: Option<storage::embedded::faults::Faults>,
+    /// Where the data dir is created (default: the system temp dir).
+    pub data_parent: Option<std::path::PathBuf>,
 }
 
 /// How long a test gateway waits for its backend.
@@ -76,6 +80,8 @@ impl Default for Options {
             lifecycle: None,
             health: HealthConfig::default(),
             metrics: MetricsConfig::default(),
+            faults: None,
+            data_parent: None,
         }
     }
 }
@@ -99,10 +105,19 @@ impl Server {
     }
 
     pub async fn start_with(options: Options) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = match &options.data_parent {
+            Some(parent) => tempfile::tempdir_in(parent).unwrap(),
+            None => tempfile::tempdir().unwrap(),
+        };
         let (store, settings_ttl): (Arc<dyn Store>, _) = match options.gateway_over {
             None => (
-                Arc::new(storage::embedded::EmbeddedStore::open(dir.path()).unwrap()),
+                Arc::new(
+                    storage::embedded::EmbeddedStore::open_with_faults(
+                        dir.path(),
+                        options.faults.unwrap_or_default(),
+                    )
+                    .unwrap(),
+                ),
                 None,
             ),
             Some(backend) => {

@@ -15,6 +15,7 @@ mod auth;
 mod buckets;
 mod cli;
 mod cors;
+mod disk_faults;
 mod gateway;
 mod lifecycle;
 mod list;

@@ -125,7 +125,7 @@ pub async fn upload_part_copy(
 }
 
 /// Parses `<CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>…`.
-fn parse_complete(doc: &[u8]) -> Result<Vec<CompletedPart>, ApiError> {
+pub(crate) fn parse_complete(doc: &[u8]) -> Result<Vec<CompletedPart>, ApiError> {
     let root = xml::parse_root(doc, "CompleteMultipartUpload")?;
     let mut parts = Vec::new();
     for p in root.children_named("Part") {

@@ -357,13 +357,13 @@ pub async fn delete_object(cx: &Ctx<'_>, bucket: &str, key: &str) -> ApiResult {
 
 /// One `<Object>` of a DeleteObjects request.
 #[derive(Debug, PartialEq, Eq)]
-struct DeleteEntry {
+pub(crate) struct DeleteEntry {
     key: String,
     version_id: Option<String>,
 }
 
 /// Parses `<Delete><Quiet/><Object><Key/><VersionId/></Object>…</Delete>`.
-fn parse_delete(doc: &[u8]) -> Result<(bool, Vec<DeleteEntry>), ApiError> {
+pub(crate) fn parse_delete(doc: &[u8]) -> Result<(bool, Vec<DeleteEntry>), ApiError> {
     let root = xml::parse_root(doc, "Delete")?;
     let quiet = match root.child_text("Quiet") {
         None => false,

@@ -7,6 +7,7 @@
 //! across an await. If a future is dropped mid-operation, the state is
 //! dropped with the finished blocking task and the temp-file guard cleans up.
 
+use super::faults::{Faults, Step};
 use super::Inner;
 use crate::error::{Error, Result};
 use crate::record::Segment;
@@ -17,7 +18,7 @@ use bytes::Bytes;
 use md5::{Digest, Md5};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -109,7 +110,7 @@ struct Spill {
 }
 
 impl Spill {
-    fn append(&mut self, tmp_path: &Path, buf: &[u8]) -> io::Result<()> {
+    fn append(&mut self, faults: &Faults, tmp_path: &Path, buf: &[u8]) -> io::Result<()> {
         self.md5.update(buf);
         let (file, _) = match &mut self.file {
             Some(f) => f,
@@ -122,7 +123,7 @@ impl Spill {
                     .insert((f, FileGuard::new(tmp_path.to_path_buf())))
             }
         };
-        file.write_all(buf)
+        faults.write_all(file, buf)
     }
 }
 
@@ -177,8 +178,9 @@ impl EmbeddedWriter {
         let mut spill = self.spill.take().ok_or_else(broken)?;
         let mut buf = std::mem::take(&mut self.buf);
         let tmp = self.inner.tmp_path(&self.id);
+        let inner = Arc::clone(&self.inner);
         let (spill, buf) = blocking(move || {
-            spill.append(&tmp, &buf)?;
+            spill.append(&inner.faults, &tmp, &buf)?;
             buf.clear();
             Ok((spill, buf))
         })
@@ -190,7 +192,9 @@ impl EmbeddedWriter {
 }
 
 /// Steps 2–5 of the durable write (see the module doc of `embedded`).
+#[allow(clippy::too_many_arguments)]
 fn finish(
+    faults: &Faults,
     mut spill: Spill,
     buf: Vec<u8>,
     size: u64,
@@ -227,12 +231,15 @@ fn finish(
             (f, FileGuard::new(tmp.clone()))
         }
     };
-    file.write_all(&buf)?;
+    faults.write_all(&mut file, &buf)?;
+    faults.check(Step::Fsync)?;
     file.sync_data()?;
     drop(file);
+    faults.check(Step::Rename)?;
     std::fs::rename(&tmp, &dest)?;
     guard.path = dest;
     if let Some(dir) = guard.path.parent() {
+        faults.check(Step::DirFsync)?;
         sync_dir(dir)?;
     }
     Ok(Staged {
@@ -276,8 +283,20 @@ impl ObjectWriter for EmbeddedWriter {
         let tmp = self.inner.tmp_path(&self.id);
         let dest = self.inner.data_path(&self.id);
         let inline_ok = matches!(self.target, Target::Object { .. });
-        let staged =
-            blocking(move || finish(spill, buf, size, expected_md5, inline_ok, tmp, dest)).await?;
+        let inner = Arc::clone(&self.inner);
+        let staged = blocking(move || {
+            finish(
+                &inner.faults,
+                spill,
+                buf,
+                size,
+                expected_md5,
+                inline_ok,
+                tmp,
+                dest,
+            )
+        })
+        .await?;
         let this = *self;
         match this.target {
             Target::Object { bucket, key } => {
