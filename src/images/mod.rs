@@ -594,11 +594,24 @@ impl Processor {
         // The job's memory, estimated from the header (no pixel decoded).
         // A header the estimate cannot read is the engine's to report, at
         // once and without decoding: only the bytes held are reserved.
-        let need = imaging::memory::estimate(&source, pipeline, &assets, limits)
-            .unwrap_or_else(|_| source.len() as u64 + imaging::memory::JOB_OVERHEAD);
-        permit.reserve(need).await.map_err(|r| self.refused(r))?;
+        let held = source.len() as u64 + imaging::memory::JOB_OVERHEAD;
+        let need = imaging::memory::estimate(&source, pipeline, &assets, limits).unwrap_or(held);
+        let mut pipeline = pipeline.clone();
+        match permit.reserve(need).await {
+            Ok(()) => {}
+            // Tencent's `ignore-error/1` forgives a job over a limit by
+            // answering the source; the memory budget is such a limit. The
+            // identity pipeline returns the source as it is, and needs
+            // only the bytes already held.
+            Err(Refusal::TooLarge { .. })
+                if pipeline.on_limit_error == imaging::OnLimitError::ReturnSource =>
+            {
+                permit.reserve(held).await.map_err(|r| self.refused(r))?;
+                pipeline = imaging::Pipeline::default();
+            }
+            Err(r) => return Err(self.refused(r)),
+        }
         let engine = self.engine.clone();
-        let pipeline = pipeline.clone();
         let limits = limits.clone();
         self.metrics.jobs_started.inc();
         let deadline = self

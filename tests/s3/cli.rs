@@ -139,13 +139,13 @@ fn config_file_sets_credentials_and_region() {
     let config = dir.path().join("custom.toml");
     std::fs::write(
         &config,
-        "access_key = \"CFGKEY\"\nsecret_key = \"cfg-secret\"\nregion = \"eu-test-1\"\n",
+        "access_key = \"CFGKEY\"\nsecret_key = \"cfg-secret-0123456789\"\nregion = \"eu-test-1\"\n",
     )
     .unwrap();
     let (child, url, lines) = start_with(&data, &["--config", config.to_str().unwrap()]);
     assert!(!lines.join("\n").contains("AWS_ACCESS_KEY_ID"), "{lines:?}");
     assert!(!data.join(imgbucket::config::KEY_FILE).exists());
-    let (status, body) = signed_get(&url, "/", "CFGKEY", "cfg-secret", "eu-test-1");
+    let (status, body) = signed_get(&url, "/", "CFGKEY", "cfg-secret-0123456789", "eu-test-1");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("<ListAllMyBucketsResult"));
     let (status, body) = signed_get(&url, "/", "CFGKEY", "wrong", "eu-test-1");
