@@ -88,7 +88,7 @@ fi
 # no sanitizer), apart from the dev build. FUZZ_SECONDS=0 skips it.
 fuzz_seconds="${FUZZ_SECONDS:-40}"
 if [ "$build_rc" -eq 0 ] && [ "$fuzz_seconds" -gt 0 ]; then
-    stage "fuzz" env FUZZ_JOBS="${FUZZ_JOBS:-2}" FUZZ_CODEGEN_UNITS="${FUZZ_CODEGEN_UNITS:-16}" timeout --kill-after=30 1200 \
+    stage "fuzz" env FUZZ_JOBS="${FUZZ_JOBS:-2}" FUZZ_CODEGEN_UNITS="${FUZZ_CODEGEN_UNITS:-16}" timeout --kill-after=30 1800 \
         scripts/fuzz.sh "$fuzz_seconds"
 fi
 
