@@ -7,6 +7,8 @@ use crate::remote::Remote;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
 use imgbucket::auth::client::{presign_v4, uri_encode};
+use imgbucket::http::vendor::Vendor;
+use imgbucket::http::xml::XmlWriter;
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -169,10 +171,16 @@ fn percent_decode(s: &str) -> String {
         .into_owned()
 }
 
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+/// `<root><name>text</name>...</root>`, escaped by the server's own
+/// writer (no namespace: the vendor APIs' bodies carry none).
+fn xml_body(root: &str, children: &[(&str, &str)]) -> String {
+    let mut x = XmlWriter::for_vendor(Vendor::Oss);
+    x.open_root(root);
+    for (name, text) in children {
+        x.elem(name, text);
+    }
+    x.close(root);
+    String::from_utf8_lossy(&x.finish()).into_owned()
 }
 
 fn content_type(value: &'static str) -> HeaderMap {
@@ -239,16 +247,12 @@ pub async fn style(remote: &Remote, cmd: StyleCommand) -> Result<String, String>
                 Dialect::Oss => (
                     named,
                     content_type("application/xml"),
-                    format!("<Style><Content>{}</Content></Style>", xml_escape(&body)),
+                    xml_body("Style", &[("Content", &body)]),
                 ),
                 Dialect::Cos => (
                     format!("{}?style", bucket_path(&bucket)),
                     content_type("application/xml"),
-                    format!(
-                        "<AddStyle><StyleName>{}</StyleName><StyleBody>{}</StyleBody></AddStyle>",
-                        xml_escape(&name),
-                        xml_escape(&body)
-                    ),
+                    xml_body("AddStyle", &[("StyleName", &name), ("StyleBody", &body)]),
                 ),
                 Dialect::Us3 => (named, content_type("text/plain"), body.clone()),
             };
@@ -313,10 +317,7 @@ pub async fn style(remote: &Remote, cmd: StyleCommand) -> Result<String, String>
                 Dialect::Cos => (
                     format!("{}?style", bucket_path(&bucket)),
                     content_type("application/xml"),
-                    format!(
-                        "<DeleteStyle><StyleName>{}</StyleName></DeleteStyle>",
-                        xml_escape(&name)
-                    ),
+                    xml_body("DeleteStyle", &[("StyleName", &name)]),
                 ),
                 Dialect::Oss | Dialect::Us3 => (
                     named_style_path(dialect, &bucket, &name),

@@ -10,13 +10,11 @@
 //! particular answers.
 
 use std::collections::VecDeque;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
 use crate::auth::{BodyLimits, ChunkDecoder, ChunkSigner};
-use crate::http::body::{BodyDigest, BodySource, RequestBody};
-use crate::http::ApiError;
+use crate::http::body::{Pieces, RequestBody};
 
 /// Decodes `body` as aws-chunked, fed in pieces of `split` bytes (the
 /// decoder must not care where the transport cuts), unsigned or signed
@@ -97,18 +95,6 @@ pub fn request_document(kind: RequestDocument, doc: &[u8]) -> bool {
             &|id| id.len() == 64,
         )
         .is_ok(),
-    }
-}
-
-/// A body that hands out fixed pieces, all at once.
-struct Pieces(VecDeque<Bytes>);
-
-impl BodySource for Pieces {
-    fn poll_chunk(&mut self, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
-        Poll::Ready(self.0.pop_front().map(Ok))
-    }
-    fn finish(&mut self) -> Result<BodyDigest, ApiError> {
-        Ok(BodyDigest::default())
     }
 }
 

@@ -220,11 +220,14 @@ impl std::fmt::Debug for Backend {
 /// store is not an error then.
 fn tls_config(config: &BackendConfig, https: bool) -> Result<rustls::ClientConfig, String> {
     let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for cert in native.certs {
-        // A certificate the system store holds but rustls cannot parse is
-        // skipped, as browsers do; the others still count.
-        let _ = roots.add(cert);
+    // The system store is read only when TLS is spoken: it is a few hundred
+    // files an http:// backend never needs.
+    if https {
+        for cert in rustls_native_certs::load_native_certs().certs {
+            // A certificate the system store holds but rustls cannot parse
+            // is skipped, as browsers do; the others still count.
+            let _ = roots.add(cert);
+        }
     }
     if let Some(path) = &config.ca_file {
         use rustls::pki_types::{pem::PemObject, CertificateDer};

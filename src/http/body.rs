@@ -73,6 +73,22 @@ impl BodySource for NoBody {
     }
 }
 
+/// A source that hands out fixed pieces, all at once: how the form and
+/// chunk parsers are driven by their unit tests and the fuzz targets, with
+/// the transport's cuts wherever the caller puts them.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) struct Pieces(pub(crate) std::collections::VecDeque<Bytes>);
+
+#[cfg(any(test, feature = "fuzzing"))]
+impl BodySource for Pieces {
+    fn poll_chunk(&mut self, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
+        Poll::Ready(self.0.pop_front().map(Ok))
+    }
+    fn finish(&mut self) -> Result<BodyDigest, ApiError> {
+        Ok(BodyDigest::default())
+    }
+}
+
 impl RequestBody {
     /// Wraps a verified source.
     pub fn new(source: impl BodySource + 'static) -> Self {

@@ -402,19 +402,7 @@ impl BodySource for FileSource {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use std::collections::VecDeque;
-
-    /// A body that arrives in the given pieces.
-    struct Pieces(VecDeque<Bytes>);
-
-    impl BodySource for Pieces {
-        fn poll_chunk(&mut self, _: &mut Context<'_>) -> Poll<Option<Result<Bytes, ApiError>>> {
-            Poll::Ready(self.0.pop_front().map(Ok))
-        }
-        fn finish(&mut self) -> Result<BodyDigest, ApiError> {
-            Ok(BodyDigest::default())
-        }
-    }
+    use crate::http::body::Pieces;
 
     fn body_in(bytes: &[u8], piece: usize) -> RequestBody {
         let pieces = bytes
