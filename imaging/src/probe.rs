@@ -119,6 +119,7 @@ pub(crate) fn inspect(data: &[u8], limits: &Limits) -> Result<Header> {
             (w, h, 1)
         }
         Format::Tiff => {
+            tiff_scan(data)?;
             let (w, h) = image_dims(data, image::ImageFormat::Tiff)?;
             (w, h, 1)
         }
@@ -310,6 +311,90 @@ fn webp_scan(d: &[u8], w: u32, h: u32) -> Result<u32> {
         }
     }
     Ok(frames)
+}
+
+/// Walks a classic TIFF's chain of IFDs (at most [`TIFF_MAX_IFDS`]) and
+/// checks that every entry's values lie inside the file, before the
+/// `tiff` crate reads the header.
+///
+/// That crate reserves a vector for an entry's values from the count the
+/// entry declares, up to 256 MiB, before it reads them: a 400-byte file
+/// declaring ten million values cost a 242 MB allocation (found by the
+/// `image_execute` fuzz target). An entry whose values reach past the end
+/// of the file cannot be read anyway, so it is refused here as corrupt,
+/// and what the crate may reserve stays proportional to the file's size.
+/// Entries of a type this walk does not know are skipped by the crate, so
+/// they are skipped here too.
+fn tiff_scan(d: &[u8]) -> Result<()> {
+    let bad = |why: String| Err(Error::Decode(format!("TIFF: {why}")));
+    let big_endian = d.starts_with(b"MM");
+    let u16_at = |i: usize| -> Option<u16> {
+        let b: [u8; 2] = d.get(i..i.checked_add(2)?)?.try_into().ok()?;
+        Some(if big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let u32_at = |i: usize| -> Option<u32> {
+        let b: [u8; 4] = d.get(i..i.checked_add(4)?)?.try_into().ok()?;
+        Some(if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        })
+    };
+    let Some(mut ifd) = u32_at(4) else {
+        return bad("truncated header".into());
+    };
+    for n in 0..TIFF_MAX_IFDS {
+        if ifd == 0 {
+            return Ok(());
+        }
+        let at = ifd as usize;
+        let Some(entries) = u16_at(at) else {
+            return bad(format!("IFD {n} at {at} is outside the file"));
+        };
+        for e in 0..usize::from(entries) {
+            let entry = at + 2 + 12 * e;
+            let (Some(type_code), Some(count), Some(offset)) =
+                (u16_at(entry + 2), u32_at(entry + 4), u32_at(entry + 8))
+            else {
+                return bad(format!("IFD {n} is truncated at entry {e}"));
+            };
+            let Some(size) = tiff_type_size(type_code) else {
+                continue;
+            };
+            let len = u64::from(count) * size;
+            if len > 4 && u64::from(offset) + len > d.len() as u64 {
+                return bad(format!(
+                    "entry {e} of IFD {n} declares {count} values, past the end of the file"
+                ));
+            }
+        }
+        match u32_at(at + 2 + 12 * usize::from(entries)) {
+            Some(next) => ifd = next,
+            // The last IFD's "next" offset may be cut off; decoders stop there.
+            None => return Ok(()),
+        }
+    }
+    bad(format!("more than {TIFF_MAX_IFDS} IFDs"))
+}
+
+/// IFDs [`tiff_scan`] follows; only the first image is decoded, and a
+/// longer chain is either a loop or not a photograph.
+const TIFF_MAX_IFDS: usize = 64;
+
+/// Bytes per value of a TIFF entry type (TIFF 6.0 §2, plus BigTIFF's
+/// 8-byte types), `None` for a type readers skip.
+fn tiff_type_size(type_code: u16) -> Option<u64> {
+    match type_code {
+        1 | 2 | 6 | 7 => Some(1),
+        3 | 8 => Some(2),
+        4 | 9 | 11 | 13 => Some(4),
+        5 | 10 | 12 | 16 | 17 | 18 => Some(8),
+        _ => None,
+    }
 }
 
 /// Reads the EXIF of any container kamadak-exif knows (JPEG, TIFF, PNG

@@ -444,3 +444,42 @@ fn webp_frames_are_checked_not_only_the_canvas() {
     );
     refused_as_corrupt(run(&lying, &thumb()), "15000x15000 in a 10x10 rectangle");
 }
+
+/// A classic TIFF with one entry: `count` values of `type_code` at
+/// `offset`, after an 8-byte header and before the image data.
+fn tiff_with_entry(type_code: u16, count: u32, offset: u32) -> Vec<u8> {
+    let mut d = b"II*\0".to_vec();
+    d.extend_from_slice(&8u32.to_le_bytes());
+    d.extend_from_slice(&1u16.to_le_bytes());
+    d.extend_from_slice(&256u16.to_le_bytes()); // ImageWidth
+    d.extend_from_slice(&type_code.to_le_bytes());
+    d.extend_from_slice(&count.to_le_bytes());
+    d.extend_from_slice(&offset.to_le_bytes());
+    d.extend_from_slice(&0u32.to_le_bytes());
+    d.extend_from_slice(&[0; 64]);
+    d
+}
+
+/// Found by the `image_execute` fuzz target: a 400-byte TIFF whose entry
+/// declared millions of values; the `tiff` crate reserved 242 MB for them
+/// before reading. Values that reach past the end of the file are refused
+/// before that crate sees the file.
+#[test]
+fn tiff_entries_past_the_end_of_the_file_are_refused_before_decoding() {
+    let found = include_bytes!("data/fuzz-tiff-entry-past-eof.tiff");
+    refused_as_corrupt(run(found, &thumb()), "past the end of the file");
+    // Ten million SHORTs at offset 8: 20 MB in a 90-byte file.
+    let forged = tiff_with_entry(3, 10_000_000, 8);
+    refused_as_corrupt(run(&forged, &thumb()), "past the end of the file");
+    // The same entry with values that fit is left to the decoder, which
+    // finds the rest of the header missing.
+    let fits = tiff_with_entry(3, 8, 26);
+    match run(&fits, &thumb()) {
+        Err(Error::Decode(m)) => assert!(!m.contains("past the end"), "{m}"),
+        other => panic!("expected a decoder error, got {other:?}"),
+    }
+    // Real TIFFs still decode.
+    let img = image::DynamicImage::new_rgb8(64, 48);
+    let tiff = encode(&img, image::ImageFormat::Tiff);
+    assert!(run(&tiff, &thumb()).is_ok());
+}
