@@ -76,6 +76,84 @@ pub struct ServerConfig {
     pub health: HealthConfig,
     /// Access to `/-/metrics`.
     pub metrics: MetricsConfig,
+    /// Connection timeouts and the connection limit.
+    pub http: HttpConfig,
+}
+
+/// `[http]` in the config file: how long a client may hold a connection
+/// without making progress, and how many connections may be open at once,
+/// so that slow or idle clients cannot pin the server's connections.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a whole request head, counted from
+    /// the moment the connection waits for one: when it opens, and after
+    /// each response on a keep-alive connection. It is therefore also how
+    /// long an idle keep-alive connection is kept. The connection is then
+    /// closed without an answer (there is no request to answer).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may stall between two reads; the request is
+    /// then answered 400 `RequestTimeout` and nothing is stored.
+    pub body_idle_timeout_secs: u64,
+    /// Most client connections open at once (`0`: no limit). One more is
+    /// answered 503 `SlowDown` (which S3 SDKs retry) and closed. Keep it
+    /// below the process's file-descriptor limit.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout_secs: 30,
+            body_idle_timeout_secs: 60,
+            max_connections: 4096,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The connection settings `server::run` takes, with `grace` for the
+    /// drain on shutdown; `Err` names a zero timeout (it would close every
+    /// connection at once).
+    pub fn connection_options(&self, grace: Duration) -> Result<ConnectionOptions, String> {
+        if self.header_read_timeout_secs == 0 {
+            return Err("[http] header_read_timeout_secs must be at least 1".into());
+        }
+        Ok(ConnectionOptions {
+            grace,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            max_connections: self.max_connections,
+        })
+    }
+
+    /// The body stall limit; `Err` for zero.
+    pub fn body_idle_timeout(&self) -> Result<Duration, String> {
+        if self.body_idle_timeout_secs == 0 {
+            return Err("[http] body_idle_timeout_secs must be at least 1".into());
+        }
+        Ok(Duration::from_secs(self.body_idle_timeout_secs))
+    }
+}
+
+/// What `server::run` enforces on every connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionOptions {
+    /// How long in-flight requests may run after a shutdown signal.
+    pub grace: Duration,
+    /// See [`HttpConfig::header_read_timeout_secs`].
+    pub header_read_timeout: Duration,
+    /// See [`HttpConfig::max_connections`] (`0`: no limit).
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionOptions {
+    fn default() -> Self {
+        ConnectionOptions {
+            grace: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+        }
+    }
 }
 
 /// The lifecycle sweeper's settings (`[lifecycle]` in the config file,
@@ -267,6 +345,9 @@ pub struct FileConfig {
     /// `[log]`: the log line format.
     #[serde(default)]
     pub log: LogConfig,
+    /// `[http]`: connection timeouts and the connection limit.
+    #[serde(default)]
+    pub http: HttpConfig,
 }
 
 /// `[health]` in the config file: how `GET /-/health/ready` asks the

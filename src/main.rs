@@ -283,6 +283,10 @@ async fn build_config(
     if let Some(n) = file.max_xml_body {
         limits.max_xml_body = n;
     }
+    limits.body_idle_timeout = file.http.body_idle_timeout()?;
+    let shutdown_grace = Duration::from_secs(10);
+    // Checked here, with the rest of the file, before anything starts.
+    file.http.connection_options(shutdown_grace)?;
     let config = ServerConfig {
         addr: args.addr.or(file.addr).unwrap_or(default_addr),
         data_dir,
@@ -294,12 +298,13 @@ async fn build_config(
         credentials,
         users: file.users,
         limits,
-        shutdown_grace: Duration::from_secs(10),
+        shutdown_grace,
         processing: file.processing,
         lifecycle: file.lifecycle,
         cors: file.cors,
         health: file.health,
         metrics: file.metrics,
+        http: file.http,
     };
     Ok((config, storage, generated))
 }
@@ -417,7 +422,8 @@ async fn serve(args: ServeArgs, file: FileConfig) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("imgbucket listening on http://{local}");
     tracing::info!(addr = %local, data = %config.data_dir.display(), region = %config.region, "started");
-    imgbucket::server::run(listener, state, shutdown, config.shutdown_grace).await;
+    let connections = config.http.connection_options(config.shutdown_grace)?;
+    imgbucket::server::run(listener, state, shutdown, connections).await;
     tracing::info!("stopped");
     Ok(())
 }

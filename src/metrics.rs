@@ -38,6 +38,11 @@ pub struct Metrics {
     sent: IntCounter,
     rss: IntGauge,
     fds: IntGauge,
+    /// `imgbucket_connections_open`: client connections being served.
+    pub connections_open: IntGauge,
+    /// `imgbucket_connections_refused_total`: connections answered 503
+    /// because `[http] max_connections` were open.
+    pub connections_refused: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -102,6 +107,20 @@ impl Metrics {
             &registry,
             IntGauge::new("process_open_fds", "Open file descriptors."),
         );
+        let connections_open = registered(
+            &registry,
+            IntGauge::new(
+                "imgbucket_connections_open",
+                "Client connections being served.",
+            ),
+        );
+        let connections_refused = registered(
+            &registry,
+            IntCounter::new(
+                "imgbucket_connections_refused_total",
+                "Connections answered 503 SlowDown because max_connections were open.",
+            ),
+        );
         Metrics {
             registry,
             requests,
@@ -110,6 +129,8 @@ impl Metrics {
             sent,
             rss,
             fds,
+            connections_open,
+            connections_refused,
         }
     }
 

@@ -208,6 +208,29 @@ fn new_request_id() -> String {
     format!("{:08X}{:08X}", prefix, n as u32)
 }
 
+/// The answer on a connection over `[http] max_connections`: 503
+/// `SlowDown` in the envelope of the client's vendor, which SDKs retry
+/// with back-off. The request is not routed; nothing is read or stored.
+pub fn refuse_connection<B>(req: &Request<B>) -> Response<Body> {
+    let request_id = new_request_id();
+    let host = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let site = ErrorSite {
+        resource: req.uri().path(),
+        request_id: &request_id,
+        host,
+    };
+    let vendor = Vendor::detect(req.uri(), req.headers());
+    ApiError::SlowDown("too many connections open (max_connections)".into()).into_response(
+        &site,
+        vendor,
+        req.method() == Method::HEAD,
+    )
+}
+
 /// Serves one HTTP request. Never fails: errors become error responses.
 pub async fn handle<B>(state: Arc<AppState>, req: Request<B>) -> Response<Body>
 where

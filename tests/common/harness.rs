@@ -9,6 +9,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use imgbucket::auth::sign::{self, Credentials};
+use imgbucket::config::ConnectionOptions;
 use imgbucket::front::AppState;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,8 +45,9 @@ pub struct Spawned {
     pub task: tokio::task::JoinHandle<()>,
 }
 
-/// Serves `state` on `127.0.0.1:0` with a 5 s drain on shutdown.
-pub async fn spawn(state: Arc<AppState>) -> Spawned {
+/// Serves `state` on `127.0.0.1:0` with `connections` (a 5 s drain on
+/// shutdown in tests).
+pub async fn spawn(state: Arc<AppState>, connections: ConnectionOptions) -> Spawned {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
@@ -55,7 +57,7 @@ pub async fn spawn(state: Arc<AppState>) -> Spawned {
         async {
             let _ = rx.await;
         },
-        Duration::from_secs(5),
+        connections,
     ));
     Spawned {
         addr,

@@ -12,7 +12,9 @@ use http::{HeaderMap, HeaderValue, Method, Request};
 use http_body_util::Full;
 use image::RgbaImage;
 use imgbucket::auth::sign::{self, Credentials};
-use imgbucket::config::{CorsDefault, HealthConfig, Limits, MetricsConfig, ProcessingConfig};
+use imgbucket::config::{
+    ConnectionOptions, CorsDefault, HealthConfig, Limits, MetricsConfig, ProcessingConfig,
+};
 use imgbucket::front::{AppState, S3Config};
 use imgbucket::gateway::{BackendConfig, GatewayStore, SHARED_STATE_TTL};
 use imgbucket::http::names::bucket_from_host;
@@ -60,6 +62,8 @@ pub struct Options {
     pub faults: Option<storage::embedded::faults::Faults>,
     /// Where the data dir is created (default: the system temp dir).
     pub data_parent: Option<std::path::PathBuf>,
+    /// Connection timeouts and limit (`[http]`), with a 5 s drain.
+    pub connections: ConnectionOptions,
 }
 
 /// How long a test gateway waits for its backend.
@@ -82,6 +86,10 @@ impl Default for Options {
             metrics: MetricsConfig::default(),
             faults: None,
             data_parent: None,
+            connections: ConnectionOptions {
+                grace: Duration::from_secs(5),
+                ..ConnectionOptions::default()
+            },
         }
     }
 }
@@ -160,7 +168,7 @@ impl Server {
             .with_metrics(options.metrics)
             .with_lifecycle(options.lifecycle),
         );
-        let spawned = harness::spawn(state.clone()).await;
+        let spawned = harness::spawn(state.clone(), options.connections).await;
         Server {
             state,
             addr: spawned.addr,

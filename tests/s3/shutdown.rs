@@ -1,10 +1,12 @@
 //! Connection-level behaviour: graceful shutdown (a request in flight when
-//! the signal comes completes; new connections are refused afterwards) and
-//! the body idle timeout.
+//! the signal comes completes; new connections are refused afterwards),
+//! the body idle timeout, the header-read timeout (which also closes idle
+//! keep-alive connections) and the connection limit (`[http]`).
 
 use crate::common::{harness, Options, Server};
 use http::{HeaderMap, Method};
 use imgbucket::auth::sign;
+use imgbucket::config::ConnectionOptions;
 use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -89,4 +91,94 @@ async fn stalled_body_times_out() {
     assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
     assert!(resp.contains("<Code>RequestTimeout</Code>"), "{resp}");
     s.get("/bkt/stalled").await.expect_error(404, "NoSuchKey");
+}
+
+/// A server whose connections get `header_read_timeout` and at most
+/// `max_connections` (0: no limit).
+async fn with_connections(header_read_timeout: Duration, max_connections: usize) -> Server {
+    Server::start_with(Options {
+        connections: ConnectionOptions {
+            grace: Duration::from_secs(5),
+            header_read_timeout,
+            max_connections,
+        },
+        ..Options::default()
+    })
+    .await
+}
+
+/// How long the server takes to close `conn`, reading (and returning)
+/// whatever it writes first.
+async fn time_to_close(conn: tokio::net::TcpStream) -> (Duration, String) {
+    let started = std::time::Instant::now();
+    let text = read_to_close(conn).await;
+    (started.elapsed(), text)
+}
+
+const LIVE: &[u8] = b"GET /-/health/live HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+#[tokio::test]
+async fn a_request_head_sent_too_slowly_closes_the_connection() {
+    let s = with_connections(Duration::from_millis(400), 0).await;
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(b"GET /-/health/live HTTP/1.1\r\nHost: loc")
+        .await
+        .unwrap();
+    let (waited, text) = time_to_close(conn).await;
+    assert!(
+        waited >= Duration::from_millis(300),
+        "closed after {waited:?}"
+    );
+    assert!(!text.contains("200 OK"), "{text}");
+    // The server keeps serving.
+    s.anon_get("/-/health/live").await.expect(200);
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
+    let s = with_connections(Duration::from_millis(400), 0).await;
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.write_all(LIVE).await.unwrap();
+    // The response arrives, the connection stays open for the next
+    // request, and is closed once none comes within the timeout.
+    let (waited, text) = time_to_close(conn).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        waited >= Duration::from_millis(300),
+        "closed after {waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_over_the_limit_is_answered_slow_down() {
+    let s = with_connections(Duration::from_secs(30), 2).await;
+    let held: Vec<_> = [
+        tokio::net::TcpStream::connect(s.addr).await.unwrap(),
+        tokio::net::TcpStream::connect(s.addr).await.unwrap(),
+    ]
+    .into();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    third.write_all(LIVE).await.unwrap();
+    let (_, text) = time_to_close(third).await;
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.contains("<Code>SlowDown</Code>"), "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "{text}"
+    );
+    assert_eq!(s.state.metrics.connections_refused.get(), 1);
+    assert_eq!(s.state.metrics.connections_open.get(), 2);
+
+    // A slot frees when a held connection closes.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fourth = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    fourth.write_all(LIVE).await.unwrap();
+    let mut buf = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(5), fourth.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf, b"HTTP/1.1 200");
 }
