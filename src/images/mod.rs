@@ -228,6 +228,7 @@ pub struct ProcessorMetrics {
     cache_misses: prometheus::IntCounter,
     cache_bytes: prometheus::IntGauge,
     cache_evictions: prometheus::IntCounter,
+    job_seconds: prometheus::HistogramVec,
 }
 
 impl std::fmt::Debug for ProcessorMetrics {
@@ -301,6 +302,15 @@ impl ProcessorMetrics {
                 "imgbucket_variant_cache_evictions_total",
                 "Variants evicted from the cache to stay within processing.cache_bytes.",
             ),
+            job_seconds: prometheus::HistogramVec::new(
+                prometheus::HistogramOpts::new(
+                    "imgbucket_image_job_duration_seconds",
+                    "Engine time of one pipeline (decode, operations, encode), by dialect and output: an image format, or info for the JSON answers.",
+                )
+                .buckets(JOB_SECONDS_BUCKETS.to_vec()),
+                &["dialect", "output"],
+            )
+            .expect("valid metric"),
         };
         // Every result shows from the start, at 0, so rates work at once.
         for result in JOB_RESULTS {
@@ -310,6 +320,23 @@ impl ProcessorMetrics {
             m.refused.with_label_values(&[reason]);
         }
         m
+    }
+}
+
+/// Buckets of `imgbucket_image_job_duration_seconds`: from a cached-size
+/// thumbnail (milliseconds) to a full-size AVIF of a 20 MP photo.
+const JOB_SECONDS_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The `output` label of a completed job: the image format, or `info` for
+/// the terminals answered as JSON (info, EXIF, average colour).
+fn output_label(out: &imaging::Output) -> &'static str {
+    match out {
+        imaging::Output::Image { format, .. } => {
+            format.mime().strip_prefix("image/").unwrap_or("image")
+        }
+        _ => "info",
     }
 }
 
@@ -470,7 +497,7 @@ impl Processor {
             let behind = c.evictions().saturating_sub(m.cache_evictions.get());
             m.cache_evictions.inc_by(behind);
         }
-        let collectors: [&dyn Collector; 12] = [
+        let collectors: [&dyn Collector; 13] = [
             &m.jobs_started,
             &m.jobs_ended,
             &m.queued,
@@ -483,6 +510,7 @@ impl Processor {
             &m.cache_misses,
             &m.cache_bytes,
             &m.cache_evictions,
+            &m.job_seconds,
         ];
         collectors.iter().flat_map(|c| c.collect()).collect()
     }
@@ -569,9 +597,10 @@ impl Processor {
         pipeline: &imaging::Pipeline,
         assets: imaging::Assets,
         limits: &imaging::Limits,
+        dialect: Dialect,
     ) -> Result<(imaging::Output, Vec<u8>), ProcessError> {
         let permit = self.permit().await?;
-        self.execute_with(permit, source, pipeline, assets, limits)
+        self.execute_with(permit, source, pipeline, assets, limits, dialect)
             .await
     }
 
@@ -590,6 +619,7 @@ impl Processor {
         pipeline: &imaging::Pipeline,
         assets: imaging::Assets,
         limits: &imaging::Limits,
+        dialect: Dialect,
     ) -> Result<(imaging::Output, Vec<u8>), ProcessError> {
         // The job's memory, estimated from the header (no pixel decoded).
         // A header the estimate cannot read is the engine's to report, at
@@ -620,13 +650,20 @@ impl Processor {
         let cancel = imaging::Cancel::with_deadline(deadline);
         let on_drop = cancel.on_drop();
         let ended = self.metrics.jobs_ended.clone();
+        let seconds = self.metrics.job_seconds.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let engine = engine.get_or_init(imaging::Engine::new);
+            let started = std::time::Instant::now();
             let out = engine.execute_cancellable(&source, &pipeline, &assets, &limits, &cancel);
             // Counted here, on the job's side: a job whose request was
             // dropped (the client hung up) is counted once it has stopped.
             ended.with_label_values(&[job_result(&out)]).inc();
+            if let Ok(o) = &out {
+                seconds
+                    .with_label_values(&[styles::dialect_name(dialect), output_label(o)])
+                    .observe(started.elapsed().as_secs_f64());
+            }
             out.map(|o| (o, source))
         })
         .await;
@@ -944,7 +981,7 @@ async fn compute_from(job: &Job<'_>, permit: Slot, source: Vec<u8>) -> Result<En
     let limits = proc.limits(job.dialect);
     let assets = load_assets(store, job.bucket, job.pipeline, limits.max_source_bytes).await?;
     let (out, source) = proc
-        .execute_with(permit, source, job.pipeline, assets, limits)
+        .execute_with(permit, source, job.pipeline, assets, limits, job.dialect)
         .await?;
     Ok(render_output(job.dialect, out, &source))
 }

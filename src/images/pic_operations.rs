@@ -334,7 +334,9 @@ impl Plan {
         let mut results = Vec::with_capacity(self.targets.len());
         for t in &self.targets {
             let assets = load_assets(store, bucket, &t.pipeline, limits.max_source_bytes).await?;
-            let (out, s) = proc.execute(source, &t.pipeline, assets, limits).await?;
+            let (out, s) = proc
+                .execute(source, &t.pipeline, assets, limits, Dialect::Cos)
+                .await?;
             source = s;
             match out {
                 Output::Image {
@@ -396,7 +398,13 @@ async fn original_image(
         ..Pipeline::default()
     };
     let (out, source) = proc
-        .execute(source, &ave_pipeline, imaging::Assets::default(), limits)
+        .execute(
+            source,
+            &ave_pipeline,
+            imaging::Assets::default(),
+            limits,
+            Dialect::Cos,
+        )
         .await?;
     let ave = match out {
         Output::AverageColor(c) => c,

@@ -182,6 +182,11 @@ async fn metrics_move_with_requests() {
     s.get("/met/p.jpg?x-oss-process=image/resize,w_16")
         .await
         .expect(200);
+    // A COS job with another output, and an info answer.
+    s.get("/met/p.jpg?imageMogr2/thumbnail/8x/format/png")
+        .await
+        .expect(200);
+    s.get("/met/p.jpg?iopcmd=imageinfo").await.expect(200);
     // The access line and its metrics are written once the body is sent.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let after = scrape(&s).await;
@@ -201,12 +206,18 @@ async fn metrics_move_with_requests() {
     assert!(moved(r#"imgbucket_request_duration_seconds_count{family="image"}"#) >= 2.0);
     assert!(moved("imgbucket_received_bytes_total") >= (5 + jpeg.len()) as f64);
     assert!(moved("imgbucket_sent_bytes_total") >= (15 + 2 * thumb.body.len()) as f64);
-    assert_eq!(moved("imgbucket_image_jobs_started_total"), 1.0);
+    assert_eq!(moved("imgbucket_image_jobs_started_total"), 3.0);
     assert_eq!(
         moved(r#"imgbucket_image_jobs_ended_total{result="completed"}"#),
-        1.0
+        3.0
     );
-    assert_eq!(moved("imgbucket_variant_cache_misses_total"), 1.0);
+    for (dialect, output) in [("oss", "jpeg"), ("cos", "png"), ("us3", "info")] {
+        let series = format!(
+            r#"imgbucket_image_job_duration_seconds_count{{dialect="{dialect}",output="{output}"}}"#
+        );
+        assert_eq!(moved(&series), 1.0, "{series}");
+    }
+    assert_eq!(moved("imgbucket_variant_cache_misses_total"), 3.0);
     assert_eq!(moved("imgbucket_variant_cache_hits_total"), 1.0);
     assert!(sample(&after, "imgbucket_variant_cache_bytes") > 0.0);
     assert_eq!(sample(&after, "imgbucket_processing_queued"), 0.0);
