@@ -313,7 +313,7 @@ fn webp_scan(d: &[u8], w: u32, h: u32) -> Result<u32> {
     Ok(frames)
 }
 
-/// Walks a classic TIFF's chain of IFDs (at most [`TIFF_MAX_IFDS`]) and
+/// Walks a classic TIFF's chain of IFDs (the first [`TIFF_MAX_IFDS`]) and
 /// checks that every entry's values lie inside the file, before the
 /// `tiff` crate reads the header.
 ///
@@ -328,22 +328,18 @@ fn webp_scan(d: &[u8], w: u32, h: u32) -> Result<u32> {
 fn tiff_scan(d: &[u8]) -> Result<()> {
     let bad = |why: String| Err(Error::Decode(format!("TIFF: {why}")));
     let big_endian = d.starts_with(b"MM");
-    let u16_at = |i: usize| -> Option<u16> {
-        let b: [u8; 2] = d.get(i..i.checked_add(2)?)?.try_into().ok()?;
+    // The unsigned `n`-byte field at `i`, in the file's byte order.
+    let field = |i: usize, n: usize| -> Option<u32> {
+        let b = d.get(i..i.checked_add(n)?)?;
+        let push = |acc: u32, x: &u8| (acc << 8) | u32::from(*x);
         Some(if big_endian {
-            u16::from_be_bytes(b)
+            b.iter().fold(0, push)
         } else {
-            u16::from_le_bytes(b)
+            b.iter().rev().fold(0, push)
         })
     };
-    let u32_at = |i: usize| -> Option<u32> {
-        let b: [u8; 4] = d.get(i..i.checked_add(4)?)?.try_into().ok()?;
-        Some(if big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    };
+    let u16_at = |i: usize| field(i, 2);
+    let u32_at = |i: usize| field(i, 4);
     let Some(mut ifd) = u32_at(4) else {
         return bad("truncated header".into());
     };
@@ -355,7 +351,7 @@ fn tiff_scan(d: &[u8]) -> Result<()> {
         let Some(entries) = u16_at(at) else {
             return bad(format!("IFD {n} at {at} is outside the file"));
         };
-        for e in 0..usize::from(entries) {
+        for e in 0..entries as usize {
             let entry = at + 2 + 12 * e;
             let (Some(type_code), Some(count), Some(offset)) =
                 (u16_at(entry + 2), u32_at(entry + 4), u32_at(entry + 8))
@@ -372,22 +368,24 @@ fn tiff_scan(d: &[u8]) -> Result<()> {
                 ));
             }
         }
-        match u32_at(at + 2 + 12 * usize::from(entries)) {
+        match u32_at(at + 2 + 12 * entries as usize) {
             Some(next) => ifd = next,
             // The last IFD's "next" offset may be cut off; decoders stop there.
             None => return Ok(()),
         }
     }
-    bad(format!("more than {TIFF_MAX_IFDS} IFDs"))
+    // A longer chain (a loop, or a long multi-page scan) is left to the
+    // decoder: it reads the first IFD only, and detects loops itself.
+    Ok(())
 }
 
-/// IFDs [`tiff_scan`] follows; only the first image is decoded, and a
-/// longer chain is either a loop or not a photograph.
+/// IFDs [`tiff_scan`] checks: the decoder reads only the first image's,
+/// the rest are checked in case it ever reads further.
 const TIFF_MAX_IFDS: usize = 64;
 
 /// Bytes per value of a TIFF entry type (TIFF 6.0 §2, plus BigTIFF's
 /// 8-byte types), `None` for a type readers skip.
-fn tiff_type_size(type_code: u16) -> Option<u64> {
+fn tiff_type_size(type_code: u32) -> Option<u64> {
     match type_code {
         1 | 2 | 6 | 7 => Some(1),
         3 | 8 => Some(2),
