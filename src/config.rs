@@ -31,7 +31,7 @@ impl Default for Limits {
             max_complete_body: 8 << 20,
             max_object_size: 5 << 30,
             min_part_size: 5 << 20,
-            body_idle_timeout: Duration::from_secs(60),
+            body_idle_timeout: Duration::from_secs(HttpConfig::default().body_idle_timeout_secs),
         }
     }
 }
@@ -65,8 +65,6 @@ pub struct ServerConfig {
     /// of its own (absent: such buckets answer no cross-origin request).
     pub cors: Option<CorsDefault>,
     pub limits: Limits,
-    /// How long in-flight requests may run after a shutdown signal.
-    pub shutdown_grace: Duration,
     /// Image processing: concurrency, cache, per-dialect limits.
     pub processing: ProcessingConfig,
     /// The lifecycle sweeper: whether it runs, how often, how much a tick
@@ -76,8 +74,9 @@ pub struct ServerConfig {
     pub health: HealthConfig,
     /// Access to `/-/metrics`.
     pub metrics: MetricsConfig,
-    /// Connection timeouts and the connection limit.
-    pub http: HttpConfig,
+    /// Connection timeouts, the connection limit and the shutdown grace
+    /// (`[http]`, checked).
+    pub connections: ConnectionOptions,
 }
 
 /// `[http]` in the config file: how long a client may hold a connection
@@ -147,11 +146,13 @@ pub struct ConnectionOptions {
 }
 
 impl Default for ConnectionOptions {
+    /// `[http]`'s defaults, with a 10 s grace.
     fn default() -> Self {
+        let http = HttpConfig::default();
         ConnectionOptions {
             grace: Duration::from_secs(10),
-            header_read_timeout: Duration::from_secs(30),
-            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(http.header_read_timeout_secs),
+            max_connections: http.max_connections,
         }
     }
 }

@@ -284,9 +284,7 @@ async fn build_config(
         limits.max_xml_body = n;
     }
     limits.body_idle_timeout = file.http.body_idle_timeout()?;
-    let shutdown_grace = Duration::from_secs(10);
-    // Checked here, with the rest of the file, before anything starts.
-    file.http.connection_options(shutdown_grace)?;
+    let connections = file.http.connection_options(Duration::from_secs(10))?;
     let config = ServerConfig {
         addr: args.addr.or(file.addr).unwrap_or(default_addr),
         data_dir,
@@ -298,13 +296,12 @@ async fn build_config(
         credentials,
         users: file.users,
         limits,
-        shutdown_grace,
         processing: file.processing,
         lifecycle: file.lifecycle,
         cors: file.cors,
         health: file.health,
         metrics: file.metrics,
-        http: file.http,
+        connections,
     };
     Ok((config, storage, generated))
 }
@@ -422,8 +419,7 @@ async fn serve(args: ServeArgs, file: FileConfig) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("imgbucket listening on http://{local}");
     tracing::info!(addr = %local, data = %config.data_dir.display(), region = %config.region, "started");
-    let connections = config.http.connection_options(config.shutdown_grace)?;
-    imgbucket::server::run(listener, state, shutdown, connections).await;
+    imgbucket::server::run(listener, state, shutdown, config.connections).await;
     tracing::info!("stopped");
     Ok(())
 }

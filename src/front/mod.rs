@@ -208,20 +208,23 @@ fn new_request_id() -> String {
     format!("{:08X}{:08X}", prefix, n as u32)
 }
 
+/// The `Host` header as text (empty when absent or not ASCII).
+fn host_header(headers: &http::HeaderMap) -> &str {
+    headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
 /// The answer on a connection over `[http] max_connections`: 503
 /// `SlowDown` in the envelope of the client's vendor, which SDKs retry
 /// with back-off. The request is not routed; nothing is read or stored.
 pub fn refuse_connection<B>(req: &Request<B>) -> Response<Body> {
     let request_id = new_request_id();
-    let host = req
-        .headers()
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let site = ErrorSite {
         resource: req.uri().path(),
         request_id: &request_id,
-        host,
+        host: host_header(req.headers()),
     };
     let vendor = Vendor::detect(req.uri(), req.headers());
     ApiError::SlowDown("too many connections open (max_connections)".into()).into_response(
@@ -248,12 +251,7 @@ where
     // before routing; the response is adapted back at the end.
     let vendor = Vendor::detect(&parts.uri, &parts.headers);
     vendor::add_request_twins(&mut parts.headers, vendor);
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let host = host_header(&parts.headers).to_string();
     let site = |resource| ErrorSite {
         resource,
         request_id: &request_id,
