@@ -91,7 +91,7 @@ pub enum StyleCommand {
 }
 
 /// `imgbucket image-config ...`: the bucket image settings document
-/// (separators, source protection).
+/// (separators, source protection, metadata policy).
 #[derive(clap::Subcommand, Debug)]
 pub enum ImageConfigCommand {
     /// Print the bucket's image settings (defaults when never set).

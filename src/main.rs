@@ -55,7 +55,7 @@ enum Command {
     #[command(subcommand)]
     Style(client_cli::StyleCommand),
     /// Read or replace a bucket's image settings (separators, source
-    /// protection).
+    /// protection, metadata policy).
     #[command(subcommand)]
     ImageConfig(client_cli::ImageConfigCommand),
     /// Fetch a processed variant of an object, signed.

@@ -16,11 +16,13 @@
 //!
 //! Metadata policy (design): the source's ICC profile is kept in JPEG and
 //! PNG output unless `strip_metadata`; EXIF is kept only for JPEG → JPEG
-//! (again unless stripped), with its Orientation reset to 1 when the
-//! pipeline applied it to the pixels (libvips does the same), so that no
-//! viewer rotates the image a second time. Only RGB profiles are carried
-//! (the output is always RGB). WebP, AVIF, GIF, BMP and TIFF output carry
-//! no metadata.
+//! (again unless stripped), as much of it as the bucket's
+//! [`crate::MetadataPolicy`] says ([`crate::metadata`]: never the
+//! original's preview, the size tags set to the output's), with its
+//! Orientation reset to 1 when the pipeline applied it to the pixels
+//! (libvips does the same), so that no viewer rotates the image a second
+//! time. Only RGB profiles are carried (the output is always RGB). WebP,
+//! AVIF, GIF, BMP and TIFF output carry no metadata.
 //!
 //! Encoding rules (design; as the users' docs state them, e.g.
 //! `docs/oss-dialect.md`, "Actions": `format`, and `docs/us3.md`,
@@ -254,15 +256,13 @@ impl Engine {
             .icc
             .as_deref()
             .filter(|p| keep_meta && p.get(16..20) == Some(b"RGB "));
-        let mut exif = None;
-        if keep_meta && format == Format::Jpeg && header.format == Format::Jpeg {
-            if let Some(mut e) = header.jpeg.as_ref().and_then(|j| j.exif.clone()) {
-                if work.oriented {
-                    crate::jpeg::reset_orientation(&mut e);
-                }
-                exif = Some(e);
-            }
-        }
+        let (w, h) = work.size();
+        let exif = header
+            .jpeg
+            .as_ref()
+            .and_then(|j| j.exif.as_deref())
+            .filter(|_| keep_meta && format == Format::Jpeg && header.format == Format::Jpeg)
+            .and_then(|e| crate::metadata::for_output(e, opts.metadata, w, h, work.oriented));
         let mut params = EncodeParams {
             format,
             quality,
@@ -270,7 +270,6 @@ impl Engine {
             icc,
             exif: exif.as_deref(),
         };
-        let (w, h) = work.size();
         let lossy = matches!(format, Format::Jpeg | Format::Webp | Format::Avif);
         let mut bytes = encode::encode(&work.frames, work.opaque, &params)?;
 

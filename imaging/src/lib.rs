@@ -23,6 +23,7 @@ pub mod fonts;
 pub mod geometry;
 mod jpeg;
 pub mod memory;
+mod metadata;
 pub mod pipeline;
 mod probe;
 pub mod shapes;

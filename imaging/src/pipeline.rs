@@ -57,7 +57,14 @@ impl Pipeline {
     /// True when the pipeline does nothing to the pixels nor the encoding
     /// (the executor may then return the source bytes unchanged).
     pub fn is_identity(&self) -> bool {
-        self.ops.is_empty() && self.terminal.is_none() && self.output == OutputOptions::default()
+        // The metadata policy alone changes nothing: an untouched source is
+        // answered as stored, metadata and all.
+        self.ops.is_empty()
+            && self.terminal.is_none()
+            && OutputOptions {
+                metadata: MetadataPolicy::default(),
+                ..self.output.clone()
+            } == OutputOptions::default()
     }
 }
 
@@ -446,10 +453,36 @@ pub struct OutputOptions {
     pub quality: Option<Quality>,
     /// Progressive JPEG (ignored for other outputs unless `format` converts).
     pub progressive: bool,
-    /// Drop EXIF/ICC/XMP metadata.
+    /// Drop EXIF/ICC/XMP metadata (the vendors' explicit controls, e.g.
+    /// Tencent `strip`): wins over `metadata`.
     pub strip_metadata: bool,
+    /// What the output keeps of the source's metadata otherwise: the
+    /// bucket's setting, not the request's (the dialect parsers leave the
+    /// default).
+    #[serde(default)]
+    pub metadata: MetadataPolicy,
     /// Tencent size-limit: target byte size for JPEG output.
     pub size_limit: Option<SizeLimit>,
+}
+
+/// How much of the source's metadata a processed image carries
+/// (`docs/styles.md`, "Metadata"). ICC profiles are kept by all three:
+/// they are needed to show the colours right. EXIF is carried only from a
+/// JPEG to a JPEG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetadataPolicy {
+    /// Every EXIF tag the source has, as the vendors do, except the
+    /// camera's embedded preview (IFD1), which shows the original and not
+    /// the output.
+    Keep,
+    /// EXIF reduced to a list of tags that describe the picture and its
+    /// author (camera, exposure, dates, artist, copyright); GPS, maker
+    /// notes, serial numbers and the preview are dropped.
+    #[default]
+    Safe,
+    /// No EXIF: only the ICC profile.
+    Strip,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -195,3 +195,52 @@ fn corpus_pngs_and_gifs() {
         );
     }
 }
+
+/// The APP1 EXIF segment's length in a JPEG (0 without one).
+fn exif_segment_len(jpeg: &[u8]) -> usize {
+    let mut at = 2;
+    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF {
+        let marker = jpeg[at + 1];
+        let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        if marker == 0xDA {
+            break;
+        }
+        if marker == 0xE1 && jpeg[at + 4..].starts_with(b"Exif\0\0") {
+            return len;
+        }
+        at += 2 + len;
+    }
+    0
+}
+
+/// Real camera EXIF (issue: a 300 px thumbnail weighed 65.7 KB, 41.7 KB
+/// of it the source's EXIF): the default policy keeps a few hundred bytes
+/// of it, `keep` everything but the preview, `strip` nothing.
+#[test]
+fn corpus_camera_exif_fits_the_thumbnail() {
+    let src =
+        std::fs::read(corpus_root().join("jpeg/elephants-5640x3172-progressive.jpg")).unwrap();
+    let source_exif = exif_segment_len(&src);
+    assert!(source_exif > 41_000, "{source_exif}");
+    let thumb = |metadata: MetadataPolicy| {
+        let p = Pipeline {
+            ops: vec![fit_w(300)],
+            output: OutputOptions {
+                metadata,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        match run(&src, &p).unwrap() {
+            Output::Image { bytes, .. } => bytes,
+            o => panic!("{o:?}"),
+        }
+    };
+    let safe = thumb(MetadataPolicy::default());
+    assert!(safe.len() <= 30_000, "default policy: {} bytes", safe.len());
+    assert!((1..1_000).contains(&exif_segment_len(&safe)));
+    // The 33 KB maker note stays; the 7.2 KB preview and IFD1 go.
+    let keep = exif_segment_len(&thumb(MetadataPolicy::Keep));
+    assert!((33_290..source_exif - 7_249).contains(&keep), "{keep}");
+    assert_eq!(exif_segment_len(&thumb(MetadataPolicy::Strip)), 0);
+}

@@ -691,25 +691,29 @@ async fn process(
     dialect: Dialect,
     directive: Directive,
 ) -> Result<Response<Body>, ProcessError> {
-    let pipeline = resolve(&*cx.state.store, bucket, directive).await?;
+    let pipeline = resolve(cx.state, bucket, directive).await?;
     respond(cx, bucket, key, dialect, &pipeline).await
 }
 
-/// Turns a directive into a pipeline, loading a style when named.
+/// Turns a directive on an object of `bucket` into a pipeline, loading a
+/// style when named, with the bucket's metadata policy (a setting of the
+/// source's bucket, whichever bucket an output is saved to).
 async fn resolve(
-    store: &dyn Store,
+    state: &ImageService,
     bucket: &str,
     directive: Directive,
 ) -> Result<imaging::Pipeline, ProcessError> {
-    match directive {
-        Directive::Pipeline(p) => Ok(p),
+    let mut pipeline = match directive {
+        Directive::Pipeline(p) => p,
         Directive::Style(name) => {
-            let rec = styles::load_style(store, bucket, &name)
+            let rec = styles::load_style(&*state.store, bucket, &name)
                 .await?
                 .ok_or(ProcessError::NoSuchStyle(name))?;
-            Ok(dialects::parse_style(rec.dialect(), &rec.content)?)
+            dialects::parse_style(rec.dialect(), &rec.content)?
         }
-    }
+    };
+    pipeline.output.metadata = state.image_config(bucket).await?.metadata;
+    Ok(pipeline)
 }
 
 /// The processed ETag: 32 hex digits of SHA-256 over the source ETag, the
@@ -1095,7 +1099,7 @@ async fn saveas(
             "Access Denied: cannot write to bucket {target_bucket:?}"
         )));
     }
-    let pipeline = resolve(store, bucket, save.process).await?;
+    let pipeline = resolve(cx.state, bucket, save.process).await?;
     let proc = &cx.state.process;
     let head = store.head_object(bucket, key).await?;
     let limits = proc.limits(Dialect::Oss);

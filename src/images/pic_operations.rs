@@ -217,7 +217,7 @@ async fn plan(
         }
         // Styles are looked up in the source's bucket (where the request
         // is addressed), as for a download.
-        let pipeline = resolve(store, bucket, rule.directive).await?;
+        let pipeline = resolve(cx.state, bucket, rule.directive).await?;
         if pipeline.terminal.is_some() {
             return Err(ProcessError::Dialect(
                 DialectError::invalid(

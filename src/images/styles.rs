@@ -98,6 +98,9 @@ pub struct ImageConfig {
     pub protect_source: bool,
     /// Key suffixes protection applies to (case-insensitive); empty = all.
     pub protected_suffixes: Vec<String>,
+    /// What processed images keep of the source's metadata: `keep`,
+    /// `safe` (the default) or `strip` (`docs/styles.md`, "Metadata").
+    pub metadata: imaging::MetadataPolicy,
 }
 
 impl ImageConfig {
@@ -539,6 +542,7 @@ mod tests {
             separators: vec!["!".into()],
             protect_source: true,
             protected_suffixes: vec![".JPG".into()],
+            ..ImageConfig::default()
         };
         assert!(cfg.protects("a/b.jpg"));
         assert!(!cfg.protects("a/b.png"));

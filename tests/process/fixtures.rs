@@ -118,6 +118,55 @@ pub fn f10() -> Vec<u8> {
     with_app1(&jpeg(&halves(640, 427), 90), &exif)
 }
 
+/// A camera's JPEG, 1200×800: EXIF as cameras write it (little-endian):
+/// IFD0 {Make "Cam", Orientation 1, Exif and GPS pointers}, the Exif IFD
+/// {PixelX/YDimension 1200×800, a 4000-byte MakerNote},
+/// the GPS IFD {GPSLatitudeRef "N"}, then IFD1 and its preview (a real
+/// 160×107 JPEG) at the end.
+pub fn camera_jpeg() -> Vec<u8> {
+    let preview = jpeg(&halves(160, 107), 90);
+    let mut t: Vec<u8> = b"II*\0\x08\0\0\0".to_vec();
+    let entry = |t: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: u32| {
+        for b in [
+            &tag.to_le_bytes()[..],
+            &kind.to_le_bytes(),
+            &count.to_le_bytes(),
+        ] {
+            t.extend_from_slice(b);
+        }
+        t.extend_from_slice(&value.to_le_bytes());
+    };
+    // IFD0 at 8, 4 entries: ends at 62.
+    t.extend_from_slice(&4u16.to_le_bytes());
+    entry(&mut t, 0x010F, 2, 4, u32::from_le_bytes(*b"Cam\0"));
+    entry(&mut t, 0x0112, 3, 1, 1);
+    entry(&mut t, 0x8769, 4, 1, 62);
+    let gps_at = 62 + 2 + 3 * 12 + 4 + 4000;
+    entry(&mut t, 0x8825, 4, 1, gps_at);
+    let ifd1_at = gps_at + 2 + 12 + 4;
+    t.extend_from_slice(&ifd1_at.to_le_bytes());
+    // Exif IFD at 62, 3 entries: ends at 104, then the note.
+    t.extend_from_slice(&3u16.to_le_bytes());
+    entry(&mut t, 0x927C, 7, 4000, 104);
+    entry(&mut t, 0xA002, 4, 1, 1200);
+    entry(&mut t, 0xA003, 3, 1, 800);
+    t.extend_from_slice(&0u32.to_le_bytes());
+    t.extend((0..4000u32).map(|k| (k % 251) as u8));
+    assert_eq!(t.len() as u32, gps_at);
+    t.extend_from_slice(&1u16.to_le_bytes());
+    entry(&mut t, 0x0001, 2, 2, u32::from_le_bytes(*b"N\0\0\0"));
+    t.extend_from_slice(&0u32.to_le_bytes());
+    // IFD1: the preview's offset and length, then the preview.
+    t.extend_from_slice(&2u16.to_le_bytes());
+    entry(&mut t, 0x0201, 4, 1, ifd1_at + 2 + 24 + 4);
+    entry(&mut t, 0x0202, 4, 1, preview.len() as u32);
+    t.extend_from_slice(&0u32.to_le_bytes());
+    t.extend_from_slice(&preview);
+    let mut payload = b"Exif\0\0".to_vec();
+    payload.extend_from_slice(&t);
+    with_app1(&jpeg(&halves(1200, 800), 90), &payload)
+}
+
 /// An EXIF APP1 payload (`Exif\0\0` + big-endian TIFF) with IFD0 entries of
 /// ASCII strings and SHORTs.
 pub fn exif_payload(ascii: &[(u16, &str)], shorts: &[(u16, u16)]) -> Vec<u8> {

@@ -2,6 +2,8 @@
 //! `sys/saveas` over HTTP (docs/oss-dialect.md, docs/styles.md).
 
 use crate::common::*;
+use crate::fixtures::{camera_jpeg, with_icc};
+use crate::measure::{jpeg_has_exif, jpeg_has_icc, jpeg_segments};
 
 const B: &str = "examplebucket";
 
@@ -216,4 +218,95 @@ async fn saveas_writes_the_result() {
     s.anon("POST", &format!("/{B}/f1.jpg?x-oss-process"), &[], "")
         .await
         .expect(403);
+}
+
+/// The EXIF fields of a JPEG's APP1 segment (tag, IFD, shown value).
+fn exif_tags(jpeg: &[u8]) -> Vec<(exif::Tag, exif::In, String)> {
+    let Some((_, app1)) = jpeg_segments(jpeg)
+        .into_iter()
+        .find(|(m, d)| *m == 0xE1 && d.starts_with(b"Exif\0\0"))
+    else {
+        return Vec::new();
+    };
+    let parsed = exif::Reader::new().read_raw(app1[6..].to_vec()).unwrap();
+    parsed
+        .fields()
+        .map(|f| (f.tag, f.ifd_num, f.display_value().to_string()))
+        .collect()
+}
+
+fn tag_value(tags: &[(exif::Tag, exif::In, String)], tag: exif::Tag) -> Option<&str> {
+    tags.iter()
+        .find(|(t, i, _)| *t == tag && *i == exif::In::PRIMARY)
+        .map(|(_, _, v)| v.as_str())
+}
+
+/// The APP1 segment's size in bytes (0 without one).
+fn exif_len(jpeg: &[u8]) -> usize {
+    jpeg_segments(jpeg)
+        .iter()
+        .find(|(m, d)| *m == 0xE1 && d.starts_with(b"Exif\0\0"))
+        .map_or(0, |(_, d)| d.len())
+}
+
+/// The bucket's `metadata` setting decides what a processed JPEG keeps of
+/// the camera's EXIF; the camera's preview of the original never survives,
+/// and the size tags give the output's size (docs/styles.md, "Metadata").
+#[tokio::test]
+async fn metadata_policy_is_a_bucket_setting() {
+    use exif::Tag;
+    let s = server().await;
+    let src = with_icc(&camera_jpeg());
+    let src_tags = exif_tags(&src);
+    assert!(src_tags.iter().any(|(_, i, _)| *i == exif::In::THUMBNAIL));
+    s.put(&format!("/{B}/camera.jpg"), src.clone())
+        .await
+        .expect(200);
+    let thumb = format!("/{B}/camera.jpg?x-oss-process=image/resize,w_300");
+
+    // The default is `safe`: the description of the picture only.
+    let cfg = s.get(&format!("/{B}?x-imgbucket-image-config")).await;
+    cfg.expect(200);
+    assert_eq!(cfg.json()["metadata"], "safe");
+    let safe = s.get(&thumb).await;
+    safe.expect_image("image/jpeg");
+    assert_eq!(safe.dims(), (300, 200));
+    let tags = exif_tags(&safe.body);
+    assert_eq!(tag_value(&tags, Tag::Make), Some("\"Cam\""));
+    assert_eq!(tag_value(&tags, Tag::PixelXDimension), Some("300"));
+    assert_eq!(tag_value(&tags, Tag::PixelYDimension), Some("200"));
+    for gone in [Tag::MakerNote, Tag::GPSLatitudeRef] {
+        assert_eq!(tag_value(&tags, gone), None, "{gone} kept by safe");
+    }
+    assert!(tags.iter().all(|(_, i, _)| *i == exif::In::PRIMARY));
+    assert!(jpeg_has_icc(&safe.body));
+    assert!(exif_len(&safe.body) < 200, "{}", exif_len(&safe.body));
+
+    // `keep`: every tag, the maker note's bytes where they were, no preview.
+    s.image_config(B, r#"{"metadata": "keep"}"#)
+        .await
+        .expect(200);
+    let keep = s.get(&thumb).await;
+    keep.expect_image("image/jpeg");
+    let tags = exif_tags(&keep.body);
+    assert!(tag_value(&tags, Tag::MakerNote).is_some());
+    assert_eq!(tag_value(&tags, Tag::GPSLatitudeRef), Some("N"));
+    assert_eq!(tag_value(&tags, Tag::PixelXDimension), Some("300"));
+    assert!(tags.iter().all(|(_, i, _)| *i == exif::In::PRIMARY));
+    // Cut where IFD1 began (the fixture's byte 4122), after the 6-byte
+    // `Exif\0\0`: IFD1 and the preview are gone.
+    assert_eq!(exif_len(&keep.body), 6 + 4122, "of {}", exif_len(&src));
+    assert_ne!(keep.header("etag"), safe.header("etag"));
+
+    // `strip`: the colour profile only.
+    s.image_config(B, r#"{"metadata": "strip"}"#)
+        .await
+        .expect(200);
+    let strip = s.get(&thumb).await;
+    assert!(!jpeg_has_exif(&strip.body) && jpeg_has_icc(&strip.body));
+
+    // Other values are refused, and the original is served as stored.
+    let bad = s.image_config(B, r#"{"metadata": "all"}"#).await;
+    bad.expect(400);
+    assert_eq!(s.get(&format!("/{B}/camera.jpg")).await.body, src);
 }
