@@ -27,7 +27,9 @@ const REQUESTS: &[&str] = &[
     "image/resize,w_2000",
     "image/quality,q_80",
     "image/format,png",
+    "image/resize,w_1200/format,png",
     "image/format,webp",
+    "image/resize,w_1200/format,webp",
     "image/resize,w_1200/format,avif",
     "image/blur,r_3,s_2",
     "image/blur,r_50,s_50",
@@ -66,6 +68,9 @@ fn main() {
         height: info.height,
         frames: 1,
         orientation: info.orientation,
+        // As the engine assumes for a format that can carry alpha (its
+        // header check is crate-private; the photos here are JPEGs).
+        alpha: info.format != imaging::Format::Jpeg,
     };
     let engine = Engine::new();
     println!(

@@ -19,6 +19,7 @@ fn exercise(pipeline: &imaging::Pipeline, limits: &imaging::Limits) {
             height: h,
             frames,
             orientation: Some(6),
+            alpha: true,
         };
         let _ = estimate(pipeline, src, Some(imaging::Format::Jpeg), limits);
         let _ = estimate(pipeline, src, None, limits);

@@ -4,7 +4,8 @@
 //! that memory stays within what those limits allow.
 //!
 //! The first input byte picks a pipeline (thumbnail, info, rotate, crop,
-//! format change, blur...); the rest is the source image. Properties: no
+//! format change, blur...) and a metadata policy; the rest is the source
+//! image. Properties: no
 //! panic; no single allocation and no peak of live heap over `CAP`, a
 //! bound derived from the limits. An over-cap allocation is refused by the
 //! allocator, which makes the process abort: libFuzzer reports it as a
@@ -140,7 +141,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let pipelines = pipelines();
-    let pipeline = &pipelines[usize::from(which) % pipelines.len()];
+    let mut pipeline = pipelines[usize::from(which) % pipelines.len()].clone();
+    // The byte's top bits pick the bucket's metadata policy: `keep` and
+    // `safe` each rewrite the source's EXIF their own way.
+    pipeline.output.metadata = [
+        imaging::MetadataPolicy::Keep,
+        imaging::MetadataPolicy::Safe,
+        imaging::MetadataPolicy::Strip,
+    ][usize::from(which >> 6) % 3];
     let _ = imaging::probe(source, &limits());
-    let _ = engine().execute(source, pipeline, &imaging::Assets::default(), &limits());
+    let _ = engine().execute(source, &pipeline, &imaging::Assets::default(), &limits());
 });

@@ -27,6 +27,13 @@ const WEBP_MAX_SIDE: u32 = 16383;
 /// image; at 8, files are 13 % smaller but take 3–6 times as long.
 const AVIF_SPEED: u8 = 10;
 
+/// Largest PNG (in pixels) compressed with zlib level 6; larger ones use
+/// fdeflate's fast mode. Measured on the corpus (`dragonfly`, 13 MP, one
+/// core): level 6 costs 345 ns per pixel (4.6 s for the photo), fast mode
+/// 23.5 ns, for 4–16 % more bytes (2–5 % at thumbnail sizes). 1920×1080
+/// still gets level 6 (0.7 s).
+pub(crate) const PNG_BEST_MAX_PIXELS: u64 = 1 << 21;
+
 /// How to encode.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EncodeParams<'a> {
@@ -74,9 +81,14 @@ pub(crate) fn encode(frames: &[Frame], opaque: bool, p: &EncodeParams<'_>) -> Re
         Format::Jpeg => encode_jpeg(img, opaque, p),
         Format::Png => {
             let mut out = Vec::new();
+            let compression = if u64::from(w) * u64::from(h) <= PNG_BEST_MAX_PIXELS {
+                image::codecs::png::CompressionType::Default
+            } else {
+                image::codecs::png::CompressionType::Fast
+            };
             let mut enc = image::codecs::png::PngEncoder::new_with_quality(
                 &mut out,
-                image::codecs::png::CompressionType::Default,
+                compression,
                 image::codecs::png::FilterType::Adaptive,
             );
             if let Some(icc) = p.icc {

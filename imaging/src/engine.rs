@@ -203,6 +203,7 @@ impl Engine {
             height: header.height,
             frames: decoded_frames,
             orientation,
+            alpha: probe::may_have_alpha(source, header.format),
         };
         let priced_format = (pipeline.terminal.is_none()).then_some(out_format);
         budget::check_pipeline(pipeline, priced, priced_format, limits)?;

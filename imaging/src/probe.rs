@@ -249,6 +249,40 @@ fn webp_bitstream_dims(id: &[u8], data: &[u8]) -> Option<(u32, u32)> {
     }
 }
 
+/// Whether a source may have transparent pixels, from its header (the
+/// work budget prices WebP's alpha plane by it): never for JPEG; for PNG
+/// when its colour type has alpha or a `tRNS` chunk comes before the image
+/// data; for WebP when the extended header's alpha flag or the lossless
+/// bitstream's says so; always assumed for the other formats.
+pub(crate) fn may_have_alpha(data: &[u8], format: Format) -> bool {
+    match format {
+        Format::Jpeg => false,
+        Format::Png => {
+            // IHDR's colour type: 4 grey + alpha, 6 RGBA.
+            if matches!(data.get(25), Some(4 | 6)) {
+                return true;
+            }
+            let mut at = 8usize;
+            while let Some(head) = data.get(at..at.saturating_add(8)) {
+                let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+                match &head[4..8] {
+                    b"tRNS" => return true,
+                    b"IDAT" | b"IEND" => return false,
+                    _ => at = at.saturating_add(12).saturating_add(len),
+                }
+            }
+            false
+        }
+        Format::Webp => riff_chunks(data.get(12..).unwrap_or_default()).any(|(id, d)| match id {
+            b"VP8X" => d.first().is_some_and(|flags| flags & 0x10 != 0),
+            b"VP8L" if d.len() >= 5 => d[4] & 0x10 != 0,
+            b"ALPH" => true,
+            _ => false,
+        }),
+        _ => true,
+    }
+}
+
 /// The chunks of a RIFF body: `(fourcc, data)`. A chunk longer than what
 /// is left yields what is left, and ends the walk: decoders read such a
 /// truncated chunk too, so its header must be checked as well.
@@ -532,4 +566,45 @@ pub fn probe(data: &[u8], limits: &Limits) -> Result<ImageInfo> {
         orientation,
         exif: exif.as_ref().map(exif_fields).unwrap_or_default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ExtendedColorType, ImageEncoder};
+
+    fn png(colour: ExtendedColorType, px: &[u8], trns: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut out)
+            .write_image(px, 2, 1, colour)
+            .expect("a PNG");
+        if trns {
+            // A tRNS chunk (contents unchecked here) right after IHDR.
+            let chunk = [0, 0, 0, 6, b't', b'R', b'N', b'S', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            out.splice(33..33, chunk);
+        }
+        out
+    }
+
+    #[test]
+    fn alpha_is_read_from_the_header() {
+        let rgb = png(ExtendedColorType::Rgb8, &[1, 2, 3, 4, 5, 6], false);
+        assert!(!may_have_alpha(&rgb, Format::Png));
+        let with_trns = png(ExtendedColorType::Rgb8, &[1, 2, 3, 4, 5, 6], true);
+        assert!(may_have_alpha(&with_trns, Format::Png));
+        let rgba = png(ExtendedColorType::Rgba8, &[1, 2, 3, 255, 5, 6, 7, 0], false);
+        assert!(may_have_alpha(&rgba, Format::Png));
+        assert!(!may_have_alpha(b"\xFF\xD8\xFF", Format::Jpeg));
+        let opaque = webp::Encoder::from_rgba(&[9, 9, 9, 255, 9, 9, 9, 255], 2, 1)
+            .encode_simple(false, 80.0)
+            .expect("a WebP");
+        assert!(!may_have_alpha(&opaque, Format::Webp));
+        let clear = webp::Encoder::from_rgba(&[9, 9, 9, 255, 9, 9, 9, 0], 2, 1)
+            .encode_simple(false, 80.0)
+            .expect("a WebP");
+        assert!(may_have_alpha(&clear, Format::Webp));
+        // Formats without a check, and truncated headers, are assumed to.
+        assert!(may_have_alpha(b"GIF89a", Format::Gif));
+        assert!(!may_have_alpha(&rgb[..20], Format::Png));
+    }
 }
