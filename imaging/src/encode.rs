@@ -34,6 +34,16 @@ const AVIF_SPEED: u8 = 10;
 /// still gets level 6 (0.7 s).
 pub(crate) const PNG_BEST_MAX_PIXELS: u64 = 1 << 21;
 
+/// Largest JPEG (in pixels) written with optimized Huffman tables
+/// (libjpeg-turbo's `optimize_coding`: a second pass that fits the tables
+/// to the image; the pixels are the same). Measured on the nine corpus
+/// photos, one core: 3.6 % fewer bytes at 300 px wide and 2.3 % at 1200 px,
+/// for 0.3 ms and 3 ms more per image (under 1 % and 2 % of the request).
+/// The encoding step takes 2.4 times as long at every size, and it is most
+/// of a full-size re-encode, so larger outputs keep the standard tables.
+/// Progressive JPEGs always get optimized ones.
+pub(crate) const JPEG_OPTIMIZE_MAX_PIXELS: u64 = 1 << 21;
+
 /// How to encode.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EncodeParams<'a> {
@@ -183,6 +193,8 @@ fn encode_jpeg(img: &RgbaImage, opaque: bool, p: &EncodeParams<'_>) -> Result<Ve
         .map_err(enc_err)?;
     c.set_subsamp(turbojpeg::Subsamp::Sub2x2).map_err(enc_err)?;
     c.set_progressive(p.progressive).map_err(enc_err)?;
+    c.set_optimize((w as u64) * (h as u64) <= JPEG_OPTIMIZE_MAX_PIXELS)
+        .map_err(enc_err)?;
     let out = if opaque {
         // libjpeg-turbo ignores the alpha byte of RGBA input: no copy.
         let image = turbojpeg::Image {
@@ -247,4 +259,57 @@ fn encode_webp(frames: &[Frame], quality: u8) -> Result<Vec<u8>> {
     enc.try_encode()
         .map(|m| m.to_vec())
         .map_err(|e| Error::Encode(format!("animated WebP: {e:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A JPEG of `w`×`h` noisy pixels through [`encode`] (quality 80).
+    fn jpeg_of(w: u32, h: u32) -> Vec<u8> {
+        let mut seed = 7u32;
+        let img = RgbaImage::from_fn(w, h, |x, y| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let n = (seed >> 24) as u8 / 4;
+            image::Rgba([(x % 256) as u8 ^ n, (y % 256) as u8, n, 255])
+        });
+        let frames = [Frame { img, delay_ms: 0 }];
+        let params = EncodeParams {
+            format: Format::Jpeg,
+            quality: 80,
+            progressive: false,
+            icc: None,
+            exif: None,
+        };
+        encode(&frames, true, &params).expect("a JPEG")
+    }
+
+    /// The Huffman tables: the payloads of every DHT segment.
+    fn huffman_tables(jpeg: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut at = 2;
+        while at + 4 <= jpeg.len() && jpeg[at] == 0xFF && jpeg[at + 1] != 0xDA {
+            let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+            if jpeg[at + 1] == 0xC4 {
+                out.push(jpeg[at + 4..at + 2 + len].to_vec());
+            }
+            at += 2 + len;
+        }
+        out
+    }
+
+    #[test]
+    fn small_jpegs_get_tables_of_their_own() {
+        // Optimized tables differ from image to image; the standard ones
+        // (Annex K) are the same whatever the pixels.
+        let a = huffman_tables(&jpeg_of(300, 200));
+        let b = huffman_tables(&jpeg_of(320, 200));
+        assert!(!a.is_empty());
+        assert_ne!(a, b, "standard tables on a thumbnail");
+        let side = 1 << 11; // 2048 × 2048 > JPEG_OPTIMIZE_MAX_PIXELS
+        assert!(u64::from(side * side) > JPEG_OPTIMIZE_MAX_PIXELS);
+        let c = huffman_tables(&jpeg_of(side, side));
+        let d = huffman_tables(&jpeg_of(side + 8, side));
+        assert_eq!(c, d, "a large output keeps the standard tables");
+    }
 }

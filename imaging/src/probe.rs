@@ -580,7 +580,9 @@ mod tests {
             .expect("a PNG");
         if trns {
             // A tRNS chunk (contents unchecked here) right after IHDR.
-            let chunk = [0, 0, 0, 6, b't', b'R', b'N', b'S', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            let chunk = [
+                0, 0, 0, 6, b't', b'R', b'N', b'S', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            ];
             out.splice(33..33, chunk);
         }
         out
