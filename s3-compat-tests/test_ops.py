@@ -1,4 +1,4 @@
-"""The operator's endpoints against the built binary (docs/operations.md):
+"""The operator's endpoints against the built binary (docs/monitoring.md):
 health probes and the Prometheus metrics, read with plain `requests`
 as a load balancer and a Prometheus server would, after a few boto3
 operations and a thumbnail request."""

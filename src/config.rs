@@ -337,7 +337,7 @@ pub struct FileConfig {
     /// `[cors]`: the CORS rule of every bucket that has no configuration
     /// of its own (absent: such buckets answer no cross-origin request).
     pub cors: Option<CorsDefault>,
-    /// `[health]`: the readiness check (docs/operations.md).
+    /// `[health]`: the readiness check (docs/monitoring.md).
     #[serde(default)]
     pub health: HealthConfig,
     /// `[metrics]`: who may read `/-/metrics`.

@@ -1,5 +1,6 @@
-//! The operator's endpoints under `/-/` (docs/operations.md): the health
-//! probes answer without credentials, readiness follows the store.
+//! The operator's endpoints under `/-/` (docs/monitoring.md,
+//! docs/operations.md): the health probes answer without credentials,
+//! readiness follows the store.
 
 use crate::common::{Options, Server, SECRET_KEY};
 use async_trait::async_trait;
