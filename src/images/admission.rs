@@ -6,10 +6,15 @@
 //! A job is admitted in two steps, because its estimate needs the source's
 //! header and the source is read only once a slot is held (so at most
 //! `concurrency` sources are in memory): [`Admission::slot`] first, then
-//! [`Slot::reserve`] with the estimate. Both wait in one bounded queue:
-//! at most `queue_depth` requests wait at once, each for at most
-//! `queue_timeout` from its arrival; past either the caller answers 503
-//! `SlowDown`. A job that alone needs more than the whole budget is
+//! [`Slot::reserve`] with the estimate. At most `queue_depth` requests
+//! wait for a slot at once, and every wait lasts at most `queue_timeout`
+//! from the request's arrival; past either the caller answers 503
+//! `SlowDown`. Each of the two waits is first come, first served: what is
+//! freed goes to the oldest waiter, and a newcomer never passes it
+//! (waking every waiter to race for it let some wait until their deadline
+//! while later ones ran). They are two lines, not one: a job waiting for
+//! memory already holds a slot, and behind requests waiting for slots it
+//! would wait forever. A job that alone needs more than the whole budget is
 //! refused at once ([`Refusal::TooLarge`]), since no amount of waiting
 //! would admit it.
 //!
@@ -17,6 +22,7 @@
 //! use belongs to jobs that hold a slot and are running (a job reserves
 //! only right before it runs), and they give it back when they end.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -62,11 +68,30 @@ pub struct Usage {
     pub waiting: usize,
 }
 
+/// What a request waits for.
+#[derive(Debug, Clone, Copy)]
+enum Line {
+    /// A processing slot.
+    Slot = 0,
+    /// Memory for the job of a slot it holds.
+    Memory = 1,
+}
+
+/// The counters, and the two lines in arrival order.
+#[derive(Debug, Default)]
+struct State {
+    usage: Usage,
+    /// Tickets of the requests waiting in each [`Line`]; only the
+    /// smallest of a line (its oldest waiter) may take what is freed.
+    lines: [BTreeSet<u64>; 2],
+    next_ticket: u64,
+}
+
 /// The admission state shared by all requests.
 #[derive(Debug)]
 pub struct Admission {
     config: AdmissionConfig,
-    usage: Mutex<Usage>,
+    state: Mutex<State>,
     /// Woken whenever a slot or memory is given back.
     freed: Notify,
 }
@@ -76,7 +101,7 @@ impl Admission {
     pub fn new(config: AdmissionConfig) -> Arc<Self> {
         Arc::new(Admission {
             config,
-            usage: Mutex::new(Usage::default()),
+            state: Mutex::new(State::default()),
             freed: Notify::new(),
         })
     }
@@ -88,20 +113,20 @@ impl Admission {
 
     /// What is in use now.
     pub fn usage(&self) -> Usage {
-        *self.lock()
+        self.lock().usage
     }
 
-    fn lock(&self) -> MutexGuard<'_, Usage> {
-        // The counters stay consistent under every lock (each update is
-        // one statement), so a panic elsewhere cannot leave them torn.
-        self.usage.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent under every lock (each update is one
+        // statement), so a panic elsewhere cannot leave it torn.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// One processing slot, waiting in the queue while all are taken.
     pub async fn slot(self: &Arc<Self>) -> Result<Slot, Refusal> {
         let arrived = Instant::now();
         let slots = self.config.slots.max(1);
-        self.wait(arrived, |u| {
+        self.wait(arrived, Line::Slot, |u| {
             let free = u.running < slots;
             if free {
                 u.running += 1;
@@ -121,21 +146,28 @@ impl Admission {
     async fn wait(
         &self,
         arrived: Instant,
+        line: Line,
         mut take: impl FnMut(&mut Usage) -> bool,
     ) -> Result<(), Refusal> {
-        {
-            let mut u = self.lock();
-            if take(&mut u) {
+        let ticket = {
+            let mut s = self.lock();
+            if s.lines[line as usize].is_empty() && take(&mut s.usage) {
                 return Ok(());
             }
-            if u.waiting >= self.config.queue_depth {
+            // Only the slot line is bounded: the memory line holds at most
+            // one request per slot.
+            if matches!(line, Line::Slot) && s.usage.waiting >= self.config.queue_depth {
                 return Err(Refusal::QueueFull);
             }
-            u.waiting += 1;
-        }
-        // Leaves the queue however the wait ends, including the request
+            s.usage.waiting += 1;
+            let ticket = s.next_ticket;
+            s.next_ticket += 1;
+            s.lines[line as usize].insert(ticket);
+            ticket
+        };
+        // Leaves the line however the wait ends, including the request
         // being dropped because its client hung up.
-        let _queued = Queued(self);
+        let _queued = Queued(self, line, ticket);
         let deadline = arrived
             .checked_add(self.config.queue_timeout)
             .map(tokio::time::Instant::from_std);
@@ -145,8 +177,11 @@ impl Admission {
             let freed = self.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
-            if take(&mut self.lock()) {
-                return Ok(());
+            {
+                let mut s = self.lock();
+                if s.lines[line as usize].first() == Some(&ticket) && take(&mut s.usage) {
+                    return Ok(());
+                }
             }
             match deadline {
                 Some(d) => {
@@ -160,13 +195,19 @@ impl Admission {
     }
 }
 
-/// A request's place in the queue, counted while it waits.
-struct Queued<'a>(&'a Admission);
+/// A request's place in a line (its ticket), counted while it waits.
+struct Queued<'a>(&'a Admission, Line, u64);
 
 impl Drop for Queued<'_> {
     fn drop(&mut self) {
-        let mut u = self.0.lock();
-        u.waiting = u.waiting.saturating_sub(1);
+        {
+            let mut s = self.0.lock();
+            s.usage.waiting = s.usage.waiting.saturating_sub(1);
+            s.lines[self.1 as usize].remove(&self.2);
+        }
+        // The next waiter is now the oldest: it looks whether what is
+        // free is enough for it (two slots may have been freed at once).
+        self.0.freed.notify_waiters();
     }
 }
 
@@ -181,7 +222,7 @@ pub struct Slot {
 
 impl Slot {
     /// Reserves `need` bytes of the memory budget for this slot's job,
-    /// waiting (in the same queue, under the same deadline) until the
+    /// waiting (in the memory line, under the same deadline) until the
     /// running jobs leave room.
     pub async fn reserve(&mut self, need: u64) -> Result<(), Refusal> {
         let budget = self.admission.config.memory_budget;
@@ -193,7 +234,7 @@ impl Slot {
             return Ok(());
         }
         self.admission
-            .wait(self.arrived, |u| {
+            .wait(self.arrived, Line::Memory, |u| {
                 let fits = u.bytes.saturating_add(more) <= budget;
                 if fits {
                     u.bytes += more;
@@ -214,9 +255,9 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         {
-            let mut u = self.admission.lock();
-            u.running = u.running.saturating_sub(1);
-            u.bytes = u.bytes.saturating_sub(self.bytes);
+            let mut s = self.admission.lock();
+            s.usage.running = s.usage.running.saturating_sub(1);
+            s.usage.bytes = s.usage.bytes.saturating_sub(self.bytes);
         }
         self.admission.freed.notify_waiters();
     }
@@ -318,5 +359,84 @@ mod tests {
         let a = pool(1, 100, 8, 0);
         let _held = a.slot().await.unwrap();
         assert_eq!(a.slot().await.unwrap_err(), Refusal::Timeout);
+    }
+
+    #[tokio::test]
+    async fn waiters_are_served_in_arrival_order() {
+        let a = pool(1, 100, 16, 10_000);
+        let held = a.slot().await.unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        for k in 0..6 {
+            let (a2, order) = (a.clone(), order.clone());
+            waiters.push(tokio::spawn(async move {
+                let slot = a2.slot().await.unwrap();
+                order.lock().unwrap().push(k);
+                // Hold it across a yield, so that later waiters are woken
+                // while it is taken.
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                drop(slot);
+            }));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(a.usage().waiting, 6);
+        drop(held);
+        for w in waiters {
+            w.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(a.usage(), Usage::default());
+    }
+
+    #[tokio::test]
+    async fn a_newcomer_does_not_pass_the_oldest_waiter() {
+        // The oldest job waiting for memory needs 80 bytes while 50 are in
+        // use; a later job that would fit (20) waits behind it instead of
+        // starving it.
+        let a = pool(3, 100, 4, 10_000);
+        let mut running = a.slot().await.unwrap();
+        running.reserve(50).await.unwrap();
+        let mut big = a.slot().await.unwrap();
+        let big_wait = tokio::spawn(async move {
+            big.reserve(80).await.unwrap();
+            big
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let mut small = a.slot().await.unwrap();
+        let small_wait = tokio::spawn(async move {
+            small.reserve(20).await.unwrap();
+            small
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(a.usage().waiting, 2);
+        assert!(
+            !small_wait.is_finished(),
+            "the newcomer passed the oldest waiter"
+        );
+        drop(running);
+        let big = big_wait.await.unwrap();
+        assert_eq!(big.reserved(), 80);
+        let small = small_wait.await.unwrap();
+        assert_eq!(a.usage().bytes, 100);
+        drop((big, small));
+        assert_eq!(a.usage(), Usage::default());
+    }
+
+    /// A job holding a slot reserves its memory at once when it fits,
+    /// whoever waits for a slot (in one line, it waited behind requests
+    /// that waited for its own slot: every request timed out).
+    #[tokio::test]
+    async fn slot_waiters_never_block_a_slot_holders_memory() {
+        let a = pool(1, 100, 8, 2_000);
+        let mut held = a.slot().await.unwrap();
+        let a2 = a.clone();
+        let waiter = tokio::spawn(async move { a2.slot().await.map(|_| ()) });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(a.usage().waiting, 1);
+        let started = Instant::now();
+        held.reserve(60).await.unwrap();
+        assert!(started.elapsed() < Duration::from_millis(500));
+        drop(held);
+        assert!(waiter.await.unwrap().is_ok());
     }
 }
