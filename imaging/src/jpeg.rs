@@ -214,50 +214,24 @@ pub(crate) fn insert_metadata(jpeg: Vec<u8>, exif: Option<&[u8]>, icc: Option<&[
 /// Sets the Orientation tag of IFD0 in a TIFF/EXIF body to 1 (upright), in
 /// place, once the pixels have been rotated. No tag → unchanged.
 pub(crate) fn reset_orientation(tiff: &mut [u8]) {
-    let le = match tiff.get(0..2) {
-        Some(b"II") => true,
-        Some(b"MM") => false,
-        _ => return,
-    };
-    let rd16 = |b: &[u8], o: usize| -> Option<u16> {
-        let s = b.get(o..o + 2)?;
-        Some(if le {
-            u16::from_le_bytes([s[0], s[1]])
-        } else {
-            u16::from_be_bytes([s[0], s[1]])
-        })
-    };
-    let rd32 = |b: &[u8], o: usize| -> Option<u32> {
-        let s = b.get(o..o + 4)?;
-        let a = [s[0], s[1], s[2], s[3]];
-        Some(if le {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        })
-    };
-    let Some(ifd) = rd32(tiff, 4).map(|v| v as usize) else {
+    let Some(reader) = crate::tiff::TiffReader::new(tiff) else {
         return;
     };
-    let Some(n) = rd16(tiff, ifd) else { return };
-    for k in 0..n as usize {
-        let e = ifd + 2 + 12 * k;
-        if rd16(tiff, e) == Some(0x0112) {
-            // The value sits in the entry itself, left-aligned, in the
-            // width of its type (SHORT normally; LONG/SLONG/BYTE seen too).
-            let one: Vec<u8> = match rd16(tiff, e + 2) {
-                Some(3 | 8) if le => 1u16.to_le_bytes().to_vec(),
-                Some(3 | 8) => 1u16.to_be_bytes().to_vec(),
-                Some(4 | 9) if le => 1u32.to_le_bytes().to_vec(),
-                Some(4 | 9) => 1u32.to_be_bytes().to_vec(),
-                Some(1 | 6 | 7) => vec![1],
-                _ => return,
-            };
-            if let Some(v) = tiff.get_mut(e + 8..e + 8 + one.len()) {
-                v.copy_from_slice(&one);
-            }
-            return;
-        }
+    let little_endian = reader.little_endian;
+    // Only the entry is read: a block whose later IFDs are cut off still
+    // gets its Orientation reset.
+    let Some(ifd) = reader.first_ifd() else {
+        return;
+    };
+    let Some(n) = reader.u16_at(ifd) else { return };
+    let orientation = (0..usize::from(n))
+        .map(|k| ifd + 2 + 12 * k)
+        .find(|&e| reader.u16_at(e) == Some(0x0112))
+        .and_then(|e| Some((e, reader.u16_at(e + 2)?)));
+    // The value sits in the entry itself, left-aligned, in the width of its
+    // type (SHORT normally; LONG/SLONG/BYTE seen too).
+    if let Some((entry, kind)) = orientation {
+        crate::tiff::write_inline(tiff, little_endian, entry, kind, 1);
     }
 }
 

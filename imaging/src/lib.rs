@@ -27,6 +27,7 @@ mod metadata;
 pub mod pipeline;
 mod probe;
 pub mod shapes;
+mod tiff;
 pub mod watermark;
 
 pub use cancel::{Cancel, CancelOnDrop};

@@ -19,6 +19,7 @@
 //! auto-oriented, Orientation to 1.
 
 use crate::pipeline::MetadataPolicy;
+use crate::tiff::{write_inline, Entry, TiffReader};
 use exif::{Context, Field, In, Tag, Value};
 
 /// The EXIF (TIFF body) to write into the output, or `None` for none.
@@ -155,101 +156,6 @@ fn safe(tiff: &[u8], width: u32, height: u32, oriented: bool) -> Option<Vec<u8>>
     Some(out.into_inner())
 }
 
-/// Reads a TIFF body's integers in its byte order; every read is checked.
-struct TiffReader<'a> {
-    bytes: &'a [u8],
-    little_endian: bool,
-}
-
-/// One IFD entry: its tag, type, count, the value's place in the block
-/// (inline in the entry when 4 bytes or fewer) and where the entry is.
-#[derive(Clone, Copy)]
-struct Entry {
-    tag: u16,
-    kind: u16,
-    count: u32,
-    /// Offset of the 12-byte entry itself.
-    at: usize,
-    /// The value's byte range; `None` when out of the block.
-    value: Option<(usize, usize)>,
-}
-
-impl TiffReader<'_> {
-    fn u16_at(&self, at: usize) -> Option<u16> {
-        let b = self.bytes.get(at..at.checked_add(2)?)?;
-        Some(if self.little_endian {
-            u16::from_le_bytes([b[0], b[1]])
-        } else {
-            u16::from_be_bytes([b[0], b[1]])
-        })
-    }
-
-    fn u32_at(&self, at: usize) -> Option<u32> {
-        let b = self.bytes.get(at..at.checked_add(4)?)?;
-        let a = [b[0], b[1], b[2], b[3]];
-        Some(if self.little_endian {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        })
-    }
-
-    /// The entries of the IFD at `at`, and the offset just past it (its
-    /// next-IFD link included); `None` when it does not fit in the block.
-    fn ifd(&self, at: usize) -> Option<(Vec<Entry>, usize)> {
-        let n = usize::from(self.u16_at(at)?);
-        let end = at.checked_add(2 + 12 * n + 4)?;
-        if end > self.bytes.len() {
-            return None;
-        }
-        let entries = (0..n)
-            .map(|k| {
-                let e = at + 2 + 12 * k;
-                let tag = self.u16_at(e).unwrap_or(0);
-                let kind = self.u16_at(e + 2).unwrap_or(0);
-                let count = self.u32_at(e + 4).unwrap_or(0);
-                let size = type_size(kind).saturating_mul(u64::from(count));
-                let value = if size <= 4 {
-                    Some((e + 8, e + 8 + size as usize))
-                } else {
-                    self.u32_at(e + 8).and_then(|off| {
-                        let start = off as usize;
-                        let end = start.checked_add(usize::try_from(size).ok()?)?;
-                        (end <= self.bytes.len()).then_some((start, end))
-                    })
-                };
-                Entry {
-                    tag,
-                    kind,
-                    count,
-                    at: e,
-                    value,
-                }
-            })
-            .collect();
-        Some((entries, end))
-    }
-
-    /// The IFD offset an entry points to (a LONG or IFD value).
-    fn pointer(&self, e: &Entry) -> Option<usize> {
-        matches!(e.kind, 4 | 13)
-            .then(|| self.u32_at(e.at + 8))
-            .flatten()
-            .map(|v| v as usize)
-    }
-}
-
-/// Bytes per value of a TIFF field type (unknown types count as 1, so a
-/// bogus entry cannot make the walk overflow).
-fn type_size(kind: u16) -> u64 {
-    match kind {
-        3 | 8 => 2,
-        4 | 9 | 11 | 13 => 4,
-        5 | 10 | 12 => 8,
-        _ => 1,
-    }
-}
-
 /// [`MetadataPolicy::Keep`]: the source's block with IFD1 unlinked (and
 /// cut off when nothing kept lies after it), the size tags set to the
 /// output's, and Orientation reset when applied.
@@ -258,14 +164,10 @@ fn keep(tiff: &[u8], width: u32, height: u32, oriented: bool) -> Vec<u8> {
     if oriented {
         crate::jpeg::reset_orientation(&mut out);
     }
-    let reader = TiffReader {
-        bytes: tiff,
-        little_endian: tiff.get(0..2) == Some(b"II"),
-    };
-    if !matches!(tiff.get(0..2), Some(b"II" | b"MM")) {
+    let Some(reader) = TiffReader::new(tiff) else {
         return out;
-    }
-    let Some(ifd0_at) = reader.u32_at(4).map(|v| v as usize) else {
+    };
+    let Some(ifd0_at) = reader.first_ifd() else {
         return out;
     };
     let Some((ifd0, ifd0_end)) = reader.ifd(ifd0_at) else {
@@ -316,8 +218,12 @@ fn keep(tiff: &[u8], width: u32, height: u32, oriented: bool) -> Vec<u8> {
             _ => {}
         }
     }
+    // One-value SHORT or LONG size tags only (a SHORT that cannot hold
+    // the size keeps its value: it would only be wrong another way).
     for (at, kind, value) in edits {
-        write_size(&mut out, reader.little_endian, at, kind, value);
+        if matches!(kind, 3 | 4) {
+            write_inline(&mut out, reader.little_endian, at, kind, value);
+        }
     }
     let link_at = ifd0_end - 4;
     let ifd1_at = reader.u32_at(link_at).map_or(0, |v| v as usize);
@@ -339,24 +245,6 @@ fn keep(tiff: &[u8], width: u32, height: u32, oriented: bool) -> Vec<u8> {
         out.truncate(cut);
     }
     out
-}
-
-/// Writes a one-value SHORT or LONG size tag inline (a SHORT that cannot
-/// hold the size keeps its value: it would only be wrong another way).
-fn write_size(out: &mut [u8], little_endian: bool, at: usize, kind: u16, value: u32) {
-    let bytes: Vec<u8> = match kind {
-        3 => match u16::try_from(value) {
-            Ok(v) if little_endian => v.to_le_bytes().to_vec(),
-            Ok(v) => v.to_be_bytes().to_vec(),
-            Err(_) => return,
-        },
-        4 if little_endian => value.to_le_bytes().to_vec(),
-        4 => value.to_be_bytes().to_vec(),
-        _ => return,
-    };
-    if let Some(slot) = out.get_mut(at + 8..at + 8 + bytes.len()) {
-        slot.copy_from_slice(&bytes);
-    }
 }
 
 #[cfg(test)]

@@ -361,19 +361,12 @@ fn webp_scan(d: &[u8], w: u32, h: u32) -> Result<u32> {
 /// they are skipped here too.
 fn tiff_scan(d: &[u8]) -> Result<()> {
     let bad = |why: String| Err(Error::Decode(format!("TIFF: {why}")));
-    let big_endian = d.starts_with(b"MM");
-    // The unsigned `n`-byte field at `i`, in the file's byte order.
-    let field = |i: usize, n: usize| -> Option<u32> {
-        let b = d.get(i..i.checked_add(n)?)?;
-        let push = |acc: u32, x: &u8| (acc << 8) | u32::from(*x);
-        Some(if big_endian {
-            b.iter().fold(0, push)
-        } else {
-            b.iter().rev().fold(0, push)
-        })
+    // `sniff` let only `II*\0` and `MM\0*` through.
+    let Some(reader) = crate::tiff::TiffReader::new(d) else {
+        return bad("no byte-order mark".into());
     };
-    let u16_at = |i: usize| field(i, 2);
-    let u32_at = |i: usize| field(i, 4);
+    let u16_at = |i: usize| reader.u16_at(i);
+    let u32_at = |i: usize| reader.u32_at(i);
     let Some(mut ifd) = u32_at(4) else {
         return bad("truncated header".into());
     };
@@ -392,7 +385,7 @@ fn tiff_scan(d: &[u8]) -> Result<()> {
             else {
                 return bad(format!("IFD {n} is truncated at entry {e}"));
             };
-            let Some(size) = tiff_type_size(type_code) else {
+            let Some(size) = crate::tiff::type_size(type_code) else {
                 continue;
             };
             let len = u64::from(count) * size;
@@ -416,18 +409,6 @@ fn tiff_scan(d: &[u8]) -> Result<()> {
 /// IFDs [`tiff_scan`] checks: the decoder reads only the first image's,
 /// the rest are checked in case it ever reads further.
 const TIFF_MAX_IFDS: usize = 64;
-
-/// Bytes per value of a TIFF entry type (TIFF 6.0 §2, plus BigTIFF's
-/// 8-byte types), `None` for a type readers skip.
-fn tiff_type_size(type_code: u32) -> Option<u64> {
-    match type_code {
-        1 | 2 | 6 | 7 => Some(1),
-        3 | 8 => Some(2),
-        4 | 9 | 11 | 13 => Some(4),
-        5 | 10 | 12 | 16 | 17 | 18 => Some(8),
-        _ => None,
-    }
-}
 
 /// Reads the EXIF of any container kamadak-exif knows (JPEG, TIFF, PNG
 /// eXIf, WebP, HEIF); `None` when there is none or it is unreadable.
