@@ -150,7 +150,7 @@ def test_pipelines_and_stage_limit(endpoint, cos_bucket, anon):
     ("imageMogr2/crop/100x100/gravity/middle", 400, "-106"),
     ("imageMogr2/cut/10x10x500x0", 400, "-106"),
     ("imageMogr2/thumbnail/10000x", 400, "-447"),
-    ("imageMogr2/format/heif", 501, None),
+    ("imageMogr2/format/tpg", 501, None),
     ("imageInfo|imageMogr2/rotate/90", 400, "-106"),
 ])
 def test_errors_carry_x_errno(endpoint, cos_bucket, anon, processing, status, errno):

@@ -7,11 +7,14 @@
 //! budget says), a row far below one that over-prices it.
 //!
 //! ```text
-//! cargo run --release -p imgbucket-dialects --example costbench -- photo.jpg [runs]
+//! cargo run --release -p imgbucket-dialects --example costbench -- photo.jpg [runs] [request...]
 //! ```
 //!
-//! The photo should be a large JPEG (the corpus' 12–20 MP photos); each
-//! request runs `runs` times (default 3) and the fastest run is kept.
+//! The photo should be a large JPEG (the corpus' 12–20 MP photos), or one
+//! made from them in another format; each request runs `runs` times
+//! (default 3) and the fastest run is kept. Requests given after `runs`
+//! replace the built-in list (a HEIC source needs
+//! `--features imaging/heic-encode` for its default output).
 
 use std::time::{Duration, Instant};
 
@@ -48,6 +51,12 @@ fn main() {
         std::process::exit(2);
     };
     let runs: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let given: Vec<String> = args.collect();
+    let requests: Vec<&str> = if given.is_empty() {
+        REQUESTS.to_vec()
+    } else {
+        given.iter().map(String::as_str).collect()
+    };
     let data = match std::fs::read(&path) {
         Ok(d) => d,
         Err(e) => {
@@ -67,6 +76,7 @@ fn main() {
         width: info.width,
         height: info.height,
         frames: 1,
+        format: info.format,
         orientation: info.orientation,
         // As the engine assumes for a format that can carry alpha (its
         // header check is crate-private; the photos here are JPEGs).
@@ -78,7 +88,7 @@ fn main() {
         info.width, info.height, info.format, runs
     );
     println!("| request | time (ms) | estimate (Munits) | ns per unit |\n|---|---:|---:|---:|");
-    for request in REQUESTS {
+    for request in requests {
         let pipeline =
             match dialects::parse_query(Dialect::Oss, &format!("x-oss-process={request}")) {
                 Ok(Directive::Pipeline(p)) => p,

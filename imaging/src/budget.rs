@@ -7,13 +7,13 @@
 //!
 //! | step | pixels | weight |
 //! |---|---|---|
-//! | decode | every decoded frame of the source | [`W_DECODE`] |
+//! | decode | every decoded frame of the source | [`decode_weight`]: 4; HEIC 24, AVIF 12 |
 //! | resize | input + resampled | [`W_RESAMPLE`], plus 1 per output pixel |
 //! | arbitrary-angle rotation | output | [`W_ROTATE`] |
 //! | blur, sharpen | the blurred region | [`blur_weight`]: 2·(2r+1) + 12 for kernel radius r ≤ 12, 60 beyond (three box passes) |
 //! | watermark | the image (×2 when tiled) | [`W_WATERMARK`] |
 //! | any other op | its output | 1 |
-//! | encode | every encoded frame | [`encode_weight`]: JPEG 4; PNG 310 up to 2 Mpx (zlib level 6), 21 beyond (fdeflate); WebP 72, 330 when the source may have alpha; GIF 16; AVIF 300; others 2; ×8 with a size limit (its quality search) |
+//! | encode | every encoded frame | [`encode_weight`]: JPEG 4; PNG 310 up to 2 Mpx (zlib level 6), 21 beyond (fdeflate); WebP 72, 330 when the source may have alpha; GIF 16; AVIF 300; HEIC 700; others 2; ×8 with a size limit (its quality search) |
 //!
 //! Every op counts once per frame it runs on, so repeated ops inside one
 //! stage add up. The sizes are followed through the operations with the
@@ -35,8 +35,27 @@ use crate::Limits;
 /// about 1.5·10⁹, one r ≥ 12 blur of a 10 Mpx photo 6·10⁸.
 pub const DEFAULT_MAX_WORK: u64 = 4_000_000_000;
 
-/// Decoding, per source pixel.
+/// Decoding, per source pixel (the formats the `image` crate and
+/// libjpeg-turbo decode; [`decode_weight`] for all).
 pub const W_DECODE: u64 = 4;
+
+/// Per-pixel weight of decoding a `format` source. HEVC and AV1 are
+/// video decoders without shrink-on-load (`heif`); measured on corpus
+/// photos converted with `heif-enc`, one core (`costbench`).
+pub fn decode_weight(format: Format) -> u64 {
+    match format {
+        Format::Heic => W_DECODE_HEIC,
+        Format::Avif => W_DECODE_AVIF,
+        _ => W_DECODE,
+    }
+}
+
+/// Decoding HEVC (libde265) and converting to RGBA, per source pixel.
+pub const W_DECODE_HEIC: u64 = 24;
+/// Decoding AV1 (dav1d) and converting to RGBA, per source pixel.
+pub const W_DECODE_AVIF: u64 = 12;
+/// Encoding HEVC (x265, one thread), per output pixel.
+pub const W_ENCODE_HEIC: u64 = 700;
 /// Resampling, per input and per resampled pixel.
 pub const W_RESAMPLE: u64 = 2;
 /// Arbitrary-angle rotation (bilinear), per output pixel.
@@ -51,6 +70,8 @@ const EXACT_RADIUS: u64 = 12;
 /// What the estimate needs to know about the source.
 #[derive(Debug, Clone, Copy)]
 pub struct Source {
+    /// The source's format: decoders differ by an order of magnitude.
+    pub format: Format,
     pub width: u32,
     pub height: u32,
     /// Frames that will be decoded (1 when only the first is needed).
@@ -88,7 +109,8 @@ pub fn encode_weight(format: Format, pixels: u64, alpha: bool) -> u64 {
         Format::Webp if alpha => 330,
         Format::Webp => 72,
         Format::Gif => 16,
-        Format::Avif | Format::Heic => 300,
+        Format::Avif => 300,
+        Format::Heic => W_ENCODE_HEIC,
         Format::Bmp | Format::Tiff => 2,
     }
 }
@@ -141,7 +163,9 @@ pub fn estimate(
     let (mut w, mut h) = (src.width.max(1), src.height.max(1));
     let mut frames = u64::from(src.frames.max(1));
     let px = |w: u32, h: u32| u64::from(w) * u64::from(h);
-    let mut cost = px(w, h).saturating_mul(frames).saturating_mul(W_DECODE);
+    let mut cost = px(w, h)
+        .saturating_mul(frames)
+        .saturating_mul(decode_weight(src.format));
     let mut oriented = false;
     for op in &pipeline.ops {
         let before = px(w, h);
@@ -284,6 +308,7 @@ mod tests {
 
     fn src(w: u32, h: u32) -> Source {
         Source {
+            format: Format::Jpeg,
             width: w,
             height: h,
             frames: 1,

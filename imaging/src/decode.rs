@@ -75,10 +75,7 @@ pub(crate) fn decode(
         Format::Png | Format::Gif | Format::Webp | Format::Bmp | Format::Tiff => {
             decode_still(data, header.format, limits)
         }
-        Format::Avif | Format::Heic => Err(Error::NotImplemented(format!(
-            "decoding {:?}",
-            header.format
-        ))),
+        Format::Avif | Format::Heic => crate::heif::decode(data),
     }
 }
 

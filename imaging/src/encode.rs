@@ -163,7 +163,12 @@ pub(crate) fn encode(frames: &[Frame], opaque: bool, p: &EncodeParams<'_>) -> Re
             Ok(out.into_inner())
         }
         Format::Avif => encode_avif(img, p),
-        Format::Heic => Err(Error::NotImplemented(format!("encoding {:?}", p.format))),
+        #[cfg(feature = "heic-encode")]
+        Format::Heic => crate::heif::encode(img, opaque, p.quality, p.icc, p.exif),
+        #[cfg(not(feature = "heic-encode"))]
+        Format::Heic => Err(Error::NotImplemented(
+            "HEIC output (this build has no HEVC encoder)".into(),
+        )),
     }
 }
 

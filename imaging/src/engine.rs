@@ -191,14 +191,18 @@ impl Engine {
             shrink,
             first_only,
         } = plan;
+        #[cfg(not(feature = "heic-encode"))]
         if out_format == Format::Heic && pipeline.terminal.is_none() {
-            return Err(Error::NotImplemented(format!("encoding {out_format:?}")));
+            return Err(Error::NotImplemented(
+                "HEIC output (this build has no HEVC encoder)".into(),
+            ));
         }
         let average = pipeline.terminal == Some(Terminal::AverageColor);
         // The whole request is priced before anything is decoded: repeated
         // ops, blur radii, frames and the encoder all count (`budget`).
         let decoded_frames = if first_only { 1 } else { header.frames };
         let priced = budget::Source {
+            format: header.format,
             width: header.width,
             height: header.height,
             frames: decoded_frames,
@@ -258,12 +262,23 @@ impl Engine {
             .as_deref()
             .filter(|p| keep_meta && p.get(16..20) == Some(b"RGB "));
         let (w, h) = work.size();
-        let exif = header
-            .jpeg
-            .as_ref()
-            .and_then(|j| j.exif.as_deref())
-            .filter(|_| keep_meta && format == Format::Jpeg && header.format == Format::Jpeg)
-            .and_then(|e| crate::metadata::for_output(e, opts.metadata, w, h, work.oriented));
+        // EXIF goes from a JPEG or HEIF source into a JPEG or HEIC output.
+        // A HEIF source's pixels always come out oriented (`heif`), so its
+        // Orientation tag is reset as after an auto-orient.
+        let carries_exif = keep_meta && matches!(format, Format::Jpeg | Format::Heic);
+        let source_exif = match header.format {
+            _ if !carries_exif => None,
+            Format::Jpeg => header
+                .jpeg
+                .as_ref()
+                .and_then(|j| j.exif.as_deref())
+                .map(std::borrow::Cow::Borrowed),
+            Format::Heic | Format::Avif => crate::heif::exif(source).map(std::borrow::Cow::Owned),
+            _ => None,
+        };
+        let oriented = work.oriented || matches!(header.format, Format::Heic | Format::Avif);
+        let exif = source_exif
+            .and_then(|e| crate::metadata::for_output(&e, opts.metadata, w, h, oriented));
         let mut params = EncodeParams {
             format,
             quality,

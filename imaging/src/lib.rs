@@ -21,6 +21,7 @@ mod engine;
 pub mod error;
 pub mod fonts;
 pub mod geometry;
+mod heif;
 mod jpeg;
 pub mod memory;
 mod metadata;

@@ -123,8 +123,10 @@ pub(crate) fn inspect(data: &[u8], limits: &Limits) -> Result<Header> {
             let (w, h) = image_dims(data, image::ImageFormat::Tiff)?;
             (w, h, 1)
         }
+        // Only the primary image is decoded (`heif`).
         Format::Avif | Format::Heic => {
-            return Err(Error::NotImplemented(format!("decoding {format:?}")));
+            let h = crate::heif::read_header(data, limits)?;
+            (h.width, h.height, 1)
         }
     };
     if width == 0 || height == 0 {
@@ -253,7 +255,8 @@ fn webp_bitstream_dims(id: &[u8], data: &[u8]) -> Option<(u32, u32)> {
 /// work budget prices WebP's alpha plane by it): never for JPEG; for PNG
 /// when its colour type has alpha or a `tRNS` chunk comes before the image
 /// data; for WebP when the extended header's alpha flag or the lossless
-/// bitstream's says so; always assumed for the other formats.
+/// bitstream's says so; for HEIF when the primary image has an alpha
+/// channel; always assumed for the other formats.
 pub(crate) fn may_have_alpha(data: &[u8], format: Format) -> bool {
     match format {
         Format::Jpeg => false,
@@ -279,6 +282,9 @@ pub(crate) fn may_have_alpha(data: &[u8], format: Format) -> bool {
             b"ALPH" => true,
             _ => false,
         }),
+        Format::Avif | Format::Heic => {
+            crate::heif::read_header(data, &Limits::unlimited()).map_or(true, |h| h.alpha)
+        }
         _ => true,
     }
 }
@@ -427,8 +433,12 @@ pub(crate) fn read_exif(data: &[u8], header: Option<&JpegHeader>) -> Option<exif
     }
 }
 
-/// The EXIF Orientation (1–8) of a source, if any.
+/// The EXIF Orientation (1–8) of a source, if any. Never for HEIF: its
+/// decoder already applies the container's own orientation (`heif`).
 pub(crate) fn orientation(data: &[u8], header: Option<&JpegHeader>) -> Option<u16> {
+    if matches!(sniff(data), Some(Format::Heic | Format::Avif)) {
+        return None;
+    }
     orientation_of(&read_exif(data, header)?)
 }
 

@@ -154,15 +154,20 @@ async fn format_conversions_and_content_type() {
     let r = s.get(&p("f5.gif", "image/resize,w_100")).await;
     assert_eq!(r.header("content-type"), Some("image/gif"));
     assert_eq!(gif_frames(&r.body), 10);
-    // AVIF is encoded (no decoder here: the container's size is checked);
-    // HEIC is not: 501 in the OSS envelope.
+    // AVIF and HEIC are encoded, and read back as sources.
     let r = s.get(&p("f1.jpg", "image/resize,w_100/format,avif")).await;
     r.expect(200);
     assert_eq!(r.header("content-type"), Some("image/avif"));
     assert_eq!(avif_size(&r.body), (100, 50));
-    s.get(&p("f1.jpg", "image/format,heic"))
-        .await
-        .oss_error(501, "NotImplemented");
+    let r = s.get(&p("f1.jpg", "image/resize,w_100/format,heic")).await;
+    r.expect_image("image/heic");
+    s.upload(B, "out.heic", &r.body, "image/heic").await;
+    let r = s.get(&p("out.heic", "image/resize,w_50/format,png")).await;
+    r.expect_image("image/png");
+    assert_eq!(r.dims(), (50, 25));
+    let r = s.get(&p("out.heic", "image/info")).await;
+    r.expect(200);
+    assert_eq!(r.json()["Format"]["value"], "heic");
 }
 
 #[tokio::test]
