@@ -7,6 +7,8 @@
 #   pkg-config,         HEIC/HEIF and AVIF sources and HEIC output (imaging/src/heif.rs)
 #     libheif-dev       link the system's libheif (1.15 on Debian 12), which
 #                       brings libde265, dav1d, libaom and x265
+#   ffmpeg              video frame snapshots (imaging/src/video.rs runs the
+#                       `ffmpeg` program as a child process)
 #   fonts-*             CJK/Latin fonts for text watermarks
 #   python3-venv        only when the Python in use cannot create a venv
 #   nginx               s3-compat-tests/test_gateway_nginx.py runs docs/deploy.md's
@@ -29,7 +31,7 @@ test_venv_dir() {
     printf '%s\n' "${IMGBUCKET_TEST_VENV:-${CARGO_TARGET_DIR:-$1/target}/s3-compat-venv}"
 }
 
-IMGBUCKET_APT_PACKAGES=(cmake nasm pkg-config libheif-dev fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core
+IMGBUCKET_APT_PACKAGES=(cmake nasm pkg-config libheif-dev ffmpeg fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core
     nginx)
 # What only the tests need, beyond the above.
 IMGBUCKET_TEST_APT_PACKAGES=(chromium g++ rclone systemd openssl)

@@ -10,7 +10,10 @@ use crate::error::{DialectError, ErrorKind, Result};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
-use imaging::{Gravity, Rgb};
+use imaging::{
+    Enlarge, Format, FormatRequest, Geometry, Gravity, Op, OutputOptions, Pipeline, Resize, Rgb,
+    Rounding, VideoFrame,
+};
 
 /// The message OSS documents for an undecodable base64 value; used by every
 /// dialect since it names the fault well.
@@ -20,6 +23,58 @@ const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
     .with_decode_padding_mode(DecodePaddingMode::Indifferent)
     .with_decode_allow_trailing_bits(true);
 const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+
+/// Largest width or height a snapshot request may ask for (the output
+/// side limit of every dialect).
+pub const SNAPSHOT_MAX_SIDE: u32 = 16_384;
+
+/// The pipeline of a video snapshot, in any dialect: the frame, scaled to
+/// `width`×`height` (0: from the other side and the aspect ratio; both 0:
+/// the frame as decoded), never enlarged, encoded as `format`.
+pub fn snapshot_pipeline(
+    frame: VideoFrame,
+    width: u32,
+    height: u32,
+    format: Format,
+    rounding: Rounding,
+) -> Pipeline {
+    let geometry = match (width, height) {
+        (0, 0) => None,
+        (w, 0) => Some(Geometry::Fit {
+            width: Some(w),
+            height: None,
+        }),
+        (0, h) => Some(Geometry::Fit {
+            width: None,
+            height: Some(h),
+        }),
+        (w, h) => Some(Geometry::Stretch {
+            width: w,
+            height: h,
+        }),
+    };
+    Pipeline {
+        ops: geometry
+            .map(|geometry| {
+                Op::Resize(Resize {
+                    geometry,
+                    enlarge: Enlarge::Never,
+                })
+            })
+            .into_iter()
+            .collect(),
+        rounding,
+        output: OutputOptions {
+            format: Some(FormatRequest {
+                format,
+                only_if_source_animated: false,
+            }),
+            ..OutputOptions::default()
+        },
+        video: Some(frame),
+        ..Pipeline::default()
+    }
+}
 
 /// Decodes URL-safe base64 (RFC 4648 §5), padded or not; the standard
 /// alphabet (`+`, `/`) is tolerated too (design; `docs/oss-dialect.md`,

@@ -15,6 +15,8 @@ fn exercise(pipeline: &imaging::Pipeline, limits: &imaging::Limits) {
     let _ = pipeline.asset_keys();
     for (w, h, frames) in [(1, 1, 1), (4000, 3000, 1), (30_000, 30_000, 1000)] {
         let src = Source {
+            // The dearest decoder: the weights must not overflow either.
+            format: imaging::Format::Heic,
             width: w,
             height: h,
             frames,

@@ -147,6 +147,20 @@ impl Engine {
         limits: &Limits,
         cancel: &Cancel,
     ) -> Result<Output> {
+        if let Some(frame) = &pipeline.video {
+            // The frame becomes the source of the rest of the pipeline; it
+            // may be larger than an image source may be (a 4K PNG).
+            let png = crate::video::snapshot(source, frame, limits, cancel)?;
+            let rest = Pipeline {
+                video: None,
+                ..pipeline.clone()
+            };
+            let frame_limits = Limits {
+                max_source_bytes: crate::video::MAX_FRAME_BYTES,
+                ..limits.clone()
+            };
+            return self.run(&png, &rest, assets, &frame_limits, cancel);
+        }
         match self.run(source, pipeline, assets, limits, cancel) {
             Err(e) if e.is_limit() && pipeline.on_limit_error == OnLimitError::ReturnSource => {
                 source_output(source)

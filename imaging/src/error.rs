@@ -35,6 +35,11 @@ pub enum Error {
     /// The encoder failed on a valid image: our fault (500).
     #[error("cannot encode the image: {0}")]
     Encode(String),
+    /// A failure of the server itself, not of the image: a temporary file
+    /// that cannot be written, a helper program that cannot be started
+    /// (500).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The caller cancelled the job (its client hung up); nobody reads
     /// the answer.
     #[error("the job was cancelled")]

@@ -29,6 +29,7 @@ pub mod pipeline;
 mod probe;
 pub mod shapes;
 mod tiff;
+mod video;
 pub mod watermark;
 
 pub use cancel::{Cancel, CancelOnDrop};

@@ -82,6 +82,16 @@ pub fn estimate(
     let held = (source.len() as u64)
         .saturating_add(assets.images.values().map(|a| a.len() as u64).sum())
         .saturating_add(JOB_OVERHEAD);
+    if pipeline.video.is_some() {
+        // The frame's size is known only once ffmpeg has run, so a 4K frame
+        // is reserved: its PNG, then the RGBA frame, one op's output and the
+        // encoder's buffers. The ffmpeg child's own memory is outside this
+        // process (capped by `prlimit`, `video`).
+        let frame = crate::video::MAX_FRAME_PIXELS * 4;
+        return Ok(held
+            .saturating_add(crate::video::MAX_FRAME_BYTES)
+            .saturating_add(frame.saturating_mul(3)));
+    }
     // The terminals answered from the header, and the identity, copy the
     // source at most once.
     let header_only = matches!(pipeline.terminal, Some(Terminal::Exif))

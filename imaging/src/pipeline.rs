@@ -30,6 +30,24 @@ pub struct Pipeline {
     pub terminal: Option<Terminal>,
     /// What to do when a limit is exceeded while processing.
     pub on_limit_error: OnLimitError,
+    /// The source is a video: take this frame of it, then run the rest of
+    /// the pipeline on the frame. Absent from the canonical text when
+    /// unset, so the cache keys of image pipelines do not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoFrame>,
+}
+
+/// Which frame of a video a snapshot takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoFrame {
+    /// The time of the frame, in milliseconds from the start.
+    pub at_ms: u64,
+    /// Take the last key frame at or before the time instead of the exact
+    /// frame (faster: nothing after the key frame is decoded).
+    pub keyframe: bool,
+    /// Turn the frame as the video's rotation metadata says (phones record
+    /// portrait video as rotated landscape).
+    pub auto_rotate: bool,
 }
 
 impl Pipeline {
@@ -61,6 +79,7 @@ impl Pipeline {
         // answered as stored, metadata and all.
         self.ops.is_empty()
             && self.terminal.is_none()
+            && self.video.is_none()
             && OutputOptions {
                 metadata: MetadataPolicy::default(),
                 ..self.output.clone()

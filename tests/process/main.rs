@@ -21,3 +21,4 @@ mod styles;
 mod us3;
 mod us3_conformance;
 mod vendor_auth;
+mod video;

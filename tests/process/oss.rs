@@ -275,10 +275,10 @@ async fn errors_in_the_oss_envelope() {
     s.get(&p("f1.jpg", "image/resize,w_10|sys/saveas,o_b3V0"))
         .await
         .oss_error(400, "BadRequest");
-    // Video snapshots are not built: 501.
+    // A snapshot of an object that is no video: ffmpeg reads no frame.
     s.get(&p("f1.jpg", "video/snapshot,t_1000"))
         .await
-        .oss_error(501, "NotImplemented");
+        .oss_error(400, "InvalidArgument");
     // An empty process string.
     let r = s.get(&format!("/{B}/f1.jpg?x-oss-process=")).await;
     assert!(r.status.is_client_error(), "{}", r.text());

@@ -59,7 +59,7 @@ pub use pic_operations::{parse_pic_operations, resolve_fileid, PicOperations, Pi
 #[cfg(test)]
 mod tests;
 
-use crate::common::{percent_decode, raw_params};
+use crate::common::{self, percent_decode, raw_params};
 use crate::error::{DialectError, ErrorKind, Result};
 use crate::Directive;
 use imaging::{Limits, OnLimitError, Op, Pipeline, Rounding, Terminal};
@@ -137,6 +137,79 @@ fn is_processing(text: &str) -> bool {
     PROCESSOR_PREFIXES.iter().any(|p| first.starts_with(p)) || INFO_PROCESSORS.contains(&first)
 }
 
+/// `ci-process=snapshot&time=<s>[&width=&height=][&format=jpg|png]
+/// [&rotate=auto|off][&mode=exactframe|keyframe]`: the frame at `time`
+/// seconds (decimals allowed), scaled to width×height (0 or absent: from
+/// the other side), JPEG by default, turned by the video's rotation unless
+/// `rotate=off`, the exact frame unless `mode=keyframe`.
+fn snapshot(raw_query: &str) -> Result<Pipeline> {
+    let mut time = None;
+    let (mut width, mut height) = (0, 0);
+    let mut format = imaging::Format::Jpeg;
+    let (mut auto_rotate, mut keyframe) = (true, false);
+    for p in raw_params(raw_query) {
+        let value = p.value.map(percent_decode).transpose()?.unwrap_or_default();
+        let side = |v: &str| common::parse_u32_in(p.key, v, 0, common::SNAPSHOT_MAX_SIDE);
+        match p.key {
+            "time" => time = Some(common::parse_milli("time", &value, 0, u64::from(u32::MAX))?),
+            "width" => width = side(&value)?,
+            "height" => height = side(&value)?,
+            "format" => {
+                format = match value.as_str() {
+                    "jpg" | "jpeg" => imaging::Format::Jpeg,
+                    "png" => imaging::Format::Png,
+                    other => {
+                        return Err(DialectError::invalid(
+                            format!("snapshot: format must be jpg or png, not `{other}`"),
+                            p.raw,
+                        ))
+                    }
+                }
+            }
+            "rotate" => {
+                auto_rotate = match value.as_str() {
+                    "auto" => true,
+                    "off" => false,
+                    other => {
+                        return Err(DialectError::invalid(
+                            format!("snapshot: rotate must be auto or off, not `{other}`"),
+                            p.raw,
+                        ))
+                    }
+                }
+            }
+            "mode" => {
+                keyframe = match value.as_str() {
+                    "exactframe" => false,
+                    "keyframe" => true,
+                    other => {
+                        return Err(DialectError::invalid(
+                            format!("snapshot: mode must be exactframe or keyframe, not `{other}`"),
+                            p.raw,
+                        ))
+                    }
+                }
+            }
+            // The rest (ci-process itself, a signature...) is not ours.
+            _ => {}
+        }
+    }
+    let at_ms = time.ok_or_else(|| {
+        DialectError::missing("snapshot: the `time` parameter is required", raw_query)
+    })?;
+    Ok(common::snapshot_pipeline(
+        imaging::VideoFrame {
+            at_ms: u64::from(at_ms),
+            keyframe,
+            auto_rotate,
+        },
+        width,
+        height,
+        format,
+        Rounding::Nearest,
+    ))
+}
+
 fn query(raw_query: &str) -> Result<Directive> {
     let mut found: Option<String> = None;
     for p in raw_params(raw_query) {
@@ -144,10 +217,7 @@ fn query(raw_query: &str) -> Result<Directive> {
         if key == "ci-process" {
             let value = p.value.map(percent_decode).transpose()?;
             if value.as_deref() == Some("snapshot") {
-                return Err(DialectError::not_implemented(
-                    "video snapshots (ci-process=snapshot) are not implemented",
-                    p.raw,
-                ));
+                return snapshot(raw_query).map(Directive::Pipeline).map_err(tag);
             }
             continue;
         }
@@ -236,6 +306,7 @@ fn processing(text: &str, allow_style: bool) -> Result<Directive> {
         output: b.output,
         terminal: b.terminal,
         on_limit_error: b.on_limit_error,
+        video: None,
     }))
 }
 

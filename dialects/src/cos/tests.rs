@@ -1108,10 +1108,30 @@ fn query_envelope_styles_and_errors() {
         "only one processing string",
     );
     check_err("versionId=3", ErrorKind::MissingArgument, "no processing");
+    // A video snapshot: the frame, then the scale and format asked for.
+    let Directive::Pipeline(p) =
+        parse_query("ci-process=snapshot&time=1.5&width=320&format=png&mode=keyframe").unwrap()
+    else {
+        panic!("not a pipeline")
+    };
+    assert_eq!(
+        p.video,
+        Some(imaging::VideoFrame {
+            at_ms: 1500,
+            keyframe: true,
+            auto_rotate: true,
+        })
+    );
+    assert_eq!(
+        p.output.format.map(|f| f.format),
+        Some(imaging::Format::Png)
+    );
+    assert_eq!(p.ops.len(), 1);
+    check_err("ci-process=snapshot", ErrorKind::MissingArgument, "`time`");
     check_err(
-        "ci-process=snapshot&time=1",
-        ErrorKind::NotImplemented,
-        "snapshot",
+        "ci-process=snapshot&time=1&rotate=left",
+        ErrorKind::InvalidArgument,
+        "auto or off",
     );
 
     // style/<name> is a rule (and query) form, never a style body's.

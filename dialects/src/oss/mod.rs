@@ -69,7 +69,7 @@ mod tests;
 
 use imaging::{
     Axis, Blur, BlurKind, CircleBox, Crop, Enlarge, Format, FormatRequest, FrameSelect, Geometry,
-    Gravity, Op, OutputOptions, Pipeline, Quality, Resize, Rgba, Rounding, Terminal,
+    Gravity, Op, OutputOptions, Pipeline, Quality, Resize, Rgba, Rounding, Terminal, VideoFrame,
 };
 
 use crate::common::{self, NumberFault};
@@ -349,6 +349,60 @@ pub fn parse_saveas(body: &str) -> Result<SaveAs> {
     })
 }
 
+/// `snapshot,t_<ms>[,w_<px>][,h_<px>][,m_fast][,f_jpg|png][,ar_auto]`: the
+/// frame at t ms (the key frame before it with `m_fast`), scaled to w×h
+/// (0 or absent: from the other side; both 0: the video's size), as JPEG
+/// (default) or PNG, turned by the video's rotation only with `ar_auto`.
+fn parse_snapshot(body: &str) -> Result<Pipeline> {
+    let step = Step::parse(body)?;
+    step.expect_keys(&["t", "w", "h", "m", "f", "ar"])?;
+    let t = step.required("t")?;
+    let at_ms = u64::try_from(step.int(t, 0, i64::from(u32::MAX))?).unwrap_or(0);
+    let width = step.uint_or("w", 0, common::SNAPSHOT_MAX_SIDE, 0)?;
+    let height = step.uint_or("h", 0, common::SNAPSHOT_MAX_SIDE, 0)?;
+    let keyframe = match step.get("m") {
+        None => false,
+        Some(p) if p.value == "fast" => true,
+        Some(p) => {
+            return Err(DialectError::invalid(
+                format!("snapshot: m must be `fast`, not `{}`", p.value),
+                p.raw,
+            ))
+        }
+    };
+    let auto_rotate = match step.get("ar") {
+        None => false,
+        Some(p) if p.value == "auto" => true,
+        Some(p) => {
+            return Err(DialectError::invalid(
+                format!("snapshot: ar must be `auto`, not `{}`", p.value),
+                p.raw,
+            ))
+        }
+    };
+    let format = match step.get("f").map(|p| (p, p.value)) {
+        None | Some((_, "jpg" | "jpeg")) => Format::Jpeg,
+        Some((_, "png")) => Format::Png,
+        Some((p, other)) => {
+            return Err(DialectError::invalid(
+                format!("snapshot: f must be jpg or png, not `{other}`"),
+                p.raw,
+            ))
+        }
+    };
+    Ok(crate::common::snapshot_pipeline(
+        VideoFrame {
+            at_ms,
+            keyframe,
+            auto_rotate,
+        },
+        width,
+        height,
+        format,
+        Rounding::Nearest,
+    ))
+}
+
 /// `image/...`, `style/...` or `video/...` without pipes.
 fn parse_chain_head(process: &str) -> Result<Directive> {
     let (kind, body) = process.split_once('/').unwrap_or((process, ""));
@@ -361,10 +415,9 @@ fn parse_chain_head(process: &str) -> Result<Directive> {
         "video" => {
             let action = body.split([',', '/']).next().unwrap_or_default();
             if action == "snapshot" {
-                Err(DialectError::not_implemented(
-                    "video/snapshot is not supported: this server has no video decoder",
-                    process,
-                ))
+                parse_snapshot(body)
+                    .map(Directive::Pipeline)
+                    .map_err(|e| e.with_fragment(process))
             } else {
                 Err(
                     DialectError::invalid(format!("unknown video action `{action}`"), process)
@@ -563,6 +616,7 @@ fn parse_image(body: &str) -> Result<Pipeline> {
         output,
         terminal: terminal.map(|(t, _)| t),
         on_limit_error: Default::default(),
+        video: None,
     })
 }
 

@@ -1736,12 +1736,23 @@ fn process_kinds_styles_and_structure_errors() {
             vec!["no action"],
         ),
         (
-            "video/snapshot,t_7000,f_jpg,w_800,h_600,m_fast".into(),
-            NotImplemented,
-            None,
-            vec!["video"],
+            "video/snapshot".into(),
+            MissingArgument,
+            Some(EC_MISSING_VALUE),
+            vec!["`t` is required"],
         ),
-        ("video/snapshot".into(), NotImplemented, None, vec!["video"]),
+        (
+            "video/snapshot,t_1,f_gif".into(),
+            InvalidArgument,
+            None,
+            vec!["jpg or png"],
+        ),
+        (
+            "video/snapshot,t_1,m_slow".into(),
+            InvalidArgument,
+            None,
+            vec!["fast"],
+        ),
         (
             "video/transcode,x_1".into(),
             InvalidArgument,
@@ -2014,11 +2025,6 @@ fn saveas() {
             InvalidArgument,
             vec!["slim"],
         ),
-        (
-            "x-oss-process=video/snapshot,t_1|sys/saveas,o_YQ".into(),
-            NotImplemented,
-            vec!["video"],
-        ),
     ];
     for (body, kind, names) in &cases {
         let e = match parse_saveas(body) {
@@ -2235,4 +2241,49 @@ fn canonical_is_stable_for_equivalent_requests() {
         parse("image/resize,w_100").unwrap().canonical(),
         parse("image/resize,w_101").unwrap().canonical()
     );
+}
+
+#[test]
+fn video_snapshot_parses_to_a_frame_then_the_scale_and_format() {
+    let Ok(Directive::Pipeline(p)) =
+        parse_process("video/snapshot,t_7000,f_png,w_800,h_600,m_fast,ar_auto")
+    else {
+        panic!("not a pipeline")
+    };
+    assert_eq!(
+        p.video,
+        Some(imaging::VideoFrame {
+            at_ms: 7000,
+            keyframe: true,
+            auto_rotate: true,
+        })
+    );
+    assert_eq!(p.output.format.map(|f| f.format), Some(Format::Png));
+    assert_eq!(
+        p.ops,
+        vec![Op::Resize(Resize {
+            geometry: Geometry::Stretch {
+                width: 800,
+                height: 600
+            },
+            enlarge: Enlarge::Never,
+        })]
+    );
+    // The defaults: the exact frame, JPEG, no rotation, the frame's size.
+    let Ok(Directive::Pipeline(p)) = parse_process("video/snapshot,t_0") else {
+        panic!("not a pipeline")
+    };
+    assert_eq!(
+        p.video,
+        Some(imaging::VideoFrame {
+            at_ms: 0,
+            keyframe: false,
+            auto_rotate: false,
+        })
+    );
+    assert_eq!(p.output.format.map(|f| f.format), Some(Format::Jpeg));
+    assert!(p.ops.is_empty());
+    // A snapshot can be saved with sys/saveas like an image.
+    let s = parse_saveas("x-oss-process=video/snapshot,t_1,w_100|sys/saveas,o_YQ").unwrap();
+    assert_eq!(s.object, "a");
 }

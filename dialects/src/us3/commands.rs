@@ -100,6 +100,7 @@ pub(super) fn build(stages: Vec<Stage>) -> Result<Pipeline> {
         output: b.output,
         terminal: b.terminal,
         on_limit_error: Default::default(),
+        video: None,
     })
 }
 
