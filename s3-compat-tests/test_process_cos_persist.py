@@ -163,7 +163,7 @@ def test_failing_rule_keeps_the_original(s3, bucket):
         with pytest.raises(ClientError) as e:
             s3.put_object(Bucket=bucket, Key="keep.png", Body=src)
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert e.value.response["ResponseMetadata"]["HTTPHeaders"].get("x-errno") == "-447"
+    assert e.value.response["ResponseMetadata"]["HTTPHeaders"].get("x-errno") == "-442"
     assert s3.get_object(Bucket=bucket, Key="keep.png")["Body"].read() == src
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="huge.png")

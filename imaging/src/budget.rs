@@ -193,12 +193,12 @@ pub fn estimate(
                 let (ow, oh) = plan.output_size();
                 for (cw, ch) in [(sw, sh), (ow, oh)] {
                     check(
-                        "output width",
+                        crate::error::OUTPUT_WIDTH,
                         u64::from(cw),
                         u64::from(limits.max_output_side),
                     )?;
                     check(
-                        "output height",
+                        crate::error::OUTPUT_HEIGHT,
                         u64::from(ch),
                         u64::from(limits.max_output_side),
                     )?;
@@ -230,12 +230,12 @@ pub fn estimate(
                 let (rw, rh) = shapes::rotated_size(w, h, d);
                 if d % 90 != 0 {
                     check(
-                        "output width",
+                        crate::error::OUTPUT_WIDTH,
                         u64::from(rw),
                         u64::from(limits.max_output_side),
                     )?;
                     check(
-                        "output height",
+                        crate::error::OUTPUT_HEIGHT,
                         u64::from(rh),
                         u64::from(limits.max_output_side),
                     )?;

@@ -198,6 +198,7 @@ impl Engine {
             // Nothing to do: the source as is, without a lossy round trip.
             return source_output(source);
         }
+        check_budget(source, pipeline, &plan, limits)?;
         let Plan {
             header,
             out_format,
@@ -212,19 +213,6 @@ impl Engine {
             ));
         }
         let average = pipeline.terminal == Some(Terminal::AverageColor);
-        // The whole request is priced before anything is decoded: repeated
-        // ops, blur radii, frames and the encoder all count (`budget`).
-        let decoded_frames = if first_only { 1 } else { header.frames };
-        let priced = budget::Source {
-            format: header.format,
-            width: header.width,
-            height: header.height,
-            frames: decoded_frames,
-            orientation,
-            alpha: probe::may_have_alpha(source, header.format),
-        };
-        let priced_format = (pipeline.terminal.is_none()).then_some(out_format);
-        budget::check_pipeline(pipeline, priced, priced_format, limits)?;
         let decoded = decode::decode(source, &header, shrink, first_only, limits, cancel)?;
         let mut work = Work::new(decoded, (header.width, header.height), shrink > 1);
         work.cancel = cancel.clone();
@@ -370,6 +358,29 @@ fn source_output(source: &[u8]) -> Result<Output> {
         height: info.height,
         quality: info.quality,
     })
+}
+
+/// Prices the whole request before anything is decoded (`budget`):
+/// repeated ops, blur radii, frames and the encoder all count, and the
+/// geometry is followed so that an output over the side or pixel limits is
+/// refused here too.
+pub(crate) fn check_budget(
+    source: &[u8],
+    pipeline: &Pipeline,
+    plan: &Plan,
+    limits: &Limits,
+) -> Result<()> {
+    let header = &plan.header;
+    let priced = budget::Source {
+        format: header.format,
+        width: header.width,
+        height: header.height,
+        frames: if plan.first_only { 1 } else { header.frames },
+        orientation: plan.orientation,
+        alpha: probe::may_have_alpha(source, header.format),
+    };
+    let priced_format = (pipeline.terminal.is_none()).then_some(plan.out_format);
+    budget::check_pipeline(pipeline, priced, priced_format, limits).map(|_| ())
 }
 
 /// Runs a pipeline: decode `source` once, apply `pipeline`, encode.
@@ -583,8 +594,16 @@ pub(crate) struct OpCtx<'a> {
 /// The output-side limit, and the growth limit for an operation turning a
 /// `before`-pixel image into w×h, checked before the buffer is allocated.
 fn check_out(limits: &Limits, before: u64, w: u32, h: u32) -> Result<()> {
-    check("output width", w as u64, limits.max_output_side as u64)?;
-    check("output height", h as u64, limits.max_output_side as u64)?;
+    check(
+        crate::error::OUTPUT_WIDTH,
+        w as u64,
+        limits.max_output_side as u64,
+    )?;
+    check(
+        crate::error::OUTPUT_HEIGHT,
+        h as u64,
+        limits.max_output_side as u64,
+    )?;
     budget::check_growth(limits, before, w, h)
 }
 

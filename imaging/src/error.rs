@@ -50,7 +50,19 @@ pub enum Error {
     DeadlineExceeded,
 }
 
+/// The `what` of an [`Error::TooLarge`] for an output (or intermediate)
+/// image's width and height over `Limits::max_output_side`: Tencent gives
+/// them their own error number.
+pub const OUTPUT_WIDTH: &str = "output width";
+/// See [`OUTPUT_WIDTH`].
+pub const OUTPUT_HEIGHT: &str = "output height";
+
 impl Error {
+    /// True for an output side over `Limits::max_output_side`.
+    pub fn is_output_side(&self) -> bool {
+        matches!(self, Error::TooLarge { what, .. } if *what == OUTPUT_WIDTH || *what == OUTPUT_HEIGHT)
+    }
+
     /// True for the failures Tencent's `ignore-error/1` forgives: the image
     /// or a value is over a limit.
     pub fn is_limit(&self) -> bool {

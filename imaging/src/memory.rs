@@ -102,6 +102,9 @@ pub fn estimate(
     if header_only || pipeline.is_identity() {
         return Ok(held.saturating_add(source.len() as u64));
     }
+    // What the engine refuses from the headers (an output side over the
+    // limit, the work budget) is refused for that, not for its memory.
+    engine::check_budget(source, pipeline, &plan, limits)?;
     let marks: u64 = assets
         .images
         .values()

@@ -180,6 +180,11 @@ pub fn classify(e: &ProcessError, dialect: Dialect) -> ImageFailure {
             (status, code, errno, d.vendor_code.clone(), message)
         }
         P::Image(i) => match i {
+            // Tencent: -442 for an output side over its 9 999 px, -447
+            // for the source's resolution and frames (and every other limit).
+            imaging::Error::TooLarge { .. } if i.is_output_side() => {
+                (bad, "ImageTooLarge", Some("-442"), None, i.to_string())
+            }
             imaging::Error::TooLarge { .. } => {
                 (bad, "ImageTooLarge", Some("-447"), None, i.to_string())
             }

@@ -114,9 +114,9 @@ async fn thumbnail_geometries_exact_sizes() {
     r.expect_image("image/gif");
     assert_eq!(r.dims(), (100, 50));
     assert_eq!(gif_frames(&r.body), 10);
-    // Output sides over 9 999.
+    // Output sides over 9 999: -442 (-447 is the source's resolution).
     let r = get(&s, "f9.jpg", "imageMogr2/thumbnail/10000x").await;
-    r.cos_error(400, Some("-447"));
+    r.cos_error(400, Some("-442"));
     malformed(
         &s,
         "f9.jpg",
@@ -634,10 +634,10 @@ async fn strip_size_limit_ignore_error() {
         assert_eq!(r.dims(), (400, 300), "{q}");
         assert_eq!(&r.body[..], &f9()[..], "{q}");
     }
-    // Without it: -447. Syntax errors are not forgiven.
+    // Without it: -442. Syntax errors are not forgiven.
     get(&s, "f9.jpg", "imageMogr2/thumbnail/12000x")
         .await
-        .cos_error(400, Some("-447"));
+        .cos_error(400, Some("-442"));
     get(&s, "f9.jpg", "imageMogr2/thumbnail/abc/ignore-error/1")
         .await
         .cos_error(400, Some("-106"));

@@ -350,7 +350,7 @@ async fn failing_rule_keeps_the_original_and_writes_no_output() {
                            {"fileid":"huge.jpg","rule":"imageMogr2/thumbnail/20000x"}]}"#
         .replace('\n', "");
     let r = put_pic(&s, &format!("/{B}/keep.jpg"), &ops, &src).await;
-    assert_eq!(r.cos_error(400, Some("-447")), "InvalidArgument");
+    assert_eq!(r.cos_error(400, Some("-442")), "InvalidArgument");
     let got = s.get(&format!("/{B}/keep.jpg")).await;
     got.expect(200);
     assert_eq!(got.body.as_ref(), src.as_slice());
