@@ -28,16 +28,41 @@ const URL_SAFE_LENIENT: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::
 /// side limit of every dialect).
 pub const SNAPSHOT_MAX_SIDE: u32 = 16_384;
 
+/// `value` of the parameter `name` looked up in `choices`; any other value
+/// is an `InvalidArgument` that lists them, pointing at `fragment`.
+pub fn choice<T: Copy>(
+    name: &str,
+    value: &str,
+    fragment: &str,
+    choices: &[(&str, T)],
+) -> Result<T> {
+    choices
+        .iter()
+        .find(|(text, _)| *text == value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(text, _)| *text).collect();
+            DialectError::invalid(
+                format!(
+                    "`{name}` must be one of {}, not `{value}`",
+                    names.join(", ")
+                ),
+                fragment,
+            )
+        })
+}
+
+/// The snapshot output formats of every dialect.
+pub const SNAPSHOT_FORMATS: [(&str, Format); 3] = [
+    ("jpg", Format::Jpeg),
+    ("jpeg", Format::Jpeg),
+    ("png", Format::Png),
+];
+
 /// The pipeline of a video snapshot, in any dialect: the frame, scaled to
 /// `width`×`height` (0: from the other side and the aspect ratio; both 0:
 /// the frame as decoded), never enlarged, encoded as `format`.
-pub fn snapshot_pipeline(
-    frame: VideoFrame,
-    width: u32,
-    height: u32,
-    format: Format,
-    rounding: Rounding,
-) -> Pipeline {
+pub fn snapshot_pipeline(frame: VideoFrame, width: u32, height: u32, format: Format) -> Pipeline {
     let geometry = match (width, height) {
         (0, 0) => None,
         (w, 0) => Some(Geometry::Fit {
@@ -63,7 +88,7 @@ pub fn snapshot_pipeline(
             })
             .into_iter()
             .collect(),
-        rounding,
+        rounding: Rounding::Nearest,
         output: OutputOptions {
             format: Some(FormatRequest {
                 format,

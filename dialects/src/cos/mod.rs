@@ -154,41 +154,18 @@ fn snapshot(raw_query: &str) -> Result<Pipeline> {
             "time" => time = Some(common::parse_milli("time", &value, 0, u64::from(u32::MAX))?),
             "width" => width = side(&value)?,
             "height" => height = side(&value)?,
-            "format" => {
-                format = match value.as_str() {
-                    "jpg" | "jpeg" => imaging::Format::Jpeg,
-                    "png" => imaging::Format::Png,
-                    other => {
-                        return Err(DialectError::invalid(
-                            format!("snapshot: format must be jpg or png, not `{other}`"),
-                            p.raw,
-                        ))
-                    }
-                }
-            }
+            "format" => format = common::choice(p.key, &value, p.raw, &common::SNAPSHOT_FORMATS)?,
             "rotate" => {
-                auto_rotate = match value.as_str() {
-                    "auto" => true,
-                    "off" => false,
-                    other => {
-                        return Err(DialectError::invalid(
-                            format!("snapshot: rotate must be auto or off, not `{other}`"),
-                            p.raw,
-                        ))
-                    }
-                }
+                auto_rotate =
+                    common::choice(p.key, &value, p.raw, &[("auto", true), ("off", false)])?
             }
             "mode" => {
-                keyframe = match value.as_str() {
-                    "exactframe" => false,
-                    "keyframe" => true,
-                    other => {
-                        return Err(DialectError::invalid(
-                            format!("snapshot: mode must be exactframe or keyframe, not `{other}`"),
-                            p.raw,
-                        ))
-                    }
-                }
+                keyframe = common::choice(
+                    p.key,
+                    &value,
+                    p.raw,
+                    &[("exactframe", false), ("keyframe", true)],
+                )?
             }
             // The rest (ci-process itself, a signature...) is not ours.
             _ => {}
@@ -197,17 +174,12 @@ fn snapshot(raw_query: &str) -> Result<Pipeline> {
     let at_ms = time.ok_or_else(|| {
         DialectError::missing("snapshot: the `time` parameter is required", raw_query)
     })?;
-    Ok(common::snapshot_pipeline(
-        imaging::VideoFrame {
-            at_ms: u64::from(at_ms),
-            keyframe,
-            auto_rotate,
-        },
-        width,
-        height,
-        format,
-        Rounding::Nearest,
-    ))
+    let frame = imaging::VideoFrame {
+        at_ms: u64::from(at_ms),
+        keyframe,
+        auto_rotate,
+    };
+    Ok(common::snapshot_pipeline(frame, width, height, format))
 }
 
 fn query(raw_query: &str) -> Result<Directive> {

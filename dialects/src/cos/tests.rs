@@ -1131,7 +1131,7 @@ fn query_envelope_styles_and_errors() {
     check_err(
         "ci-process=snapshot&time=1&rotate=left",
         ErrorKind::InvalidArgument,
-        "auto or off",
+        "one of auto, off",
     );
 
     // style/<name> is a rule (and query) form, never a style body's.

@@ -360,47 +360,23 @@ fn parse_snapshot(body: &str) -> Result<Pipeline> {
     let at_ms = u64::try_from(step.int(t, 0, i64::from(u32::MAX))?).unwrap_or(0);
     let width = step.uint_or("w", 0, common::SNAPSHOT_MAX_SIDE, 0)?;
     let height = step.uint_or("h", 0, common::SNAPSHOT_MAX_SIDE, 0)?;
-    let keyframe = match step.get("m") {
-        None => false,
-        Some(p) if p.value == "fast" => true,
-        Some(p) => {
-            return Err(DialectError::invalid(
-                format!("snapshot: m must be `fast`, not `{}`", p.value),
-                p.raw,
-            ))
-        }
+    // Each optional parameter, by its one or few values.
+    let pick = |key: &str, choices: &[(&str, bool)]| match step.get(key) {
+        None => Ok(false),
+        Some(p) => common::choice(key, p.value, p.raw, choices),
     };
-    let auto_rotate = match step.get("ar") {
-        None => false,
-        Some(p) if p.value == "auto" => true,
-        Some(p) => {
-            return Err(DialectError::invalid(
-                format!("snapshot: ar must be `auto`, not `{}`", p.value),
-                p.raw,
-            ))
-        }
+    let keyframe = pick("m", &[("fast", true)])?;
+    let auto_rotate = pick("ar", &[("auto", true)])?;
+    let format = match step.get("f") {
+        None => Format::Jpeg,
+        Some(p) => common::choice("f", p.value, p.raw, &common::SNAPSHOT_FORMATS)?,
     };
-    let format = match step.get("f").map(|p| (p, p.value)) {
-        None | Some((_, "jpg" | "jpeg")) => Format::Jpeg,
-        Some((_, "png")) => Format::Png,
-        Some((p, other)) => {
-            return Err(DialectError::invalid(
-                format!("snapshot: f must be jpg or png, not `{other}`"),
-                p.raw,
-            ))
-        }
+    let frame = VideoFrame {
+        at_ms,
+        keyframe,
+        auto_rotate,
     };
-    Ok(crate::common::snapshot_pipeline(
-        VideoFrame {
-            at_ms,
-            keyframe,
-            auto_rotate,
-        },
-        width,
-        height,
-        format,
-        Rounding::Nearest,
-    ))
+    Ok(common::snapshot_pipeline(frame, width, height, format))
 }
 
 /// `image/...`, `style/...` or `video/...` without pipes.

@@ -1745,13 +1745,13 @@ fn process_kinds_styles_and_structure_errors() {
             "video/snapshot,t_1,f_gif".into(),
             InvalidArgument,
             None,
-            vec!["jpg or png"],
+            vec!["jpg, jpeg, png"],
         ),
         (
             "video/snapshot,t_1,m_slow".into(),
             InvalidArgument,
             None,
-            vec!["fast"],
+            vec!["one of fast"],
         ),
         (
             "video/transcode,x_1".into(),
