@@ -2,7 +2,7 @@
 //! as small structs. Nothing below this module reads the environment or
 //! files.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -224,12 +224,31 @@ pub struct ProcessingConfig {
     /// Seconds a request may wait for admission before it is answered 503
     /// `SlowDown`; `0` = never wait.
     pub queue_timeout_secs: u64,
+    /// Output format by the client's `Accept` for processing requests that
+    /// name none, for buckets whose image settings do not say:
+    /// `off` (the default), `webp` or `avif_webp` (`docs/styles.md`,
+    /// "Format by Accept").
+    pub auto_format: AutoFormat,
     /// Overrides of the Alibaba OSS limits (`docs/oss.md`, "Limits").
     pub oss: LimitOverrides,
     /// Overrides of the Tencent COS limits (`docs/cos.md`, "Limits").
     pub cos: LimitOverrides,
     /// Overrides of the UCloud US3 limits (`docs/us3.md`, "Limits").
     pub us3: LimitOverrides,
+}
+
+/// Content negotiation of the output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoFormat {
+    /// The source's format, whatever the client accepts.
+    #[default]
+    Off,
+    /// WebP for clients that accept `image/webp`.
+    Webp,
+    /// AVIF for clients that accept `image/avif`, else WebP for those that
+    /// accept `image/webp` (animations: WebP, AVIF here being one frame).
+    AvifWebp,
 }
 
 impl Default for ProcessingConfig {
@@ -243,6 +262,7 @@ impl Default for ProcessingConfig {
             memory_budget: 256 << 20,
             queue_depth: 64,
             queue_timeout_secs: 10,
+            auto_format: AutoFormat::Off,
             oss: LimitOverrides::default(),
             cos: LimitOverrides::default(),
             us3: LimitOverrides::default(),

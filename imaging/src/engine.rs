@@ -398,11 +398,15 @@ pub fn execute(
 /// The output format: the request's, or the source's. Alibaba's
 /// `format,gif` converts only sources that are GIFs already (they then stay
 /// GIF), so a non-GIF source keeps its format.
-pub fn output_format(source: Format, opts: &OutputOptions) -> Format {
-    match opts.format {
-        Some(r) if r.only_if_source_animated && source != Format::Gif => source,
-        Some(r) => r.format,
-        None => source,
+/// A negotiated format ([`OutputOptions::negotiated`]) applies when the
+/// request names none; an `animated` source gets its animated choice.
+pub fn output_format(source: Format, animated: bool, opts: &OutputOptions) -> Format {
+    match (opts.format, opts.negotiated) {
+        (Some(r), _) if r.only_if_source_animated && source != Format::Gif => source,
+        (Some(r), _) => r.format,
+        (None, Some(n)) if animated => n.animated.unwrap_or(source),
+        (None, Some(n)) => n.still,
+        (None, None) => source,
     }
 }
 
@@ -448,7 +452,7 @@ pub(crate) struct Plan {
 /// (`probe::inspect`) and allocates nothing proportional to the pixels.
 pub(crate) fn plan(source: &[u8], pipeline: &Pipeline, limits: &Limits) -> Result<Plan> {
     let header = probe::inspect(source, limits)?;
-    let out_format = output_format(header.format, &pipeline.output);
+    let out_format = output_format(header.format, header.frames > 1, &pipeline.output);
     let needs_orientation = pipeline.ops.iter().any(|op| matches!(op, Op::AutoOrient));
     let orientation = if needs_orientation {
         probe::orientation(source, header.jpeg.as_ref())
@@ -984,21 +988,44 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            output_format(Format::Jpeg, &OutputOptions::default()),
+            output_format(Format::Jpeg, false, &OutputOptions::default()),
             Format::Jpeg
         );
         assert_eq!(
-            output_format(Format::Jpeg, &req(Format::Png, false)),
+            output_format(Format::Jpeg, false, &req(Format::Png, false)),
             Format::Png
         );
         assert_eq!(
-            output_format(Format::Jpeg, &req(Format::Gif, true)),
+            output_format(Format::Jpeg, false, &req(Format::Gif, true)),
             Format::Jpeg
         );
         assert_eq!(
-            output_format(Format::Gif, &req(Format::Gif, true)),
+            output_format(Format::Gif, true, &req(Format::Gif, true)),
             Format::Gif
         );
+        // Negotiated: the still choice, the animated one for an animation
+        // (or the source's format), and a named format always wins.
+        let auto = |animated| OutputOptions {
+            negotiated: Some(Negotiated {
+                still: Format::Avif,
+                animated,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            output_format(Format::Jpeg, false, &auto(Some(Format::Webp))),
+            Format::Avif
+        );
+        assert_eq!(
+            output_format(Format::Gif, true, &auto(Some(Format::Webp))),
+            Format::Webp
+        );
+        assert_eq!(output_format(Format::Gif, true, &auto(None)), Format::Gif);
+        let named = OutputOptions {
+            format: req(Format::Png, false).format,
+            ..auto(Some(Format::Webp))
+        };
+        assert_eq!(output_format(Format::Jpeg, false, &named), Format::Png);
     }
 
     #[test]

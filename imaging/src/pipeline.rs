@@ -482,6 +482,21 @@ pub struct OutputOptions {
     pub metadata: MetadataPolicy,
     /// Tencent size-limit: target byte size for JPEG output.
     pub size_limit: Option<SizeLimit>,
+    /// The format chosen from the client's `Accept` (the bucket's
+    /// `auto_format`) for a request that names none; `format` wins when
+    /// set. Absent from the canonical text when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negotiated: Option<Negotiated>,
+}
+
+/// An output format chosen by content negotiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Negotiated {
+    /// For a still source.
+    pub still: Format,
+    /// For an animated source: a format that keeps every frame (animated
+    /// WebP), or `None` to keep the source's; never a single frame.
+    pub animated: Option<Format>,
 }
 
 /// How much of the source's metadata a processed image carries

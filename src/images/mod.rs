@@ -370,6 +370,8 @@ pub struct Processor {
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// How long a source's metadata is trusted (`source_check_secs`).
     source_ttl: std::time::Duration,
+    /// `[processing] auto_format`: buckets whose settings do not say.
+    auto_format: styles::AutoFormat,
     /// (bucket, key) → (when read, what was read), while `source_ttl` > 0.
     sources: Mutex<HashMap<(String, String), (std::time::Instant, ObjectMeta)>>,
     /// Wall-clock limit of one engine job (`job_timeout_secs`).
@@ -433,6 +435,7 @@ impl Processor {
             cache,
             inflight: Mutex::new(HashMap::new()),
             source_ttl: std::time::Duration::from_secs(config.source_check_secs),
+            auto_format: config.auto_format,
             sources: Mutex::new(HashMap::new()),
         }
     }
@@ -691,8 +694,51 @@ async fn process(
     dialect: Dialect,
     directive: Directive,
 ) -> Result<Response<Body>, ProcessError> {
-    let pipeline = resolve(cx.state, bucket, directive).await?;
-    respond(cx, bucket, key, dialect, &pipeline).await
+    let mut pipeline = resolve(cx.state, bucket, directive).await?;
+    let varies = negotiate_format(cx, bucket, &mut pipeline).await?;
+    let mut response = respond(cx, bucket, key, dialect, &pipeline).await?;
+    if varies {
+        // Caches must key this answer on Accept too: a 304 and an answer
+        // in the source's format included, since another client would get
+        // another format.
+        response
+            .headers_mut()
+            .append(http::header::VARY, HeaderValue::from_static("accept"));
+    }
+    Ok(response)
+}
+
+/// Chooses the output format from the request's `Accept` when the bucket
+/// (or the server) has `auto_format` on and the request names no format
+/// and wants an image, not information. Returns whether the answer
+/// depends on `Accept`. Saved outputs (`sys/saveas`, Pic-Operations)
+/// never negotiate: they do not answer one client.
+async fn negotiate_format(
+    cx: &Ctx<'_>,
+    bucket: &str,
+    pipeline: &mut imaging::Pipeline,
+) -> Result<bool, ProcessError> {
+    if pipeline.output.format.is_some() || pipeline.terminal.is_some() {
+        return Ok(false);
+    }
+    let auto = cx
+        .state
+        .image_config(bucket)
+        .await?
+        .auto_format
+        .unwrap_or(cx.state.process.auto_format);
+    if auto == styles::AutoFormat::Off {
+        return Ok(false);
+    }
+    let accept = cx
+        .headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    pipeline.output.negotiated = styles::negotiate(auto, &accept);
+    Ok(true)
 }
 
 /// Turns a directive on an object of `bucket` into a pipeline, loading a

@@ -16,6 +16,7 @@
 //! (JSON), since no vendor publishes an API for them.
 
 use super::error::ProcessError;
+pub use crate::config::AutoFormat;
 use crate::http::body::Body;
 use crate::http::headers::http_date;
 use crate::http::xml::{self, XmlWriter};
@@ -101,6 +102,49 @@ pub struct ImageConfig {
     /// What processed images keep of the source's metadata: `keep`,
     /// `safe` (the default) or `strip` (`docs/styles.md`, "Metadata").
     pub metadata: imaging::MetadataPolicy,
+    /// Output format by the client's `Accept` for requests that name none
+    /// (`docs/styles.md`, "Format by Accept"); absent = the server's
+    /// `[processing] auto_format`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_format: Option<AutoFormat>,
+}
+
+/// The format for a client whose `Accept` header is `accept` under the
+/// setting `auto`, or `None` when it takes neither (the source's format
+/// then).
+pub fn negotiate(auto: AutoFormat, accept: &str) -> Option<imaging::Negotiated> {
+    let webp = accepts(accept, "image/webp");
+    let avif = auto == AutoFormat::AvifWebp && accepts(accept, "image/avif");
+    let animated = webp.then_some(imaging::Format::Webp);
+    match auto {
+        AutoFormat::Off => None,
+        _ if avif => Some(imaging::Negotiated {
+            still: imaging::Format::Avif,
+            animated,
+        }),
+        _ if webp => Some(imaging::Negotiated {
+            still: imaging::Format::Webp,
+            animated,
+        }),
+        _ => None,
+    }
+}
+
+/// Whether `accept` names `mime` with a non-zero quality. Wildcards
+/// (`image/*`, `*/*`) do not count: browsers send them without decoding
+/// every image type, so only an explicit type proves support (as imgproxy
+/// and thumbor decide).
+fn accepts(accept: &str, mime: &str) -> bool {
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let named = parts.next().is_some_and(|t| t.eq_ignore_ascii_case(mime));
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        named && !refused
+    })
 }
 
 impl ImageConfig {
@@ -585,5 +629,30 @@ mod tests {
             style_api_dialect(&get, None, b"<GetStyle/>", false),
             Dialect::Cos
         );
+    }
+
+    #[test]
+    fn auto_format_follows_explicit_accept_types() {
+        let chrome = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
+        let safari_old = "image/webp,image/png,image/svg+xml,image/*;q=0.8,video/*;q=0.8,*/*;q=0.5";
+        let wildcard = "image/*,*/*;q=0.8";
+        let n = |f: AutoFormat, a: &str| negotiate(f, a).map(|n| (n.still, n.animated));
+        use imaging::Format::{Avif, Webp};
+        assert_eq!(n(AutoFormat::AvifWebp, chrome), Some((Avif, Some(Webp))));
+        assert_eq!(n(AutoFormat::Webp, chrome), Some((Webp, Some(Webp))));
+        assert_eq!(
+            n(AutoFormat::AvifWebp, safari_old),
+            Some((Webp, Some(Webp)))
+        );
+        assert_eq!(n(AutoFormat::AvifWebp, wildcard), None);
+        assert_eq!(n(AutoFormat::Off, chrome), None);
+        // Refused with q=0, spaces and case tolerated.
+        assert_eq!(n(AutoFormat::Webp, "image/webp;q=0, image/png"), None);
+        assert_eq!(
+            n(AutoFormat::Webp, " Image/WebP ; q=0.5"),
+            Some((Webp, Some(Webp)))
+        );
+        // AVIF only: still images AVIF, animations keep their format.
+        assert_eq!(n(AutoFormat::AvifWebp, "image/avif"), Some((Avif, None)));
     }
 }

@@ -16,6 +16,7 @@ mod cos;
 mod cos_conformance;
 mod cos_persist;
 mod hostile;
+mod negotiate;
 mod oss;
 mod styles;
 mod us3;
