@@ -164,7 +164,7 @@ pub(crate) fn encode(frames: &[Frame], opaque: bool, p: &EncodeParams<'_>) -> Re
         }
         Format::Avif => encode_avif(img, p),
         #[cfg(feature = "heic-encode")]
-        Format::Heic => crate::heif::encode(img, opaque, p.quality, p.icc, p.exif),
+        Format::Heic => crate::heif::encode(img, opaque, p.quality, p.exif),
         #[cfg(not(feature = "heic-encode"))]
         Format::Heic => Err(Error::NotImplemented(
             "HEIC output (this build has no HEVC encoder)".into(),

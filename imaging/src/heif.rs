@@ -12,13 +12,17 @@
 //! picture twice): `probe::orientation` answers `None` for these formats.
 //!
 //! The binding has safe signatures, but its 0.20 release (the last one that
-//! links against libheif 1.15) has three unsound corners, which this module
+//! links against libheif 1.15) has four unsound corners, which this module
 //! stays away from:
 //! - decoding or encoding with an options struct (a use-after-free, fixed
 //!   in later releases): both are called with `None`, libheif's defaults;
 //! - an image handle does not borrow the bytes its context was read from:
 //!   every handle here lives inside the function that holds the bytes;
-//! - `read_from_reader`: not used, the source is always in memory.
+//! - `read_from_reader`: not used, the source is always in memory;
+//! - `Image::set_color_profile_raw` hands libheif its 4-byte profile type
+//!   without the terminating NUL, and libheif reads past it (an encode
+//!   failed at random with "Invalid color_profile_type"): a HEIC output
+//!   carries no ICC profile, its pixels are written as they are.
 //!
 //! libheif decodes without shrink-on-load: a thumbnail of a 12 Mpx HEIC
 //! costs a full decode, which `memory` and `budget` price as such.
@@ -147,18 +151,16 @@ fn copy_rows(data: &[u8], stride: usize, width: u32, height: u32) -> Result<Rgba
 }
 
 /// One still HEIC image (HEVC through x265) at `quality` (1–100), with
-/// its alpha plane unless `opaque`, and the ICC profile and EXIF given.
+/// its alpha plane unless `opaque`, and the EXIF given. No ICC profile
+/// (see the module doc).
 #[cfg(feature = "heic-encode")]
 pub(crate) fn encode(
     img: &RgbaImage,
     opaque: bool,
     quality: u8,
-    icc: Option<&[u8]>,
     exif: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
-    use libheif_rs::{
-        Channel, ColorProfileRaw, CompressionFormat, EncoderParameterValue, EncoderQuality, Image,
-    };
+    use libheif_rs::{Channel, CompressionFormat, EncoderParameterValue, EncoderQuality, Image};
     let enc_err = |e: libheif_rs::HeifError| Error::Encode(format!("HEIC: {e}"));
     let lib = lib();
     let (w, h) = img.dimensions();
@@ -194,10 +196,6 @@ pub(crate) fn encode(
                 line.copy_from_slice(src);
             }
         }
-    }
-    if let Some(icc) = icc {
-        let profile = ColorProfileRaw::new(libheif_rs::color_profile_types::PROF, icc.to_vec());
-        image.set_color_profile_raw(&profile).map_err(enc_err)?;
     }
     let mut encoder = lib
         .encoder_for_format(CompressionFormat::Hevc)
@@ -255,7 +253,7 @@ mod tests {
     fn an_encoded_heic_decodes_to_its_size_and_alpha() {
         let mut img = RgbaImage::from_pixel(33, 17, image::Rgba([200, 100, 50, 255]));
         let limits = Limits::default();
-        let opaque = encode(&img, true, 80, None, None).expect("encoded");
+        let opaque = encode(&img, true, 80, None).expect("encoded");
         let h = read_header(&opaque, &limits).expect("header");
         assert_eq!((h.width, h.height, h.images, h.alpha), (33, 17, 1, false));
         let d = decode(&opaque).expect("decoded");
@@ -268,7 +266,7 @@ mod tests {
         );
 
         img.put_pixel(0, 0, image::Rgba([0, 0, 0, 0]));
-        let clear = encode(&img, false, 80, None, None).expect("encoded");
+        let clear = encode(&img, false, 80, None).expect("encoded");
         let h = read_header(&clear, &limits).expect("header");
         assert!(h.alpha);
         let d = decode(&clear).expect("decoded");
