@@ -173,26 +173,29 @@ mod tests {
 
     #[test]
     fn cos_and_us3_arms_reach_their_parsers() {
-        let want = |rounding| imaging::Pipeline {
+        let want = |rounding, bounds| imaging::Pipeline {
             ops: vec![imaging::Op::Rotate { degrees: 90 }],
             rounding,
+            bounds,
             ..imaging::Pipeline::default()
         };
+        let cos = want(imaging::Rounding::Nearest, imaging::Bounds::Refuse);
+        let us3 = want(imaging::Rounding::Truncate, imaging::Bounds::Clip);
         assert_eq!(
             parse_style(Dialect::Cos, "imageMogr2/rotate/90"),
-            Ok(want(imaging::Rounding::Nearest))
+            Ok(cos.clone())
         );
         assert_eq!(
             parse_query(Dialect::Cos, "imageMogr2/rotate/90"),
-            Ok(Directive::Pipeline(want(imaging::Rounding::Nearest)))
+            Ok(Directive::Pipeline(cos))
         );
         assert_eq!(
             parse_style(Dialect::Us3, "iopcmd=rotate&degree=90"),
-            Ok(want(imaging::Rounding::Truncate))
+            Ok(us3.clone())
         );
         assert_eq!(
             parse_query(Dialect::Us3, "iopcmd=rotate&degree=90"),
-            Ok(Directive::Pipeline(want(imaging::Rounding::Truncate)))
+            Ok(Directive::Pipeline(us3))
         );
     }
 }

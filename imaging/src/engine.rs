@@ -219,6 +219,8 @@ impl Engine {
         let ctx = OpCtx {
             limits,
             rounding: pipeline.rounding,
+            bounds: pipeline.bounds,
+            source_format: header.format,
             orientation,
             assets,
             engine: self,
@@ -589,10 +591,34 @@ impl Work {
 pub(crate) struct OpCtx<'a> {
     pub limits: &'a Limits,
     pub rounding: Rounding,
+    pub bounds: Bounds,
+    /// The source's format (Tencent refuses rounded shapes on GIFs).
+    pub source_format: Format,
     pub orientation: Option<u16>,
     pub assets: &'a Assets,
     pub engine: &'a Engine,
     pub cancel: &'a Cancel,
+}
+
+/// Under [`Bounds::Refuse`], a circle's or rounded corner's radius must be
+/// under half the image's short side, and the source no GIF.
+fn check_radius(work: &Work, ctx: &OpCtx<'_>, radius: u32) -> Result<()> {
+    if ctx.bounds != Bounds::Refuse {
+        return Ok(());
+    }
+    if ctx.source_format == Format::Gif {
+        return Err(Error::Unsupported(
+            "rounded shapes (iradius, rradius) are not available for GIF images".into(),
+        ));
+    }
+    let (w, h) = work.size();
+    let short = w.min(h);
+    if u64::from(radius) * 2 >= u64::from(short) {
+        return Err(Error::Unsupported(format!(
+            "the radius {radius} must be less than half the short side ({short} px)"
+        )));
+    }
+    Ok(())
 }
 
 /// The output-side limit, and the growth limit for an operation turning a
@@ -643,6 +669,9 @@ pub(crate) fn run_ops(work: &mut Work, ops: &[Op], ctx: &OpCtx<'_>) -> Result<()
             Op::Resize(r) => resize(work, r, ctx, &mut resizer)?,
             Op::Crop(c) => {
                 let (w, h) = work.size();
+                if ctx.bounds == Bounds::Refuse && !geometry::crop_within(w, h, c) {
+                    return Err(Error::CropOutside);
+                }
                 let rect = geometry::crop_rect(w, h, c)?;
                 work.each(|img| Ok(cut(img, rect)))?;
             }
@@ -679,10 +708,12 @@ pub(crate) fn run_ops(work: &mut Work, ops: &[Op], ctx: &OpCtx<'_>) -> Result<()
                 }
             }
             Op::Circle { radius, bbox } => {
+                check_radius(work, ctx, *radius)?;
                 work.each(|img| Ok(shapes::circle(img, *radius, *bbox)))?;
                 work.opaque = false;
             }
             Op::RoundedCorners { radius } => {
+                check_radius(work, ctx, *radius)?;
                 if work.frames.len() > 1 {
                     return Err(Error::Unsupported(
                         "rounded corners on an animated image".into(),

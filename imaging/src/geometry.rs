@@ -374,6 +374,20 @@ pub fn crop_rect(w0: u32, h0: u32, crop: &Crop) -> Result<Rect> {
     })
 }
 
+/// Whether the rectangle `crop` asks for lies wholly inside a `w0`×`h0`
+/// image, before any clipping (a side of `None` or 0 runs to the edge).
+pub fn crop_within(w0: u32, h0: u32, crop: &Crop) -> bool {
+    let w = crop.width.filter(|&v| v > 0).unwrap_or(w0);
+    let h = crop.height.filter(|&v| v > 0).unwrap_or(h0);
+    if w > w0 || h > h0 {
+        return false;
+    }
+    let (ox, oy) = gravity_origin(w0, h0, w, h, crop.gravity);
+    let x = ox + i64::from(crop.dx);
+    let y = oy + i64::from(crop.dy);
+    x >= 0 && y >= 0 && x + i64::from(w) <= i64::from(w0) && y + i64::from(h) <= i64::from(h0)
+}
+
 /// The strip an index crop keeps, or `None` when `index` is past the last
 /// strip (the image is then left unchanged).
 pub fn index_crop_rect(

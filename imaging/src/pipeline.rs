@@ -35,6 +35,31 @@ pub struct Pipeline {
     /// unset, so the cache keys of image pipelines do not change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoFrame>,
+    /// What crops and rounded shapes do with values that reach past the
+    /// image (a dialect rule). Absent from the canonical text when `Clip`.
+    #[serde(default, skip_serializing_if = "Bounds::is_clip")]
+    pub bounds: Bounds,
+}
+
+/// How crops and rounded shapes treat values past the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Bounds {
+    /// Clip a crop to the image and clamp a radius to half the short side
+    /// (Alibaba, UCloud).
+    #[default]
+    Clip,
+    /// Refuse instead (Tencent): a crop must lie inside the image
+    /// (`Error::CropOutside`), a circle's or rounded corner's radius must be
+    /// under half the short side, and neither applies to a GIF
+    /// (`Error::Unsupported`).
+    Refuse,
+}
+
+impl Bounds {
+    /// True for the default, [`Bounds::Clip`].
+    pub fn is_clip(&self) -> bool {
+        *self == Bounds::Clip
+    }
 }
 
 /// Which frame of a video a snapshot takes.

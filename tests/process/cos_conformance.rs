@@ -211,14 +211,26 @@ async fn cut_crop_gravity_offsets() {
         .await
         .image();
     assert!(near(*img.get_pixel(49, 5), RED, 2) && near(*img.get_pixel(50, 5), BLUE, 2));
-    // A cut running past the edge is clipped; a start outside is an error.
+    // Tencent's values lie within the source: a cut running past the edge
+    // is refused, not clipped, and so is a start outside (the other
+    // dialects clip); a cut reaching the edge exactly is fine.
+    get(&s, "framed.png", "imageMogr2/cut/300x300x300x200")
+        .await
+        .cos_error(400, Some("-106"));
+    get(&s, "framed.png", "imageMogr2/cut/10x10x500x0")
+        .await
+        .cos_error(400, Some("-106"));
     assert_eq!(
-        get(&s, "framed.png", "imageMogr2/cut/300x300x300x200")
+        get(&s, "framed.png", "imageMogr2/cut/100x100x300x200")
             .await
             .dims(),
         (100, 100)
     );
-    get(&s, "framed.png", "imageMogr2/cut/10x10x500x0")
+    // A crop larger than the source, or pushed past its edge, likewise.
+    get(&s, "framed.png", "imageMogr2/crop/500x")
+        .await
+        .cos_error(400, Some("-106"));
+    get(&s, "framed.png", "imageMogr2/crop/100x100/dx/350")
         .await
         .cos_error(400, Some("-106"));
     // crop with one side keeps the other; default gravity north-west.
@@ -327,9 +339,29 @@ async fn iradius_rradius_scrop() {
     assert_eq!(img.get_pixel(200, 150).0[3], 255);
     let img = get(&s, "f9.jpg", "imageMogr2/rradius/60").await.image();
     assert!(near(*img.get_pixel(1, 1), WHITE, 24));
-    // Not for GIF.
+    // Not for GIF, iradius neither (even a radius that would fit).
     let r = get(&s, "f5.gif", "imageMogr2/rradius/20").await;
     r.cos_error(400, Some("-443"));
+    let r = get(&s, "f5.gif", "imageMogr2/iradius/20").await;
+    r.cos_error(400, Some("-443"));
+    // 0 < r < short side / 2: on the 400×300 source, 149 works, 150 is
+    // refused (the others clamp it).
+    get(&s, "f9.jpg", "imageMogr2/iradius/149")
+        .await
+        .expect_image("image/jpeg");
+    for q in [
+        "imageMogr2/iradius/150",
+        "imageMogr2/rradius/150",
+        "imageMogr2/rradius/400",
+    ] {
+        let r = get(&s, "f9.jpg", q).await;
+        r.cos_error(400, Some("-443"));
+        assert!(
+            r.text().contains("half the short side"),
+            "{q}: {}",
+            r.text()
+        );
+    }
     // scrop: no face found → the source.
     let r = get(&s, "f9.jpg", "imageMogr2/scrop/100x100").await;
     r.expect_image("image/jpeg");

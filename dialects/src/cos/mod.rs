@@ -32,8 +32,9 @@
 //! * `imageView2` modes 4 and 5 take `w` as the long edge and `h` as the
 //!   short one, the box turned to the source's orientation (a square source
 //!   counts as landscape); one value stands for both, as the vendor says.
-//! * `iradius` above half the short side is clamped by the engine (as the
-//!   other vendors do) rather than refused.
+//! * `cut` and `crop` past the image, `iradius`/`rradius` of half the short
+//!   side or more, and either on a GIF are refused, as Tencent documents
+//!   ([`imaging::Bounds::Refuse`]): the others clip and clamp.
 //! * `cgif/1` keeps at most 30 frames, `cgif/n` at most n, both evenly
 //!   spaced ([`imaging::FrameSelect::AtMost`]); the vendor's `cgif/1` keeps
 //!   the first 30, a difference only for animations longer than 30 frames.
@@ -279,6 +280,9 @@ fn processing(text: &str, allow_style: bool) -> Result<Directive> {
         terminal: b.terminal,
         on_limit_error: b.on_limit_error,
         video: None,
+        // Tencent refuses what the others clip: crops past the image,
+        // radii of half the short side or more, rounded GIFs.
+        bounds: imaging::Bounds::Refuse,
     }))
 }
 

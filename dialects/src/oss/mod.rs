@@ -593,6 +593,7 @@ fn parse_image(body: &str) -> Result<Pipeline> {
         terminal: terminal.map(|(t, _)| t),
         on_limit_error: Default::default(),
         video: None,
+        bounds: Default::default(),
     })
 }
 

@@ -101,6 +101,7 @@ pub(super) fn build(stages: Vec<Stage>) -> Result<Pipeline> {
         terminal: b.terminal,
         on_limit_error: Default::default(),
         video: None,
+        bounds: Default::default(),
     })
 }
 
