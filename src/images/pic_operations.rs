@@ -84,6 +84,15 @@ struct Target {
     pipeline: Pipeline,
 }
 
+/// What `OriginalInfo` reports when a rule's output replaced its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overwrite {
+    /// An upload: what was uploaded.
+    KeepsUpload,
+    /// `image_process`: the object now stored at the key, the result.
+    ReportsResult,
+}
+
 /// One stored output, for the response.
 #[derive(Debug)]
 struct Written {
@@ -168,7 +177,13 @@ impl UploadHook for PicOperationsHook<'_> {
 
     async fn after_commit(&self, stored: &ObjectMeta) -> Result<Response<Body>, ApiError> {
         self.plan
-            .execute(self.cx, &self.bucket, &self.key, stored)
+            .execute(
+                self.cx,
+                &self.bucket,
+                &self.key,
+                stored,
+                Overwrite::KeepsUpload,
+            )
             .await
             .map_err(refusal)
     }
@@ -314,6 +329,7 @@ impl Plan {
         bucket: &str,
         key: &str,
         original: &ObjectMeta,
+        overwrite: Overwrite,
     ) -> Result<Response<Body>, ProcessError> {
         let proc = &cx.state.process;
         let store = &*cx.state.store;
@@ -368,6 +384,13 @@ impl Plan {
                 meta,
             });
         }
+        // A rule whose output replaced the source: `image_process` then
+        // reports the object now stored there (Tencent, 2025 revision).
+        let replaced = written
+            .iter()
+            .find(|w| w.bucket == bucket && w.key == key)
+            .filter(|_| overwrite == Overwrite::ReportsResult);
+        let original = replaced.map_or(original, |w| &w.meta);
         let doc = upload_result(cx, bucket, key, original, info.as_ref(), &written);
         let mut r = Response::new(body::full(doc));
         r.headers_mut().insert(
@@ -519,7 +542,10 @@ pub async fn image_process(
             limit: hook.plan.limit,
         }));
     }
-    hook.after_commit(&original).await
+    hook.plan
+        .execute(cx, bucket, key, &original, Overwrite::ReportsResult)
+        .await
+        .map_err(refusal)
 }
 
 fn cannot_write(bucket: &str) -> ProcessError {

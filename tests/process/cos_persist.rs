@@ -500,6 +500,32 @@ async fn image_process_on_stored_objects() {
         src.as_slice()
     );
 
+    // A rule writing to the source's own key replaces it, and then
+    // OriginalInfo reports the object now stored there: the result's ETag
+    // (Tencent's 2025 revision), as the response's ETag header does.
+    s.upload(B, "cloud/self.jpg", &src, "image/jpeg").await;
+    let ops = r#"{"rules":[{"fileid":"self.jpg","rule":"imageMogr2/thumbnail/!50p"}]}"#;
+    let r = s
+        .req(
+            "POST",
+            &format!("/{B}/cloud/self.jpg?image_process"),
+            &[("pic-operations", ops)],
+            Bytes::new(),
+        )
+        .await;
+    r.expect(200);
+    let doc = r.text();
+    let result_etag = x(&elements(&doc, "Object")[0], "ETag");
+    assert_ne!(result_etag, format!("\"{}\"", md5_hex(&src)));
+    assert_eq!(x(&x(&doc, "OriginalInfo"), "ETag"), result_etag);
+    assert_eq!(r.header("etag"), Some(result_etag.as_str()));
+    let stored = s.head(&format!("/{B}/cloud/self.jpg")).await;
+    assert_eq!(stored.header("etag"), Some(result_etag.as_str()));
+    assert_eq!(
+        s.get(&format!("/{B}/cloud/self.jpg")).await.dims(),
+        (200, 100)
+    );
+
     // Missing object: 404 NoSuchKey, -6101.
     let r = s
         .req(
