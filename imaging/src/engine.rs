@@ -270,19 +270,11 @@ impl Engine {
         // A HEIF source's pixels always come out oriented (`heif`), so its
         // Orientation tag is reset as after an auto-orient.
         let carries_exif = keep_meta && matches!(format, Format::Jpeg | Format::Heic);
-        let source_exif = match header.format {
-            _ if !carries_exif => None,
-            Format::Jpeg => header
-                .jpeg
-                .as_ref()
-                .and_then(|j| j.exif.as_deref())
-                .map(std::borrow::Cow::Borrowed),
-            Format::Heic | Format::Avif => crate::heif::exif(source).map(std::borrow::Cow::Owned),
-            _ => None,
-        };
         let oriented = work.oriented || matches!(header.format, Format::Heic | Format::Avif);
-        let exif = source_exif
-            .and_then(|e| crate::metadata::for_output(&e, opts.metadata, w, h, oriented));
+        let exif = header
+            .exif()
+            .filter(|_| carries_exif)
+            .and_then(|e| crate::metadata::for_output(e, opts.metadata, w, h, oriented));
         let mut params = EncodeParams {
             format,
             quality,
@@ -379,7 +371,7 @@ pub(crate) fn check_budget(
         height: header.height,
         frames: if plan.first_only { 1 } else { header.frames },
         orientation: plan.orientation,
-        alpha: probe::may_have_alpha(source, header.format),
+        alpha: header.may_have_alpha(source),
     };
     let priced_format = (pipeline.terminal.is_none()).then_some(plan.out_format);
     budget::check_pipeline(pipeline, priced, priced_format, limits).map(|_| ())
@@ -952,6 +944,7 @@ mod tests {
             height: h,
             frames: 1,
             jpeg: None,
+            heif: None,
         }
     }
 

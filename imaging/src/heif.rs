@@ -48,8 +48,9 @@ fn dec_err(e: impl std::fmt::Display) -> Error {
 }
 
 /// The container facts the limits are checked against, read from the
-/// boxes alone (no pixel is decoded).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// boxes alone (no pixel is decoded), once per source: the work budget
+/// reads `alpha`, the encoder `exif`, from here.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct HeifHeader {
     /// The primary image's size, after its `irot`/`clap` transformations.
     pub width: u32,
@@ -58,6 +59,8 @@ pub(crate) struct HeifHeader {
     pub images: u32,
     /// The primary image has an alpha channel.
     pub alpha: bool,
+    /// The primary image's first EXIF block, as a TIFF body.
+    pub exif: Option<Vec<u8>>,
 }
 
 /// Reads the container and checks its image count against
@@ -78,15 +81,13 @@ pub(crate) fn read_header(data: &[u8], limits: &Limits) -> Result<HeifHeader> {
         height: handle.height(),
         images,
         alpha: handle.has_alpha_channel(),
+        exif: exif(&handle),
     })
 }
 
 /// The primary image's first EXIF block, as a TIFF body (HEIF stores a
 /// 4-byte offset to the TIFF header before it), if it has one.
-pub(crate) fn exif(data: &[u8]) -> Option<Vec<u8>> {
-    lib();
-    let ctx = HeifContext::read_from_bytes(data).ok()?;
-    let handle = ctx.primary_image_handle().ok()?;
+fn exif(handle: &libheif_rs::ImageHandle) -> Option<Vec<u8>> {
     let mut ids = [0; 1];
     if handle.metadata_block_ids(&mut ids, b"Exif") == 0 {
         return None;

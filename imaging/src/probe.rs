@@ -84,6 +84,27 @@ pub(crate) struct Header {
     pub height: u32,
     pub frames: u32,
     pub jpeg: Option<JpegHeader>,
+    pub heif: Option<crate::heif::HeifHeader>,
+}
+
+impl Header {
+    /// The source's EXIF (a TIFF body), from a JPEG's APP1 or a HEIF's
+    /// metadata item.
+    pub fn exif(&self) -> Option<&[u8]> {
+        match (&self.jpeg, &self.heif) {
+            (Some(j), _) => j.exif.as_deref(),
+            (_, Some(h)) => h.exif.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// [`may_have_alpha`], answered from the HEIF header already read.
+    pub fn may_have_alpha(&self, data: &[u8]) -> bool {
+        match &self.heif {
+            Some(h) => h.alpha,
+            None => may_have_alpha(data, self.format),
+        }
+    }
 }
 
 /// Reads the header and checks the source limits: bytes, sides, and
@@ -93,6 +114,7 @@ pub(crate) fn inspect(data: &[u8], limits: &Limits) -> Result<Header> {
     let format =
         sniff(data).ok_or_else(|| Error::Decode("unknown or unsupported image format".into()))?;
     let mut jpeg_header = None;
+    let mut heif_header = None;
     let (width, height, frames) = match format {
         Format::Jpeg => {
             let h = jpeg::read_header(data)?;
@@ -126,7 +148,9 @@ pub(crate) fn inspect(data: &[u8], limits: &Limits) -> Result<Header> {
         // Only the primary image is decoded (`heif`).
         Format::Avif | Format::Heic => {
             let h = crate::heif::read_header(data, limits)?;
-            (h.width, h.height, 1)
+            let dims = (h.width, h.height, 1);
+            heif_header = Some(h);
+            dims
         }
     };
     if width == 0 || height == 0 {
@@ -146,6 +170,7 @@ pub(crate) fn inspect(data: &[u8], limits: &Limits) -> Result<Header> {
         height,
         frames,
         jpeg: jpeg_header,
+        heif: heif_header,
     })
 }
 

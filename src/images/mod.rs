@@ -694,8 +694,14 @@ async fn process(
     dialect: Dialect,
     directive: Directive,
 ) -> Result<Response<Body>, ProcessError> {
-    let mut pipeline = resolve(cx.state, bucket, directive).await?;
-    let varies = negotiate_format(cx, bucket, &mut pipeline).await?;
+    let accept = cx
+        .headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let (pipeline, varies) = resolve(cx.state, bucket, directive, Some(&accept)).await?;
     let mut response = respond(cx, bucket, key, dialect, &pipeline).await?;
     if varies {
         // Caches must key this answer on Accept too: a 304 and an answer
@@ -708,47 +714,22 @@ async fn process(
     Ok(response)
 }
 
-/// Chooses the output format from the request's `Accept` when the bucket
-/// (or the server) has `auto_format` on and the request names no format
-/// and wants an image, not information. Returns whether the answer
-/// depends on `Accept`. Saved outputs (`sys/saveas`, Pic-Operations)
-/// never negotiate: they do not answer one client.
-async fn negotiate_format(
-    cx: &Ctx<'_>,
-    bucket: &str,
-    pipeline: &mut imaging::Pipeline,
-) -> Result<bool, ProcessError> {
-    if pipeline.output.format.is_some() || pipeline.terminal.is_some() {
-        return Ok(false);
-    }
-    let auto = cx
-        .state
-        .image_config(bucket)
-        .await?
-        .auto_format
-        .unwrap_or(cx.state.process.auto_format);
-    if auto == styles::AutoFormat::Off {
-        return Ok(false);
-    }
-    let accept = cx
-        .headers
-        .get_all(http::header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
-    pipeline.output.negotiated = styles::negotiate(auto, &accept);
-    Ok(true)
-}
-
 /// Turns a directive on an object of `bucket` into a pipeline, loading a
 /// style when named, with the bucket's metadata policy (a setting of the
 /// source's bucket, whichever bucket an output is saved to).
+///
+/// `accept`: the request's `Accept` (its values joined), for an answer to
+/// one client; `None` for saved outputs (`sys/saveas`, Pic-Operations),
+/// which never negotiate. When the bucket (or the server) has
+/// `auto_format` on and the request names no format and wants an image,
+/// the format is chosen from it; the returned flag says whether the
+/// answer depends on `Accept`.
 async fn resolve(
     state: &ImageService,
     bucket: &str,
     directive: Directive,
-) -> Result<imaging::Pipeline, ProcessError> {
+    accept: Option<&str>,
+) -> Result<(imaging::Pipeline, bool), ProcessError> {
     let mut pipeline = match directive {
         Directive::Pipeline(p) => p,
         Directive::Style(name) => {
@@ -758,8 +739,18 @@ async fn resolve(
             dialects::parse_style(rec.dialect(), &rec.content)?
         }
     };
-    pipeline.output.metadata = state.image_config(bucket).await?.metadata;
-    Ok(pipeline)
+    let settings = state.image_config(bucket).await?;
+    pipeline.output.metadata = settings.metadata;
+    let auto = settings.auto_format.unwrap_or(state.process.auto_format);
+    let negotiable = pipeline.output.format.is_none() && pipeline.terminal.is_none();
+    let varies = match accept {
+        Some(accept) if negotiable && auto != styles::AutoFormat::Off => {
+            pipeline.output.negotiated = styles::negotiate(auto, accept);
+            true
+        }
+        _ => false,
+    };
+    Ok((pipeline, varies))
 }
 
 /// The processed ETag: 32 hex digits of SHA-256 over the source ETag, the
@@ -1145,7 +1136,7 @@ async fn saveas(
             "Access Denied: cannot write to bucket {target_bucket:?}"
         )));
     }
-    let pipeline = resolve(cx.state, bucket, save.process).await?;
+    let (pipeline, _) = resolve(cx.state, bucket, save.process, None).await?;
     let proc = &cx.state.process;
     let head = store.head_object(bucket, key).await?;
     let limits = proc.limits(Dialect::Oss);

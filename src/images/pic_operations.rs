@@ -232,7 +232,7 @@ async fn plan(
         }
         // Styles are looked up in the source's bucket (where the request
         // is addressed), as for a download.
-        let pipeline = resolve(cx.state, bucket, rule.directive).await?;
+        let (pipeline, _) = resolve(cx.state, bucket, rule.directive, None).await?;
         if pipeline.terminal.is_some() {
             return Err(ProcessError::Dialect(
                 DialectError::invalid(
