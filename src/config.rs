@@ -207,6 +207,13 @@ pub struct ProcessingConfig {
     /// without touching the backend, at the price of serving the old
     /// variant for up to that long after the source changes.
     pub source_check_secs: u64,
+    /// Total size of the node's on-disk copies of source images, kept by
+    /// their ETag so that a miss of the variant cache costs a check of the
+    /// source (a HEAD, or nothing within `source_check_secs`) instead of
+    /// a GET of all its bytes from the backend. Unset: 1 GiB in gateway
+    /// mode ([`GATEWAY_SOURCE_CACHE_BYTES`]), none on the embedded store,
+    /// whose sources are local files already. `0` disables it.
+    pub source_cache_bytes: Option<u64>,
     /// Largest estimated cost of one processing request, in work units
     /// (`imaging::budget`, cost model in `docs/oss.md`, "Limits"); a
     /// request over it is refused before its source is decoded.
@@ -257,6 +264,7 @@ impl Default for ProcessingConfig {
             concurrency: 0,
             cache_bytes: 512 << 20,
             source_check_secs: 0,
+            source_cache_bytes: None,
             work_budget: imaging::budget::DEFAULT_MAX_WORK,
             job_timeout_secs: 30,
             memory_budget: 256 << 20,
@@ -270,7 +278,19 @@ impl Default for ProcessingConfig {
     }
 }
 
+/// `processing.source_cache_bytes` of a gateway node whose config file
+/// does not say.
+pub const GATEWAY_SOURCE_CACHE_BYTES: u64 = 1 << 30;
+
 impl ProcessingConfig {
+    /// These settings for a gateway node: the source cache on, unless the
+    /// config file sets its size.
+    pub fn for_gateway(mut self) -> Self {
+        self.source_cache_bytes
+            .get_or_insert(GATEWAY_SOURCE_CACHE_BYTES);
+        self
+    }
+
     /// The number of pipelines allowed to run at once (at least 1).
     pub fn effective_concurrency(&self) -> usize {
         if self.concurrency > 0 {

@@ -350,6 +350,10 @@ async fn serve(args: ServeArgs, file: FileConfig) -> Result<(), String> {
             config.credentials.secret_key
         );
     }
+    let mut processing = config.processing.clone();
+    if matches!(storage, Storage::Gateway(_)) {
+        processing = processing.for_gateway();
+    }
     let (store, settings_ttl, backend_metrics): (Arc<dyn storage::Store>, _, _) = match storage {
         Storage::Embedded => {
             let store = storage::embedded::EmbeddedStore::open(&config.data_dir)
@@ -399,10 +403,7 @@ async fn serve(args: ServeArgs, file: FileConfig) -> Result<(), String> {
     let state = Arc::new(
         AppState::new(store, s3, admin)
             .with_users(users)
-            .with_processing(
-                config.processing.clone(),
-                Some(config.data_dir.join("cache")),
-            )
+            .with_processing(processing, Some(config.data_dir.join("cache")))
             .with_settings_ttl(settings_ttl)
             .with_cors_default(cors_default)
             .with_health(config.health.clone())

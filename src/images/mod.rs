@@ -228,6 +228,8 @@ pub struct ProcessorMetrics {
     cache_misses: prometheus::IntCounter,
     cache_bytes: prometheus::IntGauge,
     cache_evictions: prometheus::IntCounter,
+    source_hits: prometheus::IntCounter,
+    source_misses: prometheus::IntCounter,
     job_seconds: prometheus::HistogramVec,
 }
 
@@ -302,6 +304,14 @@ impl ProcessorMetrics {
                 "imgbucket_variant_cache_evictions_total",
                 "Variants evicted from the cache to stay within processing.cache_bytes.",
             ),
+            source_hits: counter(
+                "imgbucket_source_cache_hits_total",
+                "Sources read from the node's copy (gateway mode, processing.source_cache_bytes) instead of the backend.",
+            ),
+            source_misses: counter(
+                "imgbucket_source_cache_misses_total",
+                "Sources read from the backend because the node had no copy of that ETag.",
+            ),
             job_seconds: prometheus::HistogramVec::new(
                 prometheus::HistogramOpts::new(
                     "imgbucket_image_job_duration_seconds",
@@ -367,6 +377,8 @@ pub struct Processor {
     metrics: ProcessorMetrics,
     engine: Arc<OnceLock<imaging::Engine>>,
     cache: Option<Arc<Cache>>,
+    /// Copies of sources by ETag (`source_cache_bytes`, gateway mode).
+    source_copies: Option<Arc<Cache>>,
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// How long a source's metadata is trusted (`source_check_secs`).
     source_ttl: std::time::Duration,
@@ -400,15 +412,27 @@ const MAX_REMEMBERED_SOURCES: usize = 10_000;
 impl Processor {
     /// Builds the processor. A cache directory that cannot be opened
     /// disables the cache (logged), it does not stop the server.
+    /// Source copies live in `cache_dir/sources/`, beside the variants
+    /// (whose shard directories have two-letter names).
     pub fn new(config: ProcessingConfig, cache_dir: Option<PathBuf>) -> Self {
+        let open = |dir: PathBuf, bytes: u64, what: &str| match Cache::open(dir, bytes) {
+            Ok(c) => Some(Arc::new(c)),
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} disabled");
+                None
+            }
+        };
+        let source_bytes = config.source_cache_bytes.unwrap_or(0);
+        let source_copies = match &cache_dir {
+            Some(dir) if source_bytes > 0 => {
+                open(dir.join("sources"), source_bytes, "source cache")
+            }
+            _ => None,
+        };
         let cache = match cache_dir {
-            Some(dir) if config.cache_bytes > 0 => match Cache::open(dir, config.cache_bytes) {
-                Ok(c) => Some(Arc::new(c)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "processed-variant cache disabled");
-                    None
-                }
-            },
+            Some(dir) if config.cache_bytes > 0 => {
+                open(dir, config.cache_bytes, "processed-variant cache")
+            }
             _ => None,
         };
         let budget = |mut l: imaging::Limits| {
@@ -433,6 +457,7 @@ impl Processor {
             metrics: ProcessorMetrics::new(),
             engine: Arc::new(OnceLock::new()),
             cache,
+            source_copies,
             inflight: Mutex::new(HashMap::new()),
             source_ttl: std::time::Duration::from_secs(config.source_check_secs),
             auto_format: config.auto_format,
@@ -470,6 +495,38 @@ impl Processor {
         Ok(meta)
     }
 
+    /// The source's bytes: the node's copy of the version `head` names,
+    /// or a GET from the store (then copied, keyed by the ETag that GET
+    /// returned, so a copy never stands for another version).
+    async fn source_bytes(
+        &self,
+        store: &dyn Store,
+        bucket: &str,
+        key: &str,
+        head: Option<&ObjectMeta>,
+        limit: u64,
+    ) -> Result<Vec<u8>, ProcessError> {
+        let Some(copies) = self.source_copies.clone() else {
+            return read_bounded(store, bucket, key, limit).await;
+        };
+        if let Some(head) = head.filter(|h| h.size <= limit) {
+            if let Some(copy) = cache_get(&copies, &source_copy_key(bucket, key, head)).await {
+                self.metrics.source_hits.inc();
+                return Ok(copy.bytes);
+            }
+        }
+        self.metrics.source_misses.inc();
+        let (meta, bytes) = read_source(store, bucket, key, limit).await?;
+        let copy = Entry {
+            content_type: meta.attrs.content_type.clone().unwrap_or_default(),
+            bytes: bytes.clone(),
+        };
+        let id = source_copy_key(bucket, key, &meta);
+        // Written in the background: the request need not wait for the disk.
+        tokio::task::spawn_blocking(move || copies.put(&id, &copy));
+        Ok(bytes)
+    }
+
     /// The limits of a dialect.
     pub fn limits(&self, d: Dialect) -> &imaging::Limits {
         match d {
@@ -500,7 +557,7 @@ impl Processor {
             let behind = c.evictions().saturating_sub(m.cache_evictions.get());
             m.cache_evictions.inc_by(behind);
         }
-        let collectors: [&dyn Collector; 13] = [
+        let collectors: [&dyn Collector; 15] = [
             &m.jobs_started,
             &m.jobs_ended,
             &m.queued,
@@ -513,6 +570,8 @@ impl Processor {
             &m.cache_misses,
             &m.cache_bytes,
             &m.cache_evictions,
+            &m.source_hits,
+            &m.source_misses,
             &m.job_seconds,
         ];
         collectors.iter().flat_map(|c| c.collect()).collect()
@@ -764,6 +823,12 @@ pub fn processed_etag(source_etag: &str, canonical: &str, dialect: Dialect) -> S
     hex::encode(&h.finalize()[..16])
 }
 
+/// The key of a source copy: the object's name and version (the
+/// pipeline text `source`, which no pipeline spells).
+fn source_copy_key(bucket: &str, key: &str, meta: &ObjectMeta) -> String {
+    cache_key(bucket, key, meta, "source", Dialect::Oss)
+}
+
 fn cache_key(bucket: &str, key: &str, meta: &ObjectMeta, canonical: &str, d: Dialect) -> String {
     let lm = meta
         .last_modified
@@ -798,15 +863,17 @@ async fn respond(
     let limits = proc.limits(dialect);
     let conditions = Conditions::request(cx.headers);
     let canonical = pipeline.canonical();
+    let started = std::time::Instant::now();
     let job = Job {
         proc,
         store,
         bucket,
         key,
+        head: None,
         dialect,
         pipeline,
     };
-    if proc.cache.is_none() && conditions.is_unconditional() {
+    if proc.cache.is_none() && proc.source_copies.is_none() && conditions.is_unconditional() {
         // Nothing to look up and nothing to compare: the source's GET tells
         // all a HEAD would, so it is the only request to the store (in
         // gateway mode, one backend round trip instead of two).
@@ -814,7 +881,7 @@ async fn respond(
         let (head, source) = read_source(store, bucket, key, limits.max_source_bytes).await?;
         let etag = processed_etag(&head.etag, &canonical, dialect);
         let entry = compute_from(&job, permit, source).await?;
-        return Ok(variant_response(entry, Source::Miss, &etag, &head));
+        return Ok(variant_response(entry, Source::Miss, &etag, &head, started));
     }
     let head = proc.source_head(store, bucket, key).await?;
     if head.size > limits.max_source_bytes {
@@ -833,13 +900,24 @@ async fn respond(
         }
         Err(ConditionFailure::PreconditionFailed) => return Err(ProcessError::PreconditionFailed),
     }
+    let job = Job {
+        head: Some(&head),
+        ..job
+    };
     let ckey = cache_key(bucket, key, &head, &canonical, dialect);
     let (entry, from) = variant(&job, &ckey).await?;
-    Ok(variant_response(entry, from, &etag, &head))
+    Ok(variant_response(entry, from, &etag, &head, started))
 }
 
-/// The response carrying a variant: its bytes, type and validators.
-fn variant_response(entry: Entry, from: Source, etag: &str, head: &ObjectMeta) -> Response<Body> {
+/// The response carrying a variant: its bytes, type and validators, and
+/// how long the server took (`Server-Timing`, read by the console).
+fn variant_response(
+    entry: Entry,
+    from: Source,
+    etag: &str,
+    head: &ObjectMeta,
+    started: std::time::Instant,
+) -> Response<Body> {
     let len = entry.bytes.len();
     let mut r = Response::new(body::full(entry.bytes));
     let h = r.headers_mut();
@@ -848,6 +926,10 @@ fn variant_response(entry: Entry, from: Source, etag: &str, head: &ObjectMeta) -
         Source::Miss => "miss",
     };
     h.insert("x-imgbucket-cache", HeaderValue::from_static(from));
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("process;dur={ms:.1};desc=\"{from}\"")) {
+        h.insert(http::header::HeaderName::from_static("server-timing"), v);
+    }
     if let Ok(v) = HeaderValue::from_str(&entry.content_type) {
         h.insert(http::header::CONTENT_TYPE, v);
     }
@@ -882,6 +964,9 @@ struct Job<'a> {
     store: &'a dyn Store,
     bucket: &'a str,
     key: &'a str,
+    /// The source's metadata when it was read first: which version a
+    /// source copy must be.
+    head: Option<&'a ObjectMeta>,
     dialect: Dialect,
     pipeline: &'a imaging::Pipeline,
 }
@@ -1012,7 +1097,15 @@ async fn compute(job: &Job<'_>) -> Result<Entry, ProcessError> {
     // The permit is taken before reading, so at most `concurrency` sources
     // (and their watermarks) are held in memory at once.
     let permit = proc.permit().await?;
-    let source = read_bounded(store, job.bucket, job.key, limits.max_source_bytes).await?;
+    let source = proc
+        .source_bytes(
+            store,
+            job.bucket,
+            job.key,
+            job.head,
+            limits.max_source_bytes,
+        )
+        .await?;
     compute_from(job, permit, source).await
 }
 
@@ -1151,6 +1244,7 @@ async fn saveas(
         store,
         bucket,
         key,
+        head: Some(&head),
         dialect: Dialect::Oss,
         pipeline: &pipeline,
     })

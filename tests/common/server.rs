@@ -117,6 +117,11 @@ impl Server {
             Some(parent) => tempfile::tempdir_in(parent).unwrap(),
             None => tempfile::tempdir().unwrap(),
         };
+        // A gateway node gets what `imgbucket serve --backend` gives it.
+        let processing = match options.gateway_over {
+            Some(_) => options.processing.clone().for_gateway(),
+            None => options.processing.clone(),
+        };
         let (store, settings_ttl): (Arc<dyn Store>, _) = match options.gateway_over {
             None => (
                 Arc::new(
@@ -161,7 +166,7 @@ impl Server {
                 config,
                 (ACCESS_KEY.to_string(), SECRET_KEY.to_string()),
             )
-            .with_processing(options.processing, Some(dir.path().join("cache")))
+            .with_processing(processing, Some(dir.path().join("cache")))
             .with_settings_ttl(settings_ttl)
             .with_cors_default(cors_default)
             .with_health(options.health)

@@ -260,3 +260,84 @@ async fn listings_after_this_nodes_deletes_are_exact() {
     }
     gw.req("DELETE", "/lst", &[], "").await.expect(204);
 }
+
+#[tokio::test]
+async fn a_node_makes_new_variants_from_its_copy_of_the_source() {
+    let backend = Server::start().await;
+    let gw = Server::start_with(Options {
+        gateway_over: Some(backend.addr),
+        processing: imgbucket::config::ProcessingConfig {
+            source_check_secs: 60,
+            ..Default::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    gw.mb("pics").await;
+    let png = crate::common::solid_png(64, 48, [200, 30, 30, 255]);
+    gw.upload("pics", "p.png", &png, "image/png").await;
+    let first = gw.get("/pics/p.png?x-oss-process=image/resize,w_16").await;
+    assert_eq!(first.dims(), (16, 12));
+    assert!(first
+        .header("server-timing")
+        .is_some_and(|t| t.starts_with("process;dur=")));
+    // The copy is written beside the request; wait for it on disk.
+    let copies = gw.dir.path().join("cache/sources");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while count_files(&copies) == 0 {
+        assert!(Instant::now() < deadline, "no source copy in {copies:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A variant never made before, with the backend gone: only the node's
+    // copy of the source (its ETag trusted for 60 s) can answer it.
+    backend.stop().await;
+    let second = gw.get("/pics/p.png?x-oss-process=image/resize,w_8").await;
+    second.expect(200);
+    assert_eq!(second.dims(), (8, 6));
+    assert_eq!(second.header("x-imgbucket-cache"), Some("miss"));
+}
+
+#[tokio::test]
+async fn a_source_copy_never_stands_for_another_version() {
+    let backend = Server::start().await;
+    let gw = gateway_over(&backend).await;
+    gw.mb("pics").await;
+    let copies = gw.dir.path().join("cache/sources");
+    for (version, (w, h)) in [(64u32, 48u32), (30, 20)].into_iter().enumerate() {
+        let png = crate::common::solid_png(w, h, [20, 30, 200, 255]);
+        gw.upload("pics", "p.png", &png, "image/png").await;
+        for width in [16, 8] {
+            let url = format!("/pics/p.png?x-oss-process=image/resize,w_{width}");
+            let r = gw.get(&url).await;
+            let height = (f64::from(width * h) / f64::from(w)).round() as u32;
+            assert_eq!(r.dims(), (width, height), "version {version}");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while count_files(&copies) <= version {
+                assert!(Instant::now() < deadline, "no copy of version {version}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    // Each version was read from the backend once; its second variant
+    // came from the copy.
+    let metrics = gw.get("/-/metrics").await.text();
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+    };
+    assert_eq!(value("imgbucket_source_cache_misses_total"), Some(2.0));
+    assert_eq!(value("imgbucket_source_cache_hits_total"), Some(2.0));
+}
+
+fn count_files(dir: &std::path::Path) -> usize {
+    let Ok(shards) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    shards
+        .flatten()
+        .filter(|s| s.file_name().len() == 2)
+        .filter_map(|s| std::fs::read_dir(s.path()).ok())
+        .map(|files| files.count())
+        .sum()
+}
