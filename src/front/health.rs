@@ -6,6 +6,7 @@
 //! | `GET /-/health/live` | 200 `{"status":"ok"}` while the process serves |
 //! | `GET /-/health/ready` | 200 when the store answers, 503 naming what failed |
 //! | `GET /-/metrics` | Prometheus text (format 0.0.4); `[metrics] token` asks a bearer token |
+//! | `GET /-/console/...` | the web console's files (`super::console`) |
 //!
 //! They are unauthenticated and answered before signature checks, so a
 //! load balancer or a Kubernetes probe needs no key. Readiness asks the
@@ -30,6 +31,8 @@ pub enum ServerOp {
     Ready,
     /// `GET /-/metrics`.
     Metrics,
+    /// The web console's files (`/-/console/...`, `super::console`).
+    Console(super::console::ConsoleOp),
 }
 
 impl ServerOp {
@@ -39,6 +42,7 @@ impl ServerOp {
             ServerOp::Live => "HealthLive",
             ServerOp::Ready => "HealthReady",
             ServerOp::Metrics => "Metrics",
+            ServerOp::Console(_) => "Console",
         }
     }
 }
@@ -46,6 +50,9 @@ impl ServerOp {
 /// Routes a path under `/-/` (`rest` is what follows `/-/`): `None` when it
 /// is not one of these endpoints (the admin API's, or nothing).
 pub fn route(method: &Method, rest: &str) -> Option<Result<ServerOp, ApiError>> {
+    if let Some(console) = super::console::route(method, rest) {
+        return Some(console.map(ServerOp::Console));
+    }
     let op = match rest {
         "health/live" => ServerOp::Live,
         "health/ready" => ServerOp::Ready,
@@ -128,6 +135,7 @@ pub async fn handle(
     let (readiness, store) = (&state.readiness, &*state.store);
     Ok(match op {
         ServerOp::Metrics => return metrics(state, headers),
+        ServerOp::Console(op) => super::console::handle(headers, op),
         ServerOp::Live => json(StatusCode::OK, serde_json::json!({ "status": "ok" })),
         ServerOp::Ready => match readiness.check(store).await {
             Ok(()) => json(

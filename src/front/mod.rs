@@ -28,6 +28,7 @@
 pub mod access_log;
 pub mod admin;
 pub mod authn;
+pub mod console;
 pub mod cors;
 pub mod health;
 mod post;
@@ -322,6 +323,10 @@ where
         h.insert("x-amz-id-2", v);
     }
     h.insert(http::header::SERVER, HeaderValue::from_static("imgbucket"));
+    // Never on an object (a key may begin `-/console/` in a virtual-hosted bucket).
+    if bucket.is_none() {
+        console::secure(parts.uri.path(), h);
+    }
     // An error may be answered before the request body was read (a failed
     // precondition, a refused upload). hyper then closes the connection
     // rather than read a body nobody wants; saying so keeps a client from

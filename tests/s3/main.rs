@@ -4,7 +4,7 @@
 //! as the AWS SDKs send it, and the vendors' SDKs (`vendor_sdk`); CORS
 //! preflights and headers (`cors`); bucket
 //! lifecycle and its sweeper (`lifecycle`); health, metrics and the access
-//! log (`ops`).
+//! log (`ops`); the web console's files (`console`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,6 +14,7 @@ mod common;
 mod auth;
 mod buckets;
 mod cli;
+mod console;
 mod cors;
 mod disk_faults;
 mod gateway;
