@@ -19,6 +19,8 @@
 #                       fuzz stage (scripts/fuzz.sh)
 #   chromium            tests only (IMGBUCKET_TEST_APT_PACKAGES): a real browser
 #                       posts a form upload (s3-compat-tests/test_browser.py)
+#   chromium-driver     tests only: selenium drives chromium through the web
+#                       console (s3-compat-tests/test_console.py)
 #   rclone              tests only: docs/operations.md's online backup runs it
 #   systemd, openssl    tests only: deploy/imgbucket.service is checked with
 #                       systemd-analyze verify; the TLS proxy test makes a cert
@@ -34,7 +36,7 @@ test_venv_dir() {
 IMGBUCKET_APT_PACKAGES=(cmake nasm pkg-config libheif-dev ffmpeg fonts-wqy-zenhei fonts-wqy-microhei fonts-droid-fallback fonts-dejavu-core
     nginx)
 # What only the tests need, beyond the above.
-IMGBUCKET_TEST_APT_PACKAGES=(chromium g++ rclone systemd openssl)
+IMGBUCKET_TEST_APT_PACKAGES=(chromium chromium-driver g++ rclone systemd openssl)
 
 # Runs a command as root (directly, or through sudo when available).
 _as_root() {
