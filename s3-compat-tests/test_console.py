@@ -20,6 +20,7 @@ import os
 import shutil
 import struct
 import subprocess
+import time
 import zlib
 from pathlib import Path
 
@@ -151,6 +152,9 @@ class Console:
             return
         path = REPO / "docs" / f"console-{name}.png"
         raw = path.with_suffix(".raw.png")
+        self.d.execute_script("window.scrollTo(0, 0); document.activeElement.blur(); "
+                              "document.getElementById('toast').className = 'toast'")
+        time.sleep(0.4)  # the toast's fade
         self.d.save_screenshot(str(raw))
         # Photos make a screenshot heavy: a 256-colour palette (ffmpeg is
         # installed for video frames) keeps it small enough to commit.

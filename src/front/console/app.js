@@ -32,7 +32,7 @@ function renderSignIn(error) {
   const button = h("button", { type: "submit", id: "signin" }, "Sign in");
   const form = h("form", { class: "card signin", novalidate: true },
     h("h1", {}, "Sign in"),
-    h("p", { class: "hint" }, "Your keys stay in this tab (sessionStorage) and sign each request here; they are never sent."),
+    h("p", { class: "hint" }, "Your keys stay in this tab (sessionStorage). Requests are signed here: the secret itself is never sent."),
     h("label", { for: "access-key" }, "Access key"), access,
     h("label", { for: "secret-key" }, "Secret key"), secret,
     h("details", {}, h("summary", {}, "Region"), h("label", { for: "region" }, "Region of the signature scope"), region),
@@ -45,8 +45,7 @@ function renderSignIn(error) {
     try {
       const { client, owner } = await tryKeys(access.value.trim(), secret.value, region.value.trim() || DEFAULT_REGION);
       saveCredentials({ ...client.creds, owner });
-      if (!location.hash || location.hash === "#/") route();
-      else route();
+      route();
     } catch (e) {
       err.replaceChildren(errorBox(e instanceof ApiError ? e
         : { code: "NetworkError", detail: String(e.message || e) }));

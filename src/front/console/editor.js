@@ -55,7 +55,9 @@ function pane(title, id) {
         ...fact("Bytes", `${size(blob.size)} (${blob.size})`, "bytes"),
         ...(extra.timing ? fact("Processing", timing === null ? "—" : `${timing} ms`, "timing") : []),
       ];
-      if (type.startsWith("image/")) {
+      // Stored types are not always right (`binary/octet-stream` from
+      // some uploaders): anything that is not text is tried as an image.
+      if (!/^(text\/|application\/(json|xml))/.test(type)) {
         const url = URL.createObjectURL(blob);
         urls.push(url);
         text.hidden = true;

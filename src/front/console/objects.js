@@ -121,7 +121,7 @@ export async function renderObjects(client, bucket, query) {
   const rows = [];
   for (const f of page.folders) {
     rows.push(h("tr", { class: "folder" },
-      h("td", {}, h("span", { class: "thumb folder-icon", "aria-hidden": "true" }, "📁")),
+      h("td", {}, h("span", { class: "thumb folder-icon", "aria-hidden": "true" }, "dir")),
       h("td", {}, h("a", { href: link(["b", bucket], { prefix: f }) }, f.slice(prefix.length))),
       h("td", {}), h("td", {}), h("td", {})));
   }
