@@ -4,10 +4,12 @@ binary (and, in gateway mode, a node over Garage).
 
 One walk through what a person does: a wrong secret is refused with the
 S3 error; sign in; create a bucket; upload two images at once (one over
-the console's multipart threshold); browse them and their headers; open
-the style editor, type an OSS resize and see the preview's size, switch
+the console's multipart threshold); browse them and their headers;
+upload with Pic-Operations rules and browse into the folders the outputs
+made; open the style editor, type an OSS resize and see the preview's size, switch
 to the COS spelling, save it as a style; make the bucket public and fetch
-the style with plain HTTP; then delete everything through the console.
+the style with plain HTTP; delete everything through the console; glance
+at the status and users screens; sign out.
 The test fails on any error in the browser's console.
 
 With `IMGBUCKET_CONSOLE_SCREENSHOTS=1` it also writes docs/console-*.png
@@ -258,6 +260,28 @@ def walk(c: Console, s3, endpoint: str, bucket: str, small: Path, big: Path):
     got = requests.get(link, timeout=30)
     assert got.status_code == 200 and got.content == small.read_bytes()
 
+    # Pic-Operations: an upload into a folder, whose rules write two outputs.
+    d.get(f"{endpoint}/-/console/#/picops/{bucket}")
+    c.heading("Pic-Operations")
+    d.find_element(By.ID, "picops-file").send_keys(str(small))
+    c.type_into("#picops-key", "picops/source" + small.suffix)
+    c.click("#picops-send")
+    c.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#picops-outputs li img[src^='blob:']")) == 2,
+           60, "two outputs shown")
+    assert "<UploadResult>" in d.find_element(By.CSS_SELECTOR, "#picops-result pre").text
+    w200 = d.find_element(By.CSS_SELECTOR, '#picops-outputs li[data-key="picops/thumbs/w200.png"] img')
+    c.wait(lambda d: d.execute_script("return arguments[0].naturalWidth", w200) == 200, 30,
+           "the 200 px output")
+    assert image_size(s3.get_object(Bucket=bucket, Key="picops/thumbs/w200.png")["Body"].read())[1] == 200
+    # Browse into the folders the outputs made.
+    d.get(f"{endpoint}/-/console/#/b/{bucket}")
+    c.click('#objects tr.folder a[href*="prefix=picops%2F"]')
+    c.el('tr[data-key="picops/source%s"]' % small.suffix)
+    c.click('#objects tr.folder a[href*="prefix=picops%2Fthumbs%2F"]')
+    c.el('tr[data-key="picops/thumbs/half.webp"]')
+    assert "thumbs" in d.find_element(By.CSS_SELECTOR, "nav.crumbs").text
+    d.get(f"{endpoint}/-/console/#/b/{bucket}")
+
     # The style editor, on the small image.
     c.click(f'tr[data-key="{small.name}"] a[href^="#/editor/"]')
     c.heading("Style editor")
@@ -301,13 +325,23 @@ def walk(c: Console, s3, endpoint: str, bucket: str, small: Path, big: Path):
     assert requests.get(f"{endpoint}/{bucket}/{small.name}", timeout=30).status_code == 403
 
     # Delete everything through the console.
-    d.get(f"{endpoint}/-/console/#/b/{bucket}")
-    for f in (small, big):
-        c.click(f'tr[data-key="{f.name}"] button.delete-object')
-        c.accept_confirm()
-        c.wait(lambda d, k=f.name: not d.find_elements(By.CSS_SELECTOR, f'tr[data-key="{k}"]'),
-               30, f"{f.name} gone")
+    for prefix in ("picops%2Fthumbs%2F", "picops%2F", ""):
+        d.get(f"{endpoint}/-/console/#/b/{bucket}?prefix={prefix}")
+        c.el("#objects")
+        while d.find_elements(By.CSS_SELECTOR, "#objects tr.object"):
+            row = d.find_element(By.CSS_SELECTOR, "#objects tr.object")
+            key = row.get_attribute("data-key")
+            c.click(f'tr[data-key="{key}"] button.delete-object')
+            c.accept_confirm()
+            c.wait(lambda d, k=key: not d.find_elements(By.CSS_SELECTOR, f'tr[data-key="{k}"]'),
+                   30, f"{key} gone")
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+    # The status and users screens answer too.
+    d.get(f"{endpoint}/-/console/#/status")
+    c.wait(lambda d: "Requests since start" in d.find_element(By.ID, "status").text, 30, "status")
+    d.get(f"{endpoint}/-/console/#/users")
+    c.wait(lambda d: ACCESS_KEY in d.find_element(By.ID, "users").text, 30, "the users")
     d.get(f"{endpoint}/-/console/#/")
     c.click(f'tr[data-bucket="{bucket}"] button.delete-bucket')
     c.accept_confirm()

@@ -64,6 +64,7 @@ assets![
     ("upload.js", JS),
     ("editor.js", JS),
     ("status.js", JS),
+    ("picops.js", JS),
 ];
 
 /// A request under `/-/console`.

@@ -8,6 +8,7 @@ import { renderBuckets, renderBucketSettings } from "./buckets.js";
 import { renderObjects } from "./objects.js";
 import { renderEditor } from "./editor.js";
 import { renderStatus, renderUsers } from "./status.js";
+import { renderPicOps } from "./picops.js";
 
 const DEFAULT_REGION = "us-east-1";
 
@@ -92,6 +93,9 @@ export async function route() {
         break;
       case "editor":
         await renderEditor(client, parts[1] || "", parts[2] || "");
+        break;
+      case "picops":
+        await renderPicOps(client, parts[1] || "");
         break;
       case "status":
         await renderStatus(client);

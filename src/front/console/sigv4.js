@@ -82,7 +82,8 @@ export async function signHeaders({ method, path, params = [], headers = {}, pay
   const { amz, day } = stamp(date);
   const all = { ...headers, host, "x-amz-content-sha256": payloadHash, "x-amz-date": amz };
   const names = Object.keys(all).map((n) => n.toLowerCase()).sort();
-  const lower = Object.fromEntries(Object.entries(all).map(([k, v]) => [k.toLowerCase(), String(v).trim()]));
+  // Values as the canonical request has them: trimmed, inner runs of spaces as one.
+  const lower = Object.fromEntries(Object.entries(all).map(([k, v]) => [k.toLowerCase(), String(v).trim().replace(/ +/g, " ")]));
   const canonical = [
     method, path, canonicalQuery(params),
     names.map((n) => n + ":" + lower[n] + "\n").join(""),
