@@ -1,7 +1,9 @@
 //! Parsers for the vendors' image-processing syntaxes: Alibaba OSS
 //! (`x-oss-process`), Tencent COS/CI (`imageMogr2`, ...) and UCloud US3
 //! (`iopcmd`). Each turns a request into the engine's typed
-//! [`imaging::Pipeline`] (or a style reference to resolve first).
+//! [`imaging::Pipeline`] (or a style reference to resolve first);
+//! [`spell()`] is their inverse, writing a pipeline in a chosen dialect
+//! where it can be written there with the same effect.
 //!
 //! Architecture Invariant: nothing here touches pixels, HTTP or storage.
 //! Vendor quirks (Alibaba auto-orient hoisting, UCloud bright ±100, ...) are
@@ -15,11 +17,13 @@ pub mod common;
 pub mod cos;
 pub mod error;
 pub mod oss;
+pub mod spell;
 #[cfg(test)]
 mod testing;
 pub mod us3;
 
 pub use error::{DialectError, ErrorKind};
+pub use spell::spell;
 
 use common::{decoded_key, raw_params};
 
