@@ -139,6 +139,12 @@ class Console:
     def accept_confirm(self):
         self.wait(EC.alert_is_present(), 10, "a confirmation").accept()
 
+    def goto(self, hash_: str):
+        """Opens a screen by its hash route and waits until it is drawn."""
+        self.d.get(f"{self.endpoint}/-/console/{hash_}")
+        self.wait(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-view")
+                  == hash_, 60, f"the screen {hash_}")
+
     def heading(self, text: str):
         self.wait(lambda d: text in d.find_element(By.CSS_SELECTOR, "main h1").text, 30,
                   f"heading {text!r}")
@@ -261,7 +267,7 @@ def walk(c: Console, s3, endpoint: str, bucket: str, small: Path, big: Path):
     assert got.status_code == 200 and got.content == small.read_bytes()
 
     # Pic-Operations: an upload into a folder, whose rules write two outputs.
-    d.get(f"{endpoint}/-/console/#/picops/{bucket}")
+    c.goto(f"#/picops/{bucket}")
     c.heading("Pic-Operations")
     d.find_element(By.ID, "picops-file").send_keys(str(small))
     c.type_into("#picops-key", "picops/source" + small.suffix)
@@ -274,13 +280,13 @@ def walk(c: Console, s3, endpoint: str, bucket: str, small: Path, big: Path):
            "the 200 px output")
     assert image_size(s3.get_object(Bucket=bucket, Key="picops/thumbs/w200.png")["Body"].read())[1] == 200
     # Browse into the folders the outputs made.
-    d.get(f"{endpoint}/-/console/#/b/{bucket}")
+    c.goto(f"#/b/{bucket}")
     c.click('#objects tr.folder a[href*="prefix=picops%2F"]')
     c.el('tr[data-key="picops/source%s"]' % small.suffix)
     c.click('#objects tr.folder a[href*="prefix=picops%2Fthumbs%2F"]')
     c.el('tr[data-key="picops/thumbs/half.webp"]')
     assert "thumbs" in d.find_element(By.CSS_SELECTOR, "nav.crumbs").text
-    d.get(f"{endpoint}/-/console/#/b/{bucket}")
+    c.goto(f"#/b/{bucket}")
 
     # The style editor, on the small image.
     c.click(f'tr[data-key="{small.name}"] a[href^="#/editor/"]')
@@ -313,7 +319,7 @@ def walk(c: Console, s3, endpoint: str, bucket: str, small: Path, big: Path):
     assert refused and all("400" in e["message"] for e in refused), refused
 
     # Make the bucket public and fetch the style with plain HTTP.
-    d.get(f"{endpoint}/-/console/#/s/{bucket}")
+    c.goto(f"#/s/{bucket}")
     c.el('#styles tr[data-style="thumb150"]')
     c.click("#make-public")
     c.wait(lambda d: d.find_element(By.ID, "acl-state").text == "public-read", 30, "public-read")
@@ -326,7 +332,7 @@ def walk(c: Console, s3, endpoint: str, bucket: str, small: Path, big: Path):
 
     # Delete everything through the console.
     for prefix in ("picops%2Fthumbs%2F", "picops%2F", ""):
-        d.get(f"{endpoint}/-/console/#/b/{bucket}?prefix={prefix}")
+        c.goto(f"#/b/{bucket}?prefix={prefix}")
         c.el("#objects")
         while d.find_elements(By.CSS_SELECTOR, "#objects tr.object"):
             row = d.find_element(By.CSS_SELECTOR, "#objects tr.object")
@@ -338,11 +344,11 @@ def walk(c: Console, s3, endpoint: str, bucket: str, small: Path, big: Path):
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
 
     # The status and users screens answer too.
-    d.get(f"{endpoint}/-/console/#/status")
+    c.goto("#/status")
     c.wait(lambda d: "Requests since start" in d.find_element(By.ID, "status").text, 30, "status")
-    d.get(f"{endpoint}/-/console/#/users")
+    c.goto("#/users")
     c.wait(lambda d: ACCESS_KEY in d.find_element(By.ID, "users").text, 30, "the users")
-    d.get(f"{endpoint}/-/console/#/")
+    c.goto("#/")
     c.click(f'tr[data-bucket="{bucket}"] button.delete-bucket')
     c.accept_confirm()
     c.wait(lambda d: not d.find_elements(By.CSS_SELECTOR, f'tr[data-bucket="{bucket}"]'), 30,
@@ -354,3 +360,41 @@ def walk(c: Console, s3, endpoint: str, bucket: str, small: Path, big: Path):
     c.heading("Sign in")
     assert d.execute_script("return sessionStorage.length") == 0
     assert c.errors() == []
+
+
+def sign_in(c: Console, endpoint: str) -> None:
+    c.d.get(f"{endpoint}/-/console/")
+    c.type_into("#access-key", ACCESS_KEY)
+    c.type_into("#secret-key", SECRET_KEY).send_keys(Keys.ENTER)
+    c.heading("Buckets")
+
+
+def test_cancelling_a_multipart_upload_aborts_it(driver, endpoint, s3, bucket, tmp_path):
+    """Cancel, mid-way through a multipart upload (the browser's upload
+    throttled so that it is mid-way long enough): the console aborts the
+    upload, and nothing is left, neither object nor parts."""
+    c = Console(driver, endpoint)
+    _, big = images(tmp_path)
+    sign_in(c, endpoint)
+    c.goto(f"#/b/{bucket}")
+    c.heading("Objects in")
+    c.d.set_network_conditions(offline=False, latency=5, download_throughput=64 << 20,
+                               upload_throughput=1 << 20)
+    try:
+        c.d.find_element(By.CSS_SELECTOR, "#file-input").send_keys(str(big))
+        c.wait(lambda d: "multipart" in d.find_element(By.CSS_SELECTOR, "#uploads .state").text,
+               30, "a multipart upload")
+        c.wait(lambda d: s3.list_multipart_uploads(Bucket=bucket).get("Uploads"), 30,
+               "the upload created on the server")
+        c.wait(lambda d: float(d.find_element(By.CSS_SELECTOR, "#uploads progress")
+                               .get_attribute("value")) > 0, 30, "some progress")
+        c.click("#uploads button")
+        c.wait(lambda d: d.find_element(By.CSS_SELECTOR, "#uploads .state").text == "cancelled",
+               30, "cancelled")
+    finally:
+        c.d.delete_network_conditions()
+    c.wait(lambda d: not s3.list_multipart_uploads(Bucket=bucket).get("Uploads"), 30,
+           "the upload aborted on the server")
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    errors = c.errors()
+    assert errors == [], errors

@@ -76,6 +76,10 @@ export async function route() {
   }
   document.getElementById("who").textContent = creds.accessKey + (creds.owner && creds.owner !== creds.accessKey ? ` (${creds.owner})` : "");
   const client = new Client(creds);
+  const hash = location.hash || "#/";
+  // Which screen is drawn, once it is: scripts (and the browser test)
+  // wait for it rather than for an element the last screen also had.
+  delete document.body.dataset.view;
   const { parts, query } = currentRoute();
   for (const a of nav.querySelectorAll("a")) {
     const target = a.getAttribute("href").replace(/^#\//, "");
@@ -109,6 +113,7 @@ export async function route() {
   } catch (e) {
     show(h("h1", {}, "Something went wrong"), errorBox(e instanceof ApiError ? e : { code: "Error", detail: String(e.message || e) }));
   }
+  if ((location.hash || "#/") === hash) document.body.dataset.view = hash;
 }
 
 document.getElementById("signout").addEventListener("click", signOut);
