@@ -637,9 +637,14 @@ mod tests {
             preflight("127.0.0.1:9000", "/bkt/k", &asks[..1]),
             Err(ErrorCode::BadRequest)
         );
-        // The server's own paths (`/-/`) are never preflights.
+        // The server's own paths (`/-/`) are never preflights: the console
+        // (same origin, no CORS) reads only, elsewhere there is nothing.
         assert_eq!(
             preflight("127.0.0.1:9000", "/-/console", &asks),
+            Err(ErrorCode::MethodNotAllowed)
+        );
+        assert_eq!(
+            preflight("127.0.0.1:9000", "/-/nothing", &asks),
             Err(ErrorCode::NoSuchResource)
         );
         let mut h = HeaderMap::new();
