@@ -251,6 +251,7 @@ fn cases() -> Vec<Case> {
             "29 progressive JPEG",
             output(OutputOptions {
                 progressive: true,
+                interlace_named: true,
                 ..OutputOptions::default()
             }),
             "image/interlace,1",
@@ -789,6 +790,7 @@ fn cos_us3_rows() -> Vec<Case> {
             output(OutputOptions {
                 format: jpeg,
                 progressive: true,
+                interlace_named: true,
                 ..OutputOptions::default()
             }),
             Some("image/format,jpg/interlace,1"),

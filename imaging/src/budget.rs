@@ -287,10 +287,12 @@ pub fn estimate(
         } else {
             1
         };
-        let searches = if pipeline.output.size_limit.is_some() && format == Format::Jpeg {
-            8
-        } else {
-            1
+        let out = &pipeline.output;
+        let searches = match format {
+            Format::Jpeg if out.size_limit.is_some() => 8,
+            // `jpeg_progressive: auto` writes both scans of small outputs.
+            Format::Jpeg if out.progressive_auto && !out.progressive => 2,
+            _ => 1,
         };
         let enc = px(w, h)
             .saturating_mul(kept)

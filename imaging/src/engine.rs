@@ -59,7 +59,7 @@ use fast_image_resize as fir;
 use image::RgbaImage;
 
 use crate::decode::{self, Decoded, Frame};
-use crate::encode::{self, EncodeParams};
+use crate::encode::{self, EncodeParams, JpegScan};
 use crate::error::{Error, Result};
 use crate::fonts::FontBook;
 use crate::geometry::{self, Rect};
@@ -278,7 +278,12 @@ impl Engine {
         let mut params = EncodeParams {
             format,
             quality,
-            progressive: opts.progressive,
+            quality_named: opts.quality.is_some(),
+            scan: match (opts.progressive, opts.progressive_auto) {
+                (true, _) => JpegScan::Progressive,
+                (false, true) => JpegScan::Smaller,
+                (false, false) => JpegScan::Baseline,
+            },
             icc,
             exif: exif.as_deref(),
         };

@@ -272,7 +272,8 @@ mod tests {
         let p = crate::encode::EncodeParams {
             format: Format::Jpeg,
             quality: 80,
-            progressive: false,
+            quality_named: false,
+            scan: crate::encode::JpegScan::Baseline,
             icc: None,
             exif: None,
         };

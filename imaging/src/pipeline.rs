@@ -497,6 +497,16 @@ pub struct OutputOptions {
     pub quality: Option<Quality>,
     /// Progressive JPEG (ignored for other outputs unless `format` converts).
     pub progressive: bool,
+    /// The request named its interlacing (on or off), so the bucket's
+    /// `jpeg_progressive` does not apply. Absent from the canonical text
+    /// when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub interlace_named: bool,
+    /// Without `progressive`: write a JPEG as baseline or progressive,
+    /// whichever is smaller (the bucket's `jpeg_progressive: auto`).
+    /// Absent from the canonical text when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub progressive_auto: bool,
     /// Drop EXIF/ICC/XMP metadata (the vendors' explicit controls, e.g.
     /// Tencent `strip`): wins over `metadata`.
     pub strip_metadata: bool,
@@ -512,6 +522,10 @@ pub struct OutputOptions {
     /// set. Absent from the canonical text when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negotiated: Option<Negotiated>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// An output format chosen by content negotiation.

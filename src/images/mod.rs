@@ -800,6 +800,8 @@ async fn resolve(
     };
     let settings = state.image_config(bucket).await?;
     pipeline.output.metadata = settings.metadata;
+    pipeline.output.progressive_auto = settings.jpeg_progressive == styles::JpegProgressive::Auto
+        && !pipeline.output.interlace_named;
     let auto = settings.auto_format.unwrap_or(state.process.auto_format);
     let negotiable = pipeline.output.format.is_none() && pipeline.terminal.is_none();
     let varies = match accept {

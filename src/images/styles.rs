@@ -107,6 +107,29 @@ pub struct ImageConfig {
     /// `[processing] auto_format`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_format: Option<AutoFormat>,
+    /// How JPEG outputs are scanned when the request does not say
+    /// (`docs/styles.md`, "Progressive JPEG"): `off` (baseline, the
+    /// vendors' default) or `auto` (whichever is smaller).
+    #[serde(skip_serializing_if = "JpegProgressive::is_off")]
+    pub jpeg_progressive: JpegProgressive,
+}
+
+/// A bucket's `jpeg_progressive` setting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JpegProgressive {
+    /// Baseline unless the request asks for `interlace`.
+    #[default]
+    Off,
+    /// Baseline or progressive, whichever is smaller, unless the request
+    /// names `interlace` (either way).
+    Auto,
+}
+
+impl JpegProgressive {
+    fn is_off(&self) -> bool {
+        *self == JpegProgressive::Off
+    }
 }
 
 /// The format for a client whose `Accept` header is `accept` under the

@@ -16,6 +16,7 @@ mod cos;
 mod cos_conformance;
 mod cos_persist;
 mod hostile;
+mod jpeg_scan;
 mod negotiate;
 mod oss;
 mod styles;

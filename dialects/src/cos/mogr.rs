@@ -151,7 +151,10 @@ fn output_option(it: &Item, b: &mut Build) -> Result<()> {
                 only_if_source_animated: false,
             })
         }
-        "interlace" => b.output.progressive = u32_of(it, 0, 1)? == 1,
+        "interlace" => {
+            b.output.progressive = u32_of(it, 0, 1)? == 1;
+            b.output.interlace_named = true;
+        }
         "quality" => {
             b.output.quality =
                 Some(absolute_quality("quality", v).map_err(|e| e.with_fragment(frag))?)

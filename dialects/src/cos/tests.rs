@@ -506,10 +506,17 @@ fn format_quality_and_output() {
         out(OutputOptions {
             format: fmt(Format::Jpeg),
             progressive: true,
+            interlace_named: true,
             ..Default::default()
         }),
     );
-    check("imageMogr2/interlace/0", out(OutputOptions::default()));
+    check(
+        "imageMogr2/interlace/0",
+        out(OutputOptions {
+            interlace_named: true,
+            ..Default::default()
+        }),
+    );
     check_err(
         "imageMogr2/interlace/2",
         ErrorKind::InvalidArgument,

@@ -540,6 +540,7 @@ fn parse_image(body: &str) -> Result<Pipeline> {
             "interlace" => {
                 let v = step.required_positional()?;
                 output.progressive = step.positional_int(v, 0, 1)? == 1;
+                output.interlace_named = true;
             }
             "watermark" => {
                 let w = watermark::parse(&step)?;

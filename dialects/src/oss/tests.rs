@@ -940,15 +940,23 @@ fn output_options() {
         "image/interlace,1",
         with_output(OutputOptions {
             progressive: true,
+            interlace_named: true,
             ..Default::default()
         }),
     );
-    check("image/interlace,0", with_output(OutputOptions::default()));
+    check(
+        "image/interlace,0",
+        with_output(OutputOptions {
+            interlace_named: true,
+            ..Default::default()
+        }),
+    );
     // The vendor's documented examples.
     check(
         "image/format,jpg/interlace,1",
         with_output(OutputOptions {
             progressive: true,
+            interlace_named: true,
             ..fmt(Format::Jpeg, false)
         }),
     );
@@ -956,6 +964,7 @@ fn output_options() {
         "image/interlace,1/format,jpg",
         with_output(OutputOptions {
             progressive: true,
+            interlace_named: true,
             ..fmt(Format::Jpeg, false)
         }),
     );

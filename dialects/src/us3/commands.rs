@@ -130,6 +130,7 @@ fn bright_contrast(p: &mut Params, cmd: &str) -> Result<Op> {
 
 /// `interlace`: `value=1` (the default) is progressive JPEG.
 fn interlace(p: &mut Params, b: &mut Build) -> Result<()> {
+    b.output.interlace_named = true;
     if p.u32("value", 0, 1)?.unwrap_or(1) == 1 {
         // Newest text: non-JPEG images are converted to JPEG.
         b.output.progressive = true;

@@ -843,6 +843,7 @@ fn convert_and_interlace() {
             }),
             quality,
             progressive,
+            interlace_named: progressive,
             ..OutputOptions::default()
         },
         ..pipe(vec![])
@@ -891,7 +892,16 @@ fn convert_and_interlace() {
     // Interlace converts to progressive JPEG (newest text).
     check("iopcmd=interlace&value=1", out(Format::Jpeg, None, true));
     check("iopcmd=interlace", out(Format::Jpeg, None, true));
-    check("iopcmd=interlace&value=0", pipe(vec![]));
+    check(
+        "iopcmd=interlace&value=0",
+        Pipeline {
+            output: OutputOptions {
+                interlace_named: true,
+                ..OutputOptions::default()
+            },
+            ..pipe(vec![])
+        },
+    );
     // Output options apply once, the last writer wins.
     check(
         "iopcmd=convert&dst=png|iopcmd=interlace&value=1",
