@@ -588,8 +588,8 @@ fn output(p: &Pipeline, r: &mut Reasons) -> Vec<String> {
         Some(Quality::Relative(v)) => items.extend(q(r, v).map(|v| format!("rquality/{v}"))),
         Some(Quality::Floor(v)) => items.extend(q(r, v).map(|v| format!("lquality/{v}"))),
     }
-    if o.progressive {
-        items.push("interlace/1".into());
+    if o.interlace_named {
+        items.push(format!("interlace/{}", u8::from(o.progressive)));
     }
     if o.strip_metadata {
         items.push("strip".into());

@@ -351,6 +351,20 @@ fn common_output_checks(p: &Pipeline, r: &mut Reasons, dialect: Dialect) {
             "a bucket setting; no processing string carries it",
         );
     }
+    if p.output.progressive_auto {
+        r.add(
+            "progressive",
+            "baseline or progressive, whichever is smaller, is a bucket setting; no processing \
+             string carries it",
+        );
+    }
+    if p.output.progressive && !p.output.interlace_named {
+        r.add(
+            "progressive",
+            "progressive output that the request does not name is the bucket's setting; every \
+             dialect's `interlace` names it, which the bucket cannot then override",
+        );
+    }
     if p.on_limit_error != imaging::OnLimitError::Fail && dialect != Dialect::Cos {
         r.add(
             "ignore-error",

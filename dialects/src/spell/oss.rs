@@ -617,8 +617,8 @@ fn output(p: &Pipeline, r: &mut Reasons, steps: &mut Vec<String>) {
             format!("{NAME} has no lowest quality (Tencent lquality)"),
         ),
     }
-    if p.output.progressive {
-        steps.push("interlace,1".into());
+    if p.output.interlace_named {
+        steps.push(format!("interlace,{}", u8::from(p.output.progressive)));
     }
 }
 

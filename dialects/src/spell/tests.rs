@@ -51,6 +51,7 @@ const TABLE: &[(Dialect, &str)] = &[
     (Dialect::Oss, "image/quality,q_80/format,webp"),
     (Dialect::Oss, "image/interlace,1/format,jpg"),
     (Dialect::Oss, "image/interlace,1"),
+    (Dialect::Oss, "image/interlace,0/format,png"),
     (Dialect::Oss, "image/info"),
     (Dialect::Oss, "image/resize,w_200,limit_0/average-hue"),
     (Dialect::Oss, "image/resize,w_200/rotate,90"),
@@ -120,6 +121,7 @@ const TABLE: &[(Dialect, &str)] = &[
     (Dialect::Cos, "imageMogr2/lquality/60"),
     (Dialect::Cos, "imageMogr2/format/jpg/interlace/1"),
     (Dialect::Cos, "imageMogr2/format/avif"),
+    (Dialect::Cos, "imageMogr2/interlace/0"),
     (Dialect::Cos, "imageMogr2/strip"),
     (Dialect::Cos, "imageMogr2/size-limit/15k!"),
     (Dialect::Cos, "imageMogr2/ignore-error/1/thumbnail/300x"),
@@ -215,6 +217,7 @@ const TABLE: &[(Dialect, &str)] = &[
     (Dialect::Us3, "iopcmd=convert&dst=jpg&q=70"),
     (Dialect::Us3, "iopcmd=convert&dst=png&fr=0.5"),
     (Dialect::Us3, "iopcmd=interlace"),
+    (Dialect::Us3, "iopcmd=interlace&value=0|iopcmd=convert&dst=png"),
     (Dialect::Us3, "iopcmd=imageinfo"),
     (
         Dialect::Us3,

@@ -171,6 +171,10 @@ fn output(
         };
         r.within("quality", "qualities", v, 0..=100, D);
     }
+    if p.output.interlace_named && !p.output.progressive {
+        // `value=0` names baseline and leaves the format alone.
+        stages.push("iopcmd=interlace&value=0".into());
+    }
     if p.output.progressive {
         // `interlace` also sets JPEG; a `convert` after it sets any other
         // format back.
