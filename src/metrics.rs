@@ -13,8 +13,8 @@
 use prometheus::core::Collector;
 use prometheus::proto::MetricFamily;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Request-duration buckets, in seconds: from a cached small GET (a
@@ -113,6 +113,31 @@ impl Metrics {
                 "imgbucket_connections_open",
                 "Client connections being served.",
             ),
+        );
+        // Constant series: which build answers, and since when (the
+        // console's status screen shows both; uptime = now − start).
+        let build = registered(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new(
+                    "imgbucket_build_info",
+                    "Always 1; the version is the label.",
+                ),
+                &["version"],
+            ),
+        );
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let started = registered(
+            &registry,
+            prometheus::Gauge::new(
+                "process_start_time_seconds",
+                "Start time of the server since the Unix epoch, in seconds.",
+            ),
+        );
+        started.set(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
         );
         let connections_refused = registered(
             &registry,
@@ -292,6 +317,21 @@ mod tests {
         );
         assert!(text.contains("imgbucket_sent_bytes_total 10"));
         assert!(text.contains("# TYPE imgbucket_requests_total counter"));
+        let version = format!(
+            r#"imgbucket_build_info{{version="{}"}} 1"#,
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.contains(&version), "{text}");
+        let started: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("process_start_time_seconds "))
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        assert!((now - started).abs() < 60.0, "{started} vs {now}");
         #[cfg(target_os = "linux")]
         {
             let p = process_stats();
