@@ -543,7 +543,9 @@ fn asks(op: &Op) -> Vec<(Option<Action>, &str, Target<'_>)> {
             | ImageOp::SaveAs { bucket, key }
             | ImageOp::CosImageProcess { bucket, key },
         ) => return vec![(Some(Action::GetObject), bucket, Target::Key(key))],
-        Op::Image(ImageOp::BucketApi { bucket, .. }) => {
+        // An explanation resolves the bucket's styles, which only their
+        // owner may read.
+        Op::Image(ImageOp::BucketApi { bucket, .. } | ImageOp::Explain { bucket, .. }) => {
             return vec![(None, bucket, Target::Bucket)]
         }
         Op::Admin(_) | Op::Server(_) | Op::Preflight { .. } => return Vec::new(),

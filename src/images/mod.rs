@@ -200,7 +200,42 @@ pub async fn dispatch(cx: Ctx<'_>, op: ImageOp, body: RequestBody) -> ApiResult 
         ImageOp::CosImageProcess { bucket, key } => {
             pic_operations::image_process(&cx, body, &bucket, &key).await
         }
+        ImageOp::Explain {
+            bucket,
+            dialect,
+            directive,
+        } => explain(cx.state, &bucket, dialect, directive)
+            .await
+            .map_err(|e| e.into_api(dialect)),
     }
+}
+
+/// The answer of `?x-imgbucket-explain`: the typed pipeline (the style
+/// loaded when one is named; no bucket setting applied, as those are not
+/// part of the request), and for each dialect its spelling or every
+/// reason it has none, with the dialect's own rules a spelling inherits.
+async fn explain(
+    state: &ImageService,
+    bucket: &str,
+    dialect: Dialect,
+    directive: Directive,
+) -> Result<Response<Body>, ProcessError> {
+    let pipeline = load_directive(state, bucket, directive).await?;
+    let mut spellings = serde_json::Map::new();
+    for d in [Dialect::Oss, Dialect::Cos, Dialect::Us3] {
+        let mut entry = match dialects::spell(&pipeline, d) {
+            Ok(text) => serde_json::json!({ "text": text }),
+            Err(reasons) => serde_json::json!({ "errors": reasons }),
+        };
+        entry["rules"] = serde_json::json!(dialects::spell::house_rules(&pipeline, d));
+        spellings.insert(styles::dialect_name(d).to_string(), entry);
+    }
+    let doc = serde_json::json!({
+        "dialect": styles::dialect_name(dialect),
+        "pipeline": pipeline,
+        "spellings": spellings,
+    });
+    Ok(crate::http::json_response(StatusCode::OK, doc.to_string()))
 }
 
 /// A management request's body, bounded by the XML body limit.
@@ -773,6 +808,24 @@ async fn process(
     Ok(response)
 }
 
+/// The pipeline a directive stands for: itself, or the bucket's style it
+/// names, parsed in the style's dialect.
+async fn load_directive(
+    state: &ImageService,
+    bucket: &str,
+    directive: Directive,
+) -> Result<imaging::Pipeline, ProcessError> {
+    Ok(match directive {
+        Directive::Pipeline(p) => p,
+        Directive::Style(name) => {
+            let rec = styles::load_style(&*state.store, bucket, &name)
+                .await?
+                .ok_or(ProcessError::NoSuchStyle(name))?;
+            dialects::parse_style(rec.dialect(), &rec.content)?
+        }
+    })
+}
+
 /// Turns a directive on an object of `bucket` into a pipeline, loading a
 /// style when named, with the bucket's metadata policy (a setting of the
 /// source's bucket, whichever bucket an output is saved to).
@@ -789,15 +842,7 @@ async fn resolve(
     directive: Directive,
     accept: Option<&str>,
 ) -> Result<(imaging::Pipeline, bool), ProcessError> {
-    let mut pipeline = match directive {
-        Directive::Pipeline(p) => p,
-        Directive::Style(name) => {
-            let rec = styles::load_style(&*state.store, bucket, &name)
-                .await?
-                .ok_or(ProcessError::NoSuchStyle(name))?;
-            dialects::parse_style(rec.dialect(), &rec.content)?
-        }
-    };
+    let mut pipeline = load_directive(state, bucket, directive).await?;
     let settings = state.image_config(bucket).await?;
     pipeline.output.metadata = settings.metadata;
     pipeline.output.progressive_auto = settings.jpeg_progressive == styles::JpegProgressive::Auto

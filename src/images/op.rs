@@ -45,7 +45,18 @@ pub enum ImageOp {
     /// Tencent `POST /<key>?image_process` with a `Pic-Operations` header:
     /// process a stored object into new objects.
     CosImageProcess { bucket: String, key: String },
+    /// `GET /<key>?x-imgbucket-explain&<processing>`: the typed pipeline
+    /// a processing string (or the style it names) stands for, and how
+    /// each dialect writes it. Reads no object.
+    Explain {
+        bucket: String,
+        dialect: Dialect,
+        directive: Directive,
+    },
 }
+
+/// The query parameter that asks for an explanation instead of an image.
+pub const EXPLAIN: &str = "x-imgbucket-explain";
 
 /// The bucket-level image APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +76,8 @@ impl ImageOp {
             ImageOp::Process { bucket, .. }
             | ImageOp::BucketApi { bucket, .. }
             | ImageOp::SaveAs { bucket, .. }
-            | ImageOp::CosImageProcess { bucket, .. } => bucket,
+            | ImageOp::CosImageProcess { bucket, .. }
+            | ImageOp::Explain { bucket, .. } => bucket,
         }
     }
 
@@ -87,6 +99,7 @@ impl ImageOp {
             } => "ImageConfigApi",
             ImageOp::SaveAs { .. } => "SaveAs",
             ImageOp::CosImageProcess { .. } => "CosImageProcess",
+            ImageOp::Explain { .. } => "ExplainProcessing",
         }
     }
 }
@@ -127,17 +140,49 @@ pub fn route_object_post(bucket: &str, key: &str, q: &RawQuery) -> Option<ImageO
 
 /// A GET or HEAD of `bucket/key` whose raw query carries processing
 /// parameters of a dialect: the parsed operation. `Ok(None)`: no dialect
-/// speaks in the query, a plain read.
+/// speaks in the query, a plain read. With [`EXPLAIN`] among the
+/// parameters, the operation is an [`ImageOp::Explain`] of the rest.
 pub fn route_processing(
     bucket: &str,
     key: &str,
     raw_query: &str,
 ) -> Result<Option<ImageOp>, ApiError> {
+    let params = dialects::common::raw_params(raw_query);
+    let explain = params
+        .iter()
+        .any(|p| dialects::common::decoded_key(p) == EXPLAIN);
+    // The dialects' parsers never see our own parameter.
+    let rest: String;
+    let raw_query = if explain {
+        rest = params
+            .iter()
+            .filter(|p| dialects::common::decoded_key(p) != EXPLAIN)
+            .map(|p| p.raw)
+            .collect::<Vec<_>>()
+            .join("&");
+        rest.as_str()
+    } else {
+        raw_query
+    };
     let Some(dialect) = dialects::detect(raw_query) else {
+        if explain {
+            return Err(ApiError::InvalidArgument(
+                EXPLAIN,
+                "it needs a processing string (x-oss-process=..., imageMogr2/..., iopcmd=...)"
+                    .into(),
+            ));
+        }
         return Ok(None);
     };
     let directive = dialects::parse_query(dialect, raw_query)
         .map_err(|e| ProcessError::from(e).into_api(dialect))?;
+    if explain {
+        return Ok(Some(ImageOp::Explain {
+            bucket: bucket.to_string(),
+            dialect,
+            directive,
+        }));
+    }
     Ok(Some(ImageOp::Process {
         bucket: bucket.to_string(),
         key: key.to_string(),

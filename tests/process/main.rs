@@ -15,6 +15,7 @@ mod admission;
 mod cos;
 mod cos_conformance;
 mod cos_persist;
+mod explain;
 mod hostile;
 mod jpeg_scan;
 mod negotiate;

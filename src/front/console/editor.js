@@ -2,8 +2,10 @@
 // three dialects, and the result beside the original as one types
 // (debounced; a signed GET of the processed image), with its size,
 // format, bytes and the server's processing time (`Server-Timing:
-// process;dur=`). Errors show the dialect's own code and message. The
-// string can be saved as a style through the chosen dialect's API.
+// process;dur=`). Errors show the dialect's own code and message. Beside
+// it, the same pipeline written in each dialect where that dialect can say
+// it, or why it cannot (`?x-imgbucket-explain`). The string can be saved
+// as a style through the chosen dialect's API.
 
 import { ApiError, detectDialect, processParams } from "./s3.js";
 import { currentRoute, debounce, errorBox, h, isImage, link, show, size, toast } from "./ui.js";
@@ -111,9 +113,41 @@ export async function renderEditor(client, bucket, key) {
   const styleName = h("input", { id: "style-name", spellcheck: "false", placeholder: "thumb", pattern: "[A-Za-z0-9_.\\-]{1,63}" });
   const saveErr = h("div", { id: "save-error" });
   const stylesBox = h("div", { id: "editor-styles" });
+  const spellings = h("section", { id: "explain", class: "card", "aria-live": "polite", hidden: true });
 
   const effective = () => (dialect.value === "auto" ? detectDialect(input.value) : dialect.value);
   let seq = 0;
+  // The pipeline in every dialect; an unparsable string shows nothing
+  // here (the preview shows its error).
+  const explain = async (d, text, mine) => {
+    try {
+      const params = [["x-imgbucket-explain", null], ...processParams(d, text)];
+      const doc = await (await client.send("GET", bucket, key, { params })).json();
+      if (mine !== seq) return;
+      spellings.replaceChildren(
+        h("h2", {}, "The same in each dialect"),
+        h("dl", { class: "spellings" }, Object.entries(DIALECTS).flatMap(([k, info]) => {
+          const sp = (doc.spellings || {})[k] || {};
+          const rules = (sp.rules || []).length ? h("p", { class: "hint" }, sp.rules.join(" ")) : null;
+          const body = typeof sp.text === "string"
+            ? [h("code", { class: "spelling" }, sp.text), " ",
+              h("button", { type: "button", class: "small link", "aria-label": `Use the ${k.toUpperCase()} spelling`, onclick: () => {
+                dialect.value = k;
+                input.value = sp.text;
+                preview();
+              } }, "Use")]
+            : [h("span", { class: "muted" }, "Cannot be written here:"),
+              h("ul", { class: "reasons" }, (sp.errors || []).map((e) => h("li", {}, e)))];
+          return [h("dt", {}, info.label), h("dd", { dataset: { dialect: k } }, body, rules)];
+        })));
+      spellings.hidden = false;
+    } catch {
+      if (mine === seq) {
+        spellings.hidden = true;
+        spellings.replaceChildren();
+      }
+    }
+  };
   const preview = async () => {
     const text = input.value.trim();
     const d = effective();
@@ -121,9 +155,11 @@ export async function renderEditor(client, bucket, key) {
     err.replaceChildren();
     if (!text || !key) {
       processed.clear();
+      spellings.hidden = true;
       return;
     }
     const mine = ++seq;
+    explain(d, text, mine);
     processed.box.classList.add("busy");
     try {
       const r = await client.send("GET", bucket, key, { params: processParams(d, text) });
@@ -209,6 +245,7 @@ export async function renderEditor(client, bucket, key) {
       h("div", { class: "row" }, h("label", { for: "dialect" }, "Dialect"), dialect, used),
       h("label", { for: "process" }, "Processing string"), input, examples, err),
     h("div", { class: "panes" }, original.box, processed.box),
+    spellings,
     h("section", { class: "card" },
       h("h2", {}, "Save as a style"),
       h("div", { class: "row" }, h("label", { for: "style-name" }, "Name"), styleName, save),
