@@ -10,6 +10,10 @@ Workloads:
   2. Thumbnails/s of a real 12+ MP JPEG (x-oss-process=image/resize,w_300)
      with 2 clients, gateway node vs an embedded node, variant cache off
      (`[processing] cache_bytes = 0`), so every request decodes and resizes.
+     The gateway node keeps its default copy of the source (one HEAD per
+     thumbnail); a second gateway node without copies
+     (`source_cache_bytes = 0`: one GET of the source per thumbnail) runs
+     in the same rounds, for reference.
   3. Latency of one cached variant requested over and over by one client, the
      cache on: gateway (one HEAD to the backend per request to revalidate the
      source's ETag) vs embedded; with the latency of a bare HEAD straight to
@@ -303,6 +307,8 @@ def main():
     run_dir = Path(tempfile.mkdtemp(prefix="gw-run-", dir=work))
     nocache = run_dir / "nocache.toml"
     nocache.write_text("[processing]\ncache_bytes = 0\n")
+    nocopy = run_dir / "nocopy.toml"
+    nocopy.write_text("[processing]\ncache_bytes = 0\nsource_cache_bytes = 0\n")
     servers: list[Server] = []
     res: dict = {"clients": a.clients, "seconds": a.seconds, "cpus": os.cpu_count(),
                  "loadavg_before": load_before, "image": str(image), "image_bytes": len(photo),
@@ -359,22 +365,25 @@ def main():
         emb = start_server("embedded", run_dir, None, nocache)
         servers.append(emb)
         make_bucket(emb.port)
+        gw_nocopy = start_server("gateway-nocopy", run_dir, backend, nocopy)
+        servers.append(gw_nocopy)
         key = f"/{BUCKET}/photo.jpg"
         thumb = f"{key}?{THUMB_QUERY}"
         for srv in (gw, emb):
             TargetClient(srv.port).request("PUT", key, photo, len(photo))
             TargetClient(srv.port).get_headers(thumb)  # warm-up
+        TargetClient(gw_nocopy.port).get_headers(thumb)  # same bucket as gw
         print(f"thumbnails: {image.name} ({len(photo)} bytes), {THUMB_QUERY}, "
               f"{a.thumb_clients} clients, {a.thumb_rounds} rounds of {a.thumb_seconds:.0f} s "
               f"alternating gateway and embedded, cache off", flush=True)
         th = res["thumbs"] = {}
-        truns = {"gateway": [], "embedded": []}
+        truns = {"gateway": [], "embedded": [], "gateway_nocopy": []}
         for rnd in range(a.thumb_rounds):
-            for tgt, srv in (("gateway", gw), ("embedded", emb)):
+            for tgt, srv in (("gateway", gw), ("embedded", emb), ("gateway_nocopy", gw_nocopy)):
                 groups = {"imgbucket": [srv.proc.pid], "garage": gpids}
                 r = get_phase(srv.port, thumb, a.thumb_clients, a.thumb_seconds, groups)
                 truns[tgt].append(r)
-                print(f"  {tgt:<8} {r['ops_s']:6.2f} thumbnails/s  p50 {r['p50_ms']:.0f} ms  "
+                print(f"  {tgt:<14} {r['ops_s']:6.2f} thumbnails/s  p50 {r['p50_ms']:.0f} ms  "
                       f"max {r['max_ms']:.0f} ms  cache {r['x_imgbucket_cache']}  (round {rnd + 1})",
                       flush=True)
         for tgt, rr in truns.items():
@@ -387,7 +396,7 @@ def main():
         th["source_get_direct"] = get_phase(gport, key, 1, 3, {})
 
         # 3. One cached variant, cache on: restart both nodes with the defaults.
-        for srv in (gw, emb):
+        for srv in (gw, emb, gw_nocopy):
             srv.stop()
         servers.clear()
         gw = start_server("gateway", run_dir, backend, None)
@@ -417,6 +426,7 @@ def main():
         "put_64m": ratio(s3["gateway_put_64m"]["mib_s"], s3["direct_put_64m"]["mib_s"]),
         "get_64m": ratio(s3["gateway_get_64m"]["mib_s"], s3["direct_get_64m"]["mib_s"]),
         "thumbs": ratio(th["gateway"]["ops_s"], th["embedded"]["ops_s"]),
+        "thumbs_nocopy": ratio(th["gateway_nocopy"]["ops_s"], th["embedded"]["ops_s"]),
     }
     targets = {"get_64m": 0.80, "thumbs": 0.90}
     res["targets"] = {k: {"min": v, "ratio": res["ratios"][k],
@@ -462,6 +472,8 @@ def print_table(res, a):
     for q in ("p50", "p90", "p99", "max"):
         print(f"  {q + ' latency, ms':<32} {th['gateway'][q + '_ms']:10.0f} {th['embedded'][q + '_ms']:10.0f}")
     print(f"  thumbnails ratio per round: {', '.join(f'{x:.0%}' for x in th['round_ratios'])}")
+    print(f"  {'without source copies':<32} {th['gateway_nocopy']['ops_s']:10.2f} "
+          f"{th['embedded']['ops_s']:10.2f} {r['thumbs_nocopy']:7.0%}  (reference)")
     print("cached variant (1 client, cache on); peer = embedded")
     for q in ("p50", "p99"):
         print(f"  {q + ' latency, ms':<32} {ca['gateway'][q + '_ms']:10.2f} {ca['embedded'][q + '_ms']:10.2f}")
