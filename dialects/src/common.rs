@@ -52,6 +52,21 @@ pub fn choice<T: Copy>(
         })
 }
 
+/// A format's name in the processing strings of all three dialects
+/// (`format,jpg`, `/format/jpg`, `dst=jpg`) and in OSS's `info`.
+pub fn format_ext(f: Format) -> &'static str {
+    match f {
+        Format::Jpeg => "jpg",
+        Format::Png => "png",
+        Format::Webp => "webp",
+        Format::Bmp => "bmp",
+        Format::Gif => "gif",
+        Format::Tiff => "tiff",
+        Format::Avif => "avif",
+        Format::Heic => "heic",
+    }
+}
+
 /// The snapshot output formats of every dialect.
 pub const SNAPSHOT_FORMATS: [(&str, Format); 3] = [
     ("jpg", Format::Jpeg),
@@ -307,8 +322,9 @@ pub fn parse_milli(name: &str, value: &str, min_milli: u64, max_milli: u64) -> R
     u32::try_from(milli).map_err(|_| bad())
 }
 
-/// Thousandths as the shortest decimal (`1500` → `1.5`), for messages.
-fn milli_text(m: u64) -> String {
+/// Thousandths as the shortest decimal (`1500` → `1.5`, `333` →
+/// `0.333`): in messages, and in spelled processing strings.
+pub fn milli_text(m: u64) -> String {
     if m % 1000 == 0 {
         (m / 1000).to_string()
     } else {

@@ -14,16 +14,7 @@ const TIFF_UNDEFINED: u16 = 7;
 
 /// The format name OSS uses in `Format` (`jpg`, not `jpeg`).
 pub fn format_name(format: Format) -> &'static str {
-    match format {
-        Format::Jpeg => "jpg",
-        Format::Png => "png",
-        Format::Webp => "webp",
-        Format::Bmp => "bmp",
-        Format::Gif => "gif",
-        Format::Tiff => "tiff",
-        Format::Avif => "avif",
-        Format::Heic => "heic",
-    }
+    crate::common::format_ext(format)
 }
 
 /// The body of `image/info`:

@@ -13,7 +13,7 @@ use imaging::{
 };
 
 use super::oss::geometry_name;
-use super::{common_output_checks, format_ext, milli_decimal, op_name, Reasons};
+use super::{common_output_checks, format_ext, milli_decimal, no, op_name, Mark, Reasons};
 use crate::common::b64url_encode;
 use crate::Dialect;
 
@@ -136,11 +136,6 @@ pub(super) fn spell(p: &Pipeline, r: &mut Reasons) -> String {
         );
     }
     st.done.join("|")
-}
-
-fn no(r: &mut Reasons, part: &str, why: String) -> Option<String> {
-    r.add(part, why);
-    None
 }
 
 /// An operation that is one plain `imageMogr2` item.
@@ -452,16 +447,8 @@ fn font(f: imaging::Font) -> Option<&'static str> {
 fn watermark(w: &Watermark, r: &mut Reasons) -> Option<String> {
     const PART: &str = "watermark";
     let before = r.0.len();
-    let mut s = match (&w.image, &w.text) {
-        (Some(_), Some(_)) => {
-            return no(
-                r,
-                PART,
-                format!("{NAME} marks carry an image or a text, not both"),
-            )
-        }
-        (None, None) => return no(r, PART, "a mark needs an image or a text".into()),
-        (Some(img), None) => {
+    let mut s = match super::single_mark(w, NAME, r)? {
+        Mark::Image(img) => {
             if !img.preprocess.is_empty() {
                 r.add(PART, format!("{NAME} cannot preprocess a mark image"));
             }
@@ -492,7 +479,7 @@ fn watermark(w: &Watermark, r: &mut Reasons) -> Option<String> {
             }
             s
         }
-        (None, Some(t)) => {
+        Mark::Text(t) => {
             let mut s = format!("watermark/2/text/{}", b64url_encode(t.text.as_bytes()));
             match font(t.font) {
                 Some(f) => s.push_str(&format!("/font/{}", b64url_encode(f.as_bytes()))),

@@ -308,29 +308,45 @@ fn op_name(op: &Op) -> &'static str {
     }
 }
 
-/// Thousandths as the shortest decimal (`1500` → `1.5`, `333` → `0.333`).
+/// Thousandths as the shortest decimal (`1500` → `1.5`).
 fn milli_decimal(m: u32) -> String {
-    if m % 1000 == 0 {
-        (m / 1000).to_string()
-    } else {
-        format!("{}.{:03}", m / 1000, m % 1000)
-            .trim_end_matches('0')
-            .to_string()
+    crate::common::milli_text(u64::from(m))
+}
+
+use crate::common::format_ext;
+
+/// What a COS or US3 mark carries: one of an image or a text.
+enum Mark<'a> {
+    Image(&'a imaging::WatermarkImage),
+    Text(&'a imaging::WatermarkText),
+}
+
+/// The one kind of a mark, for dialects (COS, US3) whose marks are an
+/// image or a text, never both in one step.
+fn single_mark<'a>(w: &'a imaging::Watermark, dialect: &str, r: &mut Reasons) -> Option<Mark<'a>> {
+    const PART: &str = "watermark";
+    match (&w.image, &w.text) {
+        (Some(img), None) => Some(Mark::Image(img)),
+        (None, Some(t)) => Some(Mark::Text(t)),
+        (Some(_), Some(_)) => {
+            r.add(
+                PART,
+                format!("{dialect} marks carry an image or a text, not both"),
+            );
+            None
+        }
+        (None, None) => {
+            r.add(PART, "a mark needs an image or a text");
+            None
+        }
     }
 }
 
-/// The format's name as all three dialects spell it, where they share it.
-fn format_ext(f: Format) -> &'static str {
-    match f {
-        Format::Jpeg => "jpg",
-        Format::Png => "png",
-        Format::Webp => "webp",
-        Format::Bmp => "bmp",
-        Format::Gif => "gif",
-        Format::Tiff => "tiff",
-        Format::Avif => "avif",
-        Format::Heic => "heic",
-    }
+/// Records why a part cannot be spelled; `None`, so that callers can
+/// `return no(...)`.
+fn no(r: &mut Reasons, part: &str, why: String) -> Option<String> {
+    r.add(part, why);
+    None
 }
 
 /// The pipeline-wide requests no dialect's processing string can carry

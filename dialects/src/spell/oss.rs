@@ -13,7 +13,7 @@ use imaging::{
     Resize, Rgba, Terminal, VideoFrame, Watermark, WatermarkScale,
 };
 
-use super::{common_output_checks, first_frame_matters, format_ext, op_name, Reasons};
+use super::{common_output_checks, first_frame_matters, format_ext, no, op_name, Reasons};
 use crate::common::{b64url_encode, snapshot_pipeline, SNAPSHOT_MAX_SIDE};
 use crate::Dialect;
 
@@ -241,11 +241,6 @@ fn step(op: &Op, preprocess: bool, r: &mut Reasons) -> Option<String> {
             format!("{NAME} cannot apply {name} to a watermark image"),
         ),
     }
-}
-
-fn no(r: &mut Reasons, part: &str, why: String) -> Option<String> {
-    r.add(part, why);
-    None
 }
 
 fn resize(rz: &Resize, r: &mut Reasons) -> Option<String> {

@@ -13,7 +13,7 @@ use imaging::{
 };
 
 use super::oss::geometry_name;
-use super::{common_output_checks, format_ext, milli_decimal, op_name, Reasons};
+use super::{common_output_checks, format_ext, milli_decimal, no, op_name, Mark, Reasons};
 use crate::common::b64url_encode;
 use crate::Dialect;
 
@@ -207,11 +207,6 @@ fn output(
         ),
         None => {}
     }
-}
-
-fn no(r: &mut Reasons, part: &str, why: String) -> Option<String> {
-    r.add(part, why);
-    None
 }
 
 /// Colours as `color=` takes them: hex digits without `#` (a raw `#`
@@ -554,16 +549,8 @@ fn font(f: imaging::Font) -> Option<&'static str> {
 fn watermark(w: &Watermark, r: &mut Reasons) -> Option<String> {
     const PART: &str = "watermark";
     let before = r.0.len();
-    let mut s = match (&w.image, &w.text) {
-        (Some(_), Some(_)) => {
-            return no(
-                r,
-                PART,
-                format!("{NAME} marks carry an image or a text, not both"),
-            )
-        }
-        (None, None) => return no(r, PART, "a mark needs an image or a text".into()),
-        (Some(img), None) => {
+    let mut s = match super::single_mark(w, NAME, r)? {
+        Mark::Image(img) => {
             if img.scale.is_some() {
                 r.add(PART, format!("{NAME} draws a mark image at its own size"));
             }
@@ -593,7 +580,7 @@ fn watermark(w: &Watermark, r: &mut Reasons) -> Option<String> {
                 b64url_encode(url.as_bytes())
             )
         }
-        (None, Some(t)) => {
+        Mark::Text(t) => {
             let mut s = format!(
                 "iopcmd=watermark&type=1&text={}",
                 b64url_encode(t.text.as_bytes())
