@@ -178,26 +178,19 @@ pub fn secure(path: &str, h: &mut HeaderMap) {
     if path != PREFIX && !path.starts_with("/-/console/") {
         return;
     }
-    h.insert(
-        http::header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(
-        http::header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        http::header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("DENY"),
-    );
-    h.insert(
-        http::header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
+    use http::header::{
+        CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+        X_FRAME_OPTIONS,
+    };
+    for (name, value) in [
+        (CONTENT_SECURITY_POLICY, CSP),
+        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (X_FRAME_OPTIONS, "DENY"),
+        (REFERRER_POLICY, "no-referrer"),
+        (CACHE_CONTROL, "no-cache"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
 }
 
 #[cfg(test)]
