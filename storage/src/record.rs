@@ -20,6 +20,8 @@ pub(crate) trait Record: Serialize + DeserializeOwned {
     const VERSION: u32;
     /// What the record is, for error messages.
     const WHAT: &'static str;
+    /// The version this record was decoded as (its `v`).
+    fn version(&self) -> u32;
     /// Decodes a record written with an older version `v`. No older versions
     /// exist yet, so every type refuses.
     fn migrate(v: u32, _bytes: &[u8]) -> Result<Self> {
@@ -37,7 +39,19 @@ struct Header {
 }
 
 /// Decodes any version of a record (the one entry point for reading).
+///
+/// A record of the current version, nearly every one, is parsed once: the
+/// version is checked on the result. Only when that fails is the version
+/// read alone, to pick a migration. (Reading the version first would scan
+/// every record twice, and an object's record may carry a 5 KB inline
+/// body: on a small GET that second scan was a tenth of the server's
+/// user time.)
 pub(crate) fn decode<T: Record>(bytes: &[u8]) -> Result<T> {
+    if let Ok(record) = serde_json::from_slice::<T>(bytes) {
+        if record.version() == T::VERSION {
+            return Ok(record);
+        }
+    }
     let header: Header = serde_json::from_slice(bytes)
         .map_err(|e| Error::Corrupt(format!("{} record: {e}", T::WHAT)))?;
     if header.v == T::VERSION {
@@ -80,6 +94,9 @@ pub(crate) struct BucketRec {
 impl Record for BucketRec {
     const VERSION: u32 = 1;
     const WHAT: &'static str = "bucket";
+    fn version(&self) -> u32 {
+        self.v
+    }
 }
 
 /// One data file holding a contiguous piece of an object's bytes.
@@ -129,6 +146,9 @@ impl ObjectRec {
 impl Record for ObjectRec {
     const VERSION: u32 = 1;
     const WHAT: &'static str = "object";
+    fn version(&self) -> u32 {
+        self.v
+    }
 }
 
 /// An in-progress multipart upload (`Space::Uploads`).
@@ -144,6 +164,9 @@ pub(crate) struct UploadRec {
 impl Record for UploadRec {
     const VERSION: u32 = 1;
     const WHAT: &'static str = "upload";
+    fn version(&self) -> u32 {
+        self.v
+    }
 }
 
 /// One uploaded part (`Space::Parts`).
@@ -166,6 +189,9 @@ pub(crate) struct PartRec {
 impl Record for PartRec {
     const VERSION: u32 = 1;
     const WHAT: &'static str = "part";
+    fn version(&self) -> u32 {
+        self.v
+    }
 }
 
 /// The store-wide layout marker (`Space::System`, key `layout`), checked on
@@ -178,6 +204,9 @@ pub(crate) struct LayoutRec {
 impl Record for LayoutRec {
     const VERSION: u32 = 1;
     const WHAT: &'static str = "layout";
+    fn version(&self) -> u32 {
+        self.v
+    }
 }
 
 /// Bucket settings are opaque blobs; they are stored behind one version byte
@@ -218,6 +247,15 @@ mod tests {
         assert_eq!(decode::<PartRec>(&bytes).unwrap(), rec);
         let future = br#"{"v":99,"size":5}"#;
         assert!(matches!(decode::<PartRec>(future), Err(Error::Corrupt(_))));
+        // A future record whose fields the current struct happens to read
+        // is still refused: the version is checked on the parsed record.
+        let mut shaped_alike = PartRec {
+            v: 99,
+            ..rec.clone()
+        };
+        shaped_alike.size = 6;
+        let bytes = encode(&shaped_alike);
+        assert!(matches!(decode::<PartRec>(&bytes), Err(Error::Corrupt(_))));
         assert!(matches!(
             decode::<PartRec>(b"not json"),
             Err(Error::Corrupt(_))
