@@ -198,6 +198,12 @@ impl Cache {
         self.evicted.load(Ordering::Relaxed)
     }
 
+    /// The stored size of the entry for `key`, if there is one (without
+    /// touching its recency).
+    pub fn size_of(&self, key: &str) -> Option<u64> {
+        self.index.lock().ok()?.slots.get(key).map(|s| s.size)
+    }
+
     /// Whether an entry exists for `key` (without touching its recency).
     pub fn contains(&self, key: &str) -> bool {
         self.index
@@ -257,6 +263,9 @@ mod tests {
         assert!(cache.contains(&key(1)));
         assert!(!cache.contains(&key(2)));
         assert!(cache.get(&key(2)).is_none());
+        // The stored size: the bytes, the type and its 2-byte length.
+        assert_eq!(cache.size_of(&key(1)), Some(1000 + 9 + 2));
+        assert_eq!(cache.size_of(&key(2)), None);
         // Larger than the whole cache: not stored.
         cache.put(&key(4), &e(5000));
         assert!(!cache.contains(&key(4)));
