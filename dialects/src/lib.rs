@@ -38,6 +38,43 @@ pub enum Dialect {
     Us3,
 }
 
+/// The rules a dialect's parser sets on every pipeline it makes, which no
+/// request can change: how fractional sizes round, what crops and radii
+/// past the image do, the box of a circle crop. One table for the parsers
+/// and for [`spell()`], which reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HouseRules {
+    pub rounding: imaging::Rounding,
+    pub bounds: imaging::Bounds,
+    pub circle_box: imaging::CircleBox,
+}
+
+impl Dialect {
+    /// This dialect's [`HouseRules`].
+    pub const fn house_rules(self) -> HouseRules {
+        use imaging::{Bounds, CircleBox, Rounding};
+        match self {
+            Dialect::Oss => HouseRules {
+                rounding: Rounding::Nearest,
+                bounds: Bounds::Clip,
+                circle_box: CircleBox::TwoRPlusOne,
+            },
+            // Tencent refuses what the others clip: crops past the image,
+            // radii of half the short side or more, rounded GIFs.
+            Dialect::Cos => HouseRules {
+                rounding: Rounding::Nearest,
+                bounds: Bounds::Refuse,
+                circle_box: CircleBox::TwoR,
+            },
+            Dialect::Us3 => HouseRules {
+                rounding: Rounding::Truncate,
+                bounds: Bounds::Clip,
+                circle_box: CircleBox::TwoR,
+            },
+        }
+    }
+}
+
 /// What a request asks of the processing layer before styles are resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Directive {

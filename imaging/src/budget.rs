@@ -282,11 +282,7 @@ pub fn estimate(
         cost = cost.saturating_add(one.saturating_mul(frames));
     }
     if let Some(format) = out_format {
-        let kept = if crate::encode::can_animate(format) {
-            frames
-        } else {
-            1
-        };
+        let kept = if format.can_animate() { frames } else { 1 };
         let out = &pipeline.output;
         let searches = match format {
             Format::Jpeg if out.size_limit.is_some() => 8,

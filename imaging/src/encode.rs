@@ -9,7 +9,8 @@
 //! libwebp (lossy, with quality, at effort 5; animated when there are
 //! several frames).
 //! AVIF goes through rav1e (`ravif`): still images only, with alpha, quality
-//! as for WebP. HEIC output is not implemented.
+//! as for WebP. HEIC goes through libheif and x265 (`heif`, feature
+//! `heic-encode`).
 
 use std::io::Cursor;
 
@@ -96,11 +97,6 @@ pub(crate) struct EncodeParams<'a> {
 
 fn enc_err(e: impl std::fmt::Display) -> Error {
     Error::Encode(e.to_string())
-}
-
-/// Whether the format can hold an animation (several frames with delays).
-pub(crate) fn can_animate(f: Format) -> bool {
-    matches!(f, Format::Gif | Format::Webp)
 }
 
 /// RGB bytes of `img`, composited onto white where not opaque.
@@ -229,33 +225,8 @@ fn encode_avif(img: &RgbaImage, p: &EncodeParams<'_>) -> Result<Vec<u8>> {
 }
 
 fn encode_jpeg(img: &RgbaImage, opaque: bool, p: &EncodeParams<'_>) -> Result<Vec<u8>> {
-    let small = u64::from(img.width()) * u64::from(img.height()) <= JPEG_OPTIMIZE_MAX_PIXELS;
-    let out = match (p.scan, small) {
-        (JpegScan::Baseline, _) => encode_jpeg_scan(img, opaque, p, false)?,
-        (JpegScan::Progressive, _) | (JpegScan::Smaller, false) => {
-            encode_jpeg_scan(img, opaque, p, true)?
-        }
-        (JpegScan::Smaller, true) => {
-            let baseline = encode_jpeg_scan(img, opaque, p, false)?;
-            let progressive = encode_jpeg_scan(img, opaque, p, true)?;
-            if progressive.len() < baseline.len() {
-                progressive
-            } else {
-                baseline
-            }
-        }
-    };
-    Ok(jpeg::insert_metadata(out, p.exif, p.icc))
-}
-
-/// One JPEG encode: baseline or progressive, without metadata.
-fn encode_jpeg_scan(
-    img: &RgbaImage,
-    opaque: bool,
-    p: &EncodeParams<'_>,
-    progressive: bool,
-) -> Result<Vec<u8>> {
     let (w, h) = (img.width() as usize, img.height() as usize);
+    let small = (w as u64) * (h as u64) <= JPEG_OPTIMIZE_MAX_PIXELS;
     let mut c = turbojpeg::Compressor::new().map_err(enc_err)?;
     let quality = p.quality.clamp(1, 100);
     c.set_quality(i32::from(quality)).map_err(enc_err)?;
@@ -265,31 +236,46 @@ fn encode_jpeg_scan(
         turbojpeg::Subsamp::Sub2x2
     };
     c.set_subsamp(subsamp).map_err(enc_err)?;
-    c.set_progressive(progressive).map_err(enc_err)?;
-    c.set_optimize((w as u64) * (h as u64) <= JPEG_OPTIMIZE_MAX_PIXELS)
-        .map_err(enc_err)?;
-    let out = if opaque {
+    c.set_optimize(small).map_err(enc_err)?;
+    // The pixels are prepared once, whether one scan is written or two.
+    let rgb;
+    let image = if opaque {
         // libjpeg-turbo ignores the alpha byte of RGBA input: no copy.
-        let image = turbojpeg::Image {
+        turbojpeg::Image {
             pixels: img.as_raw().as_slice(),
             width: w,
             pitch: w * 4,
             height: h,
             format: turbojpeg::PixelFormat::RGBA,
-        };
-        c.compress_to_vec(image).map_err(enc_err)?
+        }
     } else {
-        let rgb = flatten_rgb(img);
-        let image = turbojpeg::Image {
+        rgb = flatten_rgb(img);
+        turbojpeg::Image {
             pixels: rgb.as_slice(),
             width: w,
             pitch: w * 3,
             height: h,
             format: turbojpeg::PixelFormat::RGB,
-        };
-        c.compress_to_vec(image).map_err(enc_err)?
+        }
     };
-    Ok(out)
+    let mut scan = |progressive: bool| -> Result<Vec<u8>> {
+        c.set_progressive(progressive).map_err(enc_err)?;
+        c.compress_to_vec(image).map_err(enc_err)
+    };
+    let out = match (p.scan, small) {
+        (JpegScan::Baseline, _) => scan(false)?,
+        (JpegScan::Progressive, _) | (JpegScan::Smaller, false) => scan(true)?,
+        (JpegScan::Smaller, true) => {
+            let baseline = scan(false)?;
+            let progressive = scan(true)?;
+            if progressive.len() < baseline.len() {
+                progressive
+            } else {
+                baseline
+            }
+        }
+    };
+    Ok(jpeg::insert_metadata(out, p.exif, p.icc))
 }
 
 fn encode_webp(frames: &[Frame], quality: u8) -> Result<Vec<u8>> {

@@ -476,7 +476,7 @@ pub(crate) fn plan(source: &[u8], pipeline: &Pipeline, limits: &Limits) -> Resul
     let still_result = match pipeline.terminal {
         Some(Terminal::AverageColor) => true,
         Some(_) => false,
-        None => !encode::can_animate(out_format),
+        None => !out_format.can_animate(),
     };
     let first_only = (still_result && !selects_later)
         || pipeline
@@ -605,7 +605,7 @@ fn check_radius(work: &Work, ctx: &OpCtx<'_>, radius: u32) -> Result<()> {
     }
     if ctx.source_format == Format::Gif {
         return Err(Error::Unsupported(
-            "rounded shapes (iradius, rradius) are not available for GIF images".into(),
+            "circles and rounded corners are not available for GIF images".into(),
         ));
     }
     let (w, h) = work.size();

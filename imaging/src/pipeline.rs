@@ -593,6 +593,12 @@ impl Format {
         }
     }
 
+    /// Whether the format can hold an animation (several frames with
+    /// delays): what the encoder writes, and what a spelling must keep.
+    pub fn can_animate(self) -> bool {
+        matches!(self, Format::Gif | Format::Webp)
+    }
+
     /// Whether the format stores an alpha channel (decides the fill of
     /// "outside" pixels and JPEG flattening).
     pub fn has_alpha(self) -> bool {

@@ -104,7 +104,7 @@ pub fn route(method: &Method, rest: &str) -> Option<Result<ConsoleOp, ApiError>>
     })
 }
 
-/// The ETag of every asset: one for the whole set, since the files are
+/// The ETag of every asset (unquoted): one for the whole set, since the files are
 /// released together (a hash of all of them, computed once).
 fn etag() -> &'static str {
     static ETAG: OnceLock<String> = OnceLock::new();
@@ -116,7 +116,7 @@ fn etag() -> &'static str {
             h.update(a.body.as_bytes());
             h.update([0]);
         }
-        format!("\"{}\"", hex::encode(&h.finalize()[..12]))
+        hex::encode(&h.finalize()[..12])
     })
 }
 
@@ -136,14 +136,9 @@ pub fn handle(headers: &HeaderMap, op: ConsoleOp) -> Response<Body> {
     };
     let tag = etag();
     let matches = headers
-        .get_all(http::header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| {
-            let t = t.trim();
-            t == "*" || t.trim_start_matches("W/") == tag
-        });
+        .get(http::header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|list| crate::http::headers::etag_list_matches(list, tag));
     let mut r = if matches {
         let mut r = Response::new(crate::http::body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
@@ -165,9 +160,7 @@ pub fn handle(headers: &HeaderMap, op: ConsoleOp) -> Response<Body> {
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(asset.content_type),
     );
-    if let Ok(v) = HeaderValue::from_str(tag) {
-        h.insert(http::header::ETAG, v);
-    }
+    crate::http::headers::etag_header(h, tag);
     r
 }
 

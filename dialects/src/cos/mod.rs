@@ -63,7 +63,10 @@ mod tests;
 use crate::common::{self, percent_decode, raw_params};
 use crate::error::{DialectError, ErrorKind, Result};
 use crate::Directive;
-use imaging::{Limits, OnLimitError, Op, Pipeline, Rounding, Terminal};
+use imaging::{Limits, OnLimitError, Op, Pipeline, Terminal};
+
+/// What this dialect's parser sets on every pipeline.
+const RULES: crate::HouseRules = crate::Dialect::Cos.house_rules();
 
 /// `X-ErrNo` of a malformed processing request (`docs/cos-dialect.md`,
 /// "Error codes").
@@ -275,14 +278,12 @@ fn processing(text: &str, allow_style: bool) -> Result<Directive> {
     }
     Ok(Directive::Pipeline(Pipeline {
         ops: b.ops,
-        rounding: Rounding::Nearest,
+        rounding: RULES.rounding,
         output: b.output,
         terminal: b.terminal,
         on_limit_error: b.on_limit_error,
         video: None,
-        // Tencent refuses what the others clip: crops past the image,
-        // radii of half the short side or more, rounded GIFs.
-        bounds: imaging::Bounds::Refuse,
+        bounds: RULES.bounds,
     }))
 }
 

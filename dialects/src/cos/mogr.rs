@@ -8,8 +8,8 @@ use super::{Build, MAX_SIDE};
 use crate::common::{parse_int_in, parse_milli};
 use crate::error::{DialectError, ErrorKind, Result};
 use imaging::{
-    Blur, BlurKind, CircleBox, Crop, FlipAxis, FormatRequest, FrameSelect, Gravity, OnLimitError,
-    Op, Quality, Resize, SizeLimit,
+    Blur, BlurKind, Crop, FlipAxis, FormatRequest, FrameSelect, Gravity, OnLimitError, Op, Quality,
+    Resize, SizeLimit,
 };
 
 /// Companions: items that qualify an operation of the stage (or, for
@@ -84,7 +84,7 @@ fn operation(it: &Item, comp: &Companions, b: &mut Build) -> Result<()> {
         "crop" => b.ops.push(Op::Crop(crop(v, &frag, comp)?)),
         "iradius" => b.ops.push(Op::Circle {
             radius: u32_of(it, 1, MAX_SIDE)?,
-            bbox: CircleBox::TwoR,
+            bbox: super::RULES.circle_box,
         }),
         "rradius" => b.ops.push(Op::RoundedCorners {
             radius: u32_of(it, 1, MAX_SIDE)?,

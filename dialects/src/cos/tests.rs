@@ -7,6 +7,7 @@
 use super::*;
 use crate::common::b64url_encode;
 use crate::testing::Rng;
+use imaging::Rounding;
 use imaging::{
     Blur, BlurKind, CircleBox, Combine, Crop, Enlarge, FlipAxis, Font, Format, FormatRequest,
     FrameSelect, Geometry, Gravity, OutputOptions, Oversize, Placement, Quality, Resize, Rgb, Rgba,

@@ -68,14 +68,17 @@ pub use json::{average_hue_json, format_name, info_json};
 mod tests;
 
 use imaging::{
-    Axis, Blur, BlurKind, CircleBox, Crop, Enlarge, Format, FormatRequest, FrameSelect, Geometry,
-    Gravity, Op, OutputOptions, Pipeline, Quality, Resize, Rgba, Rounding, Terminal, VideoFrame,
+    Axis, Blur, BlurKind, Crop, Enlarge, Format, FormatRequest, FrameSelect, Geometry, Gravity, Op,
+    OutputOptions, Pipeline, Quality, Resize, Rgba, Terminal, VideoFrame,
 };
 
 use crate::common::{self, NumberFault};
 use crate::error::{DialectError, ErrorKind, Result};
 use crate::Directive;
 use step::Step;
+
+/// What this dialect's parser sets on every pipeline.
+const RULES: crate::HouseRules = crate::Dialect::Oss.house_rules();
 
 /// EC of "an action with a required value missing" (`image/format`).
 pub const EC_MISSING_VALUE: &str = "0040-00000207";
@@ -491,7 +494,7 @@ fn parse_image(body: &str) -> Result<Pipeline> {
                 let radius = step.uint(step.required("r")?, 1, 4096)?;
                 ops.push(Op::Circle {
                     radius,
-                    bbox: CircleBox::TwoRPlusOne,
+                    bbox: RULES.circle_box,
                 });
             }
             "rounded-corners" => ops.push(parse_rounded_corners(&step)?),
@@ -589,12 +592,12 @@ fn parse_image(body: &str) -> Result<Pipeline> {
     }
     Ok(Pipeline {
         ops,
-        rounding: Rounding::Nearest,
+        rounding: RULES.rounding,
         output,
         terminal: terminal.map(|(t, _)| t),
         on_limit_error: Default::default(),
         video: None,
-        bounds: Default::default(),
+        bounds: RULES.bounds,
     })
 }
 

@@ -7,6 +7,7 @@ use imaging::{
     Align, Combine, Font, Oversize, Placement, Rgb, Tile, Watermark, WatermarkImage,
     WatermarkScale, WatermarkText,
 };
+use imaging::{CircleBox, Rounding};
 
 fn b64(s: &str) -> String {
     b64url_encode(s.as_bytes())

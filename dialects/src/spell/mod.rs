@@ -32,7 +32,7 @@ mod tests;
 
 use crate::Dialect;
 use imaging::{
-    Bounds, CircleBox, Combine, Format, FrameSelect, Geometry, Op, Pipeline, Rounding, Terminal,
+    Bounds, CircleBox, Combine, FrameSelect, Geometry, Op, Pipeline, Rounding, Terminal,
 };
 
 /// Writes `pipeline` in `dialect`'s syntax (a style body).
@@ -142,7 +142,7 @@ fn can_animate(p: &Pipeline) -> bool {
         Some(Terminal::Info | Terminal::Exif) => true,
         None => match p.output.format {
             None => true,
-            Some(f) => f.only_if_source_animated || matches!(f.format, Format::Gif | Format::Webp),
+            Some(f) => f.only_if_source_animated || f.format.can_animate(),
         },
     }
 }
@@ -206,11 +206,8 @@ pub fn house_rules(pipeline: &Pipeline, dialect: Dialect) -> Vec<String> {
 
 /// The rules each dialect's parser sets on every pipeline.
 fn rules(dialect: Dialect) -> (Rounding, Bounds, CircleBox) {
-    match dialect {
-        Dialect::Oss => (Rounding::Nearest, Bounds::Clip, CircleBox::TwoRPlusOne),
-        Dialect::Cos => (Rounding::Nearest, Bounds::Refuse, CircleBox::TwoR),
-        Dialect::Us3 => (Rounding::Truncate, Bounds::Clip, CircleBox::TwoR),
-    }
+    let r = dialect.house_rules();
+    (r.rounding, r.bounds, r.circle_box)
 }
 
 /// The vendor's product name, for reasons.

@@ -10,8 +10,8 @@ use super::watermark::watermark;
 use crate::common::parse_milli;
 use crate::error::{DialectError, ErrorKind, Result};
 use imaging::{
-    Blur, BlurKind, CircleBox, Crop, Format, FormatRequest, FrameSelect, Gravity, Op,
-    OutputOptions, Pipeline, Quality, Rgb, Rounding, Terminal,
+    Blur, BlurKind, Crop, Format, FormatRequest, FrameSelect, Gravity, Op, OutputOptions, Pipeline,
+    Quality, Rgb, Terminal,
 };
 
 /// The pipeline being assembled.
@@ -58,7 +58,7 @@ pub(super) fn build(stages: Vec<Stage>) -> Result<Pipeline> {
                 let radius = p.req_u32(&cmd, "r", 1, 4096)?;
                 b.ops.push(Op::Circle {
                     radius,
-                    bbox: CircleBox::TwoR,
+                    bbox: super::RULES.circle_box,
                 });
             }
             "rounded-corners" => {
@@ -96,12 +96,12 @@ pub(super) fn build(stages: Vec<Stage>) -> Result<Pipeline> {
     }
     Ok(Pipeline {
         ops: b.ops,
-        rounding: Rounding::Truncate,
+        rounding: super::RULES.rounding,
         output: b.output,
         terminal: b.terminal,
         on_limit_error: Default::default(),
         video: None,
-        bounds: Default::default(),
+        bounds: super::RULES.bounds,
     })
 }
 

@@ -63,6 +63,9 @@ use crate::Directive;
 use imaging::{Limits, Pipeline};
 use request::{parse_text, Origin};
 
+/// What this dialect's parser sets on every pipeline.
+const RULES: crate::HouseRules = crate::Dialect::Us3.house_rules();
+
 /// The `RetCode` of every US3 processing error: UCloud publishes no codes
 /// for image processing, so parameter errors use `-1`
 /// (`docs/us3-dialect.md`, "Error codes").
