@@ -162,6 +162,18 @@ fn decode_jpeg(data: &[u8], header: &Header, shrink: u32, limits: &Limits) -> Re
         d.icc = icc;
         return Ok(d);
     }
+    // A progressive file at 1/8 scale: the same pixels as libjpeg-turbo's
+    // from the scans that scale needs (crate::eighth); anything else, or
+    // anything it does not reproduce exactly, goes to libjpeg-turbo.
+    if shrink == 8 && header.jpeg.as_ref().is_some_and(|j| j.sof == 0xC2) {
+        if let Some(img) = crate::eighth::decode(data, (header.width, header.height)) {
+            return Ok(Decoded {
+                frames: vec![Frame { img, delay_ms: 0 }],
+                opaque: true,
+                icc,
+            });
+        }
+    }
     match decode_turbo(data, shrink, (header.width, header.height)) {
         Ok(img) => Ok(Decoded {
             frames: vec![Frame { img, delay_ms: 0 }],
@@ -185,7 +197,7 @@ fn decode_jpeg(data: &[u8], header: &Header, shrink: u32, limits: &Limits) -> Re
 /// libjpeg-turbo decode into RGBA at 1/`shrink` scale. The error is
 /// libjpeg-turbo's message; a mere warning ("Corrupt JPEG data: extraneous
 /// bytes...") still yields the fully decoded pixels.
-fn decode_turbo(
+pub(crate) fn decode_turbo(
     data: &[u8],
     shrink: u32,
     checked: (u32, u32),

@@ -8,8 +8,11 @@
 //!    frame is needed), and so is the JPEG shrink-on-load factor
 //!    ([`shrink_on_load`]): when the first pixel operation (after
 //!    auto-orient) is a resize to at most a quarter of the size, libjpeg-turbo
-//!    decodes at 1/2, 1/4 or 1/8 scale, always leaving at least 2× for the
-//!    resampler, as libvips' `thumbnail` does.
+//!    decodes at 1/2, 1/4 or 1/8 scale, leaving at least 2× for the
+//!    resampler, as libvips' `thumbnail` does. A progressive JPEG goes to
+//!    1/8 from a resize to an eighth, leaving at least 1×: at that scale
+//!    [`crate::eighth`] skips most of its scans (5–10× less decode time for
+//!    a luma SSIM 0.0003–0.0008 lower at 300 px; docs/image-benchmark.md).
 //! 3. Each operation runs on every frame; every size an operation computes
 //!    is checked against `max_output_side` before its buffer is allocated.
 //! 4. The encoder writes the output format with the resolved quality.
@@ -495,7 +498,8 @@ pub(crate) fn plan(source: &[u8], pipeline: &Pipeline, limits: &Limits) -> Resul
 /// The DCT-domain shrink (1, 2, 4 or 8) for a JPEG source: only when the
 /// first pixel operation after auto-orient is a resize (so its size is
 /// known from the header), keeping at least 2× the target for the
-/// resampler. The average-colour terminal without operations decodes at 1/8
+/// resampler, or 1× when a progressive file goes to 1/8, the scale at
+/// which [`crate::eighth`] reads only its DC scans. The average-colour terminal without operations decodes at 1/8
 /// (8×8 block means are exactly the DC coefficients).
 pub(crate) fn shrink_on_load(
     h: &Header,
@@ -516,7 +520,11 @@ pub(crate) fn shrink_on_load(
                 };
                 let (tw, th) = geometry::plan_resize(w0, h0, r, pipeline.rounding).scaled;
                 let f = (w0 as f64 / tw as f64).min(h0 as f64 / th as f64);
-                return if f >= 16.0 {
+                // The block means a 1/8 decode makes are a coarser
+                // antialiasing filter than 2× of Lanczos, but for a
+                // progressive file they cost a tenth of the decode.
+                let progressive = h.jpeg.as_ref().is_some_and(|j| j.sof == 0xC2);
+                return if f >= 16.0 || (progressive && f >= 8.0) {
                     8
                 } else if f >= 8.0 {
                     4

@@ -16,6 +16,7 @@ pub mod budget;
 mod cancel;
 mod decode;
 pub mod effects;
+mod eighth;
 mod encode;
 mod engine;
 pub mod error;

@@ -1,0 +1,1263 @@
+//! Progressive JPEGs at 1/8 scale, reading only the scans that scale needs.
+//!
+//! At 1/8 scale libjpeg-turbo turns each 8×8 block of a component into one
+//! pixel, its DC coefficient, except for a component subsampled 2× both ways
+//! (4:2:0 chroma), whose blocks become 2×2 pixels through a reduced IDCT of
+//! some AC coefficients. A progressive file sends the DC coefficients in
+//! scans of their own and each component's AC coefficients in others, so
+//! this decoder entropy-decodes only the DC scans and the AC scans of the
+//! components that need them. The other scans, about 80 % of a photo's bytes
+//! (all of luma's AC), are stepped over by looking for the marker that ends
+//! them, without Huffman-decoding a bit of them.
+//!
+//! The result equals libjpeg-turbo's own 1/8-scale decode, pixel for pixel:
+//! the same integer reduced IDCT and range limiting (`jidctred.c`), the same
+//! upsampling (replication: libjpeg-turbo turns fancy upsampling off at this
+//! scale) and the same YCbCr→RGB tables (`jdcolor.c`). Whatever it does not
+//! reproduce exactly makes it step aside rather than guess: [`decode`] returns
+//! `None` for baseline or arithmetic-coded files, other than 8-bit samples,
+//! RGB, CMYK or unusual sampling, a scan script that would make libjpeg-turbo
+//! smooth blocks or warn, and any corrupt data; the caller then runs
+//! libjpeg-turbo, which owns the error messages. Tests compare both decoders
+//! on every progressive photo of the corpus and on generated files.
+
+use image::RgbaImage;
+
+/// Zigzag index → natural (row-major) index, with libjpeg's 16 extra
+/// entries so that a run past coefficient 63 in corrupt data lands on 63
+/// instead of out of bounds, as it does in libjpeg.
+const NATURAL: [usize; 80] = [
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
+    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
+    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+    63, 63, 63, 63, 63, 63,
+];
+
+/// Lookahead bits of the Huffman fast path (libjpeg uses 8; 9 catches a few
+/// more AC codes of photos in one step).
+const LOOKAHEAD: u32 = 9;
+
+/// Decodes a progressive JPEG at 1/8 scale into RGBA, or returns `None` when
+/// the file is not one this decoder reproduces exactly (see the module doc).
+/// `size` is the frame size the caller's header walk checked the limits on;
+/// a file whose frame header says otherwise is left to libjpeg-turbo.
+pub(crate) fn decode(data: &[u8], size: (u32, u32)) -> Option<RgbaImage> {
+    let mut decoder = Decoder::default();
+    decoder.read(data, size)?;
+    decoder.render()
+}
+
+/// A Huffman table, derived as in libjpeg's `jpeg_make_d_derived_tbl`.
+struct Huffman {
+    /// `(length << 8) | symbol` for codes of at most [`LOOKAHEAD`] bits,
+    /// indexed by the next `LOOKAHEAD` bits; 0 where the code is longer.
+    fast: Vec<u16>,
+    /// Largest code of each length (-1 when there is none), index 1..=16.
+    max_code: [i32; 18],
+    /// Symbol index minus the first code of each length.
+    offset: [i32; 17],
+    symbols: Vec<u8>,
+    /// Largest symbol, for the DC-table check (DC symbols are bit counts).
+    max_symbol: u8,
+}
+
+impl Huffman {
+    fn new(counts: &[u8; 16], symbols: &[u8]) -> Option<Huffman> {
+        let mut fast = vec![0u16; 1 << LOOKAHEAD];
+        let mut max_code = [-1i32; 18];
+        let mut offset = [0i32; 17];
+        let mut code: u32 = 0;
+        let mut k = 0usize;
+        for len in 1..=16u32 {
+            let n = counts[len as usize - 1] as usize;
+            if n > 0 {
+                offset[len as usize] = k as i32 - code as i32;
+                for _ in 0..n {
+                    if len <= LOOKAHEAD {
+                        let shift = LOOKAHEAD - len;
+                        let first = (code << shift) as usize;
+                        let entry = ((len as u16) << 8) | u16::from(*symbols.get(k)?);
+                        fast.get_mut(first..first + (1 << shift))?.fill(entry);
+                    }
+                    code += 1;
+                    k += 1;
+                }
+                max_code[len as usize] = code as i32 - 1;
+            }
+            // As libjpeg: the codes of one length must fit in it, and the
+            // all-ones code is not allowed.
+            if code >= 1 << len {
+                return None;
+            }
+            code <<= 1;
+        }
+        let symbols = symbols.get(..k)?.to_vec();
+        let max_symbol = symbols.iter().copied().max().unwrap_or(0);
+        Some(Huffman {
+            fast,
+            max_code,
+            offset,
+            symbols,
+            max_symbol,
+        })
+    }
+}
+
+/// The entropy-coded bits of one scan, with byte stuffing removed.
+///
+/// At a marker (or the end of the data) it supplies zero bits, as libjpeg
+/// does, but remembers it: a decode that consumed any of them read past the
+/// segment, which libjpeg would warn about, so the caller steps aside.
+struct Bits<'a> {
+    data: &'a [u8],
+    /// Next byte to load; stays on the marker's 0xFF once one is reached.
+    pos: usize,
+    /// The buffered bits, most significant first.
+    acc: u64,
+    /// Number of buffered bits.
+    count: u32,
+    /// How many of the buffered bits are padding after a marker.
+    padding: u32,
+    at_marker: bool,
+    overrun: bool,
+}
+
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8], pos: usize) -> Self {
+        Bits {
+            data,
+            pos,
+            acc: 0,
+            count: 0,
+            padding: 0,
+            at_marker: false,
+            overrun: false,
+        }
+    }
+
+    fn fill(&mut self) {
+        while self.count <= 56 {
+            let byte = if self.at_marker {
+                self.padding += 8;
+                0
+            } else {
+                match self.data.get(self.pos) {
+                    Some(0xFF) => {
+                        let mut next = self.pos + 1;
+                        while self.data.get(next) == Some(&0xFF) {
+                            next += 1;
+                        }
+                        if self.data.get(next) == Some(&0) {
+                            self.pos = next + 1;
+                            0xFF
+                        } else {
+                            self.at_marker = true;
+                            self.padding += 8;
+                            0
+                        }
+                    }
+                    Some(&b) => {
+                        self.pos += 1;
+                        b
+                    }
+                    None => {
+                        self.at_marker = true;
+                        self.padding += 8;
+                        0
+                    }
+                }
+            };
+            self.acc |= u64::from(byte) << (56 - self.count);
+            self.count += 8;
+        }
+    }
+
+    fn consume(&mut self, n: u32) {
+        self.acc <<= n;
+        self.count -= n;
+        if self.padding > self.count {
+            self.overrun = true;
+            self.padding = self.count;
+        }
+    }
+
+    /// The next `n` bits (0..=16) as an unsigned number.
+    fn bits(&mut self, n: u32) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        if self.count < n {
+            self.fill();
+        }
+        let v = (self.acc >> (64 - n)) as u32;
+        self.consume(n);
+        v
+    }
+
+    fn bit(&mut self) -> bool {
+        self.bits(1) == 1
+    }
+
+    /// `n` bits as a signed coefficient (JPEG's EXTEND).
+    fn extended(&mut self, n: u32) -> i32 {
+        let v = self.bits(n) as i32;
+        if n > 0 && v < 1 << (n - 1) {
+            v - (1 << n) + 1
+        } else {
+            v
+        }
+    }
+
+    fn decode(&mut self, table: &Huffman) -> Option<u8> {
+        if self.count < 32 {
+            self.fill();
+        }
+        let entry = table.fast[(self.acc >> (64 - LOOKAHEAD)) as usize];
+        if entry != 0 {
+            self.consume(u32::from(entry >> 8));
+            return Some(entry as u8);
+        }
+        let code16 = (self.acc >> 48) as i32;
+        for len in (LOOKAHEAD + 1)..=16 {
+            let code = code16 >> (16 - len);
+            if code <= table.max_code[len as usize] {
+                self.consume(len);
+                let index = table.offset[len as usize] + code;
+                return table.symbols.get(usize::try_from(index).ok()?).copied();
+            }
+        }
+        None
+    }
+
+    /// Moves past restart marker `RST<n>` between two restart intervals.
+    /// libjpeg drops the buffered bits and skips any bytes before the
+    /// marker; a different marker would need its resynchronisation, which
+    /// is left to it.
+    fn restart(&mut self, n: u8) -> Option<()> {
+        if self.overrun {
+            return None;
+        }
+        self.acc = 0;
+        self.count = 0;
+        self.padding = 0;
+        let (marker, after) = next_marker(self.data, self.pos)?;
+        if marker != 0xD0 + n {
+            return None;
+        }
+        self.pos = after;
+        self.at_marker = false;
+        Some(())
+    }
+}
+
+/// Finds the next marker at or after `pos`: its code and the position after
+/// it. Bytes before it are skipped, as libjpeg's `next_marker` does.
+fn next_marker(data: &[u8], mut pos: usize) -> Option<(u8, usize)> {
+    loop {
+        let ff = pos + memchr::memchr(0xFF, data.get(pos..)?)?;
+        let mut code_at = ff + 1;
+        while data.get(code_at) == Some(&0xFF) {
+            code_at += 1;
+        }
+        match *data.get(code_at)? {
+            0 => pos = code_at + 1,
+            code => return Some((code, code_at + 1)),
+        }
+    }
+}
+
+/// Position of the first marker after entropy-coded data starting at `pos`
+/// that is not a restart marker: where a skipped scan ends.
+fn end_of_scan(data: &[u8], mut pos: usize) -> Option<usize> {
+    loop {
+        let (code, after) = next_marker(data, pos)?;
+        if !(0xD0..=0xD7).contains(&code) {
+            return Some(after - 2);
+        }
+        pos = after;
+    }
+}
+
+struct Component {
+    id: u8,
+    h: usize,
+    v: usize,
+    quant_index: usize,
+    /// The quantization table in natural order, latched at the component's
+    /// first scan as libjpeg does (a later DQT does not change it).
+    quant: Option<[u16; 64]>,
+    /// Output samples per block side at 1/8 scale: 1, or 2 for 4:2:0 chroma.
+    scaled: usize,
+    /// Blocks per row and rows of blocks, padded to whole MCUs.
+    padded_w: usize,
+    padded_h: usize,
+    /// Blocks a single-component scan covers (the component's own size).
+    blocks_w: usize,
+    blocks_h: usize,
+    /// Coefficients kept: the DC alone (`scaled == 1`) or whole blocks.
+    stride: usize,
+    coefs: Vec<i16>,
+    /// libjpeg's `coef_bits`: per zigzag position, the low bit the last
+    /// scan sent (-1: never sent).
+    coef_bits: [i32; 64],
+    dc_pred: i32,
+    dc_table: usize,
+    ac_table: usize,
+}
+
+#[derive(Default)]
+struct Decoder {
+    quant: [Option<[u16; 64]>; 4],
+    dc_tables: [Option<Huffman>; 4],
+    ac_tables: [Option<Huffman>; 4],
+    components: Vec<Component>,
+    width: usize,
+    height: usize,
+    h_max: usize,
+    v_max: usize,
+    mcus_w: usize,
+    mcus_h: usize,
+    restart_interval: usize,
+    saw_jfif: bool,
+    adobe_transform: Option<u8>,
+}
+
+fn be16(data: &[u8], at: usize) -> Option<usize> {
+    Some(usize::from(*data.get(at)?) << 8 | usize::from(*data.get(at + 1)?))
+}
+
+impl Decoder {
+    /// Walks the markers to EOI, decoding the scans that matter.
+    fn read(&mut self, data: &[u8], size: (u32, u32)) -> Option<()> {
+        if data.get(..2)? != [0xFF, 0xD8] {
+            return None;
+        }
+        let mut pos = 2;
+        loop {
+            let (marker, after) = next_marker(data, pos)?;
+            pos = after;
+            match marker {
+                0xD9 => return Some(()),
+                0xD8 => return None,
+                // Stray restart markers and TEM carry no segment; libjpeg
+                // ignores them between segments.
+                0xD0..=0xD7 | 0x01 => continue,
+                _ => {}
+            }
+            let len = be16(data, pos)?;
+            let segment = data.get(pos + 2..pos.checked_add(len)?)?;
+            if len < 2 {
+                return None;
+            }
+            pos += len;
+            match marker {
+                0xC2 => self.frame(segment, size)?,
+                // Baseline, extended, lossless, arithmetic, hierarchical:
+                // not this decoder's business.
+                0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
+                0xC4 => self.huffman_tables(segment)?,
+                0xDB => self.quant_tables(segment)?,
+                0xDD => self.restart_interval = be16(segment, 0)?,
+                0xDA => pos = self.scan(data, segment, pos)?,
+                0xE0 => self.saw_jfif |= segment.len() >= 14 && segment.starts_with(b"JFIF\0"),
+                0xEE if segment.len() >= 12 && segment.starts_with(b"Adobe") => {
+                    self.adobe_transform = Some(segment[11]);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn frame(&mut self, s: &[u8], size: (u32, u32)) -> Option<()> {
+        if !self.components.is_empty() || *s.first()? != 8 {
+            return None;
+        }
+        self.height = be16(s, 1)?;
+        self.width = be16(s, 3)?;
+        if (self.width as u64, self.height as u64) != (u64::from(size.0), u64::from(size.1))
+            || self.width == 0
+            || self.height == 0
+        {
+            return None;
+        }
+        let n = usize::from(*s.get(5)?);
+        if n != 1 && n != 3 || s.len() < 6 + 3 * n {
+            return None;
+        }
+        let mut specs = Vec::with_capacity(n);
+        for c in 0..n {
+            let (id, hv, tq) = (s[6 + 3 * c], s[7 + 3 * c], s[8 + 3 * c]);
+            let (h, v) = (usize::from(hv >> 4), usize::from(hv & 15));
+            if !(1..=4).contains(&h) || !(1..=4).contains(&v) || tq > 3 {
+                return None;
+            }
+            specs.push((id, h, v, usize::from(tq)));
+        }
+        self.h_max = specs.iter().map(|c| c.1).max()?;
+        self.v_max = specs.iter().map(|c| c.2).max()?;
+        // libjpeg refuses an MCU of more than 10 blocks.
+        if n > 1 && specs.iter().map(|c| c.1 * c.2).sum::<usize>() > 10 {
+            return None;
+        }
+        self.mcus_w = self.width.div_ceil(8 * self.h_max);
+        self.mcus_h = self.height.div_ceil(8 * self.v_max);
+        for (id, h, v, quant_index) in specs {
+            // libjpeg-turbo's choice (jdmaster.c): a subsampled component
+            // is scaled up by the IDCT rather than by upsampling when its
+            // factors divide evenly both ways.
+            let mut scaled = 1;
+            while scaled < 8
+                && self.h_max % (h * scaled * 2) == 0
+                && self.v_max % (v * scaled * 2) == 0
+            {
+                scaled *= 2;
+            }
+            if scaled > 2 || self.h_max % (h * scaled) != 0 || self.v_max % (v * scaled) != 0 {
+                return None;
+            }
+            let (padded_w, padded_h) = (self.mcus_w * h, self.mcus_h * v);
+            let stride = if scaled == 1 { 1 } else { 64 };
+            let blocks = padded_w.checked_mul(padded_h)?.checked_mul(stride)?;
+            self.components.push(Component {
+                id,
+                h,
+                v,
+                quant_index,
+                quant: None,
+                scaled,
+                padded_w,
+                padded_h,
+                blocks_w: (self.width * h).div_ceil(self.h_max).div_ceil(8),
+                blocks_h: (self.height * v).div_ceil(self.v_max).div_ceil(8),
+                stride,
+                coefs: vec![0; blocks],
+                coef_bits: [-1; 64],
+                dc_pred: 0,
+                dc_table: 0,
+                ac_table: 0,
+            });
+        }
+        Some(())
+    }
+
+    fn huffman_tables(&mut self, mut s: &[u8]) -> Option<()> {
+        while !s.is_empty() {
+            let class_id = *s.first()?;
+            let counts: [u8; 16] = s.get(1..17)?.try_into().ok()?;
+            let total: usize = counts.iter().map(|&c| usize::from(c)).sum();
+            if total > 256 {
+                return None;
+            }
+            let table = Huffman::new(&counts, s.get(17..17 + total)?)?;
+            let index = usize::from(class_id & 15);
+            match (class_id >> 4, index) {
+                (0, 0..=3) => self.dc_tables[index] = Some(table),
+                (1, 0..=3) => self.ac_tables[index] = Some(table),
+                _ => return None,
+            }
+            s = &s[17 + total..];
+        }
+        Some(())
+    }
+
+    fn quant_tables(&mut self, mut s: &[u8]) -> Option<()> {
+        while !s.is_empty() {
+            let pq_tq = *s.first()?;
+            let (wide, index) = (pq_tq >> 4, usize::from(pq_tq & 15));
+            if index > 3 || wide > 1 {
+                return None;
+            }
+            let mut table = [0u16; 64];
+            let size = if wide == 1 { 2 } else { 1 };
+            let values = s.get(1..1 + 64 * size)?;
+            for (k, natural) in NATURAL.iter().take(64).enumerate() {
+                table[*natural] = if wide == 1 {
+                    u16::from_be_bytes([values[2 * k], values[2 * k + 1]])
+                } else {
+                    u16::from(values[k])
+                };
+            }
+            self.quant[index] = Some(table);
+            s = &s[1 + 64 * size..];
+        }
+        Some(())
+    }
+
+    /// Reads one scan header and its data from `pos`; returns where the
+    /// data ends.
+    fn scan(&mut self, data: &[u8], s: &[u8], pos: usize) -> Option<usize> {
+        if self.components.is_empty() {
+            return None;
+        }
+        let n = usize::from(*s.first()?);
+        if !(1..=4).contains(&n) || s.len() < 4 + 2 * n {
+            return None;
+        }
+        let mut members = Vec::with_capacity(n);
+        for i in 0..n {
+            let (id, tables) = (s[1 + 2 * i], s[2 + 2 * i]);
+            let c = self.components.iter().position(|c| c.id == id)?;
+            if members.contains(&c) {
+                return None;
+            }
+            self.components[c].dc_table = usize::from(tables >> 4);
+            self.components[c].ac_table = usize::from(tables & 15);
+            members.push(c);
+        }
+        let (ss, se) = (usize::from(s[1 + 2 * n]), usize::from(s[2 + 2 * n]));
+        let (ah, al) = (u32::from(s[3 + 2 * n] >> 4), u32::from(s[3 + 2 * n] & 15));
+
+        // libjpeg's start_pass_phuff_decoder: errors and warnings both
+        // send the file to libjpeg-turbo.
+        let dc = ss == 0;
+        let bad = if dc {
+            se != 0
+        } else {
+            ss > se || se > 63 || n != 1
+        };
+        if bad || (ah != 0 && al + 1 != ah) || al > 13 {
+            return None;
+        }
+        for &c in &members {
+            let comp = &mut self.components[c];
+            if !dc && comp.coef_bits[0] < 0 {
+                return None;
+            }
+            for k in ss..=se {
+                if ah as i32 != comp.coef_bits[k].max(0) {
+                    return None;
+                }
+                comp.coef_bits[k] = al as i32;
+            }
+            if comp.quant.is_none() {
+                comp.quant = Some(self.quant[comp.quant_index]?);
+            }
+            let table = if dc {
+                if ah != 0 {
+                    continue;
+                }
+                self.dc_tables.get(comp.dc_table)?.as_ref()?
+            } else {
+                self.ac_tables.get(comp.ac_table)?.as_ref()?
+            };
+            if dc && table.max_symbol > 15 {
+                return None;
+            }
+        }
+        if !dc && self.components[members[0]].scaled == 1 {
+            // AC of a component whose 1/8-scale pixels are its DC values.
+            return end_of_scan(data, pos);
+        }
+        let scan = Scan {
+            members,
+            ss,
+            se,
+            ah,
+            al,
+        };
+        let mut bits = Bits::new(data, pos);
+        self.decode_scan(&mut bits, &scan)?;
+        if bits.overrun {
+            return None;
+        }
+        Some(bits.pos)
+    }
+
+    fn decode_scan(&mut self, bits: &mut Bits<'_>, scan: &Scan) -> Option<()> {
+        for &c in &scan.members {
+            self.components[c].dc_pred = 0;
+        }
+        let (per_row, rows) = if scan.members.len() == 1 {
+            let c = &self.components[scan.members[0]];
+            (c.blocks_w, c.blocks_h)
+        } else {
+            (self.mcus_w, self.mcus_h)
+        };
+        let mut eob_run = 0u32;
+        let mut to_go = self.restart_interval;
+        let mut next_restart = 0u8;
+        for mcu in 0..per_row * rows {
+            if self.restart_interval > 0 {
+                if to_go == 0 {
+                    bits.restart(next_restart)?;
+                    next_restart = (next_restart + 1) & 7;
+                    for &c in &scan.members {
+                        self.components[c].dc_pred = 0;
+                    }
+                    eob_run = 0;
+                    to_go = self.restart_interval;
+                }
+                to_go -= 1;
+            }
+            let (x, y) = (mcu % per_row, mcu / per_row);
+            if scan.members.len() == 1 {
+                let comp = &mut self.components[scan.members[0]];
+                let block = (y * comp.padded_w + x) * comp.stride;
+                if scan.ss == 0 && scan.ah != 0 {
+                    dc_refine(bits, comp, block, scan)?;
+                } else if scan.ss == 0 {
+                    let table = self.dc_tables.get(comp.dc_table)?.as_ref()?;
+                    dc_block(bits, comp, block, table, scan)?;
+                } else {
+                    let table = self.ac_tables.get(comp.ac_table)?.as_ref()?;
+                    let coefs = comp.coefs.get_mut(block..block + 64)?;
+                    if scan.ah == 0 {
+                        ac_first(bits, coefs, table, scan, &mut eob_run)?;
+                    } else {
+                        ac_refine(bits, coefs, table, scan, &mut eob_run)?;
+                    }
+                }
+            } else {
+                for &c in &scan.members {
+                    let comp = &mut self.components[c];
+                    let table = self.dc_tables.get(comp.dc_table).and_then(Option::as_ref);
+                    for by in 0..comp.v {
+                        for bx in 0..comp.h {
+                            let row = y * comp.v + by;
+                            let block = (row * comp.padded_w + x * comp.h + bx) * comp.stride;
+                            if scan.ah != 0 {
+                                dc_refine(bits, comp, block, scan)?;
+                            } else {
+                                dc_block(bits, comp, block, table?, scan)?;
+                            }
+                        }
+                    }
+                }
+            }
+            if bits.overrun {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// The 1/8-scale image, once every scan is read.
+    fn render(&self) -> Option<RgbaImage> {
+        // libjpeg-turbo smooths blocks whose low AC coefficients are not
+        // all known exactly (jdcoefct.c, smoothing_ok); such files are its.
+        let mut smoothing = false;
+        for c in &self.components {
+            let q = c.quant?;
+            if c.coef_bits[0] < 0 {
+                return None;
+            }
+            // Zigzag 1..=9, at natural positions 1, 8, 16, 9, 2, 3, 10, 17, 24.
+            if [0usize, 1, 8, 16, 9, 2, 3, 10, 17, 24]
+                .iter()
+                .all(|&i| q[i] != 0)
+            {
+                smoothing |= c.coef_bits[1..10].iter().any(|&b| b != 0);
+            }
+        }
+        if smoothing {
+            return None;
+        }
+        let color = match self.components.len() {
+            1 => Color::Gray,
+            3 if self.saw_jfif => Color::YCbCr,
+            3 => match self.adobe_transform {
+                Some(1) => Color::YCbCr,
+                Some(_) => return None,
+                None => {
+                    let ids: Vec<u8> = self.components.iter().map(|c| c.id).collect();
+                    if ids == [82, 71, 66] {
+                        return None;
+                    }
+                    Color::YCbCr
+                }
+            },
+            _ => return None,
+        };
+        let (out_w, out_h) = (self.width.div_ceil(8), self.height.div_ceil(8));
+        let planes: Vec<Plane> = self
+            .components
+            .iter()
+            .map(|c| c.plane(self.h_max, self.v_max, out_w, out_h))
+            .collect::<Option<_>>()?;
+        let mut out = vec![0u8; out_w.checked_mul(out_h)?.checked_mul(4)?];
+        match color {
+            Color::Gray => {
+                let p = &planes[0];
+                for (y, row) in out.chunks_exact_mut(out_w * 4).enumerate() {
+                    let src = &p.samples[(y / p.v_expand) * p.width..];
+                    for (x, px) in row.chunks_exact_mut(4).enumerate() {
+                        let g = src[x / p.h_expand];
+                        px.copy_from_slice(&[g, g, g, 255]);
+                    }
+                }
+            }
+            Color::YCbCr => {
+                let t = ColorTables::new();
+                let (py, pb, pr) = (&planes[0], &planes[1], &planes[2]);
+                for (y, row) in out.chunks_exact_mut(out_w * 4).enumerate() {
+                    let ys = &py.samples[(y / py.v_expand) * py.width..];
+                    let bs = &pb.samples[(y / pb.v_expand) * pb.width..];
+                    let rs = &pr.samples[(y / pr.v_expand) * pr.width..];
+                    for (x, px) in row.chunks_exact_mut(4).enumerate() {
+                        let luma = i32::from(ys[x / py.h_expand]);
+                        let cb = usize::from(bs[x / pb.h_expand]);
+                        let cr = usize::from(rs[x / pr.h_expand]);
+                        let g = ((t.cb_g[cb] + t.cr_g[cr]) >> 16) as i32;
+                        px.copy_from_slice(&[
+                            clamp(luma + t.cr_r[cr]),
+                            clamp(luma + g),
+                            clamp(luma + t.cb_b[cb]),
+                            255,
+                        ]);
+                    }
+                }
+            }
+        }
+        RgbaImage::from_raw(out_w as u32, out_h as u32, out)
+    }
+}
+
+struct Scan {
+    members: Vec<usize>,
+    ss: usize,
+    se: usize,
+    ah: u32,
+    al: u32,
+}
+
+fn dc_block(
+    bits: &mut Bits<'_>,
+    comp: &mut Component,
+    block: usize,
+    table: &Huffman,
+    scan: &Scan,
+) -> Option<()> {
+    let size = u32::from(bits.decode(table)?);
+    let diff = bits.extended(size);
+    comp.dc_pred = comp.dc_pred.checked_add(diff)?;
+    // libjpeg: (JCOEF)LEFT_SHIFT(s, Al), a shift in a long then a
+    // truncation to 16 bits.
+    *comp.coefs.get_mut(block)? = ((comp.dc_pred as i64 as u64) << scan.al) as i16;
+    Some(())
+}
+
+fn dc_refine(bits: &mut Bits<'_>, comp: &mut Component, block: usize, scan: &Scan) -> Option<()> {
+    if bits.bit() {
+        *comp.coefs.get_mut(block)? |= (1i32 << scan.al) as i16;
+    }
+    Some(())
+}
+
+/// libjpeg's decode_mcu_AC_first for one block.
+fn ac_first(
+    bits: &mut Bits<'_>,
+    block: &mut [i16],
+    table: &Huffman,
+    scan: &Scan,
+    eob_run: &mut u32,
+) -> Option<()> {
+    if *eob_run > 0 {
+        *eob_run -= 1;
+        return Some(());
+    }
+    let mut k = scan.ss;
+    while k <= scan.se {
+        let rs = bits.decode(table)?;
+        let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
+        if s != 0 {
+            k += r;
+            let v = bits.extended(s);
+            block[NATURAL[k.min(79)]] = ((v as i64 as u64) << scan.al) as i16;
+        } else if r == 15 {
+            k += 15;
+        } else {
+            *eob_run = (1 << r) + bits.bits(r as u32) - 1;
+            break;
+        }
+        k += 1;
+    }
+    Some(())
+}
+
+/// libjpeg's decode_mcu_AC_refine for one block.
+fn ac_refine(
+    bits: &mut Bits<'_>,
+    block: &mut [i16],
+    table: &Huffman,
+    scan: &Scan,
+    eob_run: &mut u32,
+) -> Option<()> {
+    let p1 = (1i32 << scan.al) as i16;
+    let m1 = (-1i32 << scan.al) as i16;
+    let refine = |bits: &mut Bits<'_>, coef: &mut i16| {
+        if bits.bit() && *coef & p1 == 0 {
+            *coef = coef.wrapping_add(if *coef >= 0 { p1 } else { m1 });
+        }
+    };
+    let mut k = scan.ss;
+    if *eob_run == 0 {
+        while k <= scan.se {
+            let rs = bits.decode(table)?;
+            let (mut r, s) = (i32::from(rs >> 4), rs & 15);
+            let new_value = if s != 0 {
+                if s != 1 {
+                    return None; // libjpeg warns: bad Huffman code
+                }
+                if bits.bit() {
+                    p1
+                } else {
+                    m1
+                }
+            } else {
+                if r != 15 {
+                    *eob_run = (1 << r) + bits.bits(r as u32);
+                    break;
+                }
+                0
+            };
+            loop {
+                let coef = &mut block[NATURAL[k.min(79)]];
+                if *coef != 0 {
+                    refine(bits, coef);
+                } else {
+                    r -= 1;
+                    if r < 0 {
+                        break;
+                    }
+                }
+                k += 1;
+                if k > scan.se {
+                    break;
+                }
+            }
+            if new_value != 0 {
+                block[NATURAL[k.min(79)]] = new_value;
+            }
+            k += 1;
+        }
+    }
+    if *eob_run > 0 {
+        while k <= scan.se {
+            let coef = &mut block[NATURAL[k]];
+            if *coef != 0 {
+                refine(bits, coef);
+            }
+            k += 1;
+        }
+        *eob_run -= 1;
+    }
+    Some(())
+}
+
+/// One component's samples at 1/8 scale, and how many output pixels each
+/// covers.
+struct Plane {
+    samples: Vec<u8>,
+    width: usize,
+    h_expand: usize,
+    v_expand: usize,
+}
+
+impl Component {
+    fn plane(&self, h_max: usize, v_max: usize, out_w: usize, out_h: usize) -> Option<Plane> {
+        let q = self.quant?;
+        let h_expand = h_max / (self.h * self.scaled);
+        let v_expand = v_max / (self.v * self.scaled);
+        let width = out_w.div_ceil(h_expand);
+        let height = out_h.div_ceil(v_expand);
+        if width > self.padded_w * self.scaled || height > self.padded_h * self.scaled {
+            return None;
+        }
+        let mut samples = vec![0u8; width * height];
+        if self.scaled == 1 {
+            let q0 = i32::from(q[0] as i16);
+            for (y, row) in samples.chunks_exact_mut(width).enumerate() {
+                let dcs = &self.coefs[y * self.padded_w..][..width];
+                for (out, &dc) in row.iter_mut().zip(dcs) {
+                    // jpeg_idct_1x1: DESCALE(DEQUANTIZE(dc), 3).
+                    *out = range_limit((i32::from(dc) * q0 + 4) >> 3);
+                }
+            }
+        } else {
+            for by in 0..height.div_ceil(2) {
+                for bx in 0..width.div_ceil(2) {
+                    let block = &self.coefs[(by * self.padded_w + bx) * 64..][..64];
+                    let px = idct_2x2(block, &q)?;
+                    for (dy, row) in px.iter().enumerate() {
+                        let y = 2 * by + dy;
+                        if y >= height {
+                            continue;
+                        }
+                        for (dx, &value) in row.iter().enumerate() {
+                            let x = 2 * bx + dx;
+                            if x < width {
+                                samples[y * width + x] = value;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Some(Plane {
+            samples,
+            width,
+            h_expand,
+            v_expand,
+        })
+    }
+}
+
+/// libjpeg's post-IDCT range limit: a sample offset by 128, clamped, with
+/// the table's wrap-around for values far out of range (`& RANGE_MASK`).
+fn range_limit(x: i32) -> u8 {
+    match x & 1023 {
+        i @ 0..=127 => (i + 128) as u8,
+        128..=511 => 255,
+        512..=895 => 0,
+        i => (i - 896) as u8,
+    }
+}
+
+fn clamp(x: i32) -> u8 {
+    x.clamp(0, 255) as u8
+}
+
+/// jidctred.c's jpeg_idct_2x2 (8-bit samples: CONST_BITS 13, PASS1_BITS 2),
+/// with its shortcuts for zero AC terms, which round the same way.
+///
+/// libjpeg-turbo runs its SIMD version of this IDCT where the CPU has one
+/// (SSE2 on every x86-64), which works in 16- and 32-bit lanes and
+/// saturates where the C code wraps. Both agree while every intermediate
+/// value fits those lanes and the result lies within ±512 (where the C
+/// range-limit table clamps rather than wraps), which holds for any block
+/// an encoder makes from 8-bit samples. Outside that (corrupt data),
+/// `None` sends the file to libjpeg-turbo itself.
+fn idct_2x2(coef: &[i16], q: &[u16; 64]) -> Option<[[u8; 2]; 2]> {
+    const FIX_0_720959822: i64 = 5906;
+    const FIX_0_850430095: i64 = 6967;
+    const FIX_1_272758580: i64 = 10426;
+    const FIX_3_624509785: i64 = 29692;
+    const I16: std::ops::RangeInclusive<i64> = i16::MIN as i64..=i16::MAX as i64;
+    // Room for the rounding constant added before each descale.
+    const I32: std::ops::RangeInclusive<i64> = -(1 << 31) + (1 << 20)..=(1 << 31) - (1 << 20);
+    let descale = |x: i64, n: u32| (x + (1 << (n - 1))) >> n;
+    let mut deq = [0i64; 64];
+    for row in [0usize, 1, 3, 5, 7] {
+        for col in [0usize, 1, 3, 5, 7] {
+            let i = row * 8 + col;
+            let v = i64::from(i32::from(coef[i]) * i32::from(q[i] as i16));
+            if !I16.contains(&v) {
+                return None;
+            }
+            deq[i] = v;
+        }
+    }
+    let mut ws = [0i64; 16];
+    for col in [0usize, 1, 3, 5, 7] {
+        if coef[8 + col] == 0 && coef[24 + col] == 0 && coef[40 + col] == 0 && coef[56 + col] == 0 {
+            ws[col] = deq[col] << 2;
+            ws[8 + col] = ws[col];
+            continue;
+        }
+        let tmp10 = deq[col] << 15;
+        let tmp0 = deq[56 + col] * -FIX_0_720959822
+            + deq[40 + col] * FIX_0_850430095
+            + deq[24 + col] * -FIX_1_272758580
+            + deq[8 + col] * FIX_3_624509785;
+        if !I32.contains(&(tmp10 + tmp0)) || !I32.contains(&(tmp10 - tmp0)) {
+            return None;
+        }
+        ws[col] = descale(tmp10 + tmp0, 13);
+        ws[8 + col] = descale(tmp10 - tmp0, 13);
+    }
+    let mut out = [[0u8; 2]; 2];
+    for (r, row) in out.iter_mut().enumerate() {
+        let w = &ws[r * 8..r * 8 + 8];
+        if ![w[1], w[3], w[5], w[7]].iter().all(|v| I16.contains(v)) || w[0].abs() >= 1 << 16 {
+            return None;
+        }
+        let (a, b) = if w[1] == 0 && w[3] == 0 && w[5] == 0 && w[7] == 0 {
+            let v = descale(w[0], 5);
+            (v, v)
+        } else {
+            let tmp10 = w[0] << 15;
+            let tmp0 = w[7] * -FIX_0_720959822
+                + w[5] * FIX_0_850430095
+                + w[3] * -FIX_1_272758580
+                + w[1] * FIX_3_624509785;
+            if !I32.contains(&(tmp10 + tmp0)) || !I32.contains(&(tmp10 - tmp0)) {
+                return None;
+            }
+            (descale(tmp10 + tmp0, 20), descale(tmp10 - tmp0, 20))
+        };
+        if !(-512..512).contains(&a) || !(-512..512).contains(&b) {
+            return None;
+        }
+        *row = [range_limit(a as i32), range_limit(b as i32)];
+    }
+    Some(out)
+}
+
+enum Color {
+    Gray,
+    YCbCr,
+}
+
+/// jdcolor.c's build_ycc_rgb_table (SCALEBITS 16).
+struct ColorTables {
+    cr_r: [i32; 256],
+    cb_b: [i32; 256],
+    cr_g: [i64; 256],
+    cb_g: [i64; 256],
+}
+
+impl ColorTables {
+    fn new() -> Self {
+        let fix = |x: f64| (x * 65536.0 + 0.5) as i64;
+        let half = 1i64 << 15;
+        let mut t = ColorTables {
+            cr_r: [0; 256],
+            cb_b: [0; 256],
+            cr_g: [0; 256],
+            cb_g: [0; 256],
+        };
+        for i in 0..256 {
+            let x = i as i64 - 128;
+            t.cr_r[i] = ((fix(1.40200) * x + half) >> 16) as i32;
+            t.cb_b[i] = ((fix(1.77200) * x + half) >> 16) as i32;
+            t.cr_g[i] = -fix(0.71414) * x;
+            t.cb_g[i] = -fix(0.34414) * x + half;
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// libjpeg-turbo's 1/8-scale decode of the same file.
+    fn reference(data: &[u8]) -> RgbaImage {
+        let h = crate::jpeg::read_header(data).unwrap();
+        crate::decode::decode_turbo(data, 8, (h.width, h.height)).unwrap()
+    }
+
+    /// Decodes `data` both ways and requires the same pixels; panics when
+    /// this decoder steps aside, so no test passes by comparing nothing.
+    fn assert_same(data: &[u8], what: &str) {
+        let h = crate::jpeg::read_header(data).unwrap();
+        let ours = decode(data, (h.width, h.height))
+            .unwrap_or_else(|| panic!("{what}: the 1/8 decoder stepped aside"));
+        let theirs = reference(data);
+        assert_eq!(ours.dimensions(), theirs.dimensions(), "{what}");
+        let differing = ours
+            .pixels()
+            .zip(theirs.pixels())
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(differing, 0, "{what}: {differing} pixels differ");
+    }
+
+    fn compare_if_both_decode(data: &[u8], what: &str) {
+        let Some(ours) = decode(data, (40, 40)) else {
+            return;
+        };
+        if let Ok(theirs) = crate::decode::decode_turbo(data, 8, (40, 40)) {
+            assert!(ours == theirs, "{what}");
+        }
+    }
+
+    fn corpus() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+    }
+
+    /// Detailed test pixels: gradients, a checkerboard and noise, so every
+    /// AC band carries data.
+    fn pattern(w: usize, h: usize, seed: u32) -> Vec<u8> {
+        let mut state = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        let mut px = Vec::with_capacity(w * h * 3);
+        for y in 0..h {
+            for x in 0..w {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                let noise = (state & 63) as usize;
+                let check = if (x / 3 + y / 5) % 2 == 0 { 90 } else { 0 };
+                px.push(((x * 255 / w.max(1)) / 2 + check + noise / 2) as u8);
+                px.push(((y * 255 / h.max(1)) / 2 + noise) as u8);
+                px.push((((x + y) * 7) % 256) as u8 / 2 + check as u8 / 3);
+            }
+        }
+        px
+    }
+
+    fn progressive(w: usize, h: usize, subsamp: turbojpeg::Subsamp, quality: i32) -> Vec<u8> {
+        let mut c = turbojpeg::Compressor::new().unwrap();
+        c.set_progressive(true).unwrap();
+        c.set_subsamp(subsamp).unwrap();
+        c.set_quality(quality).unwrap();
+        let px = pattern(w, h, (w * 31 + h) as u32);
+        let img = turbojpeg::Image {
+            pixels: px.as_slice(),
+            width: w,
+            pitch: w * 3,
+            height: h,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        c.compress_to_vec(img).unwrap()
+    }
+
+    #[test]
+    fn corpus_progressive_photos_match_libjpeg_turbo() {
+        let mut checked = 0;
+        for sub in ["jpeg", "orient"] {
+            for entry in std::fs::read_dir(corpus().join(sub)).unwrap() {
+                let path = entry.unwrap().path();
+                let data = std::fs::read(&path).unwrap();
+                if crate::jpeg::read_header(&data).unwrap().sof == 0xC2 {
+                    assert_same(&data, &path.display().to_string());
+                    checked += 1;
+                }
+            }
+        }
+        assert!(
+            checked >= 5,
+            "only {checked} progressive photos in the corpus"
+        );
+    }
+
+    #[test]
+    fn generated_files_match_libjpeg_turbo() {
+        use turbojpeg::Subsamp::*;
+        for subsamp in [None, Sub2x1, Sub2x2, Sub1x2, Sub4x1, Gray] {
+            for (w, h) in [(1, 1), (7, 5), (17, 9), (67, 45), (203, 131), (256, 16)] {
+                for q in [50, 95] {
+                    let data = progressive(w, h, subsamp, q);
+                    assert_same(&data, &format!("{subsamp:?} {w}x{h} q{q}"));
+                }
+            }
+        }
+    }
+
+    /// Files made by libvips (`bench-venv`, jpegsave interlace=True) from a
+    /// corpus crop: restart intervals of 1, 2, 3 and 5 MCUs, 4:2:0, 4:4:4,
+    /// grey, and a scan script split per component (optimize_scans).
+    #[test]
+    fn restart_interval_fixtures_match_libjpeg_turbo() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jpeg");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            let restarts = data
+                .windows(2)
+                .filter(|w| w[0] == 0xFF && (0xD0..=0xD7).contains(&w[1]))
+                .count();
+            assert!(restarts > 0, "{path:?} has no restart marker");
+            assert_same(&data, &path.display().to_string());
+            checked += 1;
+        }
+        assert_eq!(checked, 4);
+    }
+
+    #[test]
+    fn steps_aside_for_what_it_does_not_reproduce() {
+        // Baseline.
+        let mut c = turbojpeg::Compressor::new().unwrap();
+        c.set_subsamp(turbojpeg::Subsamp::Sub2x2).unwrap();
+        let px = pattern(40, 40, 7);
+        let img = turbojpeg::Image {
+            pixels: px.as_slice(),
+            width: 40,
+            pitch: 120,
+            height: 40,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        let baseline = c.compress_to_vec(img).unwrap();
+        assert!(decode(&baseline, (40, 40)).is_none());
+        // A size other than the one the limits were checked on.
+        let p = progressive(40, 40, turbojpeg::Subsamp::Sub2x2, 80);
+        assert!(decode(&p, (40, 41)).is_none());
+        // Truncated in the middle of the scans, and cut before EOI.
+        for cut in [p.len() / 3, p.len() / 2, p.len() - 2] {
+            assert!(decode(&p[..cut], (40, 40)).is_none(), "cut at {cut}");
+        }
+        // Corrupt data anywhere (tables, scan headers, entropy-coded
+        // bytes): never a panic, and either libjpeg-turbo's pixels or a
+        // step aside.
+        for subsamp in [turbojpeg::Subsamp::Sub2x2, turbojpeg::Subsamp::Sub2x1] {
+            let p = progressive(40, 40, subsamp, 80);
+            for i in 2..p.len() - 2 {
+                for flip in [0x01, 0x5A, 0xFF] {
+                    let mut bad = p.clone();
+                    bad[i] ^= flip;
+                    compare_if_both_decode(&bad, &format!("{subsamp:?} byte {i} ^ {flip:#x}"));
+                }
+            }
+        }
+    }
+
+    /// The colour conversion on every (Cb, Cr) pair: flat 8×8 blocks of a
+    /// quality-100 4:4:4 file decode at 1/8 to exactly their samples, so
+    /// one 2048×2048 image per luma value holds all 65,536 pairs.
+    #[test]
+    fn every_chroma_pair_converts_as_libjpeg_turbo() {
+        for luma in [0u8, 1, 77, 128, 200, 255] {
+            let side = 256 * 8;
+            let mut planes = vec![luma; side * side * 3];
+            for y in 0..side {
+                for x in 0..side {
+                    planes[side * side + y * side + x] = (x / 8) as u8;
+                    planes[2 * side * side + y * side + x] = (y / 8) as u8;
+                }
+            }
+            let mut c = turbojpeg::Compressor::new().unwrap();
+            c.set_progressive(true).unwrap();
+            c.set_subsamp(turbojpeg::Subsamp::None).unwrap();
+            c.set_quality(100).unwrap();
+            let yuv = turbojpeg::YuvImage {
+                pixels: planes.as_slice(),
+                width: side,
+                align: 1,
+                height: side,
+                subsamp: turbojpeg::Subsamp::None,
+            };
+            let data = c.compress_yuv_to_vec(yuv).unwrap();
+            assert_same(&data, &format!("luma {luma}"));
+        }
+    }
+
+    /// Decode time against libjpeg-turbo's 1/8 decode, per corpus photo
+    /// (`cargo test --release -p imgbucket-imaging --lib eighth_speed --
+    /// --ignored --nocapture`); the figures that count come from the
+    /// thumbnail benchmark against libvips (docs/image-benchmark.md).
+    #[test]
+    #[ignore]
+    fn eighth_speed() {
+        for entry in std::fs::read_dir(corpus().join("jpeg")).unwrap() {
+            let path = entry.unwrap().path();
+            let data = std::fs::read(&path).unwrap();
+            let h = crate::jpeg::read_header(&data).unwrap();
+            if h.sof != 0xC2 {
+                continue;
+            }
+            let time = |f: &dyn Fn()| {
+                let start = std::time::Instant::now();
+                for _ in 0..10 {
+                    f();
+                }
+                start.elapsed().as_secs_f64() * 100.0
+            };
+            let ours = time(&|| {
+                decode(&data, (h.width, h.height)).unwrap();
+            });
+            let turbo = time(&|| {
+                crate::decode::decode_turbo(&data, 8, (h.width, h.height)).unwrap();
+            });
+            println!(
+                "{}: {ours:.1} ms, libjpeg-turbo {turbo:.1} ms ({:.1}x)",
+                path.file_name().unwrap().to_string_lossy(),
+                turbo / ours
+            );
+        }
+    }
+}
