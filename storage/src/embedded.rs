@@ -37,7 +37,10 @@
 //! 7. sled is flushed, and its log file fsynced, before the call returns:
 //!    the write is acknowledged only once it would survive `kill -9` or
 //!    power loss. (sled's own flush ends in `sync_file_range`, enough for
-//!    `kill -9` but not for a power cut; see `meta::SledMeta`.)
+//!    `kill -9` but not for a power cut; see `meta::SledMeta`.) Concurrent
+//!    writers share flushes (`group_commit`): each waits for a flush that
+//!    started after its commit, one flush answers every writer that
+//!    committed before it started, and a failed flush fails them all.
 //! 8. The data files of the replaced version are deleted (or, while a
 //!    reader has them pinned, when the last such reader finishes).
 //!    Concurrent writers of one key are serialized by step 6, each deleting
@@ -73,12 +76,14 @@
 //! # Concurrency
 //!
 //! Every metadata change is a serializable sled transaction. Besides the
-//! reader pin table (a short mutex), the only lock is a reader-writer gate
-//! that lets `delete_bucket` check emptiness and remove the bucket without
-//! an object or upload being created in between; it is held only around
-//! in-memory transactions, never across an await.
+//! reader pin table (a short mutex) and the group commit's queue, the only
+//! lock is a reader-writer gate that lets `delete_bucket` check emptiness
+//! and remove the bucket without an object or upload being created in
+//! between; it is held only around in-memory transactions, never across an
+//! await.
 
 pub mod faults;
+mod group_commit;
 mod io;
 mod list;
 
@@ -92,6 +97,7 @@ use crate::types::*;
 use crate::{ByteStream, ObjectWriter, Store};
 use async_trait::async_trait;
 use faults::{Faults, Step};
+use group_commit::{AfterFlush, GroupCommit};
 use io::{blocking, EmbeddedWriter, Staged, Target};
 use md5::{Digest, Md5};
 use std::collections::HashSet;
@@ -156,6 +162,8 @@ pub(crate) struct Inner {
     tmp_dir: PathBuf,
     objects_dir: PathBuf,
     meta: Arc<dyn MetaStore>,
+    /// Step 7: one metadata flush for every write committed meanwhile.
+    group: GroupCommit,
     /// Taken for reading around transactions that create things in a bucket
     /// (objects, uploads, settings); for writing by `delete_bucket`.
     gate: RwLock<()>,
@@ -282,11 +290,19 @@ impl EmbeddedStore {
         }
         io::sync_dir(&objects_dir)?;
         io::sync_dir(dir)?;
-        let meta = SledMeta::open(&dir.join("meta"))?;
+        let meta: Arc<dyn MetaStore> = Arc::new(SledMeta::open(&dir.join("meta"))?);
+        let group = {
+            let (meta, faults) = (Arc::clone(&meta), faults.clone());
+            GroupCommit::new(move || {
+                faults.check(Step::MetaFlush)?;
+                meta.flush()
+            })
+        };
         let inner = Inner {
             tmp_dir,
             objects_dir,
-            meta: Arc::new(meta),
+            meta,
+            group,
             gate: RwLock::new(()),
             pins: io::Pins::default(),
             faults,
@@ -427,18 +443,18 @@ impl Inner {
         Ok(())
     }
 
-    /// Makes committed transactions durable, then deletes data files no
-    /// record references any more (steps 7 and 8). Runs on the blocking pool
-    /// to completion even if the caller's future is dropped.
+    /// Makes the caller's committed transaction durable (step 7, batched
+    /// with concurrent writers' by the group commit), then deletes the data
+    /// files no record references any more (step 8). Both run to
+    /// completion even if the caller's future is dropped.
     async fn flush_and_delete(self: &Arc<Self>, garbage: Vec<String>) -> Result<()> {
-        let inner = Arc::clone(self);
-        blocking(move || {
-            inner.faults.check(Step::MetaFlush)?;
-            inner.meta.flush()?;
-            inner.delete_files(garbage);
-            Ok(())
-        })
-        .await
+        let after: Option<AfterFlush> = if garbage.is_empty() {
+            None
+        } else {
+            let inner = Arc::clone(self);
+            Some(Box::new(move || inner.delete_files(garbage)))
+        };
+        self.group.durable(after).await
     }
 
     fn bucket_exists(&self, bucket: &str) -> Result<bool> {

@@ -15,8 +15,6 @@ use crate::error::{Error, Result};
 use std::cell::RefCell;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 /// A keyspace. Keys are ordered bytewise within a space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,7 +101,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Not durable on its own: call [`MetaStore::flush`] before
     /// acknowledging.
     fn transaction(&self, body: &mut dyn FnMut(&dyn Txn) -> Result<(), TxError>) -> Result<()>;
-    /// Makes every transaction committed so far durable (fsync).
+    /// Makes every transaction committed before the call durable (fsync).
+    /// Each call flushes: batching concurrent writers' flushes is the
+    /// caller's business (the embedded store's group commit).
     fn flush(&self) -> Result<()>;
 }
 
@@ -120,13 +120,6 @@ pub struct SledMeta {
     /// does not survive a power cut. `fsync` works per inode, so syncing our
     /// own handle covers sled's writes.
     log_file: std::fs::File,
-    /// Group commit: flush requests are numbered; one flush covers every
-    /// request numbered before it started.
-    flush_requested: AtomicU64,
-    /// The highest request number known durable. Its mutex also serializes
-    /// flushes, so that concurrent committers wait for one fsync instead of
-    /// each queueing their own.
-    flushed: Mutex<u64>,
 }
 
 impl SledMeta {
@@ -161,8 +154,6 @@ impl SledMeta {
             _db: db,
             tree,
             log_file,
-            flush_requested: AtomicU64::new(0),
-            flushed: Mutex::new(0),
         })
     }
 }
@@ -231,17 +222,11 @@ impl MetaStore for SledMeta {
     }
 
     fn flush(&self) -> Result<()> {
-        // Every transaction of the caller completed before this number was
-        // taken, so any flush that starts after taking it covers them.
-        let mine = self.flush_requested.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut flushed = self.flushed.lock().unwrap_or_else(|e| e.into_inner());
-        if *flushed >= mine {
-            return Ok(());
-        }
-        let covered = self.flush_requested.load(Ordering::SeqCst);
+        // sled writes out its log buffer up to the last reserved offset,
+        // which every transaction completed before this call lies below;
+        // then the fsync makes those pages, and the file's size, durable.
         self.tree.flush().map_err(from_sled)?;
         self.log_file.sync_data()?;
-        *flushed = covered;
         Ok(())
     }
 }

@@ -227,6 +227,90 @@ async fn kill_9_after_acknowledged_commits() {
     assert_eq!(files_under(&dir.path().join("objects")).len(), with_files);
 }
 
+/// Not a test on its own: the child process of
+/// `kill_9_during_concurrent_small_puts`. Eight tasks write 4 KiB (inline)
+/// objects concurrently, so their commits share metadata flushes (the group
+/// commit), each printing `ACK <task> <i>` once its write returned.
+#[test]
+#[ignore = "run by kill_9_during_concurrent_small_puts in a child process"]
+fn concurrent_crash_child_process() {
+    let dir = std::env::var(CHILD_ENV).expect("only run as a child process");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let s = open(std::path::Path::new(&dir));
+        s.create_bucket("b", CannedAcl::Private, "").await.unwrap();
+        let tasks: Vec<_> = (0..8u8)
+            .map(|t| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    for i in 0u32.. {
+                        let data = bytes(4096, t.wrapping_mul(31).wrapping_add(i as u8));
+                        put(&s, "b", &format!("t{t}/{i:06}"), &data).await;
+                        // Overwrites of one key too, replaced concurrently.
+                        if i % 8 == 0 {
+                            put(&s, "b", "hot", &data).await;
+                        }
+                        println!("ACK {t} {i}");
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+}
+
+#[tokio::test]
+async fn kill_9_during_concurrent_small_puts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "concurrent_crash_child_process",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut acked = Vec::new();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("ACK ") {
+            let (t, i) = rest.trim().split_once(' ').unwrap();
+            acked.push((t.parse::<u8>().unwrap(), i.parse::<u32>().unwrap()));
+            if acked.len() >= 2000 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, mid-batch
+    child.wait().unwrap();
+    assert_eq!(acked.len(), 2000, "the child acknowledged writes");
+
+    let s = open(dir.path());
+    for (t, i) in acked {
+        let data = bytes(4096, t.wrapping_mul(31).wrapping_add(i as u8));
+        assert_eq!(
+            get(&s, "b", &format!("t{t}/{i:06}")).await,
+            data,
+            "acknowledged object t{t}/{i:06}"
+        );
+    }
+    let hot = s.head_object("b", "hot").await.unwrap();
+    assert_eq!(md5_hex(&get(&s, "b", "hot").await), hot.etag);
+    assert!(files_under(&dir.path().join("objects")).is_empty());
+}
+
 #[tokio::test]
 async fn system_docs_and_bucket_owners_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
