@@ -283,10 +283,13 @@ impl ObjectWriter for EmbeddedWriter {
         let tmp = self.inner.tmp_path(&self.id);
         let dest = self.inner.data_path(&self.id);
         let inline_ok = matches!(self.target, Target::Object { .. });
-        let inner = Arc::clone(&self.inner);
-        let staged = blocking(move || {
+        // An empty or inline body touches no file: `finish` only hashes its
+        // at most 4 KiB, cheaper than the two thread wake-ups of a round trip
+        // through the blocking pool.
+        let no_file = spill.file.is_none() && (size == 0 || (inline_ok && size <= INLINE_MAX));
+        let staged = if no_file {
             finish(
-                &inner.faults,
+                &self.inner.faults,
                 spill,
                 buf,
                 size,
@@ -294,9 +297,23 @@ impl ObjectWriter for EmbeddedWriter {
                 inline_ok,
                 tmp,
                 dest,
-            )
-        })
-        .await?;
+            )?
+        } else {
+            let inner = Arc::clone(&self.inner);
+            blocking(move || {
+                finish(
+                    &inner.faults,
+                    spill,
+                    buf,
+                    size,
+                    expected_md5,
+                    inline_ok,
+                    tmp,
+                    dest,
+                )
+            })
+            .await?
+        };
         let this = *self;
         match this.target {
             Target::Object { bucket, key } => {
