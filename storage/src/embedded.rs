@@ -30,10 +30,11 @@
 //!    rename is atomic; `<id>` is fresh, so no file a reader may hold is
 //!    replaced. The guard follows the file.
 //! 5. The shard directory is fsynced, making the rename durable.
-//! 6. The metadata record is committed in one sled transaction that also
-//!    checks the bucket (or upload) still exists and returns the record it
-//!    replaces. Readers now see the new version; before this, the old one.
-//!    The guard is disarmed: the record owns the file.
+//! 6. The metadata record is committed atomically, with a check that the
+//!    bucket (or upload) still exists, returning the record it replaces: in
+//!    one sled transaction, or, for an unconditional object write, in one
+//!    insert (see Concurrency). Readers now see the new version; before
+//!    this, the old one. The guard is disarmed: the record owns the file.
 //! 7. sled is flushed, and its log file fsynced, before the call returns:
 //!    the write is acknowledged only once it would survive `kill -9` or
 //!    power loss. (sled's own flush ends in `sync_file_range`, enough for
@@ -75,12 +76,15 @@
 //!
 //! # Concurrency
 //!
-//! Every metadata change is a serializable sled transaction. Besides the
-//! reader pin table (a short mutex) and the group commit's queue, the only
-//! lock is a reader-writer gate that lets `delete_bucket` check emptiness
-//! and remove the bucket without an object or upload being created in
-//! between; it is held only around in-memory transactions, never across an
-//! await.
+//! Every metadata change is a serializable sled transaction, but for the
+//! unconditional object write: one atomic insert, which sled serializes
+//! with transactions too (`MetaStore::insert`), made where a transaction
+//! would cost two extra log writes on every small PUT. Besides the reader
+//! pin table (a short mutex) and the group commit's queue, the only lock
+//! is a reader-writer gate that lets `delete_bucket` check emptiness and
+//! remove the bucket without an object or upload being created in between
+//! (so the insert's bucket check holds until it is made); it is held only
+//! around in-memory transactions, never across an await.
 
 pub mod faults;
 mod group_commit;
@@ -526,15 +530,28 @@ impl Inner {
         self.faults.check(Step::MetaCommit)?;
         {
             let _gate = self.read_gate();
-            self.meta.transaction(&mut |tx: &dyn Txn| {
-                replaced = None;
-                if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
-                    return Err(Error::NoSuchBucket(bucket.to_string()).into());
+            if *precondition == Precondition::Unconditional {
+                // One atomic insert, no transaction: the bucket cannot
+                // vanish between the check and the insert (`delete_bucket`
+                // holds the gate for writing), and the insert returns
+                // exactly the record it replaced. sled would write out its
+                // log buffer twice for a transaction, where an insert waits
+                // for the group's flush (see `MetaStore::insert`).
+                if self.meta.get(Space::Buckets, bucket.as_bytes())?.is_none() {
+                    return Err(Error::NoSuchBucket(bucket.to_string()));
                 }
-                check_precondition(tx, &okey, key, precondition)?;
-                replaced = tx.insert(Space::Objects, &okey, &bytes)?;
-                Ok(())
-            })?;
+                replaced = self.meta.insert(Space::Objects, &okey, &bytes)?;
+            } else {
+                self.meta.transaction(&mut |tx: &dyn Txn| {
+                    replaced = None;
+                    if tx.get(Space::Buckets, bucket.as_bytes())?.is_none() {
+                        return Err(Error::NoSuchBucket(bucket.to_string()).into());
+                    }
+                    check_precondition(tx, &okey, key, precondition)?;
+                    replaced = tx.insert(Space::Objects, &okey, &bytes)?;
+                    Ok(())
+                })?;
+            }
         }
         if let Some(guard) = staged.file {
             guard.disarm();
