@@ -8,11 +8,10 @@
 //!    frame is needed), and so is the JPEG shrink-on-load factor
 //!    ([`shrink_on_load`]): when the first pixel operation (after
 //!    auto-orient) is a resize to at most a quarter of the size, libjpeg-turbo
-//!    decodes at 1/2, 1/4 or 1/8 scale, leaving at least 2× for the
-//!    resampler, as libvips' `thumbnail` does. A progressive JPEG goes to
-//!    1/8 from a resize to an eighth, leaving at least 1×: at that scale
-//!    [`crate::eighth`] skips most of its scans (5–10× less decode time for
-//!    a luma SSIM 0.0003–0.0008 lower at 300 px; docs/image-benchmark.md).
+//!    decodes at 1/2 scale (leaving at least 2× for the resampler, as
+//!    libvips' `thumbnail` does) or, from a resize to an eighth, at 1/8
+//!    (at least 1×: no IDCT, and a progressive file is read from its DC
+//!    scans alone by [`crate::eighth`]).
 //! 3. Each operation runs on every frame; every size an operation computes
 //!    is checked against `max_output_side` before its buffer is allocated.
 //! 4. The encoder writes the output format with the resolved quality.
@@ -497,9 +496,9 @@ pub(crate) fn plan(source: &[u8], pipeline: &Pipeline, limits: &Limits) -> Resul
 
 /// The DCT-domain shrink (1, 2, 4 or 8) for a JPEG source: only when the
 /// first pixel operation after auto-orient is a resize (so its size is
-/// known from the header), keeping at least 2× the target for the
-/// resampler, or 1× when a progressive file goes to 1/8, the scale at
-/// which [`crate::eighth`] reads only its DC scans. The average-colour terminal without operations decodes at 1/8
+/// known from the header): 1/8 from a resize to an eighth, 1/2 from one to
+/// a quarter, keeping at least 2× the target for the resampler except at
+/// 1/8 (1×). The average-colour terminal without operations decodes at 1/8
 /// (8×8 block means are exactly the DC coefficients).
 pub(crate) fn shrink_on_load(
     h: &Header,
@@ -520,14 +519,15 @@ pub(crate) fn shrink_on_load(
                 };
                 let (tw, th) = geometry::plan_resize(w0, h0, r, pipeline.rounding).scaled;
                 let f = (w0 as f64 / tw as f64).min(h0 as f64 / th as f64);
-                // The block means a 1/8 decode makes are a coarser
-                // antialiasing filter than 2× of Lanczos, but for a
-                // progressive file they cost a tenth of the decode.
-                let progressive = h.jpeg.as_ref().is_some_and(|j| j.sof == 0xC2);
-                return if f >= 16.0 || (progressive && f >= 8.0) {
+                // 1/8 already from 8×, not 16× as libvips: its block means
+                // are a coarser antialiasing filter than 2× of Lanczos,
+                // but they need no IDCT, and a progressive file decodes
+                // from its DC scans alone (crate::eighth). Measured at
+                // 300 px: luma SSIM 0.0003-0.0008 lower, still level with
+                // libvips' on average, for a quarter less time (baseline)
+                // or a tenth of it (progressive); docs/image-benchmark.md.
+                return if f >= 8.0 {
                     8
-                } else if f >= 8.0 {
-                    4
                 } else if f >= 4.0 {
                     2
                 } else {
@@ -980,17 +980,19 @@ mod tests {
     }
 
     #[test]
-    fn shrink_factor_keeps_two_x_headroom() {
-        assert_eq!(shrink(vec![fit(300)], None, false), 4); // factor 14.2
+    fn shrink_factor_keeps_headroom() {
+        // 1/8 from a factor of 8, 1/2 from 4 (2× left for Lanczos).
+        assert_eq!(shrink(vec![fit(300)], None, false), 8); // factor 14.2
         assert_eq!(shrink(vec![fit(267)], None, false), 8); // factor 16
-        assert_eq!(shrink(vec![fit(534)], None, false), 4); // factor 8
+        assert_eq!(shrink(vec![fit(534)], None, false), 8); // factor 8
+        assert_eq!(shrink(vec![fit(535)], None, false), 2); // factor 7.98
         assert_eq!(shrink(vec![fit(1000)], None, false), 2); // factor 4.3
         assert_eq!(shrink(vec![fit(1500)], None, false), 1); // factor 2.8
-                                                             // Auto-orient first: the resize applies to the swapped size
-                                                             // (2848 wide), so 300 px wide is a factor of 9.5 only.
-        assert_eq!(shrink(vec![Op::AutoOrient, fit(300)], Some(6), false), 4);
+                                                             // Auto-orient first: the resize applies to the swapped size (2848
+                                                             // wide), so 400 px wide is a factor of 7.1 only.
+        assert_eq!(shrink(vec![Op::AutoOrient, fit(400)], Some(6), false), 2);
+        assert_eq!(shrink(vec![Op::AutoOrient, fit(400)], Some(1), false), 8);
         assert_eq!(shrink(vec![Op::AutoOrient, fit(178)], Some(6), false), 8);
-        assert_eq!(shrink(vec![Op::AutoOrient, fit(178)], Some(1), false), 8);
         // Any other pixel operation first: the resize input is unknown.
         let crop = Op::Crop(Crop {
             width: Some(100),
