@@ -9,6 +9,16 @@ tab-separated line:
 The job is what imgbucket's does: thumbnail to `width` px wide (height
 unconstrained, auto-rotated), JPEG at `quality`, memory to memory.
 Single core: the caller pins the CPU and sets VIPS_CONCURRENCY=1.
+
+`vips_thumb.py --load SECONDS WIDTH QUALITY FILE...` is the throughput
+side of bench/thumbhttp.py instead: after one warm-up per file it runs the
+job over the files in turn for SECONDS and prints how many it finished;
+the caller starts one such process per thread.
+
+`vips_thumb.py --decode-limit RUNS FILE...` prints, per file, the median
+milliseconds of a bare 1/8-scale decode (`jpegload` with `shrink=8`,
+pixels written to memory): the entropy-decoding floor of any thumbnail
+job on that file, one core.
 """
 import sys
 import time
@@ -26,7 +36,41 @@ def job(data, width, quality):
     return img.width, img.height, len(out)
 
 
+def load(seconds, width, quality, paths):
+    files = []
+    for path in paths:
+        with open(path, "rb") as f:
+            files.append(f.read())
+        job(files[-1], width, quality)  # warm-up
+    done, i = 0, 0
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        job(files[i % len(files)], width, quality)
+        done += 1
+        i += 1
+    print(done, flush=True)
+
+
+def decode_limit(runs, paths):
+    for path in paths:
+        with open(path, "rb") as f:
+            data = f.read()
+        times = []
+        for _ in range(runs + 1):
+            t0 = time.perf_counter()
+            pyvips.Image.new_from_buffer(data, "", shrink=8).write_to_memory()
+            times.append((time.perf_counter() - t0) * 1000.0)
+        times = sorted(times[1:])
+        print(f"{times[len(times) // 2]:.3f}", flush=True)
+
+
 def main():
+    if sys.argv[1] == "--decode-limit":
+        decode_limit(int(sys.argv[2]), sys.argv[3:])
+        return
+    if sys.argv[1] == "--load":
+        load(float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:])
+        return
     width = int(sys.argv[1])
     quality = int(sys.argv[2])
     cache = {}
