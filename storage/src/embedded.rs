@@ -337,20 +337,24 @@ impl Inner {
         self.gate.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Refuses a store of a later layout; marks a new store, or one of an
+    /// earlier layout this binary reads (`LayoutRec`), with the current one,
+    /// so that an older binary refuses it in turn.
     fn check_layout(&self) -> Result<()> {
-        match self.meta.get(Space::System, b"layout")? {
-            Some(bytes) => decode::<LayoutRec>(&bytes).map(|_| ()),
-            None => {
-                let rec = encode(&LayoutRec {
-                    v: LayoutRec::VERSION,
-                });
-                self.meta.transaction(&mut |tx: &dyn Txn| {
-                    tx.insert(Space::System, b"layout", &rec)?;
-                    Ok(())
-                })?;
-                self.meta.flush()
+        let current = encode(&LayoutRec {
+            v: LayoutRec::VERSION,
+        });
+        if let Some(bytes) = self.meta.get(Space::System, b"layout")? {
+            decode::<LayoutRec>(&bytes)?;
+            if bytes == current {
+                return Ok(());
             }
         }
+        self.meta.transaction(&mut |tx: &dyn Txn| {
+            tx.insert(Space::System, b"layout", &current)?;
+            Ok(())
+        })?;
+        self.meta.flush()
     }
 
     /// The cleanup half of `open` (see there).
@@ -522,7 +526,8 @@ impl Inner {
             mtime_ns: to_ns(SystemTime::now()),
             attrs,
             segments,
-            inline: staged.inline.as_deref().map(ObjectRec::encode_inline),
+            inline: None,
+            body: staged.inline,
         };
         let bytes = encode(&rec);
         let okey = keys::object(bucket, key);
@@ -893,7 +898,7 @@ impl Store for EmbeddedStore {
         let rec = self.inner.object_rec(bucket, key)?;
         // A completed multipart upload keeps one segment per part, and its
         // ETag says how many (`-n`).
-        let span = if rec.etag.contains('-') && rec.inline.is_none() {
+        let span = if rec.etag.contains('-') && !rec.is_inline() {
             let n = part_number as usize;
             rec.segments.get(n.wrapping_sub(1)).map(|seg| PartSpan {
                 start: rec.segments[..n - 1].iter().map(|s| s.size).sum(),
@@ -1210,6 +1215,7 @@ impl Store for EmbeddedStore {
                 attrs,
                 segments,
                 inline: None,
+                body: None,
             };
             let replaced = tx.insert(Space::Objects, &okey, &encode(&rec))?;
             outcome = Some((rec, replaced));
