@@ -354,7 +354,7 @@ impl Decoder {
                 0xC2 => self.frame(segment, size)?,
                 // Baseline, extended, lossless, arithmetic, hierarchical:
                 // not this decoder's business.
-                0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
+                m if crate::jpeg::is_sof(m) => return None,
                 0xC4 => self.huffman_tables(segment)?,
                 0xDB => self.quant_tables(segment)?,
                 0xDD => self.restart_interval = be16(segment, 0)?,

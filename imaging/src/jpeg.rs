@@ -33,7 +33,7 @@ const ICC_SIG: &[u8] = b"ICC_PROFILE\0";
 const EXIF_SIG: &[u8] = b"Exif\0\0";
 
 /// True for the SOFn markers that carry the frame size.
-fn is_sof(m: u8) -> bool {
+pub(crate) fn is_sof(m: u8) -> bool {
     matches!(m, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF)
 }
 

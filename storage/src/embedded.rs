@@ -923,12 +923,14 @@ impl Store for EmbeddedStore {
     ) -> Result<(ObjectMeta, ByteStream)> {
         let mut rec = self.inner.object_rec(bucket, key)?;
         for _ in 0..READ_ATTEMPTS {
-            if let Some(body) = rec.inline_bytes()? {
+            if let Some(body) = rec.take_inline()? {
                 let (start, end) = resolve_range(range, rec.size)?;
-                let slice = body.get(start as usize..end as usize).ok_or_else(|| {
-                    Error::Corrupt(format!("inline body of {bucket}/{key} is short"))
-                })?;
-                let chunk = bytes::Bytes::copy_from_slice(slice);
+                if end as usize > body.len() || start > end {
+                    return Err(Error::Corrupt(format!(
+                        "inline body of {bucket}/{key} is short"
+                    )));
+                }
+                let chunk = bytes::Bytes::from(body).slice(start as usize..end as usize);
                 let stream = futures_util::stream::once(async move { Ok(chunk) });
                 return Ok((object_meta(key.to_string(), rec), Box::pin(stream)));
             }

@@ -172,6 +172,15 @@ impl ObjectRec {
         self.body.is_some() || self.inline.is_some()
     }
 
+    /// Takes the inline body out of the record, if the object has one: the
+    /// read path hands it on without another copy.
+    pub fn take_inline(&mut self) -> Result<Option<Vec<u8>>> {
+        match self.body.take() {
+            Some(body) => Ok(Some(body)),
+            None => Ok(self.inline_bytes()?.map(Cow::into_owned)),
+        }
+    }
+
     /// The inline body, if the object has one.
     pub fn inline_bytes(&self) -> Result<Option<Cow<'_, [u8]>>> {
         use base64::Engine;

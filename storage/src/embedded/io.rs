@@ -287,9 +287,10 @@ impl ObjectWriter for EmbeddedWriter {
         // at most 4 KiB, cheaper than the two thread wake-ups of a round trip
         // through the blocking pool.
         let no_file = spill.file.is_none() && (size == 0 || (inline_ok && size <= INLINE_MAX));
-        let staged = if no_file {
+        let inner = Arc::clone(&self.inner);
+        let run = move || {
             finish(
-                &self.inner.faults,
+                &inner.faults,
                 spill,
                 buf,
                 size,
@@ -297,22 +298,12 @@ impl ObjectWriter for EmbeddedWriter {
                 inline_ok,
                 tmp,
                 dest,
-            )?
+            )
+        };
+        let staged = if no_file {
+            run()?
         } else {
-            let inner = Arc::clone(&self.inner);
-            blocking(move || {
-                finish(
-                    &inner.faults,
-                    spill,
-                    buf,
-                    size,
-                    expected_md5,
-                    inline_ok,
-                    tmp,
-                    dest,
-                )
-            })
-            .await?
+            blocking(run).await?
         };
         let this = *self;
         match this.target {
