@@ -199,6 +199,12 @@ pub struct ProcessingConfig {
     pub concurrency: usize,
     /// Total size of the on-disk processed-variant cache; `0` disables it.
     pub cache_bytes: u64,
+    /// Bytes of small variants (at most 64 KiB each, recently used) the
+    /// cache also holds in memory, so that a hit on a hot thumbnail reads
+    /// no file. They are copies of entries on disk, counted again here and
+    /// not in `memory_budget`; `0` turns the memory tier off (as does
+    /// `cache_bytes = 0`).
+    pub cache_memory_bytes: u64,
     /// Seconds a processed-variant request trusts what it last read of
     /// the source's metadata (its ETag, which keys the cache) before
     /// reading it again. `0` (the default): every request checks the
@@ -263,6 +269,7 @@ impl Default for ProcessingConfig {
         ProcessingConfig {
             concurrency: 0,
             cache_bytes: 512 << 20,
+            cache_memory_bytes: 32 << 20,
             source_check_secs: 0,
             source_cache_bytes: None,
             work_budget: imaging::budget::DEFAULT_MAX_WORK,

@@ -12,7 +12,8 @@
 //! 2. The source is HEADed: over the dialect's byte limit → `ImageTooLarge`
 //!    without reading it. The processed ETag (a hash of the source ETag and
 //!    the canonical pipeline) answers conditional GETs before any work.
-//! 3. The variant comes from the disk [`cache`], or is computed once (a
+//! 3. The variant comes from the [`cache`] (memory for small hot ones,
+//!    else disk), or is computed once (a
 //!    per-key in-flight lock): the source and watermark objects are read
 //!    into memory (bounded), and `Engine::execute` runs on the blocking pool
 //!    once [`admission`] grants a slot (sized to the cores) and the job's
@@ -48,7 +49,7 @@ use crate::http::names::validate_bucket_name;
 use crate::http::vendor::Vendor;
 use crate::http::{ApiResult, S3Config};
 use admission::{Admission, AdmissionConfig, Refusal, Slot};
-use cache::{Cache, Entry};
+use cache::{Cache, Entry, Lookup};
 use dialects::{Dialect, Directive};
 use futures_util::StreamExt;
 use http::{HeaderValue, Method, Response, StatusCode};
@@ -263,6 +264,8 @@ pub struct ProcessorMetrics {
     cache_misses: prometheus::IntCounter,
     cache_bytes: prometheus::IntGauge,
     cache_evictions: prometheus::IntCounter,
+    cache_memory_hits: prometheus::IntCounter,
+    cache_memory_bytes: prometheus::IntGauge,
     source_hits: prometheus::IntCounter,
     source_misses: prometheus::IntCounter,
     job_seconds: prometheus::HistogramVec,
@@ -338,6 +341,14 @@ impl ProcessorMetrics {
             cache_evictions: counter(
                 "imgbucket_variant_cache_evictions_total",
                 "Variants evicted from the cache to stay within processing.cache_bytes.",
+            ),
+            cache_memory_hits: counter(
+                "imgbucket_variant_cache_memory_hits_total",
+                "Cache hits answered from the memory tier (processing.cache_memory_bytes), without reading a file.",
+            ),
+            cache_memory_bytes: gauge(
+                "imgbucket_variant_cache_memory_bytes",
+                "Bytes of variants the cache holds in memory (also counted on disk).",
             ),
             source_hits: counter(
                 "imgbucket_source_cache_hits_total",
@@ -450,7 +461,9 @@ impl Processor {
     /// Source copies live in `cache_dir/sources/`, beside the variants
     /// (whose shard directories have two-letter names).
     pub fn new(config: ProcessingConfig, cache_dir: Option<PathBuf>) -> Self {
-        let open = |dir: PathBuf, bytes: u64, what: &str| match Cache::open(dir, bytes) {
+        let open = |dir: PathBuf, bytes: u64, memory: u64, what: &str| match Cache::open(
+            dir, bytes, memory,
+        ) {
             Ok(c) => Some(Arc::new(c)),
             Err(e) => {
                 tracing::warn!(error = %e, "{what} disabled");
@@ -460,13 +473,16 @@ impl Processor {
         let source_bytes = config.source_cache_bytes.unwrap_or(0);
         let source_copies = match &cache_dir {
             Some(dir) if source_bytes > 0 => {
-                open(dir.join("sources"), source_bytes, "source cache")
+                // No memory tier: a source is decoded next, which dwarfs
+                // the file read.
+                open(dir.join("sources"), source_bytes, 0, "source cache")
             }
             _ => None,
         };
         let cache = match cache_dir {
             Some(dir) if config.cache_bytes > 0 => {
-                open(dir, config.cache_bytes, "processed-variant cache")
+                let memory = config.cache_memory_bytes;
+                open(dir, config.cache_bytes, memory, "processed-variant cache")
             }
             _ => None,
         };
@@ -547,14 +563,19 @@ impl Processor {
         if let Some(head) = head.filter(|h| h.size <= limit) {
             if let Some(copy) = cache_get(&copies, &source_copy_key(bucket, key, head)).await {
                 self.metrics.source_hits.inc();
-                return Ok(copy.bytes);
+                return Ok(copy.bytes.to_vec());
             }
         }
         self.metrics.source_misses.inc();
         let (meta, bytes) = read_source(store, bucket, key, limit).await?;
         let copy = Entry {
-            content_type: meta.attrs.content_type.clone().unwrap_or_default(),
-            bytes: bytes.clone(),
+            content_type: meta
+                .attrs
+                .content_type
+                .as_deref()
+                .unwrap_or_default()
+                .into(),
+            bytes: bytes::Bytes::copy_from_slice(&bytes),
         };
         let id = source_copy_key(bucket, key, &meta);
         // Written in the background: the request need not wait for the disk.
@@ -591,8 +612,12 @@ impl Processor {
             // The cache counts its own evictions; the counter catches up.
             let behind = c.evictions().saturating_sub(m.cache_evictions.get());
             m.cache_evictions.inc_by(behind);
+            m.cache_memory_bytes
+                .set(i64::try_from(c.memory_bytes()).unwrap_or(i64::MAX));
+            let behind = c.memory_hits().saturating_sub(m.cache_memory_hits.get());
+            m.cache_memory_hits.inc_by(behind);
         }
-        let collectors: [&dyn Collector; 15] = [
+        let collectors: [&dyn Collector; 17] = [
             &m.jobs_started,
             &m.jobs_ended,
             &m.queued,
@@ -605,6 +630,8 @@ impl Processor {
             &m.cache_misses,
             &m.cache_bytes,
             &m.cache_evictions,
+            &m.cache_memory_hits,
+            &m.cache_memory_bytes,
             &m.source_hits,
             &m.source_misses,
             &m.job_seconds,
@@ -998,7 +1025,7 @@ fn validators(r: &mut Response<Body>, etag: &str, source: &ObjectMeta) {
 /// Where a variant came from (the `x-imgbucket-cache` response header).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
-    /// Served from the disk cache.
+    /// Served from the cache (memory or disk).
     Hit,
     /// Computed by this request.
     Miss,
@@ -1047,19 +1074,25 @@ async fn variant(job: &Job<'_>, ckey: &str) -> Result<(Entry, Source), ProcessEr
     result.map(|e| (e, Source::Miss))
 }
 
-/// Largest cached entry read on the request's own thread. A thumbnail of
-/// this size is one read from the page cache, a few microseconds; handing
-/// it to the blocking pool and back cost more than the read (two thread
-/// wake-ups per request: most of a cached variant's time under load).
-/// Larger entries, and sources, still go to the pool.
-const INLINE_READ_MAX: u64 = 64 << 10;
+/// Largest cached entry read on the request's own thread when it is not
+/// in memory. A thumbnail of this size is one read from the page cache, a
+/// few microseconds; handing it to the blocking pool and back cost more
+/// than the read (two thread wake-ups per request: most of a cached
+/// variant's time under load). Larger entries, and sources, still go to
+/// the pool. The same bound as the memory tier's, so a small entry is read
+/// here once and then served from memory.
+const INLINE_READ_MAX: u64 = cache::SMALL_ENTRY_MAX;
 
 async fn cache_get(cache: &Arc<Cache>, key: &str) -> Option<Entry> {
-    if cache.size_of(key)? <= INLINE_READ_MAX {
-        return cache.get(key);
+    let size = match cache.lookup(key)? {
+        Lookup::Memory(e) => return Some(e),
+        Lookup::Disk { size } => size,
+    };
+    if size <= INLINE_READ_MAX {
+        return cache.read(key);
     }
     let (c, k) = (cache.clone(), key.to_string());
-    tokio::task::spawn_blocking(move || c.get(&k))
+    tokio::task::spawn_blocking(move || c.read(&k))
         .await
         .ok()
         .flatten()
@@ -1184,8 +1217,8 @@ fn render_output(dialect: Dialect, out: imaging::Output, source: &[u8]) -> Entry
     let json = match (out, dialect) {
         (O::Image { bytes, format, .. }, _) => {
             return Entry {
-                content_type: format.mime().to_string(),
-                bytes,
+                content_type: format.mime().into(),
+                bytes: bytes.into(),
             }
         }
         (O::Info(i), Dialect::Oss) => dialects::oss::info_json(&i),
@@ -1203,7 +1236,7 @@ fn render_output(dialect: Dialect, out: imaging::Output, source: &[u8]) -> Entry
     };
     Entry {
         content_type: "application/json".into(),
-        bytes: json.to_string().into_bytes(),
+        bytes: json.to_string().into_bytes().into(),
     }
 }
 

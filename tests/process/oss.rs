@@ -428,6 +428,42 @@ async fn variants_are_cached_on_disk() {
 }
 
 #[tokio::test]
+async fn a_variant_held_in_memory_never_outlives_its_source() {
+    // Small variants are also held in memory (`cache_memory_bytes`); the
+    // key names the source version, so an overwrite or a delete must not
+    // reach the old one there either.
+    let s = Server::with_fixtures(B).await;
+    s.upload(B, "hot.jpg", &f1(), "image/jpeg").await;
+    let url = p("hot.jpg", "image/resize,w_100");
+    let old = s.get(&url).await;
+    assert_eq!(old.header("x-imgbucket-cache"), Some("miss"));
+    assert_eq!(old.dims(), (100, 50));
+    // Without its file, the hit can only have come from memory.
+    let root = s.dir.path().join("cache");
+    for shard in std::fs::read_dir(&root).unwrap().flatten() {
+        if shard.file_name().len() == 2 {
+            std::fs::remove_dir_all(shard.path()).unwrap();
+        }
+    }
+    let hit = s.get(&url).await;
+    assert_eq!(hit.header("x-imgbucket-cache"), Some("hit"));
+    assert_eq!(hit.body, old.body);
+    // Overwritten: computed again from the new source, although the old
+    // variant is still in memory.
+    s.upload(B, "hot.jpg", &f9(), "image/jpeg").await;
+    let new = s.get(&url).await;
+    assert_eq!(new.header("x-imgbucket-cache"), Some("miss"));
+    assert_eq!(new.dims(), (100, 75));
+    assert_ne!(new.header("etag"), old.header("etag"));
+    let again = s.get(&url).await;
+    assert_eq!(again.header("x-imgbucket-cache"), Some("hit"));
+    assert_eq!(again.body, new.body);
+    // Deleted: no variant of it is served.
+    s.delete(&format!("/{B}/hot.jpg")).await.expect(204);
+    s.get(&url).await.oss_error(404, "NoSuchKey");
+}
+
+#[tokio::test]
 async fn anonymous_processing_on_public_read_bucket_only() {
     let s = Server::start().await;
     s.mb_public("pub-bucket").await;

@@ -221,6 +221,9 @@ async fn metrics_move_with_requests() {
     assert_eq!(moved("imgbucket_variant_cache_misses_total"), 3.0);
     assert_eq!(moved("imgbucket_variant_cache_hits_total"), 1.0);
     assert!(sample(&after, "imgbucket_variant_cache_bytes") > 0.0);
+    // The thumbnail is small: its hit came from memory.
+    assert_eq!(moved("imgbucket_variant_cache_memory_hits_total"), 1.0);
+    assert!(sample(&after, "imgbucket_variant_cache_memory_bytes") > 0.0);
     assert_eq!(sample(&after, "imgbucket_processing_queued"), 0.0);
     assert!(sample(&after, "imgbucket_processing_slots") >= 1.0);
     // The scrape before this one was counted as a request too.
