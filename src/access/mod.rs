@@ -4,6 +4,8 @@
 //! - [`policy`]: bucket policies, checked when put, evaluated per request.
 //! - [`Guard`]: each bucket's owner, ACL and policy, kept in memory
 //!   (see `http::memo`), and [`Guard::check`], the one decision.
+//!   [`Guard::decide`] stops short of an object's own ACL, as an
+//!   [`ObjectRule`] that a GET or HEAD settles on the record it reads.
 //!
 //! The decision, in order (the front door's `authorize` and the image
 //! handlers' output targets both ask it):
@@ -230,6 +232,56 @@ fn stored_policy(raw: &[u8], bucket: &str) -> Result<Policy, ApiError> {
     .map_err(|e| ApiError::Internal(format!("stored policy of {bucket}: {e}")))
 }
 
+/// What [`Guard::decide`] concludes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow,
+    Deny,
+    /// Up to the object's own ACL, or to its absence.
+    ByObject(ObjectRule),
+}
+
+/// The last step of the decision (step 5 for an object), kept until the
+/// object's record is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRule {
+    /// The caller's canonical id; `None`: anonymous.
+    caller: Option<String>,
+    permission: Permission,
+    /// Whether the bucket's ACL lets the caller list it (and so read the
+    /// objects that have no ACL of their own).
+    bucket_read: bool,
+    /// Whether the caller may learn that a key is missing.
+    missing_told: bool,
+}
+
+impl ObjectRule {
+    /// Whether the object, with its own ACL `acl` (`None`: the bucket's
+    /// default), admits the caller.
+    pub fn admits(&self, acl: Option<&storage::ObjectAcl>) -> bool {
+        let who = match &self.caller {
+            Some(id) => Who::User(id),
+            None => Who::Anonymous,
+        };
+        match acl {
+            // The bucket's default: readable by whoever its ACL lets list
+            // it (a policy's ListBucket does not read objects).
+            None => self.permission == Permission::Read && self.bucket_read,
+            Some(own) => {
+                let is_owner = Who::User(&own.owner) == who;
+                (is_owner && self.permission != Permission::Read)
+                    || acl::permits(&own.grants, who, self.permission)
+            }
+        }
+    }
+
+    /// Whether a missing key is answered as missing (404) rather than
+    /// refused (403).
+    pub fn admits_missing(&self) -> bool {
+        self.missing_told
+    }
+}
+
 /// Each bucket's access rules in memory, and the decision.
 pub struct Guard {
     store: Arc<dyn Store>,
@@ -284,58 +336,81 @@ impl Guard {
 
     /// Whether `ask` is allowed (see the module doc for the rule).
     pub async fn allows(&self, ask: &Ask<'_>) -> Result<bool, ApiError> {
+        match self.decide(ask).await? {
+            Decision::Allow => Ok(true),
+            Decision::Deny => Ok(false),
+            Decision::ByObject(rule) => self.by_record(ask, &rule).await,
+        }
+    }
+
+    /// Settles `rule` by reading the record of the object `ask` names.
+    pub async fn by_record(&self, ask: &Ask<'_>, rule: &ObjectRule) -> Result<bool, ApiError> {
+        let Target::Key(key) = ask.target else {
+            return Ok(false);
+        };
+        match self.store.head_object(ask.bucket, key).await {
+            Err(storage::Error::NoSuchKey(_)) => Ok(rule.admits_missing()),
+            Err(e) => Err(e.into()),
+            Ok(meta) => Ok(rule.admits(meta.attrs.acl.as_ref())),
+        }
+    }
+
+    /// The decision as far as the bucket's rules take it: the last step
+    /// (an object's own ACL) is left to whoever reads the object's record,
+    /// so that a GET, which reads it anyway, does not read it twice.
+    pub async fn decide(&self, ask: &Ask<'_>) -> Result<Decision, ApiError> {
+        let verdict = |yes: bool| match yes {
+            true => Decision::Allow,
+            false => Decision::Deny,
+        };
         let who = match ask.caller {
-            Caller::User(id) if id.admin => return Ok(true),
+            Caller::User(id) if id.admin => return Ok(Decision::Allow),
             Caller::User(id) => Who::User(&id.canonical_id),
             Caller::Anonymous => Who::Anonymous,
         };
         let Some(bucket) = self.bucket(ask.bucket).await? else {
             // A user learns it is missing (`NoSuchBucket` from the
             // handler); to strangers it looks like a private bucket.
-            return Ok(who != Who::Anonymous);
+            return Ok(verdict(who != Who::Anonymous));
         };
         let owner = Who::User(&bucket.owner) == who;
         let Some(action) = ask.action else {
-            return Ok(owner);
+            return Ok(verdict(owner));
         };
         if owner && action.manages_policy() {
-            return Ok(true);
+            return Ok(Decision::Allow);
         }
-        let verdict = self.verdict(&bucket, who, action, ask.target, ask.source_ip);
-        match verdict {
-            Verdict::Deny => return Ok(false),
-            _ if owner => return Ok(true),
-            Verdict::Allow => return Ok(true),
+        match self.verdict(&bucket, who, action, ask.target, ask.source_ip) {
+            Verdict::Deny => return Ok(Decision::Deny),
+            _ if owner => return Ok(Decision::Allow),
+            Verdict::Allow => return Ok(Decision::Allow),
             Verdict::Silent => {}
         }
         if let Some(p) = action.bucket_permission() {
-            return Ok(acl::permits(&bucket.grants, who, p));
+            return Ok(verdict(acl::permits(&bucket.grants, who, p)));
         }
-        let (Some(p), Target::Key(key)) = (action.object_permission(), ask.target) else {
-            return Ok(false);
+        let (Some(permission), Target::Key(_)) = (action.object_permission(), ask.target) else {
+            return Ok(Decision::Deny);
         };
         let bucket_read = acl::permits(&bucket.grants, who, Permission::Read);
-        match self.store.head_object(ask.bucket, key).await {
-            // A missing key is told (404) only to whoever may list.
-            Err(storage::Error::NoSuchKey(_)) => Ok(bucket_read
-                || self.verdict(
-                    &bucket,
-                    who,
-                    Action::ListBucket,
-                    Target::Bucket,
-                    ask.source_ip,
-                ) == Verdict::Allow),
-            Err(e) => Err(e.into()),
-            Ok(meta) => Ok(match &meta.attrs.acl {
-                // The bucket's default: readable by whoever its ACL lets
-                // list it (a policy's ListBucket does not read objects).
-                None => p == Permission::Read && bucket_read,
-                Some(own) => {
-                    let is_owner = Who::User(&own.owner) == who;
-                    (is_owner && p != Permission::Read) || acl::permits(&own.grants, who, p)
-                }
-            }),
-        }
+        // A missing key is told (404) only to whoever may list.
+        let missing_told = bucket_read
+            || self.verdict(
+                &bucket,
+                who,
+                Action::ListBucket,
+                Target::Bucket,
+                ask.source_ip,
+            ) == Verdict::Allow;
+        Ok(Decision::ByObject(ObjectRule {
+            caller: match who {
+                Who::User(id) => Some(id.to_string()),
+                Who::Anonymous => None,
+            },
+            permission,
+            bucket_read,
+            missing_told,
+        }))
     }
 
     /// [`Guard::allows`], as the answer a request gets.

@@ -127,10 +127,10 @@ pub struct Record {
     pub family: &'static str,
     pub bucket: Option<String>,
     pub method: http::Method,
-    /// Already redacted ([`redact_uri`]).
-    pub uri: String,
+    /// As received: logged only through [`redact_uri`].
+    pub uri: http::Uri,
     pub status: u16,
-    pub user_agent: String,
+    pub user_agent: Option<http::HeaderValue>,
     /// Request body bytes read so far (shared with [`Counted`]).
     pub bytes_in: Arc<AtomicU64>,
     /// Probes and scrapes: logged at debug, a load balancer's probe every
@@ -203,11 +203,26 @@ fn write(r: &Record, bytes_out: u64, metrics: &Metrics) {
         bytes_in,
         bytes_out,
     });
+    let level = match r.quiet {
+        true => tracing::Level::DEBUG,
+        false => tracing::Level::INFO,
+    };
+    // What only the line needs is made only if the line is written: a
+    // server that logs at `warn` pays nothing for it on each request.
+    if !tracing::enabled!(target: "imgbucket::access", tracing::Level::DEBUG) {
+        return;
+    }
     let client = r
         .client
         .map_or_else(|| "-".to_string(), |a| a.ip().to_string());
     let caller = r.caller.as_deref().unwrap_or("-");
     let bucket = r.bucket.as_deref().unwrap_or("-");
+    let uri = redact_uri(&r.uri);
+    let user_agent = r
+        .user_agent
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
     let ms = elapsed.as_secs_f64() * 1000.0;
     macro_rules! line {
         ($level:ident) => {
@@ -219,17 +234,17 @@ fn write(r: &Record, bytes_out: u64, metrics: &Metrics) {
                 op = %r.op,
                 bucket = %bucket,
                 method = %r.method,
-                uri = %r.uri,
+                uri = %uri,
                 status = r.status,
                 bytes_in,
                 bytes_out,
                 ms = format_args!("{ms:.1}"),
-                user_agent = %r.user_agent,
+                user_agent = %user_agent,
                 "request"
             )
         };
     }
-    if r.quiet {
+    if level == tracing::Level::DEBUG {
         line!(debug);
     } else {
         line!(info);

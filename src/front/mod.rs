@@ -37,7 +37,7 @@ pub mod router;
 pub use crate::http::S3Config;
 
 use crate::access::policy::Target;
-use crate::access::{Action, Ask, Guard};
+use crate::access::{Action, Ask, Decision, Guard, ObjectRule};
 use crate::http::body::{Body, RequestBody};
 use crate::http::error::{ApiError, ErrorSite};
 use crate::http::vendor::{self, Vendor};
@@ -346,15 +346,10 @@ where
         op: op_name,
         family,
         bucket,
-        uri: access_log::redact_uri(&parts.uri),
+        uri: parts.uri,
         method: parts.method,
         status: resp.status().as_u16(),
-        user_agent: parts
-            .headers
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_string(),
+        user_agent: parts.headers.get(http::header::USER_AGENT).cloned(),
         bytes_in,
         quiet: family == "server",
     };
@@ -423,7 +418,7 @@ where
         other => other,
     };
     let client_ip = client_ip(parts);
-    authorize(state, &caller, client_ip, &op).await?;
+    let object_rule = authorize(state, &caller, client_ip, &op).await?;
     let cx = Ctx {
         state,
         headers: &parts.headers,
@@ -434,7 +429,7 @@ where
         vendor,
         client_ip,
     };
-    dispatch(&cx, op, body).await
+    dispatch(&cx, op, body, object_rule.as_ref()).await
 }
 
 /// The address of the client (from the connection; `None` in tests that
@@ -465,14 +460,18 @@ async fn by_separator(state: &AppState, op: S3Op) -> Result<Op, ApiError> {
 ///
 /// Saveas and `Pic-Operations` targets named in a body or header are
 /// checked by their handlers, through the same guard.
+///
+/// For a GET or HEAD of an object whose own ACL decides, the answer is
+/// that last step, which the handler must settle on the record it reads
+/// (passed on through `dispatch` to `s3::handlers::object::get_object`).
 pub async fn authorize(
     state: &AppState,
     caller: &Caller,
     client_ip: Option<std::net::IpAddr>,
     op: &Op,
-) -> Result<(), ApiError> {
+) -> Result<Option<ObjectRule>, ApiError> {
     match (caller, op) {
-        (Caller::User(who), _) if who.admin => return Ok(()),
+        (Caller::User(who), _) if who.admin => return Ok(None),
         // Only admins manage users.
         (_, Op::Admin(_)) => return Err(ApiError::AccessDenied),
         // Scoped to the caller by their handlers.
@@ -481,7 +480,7 @@ pub async fn authorize(
             Op::S3(S3Op::ListBuckets | S3Op::CreateBucket { .. })
             | Op::Preflight { .. }
             | Op::Server(_),
-        ) => return Ok(()),
+        ) => return Ok(None),
         // Stored processing needs a signed caller: its targets are only
         // known once the body is read, and no anonymous request may make
         // the server do that work.
@@ -491,17 +490,30 @@ pub async fn authorize(
         ) => return Err(ApiError::AccessDenied),
         _ => {}
     }
+    // A GET or HEAD of an object reads its record anyway: the object's
+    // own ACL is checked there (`s3::handlers::object`), not read twice.
+    let reads_record = matches!(op, Op::S3(S3Op::GetObject { .. } | S3Op::HeadObject { .. }));
+    let mut deferred = None;
     for (action, bucket, target) in asks(op) {
-        state
-            .access
-            .check(&Ask {
-                caller,
-                source_ip: client_ip,
-                action,
-                bucket,
-                target,
-            })
-            .await?;
+        let ask = Ask {
+            caller,
+            source_ip: client_ip,
+            action,
+            bucket,
+            target,
+        };
+        let allowed = match state.access.decide(&ask).await? {
+            Decision::Allow => true,
+            Decision::Deny => false,
+            Decision::ByObject(rule) if reads_record => {
+                deferred = Some(rule);
+                true
+            }
+            Decision::ByObject(rule) => state.access.by_record(&ask, &rule).await?,
+        };
+        if !allowed {
+            return Err(ApiError::AccessDenied);
+        }
     }
     let (bucket, key, through_style, dialect) = match op {
         Op::S3(S3Op::GetObject { bucket, key } | S3Op::HeadObject { bucket, key }) => {
@@ -514,14 +526,14 @@ pub async fn authorize(
             through_style,
             ..
         }) => (bucket, key, *through_style, Some(*dialect)),
-        _ => return Ok(()),
+        _ => return Ok(deferred),
     };
     let owner = match state.access.bucket(bucket).await? {
         Some(rules) => caller.owns(&rules.owner),
-        None => return Ok(()),
+        None => return Ok(deferred),
     };
     if owner || through_style || !state.images.protects(bucket, key).await {
-        return Ok(());
+        return Ok(deferred);
     }
     Err(match dialect {
         None => ApiError::AccessDenied,
@@ -638,7 +650,13 @@ fn asks(op: &Op) -> Vec<(Option<Action>, &str, Target<'_>)> {
 }
 
 /// Runs the op in its handler family.
-async fn dispatch(cx: &Ctx<'_, AppState>, op: Op, body: RequestBody) -> ApiResult {
+/// `object_rule`: what `authorize` left to the GET or HEAD of an object.
+async fn dispatch(
+    cx: &Ctx<'_, AppState>,
+    op: Op,
+    body: RequestBody,
+    object_rule: Option<&ObjectRule>,
+) -> ApiResult {
     let state = cx.state;
     match op {
         Op::S3(op) => {
@@ -653,7 +671,8 @@ async fn dispatch(cx: &Ctx<'_, AppState>, op: Op, body: RequestBody) -> ApiResul
                 }
                 _ => (None, None),
             };
-            let result = crate::s3::dispatch(cx.with_state(&state.s3), op, body, None).await;
+            let s3 = cx.with_state(&state.s3);
+            let result = crate::s3::dispatch(s3, op, body, None, object_rule).await;
             if let Some(bucket) = renewed {
                 state.images.forget_bucket(&bucket);
             }
@@ -666,7 +685,7 @@ async fn dispatch(cx: &Ctx<'_, AppState>, op: Op, body: RequestBody) -> ApiResul
             let (S3Op::PutObject { bucket, key }
             | S3Op::CompleteMultipartUpload { bucket, key, .. }) = &op
             else {
-                return crate::s3::dispatch(cx.with_state(&state.s3), op, body, None).await;
+                return crate::s3::dispatch(cx.with_state(&state.s3), op, body, None, None).await;
             };
             let images = cx.with_state(&state.images);
             let is_put = matches!(op, S3Op::PutObject { .. });
@@ -674,7 +693,7 @@ async fn dispatch(cx: &Ctx<'_, AppState>, op: Op, body: RequestBody) -> ApiResul
             let hook = hook
                 .as_ref()
                 .map(|h| h as &dyn crate::http::hook::UploadHook);
-            crate::s3::dispatch(cx.with_state(&state.s3), op, body, hook).await
+            crate::s3::dispatch(cx.with_state(&state.s3), op, body, hook, None).await
         }
         Op::Image(op) => crate::images::dispatch(cx.with_state(&state.images), op, body).await,
         Op::Admin(op) => admin::handle(&state.users, op).await,

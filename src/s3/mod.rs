@@ -16,6 +16,7 @@ pub mod op;
 pub mod post_form;
 pub mod token;
 
+use crate::access::ObjectRule;
 use crate::http::body::RequestBody;
 use crate::http::error::ApiError;
 use crate::http::hook::UploadHook;
@@ -125,12 +126,15 @@ pub async fn post_object(
 
 /// Runs one S3 operation. `hook`: the upload-time processing of a PUT or
 /// CompleteMultipartUpload, prepared by the front door (`None` for every
-/// other op, and for uploads without rules).
+/// other op, and for uploads without rules). `object_rule`: for a GET or
+/// HEAD of an object, the object ACL step that `front::authorize` left to
+/// the read of its record.
 pub async fn dispatch(
     cx: Ctx<'_>,
     op: S3Op,
     body: RequestBody,
     hook: Option<&dyn UploadHook>,
+    object_rule: Option<&ObjectRule>,
 ) -> ApiResult {
     use handlers::{acl, bucket, cors, lifecycle, list, multipart, object, policy};
     use S3Op::*;
@@ -173,8 +177,12 @@ pub async fn dispatch(
             key,
             source,
         } => object::copy_object(&cx, &bucket, &key, &source).await,
-        GetObject { bucket, key } => object::get_object(&cx, &bucket, &key, false).await,
-        HeadObject { bucket, key } => object::get_object(&cx, &bucket, &key, true).await,
+        GetObject { bucket, key } => {
+            object::get_object(&cx, &bucket, &key, false, object_rule).await
+        }
+        HeadObject { bucket, key } => {
+            object::get_object(&cx, &bucket, &key, true, object_rule).await
+        }
         GetObjectAcl { bucket, key } => acl::get_object_acl(&cx, &bucket, &key).await,
         PutObjectAcl { bucket, key } => acl::put_object_acl(&cx, body, &bucket, &key).await,
         DeleteObject { bucket, key } => object::delete_object(&cx, &bucket, &key).await,

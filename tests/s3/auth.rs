@@ -59,6 +59,93 @@ async fn anonymous_access_follows_the_canned_acl() {
     assert_eq!(s.get("/public/k").await.text(), "open");
 }
 
+/// An object's own ACL is settled on the same read that serves it (the
+/// front door leaves that step to the GET or HEAD handler): no way of
+/// reading a denied object tells anything of it, not even its ETag.
+#[tokio::test]
+async fn an_objects_own_acl_decides_every_way_of_reading_it() {
+    let s = Server::start().await;
+    s.req(
+        "PUT",
+        "/public",
+        &[("x-amz-acl", "public-read")],
+        Bytes::new(),
+    )
+    .await
+    .expect(200);
+    s.mb("private").await;
+    s.req(
+        "PUT",
+        "/public/closed",
+        &[("x-amz-acl", "private")],
+        "secret",
+    )
+    .await
+    .expect(200);
+    s.req(
+        "PUT",
+        "/private/open",
+        &[("x-amz-acl", "public-read")],
+        "open",
+    )
+    .await
+    .expect(200);
+    let etag = s
+        .get("/public/closed")
+        .await
+        .header("etag")
+        .map(str::to_string)
+        .expect("an ETag");
+    // (method, headers, path)
+    type Read<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let denied: [Read; 6] = [
+        ("GET", &[], "/public/closed"),
+        ("HEAD", &[], "/public/closed"),
+        ("GET", &[("range", "bytes=0-1")], "/public/closed"),
+        ("GET", &[("if-none-match", &etag)], "/public/closed"),
+        ("GET", &[("if-match", "\"nope\"")], "/public/closed"),
+        ("GET", &[], "/public/closed?partNumber=1"),
+    ];
+    for (method, headers, path) in denied {
+        let r = s.anon(method, path, headers, Bytes::new()).await;
+        assert_eq!(r.status, 403, "{method} {path} {headers:?}");
+        assert!(r.header("etag").is_none(), "{method} {path} {headers:?}");
+    }
+    let r = s.anon_get("/private/open").await;
+    r.expect(200);
+    assert_eq!(r.text(), "open");
+    s.anon("HEAD", "/private/open", &[], Bytes::new())
+        .await
+        .expect(200);
+    let r = s
+        .anon(
+            "GET",
+            "/private/open",
+            &[("range", "bytes=1-2")],
+            Bytes::new(),
+        )
+        .await;
+    r.expect(206);
+    assert_eq!(r.text(), "pe");
+    // Missing keys: told to whoever may list the bucket, refused to others.
+    s.anon("HEAD", "/public/missing", &[], Bytes::new())
+        .await
+        .expect(404);
+    s.anon("HEAD", "/private/missing", &[], Bytes::new())
+        .await
+        .expect(403);
+    s.anon(
+        "GET",
+        "/private/missing",
+        &[("range", "bytes=0-1")],
+        Bytes::new(),
+    )
+    .await
+    .expect_error(403, "AccessDenied");
+    // The owner reads the object the ACL closes to others.
+    assert_eq!(s.get("/public/closed").await.text(), "secret");
+}
+
 #[tokio::test]
 async fn bad_credentials() {
     let s = Server::start().await;

@@ -1,6 +1,7 @@
 //! Object operations: Put/Get/Head/Delete, DeleteObjects, CopyObject.
 
 use super::{check_announced_length, object_location, pump_body, pump_stream};
+use crate::access::ObjectRule;
 use crate::http::body::{self, RequestBody};
 use crate::http::error::ApiError;
 use crate::http::headers::{
@@ -17,7 +18,7 @@ use crate::s3::op::CopySource;
 use crate::s3::post_form::{FormUpload, SuccessAction};
 use crate::s3::Ctx;
 use http::{HeaderValue, Response, StatusCode};
-use storage::{ByteRange, ObjectAttrs, Precondition};
+use storage::{ByteRange, ObjectAttrs, ObjectMeta, Precondition};
 
 /// Most keys one DeleteObjects request may name.
 const MAX_DELETE_KEYS: usize = 1000;
@@ -236,7 +237,35 @@ pub(crate) fn refusal(cx: &Ctx<'_>, e: storage::Error) -> ApiError {
 }
 
 /// GetObject and HeadObject: conditions, range, then headers (and body).
-pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> ApiResult {
+/// The first read of an object's record, let through only if the record
+/// admits the caller (the access decision's last step, left to this read
+/// by `front::authorize`). Nothing of the object, not even whether it
+/// exists, passes before this.
+fn admitted<T>(
+    rule: Option<&ObjectRule>,
+    read: Result<(ObjectMeta, T), storage::Error>,
+) -> Result<(ObjectMeta, T), ApiError> {
+    let Some(rule) = rule else {
+        return Ok(read?);
+    };
+    match read {
+        Ok((meta, rest)) if rule.admits(meta.attrs.acl.as_ref()) => Ok((meta, rest)),
+        Ok(_) => Err(ApiError::AccessDenied),
+        Err(storage::Error::NoSuchKey(_)) if !rule.admits_missing() => Err(ApiError::AccessDenied),
+        Err(e) => Err(e.into()),
+    }
+}
+
+///
+/// `rule`: the access decision's last step, the object's own ACL, which
+/// `front::authorize` left to this read (`None`: nothing left to settle).
+pub async fn get_object(
+    cx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    head: bool,
+    rule: Option<&ObjectRule>,
+) -> ApiResult {
     let store = &cx.state.store;
     let conditions = Conditions::request(cx.headers);
     let range_header = cx
@@ -265,15 +294,15 @@ pub async fn get_object(cx: &Ctx<'_>, bucket: &str, key: &str, head: bool) -> Ap
     let mut opened = None;
     let mut part = None;
     let meta = if let Some(n) = part_number {
-        let (meta, span) = store.part_span(bucket, key, n).await?;
+        let (meta, span) = admitted(rule, store.part_span(bucket, key, n).await)?;
         part = Some(span.ok_or(ApiError::InvalidPartNumber)?);
         meta
     } else if !head && range_header.is_none() && conditions.is_unconditional() {
-        let (meta, stream) = store.get_object(bucket, key, None).await?;
+        let (meta, stream) = admitted(rule, store.get_object(bucket, key, None).await)?;
         opened = Some(stream);
         meta
     } else {
-        store.head_object(bucket, key).await?
+        admitted(rule, store.head_object(bucket, key).await.map(|m| (m, ())))?.0
     };
     if let Err(f) = conditions.evaluate(&meta.etag, meta.last_modified) {
         return match f {
