@@ -94,8 +94,8 @@ mod list;
 use crate::error::{Error, Result};
 use crate::meta::{MetaStore, SledMeta, Space, TxError, Txn};
 use crate::record::{
-    decode, decode_setting, encode, encode_setting, from_ns, to_ns, BucketRec, LayoutRec,
-    ObjectRec, PartRec, Record, Segment, UploadRec,
+    decode, decode_setting, decode_shared, encode, encode_setting, from_ns, to_ns, BucketRec,
+    LayoutRec, ObjectRec, PartRec, Record, Segment, UploadRec,
 };
 use crate::types::*;
 use crate::{ByteStream, ObjectWriter, Store};
@@ -480,7 +480,7 @@ impl Inner {
     /// The current record of an object; `NoSuchBucket` or `NoSuchKey`.
     fn object_rec(&self, bucket: &str, key: &str) -> Result<ObjectRec> {
         match self.meta.get(Space::Objects, &keys::object(bucket, key))? {
-            Some(v) => decode(&v),
+            Some(v) => decode_shared(&v),
             None => {
                 self.require_bucket(bucket)?;
                 Err(Error::NoSuchKey(key.to_string()))
@@ -527,7 +527,7 @@ impl Inner {
             attrs,
             segments,
             inline: None,
-            body: staged.inline,
+            body: staged.inline.map(bytes::Bytes::from),
         };
         let bytes = encode(&rec);
         let okey = keys::object(bucket, key);
@@ -930,7 +930,7 @@ impl Store for EmbeddedStore {
                         "inline body of {bucket}/{key} is short"
                     )));
                 }
-                let chunk = bytes::Bytes::from(body).slice(start as usize..end as usize);
+                let chunk = body.slice(start as usize..end as usize);
                 let stream = futures_util::stream::once(async move { Ok(chunk) });
                 return Ok((object_meta(key.to_string(), rec), Box::pin(stream)));
             }

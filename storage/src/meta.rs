@@ -89,8 +89,10 @@ impl std::fmt::Debug for TxError {
 
 /// The metadata database as the embedded store uses it.
 pub trait MetaStore: Send + Sync + 'static {
-    /// A point read outside any transaction.
-    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    /// A point read outside any transaction. The value is shared, not
+    /// copied, where the backend allows (sled's own buffer): a small GET
+    /// hands an inline body on from it.
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<bytes::Bytes>>;
     /// Keys of `space` within the bounds, ascending.
     fn range(&self, space: Space, start: Bound<&[u8]>, end: Bound<&[u8]>) -> KvIter<'_>;
     /// Runs `body` as one serializable, atomic transaction. The body may be
@@ -185,12 +187,12 @@ fn tagged(space: Space, key: &[u8]) -> Vec<u8> {
 }
 
 impl MetaStore for SledMeta {
-    fn get(&self, space: Space, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    fn get(&self, space: Space, key: &[u8]) -> Result<Option<bytes::Bytes>> {
         Ok(self
             .tree
             .get(tagged(space, key))
             .map_err(from_sled)?
-            .map(|v| v.to_vec()))
+            .map(bytes::Bytes::from_owner))
     }
 
     fn range(&self, space: Space, start: Bound<&[u8]>, end: Bound<&[u8]>) -> KvIter<'_> {
@@ -325,7 +327,10 @@ mod tests {
         assert_eq!(after_a, vec![b"b".to_vec()]);
         let inverted = m.range(Space::Objects, Bound::Included(b"b"), Bound::Excluded(b"a"));
         assert_eq!(inverted.count(), 0);
-        assert_eq!(m.get(Space::Parts, b"a").unwrap(), Some(b"p".to_vec()));
+        assert_eq!(
+            m.get(Space::Parts, b"a").unwrap(),
+            Some(bytes::Bytes::from_static(b"p"))
+        );
         assert_eq!(m.get(Space::Settings, b"a").unwrap(), None);
     }
 
@@ -358,7 +363,10 @@ mod tests {
             .range(Space::Objects, Bound::Unbounded, Bound::Unbounded)
             .count();
         assert_eq!(n, 160);
-        assert_eq!(m.get(Space::Objects, &[7, 19]).unwrap(), Some(vec![19]));
+        assert_eq!(
+            m.get(Space::Objects, &[7, 19]).unwrap(),
+            Some(bytes::Bytes::from_static(&[19]))
+        );
     }
 
     #[test]
@@ -386,7 +394,10 @@ mod tests {
             m.flush().unwrap();
         }
         let m = SledMeta::open(dir.path()).unwrap();
-        assert_eq!(m.get(Space::Objects, b"k").unwrap(), Some(b"4".to_vec()));
+        assert_eq!(
+            m.get(Space::Objects, b"k").unwrap(),
+            Some(bytes::Bytes::from_static(b"4"))
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 use crate::error::{Error, Result};
 use crate::types::{CannedAcl, ObjectAttrs};
+use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -35,7 +36,7 @@ pub(crate) trait Record: Serialize + DeserializeOwned {
     }
     /// Takes the raw bytes found after the JSON. A record type without a
     /// trailer refuses them.
-    fn set_trailer(&mut self, _bytes: &[u8]) -> Result<()> {
+    fn set_trailer(&mut self, _bytes: Bytes) -> Result<()> {
         Err(Error::Corrupt(format!(
             "{} record has trailing bytes",
             Self::WHAT
@@ -66,13 +67,23 @@ struct Header {
 /// body: on a small GET that second scan was a tenth of the server's
 /// user time.)
 pub(crate) fn decode<T: Record>(bytes: &[u8]) -> Result<T> {
+    decode_with(bytes, Bytes::copy_from_slice)
+}
+
+/// [`decode`], the trailer (an inline body) sharing `bytes` instead of
+/// being copied out of it.
+pub(crate) fn decode_shared<T: Record>(bytes: &Bytes) -> Result<T> {
+    decode_with(bytes, |trailer| bytes.slice_ref(trailer))
+}
+
+fn decode_with<T: Record>(bytes: &[u8], own: impl FnOnce(&[u8]) -> Bytes) -> Result<T> {
     let (json, trailer) = match bytes.iter().position(|&b| b == 0) {
         Some(nul) => (&bytes[..nul], Some(&bytes[nul + 1..])),
         None => (bytes, None),
     };
     let mut record = decode_json::<T>(json)?;
     if let Some(trailer) = trailer {
-        record.set_trailer(trailer)?;
+        record.set_trailer(own(trailer))?;
     }
     Ok(record)
 }
@@ -163,7 +174,7 @@ pub(crate) struct ObjectRec {
     /// trailer) so that a small PUT costs one metadata fsync instead of
     /// three.
     #[serde(skip)]
-    pub body: Option<Vec<u8>>,
+    pub body: Option<Bytes>,
 }
 
 impl ObjectRec {
@@ -174,10 +185,10 @@ impl ObjectRec {
 
     /// Takes the inline body out of the record, if the object has one: the
     /// read path hands it on without another copy.
-    pub fn take_inline(&mut self) -> Result<Option<Vec<u8>>> {
+    pub fn take_inline(&mut self) -> Result<Option<Bytes>> {
         match self.body.take() {
             Some(body) => Ok(Some(body)),
-            None => Ok(self.inline_bytes()?.map(Cow::into_owned)),
+            None => Ok(self.inline_bytes()?.map(|b| Bytes::from(b.into_owned()))),
         }
     }
 
@@ -204,11 +215,11 @@ impl Record for ObjectRec {
     fn trailer(&self) -> Option<&[u8]> {
         self.body.as_deref()
     }
-    fn set_trailer(&mut self, bytes: &[u8]) -> Result<()> {
+    fn set_trailer(&mut self, bytes: Bytes) -> Result<()> {
         if self.inline.is_some() {
             return Err(Error::Corrupt("object record has two inline bodies".into()));
         }
-        self.body = Some(bytes.to_vec());
+        self.body = Some(bytes);
         Ok(())
     }
 }
@@ -344,7 +355,7 @@ mod tests {
             attrs: ObjectAttrs::default(),
             segments: Vec::new(),
             inline: legacy,
-            body,
+            body: body.map(Bytes::from),
         }
     }
 
