@@ -384,6 +384,27 @@ mod tests {
     }
 
     #[test]
+    fn absent_attributes_are_not_written_and_read_either_way() {
+        let rec = object(None, None);
+        let bytes = encode(&rec);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(r#""attrs":{}"#), "{text}");
+        assert_eq!(decode::<ObjectRec>(&bytes).unwrap().attrs, rec.attrs);
+        // As written before: every attribute spelled, absent ones as null.
+        let spelled = br#"{"v":1,"size":3,"etag":"e","mtime_ns":1,"attrs":{"content_type":null,"content_encoding":null,"content_disposition":null,"content_language":null,"cache_control":null,"expires":null,"user_meta":{},"checksums":{}},"segments":[]}"#;
+        assert_eq!(decode::<ObjectRec>(spelled).unwrap().attrs, rec.attrs);
+        // Present ones round-trip.
+        let mut full = object(None, None);
+        full.attrs.content_type = Some("image/png".into());
+        full.attrs.user_meta.insert("a".into(), "b".into());
+        full.attrs
+            .checksums
+            .insert("crc32".into(), "AAAAAA==".into());
+        let back: ObjectRec = decode(&encode(&full)).unwrap();
+        assert_eq!(back.attrs, full.attrs);
+    }
+
+    #[test]
     fn base64_inline_bodies_of_layout_1_still_read() {
         let legacy =
             br#"{"v":1,"size":3,"etag":"e","mtime_ns":1,"attrs":{},"segments":[],"inline":"YWJj"}"#;
