@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A complete processing request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct Pipeline {
     /// Pixel operations, applied in order to every frame kept.
     pub ops: Vec<Op>,
@@ -42,7 +42,7 @@ pub struct Pipeline {
 }
 
 /// How crops and rounded shapes treat values past the image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum Bounds {
     /// Clip a crop to the image and clamp a radius to half the short side
     /// (Alibaba, UCloud).
@@ -63,7 +63,7 @@ impl Bounds {
 }
 
 /// Which frame of a video a snapshot takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct VideoFrame {
     /// The time of the frame, in milliseconds from the start.
     pub at_ms: u64,
@@ -114,7 +114,7 @@ impl Pipeline {
 
 /// Rounding of computed sizes: Alibaba rounds to nearest, UCloud truncates
 /// toward zero (37.5 → 37), Tencent rounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum Rounding {
     #[default]
     Nearest,
@@ -123,7 +123,7 @@ pub enum Rounding {
 
 /// Tencent's `ignore-error/1`: when processing fails because the image or a
 /// value is over a limit, answer with the unprocessed source instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum OnLimitError {
     #[default]
     Fail,
@@ -131,7 +131,7 @@ pub enum OnLimitError {
 }
 
 /// One pixel operation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Op {
     /// Apply the source's EXIF Orientation (1–8); no tag → no effect. Applied
     /// at most once per pipeline (a second one is a no-op).
@@ -186,13 +186,13 @@ pub enum Op {
     Frames(FrameSelect),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Axis {
     X,
     Y,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum FlipAxis {
     /// Mirror left ↔ right.
     Horizontal,
@@ -202,7 +202,7 @@ pub enum FlipAxis {
 
 /// Output side of a circle crop with (clamped) radius r: Alibaba gives a
 /// (2r+1)-pixel square, Tencent and UCloud a 2r square.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CircleBox {
     TwoRPlusOne,
     TwoR,
@@ -221,7 +221,7 @@ impl Rgba {
 }
 
 /// The nine anchor cells shared by all three vendors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum Gravity {
     #[default]
     NorthWest,
@@ -236,14 +236,14 @@ pub enum Gravity {
 }
 
 /// A resize: a target geometry plus the enlargement rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Resize {
     pub geometry: Geometry,
     pub enlarge: Enlarge,
 }
 
 /// Whether a resize may make the image bigger than the source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Enlarge {
     /// Scale as asked, up or down.
     Allow,
@@ -257,7 +257,7 @@ pub enum Enlarge {
 }
 
 /// Target geometry of a resize. W₀×H₀ is the image size before the resize.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Geometry {
     /// Largest proportional size inside w×h. With one side missing, that
     /// side follows the aspect ratio. (Alibaba lfit, Tencent `WxH`,
@@ -315,7 +315,7 @@ pub enum Geometry {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SideChoice {
     Longer,
     Shorter,
@@ -328,7 +328,7 @@ pub enum SideChoice {
 /// Center, East, SouthWest, South, SouthEast likewise; `dx`/`dy` are added to
 /// that origin. A start point outside the image is an error
 /// (`Error::CropOutside`); a region running past the edge is clipped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Crop {
     /// `None` = to the edge.
     pub width: Option<u32>,
@@ -338,7 +338,7 @@ pub struct Crop {
     pub dy: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Blur {
     /// Kernel radius in pixels (0 = derive from sigma).
     pub radius: u32,
@@ -349,7 +349,7 @@ pub struct Blur {
     pub region: Option<Crop>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BlurKind {
     Gaussian,
     /// A plain mean (box) filter.
@@ -357,7 +357,7 @@ pub enum BlurKind {
 }
 
 /// An image and/or text mark drawn onto the image.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Watermark {
     pub image: Option<WatermarkImage>,
     pub text: Option<WatermarkText>,
@@ -370,7 +370,7 @@ pub struct Watermark {
     pub tile: Option<Tile>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Placement {
     pub gravity: Gravity,
     /// Horizontal margin from the left/right edge (ignored in the centre column).
@@ -381,7 +381,7 @@ pub struct Placement {
     pub voffset: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tile {
     pub padx: u32,
     pub pady: u32,
@@ -389,14 +389,14 @@ pub struct Tile {
     pub degrees: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct Combine {
     pub text_first: bool,
     pub align: Align,
     pub interval: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum Align {
     Top,
     Center,
@@ -406,7 +406,7 @@ pub enum Align {
 
 /// A watermark image: an object of the same bucket, with its own
 /// preprocessing and scaling.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct WatermarkImage {
     /// Object key in the source's bucket; fetched by the caller.
     pub key: String,
@@ -417,7 +417,7 @@ pub struct WatermarkImage {
     pub oversize: Oversize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum WatermarkScale {
     /// Mark width (and height, proportionally) = percent of the main image's
     /// width (Alibaba `P_`, 1–100).
@@ -429,14 +429,14 @@ pub enum WatermarkScale {
     PermilleOfArea(u32),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum Oversize {
     #[default]
     Shrink,
     Crop,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct WatermarkText {
     pub text: String,
     pub font: Font,
@@ -451,7 +451,7 @@ pub struct WatermarkText {
 
 /// The fonts the vendors name; the engine maps each to an installed font
 /// file and falls back (documented in docs/) when one is missing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Font {
     WqyZenHei,
     WqyMicroHei,
@@ -467,7 +467,7 @@ pub enum Font {
     TimesNewRoman,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum FrameSelect {
     /// Keep only the first frame (the output is static).
     First,
@@ -479,7 +479,7 @@ pub enum FrameSelect {
 }
 
 /// Information answers instead of an image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Terminal {
     /// Size, format, frame count and EXIF tags ([`crate::ImageInfo`]).
     Info,
@@ -491,7 +491,7 @@ pub enum Terminal {
 
 /// Encoding options, applied once at the end whatever their position in
 /// the request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct OutputOptions {
     pub format: Option<FormatRequest>,
     pub quality: Option<Quality>,
@@ -529,7 +529,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// An output format chosen by content negotiation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Negotiated {
     /// For a still source.
     pub still: Format,
@@ -542,7 +542,7 @@ pub struct Negotiated {
 /// (`docs/styles.md`, "Metadata"). ICC profiles are kept by all three:
 /// they are needed to show the colours right. EXIF is carried only from a
 /// JPEG to a JPEG.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MetadataPolicy {
     /// Every EXIF tag the source has, as the vendors do, except the
@@ -558,7 +558,7 @@ pub enum MetadataPolicy {
     Strip,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FormatRequest {
     pub format: Format,
     /// Alibaba `format,gif`: convert only when the source is already this
@@ -607,7 +607,7 @@ impl Format {
 }
 
 /// JPEG/WebP quality. Only meaningful for lossy outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Quality {
     /// min(source quality, n) (Alibaba `Q_`, Tencent `quality/n`).
     Absolute(u8),
@@ -619,7 +619,7 @@ pub enum Quality {
     Floor(u8),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SizeLimit {
     pub max_bytes: u64,
     /// `!`: return the source if the result is not smaller than it.

@@ -11,7 +11,9 @@
 //!    ([`styles`]).
 //! 2. The source is HEADed: over the dialect's byte limit → `ImageTooLarge`
 //!    without reading it. The processed ETag (a hash of the source ETag and
-//!    the canonical pipeline) answers conditional GETs before any work.
+//!    the canonical pipeline) answers conditional GETs before any work; it
+//!    and the cache key are remembered for the source version read
+//!    (`memo`), so a repeated request does not compute them again.
 //! 3. The variant comes from the [`cache`] (memory for small hot ones,
 //!    else disk), or is computed once (a
 //!    per-key in-flight lock): the source and watermark objects are read
@@ -34,6 +36,7 @@
 pub mod admission;
 pub mod cache;
 pub mod error;
+mod memo;
 pub mod op;
 pub mod pic_operations;
 pub mod settings;
@@ -44,7 +47,7 @@ pub use error::ProcessError;
 use crate::config::ProcessingConfig;
 use crate::http::body::{self, Body, RequestBody};
 use crate::http::error::ApiError;
-use crate::http::headers::{http_date, ConditionFailure, Conditions};
+use crate::http::headers::{ConditionFailure, Conditions};
 use crate::http::names::validate_bucket_name;
 use crate::http::vendor::Vendor;
 use crate::http::{ApiResult, S3Config};
@@ -53,6 +56,7 @@ use cache::{Cache, Entry, Lookup};
 use dialects::{Dialect, Directive};
 use futures_util::StreamExt;
 use http::{HeaderValue, Method, Response, StatusCode};
+use memo::Names;
 use op::{BucketApi, ImageOp};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -432,6 +436,9 @@ pub struct Processor {
     auto_format: styles::AutoFormat,
     /// (bucket, key) → (when read, what was read), while `source_ttl` > 0.
     sources: Mutex<HashMap<(String, String), (std::time::Instant, ObjectMeta)>>,
+    /// Recent variants' cache keys and validators, by source version and
+    /// pipeline.
+    names: memo::NameMemo,
     /// Wall-clock limit of one engine job (`job_timeout_secs`).
     job_timeout: Option<std::time::Duration>,
 }
@@ -513,6 +520,7 @@ impl Processor {
             source_ttl: std::time::Duration::from_secs(config.source_check_secs),
             auto_format: config.auto_format,
             sources: Mutex::new(HashMap::new()),
+            names: memo::NameMemo::default(),
         }
     }
 
@@ -936,7 +944,6 @@ async fn respond(
     let store = &*cx.state.store;
     let limits = proc.limits(dialect);
     let conditions = Conditions::request(cx.headers);
-    let canonical = pipeline.canonical();
     let started = std::time::Instant::now();
     let job = Job {
         proc,
@@ -953,9 +960,9 @@ async fn respond(
         // gateway mode, one backend round trip instead of two).
         let permit = proc.permit().await?;
         let (head, source) = read_source(store, bucket, key, limits.max_source_bytes).await?;
-        let etag = processed_etag(&head.etag, &canonical, dialect);
+        let names = Names::compute(bucket, key, &head, pipeline, dialect);
         let entry = compute_from(&job, permit, source).await?;
-        return Ok(variant_response(entry, Source::Miss, &etag, &head, started));
+        return Ok(variant_response(entry, Source::Miss, &names, started));
     }
     let head = proc.source_head(store, bucket, key).await?;
     if head.size > limits.max_source_bytes {
@@ -964,12 +971,13 @@ async fn respond(
             limit: limits.max_source_bytes,
         });
     }
-    let etag = processed_etag(&head.etag, &canonical, dialect);
-    match conditions.evaluate(&etag, head.last_modified) {
+    // Keyed by the version just read: an overwritten source is a miss.
+    let names = proc.names.get(bucket, key, &head, pipeline, dialect);
+    match conditions.evaluate(&names.etag, head.last_modified) {
         Ok(()) => {}
         Err(ConditionFailure::NotModified) => {
             let mut r = crate::http::empty_response(StatusCode::NOT_MODIFIED);
-            validators(&mut r, &etag, &head);
+            validators(&mut r, &names);
             return Ok(r);
         }
         Err(ConditionFailure::PreconditionFailed) => return Err(ProcessError::PreconditionFailed),
@@ -978,9 +986,8 @@ async fn respond(
         head: Some(&head),
         ..job
     };
-    let ckey = cache_key(bucket, key, &head, &canonical, dialect);
-    let (entry, from) = variant(&job, &ckey).await?;
-    Ok(variant_response(entry, from, &etag, &head, started))
+    let (entry, from) = variant(&job, &names.cache_key).await?;
+    Ok(variant_response(entry, from, &names, started))
 }
 
 /// The response carrying a variant: its bytes, type and validators, and
@@ -988,8 +995,7 @@ async fn respond(
 fn variant_response(
     entry: Entry,
     from: Source,
-    etag: &str,
-    head: &ObjectMeta,
+    names: &Names,
     started: std::time::Instant,
 ) -> Response<Body> {
     let len = entry.bytes.len();
@@ -1008,17 +1014,19 @@ fn variant_response(
         h.insert(http::header::CONTENT_TYPE, v);
     }
     h.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
-    validators(&mut r, etag, head);
+    validators(&mut r, names);
     r
 }
 
-fn validators(r: &mut Response<Body>, etag: &str, source: &ObjectMeta) {
+/// `ETag` (processed) and `Last-Modified` (the source's), built once per
+/// variant name ([`Names`]).
+fn validators(r: &mut Response<Body>, names: &Names) {
     let h = r.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
-        h.insert(http::header::ETAG, v);
+    if let Some(v) = &names.etag_header {
+        h.insert(http::header::ETAG, v.clone());
     }
-    if let Ok(v) = HeaderValue::from_str(&http_date(source.last_modified)) {
-        h.insert(http::header::LAST_MODIFIED, v);
+    if let Some(v) = &names.last_modified {
+        h.insert(http::header::LAST_MODIFIED, v.clone());
     }
 }
 
