@@ -206,7 +206,13 @@ fn new_request_id() -> String {
         u32::from_le_bytes(b)
     });
     let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{:08X}{:08X}", prefix, n as u32)
+    // Written digit by digit: `format!` with two width-padded arguments
+    // cost most of a microsecond on every request.
+    let id = (u64::from(prefix) << 32) | (n & 0xFFFF_FFFF);
+    (0..16)
+        .rev()
+        .map(|i| char::from(b"0123456789ABCDEF"[((id >> (i * 4)) & 0xF) as usize]))
+        .collect()
 }
 
 /// The `Host` header as text (empty when absent or not ASCII).
@@ -701,5 +707,28 @@ async fn dispatch(
         Op::Preflight { bucket, preflight } => {
             cors::preflight(&state.cors, &*state.store, &bucket, &preflight).await
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_sixteen_hex_digits_and_distinct() {
+        let (a, b) = (new_request_id(), new_request_id());
+        for id in [&a, &b] {
+            assert_eq!(id.len(), 16, "{id}");
+            assert!(id
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(&c)));
+        }
+        assert_ne!(a, b);
+        // The same digits `format!("{:08X}{:08X}")` gives.
+        let (hi, lo) = (&a[..8], &b[8..]);
+        let n = u32::from_str_radix(lo, 16).unwrap();
+        let p = u32::from_str_radix(hi, 16).unwrap();
+        assert_eq!(b, format!("{p:08X}{n:08X}"));
     }
 }

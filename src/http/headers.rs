@@ -40,7 +40,28 @@ pub fn http_date(t: SystemTime) -> String {
     let weekday = DAYS[days.rem_euclid(7) as usize];
     let month = MONTHS[(month - 1) as usize];
     let (h, m, s) = (of_day / 3600, of_day / 60 % 60, of_day % 60);
-    format!("{weekday}, {day:02} {month} {year:04} {h:02}:{m:02}:{s:02} GMT")
+    // Byte by byte: every field has a fixed width (29 bytes in all).
+    let mut out = String::with_capacity(29);
+    let digits = |out: &mut String, n: i64, width: u32| {
+        for i in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10_i64.pow(i) % 10) as u8));
+        }
+    };
+    out.push_str(weekday);
+    out.push_str(", ");
+    digits(&mut out, day, 2);
+    out.push(' ');
+    out.push_str(month);
+    out.push(' ');
+    digits(&mut out, year, 4);
+    out.push(' ');
+    digits(&mut out, h, 2);
+    out.push(':');
+    digits(&mut out, m, 2);
+    out.push(':');
+    digits(&mut out, s, 2);
+    out.push_str(" GMT");
+    out
 }
 
 /// The proleptic Gregorian (year, month 1..=12, day 1..=31) of a count of
@@ -411,15 +432,23 @@ pub fn object_headers(
     checksums: bool,
     ascii_meta: bool,
 ) {
-    set(h, "etag", &format!("\"{}\"", meta.etag));
-    set(h, "last-modified", &http_date(meta.last_modified));
-    set(h, "accept-ranges", "bytes");
+    // The four every answer has, by their typed names (no name parsing).
+    use http::header::{ACCEPT_RANGES, CONTENT_TYPE, ETAG, LAST_MODIFIED};
+    let mut etag = String::with_capacity(meta.etag.len() + 2);
+    etag.push('"');
+    etag.push_str(&meta.etag);
+    etag.push('"');
+    for (name, value) in [(ETAG, etag), (LAST_MODIFIED, http_date(meta.last_modified))] {
+        if let Ok(v) = HeaderValue::try_from(value) {
+            h.insert(name, v);
+        }
+    }
+    h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let a = &meta.attrs;
-    set(
-        h,
-        "content-type",
-        a.content_type.as_deref().unwrap_or("binary/octet-stream"),
-    );
+    let content_type = a.content_type.as_deref().unwrap_or("binary/octet-stream");
+    if let Ok(v) = HeaderValue::from_bytes(content_type.as_bytes()) {
+        h.insert(CONTENT_TYPE, v);
+    }
     for (name, v) in [
         ("content-encoding", &a.content_encoding),
         ("content-disposition", &a.content_disposition),
