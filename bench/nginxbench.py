@@ -12,6 +12,12 @@ both alike):
 The peer is nginx with one worker process, serving the same bytes from
 files on the same disk (`sendfile`, keep-alive, no access log).
 
+Besides requests per second, each run reports the server's CPU time per
+request (user + system, read from /proc for the server's processes before
+and after): wrk shares the machine's cores with the server, so the rate
+depends on how the kernel schedules both, while the CPU cost of one answer
+is the server's own.
+
 Run through bench/run-nginx-bench.sh, which builds the release binary.
 """
 
@@ -67,12 +73,29 @@ http {{
 """
 
 
-def wrk(url: str, threads: int, conns: int, seconds: float) -> dict:
-    """Requests per second and latency of one wrk run."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes `pids` (and their reaped
+    children) have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        # Fields after the command (which may hold spaces): utime is the
+        # 14th field of the line, stime the 15th, cutime/cstime next.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += sum(int(f) for f in fields[11:15])
+    return total / tick
+
+
+def wrk(url: str, threads: int, conns: int, seconds: float, pids: list[int]) -> dict:
+    """Requests per second, latency and the server's CPU microseconds per
+    request of one wrk run against the server made of `pids`."""
+    cpu_before = cpu_seconds(pids)
     out = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{int(seconds)}s", "--latency", url],
         capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pids) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     if non2xx:
         raise RuntimeError(f"{url}: {non2xx.group(1)} error answers\n{out}")
@@ -84,7 +107,8 @@ def wrk(url: str, threads: int, conns: int, seconds: float) -> dict:
         v = float(m.group(1))
         return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
 
-    return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99")}
+    return {"rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"),
+            "cpu_us_per_request": cpu * 1e6 / max(requests, 1)}
 
 
 def main():
@@ -143,6 +167,10 @@ def main():
                 if attempt == 99:
                     raise
                 time.sleep(0.05)
+        # nginx's master forks its one worker: the worker answers.
+        nginx_pids = [nginx.pid] + [
+            int(c) for c in Path(f"/proc/{nginx.pid}/task/{nginx.pid}/children").read_text().split()]
+        pids = {"imgbucket": [srv.proc.pid], "nginx": nginx_pids}
         targets = {
             "get_4k": (f"{srv.endpoint}/bench/small.bin", f"http://127.0.0.1:{port}/small.bin"),
             "cached_variant": (thumb_url, f"http://127.0.0.1:{port}/thumb.jpg"),
@@ -156,13 +184,16 @@ def main():
             runs = {"imgbucket": [], "nginx": []}
             for rnd in range(a.rounds):
                 for tgt, url in (("imgbucket", ours), ("nginx", theirs)):
-                    r = wrk(url, a.threads, a.connections, a.seconds)
+                    r = wrk(url, a.threads, a.connections, a.seconds, pids[tgt])
                     runs[tgt].append(r)
                     print(f"  {name:<15} {tgt:<9} {r['rps']:9.0f} req/s  p50 {r['p50_ms']:.2f} ms  "
-                          f"p99 {r['p99_ms']:.2f} ms  (round {rnd + 1})", flush=True)
+                          f"p99 {r['p99_ms']:.2f} ms  {r['cpu_us_per_request']:5.1f} us CPU/req"
+                          f"  (round {rnd + 1})", flush=True)
             mean = {t: sum(r["rps"] for r in rr) / len(rr) for t, rr in runs.items()}
+            cpu = {t: sum(r["cpu_us_per_request"] for r in rr) / len(rr) for t, rr in runs.items()}
             res[name] = {"runs": runs, "imgbucket_rps": mean["imgbucket"], "nginx_rps": mean["nginx"],
-                         "ratio": mean["imgbucket"] / mean["nginx"]}
+                         "ratio": mean["imgbucket"] / mean["nginx"],
+                         "imgbucket_cpu_us": cpu["imgbucket"], "nginx_cpu_us": cpu["nginx"]}
         targets_min = {"get_4k": 0.80, "cached_variant": 0.75}
         print()
         print(f"{'workload':<28} {'imgbucket':>10} {'nginx':>10} {'ratio':>7}  target")
@@ -171,6 +202,8 @@ def main():
             met = "met" if r["ratio"] >= lo else "MISSED"
             print(f"  {name + ', req/s':<26} {r['imgbucket_rps']:10.0f} {r['nginx_rps']:10.0f} "
                   f"{r['ratio']:7.0%}  ≥ {lo:.0%}: {met}")
+            print(f"  {name + ', CPU us/request':<26} {r['imgbucket_cpu_us']:10.1f} "
+                  f"{r['nginx_cpu_us']:10.1f} {r['nginx_cpu_us'] / r['imgbucket_cpu_us']:7.0%}")
             r["target"] = {"min": lo, "met": r["ratio"] >= lo}
         res["loadavg_after"] = os.getloadavg()
         print(f"{os.cpu_count()} CPUs; load average after {res['loadavg_after'][0]:.2f}")
