@@ -10,14 +10,7 @@ use std::time::{Duration, SystemTime};
 async fn anonymous_access_follows_the_canned_acl() {
     let s = Server::start().await;
     s.mb("private").await;
-    s.req(
-        "PUT",
-        "/public",
-        &[("x-amz-acl", "public-read")],
-        Bytes::new(),
-    )
-    .await
-    .expect(200);
+    s.mb_public("public").await;
     s.put("/private/k", "secret").await.expect(200);
     s.put("/public/k", "open").await.expect(200);
 
@@ -65,14 +58,7 @@ async fn anonymous_access_follows_the_canned_acl() {
 #[tokio::test]
 async fn an_objects_own_acl_decides_every_way_of_reading_it() {
     let s = Server::start().await;
-    s.req(
-        "PUT",
-        "/public",
-        &[("x-amz-acl", "public-read")],
-        Bytes::new(),
-    )
-    .await
-    .expect(200);
+    s.mb_public("public").await;
     s.mb("private").await;
     s.req(
         "PUT",
