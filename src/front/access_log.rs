@@ -203,13 +203,9 @@ fn write(r: &Record, bytes_out: u64, metrics: &Metrics) {
         bytes_in,
         bytes_out,
     });
-    let level = match r.quiet {
-        true => tracing::Level::DEBUG,
-        false => tracing::Level::INFO,
-    };
     // What only the line needs is made only if the line is written: a
     // server that logs at `warn` pays nothing for it on each request.
-    if !tracing::enabled!(target: "imgbucket::access", tracing::Level::DEBUG) {
+    if !line_enabled(r.quiet) {
         return;
     }
     let client = r
@@ -244,10 +240,20 @@ fn write(r: &Record, bytes_out: u64, metrics: &Metrics) {
             )
         };
     }
-    if level == tracing::Level::DEBUG {
+    if r.quiet {
         line!(debug);
     } else {
         line!(info);
+    }
+}
+
+/// Whether the access line of a request is written: at `debug` for quiet
+/// requests (health checks, metrics scrapes), else at `info`. (The level of
+/// `enabled!` must be a constant, hence one call per level.)
+fn line_enabled(quiet: bool) -> bool {
+    match quiet {
+        true => tracing::enabled!(target: "imgbucket::access", tracing::Level::DEBUG),
+        false => tracing::enabled!(target: "imgbucket::access", tracing::Level::INFO),
     }
 }
 
@@ -255,6 +261,24 @@ fn write(r: &Record, bytes_out: u64, metrics: &Metrics) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// At the default filter (`info`) a request's line is written and a
+    /// quiet one's is not; at `warn`, neither (and nothing is built).
+    #[test]
+    fn lines_are_written_at_their_level() {
+        let at = |filter: &str| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_writer(std::io::sink)
+                .finish();
+            tracing::subscriber::with_default(subscriber, || {
+                (line_enabled(false), line_enabled(true))
+            })
+        };
+        assert_eq!(at("info"), (true, false));
+        assert_eq!(at("warn"), (false, false));
+        assert_eq!(at("warn,imgbucket::access=debug"), (true, true));
+    }
 
     fn redact(s: &str) -> String {
         redact_uri(&s.parse().unwrap())
