@@ -304,7 +304,11 @@ pub(crate) fn parse_presigned<'k>(
         .ok_or_else(|| err("Signature is not base64 of an HMAC-SHA1".to_owned()))?;
 
     let secret = keyring.lookup(&access_key)?;
-    let expiry = UNIX_EPOCH + Duration::from_secs(expires_at);
+    // `Expires` past what the clock can represent (hundreds of billions of
+    // years) is no real URL's: refused rather than overflowing the addition.
+    let expiry = UNIX_EPOCH
+        .checked_add(Duration::from_secs(expires_at))
+        .ok_or_else(|| err(format!("Expires {expires_at} is out of range")))?;
     if now > expiry {
         return Err(AuthError::expired(expiry, now));
     }

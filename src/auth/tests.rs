@@ -1139,6 +1139,20 @@ fn sigv2_presigned() {
     )
     .unwrap_err();
     assert_eq!(e.code(), "AuthorizationQueryParametersError");
+    // An Expires beyond what the clock can hold is refused, not added
+    // (it overflowed and panicked; found by fuzz/auth_headers). Year 2100
+    // is still a time.
+    for (expires, code) in [
+        ("14449400001444940000", "AuthorizationQueryParametersError"),
+        ("18446744073709551615", "AuthorizationQueryParametersError"),
+        ("4102444800", "SignatureDoesNotMatch"),
+    ] {
+        let uri = format!(
+            "/k?AWSAccessKeyId=AKIAIOSFODNN7EXAMPLE&Expires={expires}&Signature=1No4mq5ETf02z8aet9voy6gui6E%3D"
+        );
+        let e = verify(&parts("GET", &uri, &[]), None, &keyring(), before).unwrap_err();
+        assert_eq!(e.code(), code, "Expires={expires}");
+    }
 }
 
 #[test]
