@@ -123,7 +123,18 @@ pub fn etag_list_matches(list: &str, etag: &str) -> bool {
 
 /// `ETag: "<etag>"` on a response.
 pub fn etag_header(h: &mut HeaderMap, etag: &str) {
-    set(h, "etag", &format!("\"{etag}\""));
+    if let Some(v) = quoted_etag(etag) {
+        h.insert(http::header::ETAG, v);
+    }
+}
+
+/// The `ETag` header value of `etag`: quoted (`None` if not a valid value).
+pub fn quoted_etag(etag: &str) -> Option<HeaderValue> {
+    let mut quoted = String::with_capacity(etag.len() + 2);
+    quoted.push('"');
+    quoted.push_str(etag);
+    quoted.push('"');
+    HeaderValue::try_from(quoted).ok()
 }
 
 /// Why a conditional request does not proceed.
@@ -433,15 +444,10 @@ pub fn object_headers(
     ascii_meta: bool,
 ) {
     // The four every answer has, by their typed names (no name parsing).
-    use http::header::{ACCEPT_RANGES, CONTENT_TYPE, ETAG, LAST_MODIFIED};
-    let mut etag = String::with_capacity(meta.etag.len() + 2);
-    etag.push('"');
-    etag.push_str(&meta.etag);
-    etag.push('"');
-    for (name, value) in [(ETAG, etag), (LAST_MODIFIED, http_date(meta.last_modified))] {
-        if let Ok(v) = HeaderValue::try_from(value) {
-            h.insert(name, v);
-        }
+    use http::header::{ACCEPT_RANGES, CONTENT_TYPE, LAST_MODIFIED};
+    etag_header(h, &meta.etag);
+    if let Ok(v) = HeaderValue::try_from(http_date(meta.last_modified)) {
+        h.insert(LAST_MODIFIED, v);
     }
     h.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let a = &meta.attrs;

@@ -50,7 +50,7 @@ impl Names {
         let etag = super::processed_etag(&head.etag, &canonical, dialect);
         Names {
             cache_key: super::cache_key(bucket, key, head, &canonical, dialect),
-            etag_header: HeaderValue::from_str(&format!("\"{etag}\"")).ok(),
+            etag_header: crate::http::headers::quoted_etag(&etag),
             etag,
             last_modified: HeaderValue::from_str(&crate::http::headers::http_date(
                 head.last_modified,
