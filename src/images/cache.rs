@@ -23,11 +23,12 @@
 //! key names the source version. Starting empty, it is not persisted.
 
 use bytes::Bytes;
+use http::HeaderValue;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 /// Largest encoded entry (type and bytes) the memory tier holds. A
@@ -40,8 +41,9 @@ pub const SMALL_ENTRY_MAX: u64 = 64 << 10;
 /// counts), so the memory tier hands out the same buffer to every hit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// `Content-Type` of the output.
-    pub content_type: Arc<str>,
+    /// `Content-Type` of the output, checked as a header value once, when
+    /// the entry is made or read, and shared by every answer carrying it.
+    pub content_type: HeaderValue,
     /// The output bytes.
     pub bytes: Bytes,
 }
@@ -423,9 +425,9 @@ fn encode(e: &Entry) -> Vec<u8> {
 /// The entry in `data`; its bytes are a slice of `data`, not a copy.
 fn decode(data: Bytes) -> Option<Entry> {
     let n = u16::from_be_bytes([*data.first()?, *data.get(1)?]) as usize;
-    let ct = std::str::from_utf8(data.get(2..2 + n)?).ok()?;
+    data.get(2..2 + n)?;
     Some(Entry {
-        content_type: ct.into(),
+        content_type: HeaderValue::from_maybe_shared(data.slice(2..2 + n)).ok()?,
         bytes: data.slice(2 + n..),
     })
 }
@@ -441,9 +443,28 @@ mod tests {
 
     fn e(n: usize) -> Entry {
         Entry {
-            content_type: "image/png".into(),
+            content_type: HeaderValue::from_static("image/png"),
             bytes: vec![7; n].into(),
         }
+    }
+
+    /// A stored entry's type comes back as the header value it was; one
+    /// that is no header value is no entry (a miss, never a bad header).
+    #[test]
+    fn entry_types_round_trip_as_header_values() {
+        for t in ["image/jpeg", "image/heic", "application/json"] {
+            let e = Entry {
+                content_type: HeaderValue::from_static(t),
+                bytes: Bytes::from_static(b"xy"),
+            };
+            let back = decode(Bytes::from(encode(&e))).unwrap();
+            assert_eq!(back.content_type, t);
+            assert_eq!(back, e);
+        }
+        let mut bad = vec![0, 9];
+        bad.extend_from_slice(b"bad\nvalue");
+        bad.extend_from_slice(b"xy");
+        assert!(decode(Bytes::from(bad)).is_none());
     }
 
     /// The stored size of `e(n)`: the bytes, the type and its length.
