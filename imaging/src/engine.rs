@@ -286,6 +286,7 @@ impl Engine {
                 (false, true) => JpegScan::Smaller,
                 (false, false) => JpegScan::Baseline,
             },
+            trellis: opts.trellis,
             icc,
             exif: exif.as_deref(),
         };

@@ -507,6 +507,11 @@ pub struct OutputOptions {
     /// Absent from the canonical text when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub progressive_auto: bool,
+    /// Write a JPEG with trellis quantisation (the bucket's
+    /// `jpeg_trellis`): fewer bytes at the same quality, for a slower
+    /// encode. Absent from the canonical text when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub trellis: bool,
     /// Drop EXIF/ICC/XMP metadata (the vendors' explicit controls, e.g.
     /// Tencent `strip`): wins over `metadata`.
     pub strip_metadata: bool,

@@ -371,6 +371,12 @@ fn common_output_checks(p: &Pipeline, r: &mut Reasons, dialect: Dialect) {
              string carries it",
         );
     }
+    if p.output.trellis {
+        r.add(
+            "trellis",
+            "trellis quantisation is a bucket setting; no processing string carries it",
+        );
+    }
     if p.output.progressive && !p.output.interlace_named {
         r.add(
             "progressive",
