@@ -890,6 +890,7 @@ async fn resolve(
     pipeline.output.metadata = settings.metadata;
     pipeline.output.progressive_auto = settings.jpeg_progressive == styles::JpegProgressive::Auto
         && !pipeline.output.interlace_named;
+    pipeline.output.trellis = settings.jpeg_trellis;
     let auto = settings.auto_format.unwrap_or(state.process.auto_format);
     let negotiable = pipeline.output.format.is_none() && pipeline.terminal.is_none();
     let varies = match accept {

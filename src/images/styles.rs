@@ -112,6 +112,10 @@ pub struct ImageConfig {
     /// vendors' default) or `auto` (whichever is smaller).
     #[serde(skip_serializing_if = "JpegProgressive::is_off")]
     pub jpeg_progressive: JpegProgressive,
+    /// JPEG outputs with trellis quantisation (`docs/styles.md`, "Trellis
+    /// quantisation"): fewer bytes at the same quality, slower to encode.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub jpeg_trellis: bool,
 }
 
 /// A bucket's `jpeg_progressive` setting.

@@ -1,7 +1,7 @@
 //! How JPEG outputs are scanned: a bucket's `jpeg_progressive: auto`
 //! answers baseline or progressive, whichever is smaller, and a request
 //! that names `interlace` (either way) keeps what it asked, in every
-//! dialect.
+//! dialect; `jpeg_trellis` writes them with trellis quantisation.
 
 use crate::common::*;
 
@@ -71,4 +71,81 @@ async fn without_the_setting_outputs_stay_baseline() {
     assert!(!is_progressive(&r.body));
     let bad = s.image_config(B, r#"{"jpeg_progressive": "always"}"#).await;
     bad.expect(400);
+}
+
+/// The quantisation table with id `id` of a JPEG, in zig-zag order.
+fn dqt(jpeg: &[u8], id: u8) -> Option<Vec<u8>> {
+    let mut at = 2;
+    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF && jpeg[at + 1] != 0xDA {
+        let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        if jpeg[at + 1] == 0xDB {
+            let mut t = at + 4;
+            while t + 65 <= at + 2 + len {
+                // 8-bit tables only: Pq = 0 in the high nibble.
+                if jpeg[t] == id {
+                    return Some(jpeg[t + 1..t + 65].to_vec());
+                }
+                t += 65;
+            }
+        }
+        at += 2 + len;
+    }
+    None
+}
+
+#[tokio::test]
+async fn trellis_answers_fewer_bytes_with_the_same_tables_and_its_own_etag() {
+    let s = Server::start().await;
+    s.mb(B).await;
+    s.upload(B, "t.jpg", &texture(1200, 800), "image/jpeg")
+        .await;
+    let path = format!("/{B}/t.jpg?x-oss-process=image/resize,w_600/quality,q_80");
+    let plain = s.get(&path).await;
+    plain.expect_image("image/jpeg");
+    s.image_config(B, r#"{"jpeg_trellis": true}"#)
+        .await
+        .expect(200);
+    let trellis = s.get(&path).await;
+    trellis.expect_image("image/jpeg");
+    assert_eq!(trellis.dims(), plain.dims());
+    assert!(!is_progressive(&trellis.body), "baseline stays the default");
+    assert!(
+        trellis.body.len() < plain.body.len(),
+        "{} ≥ {}",
+        trellis.body.len(),
+        plain.body.len()
+    );
+    // Quality 80 writes the same tables whichever encoder runs.
+    for id in [0, 1] {
+        assert_eq!(dqt(&trellis.body, id), dqt(&plain.body, id), "table {id}");
+    }
+    // Another encoding is another representation: a cache holding the
+    // first must not take the second for it.
+    assert_ne!(trellis.header("etag"), plain.header("etag"));
+    // With `jpeg_progressive: auto` too, the smaller scan of the two.
+    s.image_config(B, r#"{"jpeg_trellis": true, "jpeg_progressive": "auto"}"#)
+        .await
+        .expect(200);
+    let both = s.get(&path).await;
+    let baseline = s.get(&format!("{path}/interlace,0")).await;
+    let progressive = s.get(&format!("{path}/interlace,1")).await;
+    let smaller = baseline.body.len().min(progressive.body.len());
+    assert_eq!(both.body.len(), smaller);
+    assert!(smaller <= trellis.body.len());
+    let cfg = s.get(&format!("/{B}?x-imgbucket-image-config")).await;
+    assert!(
+        cfg.text().contains("\"jpeg_trellis\":true"),
+        "{}",
+        cfg.text()
+    );
+    // Not a boolean: refused, and the setting stays.
+    s.image_config(B, r#"{"jpeg_trellis": "yes"}"#)
+        .await
+        .expect(400);
+    let cfg = s.get(&format!("/{B}?x-imgbucket-image-config")).await;
+    assert!(
+        cfg.text().contains("\"jpeg_trellis\":true"),
+        "{}",
+        cfg.text()
+    );
 }
