@@ -14,11 +14,12 @@
 //! Usage:
 //!   cargo run --release -p imgbucket-imaging --example bytesbench -- \
 //!       [--corpus DIR] [--python PATH] [--script PATH] [--widths 300,1200] \
-//!       [--outputs jpeg80,jpeg90,webp80,avif,jpeg80p,jpeg80a] [--files N]
+//!       [--outputs jpeg80,jpeg90,webp80,avif,jpeg80p,jpeg80a,jpeg80t,jpeg80at] [--files N]
 //! Without `--python`, only imgbucket is measured. `jpeg80p` is a
 //! progressive JPEG at q80, `jpeg80a` the smaller of baseline and
-//! progressive (`jpeg_progressive: auto`); libvips' rows for both are its
-//! baseline q80.
+//! progressive (`jpeg_progressive: auto`), `jpeg80t` and `jpeg80at` the
+//! same two with trellis quantisation (`jpeg_trellis`); libvips' rows for
+//! all of them are its baseline q80.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Write};
@@ -43,6 +44,8 @@ struct Kind {
     progressive: bool,
     /// Baseline or progressive, whichever is smaller (`jpeg_progressive: auto`).
     auto: bool,
+    /// Trellis quantisation (`jpeg_trellis`).
+    trellis: bool,
 }
 
 const KINDS: &[Kind] = &[
@@ -52,6 +55,7 @@ const KINDS: &[Kind] = &[
         quality: Some(80),
         progressive: false,
         auto: false,
+        trellis: false,
     },
     Kind {
         name: "jpeg90",
@@ -59,6 +63,7 @@ const KINDS: &[Kind] = &[
         quality: Some(90),
         progressive: false,
         auto: false,
+        trellis: false,
     },
     Kind {
         name: "jpeg80p",
@@ -66,6 +71,7 @@ const KINDS: &[Kind] = &[
         quality: Some(80),
         progressive: true,
         auto: false,
+        trellis: false,
     },
     Kind {
         name: "jpeg80a",
@@ -73,6 +79,23 @@ const KINDS: &[Kind] = &[
         quality: Some(80),
         progressive: false,
         auto: true,
+        trellis: false,
+    },
+    Kind {
+        name: "jpeg80t",
+        format: Format::Jpeg,
+        quality: Some(80),
+        progressive: false,
+        auto: false,
+        trellis: true,
+    },
+    Kind {
+        name: "jpeg80at",
+        format: Format::Jpeg,
+        quality: Some(80),
+        progressive: false,
+        auto: true,
+        trellis: true,
     },
     Kind {
         name: "webp80",
@@ -80,6 +103,7 @@ const KINDS: &[Kind] = &[
         quality: Some(80),
         progressive: false,
         auto: false,
+        trellis: false,
     },
     Kind {
         name: "avif",
@@ -87,6 +111,7 @@ const KINDS: &[Kind] = &[
         quality: None,
         progressive: false,
         auto: false,
+        trellis: false,
     },
 ];
 
@@ -108,7 +133,7 @@ fn parse_args() -> Args {
         kinds: KINDS
             .iter()
             .copied()
-            .filter(|k| !matches!(k.name, "jpeg80p" | "jpeg80a"))
+            .filter(|k| !matches!(k.name, "jpeg80p" | "jpeg80a" | "jpeg80t" | "jpeg80at"))
             .collect(),
         files: usize::MAX,
     };
@@ -346,6 +371,7 @@ fn main() {
                         quality: kind.quality.map(Quality::Forced),
                         progressive: kind.progressive,
                         progressive_auto: kind.auto,
+                        trellis: kind.trellis,
                         metadata: MetadataPolicy::Strip,
                         ..Default::default()
                     },
