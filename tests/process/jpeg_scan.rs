@@ -22,12 +22,18 @@ fn texture(w: u32, h: u32) -> Vec<u8> {
     jpeg(&img, 92)
 }
 
-#[tokio::test]
-async fn auto_answers_the_smaller_scan_and_a_named_interlace_wins() {
+/// A server with bucket `B` holding `t.jpg`, a 1200×800 texture.
+async fn with_texture() -> Server {
     let s = Server::start().await;
     s.mb(B).await;
     s.upload(B, "t.jpg", &texture(1200, 800), "image/jpeg")
         .await;
+    s
+}
+
+#[tokio::test]
+async fn auto_answers_the_smaller_scan_and_a_named_interlace_wins() {
+    let s = with_texture().await;
     s.image_config(B, r#"{"jpeg_progressive": "auto"}"#)
         .await
         .expect(200);
@@ -61,10 +67,7 @@ async fn auto_answers_the_smaller_scan_and_a_named_interlace_wins() {
 
 #[tokio::test]
 async fn without_the_setting_outputs_stay_baseline() {
-    let s = Server::start().await;
-    s.mb(B).await;
-    s.upload(B, "t.jpg", &texture(1200, 800), "image/jpeg")
-        .await;
+    let s = with_texture().await;
     let r = s
         .get(&format!("/{B}/t.jpg?x-oss-process=image/resize,w_600"))
         .await;
@@ -95,10 +98,7 @@ fn dqt(jpeg: &[u8], id: u8) -> Option<Vec<u8>> {
 
 #[tokio::test]
 async fn trellis_answers_fewer_bytes_with_the_same_tables_and_its_own_etag() {
-    let s = Server::start().await;
-    s.mb(B).await;
-    s.upload(B, "t.jpg", &texture(1200, 800), "image/jpeg")
-        .await;
+    let s = with_texture().await;
     let path = format!("/{B}/t.jpg?x-oss-process=image/resize,w_600/quality,q_80");
     let plain = s.get(&path).await;
     plain.expect_image("image/jpeg");

@@ -546,6 +546,23 @@ fn hand_built_pipelines() {
 }
 
 #[test]
+fn bucket_encoding_settings_are_no_processing_string() {
+    // `jpeg_progressive: auto` and `jpeg_trellis` reach a pipeline from
+    // the bucket; a style written from it would lose them silently.
+    let mut p = parsed(Dialect::Us3, "iopcmd=thumbnail&type=4&width=100");
+    p.output.trellis = true;
+    p.output.progressive_auto = true;
+    for d in ALL {
+        assert_err(spell(&p, d), &["trellis", "progressive"]);
+    }
+    p.output.trellis = false;
+    p.output.progressive_auto = false;
+    for d in ALL {
+        assert!(spell(&p, d).is_ok(), "{d:?}: {:?}", spell(&p, d));
+    }
+}
+
+#[test]
 fn effect_sets_aside_dialect_rules_only() {
     let oss = parsed(Dialect::Oss, "image/circle,r_50/rotate,90/auto-orient,1");
     let e = effect(&oss);
