@@ -515,6 +515,39 @@ mod tests {
     }
 
     #[test]
+    fn trellis_writes_odd_and_tiny_sizes() {
+        for (w, h) in [(1, 1), (7, 3), (17, 9), (3, 300)] {
+            for (named, scan) in [
+                (80, JpegScan::Baseline),
+                (95, JpegScan::Progressive),
+                (80, JpegScan::Smaller),
+            ] {
+                let out = jpeg_full(w, h, named, true, scan, true);
+                let img = image::load_from_memory(&out).expect("decodes");
+                assert_eq!((img.width(), img.height()), (w, h), "{scan:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn trellis_flattens_transparency_onto_white() {
+        let img = RgbaImage::from_pixel(32, 16, image::Rgba([0, 0, 0, 0]));
+        let frames = [Frame { img, delay_ms: 0 }];
+        let params = EncodeParams {
+            format: Format::Jpeg,
+            quality: 80,
+            quality_named: true,
+            scan: JpegScan::Baseline,
+            trellis: true,
+            icc: None,
+            exif: None,
+        };
+        let out = encode(&frames, false, &params).expect("a JPEG");
+        let back = image::load_from_memory(&out).expect("decodes").to_rgb8();
+        assert!(back.pixels().all(|p| p.0.iter().all(|&c| c >= 250)));
+    }
+
+    #[test]
     fn trellis_outputs_carry_the_metadata() {
         let exif = b"MM\0\x2a\0\0\0\x08\0\0".to_vec();
         let icc = vec![7u8; 3000];
