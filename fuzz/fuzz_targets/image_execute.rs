@@ -4,7 +4,8 @@
 //! that memory stays within what those limits allow.
 //!
 //! The first input byte picks a pipeline (thumbnail, info, rotate, crop,
-//! format change, blur...) and a metadata policy; the rest is the source
+//! format change, blur...), a metadata policy and the JPEG encoder
+//! settings; the rest is the source
 //! image. Properties: no
 //! panic; no single allocation and no peak of live heap over `CAP`, a
 //! bound derived from the limits. An over-cap allocation is refused by the
@@ -149,6 +150,11 @@ fuzz_target!(|data: &[u8]| {
         imaging::MetadataPolicy::Safe,
         imaging::MetadataPolicy::Strip,
     ][usize::from(which >> 6) % 3];
+    // Two more bits pick the bucket's JPEG encoding settings: trellis
+    // quantisation (mozjpeg-rs instead of libjpeg-turbo) and
+    // `jpeg_progressive: auto` (both scans written).
+    pipeline.output.trellis = which & 0x20 != 0;
+    pipeline.output.progressive_auto = which & 0x10 != 0;
     let _ = imaging::probe(source, &limits());
     let _ = engine().execute(source, &pipeline, &imaging::Assets::default(), &limits());
 });
