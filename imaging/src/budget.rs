@@ -105,9 +105,11 @@ pub fn blur_weight(radius: u64) -> u64 {
 /// one core: PNG 345 ns per pixel at zlib level 6 (frames up to
 /// `PNG_BEST_MAX_PIXELS`), 23.5 ns in fdeflate's fast mode beyond, both
 /// priced as RGBA (×4/3); WebP 100–106 ns per opaque pixel, 484–489 ns
-/// with an alpha plane (a PNG with soft edges).
-pub fn encode_weight(format: Format, pixels: u64, alpha: bool) -> u64 {
+/// with an alpha plane (a PNG with soft edges). `trellis`: a JPEG written
+/// with trellis quantisation ([`W_ENCODE_JPEG_TRELLIS`]).
+pub fn encode_weight(format: Format, pixels: u64, alpha: bool, trellis: bool) -> u64 {
     match format {
+        Format::Jpeg if trellis => W_ENCODE_JPEG_TRELLIS,
         Format::Jpeg => 4,
         Format::Png if pixels <= crate::encode::PNG_BEST_MAX_PIXELS => 310,
         Format::Png => 21,
@@ -295,13 +297,9 @@ pub fn estimate(
             Format::Jpeg if out.progressive_auto && !out.progressive => 2,
             _ => 1,
         };
-        let weight = match format {
-            Format::Jpeg if out.trellis => W_ENCODE_JPEG_TRELLIS,
-            _ => encode_weight(format, px(w, h), src.alpha),
-        };
         let enc = px(w, h)
             .saturating_mul(kept)
-            .saturating_mul(weight)
+            .saturating_mul(encode_weight(format, px(w, h), src.alpha, out.trellis))
             .saturating_mul(searches);
         cost = cost.saturating_add(enc);
     }

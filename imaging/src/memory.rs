@@ -54,9 +54,11 @@ pub const JPEG_TRELLIS_BYTES_PER_PIXEL: u64 = 14;
 /// it reads: JPEG output buffer sized by libjpeg-turbo's worst case (plus
 /// an RGB copy when alpha is flattened); WebP's YUV(A) planes, analysis
 /// buffers and output (the RGBA frame is imported without a copy); AVIF's RGBA copy, 4:4:4 planes and rav1e's
-/// reference and reconstruction frames.
-pub fn encode_bytes_per_pixel(format: Format) -> u64 {
+/// reference and reconstruction frames. `trellis`: a JPEG written by
+/// mozjpeg-rs ([`JPEG_TRELLIS_BYTES_PER_PIXEL`]).
+pub fn encode_bytes_per_pixel(format: Format, trellis: bool) -> u64 {
     match format {
+        Format::Jpeg if trellis => JPEG_TRELLIS_BYTES_PER_PIXEL,
         Format::Jpeg => 6,
         // Measured: a 20 Mpx photo converted whole peaks 120 MB above its
         // RGBA frame in libwebp (docs/memory.md).
@@ -255,10 +257,10 @@ fn pixels_peak(pipeline: &Pipeline, plan: &Plan, encode: bool) -> u64 {
         let px = u64::from(bw) * u64::from(bh);
         let step = rgba(bw, bh)
             .saturating_mul(frames)
-            .saturating_add(px.saturating_mul(kept).saturating_mul(match format {
-                Format::Jpeg if pipeline.output.trellis => JPEG_TRELLIS_BYTES_PER_PIXEL,
-                _ => encode_bytes_per_pixel(format),
-            }))
+            .saturating_add(
+                px.saturating_mul(kept)
+                    .saturating_mul(encode_bytes_per_pixel(format, pipeline.output.trellis)),
+            )
             .saturating_add(encoder_fixed_bytes(format));
         peak = peak.max(step);
     }
