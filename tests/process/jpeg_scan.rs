@@ -4,6 +4,7 @@
 //! dialect; `jpeg_trellis` writes them with trellis quantisation.
 
 use crate::common::*;
+use crate::measure::qtable;
 
 const B: &str = "scans";
 
@@ -76,26 +77,6 @@ async fn without_the_setting_outputs_stay_baseline() {
     bad.expect(400);
 }
 
-/// The quantisation table with id `id` of a JPEG, in zig-zag order.
-fn dqt(jpeg: &[u8], id: u8) -> Option<Vec<u8>> {
-    let mut at = 2;
-    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF && jpeg[at + 1] != 0xDA {
-        let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
-        if jpeg[at + 1] == 0xDB {
-            let mut t = at + 4;
-            while t + 65 <= at + 2 + len {
-                // 8-bit tables only: Pq = 0 in the high nibble.
-                if jpeg[t] == id {
-                    return Some(jpeg[t + 1..t + 65].to_vec());
-                }
-                t += 65;
-            }
-        }
-        at += 2 + len;
-    }
-    None
-}
-
 #[tokio::test]
 async fn trellis_answers_fewer_bytes_with_the_same_tables_and_its_own_etag() {
     let s = with_texture().await;
@@ -117,7 +98,11 @@ async fn trellis_answers_fewer_bytes_with_the_same_tables_and_its_own_etag() {
     );
     // Quality 80 writes the same tables whichever encoder runs.
     for id in [0, 1] {
-        assert_eq!(dqt(&trellis.body, id), dqt(&plain.body, id), "table {id}");
+        assert_eq!(
+            qtable(&trellis.body, id),
+            qtable(&plain.body, id),
+            "table {id}"
+        );
     }
     // Another encoding is another representation: a cache holding the
     // first must not take the second for it.

@@ -39,6 +39,11 @@ const ZIGZAG: [usize; 64] = [
 
 /// The luminance (table 0) quantisation table of a JPEG, natural order.
 pub fn luma_qtable(jpeg: &[u8]) -> Option<[u32; 64]> {
+    qtable(jpeg, 0)
+}
+
+/// Quantisation table `id` of a JPEG, natural order.
+pub fn qtable(jpeg: &[u8], id: u8) -> Option<[u32; 64]> {
     let mut i = 2;
     while i + 4 <= jpeg.len() {
         if jpeg[i] != 0xFF {
@@ -66,7 +71,7 @@ pub fn luma_qtable(jpeg: &[u8]) -> Option<[u32; 64]> {
                     };
                 }
                 j += if pq == 0 { 64 } else { 128 };
-                if tq == 0 {
+                if tq == id {
                     return Some(t);
                 }
             }
