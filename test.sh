@@ -119,7 +119,11 @@ rm -f "$gateway_junit"
 if [ "$build_rc" -eq 0 ] && [ -x "$IMGBUCKET_BIN" ]; then
     if stage "garage install" ensure_garage; then
         cluster_dir="$target_dir/garage-cluster"
-        export GARAGE_BASE_PORT="${GARAGE_BASE_PORT:-39100}"
+        # Below Linux's ephemeral range (32768–60999 by default): a port in
+        # it can be held by any outgoing connection, even a self-connected
+        # probe of the port itself, and Garage then fails to bind it (seen
+        # in a CI rehearsal at the former 39100).
+        export GARAGE_BASE_PORT="${GARAGE_BASE_PORT:-29100}"
         bash scripts/garage-cluster.sh stop "$cluster_dir" >/dev/null 2>&1 || true
         rm -rf "$cluster_dir"
         if stage "garage cluster" bash scripts/garage-cluster.sh start "$cluster_dir"; then
