@@ -162,10 +162,16 @@ fn decode_jpeg(data: &[u8], header: &Header, shrink: u32, limits: &Limits) -> Re
         d.icc = icc;
         return Ok(d);
     }
-    // A progressive file at 1/8 scale: the same pixels as libjpeg-turbo's
-    // from the scans that scale needs (crate::eighth); anything else, or
-    // anything it does not reproduce exactly, goes to libjpeg-turbo.
-    if shrink == 8 && header.jpeg.as_ref().is_some_and(|j| j.sof == 0xC2) {
+    // A Huffman-coded file (baseline, extended or progressive) at 1/8
+    // scale: the same pixels as libjpeg-turbo's, decoding only what that
+    // scale needs (crate::eighth); anything else, or anything it does not
+    // reproduce exactly, goes to libjpeg-turbo.
+    if shrink == 8
+        && header
+            .jpeg
+            .as_ref()
+            .is_some_and(|j| matches!(j.sof, 0xC0..=0xC2))
+    {
         if let Some(img) = crate::eighth::decode(data, (header.width, header.height)) {
             return Ok(Decoded {
                 frames: vec![Frame { img, delay_ms: 0 }],

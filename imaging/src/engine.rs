@@ -10,8 +10,8 @@
 //!    auto-orient) is a resize to at most a quarter of the size, libjpeg-turbo
 //!    decodes at 1/2 scale (leaving at least 2× for the resampler, as
 //!    libvips' `thumbnail` does) or, from a resize to an eighth, at 1/8
-//!    (at least 1×: no IDCT, and a progressive file is read from its DC
-//!    scans alone by [`crate::eighth`]).
+//!    (at least 1×: no IDCT; [`crate::eighth`] reads a progressive file's
+//!    DC scans alone and steps over a baseline file's AC coefficients).
 //! 3. Each operation runs on every frame; every size an operation computes
 //!    is checked against `max_output_side` before its buffer is allocated.
 //! 4. The encoder writes the output format with the resolved quality.
@@ -522,11 +522,12 @@ pub(crate) fn shrink_on_load(
                 let f = (w0 as f64 / tw as f64).min(h0 as f64 / th as f64);
                 // 1/8 already from 8×, not 16× as libvips: its block means
                 // are a coarser antialiasing filter than 2× of Lanczos,
-                // but they need no IDCT, and a progressive file decodes
-                // from its DC scans alone (crate::eighth). Measured at
-                // 300 px: luma SSIM 0.0003-0.0008 lower, still level with
-                // libvips' on average, for a quarter less time (baseline)
-                // or a tenth of it (progressive); docs/image-benchmark.md.
+                // but they need no IDCT, and crate::eighth decodes a
+                // progressive file from its DC scans alone and steps over
+                // a baseline file's AC coefficients. Measured at 300 px:
+                // luma SSIM 0.0003-0.0008 lower, still level with libvips'
+                // on average, for a quarter less time (baseline) or a
+                // tenth of it (progressive); docs/image-benchmark.md.
                 return if f >= 8.0 {
                     8
                 } else if f >= 4.0 {

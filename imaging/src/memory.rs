@@ -9,7 +9,7 @@
 //!
 //! | step | bytes held at its peak |
 //! |---|---|
-//! | decode | every decoded frame (RGBA, after shrink-on-load), plus the decoder's own buffers: a progressive JPEG keeps its whole coefficient image ([`PROGRESSIVE_COEF_BYTES`] per source pixel, whatever the scale); the `image` crate decodes into its own layout before the RGBA copy |
+//! | decode | every decoded frame (RGBA, after shrink-on-load), plus the decoder's own buffers: a progressive JPEG keeps its whole coefficient image ([`PROGRESSIVE_COEF_BYTES`] per source pixel, whatever the scale), a sequential one decoded at 1/8 a little per block ([`SEQUENTIAL_EIGHTH_BYTES_PER_BLOCK`]); the `image` crate decodes into its own layout before the RGBA copy |
 //! | each op | every frame at the larger of its input and output size, plus one frame's input, output and scratch (a resize's intermediate pass, an orientation's copy) |
 //! | encode | the output frames plus the encoder's per-pixel needs ([`encode_bytes_per_pixel`]; [`JPEG_TRELLIS_BYTES_PER_PIXEL`] with trellis) and its fixed state ([`encoder_fixed_bytes`]) |
 //!
@@ -32,6 +32,13 @@ pub const JOB_OVERHEAD: u64 = 2 << 20;
 /// 2 for luma, 1 for two 4:2:0 chroma planes, rounded up to 4 for 4:4:4
 /// and CMYK files).
 pub const PROGRESSIVE_COEF_BYTES: u64 = 4;
+
+/// Bytes per 64 source pixels that the 1/8-scale decoder of a sequential
+/// JPEG (`eighth.rs`) keeps besides the RGBA frame: for each component at
+/// full resolution (4:4:4, the most), a block's DC (2) and its sample in
+/// the component's plane (1). 4:2:0 chroma keeps 2×2 samples per 16×16
+/// pixels instead, less.
+pub const SEQUENTIAL_EIGHTH_BYTES_PER_BLOCK: u64 = 9;
 
 /// Bytes per source pixel that libheif holds while it decodes, on top of
 /// the RGBA frame (4) priced for every format: first the decoded YCbCr
@@ -151,6 +158,11 @@ fn pixels_peak(pipeline: &Pipeline, plan: &Plan, encode: bool) -> u64 {
         // SOF2 (and the other progressive SOFs) buffer every coefficient.
         Some(j) if matches!(j.sof, 0xC2 | 0xC6 | 0xCA | 0xCE) => {
             u64::from(hd.width) * u64::from(hd.height) * PROGRESSIVE_COEF_BYTES
+        }
+        // The 1/8-scale decoder of eighth.rs keeps a little per block.
+        Some(j) if turbo && shrink == 8 && matches!(j.sof, 0xC0 | 0xC1) => {
+            (u64::from(hd.width) * u64::from(hd.height)).div_ceil(64)
+                * SEQUENTIAL_EIGHTH_BYTES_PER_BLOCK
         }
         _ if turbo => 0,
         _ if matches!(hd.format, Format::Heic | Format::Avif) => {
