@@ -45,7 +45,7 @@ const NATURAL: [usize; 80] = [
 const LOOKAHEAD: u32 = 9;
 
 /// Lookahead bits of [`Huffman::skip`]. Measured on the corpus' baseline
-/// photos: 9 to 12 bits differ by 3 %; 12 lets more code pairs fit.
+/// photos: 11 bits were 1–6 % slower, 14 (a table past the L1 cache) 3–11 %.
 const SKIP_BITS: u32 = 12;
 
 /// What the next [`SKIP_BITS`] bits of an AC stream say when the values
@@ -76,7 +76,7 @@ fn ac_advance(symbol: u8) -> u8 {
     }
 }
 
-/// Decodes a progressive JPEG at 1/8 scale into RGBA, or returns `None` when
+/// Decodes a JPEG at 1/8 scale into RGBA, or returns `None` when
 /// the file is not one this decoder reproduces exactly (see the module doc).
 /// `size` is the frame size the caller's header walk checked the limits on;
 /// a file whose frame header says otherwise is left to libjpeg-turbo.
@@ -101,21 +101,6 @@ struct Huffman {
     /// For AC tables, indexed by the next [`SKIP_BITS`] bits: how to step
     /// over coefficients whose values are not needed.
     skip: Vec<Skip>,
-    /// For AC tables, indexed the same way: the next coefficient with its
-    /// value, where the code and the value bits both fit.
-    values: Vec<AcValue>,
-}
-
-/// One code and its value bits, decoded ahead: see [`Huffman::values`].
-#[derive(Clone, Copy, Default)]
-struct AcValue {
-    /// Bits of the code and its value; 0 when they do not fit in
-    /// [`SKIP_BITS`] (the slow path decodes them).
-    bits: u8,
-    /// As [`ac_advance`]: the coefficient lands at `advance - 1` further.
-    advance: u8,
-    /// The coefficient (0 for ZRL and end-of-block; never 0 otherwise).
-    value: i16,
 }
 
 impl Huffman {
@@ -150,10 +135,10 @@ impl Huffman {
         }
         let symbols = symbols.get(..k)?.to_vec();
         let max_symbol = symbols.iter().copied().max().unwrap_or(0);
-        let (skip, values) = if ac {
-            ac_tables(counts, &symbols)
+        let skip = if ac {
+            skip_table(counts, &symbols)
         } else {
-            (Vec::new(), Vec::new())
+            Vec::new()
         };
         Some(Huffman {
             fast,
@@ -162,14 +147,13 @@ impl Huffman {
             symbols,
             max_symbol,
             skip,
-            values,
         })
     }
 }
 
-/// Builds [`Huffman::skip`] and [`Huffman::values`] for a table whose
-/// codes were already checked by [`Huffman::new`].
-fn ac_tables(counts: &[u8; 16], symbols: &[u8]) -> (Vec<Skip>, Vec<AcValue>) {
+/// Builds [`Huffman::skip`] for a table whose codes were already checked
+/// by [`Huffman::new`].
+fn skip_table(counts: &[u8; 16], symbols: &[u8]) -> Vec<Skip> {
     let size = 1usize << SKIP_BITS;
     // (code length, symbol) of the code each lookahead value starts with.
     let mut codes = vec![(0u32, 0u8); size];
@@ -184,8 +168,7 @@ fn ac_tables(counts: &[u8; 16], symbols: &[u8]) -> (Vec<Skip>, Vec<AcValue>) {
         code <<= 1;
     }
     let mut table = vec![Skip::default(); size];
-    let mut values = vec![AcValue::default(); size];
-    for (index, (entry, value)) in table.iter_mut().zip(&mut values).enumerate() {
+    for (index, entry) in table.iter_mut().enumerate() {
         let (len, symbol) = codes[index];
         if len == 0 {
             continue;
@@ -193,19 +176,6 @@ fn ac_tables(counts: &[u8; 16], symbols: &[u8]) -> (Vec<Skip>, Vec<AcValue>) {
         let first_bits = len + u32::from(symbol & 15);
         entry.first_bits = first_bits as u8;
         entry.first_advance = ac_advance(symbol);
-        if first_bits <= SKIP_BITS {
-            let size = u32::from(symbol & 15);
-            let raw = ((index >> (SKIP_BITS - first_bits)) & ((1 << size) - 1)) as i32;
-            *value = AcValue {
-                bits: first_bits as u8,
-                advance: entry.first_advance,
-                value: match size {
-                    0 => 0,
-                    _ if raw < 1 << (size - 1) => (raw - (1 << size) + 1) as i16,
-                    _ => raw as i16,
-                },
-            };
-        }
         if entry.first_advance == 64 || first_bits >= SKIP_BITS {
             continue;
         }
@@ -217,7 +187,7 @@ fn ac_tables(counts: &[u8; 16], symbols: &[u8]) -> (Vec<Skip>, Vec<AcValue>) {
             entry.both_advance = entry.first_advance + ac_advance(symbol2);
         }
     }
-    (table, values)
+    table
 }
 
 /// The entropy-coded bits of one scan, with byte stuffing removed.
@@ -986,19 +956,6 @@ fn decode_ac(bits: &mut Bits<'_>, ac: &Huffman, coefs: &mut [i16; 64]) -> Option
     let mut b = *bits;
     let mut k = 1;
     while k < 64 {
-        if b.count < 32 {
-            b.fill();
-        }
-        let index = (b.acc >> (64 - SKIP_BITS)) as usize;
-        let entry = ac.values.get(index).copied().unwrap_or_default();
-        if entry.bits != 0 {
-            b.consume(entry.bits.into());
-            if entry.value != 0 {
-                coefs[NATURAL[(k + usize::from(entry.advance) - 1).min(79)]] = entry.value;
-            }
-            k += usize::from(entry.advance);
-            continue;
-        }
         let symbol = b.decode(ac)?;
         let (run, size) = (usize::from(symbol >> 4), u32::from(symbol & 15));
         if size != 0 {
@@ -1528,6 +1485,10 @@ mod tests {
         arithmetic[sof + 1] = 0xC9;
         assert!(decode(&baseline, (40, 40)).is_some());
         assert!(decode(&arithmetic, (40, 40)).is_none());
+        // Extended sequential (SOF1) is decoded as baseline is.
+        let mut extended = baseline.clone();
+        extended[sof + 1] = 0xC1;
+        assert_same(&extended, "SOF1");
         // A size other than the one the limits were checked on.
         let p = progressive(40, 40, turbojpeg::Subsamp::Sub2x2, 80);
         assert!(decode(&p, (40, 41)).is_none());
