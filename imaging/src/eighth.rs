@@ -100,7 +100,8 @@ struct Huffman {
     max_symbol: u8,
     /// For AC tables, indexed by the next [`SKIP_BITS`] bits: how to step
     /// over coefficients whose values are not needed.
-    skip: Vec<Skip>,
+    /// Empty for DC tables.
+    skip: Option<Box<[Skip; 1 << SKIP_BITS]>>,
 }
 
 impl Huffman {
@@ -135,11 +136,7 @@ impl Huffman {
         }
         let symbols = symbols.get(..k)?.to_vec();
         let max_symbol = symbols.iter().copied().max().unwrap_or(0);
-        let skip = if ac {
-            skip_table(counts, &symbols)
-        } else {
-            Vec::new()
-        };
+        let skip = ac.then(|| skip_table(counts, &symbols));
         Some(Huffman {
             fast,
             max_code,
@@ -153,7 +150,7 @@ impl Huffman {
 
 /// Builds [`Huffman::skip`] for a table whose codes were already checked
 /// by [`Huffman::new`].
-fn skip_table(counts: &[u8; 16], symbols: &[u8]) -> Vec<Skip> {
+fn skip_table(counts: &[u8; 16], symbols: &[u8]) -> Box<[Skip; 1 << SKIP_BITS]> {
     let size = 1usize << SKIP_BITS;
     // (code length, symbol) of the code each lookahead value starts with.
     let mut codes = vec![(0u32, 0u8); size];
@@ -167,7 +164,7 @@ fn skip_table(counts: &[u8; 16], symbols: &[u8]) -> Vec<Skip> {
         }
         code <<= 1;
     }
-    let mut table = vec![Skip::default(); size];
+    let mut table = Box::new([Skip::default(); 1 << SKIP_BITS]);
     for (index, entry) in table.iter_mut().enumerate() {
         let (len, symbol) = codes[index];
         if len == 0 {
@@ -979,6 +976,7 @@ fn decode_ac(bits: &mut Bits<'_>, ac: &Huffman, coefs: &mut [i16; 64]) -> Option
 /// nothing (which libjpeg-turbo warns about) is `None`.
 #[inline(always)]
 fn dc_then_skip_ac(bits: &mut Bits<'_>, dc: &Huffman, ac: &Huffman) -> Option<i32> {
+    let skip = ac.skip.as_deref()?;
     // In registers, as in decode_ac.
     let mut b = *bits;
     let size = b.decode(dc)?;
@@ -992,7 +990,8 @@ fn dc_then_skip_ac(bits: &mut Bits<'_>, dc: &Huffman, ac: &Huffman) -> Option<i3
             b.fill();
         }
         let index = (b.acc >> (64 - SKIP_BITS)) as usize;
-        let step = ac.skip.get(index).copied().unwrap_or_default();
+        // An index of SKIP_BITS bits: always inside the array.
+        let step = skip[index];
         if step.first_bits == 0 {
             let symbol = b.decode(ac)?;
             b.bits(u32::from(symbol & 15));
