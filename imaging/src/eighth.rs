@@ -938,29 +938,42 @@ fn reduced_block(
     comp.dc_pred = comp.dc_pred.checked_add(bits.extended(size.into()))?;
     let mut coefs = [0i16; 64];
     coefs[0] = comp.dc_pred as i16;
-    decode_ac(bits, ac, &mut coefs)?;
+    ac_values(bits, &mut coefs, ac, (1, 63, 0), None)?;
     *comp.reduced.get_mut(number)? = idct_2x2(&coefs, &comp.quant?)?;
     Some(())
 }
 
-/// One block's AC coefficients of a sequential scan, into `coefs`
-/// (natural order).
+/// Coefficients `ss..=se` of one block into `block` (natural order),
+/// shifted left by `al`: libjpeg's decode_mcu (sequential, `eob_run` is
+/// `None`: a zero-size code other than ZRL ends the block) and
+/// decode_mcu_AC_first (progressive: that code starts a run of blocks
+/// without coefficients, `2^r` plus `r` more bits long, this one included).
 #[inline(always)]
-fn decode_ac(bits: &mut Bits<'_>, ac: &Huffman, coefs: &mut [i16; 64]) -> Option<()> {
+fn ac_values(
+    bits: &mut Bits<'_>,
+    block: &mut [i16],
+    table: &Huffman,
+    (ss, se, al): (usize, usize, u32),
+    eob_run: Option<&mut u32>,
+) -> Option<()> {
     // A copy that never has its address taken, with every method it calls
     // inlined, lives in registers: through `&mut Bits` the compiler kept
     // the buffer in memory, a store and a reload on every code.
     let mut b = *bits;
-    let mut k = 1;
-    while k < 64 {
-        let symbol = b.decode(ac)?;
-        let (run, size) = (usize::from(symbol >> 4), u32::from(symbol & 15));
-        if size != 0 {
-            k += run;
-            coefs[NATURAL[k.min(79)]] = b.extended(size) as i16;
-        } else if run == 15 {
+    let mut k = ss;
+    while k <= se {
+        let rs = b.decode(table)?;
+        let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
+        if s != 0 {
+            k += r;
+            let v = b.extended(s);
+            *block.get_mut(NATURAL[k.min(79)])? = ((v as i64 as u64) << al) as i16;
+        } else if r == 15 {
             k += 15;
         } else {
+            if let Some(run) = eob_run {
+                *run = (1 << r) + b.bits(r as u32) - 1;
+            }
             break;
         }
         k += 1;
@@ -977,7 +990,7 @@ fn decode_ac(bits: &mut Bits<'_>, ac: &Huffman, coefs: &mut [i16; 64]) -> Option
 #[inline(always)]
 fn dc_then_skip_ac(bits: &mut Bits<'_>, dc: &Huffman, ac: &Huffman) -> Option<i32> {
     let skip = ac.skip.as_deref()?;
-    // In registers, as in decode_ac.
+    // In registers, as in ac_values.
     let mut b = *bits;
     let size = b.decode(dc)?;
     let diff = b.extended(size.into());
@@ -1030,23 +1043,13 @@ fn ac_first(
         *eob_run -= 1;
         return Some(());
     }
-    let mut k = scan.ss;
-    while k <= scan.se {
-        let rs = bits.decode(table)?;
-        let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
-        if s != 0 {
-            k += r;
-            let v = bits.extended(s);
-            block[NATURAL[k.min(79)]] = ((v as i64 as u64) << scan.al) as i16;
-        } else if r == 15 {
-            k += 15;
-        } else {
-            *eob_run = (1 << r) + bits.bits(r as u32) - 1;
-            break;
-        }
-        k += 1;
-    }
-    Some(())
+    ac_values(
+        bits,
+        block,
+        table,
+        (scan.ss, scan.se, scan.al),
+        Some(eob_run),
+    )
 }
 
 /// libjpeg's decode_mcu_AC_refine for one block.
