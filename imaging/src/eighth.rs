@@ -204,8 +204,6 @@ struct Bits<'a> {
     /// How many of the buffered bits are padding after a marker.
     padding: u32,
     at_marker: bool,
-    /// A code matched nothing where the caller could not return `None`.
-    overrun: bool,
 }
 
 impl<'a> Bits<'a> {
@@ -217,7 +215,6 @@ impl<'a> Bits<'a> {
             count: 0,
             padding: 0,
             at_marker: false,
-            overrun: false,
         }
     }
 
@@ -289,10 +286,9 @@ impl<'a> Bits<'a> {
         self.count -= n;
     }
 
-    /// Some bits consumed so far were padding after a marker, or a code
-    /// matched nothing.
+    /// Some bits consumed so far were padding after a marker.
     fn overran(&self) -> bool {
-        self.overrun || self.padding > self.count
+        self.padding > self.count
     }
 
     /// The next `n` bits (0..=16) as an unsigned number.
