@@ -481,13 +481,22 @@ impl Decoder {
                 m if crate::jpeg::is_sof(m) => return None,
                 0xC4 => self.huffman_tables(segment)?,
                 0xDB => self.quant_tables(segment)?,
-                0xDD => self.restart_interval = be16(segment, 0)?,
+                // libjpeg checks each segment's length against what it
+                // holds ("Bogus marker length"); so does this decoder.
+                0xDD if segment.len() == 2 => self.restart_interval = be16(segment, 0)?,
+                0xDD => return None,
                 0xDA => pos = self.scan(data, segment, pos)?,
                 0xE0 => self.saw_jfif |= segment.len() >= 14 && segment.starts_with(b"JFIF\0"),
                 0xEE if segment.len() >= 12 && segment.starts_with(b"Adobe") => {
                     self.adobe_transform = Some(segment[11]);
                 }
-                _ => {}
+                // What else libjpeg reads and passes over: DNL, the other
+                // APPn, COM. Any other marker is an error there
+                // ("Unsupported marker type"), or may be: DAC, whose
+                // arithmetic-coding values libjpeg checks although Huffman
+                // scans never use them. Neither is read past here.
+                0xDC | 0xE0..=0xEF | 0xFE => {}
+                _ => return None,
             }
         }
     }
@@ -505,7 +514,7 @@ impl Decoder {
             return None;
         }
         let n = usize::from(*s.get(5)?);
-        if n != 1 && n != 3 || s.len() < 6 + 3 * n {
+        if n != 1 && n != 3 || s.len() != 6 + 3 * n {
             return None;
         }
         let mut specs = Vec::with_capacity(n);
@@ -619,13 +628,18 @@ impl Decoder {
             return None;
         }
         let n = usize::from(*s.first()?);
-        if !(1..=4).contains(&n) || s.len() < 4 + 2 * n {
+        if !(1..=4).contains(&n) || s.len() != 4 + 2 * n {
             return None;
         }
-        let mut members = Vec::with_capacity(n);
+        let mut members: Vec<usize> = Vec::with_capacity(n);
         for i in 0..n {
             let (id, tables) = (s[1 + 2 * i], s[2 + 2 * i]);
-            let c = self.components.iter().position(|c| c.id == id)?;
+            // libjpeg's get_sos, quirk included: a component is taken when
+            // the scan slot of its *frame* index is still free, so a scan
+            // must list its components in frame order (as the standard
+            // says), or libjpeg stops with "Invalid component ID".
+            let c = (0..self.components.len())
+                .find(|&c| self.components[c].id == id && members.len() <= c)?;
             if members.contains(&c) {
                 return None;
             }
@@ -1490,6 +1504,69 @@ mod tests {
         // A size other than the one the limits were checked on.
         let p = progressive(40, 40, turbojpeg::Subsamp::Sub2x2, 80);
         assert!(decode(&p, (40, 41)).is_none());
+        // Segments libjpeg passes over (APP5, COM, DNL) and markers it
+        // refuses ("Unsupported marker type": 0x0D, JPG0, DHP) or may
+        // refuse (DAC, here "Bogus DAC value"), after SOI and before EOI,
+        // in both kinds of file.
+        for file in [&baseline, &p] {
+            for at in [2, file.len() - 2] {
+                for (marker, known) in [
+                    (0xE5, true),
+                    (0xFE, true),
+                    (0xDC, true),
+                    (0x0D, false),
+                    (0xF0, false),
+                    (0xDE, false),
+                    (0xCC, false),
+                ] {
+                    let mut with = file[..at].to_vec();
+                    with.extend_from_slice(&[0xFF, marker, 0, 4, 0, 40]);
+                    with.extend_from_slice(&file[at..]);
+                    let what = format!("marker {marker:#x} at {at}");
+                    if known {
+                        assert_same(&with, &what);
+                    } else {
+                        assert!(decode(&with, (40, 40)).is_none(), "{what}");
+                        assert!(
+                            crate::decode::decode_turbo(&with, 8, (40, 40)).is_err(),
+                            "{what}"
+                        );
+                    }
+                }
+            }
+        }
+        // A segment longer than what it holds: libjpeg refuses it ("Bogus
+        // marker length"). SOF, DRI (added to the file, interval 0: none)
+        // and SOS, one byte more each.
+        let mut with_dri = baseline[..sof].to_vec();
+        with_dri.extend_from_slice(&[0xFF, 0xDD, 0, 4, 0, 0]);
+        with_dri.extend_from_slice(&baseline[sof..]);
+        assert_same(&with_dri, "DRI");
+        for marker in [0xC0, 0xDD, 0xDA] {
+            let at = with_dri
+                .windows(2)
+                .position(|w| w == [0xFF, marker])
+                .unwrap();
+            let len = usize::from(with_dri[at + 2]) << 8 | usize::from(with_dri[at + 3]);
+            let mut longer = with_dri[..at + 2 + len].to_vec();
+            longer.push(0);
+            longer.extend_from_slice(&with_dri[at + 2 + len..]);
+            longer[at + 3] += 1;
+            let what = format!("{marker:#x} one byte longer");
+            assert!(decode(&longer, (40, 40)).is_none(), "{what}");
+            assert!(
+                crate::decode::decode_turbo(&longer, 8, (40, 40)).is_err(),
+                "{what}"
+            );
+        }
+        // A scan listing its components out of frame order.
+        let sos = baseline.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+        let mut reordered = baseline.clone();
+        reordered.copy_within(sos + 5..sos + 7, sos + 7);
+        reordered[sos + 5..sos + 7].copy_from_slice(&baseline[sos + 7..sos + 9]);
+        assert_ne!(reordered, baseline);
+        assert!(decode(&reordered, (40, 40)).is_none());
+        assert!(crate::decode::decode_turbo(&reordered, 8, (40, 40)).is_err());
         // Truncated in the middle of the scans, and cut before EOI.
         for cut in [p.len() / 3, p.len() / 2, p.len() - 2] {
             assert!(decode(&p[..cut], (40, 40)).is_none(), "cut at {cut}");
