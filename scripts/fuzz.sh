@@ -58,7 +58,7 @@ echo "    built in $((SECONDS - t0))s"
 # inputs are request heads and bodies, and shorter inputs fuzz faster.
 max_len() {
     case "$1" in
-        image_execute) echo 65536 ;;
+        image_execute | jpeg_eighth) echo 65536 ;;
         form_upload | xml_bodies) echo 16384 ;;
         *) echo 4096 ;;
     esac

@@ -21,6 +21,8 @@ mod encode;
 mod engine;
 pub mod error;
 pub mod fonts;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod geometry;
 mod heif;
 mod jpeg;
