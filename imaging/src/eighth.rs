@@ -24,9 +24,10 @@
 //! reproduce exactly makes it step aside rather than guess: [`decode`] returns
 //! `None` for arithmetic-coded or lossless files, other than 8-bit samples,
 //! RGB, CMYK or unusual sampling, a scan script that would make libjpeg-turbo
-//! smooth blocks or warn, and any corrupt data; the caller then runs
-//! libjpeg-turbo, which owns the error messages. Tests compare both decoders
-//! on every JPEG photo of the corpus and on generated files.
+//! smooth blocks or warn, any marker or segment libjpeg refuses, and any
+//! corrupt data; the caller then runs libjpeg-turbo, which owns the error
+//! messages. Tests compare both decoders on every JPEG photo of the corpus
+//! and on generated files, and the `jpeg_eighth` fuzz target on any input.
 
 use image::RgbaImage;
 
