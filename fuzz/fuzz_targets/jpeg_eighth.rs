@@ -41,8 +41,9 @@ fn turbo_eighth(data: &[u8]) -> Result<(u32, u32, Vec<u8>, Option<String>), Stri
         }
     }
     // SAFETY: plain calls into TurboJPEG with a live handle, `data` for
-    // its length, and an output buffer sized from the scaled dimensions
-    // TurboJPEG itself reports, with its pitch.
+    // its length, and an output buffer with its pitch, sized for 1/8 of
+    // the dimensions TurboJPEG read from the header, rounded up as its
+    // TJSCALED does.
     unsafe {
         let h = raw::tj3Init(raw::TJINIT_TJINIT_DECOMPRESS as i32);
         if h.is_null() {
