@@ -180,7 +180,18 @@ fn decode_jpeg(data: &[u8], header: &Header, shrink: u32, limits: &Limits) -> Re
             });
         }
     }
-    match decode_turbo(data, shrink, (header.width, header.height)) {
+    let size = (header.width, header.height);
+    let turbo = decode_turbo(data, shrink, size).or_else(|msg| {
+        // TurboJPEG's header read stops at a warning (a stray byte between
+        // segments, an unknown JFIF version) where libjpeg goes on: the
+        // same file without them decodes to the same pixels.
+        let components = header.jpeg.as_ref().map_or(0, |j| j.components);
+        match crate::jpeg::without_header_warnings(data, components) {
+            Some(clean) => decode_turbo(&clean, shrink, size).map_err(|_| msg),
+            None => Err(msg),
+        }
+    });
+    match turbo {
         Ok(img) => Ok(Decoded {
             frames: vec![Frame { img, delay_ms: 0 }],
             opaque: true,
@@ -189,6 +200,9 @@ fn decode_jpeg(data: &[u8], header: &Header, shrink: u32, limits: &Limits) -> Re
         Err(msg) if msg.contains("Premature end") => {
             Err(Error::Decode(format!("truncated JPEG: {msg}")))
         }
+        // The job was priced at the scaled size (memory.rs); the image
+        // crate would decode at full size, up to 64 times that.
+        Err(msg) if shrink > 1 => Err(Error::Decode(msg)),
         Err(msg) => {
             // Unusual but possibly valid files (arithmetic coding without
             // support, odd sampling...): one more try with the pure-Rust

@@ -141,6 +141,87 @@ pub(crate) fn read_header(data: &[u8]) -> Result<JpegHeader> {
     Ok(h)
 }
 
+/// A copy of `data` that libjpeg decodes exactly as it decodes `data`, but
+/// without the warnings its header read gives, or `None` when there are
+/// none of those to remove. TurboJPEG's header read stops at a warning
+/// where libjpeg goes on, and the image crate, the only other decoder,
+/// cannot shrink on load: without this, a stray byte between two segments
+/// would turn a thumbnail's 1/2-scale decode into a full-size one, past
+/// the memory the job was priced at (`memory.rs`).
+///
+/// Up to the first scan, as libjpeg's `next_marker` and `examine_app0` /
+/// `examine_app14` read it:
+/// * bytes before a marker, which libjpeg skips ("extraneous bytes before
+///   marker"), are left out;
+/// * a JFIF APP0 of another major version than 1 ("unknown JFIF revision
+///   number") says version 1; libjpeg reads nothing else from it;
+/// * for a three-component frame, an Adobe APP14 transform other than 0
+///   (RGB) and 1 (YCbCr) ("Unknown Adobe color transform code") says 1,
+///   the YCbCr libjpeg then assumes.
+///
+/// The scans and what follows them are copied as they are.
+pub(crate) fn without_header_warnings(data: &[u8], components: u8) -> Option<Vec<u8>> {
+    if data.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data.len());
+    out.extend_from_slice(&data[..2]);
+    let mut changed = false;
+    let mut i = 2;
+    loop {
+        // libjpeg's next_marker: anything but 0xFF, and 0xFF 0x00, is
+        // skipped; repeated 0xFF are fill bytes.
+        let marker_at = loop {
+            let ff = i + data.get(i..)?.iter().position(|&b| b == 0xFF)?;
+            changed |= ff > i;
+            let mut code_at = ff + 1;
+            while *data.get(code_at)? == 0xFF {
+                code_at += 1;
+            }
+            if data[code_at] != 0 {
+                break code_at - 1;
+            }
+            changed = true;
+            i = code_at + 1;
+        };
+        let m = data[marker_at + 1];
+        // The first scan, or the end: the rest is copied as it is (libjpeg
+        // reports anything wrong there itself).
+        if m == 0xDA || m == 0xD9 || m == 0xD8 {
+            out.extend_from_slice(&data[marker_at..]);
+            break;
+        }
+        i = marker_at + 2;
+        if m == 0x01 || (0xD0..=0xD7).contains(&m) {
+            out.extend_from_slice(&data[marker_at..i]);
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([*data.get(i)?, *data.get(i + 1)?]));
+        let segment = data.get(marker_at..i.checked_add(len)?)?;
+        let start = out.len();
+        out.extend_from_slice(segment);
+        // Offsets in `out` of the bytes after the length.
+        let body = start + 4;
+        match m {
+            0xE0 if len >= 16 && segment[4..].starts_with(b"JFIF\0") && segment[9] != 1 => {
+                out[body + 5] = 1;
+                changed = true;
+            }
+            0xEE if components == 3
+                && len >= 14
+                && segment[4..].starts_with(b"Adobe")
+                && segment[15] > 1 =>
+            {
+                out[body + 11] = 1;
+                changed = true;
+            }
+            _ => {}
+        }
+        i += len;
+    }
+    changed.then_some(out)
+}
+
 fn parse_dqt(mut seg: &[u8], h: &mut JpegHeader) {
     while !seg.is_empty() {
         let pq = seg[0] >> 4;
@@ -238,6 +319,31 @@ pub(crate) fn reset_orientation(tiff: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What libjpeg skips before a marker (other bytes, 0xFF 0x00) is left
+    /// out, fill bytes too; the scans are untouched; a file without any of
+    /// that is not copied.
+    #[test]
+    fn header_warnings_are_removed_and_nothing_else() {
+        let mut c = turbojpeg::Compressor::new().unwrap();
+        c.set_quality(80).unwrap();
+        let pixels = vec![128u8; 16 * 16 * 3];
+        let image = turbojpeg::Image {
+            pixels: pixels.as_slice(),
+            width: 16,
+            pitch: 48,
+            height: 16,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        let clean = c.compress_to_vec(image).unwrap();
+        assert_eq!(without_header_warnings(&clean, 3), None);
+        let junk = [&clean[..20], &[7, 0xFF, 0x00, 9, 0xFF, 0xFF], &clean[20..]].concat();
+        assert_eq!(without_header_warnings(&junk, 3), Some(clean.clone()));
+        let mut jfif2 = clean.clone();
+        jfif2[11] = 2;
+        assert_eq!(without_header_warnings(&jfif2, 3), Some(clean.clone()));
+        assert_eq!(without_header_warnings(&clean[..clean.len() / 2], 3), None);
+    }
 
     /// Builds the IJG table for quality q (libjpeg `jpeg_quality_scaling`).
     fn ijg_table(q: u32) -> [u16; 64] {

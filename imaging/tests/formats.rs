@@ -537,3 +537,39 @@ fn cmyk_jpeg_is_decoded_through_the_fallback() {
         img.get_pixel(8, 4)
     );
 }
+
+/// Files whose header makes libjpeg warn and go on, where TurboJPEG's
+/// header read stops: stray bytes before a marker, a JFIF version 2, an
+/// Adobe transform code libjpeg does not know (it then assumes YCbCr). A
+/// resize to a fifth decodes at 1/2, and gives the same output as the file
+/// without the oddity: libjpeg-turbo's shrink-on-load of the same data, not
+/// the image crate's full-size decode, which would take 4 times the memory
+/// the job was priced at.
+#[test]
+fn header_warnings_keep_the_shrink_on_load() {
+    let src = jpeg(&halves(500, 300), 85);
+    assert_eq!(&src[2..4], &[0xFF, 0xE0], "a JFIF APP0 of 16 bytes first");
+    let job = with_format(vec![fit_w(100)], Format::Png);
+    let expected = bytes(&run(&src, &job).unwrap()).to_vec();
+
+    let mut jfif2 = src.clone();
+    jfif2[11] = 2;
+    let stray = [&src[..20], &[1, 2, 3], &src[20..]].concat();
+    let adobe = |transform: u8| {
+        let without_jfif = [&src[..2], &src[20..]].concat();
+        with_app(
+            &without_jfif,
+            0xEE,
+            &[b'A', b'd', b'o', b'b', b'e', 0, 100, 0, 0, 0, 0, transform],
+        )
+    };
+    assert_eq!(bytes(&run(&adobe(1), &job).unwrap()), &expected[..]);
+    for (what, file) in [
+        ("JFIF 2.01", jfif2),
+        ("stray bytes", stray),
+        ("Adobe transform 7", adobe(7)),
+    ] {
+        let out = run(&file, &job).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(bytes(&out), &expected[..], "{what}");
+    }
+}
