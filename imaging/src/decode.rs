@@ -180,18 +180,7 @@ fn decode_jpeg(data: &[u8], header: &Header, shrink: u32, limits: &Limits) -> Re
             });
         }
     }
-    let size = (header.width, header.height);
-    let turbo = decode_turbo(data, shrink, size).or_else(|msg| {
-        // TurboJPEG's header read stops at a warning (a stray byte between
-        // segments, an unknown JFIF version) where libjpeg goes on: the
-        // same file without them decodes to the same pixels.
-        let components = header.jpeg.as_ref().map_or(0, |j| j.components);
-        match crate::jpeg::without_header_warnings(data, components) {
-            Some(clean) => decode_turbo(&clean, shrink, size).map_err(|_| msg),
-            None => Err(msg),
-        }
-    });
-    match turbo {
+    match decode_turbo(data, shrink, (header.width, header.height)) {
         Ok(img) => Ok(Decoded {
             frames: vec![Frame { img, delay_ms: 0 }],
             opaque: true,
@@ -223,7 +212,19 @@ pub(crate) fn decode_turbo(
     checked: (u32, u32),
 ) -> std::result::Result<RgbaImage, String> {
     let mut d = turbojpeg::Decompressor::new().map_err(|e| e.to_string())?;
-    let th = d.read_header(data).map_err(|e| e.to_string())?;
+    // TurboJPEG's header read (which its decompress repeats) stops at a
+    // warning where libjpeg goes on (a stray byte between segments, an
+    // unknown JFIF version): the same file without those decodes to the
+    // same pixels.
+    let clean;
+    let (data, th) = match d.read_header(data) {
+        Ok(th) => (data, th),
+        Err(e) => {
+            clean = crate::jpeg::without_header_warnings(data).ok_or_else(|| e.to_string())?;
+            let th = d.read_header(&clean).map_err(|_| e.to_string())?;
+            (clean.as_slice(), th)
+        }
+    };
     // The limits were checked on our own header walk; refuse a file whose
     // frame header libjpeg-turbo reads differently (e.g. several SOFs).
     if (th.width as u64, th.height as u64) != (checked.0 as u64, checked.1 as u64) {

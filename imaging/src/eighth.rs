@@ -31,6 +31,8 @@
 
 use image::RgbaImage;
 
+use crate::jpeg::next_marker;
+
 /// Zigzag index → natural (row-major) index, with libjpeg's 16 extra
 /// entries so that a run past coefficient 63 in corrupt data lands on 63
 /// instead of out of bounds, as it does in libjpeg.
@@ -361,22 +363,6 @@ impl<'a> Bits<'a> {
         self.pos = after;
         self.at_marker = false;
         Some(())
-    }
-}
-
-/// Finds the next marker at or after `pos`: its code and the position after
-/// it. Bytes before it are skipped, as libjpeg's `next_marker` does.
-fn next_marker(data: &[u8], mut pos: usize) -> Option<(u8, usize)> {
-    loop {
-        let ff = pos + memchr::memchr(0xFF, data.get(pos..)?)?;
-        let mut code_at = ff + 1;
-        while data.get(code_at) == Some(&0xFF) {
-            code_at += 1;
-        }
-        match *data.get(code_at)? {
-            0 => pos = code_at + 1,
-            code => return Some((code, code_at + 1)),
-        }
     }
 }
 

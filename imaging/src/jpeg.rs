@@ -141,6 +141,24 @@ pub(crate) fn read_header(data: &[u8]) -> Result<JpegHeader> {
     Ok(h)
 }
 
+/// Finds the next marker at or after `pos`: its code and the position after
+/// it. Bytes before it are skipped, as libjpeg's `next_marker` does: any
+/// byte but 0xFF, a stuffed 0xFF 0x00, and the fill bytes (repeated 0xFF)
+/// before the code.
+pub(crate) fn next_marker(data: &[u8], mut pos: usize) -> Option<(u8, usize)> {
+    loop {
+        let ff = pos + memchr::memchr(0xFF, data.get(pos..)?)?;
+        let mut code_at = ff + 1;
+        while data.get(code_at) == Some(&0xFF) {
+            code_at += 1;
+        }
+        match *data.get(code_at)? {
+            0 => pos = code_at + 1,
+            code => return Some((code, code_at + 1)),
+        }
+    }
+}
+
 /// A copy of `data` that libjpeg decodes exactly as it decodes `data`, but
 /// without the warnings its header read gives, or `None` when there are
 /// none of those to remove. TurboJPEG's header read stops at a warning
@@ -152,7 +170,7 @@ pub(crate) fn read_header(data: &[u8]) -> Result<JpegHeader> {
 /// Up to the first scan, as libjpeg's `next_marker` and `examine_app0` /
 /// `examine_app14` read it:
 /// * bytes before a marker, which libjpeg skips ("extraneous bytes before
-///   marker"), are left out;
+///   marker"), are left out (fill bytes too, which change nothing);
 /// * a JFIF APP0 of another major version than 1 ("unknown JFIF revision
 ///   number") says version 1; libjpeg reads nothing else from it;
 /// * for a three-component frame, an Adobe APP14 transform other than 0
@@ -160,38 +178,29 @@ pub(crate) fn read_header(data: &[u8]) -> Result<JpegHeader> {
 ///   the YCbCr libjpeg then assumes.
 ///
 /// The scans and what follows them are copied as they are.
-pub(crate) fn without_header_warnings(data: &[u8], components: u8) -> Option<Vec<u8>> {
+pub(crate) fn without_header_warnings(data: &[u8]) -> Option<Vec<u8>> {
     if data.get(..2)? != [0xFF, 0xD8] {
         return None;
     }
     let mut out = Vec::with_capacity(data.len());
     out.extend_from_slice(&data[..2]);
     let mut changed = false;
+    // Where in `out` an unknown Adobe transform code sits, and the frame's
+    // component count: the APP14 may come before or after the SOF.
+    let mut adobe_transform_at = None;
+    let mut components = 0;
     let mut i = 2;
     loop {
-        // libjpeg's next_marker: anything but 0xFF, and 0xFF 0x00, is
-        // skipped; repeated 0xFF are fill bytes.
-        let marker_at = loop {
-            let ff = i + data.get(i..)?.iter().position(|&b| b == 0xFF)?;
-            changed |= ff > i;
-            let mut code_at = ff + 1;
-            while *data.get(code_at)? == 0xFF {
-                code_at += 1;
-            }
-            if data[code_at] != 0 {
-                break code_at - 1;
-            }
-            changed = true;
-            i = code_at + 1;
-        };
-        let m = data[marker_at + 1];
+        let (m, after) = next_marker(data, i)?;
+        changed |= after != i + 2;
+        let marker_at = after - 2;
         // The first scan, or the end: the rest is copied as it is (libjpeg
         // reports anything wrong there itself).
         if m == 0xDA || m == 0xD9 || m == 0xD8 {
             out.extend_from_slice(&data[marker_at..]);
             break;
         }
-        i = marker_at + 2;
+        i = after;
         if m == 0x01 || (0xD0..=0xD7).contains(&m) {
             out.extend_from_slice(&data[marker_at..i]);
             continue;
@@ -207,17 +216,17 @@ pub(crate) fn without_header_warnings(data: &[u8], components: u8) -> Option<Vec
                 out[body + 5] = 1;
                 changed = true;
             }
-            0xEE if components == 3
-                && len >= 14
-                && segment[4..].starts_with(b"Adobe")
-                && segment[15] > 1 =>
-            {
-                out[body + 11] = 1;
-                changed = true;
+            0xEE if len >= 14 && segment[4..].starts_with(b"Adobe") && segment[15] > 1 => {
+                adobe_transform_at = Some(body + 11);
             }
+            _ if is_sof(m) && len >= 8 => components = segment[9],
             _ => {}
         }
         i += len;
+    }
+    if let (Some(at), 3) = (adobe_transform_at, components) {
+        out[at] = 1;
+        changed = true;
     }
     changed.then_some(out)
 }
@@ -336,13 +345,13 @@ mod tests {
             format: turbojpeg::PixelFormat::RGB,
         };
         let clean = c.compress_to_vec(image).unwrap();
-        assert_eq!(without_header_warnings(&clean, 3), None);
+        assert_eq!(without_header_warnings(&clean), None);
         let junk = [&clean[..20], &[7, 0xFF, 0x00, 9, 0xFF, 0xFF], &clean[20..]].concat();
-        assert_eq!(without_header_warnings(&junk, 3), Some(clean.clone()));
+        assert_eq!(without_header_warnings(&junk), Some(clean.clone()));
         let mut jfif2 = clean.clone();
         jfif2[11] = 2;
-        assert_eq!(without_header_warnings(&jfif2, 3), Some(clean.clone()));
-        assert_eq!(without_header_warnings(&clean[..clean.len() / 2], 3), None);
+        assert_eq!(without_header_warnings(&jfif2), Some(clean.clone()));
+        assert_eq!(without_header_warnings(&clean[..clean.len() / 2]), None);
     }
 
     /// Builds the IJG table for quality q (libjpeg `jpeg_quality_scaling`).
