@@ -16,6 +16,10 @@
 //!   coefficient nobody needs is only stepped over: one table lookup gives
 //!   the bits of a code and its value together, and of the code after it
 //!   when both fit ([`Huffman::skip`]), without extracting either value.
+//! * Every scan it decodes is first copied without its byte stuffing, one
+//!   restart interval at a time ([`unstuff`]), so that the bit reader
+//!   ([`Bits`]) refills without a branch and without looking for 0xFF, and
+//!   the stepping loop looks up its next code before the refill lands.
 //!
 //! The result equals libjpeg-turbo's own 1/8-scale decode, pixel for pixel:
 //! the same integer reduced IDCT and range limiting (`jidctred.c`), the same
@@ -190,108 +194,101 @@ fn skip_table(counts: &[u8; 16], symbols: &[u8]) -> Box<[Skip; 1 << SKIP_BITS]> 
     table
 }
 
-/// The entropy-coded bits of one scan, with byte stuffing removed.
+/// The entropy-coded data of one restart interval (or of a whole scan
+/// without them) from `pos` to the marker that ends it, with byte stuffing
+/// removed as libjpeg reads it (0xFF, any more 0xFF, then 0 is one 0xFF
+/// data byte), into `out`, followed by 8 zero bytes: what libjpeg supplies
+/// past a marker, and what lets [`Bits::fill`] load 8 bytes anywhere
+/// without a check. Returns where the marker starts (its first 0xFF), or
+/// the end of the data when no marker follows.
+fn unstuff(data: &[u8], pos: usize, out: &mut Vec<u8>) -> Option<usize> {
+    out.clear();
+    let rest = data.get(pos..)?;
+    let mut i = 0;
+    let marker_at = loop {
+        let Some(n) = memchr::memchr(0xFF, &rest[i..]) else {
+            out.extend_from_slice(&rest[i..]);
+            break data.len();
+        };
+        out.extend_from_slice(&rest[i..i + n]);
+        let mut next = i + n + 1;
+        while rest.get(next) == Some(&0xFF) {
+            next += 1;
+        }
+        if rest.get(next) != Some(&0) {
+            break pos + i + n;
+        }
+        out.push(0xFF);
+        i = next + 1;
+    };
+    out.extend_from_slice(&[0; 8]);
+    Some(marker_at)
+}
+
+/// A bit reader over one interval's [`unstuff`]ed data.
 ///
-/// At a marker (or the end of the data) it supplies zero bits, as libjpeg
-/// does, but remembers it: a decode that consumed any of them read past the
-/// segment, which libjpeg would warn about, so the caller steps aside.
+/// Past the data it supplies zero bits, as libjpeg does at a marker, and
+/// [`Bits::overran`] tells whether a decode consumed any: libjpeg would
+/// warn about that, so the caller steps aside.
 #[derive(Clone, Copy)]
 struct Bits<'a> {
+    /// The interval's bytes, then 8 zero bytes.
     data: &'a [u8],
-    /// Next byte to load; stays on the marker's 0xFF once one is reached.
+    /// How many of `data`'s bytes are the interval's.
+    end: usize,
+    /// Next byte to load (past `end` once the data is used up).
     pos: usize,
-    /// The buffered bits, most significant first.
+    /// The next 64 bits of the stream, most significant first: `count` of
+    /// them loaded from the bytes before `pos`, the rest from the bytes
+    /// after it (a refill loads them again), or zeros just consumed.
     acc: u64,
-    /// Number of buffered bits.
+    /// Number of bits in `acc` from the bytes before `pos`.
     count: u32,
-    /// How many of the buffered bits are padding after a marker.
-    padding: u32,
-    at_marker: bool,
 }
 
 impl<'a> Bits<'a> {
-    fn new(data: &'a [u8], pos: usize) -> Self {
+    /// `data` as [`unstuff`] leaves it.
+    fn new(data: &'a [u8]) -> Self {
         Bits {
             data,
-            pos,
+            end: data.len().saturating_sub(8),
+            pos: 0,
             acc: 0,
             count: 0,
-            padding: 0,
-            at_marker: false,
         }
     }
 
+    /// Tops the buffer up to at least 56 bits without a branch (the
+    /// "variant 4" refill of Fabian Giesen's "Reading bits in far too many
+    /// ways"): 8 bytes are loaded whatever is needed and the whole bytes
+    /// that fit are counted. Past the data the loads come from the 8 zero
+    /// bytes after it.
     #[inline(always)]
     fn fill(&mut self) {
-        // Whole bytes that fit, at once, when none of the next eight is
-        // 0xFF (no stuffing, no marker): most of a photo's data.
-        if !self.at_marker && self.count < 56 {
-            if let Some(word) = self.data.get(self.pos..self.pos + 8) {
-                let word = u64::from_be_bytes(word.try_into().unwrap_or([0xFF; 8]));
-                let inverted = !word;
-                let has_ff = inverted.wrapping_sub(0x0101_0101_0101_0101)
-                    & !inverted
-                    & 0x8080_8080_8080_8080;
-                if has_ff == 0 {
-                    let n = (63 - self.count) / 8;
-                    self.acc |= (word >> (64 - 8 * n)) << (64 - 8 * n - self.count);
-                    self.count += 8 * n;
-                    self.pos += n as usize;
-                    return;
-                }
-            }
-        }
-        while self.count <= 56 {
-            let byte = if self.at_marker {
-                self.padding += 8;
-                0
-            } else {
-                match self.data.get(self.pos) {
-                    Some(0xFF) => {
-                        let mut next = self.pos + 1;
-                        while self.data.get(next) == Some(&0xFF) {
-                            next += 1;
-                        }
-                        if self.data.get(next) == Some(&0) {
-                            self.pos = next + 1;
-                            0xFF
-                        } else {
-                            self.at_marker = true;
-                            self.padding += 8;
-                            0
-                        }
-                    }
-                    Some(&b) => {
-                        self.pos += 1;
-                        b
-                    }
-                    None => {
-                        self.at_marker = true;
-                        self.padding += 8;
-                        0
-                    }
-                }
-            };
-            self.acc |= u64::from(byte) << (56 - self.count);
-            self.count += 8;
-        }
+        let at = self.pos.min(self.end);
+        let word = self
+            .data
+            .get(at..at + 8)
+            .and_then(|w| w.try_into().ok())
+            .map_or(0, u64::from_be_bytes);
+        self.acc |= word >> self.count;
+        self.pos += ((63 - self.count) >> 3) as usize;
+        self.count |= 56;
     }
 
     /// Drops `n` buffered bits (the caller made sure there are).
     ///
-    /// Whether any of them was padding is not checked here, on the hot
-    /// path, but by [`Bits::overran`]: once the marker is reached, a fill
-    /// adds as much padding as bits, so `count - padding` only falls, and
-    /// it went negative at some consume exactly when it is negative now.
+    /// Whether any of them lay past the data is not checked here, on the
+    /// hot path, but by [`Bits::overran`]: the bits consumed only grow.
     #[inline]
     fn consume(&mut self, n: u32) {
         self.acc <<= n;
         self.count -= n;
     }
 
-    /// Some bits consumed so far were padding after a marker.
+    /// Some bits consumed so far lay past the data.
     fn overran(&self) -> bool {
-        self.padding > self.count
+        self.pos * 8 > self.end * 8 + self.count as usize
     }
 
     /// The next `n` bits (0..=16) as an unsigned number.
@@ -343,26 +340,6 @@ impl<'a> Bits<'a> {
             }
         }
         None
-    }
-
-    /// Moves past restart marker `RST<n>` between two restart intervals.
-    /// libjpeg drops the buffered bits and skips any bytes before the
-    /// marker; a different marker would need its resynchronisation, which
-    /// is left to it.
-    fn restart(&mut self, n: u8) -> Option<()> {
-        if self.overran() {
-            return None;
-        }
-        self.acc = 0;
-        self.count = 0;
-        self.padding = 0;
-        let (marker, after) = next_marker(self.data, self.pos)?;
-        if marker != 0xD0 + n {
-            return None;
-        }
-        self.pos = after;
-        self.at_marker = false;
-        Some(())
     }
 }
 
@@ -692,15 +669,12 @@ impl Decoder {
             ah,
             al,
         };
-        let mut bits = Bits::new(data, pos);
-        self.decode_scan(&mut bits, &scan)?;
-        if bits.overran() {
-            return None;
-        }
-        Some(bits.pos)
+        self.decode_scan(data, pos, &scan)
     }
 
-    fn decode_scan(&mut self, bits: &mut Bits<'_>, scan: &Scan) -> Option<()> {
+    /// Decodes the scan whose data starts at `pos`, restart interval by
+    /// restart interval; returns where the marker after it starts.
+    fn decode_scan(&mut self, data: &[u8], mut pos: usize, scan: &Scan) -> Option<usize> {
         let Decoder {
             components,
             dc_tables,
@@ -719,49 +693,50 @@ impl Decoder {
                 (dc, ac)
             })
             .collect();
-        for &c in &scan.members {
-            components[c].dc_pred = 0;
-        }
         let (per_row, rows) = if scan.members.len() == 1 {
             let c = &components[scan.members[0]];
             (c.blocks_w, c.blocks_h)
         } else {
             (self.mcus_w, self.mcus_h)
         };
-        let mut eob_run = 0u32;
-        let mut to_go = *restart_interval;
+        let units = per_row.checked_mul(rows)?;
+        let interval = if *restart_interval > 0 {
+            *restart_interval
+        } else {
+            units.max(1)
+        };
+        // One interval's unstuffed data at a time: at most the scan's size.
+        let mut buffer = Vec::new();
+        let mut unit = 0usize;
         let mut next_restart = 0u8;
-        for y in 0..rows {
-            for x in 0..per_row {
-                if *restart_interval > 0 {
-                    if to_go == 0 {
-                        bits.restart(next_restart)?;
-                        next_restart = (next_restart + 1) & 7;
-                        for &c in &scan.members {
-                            components[c].dc_pred = 0;
-                        }
-                        eob_run = 0;
-                        to_go = *restart_interval;
-                    }
-                    to_go -= 1;
-                }
+        loop {
+            let marker_at = unstuff(data, pos, &mut buffer)?;
+            let mut bits = Bits::new(&buffer);
+            for &c in &scan.members {
+                components[c].dc_pred = 0;
+            }
+            let mut eob_run = 0u32;
+            let last = unit.saturating_add(interval).min(units);
+            while unit < last {
+                let (x, y) = (unit % per_row, unit / per_row);
+                unit += 1;
                 if let [c] = scan.members[..] {
                     let comp = &mut components[c];
                     let (dc, ac) = tables[0];
                     let number = y * comp.padded_w + x;
                     let block = number * comp.stride;
                     if scan.sequential {
-                        sequential_block(bits, comp, number, dc?, ac?)?;
+                        sequential_block(&mut bits, comp, number, dc?, ac?)?;
                     } else if scan.ss == 0 && scan.ah != 0 {
-                        dc_refine(bits, comp, block, scan)?;
+                        dc_refine(&mut bits, comp, block, scan)?;
                     } else if scan.ss == 0 {
-                        dc_block(bits, comp, block, dc?, scan)?;
+                        dc_block(&mut bits, comp, block, dc?, scan)?;
                     } else {
                         let coefs = comp.coefs.get_mut(block..block + 64)?;
                         if scan.ah == 0 {
-                            ac_first(bits, coefs, ac?, scan, &mut eob_run)?;
+                            ac_first(&mut bits, coefs, ac?, scan, &mut eob_run)?;
                         } else {
-                            ac_refine(bits, coefs, ac?, scan, &mut eob_run)?;
+                            ac_refine(&mut bits, coefs, ac?, scan, &mut eob_run)?;
                         }
                     }
                 } else {
@@ -773,22 +748,38 @@ impl Decoder {
                                 let number = row + bx;
                                 let block = number * comp.stride;
                                 if scan.sequential {
-                                    sequential_block(bits, comp, number, dc?, ac?)?;
+                                    sequential_block(&mut bits, comp, number, dc?, ac?)?;
                                 } else if scan.ah != 0 {
-                                    dc_refine(bits, comp, block, scan)?;
+                                    dc_refine(&mut bits, comp, block, scan)?;
                                 } else {
-                                    dc_block(bits, comp, block, dc?, scan)?;
+                                    dc_block(&mut bits, comp, block, dc?, scan)?;
                                 }
                             }
                         }
                     }
                 }
-                if bits.overran() {
+                // Truncated data reads as zeros, which decode; stop at the
+                // end of the row rather than run through a huge frame.
+                if x + 1 == per_row && bits.overran() {
                     return None;
                 }
             }
+            if bits.overran() {
+                return None;
+            }
+            if unit >= units {
+                return Some(marker_at);
+            }
+            // libjpeg drops the bits left and reads the next marker, which
+            // must be the next restart marker; a different one would need
+            // its resynchronisation, which is left to it.
+            let (marker, after) = next_marker(data, marker_at)?;
+            if marker != 0xD0 + next_restart {
+                return None;
+            }
+            next_restart = (next_restart + 1) & 7;
+            pos = after;
         }
-        Some(())
     }
 
     /// The 1/8-scale image, once every scan is read.
@@ -995,13 +986,14 @@ fn dc_then_skip_ac(bits: &mut Bits<'_>, dc: &Huffman, ac: &Huffman) -> Option<i3
     // entry's two steps applies is a selection, not a branch, since it is
     // as unpredictable as the photo.
     let mut k = 1u32;
+    b.fill();
     while k < 64 {
-        if b.count < 32 {
-            b.fill();
-        }
-        let index = (b.acc >> (64 - SKIP_BITS)) as usize;
+        // The lookup reads the bits before the refill, so that the load
+        // does not wait for it: a step consumes at most 31 bits of the 56
+        // a refill leaves, and every bit of the buffer is the stream's.
         // An index of SKIP_BITS bits: always inside the array.
-        let step = skip[index];
+        let step = skip[(b.acc >> (64 - SKIP_BITS)) as usize];
+        b.fill();
         if step.first_bits == 0 {
             let symbol = b.decode(ac)?;
             b.bits(u32::from(symbol & 15));
@@ -1330,6 +1322,43 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
+
+    #[test]
+    fn unstuffed_intervals_read_as_libjpeg_reads_them() {
+        // A stuffed 0xFF, one after fill bytes, then RST0 and what follows.
+        let data = [
+            0x12, 0xFF, 0x00, 0x34, 0xFF, 0xFF, 0x00, 0x56, 0xFF, 0xFF, 0xD0, 0x78, 0xFF, 0xD9,
+        ];
+        let mut out = Vec::new();
+        assert_eq!(unstuff(&data, 0, &mut out), Some(8));
+        assert_eq!(out, [0x12, 0xFF, 0x34, 0xFF, 0x56, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(next_marker(&data, 8), Some((0xD0, 11)));
+        assert_eq!(unstuff(&data, 11, &mut out), Some(12));
+        assert_eq!(out, [0x78, 0, 0, 0, 0, 0, 0, 0, 0]);
+        // No marker: the interval runs to the end of the data.
+        assert_eq!(unstuff(&[1, 2, 3], 0, &mut out), Some(3));
+        assert_eq!(out.len(), 11);
+
+        // Bits in any grouping, then zeros past the data, which count as
+        // overrunning only once one of them is consumed.
+        let mut out = Vec::new();
+        unstuff(&data, 0, &mut out);
+        let mut bits = Bits::new(&out);
+        assert_eq!(bits.bits(4), 0x1);
+        assert_eq!(bits.bits(12), 0x2FF);
+        assert_eq!(bits.bits(16), 0x34FF);
+        assert!(!bits.overran());
+        bits.fill();
+        assert_eq!(bits.bits(8), 0x56);
+        assert!(!bits.overran());
+        assert_eq!(bits.bits(16), 0);
+        assert!(bits.overran());
+        for _ in 0..10 {
+            bits.fill();
+            assert_eq!(bits.bits(16), 0);
+        }
+        assert!(bits.overran());
+    }
 
     /// libjpeg-turbo's 1/8-scale decode of the same file.
     fn reference(data: &[u8]) -> RgbaImage {

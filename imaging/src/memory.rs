@@ -9,7 +9,7 @@
 //!
 //! | step | bytes held at its peak |
 //! |---|---|
-//! | decode | every decoded frame (RGBA, after shrink-on-load), plus the decoder's own buffers: a progressive JPEG keeps its whole coefficient image ([`PROGRESSIVE_COEF_BYTES`] per source pixel, whatever the scale), a sequential one decoded at 1/8 a little per block ([`SEQUENTIAL_EIGHTH_BYTES_PER_BLOCK`]); the `image` crate decodes into its own layout before the RGBA copy |
+//! | decode | every decoded frame (RGBA, after shrink-on-load), plus the decoder's own buffers: a progressive JPEG keeps its whole coefficient image ([`PROGRESSIVE_COEF_BYTES`] per source pixel, whatever the scale), a sequential one decoded at 1/8 a little per block ([`SEQUENTIAL_EIGHTH_BYTES_PER_BLOCK`]); at 1/8 (`eighth.rs`) either also holds one scan's entropy-coded data without byte stuffing, at most the source's size; the `image` crate decodes into its own layout before the RGBA copy |
 //! | each op | every frame at the larger of its input and output size, plus one frame's input, output and scratch (a resize's intermediate pass, an orientation's copy) |
 //! | encode | the output frames plus the encoder's per-pixel needs ([`encode_bytes_per_pixel`]; [`JPEG_TRELLIS_BYTES_PER_PIXEL`] with trellis) and its fixed state ([`encoder_fixed_bytes`]) |
 //!
@@ -128,9 +128,12 @@ pub fn estimate(
         .map(|h| rgba(h.width, h.height).saturating_mul(2))
         .sum();
     let encode = pipeline.terminal != Some(Terminal::AverageColor);
-    Ok(held
-        .saturating_add(marks)
-        .saturating_add(pixels_peak(pipeline, &plan, encode)))
+    Ok(held.saturating_add(marks).saturating_add(pixels_peak(
+        pipeline,
+        &plan,
+        encode,
+        source.len() as u64,
+    )))
 }
 
 /// Bytes of one RGBA frame.
@@ -139,7 +142,7 @@ fn rgba(w: u32, h: u32) -> u64 {
 }
 
 /// The largest pixel memory of any step: decode, each op, encode.
-fn pixels_peak(pipeline: &Pipeline, plan: &Plan, encode: bool) -> u64 {
+fn pixels_peak(pipeline: &Pipeline, plan: &Plan, encode: bool, source_len: u64) -> u64 {
     let hd = &plan.header;
     let shrink = plan.shrink.max(1);
     let mut frames = if plan.first_only {
@@ -156,14 +159,21 @@ fn pixels_peak(pipeline: &Pipeline, plan: &Plan, encode: bool) -> u64 {
     let turbo = plan.header.jpeg.as_ref().is_some_and(|j| j.components != 4);
     let decoder_extra = match &plan.header.jpeg {
         // SOF2 (and the other progressive SOFs) buffer every coefficient.
+        // At 1/8, eighth.rs tries first: it keeps less per pixel, but
+        // also a scan's data without byte stuffing.
         Some(j) if matches!(j.sof, 0xC2 | 0xC6 | 0xCA | 0xCE) => {
-            u64::from(hd.width) * u64::from(hd.height) * PROGRESSIVE_COEF_BYTES
+            let eighth = if turbo && shrink == 8 { source_len } else { 0 };
+            (u64::from(hd.width) * u64::from(hd.height))
+                .saturating_mul(PROGRESSIVE_COEF_BYTES)
+                .saturating_add(eighth)
         }
-        // The 1/8-scale decoder of eighth.rs keeps a little per block.
-        Some(j) if turbo && shrink == 8 && matches!(j.sof, 0xC0 | 0xC1) => {
-            (u64::from(hd.width) * u64::from(hd.height)).div_ceil(64)
-                * SEQUENTIAL_EIGHTH_BYTES_PER_BLOCK
-        }
+        // The 1/8-scale decoder of eighth.rs keeps a little per block, and
+        // the scan it decodes without byte stuffing.
+        Some(j) if turbo && shrink == 8 && matches!(j.sof, 0xC0 | 0xC1) => (u64::from(hd.width)
+            * u64::from(hd.height))
+        .div_ceil(64)
+        .saturating_mul(SEQUENTIAL_EIGHTH_BYTES_PER_BLOCK)
+        .saturating_add(source_len),
         _ if turbo => 0,
         _ if matches!(hd.format, Format::Heic | Format::Avif) => {
             u64::from(hd.width) * u64::from(hd.height) * HEIF_DECODE_BYTES
