@@ -313,11 +313,12 @@ impl<'a> Bits<'a> {
     #[inline(always)]
     fn extended(&mut self, n: u32) -> i32 {
         let v = self.bits(n) as i32;
-        if n > 0 && v < 1 << (n - 1) {
-            v - (1 << n) + 1
-        } else {
-            v
-        }
+        // Without a branch, since the sign is as unpredictable as the
+        // photo: a value below 2^(n-1) (its top bit clear) is negative,
+        // v - 2^n + 1. For n = 0, v = 0 and the mask is all ones but the
+        // offset is 0.
+        let negative = (v - (1 << n.saturating_sub(1))) >> 31;
+        v + (negative & ((-1i32 << n) + 1))
     }
 
     #[inline(always)]
