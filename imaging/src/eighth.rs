@@ -266,11 +266,10 @@ impl<'a> Bits<'a> {
     #[inline(always)]
     fn fill(&mut self) {
         let at = self.pos.min(self.end);
-        let word = self
-            .data
-            .get(at..at + 8)
-            .and_then(|w| w.try_into().ok())
-            .map_or(0, u64::from_be_bytes);
+        let word = match self.data.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+            Some(w) => u64::from_be_bytes(*w),
+            None => 0,
+        };
         self.acc |= word >> self.count;
         self.pos += ((63 - self.count) >> 3) as usize;
         self.count |= 56;
