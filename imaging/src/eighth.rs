@@ -66,8 +66,12 @@ struct Skip {
     first_bits: u8,
     /// Coefficients the first code moves past ([`ac_advance`]).
     first_advance: u8,
-    /// Bits of both codes and their values; 0 when there is no second
-    /// code in the lookahead.
+    /// Bits of both codes and their values, and the coefficients both
+    /// move past; the first code's alone when no second one starts in the
+    /// lookahead (or the first ends the block). Taking these without a
+    /// choice keeps the stepping loop's chain of dependent loads short;
+    /// the rare first code that ends a block without an end-of-block code
+    /// (at coefficient 63) is told apart by a branch.
     both_bits: u8,
     both_advance: u8,
 }
@@ -180,6 +184,8 @@ fn skip_table(counts: &[u8; 16], symbols: &[u8]) -> Box<[Skip; 1 << SKIP_BITS]> 
         let first_bits = len + u32::from(symbol & 15);
         entry.first_bits = first_bits as u8;
         entry.first_advance = ac_advance(symbol);
+        entry.both_bits = entry.first_bits;
+        entry.both_advance = entry.first_advance;
         if entry.first_advance == 64 || first_bits >= SKIP_BITS {
             continue;
         }
@@ -982,9 +988,9 @@ fn dc_then_skip_ac(bits: &mut Bits<'_>, dc: &Huffman, ac: &Huffman) -> Option<i3
     let mut b = *bits;
     let size = b.decode(dc)?;
     let diff = b.extended(size.into());
-    // One branch per code decides whether the block goes on; which of the
-    // entry's two steps applies is a selection, not a branch, since it is
-    // as unpredictable as the photo.
+    // Two branches per step decide whether the block goes on (its end is
+    // as unpredictable as the photo, once per block); how far a step goes
+    // is read from the entry without a choice ([`Skip::both_bits`]).
     let mut k = 1u32;
     b.fill();
     while k < 64 {
@@ -1000,14 +1006,15 @@ fn dc_then_skip_ac(bits: &mut Bits<'_>, dc: &Huffman, ac: &Huffman) -> Option<i3
             k += u32::from(ac_advance(symbol));
             continue;
         }
-        let both = step.both_bits != 0 && k + u32::from(step.first_advance) < 64;
-        let (used, advance) = if both {
-            (step.both_bits, step.both_advance)
-        } else {
-            (step.first_bits, step.first_advance)
-        };
-        b.consume(used.into());
-        k += u32::from(advance);
+        // The first code ends the block: the second one, if any, is the
+        // next block's DC. An end-of-block code as the first one comes
+        // here too (it has no second).
+        if k + u32::from(step.first_advance) >= 64 {
+            b.consume(step.first_bits.into());
+            break;
+        }
+        b.consume(step.both_bits.into());
+        k += u32::from(step.both_advance);
     }
     *bits = b;
     Some(diff)
