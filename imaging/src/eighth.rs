@@ -299,13 +299,12 @@ impl<'a> Bits<'a> {
     /// The next `n` bits (0..=16) as an unsigned number.
     #[inline(always)]
     fn bits(&mut self, n: u32) -> u32 {
-        if n == 0 {
-            return 0;
-        }
         if self.count < n {
             self.fill();
         }
-        let v = (self.acc >> (64 - n)) as u32;
+        // Two shifts, so that n = 0 (a DC difference of 0, frequent and
+        // unpredictable) needs no branch of its own.
+        let v = ((self.acc >> 1) >> (63 - n)) as u32;
         self.consume(n);
         v
     }
