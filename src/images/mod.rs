@@ -54,7 +54,6 @@ use crate::http::{ApiResult, S3Config};
 use admission::{Admission, AdmissionConfig, Refusal, Slot};
 use cache::{Cache, Entry, Lookup};
 use dialects::{Dialect, Directive};
-use futures_util::StreamExt;
 use http::{HeaderValue, Method, Response, StatusCode};
 use memo::Names;
 use op::{BucketApi, ImageOp};
@@ -1155,25 +1154,13 @@ async fn read_source(
     key: &str,
     limit: u64,
 ) -> Result<(ObjectMeta, Vec<u8>), ProcessError> {
-    let (meta, mut stream) = store.get_object(bucket, key, None).await?;
-    if meta.size > limit {
-        return Err(ProcessError::SourceTooLarge {
+    match store.read_object(bucket, key, limit).await? {
+        (meta, Some(bytes)) => Ok((meta, bytes)),
+        (meta, None) => Err(ProcessError::SourceTooLarge {
             size: meta.size,
             limit,
-        });
+        }),
     }
-    let mut buf = Vec::with_capacity(meta.size as usize);
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| ProcessError::Internal(format!("reading {key}: {e}")))?;
-        if (buf.len() + chunk.len()) as u64 > limit {
-            return Err(ProcessError::SourceTooLarge {
-                size: (buf.len() + chunk.len()) as u64,
-                limit,
-            });
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok((meta, buf))
 }
 
 /// The watermark images a pipeline names, from the source's bucket.

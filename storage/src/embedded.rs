@@ -672,6 +672,94 @@ fn garbage_of(old: &[u8]) -> Vec<String> {
     }
 }
 
+/// An object version opened for reading ([`EmbeddedStore::open_read`]).
+enum Opened {
+    /// The body kept in the metadata record (the range's bytes).
+    Inline(bytes::Bytes),
+    /// The data files to read, the first one open, pinned against deletion.
+    Files(Vec<io::SegRead>, io::Pin),
+    /// Larger than the reader's limit: nothing opened.
+    TooLarge,
+}
+
+/// A data file of a current version that cannot be found is corruption,
+/// not an absent key.
+fn missing_file(e: Error, bucket: &str, key: &str) -> Error {
+    match e {
+        Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            Error::Corrupt(format!("data file of {bucket}/{key} is missing"))
+        }
+        other => other,
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens the current version of `bucket/key` for `range` (the whole
+    /// object if `None`): its inline body, or its data files pinned, and
+    /// the first one opened if `open_first` (a stream's reader reports a
+    /// missing file before its first byte; a whole read opens its files in
+    /// the same blocking call that reads them). With `limit`, a larger
+    /// object is not opened.
+    async fn open_read(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<ByteRange>,
+        limit: Option<u64>,
+        open_first: bool,
+    ) -> Result<(ObjectMeta, Opened)> {
+        let mut rec = self.inner.object_rec(bucket, key)?;
+        if limit.is_some_and(|l| rec.size > l) {
+            return Ok((object_meta(key.to_string(), rec), Opened::TooLarge));
+        }
+        for _ in 0..READ_ATTEMPTS {
+            if let Some(body) = rec.take_inline()? {
+                let (start, end) = resolve_range(range, rec.size)?;
+                if end as usize > body.len() || start > end {
+                    return Err(Error::Corrupt(format!(
+                        "inline body of {bucket}/{key} is short"
+                    )));
+                }
+                let chunk = body.slice(start as usize..end as usize);
+                return Ok((object_meta(key.to_string(), rec), Opened::Inline(chunk)));
+            }
+            let pin = self
+                .inner
+                .pin(rec.segments.iter().map(|s| s.id.clone()).collect());
+            // Pinned files are safe only if their version is still current
+            // now: a version replaced before this re-read may already have
+            // lost its files; one replaced after it sees the pin.
+            let current = self.inner.object_rec(bucket, key)?;
+            if current.segments != rec.segments {
+                drop(pin);
+                rec = current;
+                if limit.is_some_and(|l| rec.size > l) {
+                    return Ok((object_meta(key.to_string(), rec), Opened::TooLarge));
+                }
+                continue;
+            }
+            let (start, end) = resolve_range(range, current.size)?;
+            let mut plan = io::plan_read(&self.inner, &current.segments, start, end);
+            if open_first {
+                plan = blocking(move || {
+                    io::open_first(&mut plan)
+                        .map(|()| plan)
+                        .map_err(Error::from)
+                })
+                .await
+                .map_err(|e| missing_file(e, bucket, key))?;
+            }
+            return Ok((
+                object_meta(key.to_string(), current),
+                Opened::Files(plan, pin),
+            ));
+        }
+        Err(Error::Io(std::io::Error::other(format!(
+            "{bucket}/{key} was replaced {READ_ATTEMPTS} times while being opened"
+        ))))
+    }
+}
+
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn create_bucket(&self, name: &str, acl: CannedAcl, owner: &str) -> Result<BucketInfo> {
@@ -921,53 +1009,46 @@ impl Store for EmbeddedStore {
         key: &str,
         range: Option<ByteRange>,
     ) -> Result<(ObjectMeta, ByteStream)> {
-        let mut rec = self.inner.object_rec(bucket, key)?;
-        for _ in 0..READ_ATTEMPTS {
-            if let Some(body) = rec.take_inline()? {
-                let (start, end) = resolve_range(range, rec.size)?;
-                if end as usize > body.len() || start > end {
-                    return Err(Error::Corrupt(format!(
-                        "inline body of {bucket}/{key} is short"
-                    )));
-                }
-                let chunk = body.slice(start as usize..end as usize);
-                let stream = futures_util::stream::once(async move { Ok(chunk) });
-                return Ok((object_meta(key.to_string(), rec), Box::pin(stream)));
+        let (meta, opened) = self.open_read(bucket, key, range, None, true).await?;
+        let stream = match opened {
+            Opened::Inline(chunk) => {
+                Box::pin(futures_util::stream::once(async move { Ok(chunk) })) as ByteStream
             }
-            let pin = self
-                .inner
-                .pin(rec.segments.iter().map(|s| s.id.clone()).collect());
-            // Pinned files are safe only if their version is still current
-            // now: a version replaced before this re-read may already have
-            // lost its files; one replaced after it sees the pin.
-            let current = self.inner.object_rec(bucket, key)?;
-            if current.segments != rec.segments {
-                drop(pin);
-                rec = current;
-                continue;
+            Opened::Files(plan, pin) => io::into_stream(plan, pin),
+            // Only a read with a limit is refused as too large.
+            Opened::TooLarge => {
+                return Err(Error::Io(std::io::Error::other(
+                    "a read without a size limit was refused as too large",
+                )))
             }
-            let (start, end) = resolve_range(range, current.size)?;
-            let mut plan = io::plan_read(&self.inner, &current.segments, start, end);
-            let plan = blocking(move || {
-                io::open_first(&mut plan)
-                    .map(|()| plan)
-                    .map_err(Error::from)
-            })
-            .await
-            .map_err(|e| match e {
-                Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
-                    Error::Corrupt(format!("data file of {bucket}/{key} is missing"))
-                }
-                other => other,
-            })?;
-            return Ok((
-                object_meta(key.to_string(), current),
-                io::into_stream(plan, pin),
-            ));
-        }
-        Err(Error::Io(std::io::Error::other(format!(
-            "{bucket}/{key} was replaced {READ_ATTEMPTS} times while being opened"
-        ))))
+        };
+        Ok((meta, stream))
+    }
+
+    async fn read_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: u64,
+    ) -> Result<(ObjectMeta, Option<Vec<u8>>)> {
+        let (meta, opened) = self
+            .open_read(bucket, key, None, Some(limit), false)
+            .await?;
+        let bytes = match opened {
+            Opened::Inline(chunk) => chunk.to_vec(),
+            Opened::TooLarge => return Ok((meta, None)),
+            Opened::Files(plan, pin) => {
+                let size = meta.size;
+                blocking(move || {
+                    let all = io::read_all(plan, size);
+                    drop(pin);
+                    all.map_err(Error::from)
+                })
+                .await
+                .map_err(|e| missing_file(e, bucket, key))?
+            }
+        };
+        Ok((meta, Some(bytes)))
     }
 
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool> {

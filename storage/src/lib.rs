@@ -111,6 +111,39 @@ pub trait Store: Send + Sync + 'static {
         key: &str,
         range: Option<ByteRange>,
     ) -> Result<(ObjectMeta, ByteStream)>;
+    /// Metadata and every byte of `bucket/key`, in memory, for a caller
+    /// that needs the whole object at once (an image pipeline's source);
+    /// `None` instead of the bytes, and nothing read, when the object is
+    /// larger than `limit`. The same snapshot as [`Store::get_object`].
+    ///
+    /// The default collects `get_object`'s stream. A store that can read
+    /// the object in one step does: the embedded store reads its files in
+    /// one blocking call, where a stream takes one per chunk (and as many
+    /// wake-ups of the thread that waits for it).
+    async fn read_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        limit: u64,
+    ) -> Result<(ObjectMeta, Option<Vec<u8>>)> {
+        use futures_util::StreamExt as _;
+        let (meta, mut stream) = self.get_object(bucket, key, None).await?;
+        if meta.size > limit {
+            return Ok((meta, None));
+        }
+        let mut buf = Vec::with_capacity(meta.size as usize);
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            if (buf.len() + chunk.len()) as u64 > meta.size {
+                return Err(Error::Corrupt(format!(
+                    "{bucket}/{key} is longer than its {} bytes",
+                    meta.size
+                )));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok((meta, Some(buf)))
+    }
     /// Deleting an absent key is not an error (S3 semantics); returns whether
     /// something was deleted.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool>;

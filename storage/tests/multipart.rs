@@ -112,6 +112,8 @@ async fn complete_assembles_parts_without_copying() {
     assert_eq!(m.attrs, attrs);
     assert_eq!(s.head_object("b", "big").await.unwrap(), m);
     assert_eq!(get(&s, "b", "big").await, whole);
+    let (_, read) = s.read_object("b", "big", m.size).await.unwrap();
+    assert_eq!(read, Some(whole.clone()));
     // Ranges inside one segment, across two, across all three.
     for (start, end) in [
         (10u64, 20u64),
@@ -397,6 +399,8 @@ async fn many_segments_are_read_lazily_and_in_order() {
     let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
     assert_eq!(m.etag, multipart_etag(&refs));
     assert_eq!(get(&s, "b", "many").await, whole);
+    let (_, read) = s.read_object("b", "many", m.size).await.unwrap();
+    assert_eq!(read, Some(whole.clone()));
     let n = whole.len() as u64;
     for (start, end) in [
         (0, n - 1),

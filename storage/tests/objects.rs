@@ -166,7 +166,18 @@ async fn put_get_head_delete() {
         let h = s.head_object("b", &key).await.unwrap();
         assert_eq!(h, m);
         assert_eq!(get(&s, "b", &key).await, data, "len {len}");
+        // The whole-object read: the same bytes, or none over the limit.
+        let (meta, whole) = s.read_object("b", &key, len as u64).await.unwrap();
+        assert_eq!((meta, whole.as_deref()), (m.clone(), Some(&data[..])));
+        if len > 0 {
+            let (meta, none) = s.read_object("b", &key, len as u64 - 1).await.unwrap();
+            assert_eq!((meta, none), (m, None));
+        }
     }
+    assert!(matches!(
+        s.read_object("b", "absent", 10).await,
+        Err(Error::NoSuchKey(_))
+    ));
     assert!(s.delete_object("b", "dir/obj-1").await.unwrap());
     assert!(!s.delete_object("b", "dir/obj-1").await.unwrap());
     assert!(matches!(
@@ -193,6 +204,23 @@ async fn put_get_head_delete() {
     // remains: 1 MiB and 3 MiB; tmp is empty.
     assert_eq!(files_under(&dir.path().join("objects")).len(), 2);
     assert!(files_under(&dir.path().join("tmp")).is_empty());
+}
+
+#[tokio::test]
+async fn whole_reads_report_a_missing_data_file_as_corruption() {
+    let (dir, s) = store_with("b").await;
+    put(&s, "b", "k", &bytes(100_000, 3)).await;
+    for f in files_under(&dir.path().join("objects")) {
+        std::fs::remove_file(f).unwrap();
+    }
+    assert!(matches!(
+        s.read_object("b", "k", 1 << 20).await,
+        Err(Error::Corrupt(_))
+    ));
+    assert!(matches!(
+        s.get_object("b", "k", None).await,
+        Err(Error::Corrupt(_))
+    ));
 }
 
 #[tokio::test]

@@ -370,6 +370,25 @@ impl SegRead {
     }
 }
 
+/// Every byte `plan` covers, `size` in all, in one buffer: the whole-object
+/// read of [`crate::Store::read_object`], done in one blocking call.
+pub(crate) fn read_all(mut plan: Vec<SegRead>, size: u64) -> io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(usize::try_from(size).map_err(io::Error::other)?);
+    for seg in &mut plan {
+        let want = seg.remaining;
+        // Into the spare capacity, which is not zeroed first.
+        let got = seg.open()?.take(want).read_to_end(&mut out)?;
+        if got as u64 != want {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "data file is shorter than its metadata record",
+            ));
+        }
+        seg.remaining = 0;
+    }
+    Ok(out)
+}
+
 /// The segment pieces covering bytes `start..end` (exclusive) of an object.
 pub(crate) fn plan_read(inner: &Inner, segments: &[Segment], start: u64, end: u64) -> Vec<SegRead> {
     let mut out = Vec::new();
