@@ -360,7 +360,7 @@ impl SegRead {
         let mut buf = vec![0u8; n];
         self.open()?.read_exact(&mut buf).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
-                io::Error::new(e.kind(), "data file is shorter than its metadata record")
+                shorter_than_record()
             } else {
                 e
             }
@@ -368,6 +368,14 @@ impl SegRead {
         self.remaining -= n as u64;
         Ok(Bytes::from(buf))
     }
+}
+
+/// A data file that ends before the bytes its metadata record promises.
+fn shorter_than_record() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "data file is shorter than its metadata record",
+    )
 }
 
 /// Every byte `plan` covers, `size` in all, in one buffer: the whole-object
@@ -379,10 +387,7 @@ pub(crate) fn read_all(mut plan: Vec<SegRead>, size: u64) -> io::Result<Vec<u8>>
         // Into the spare capacity, which is not zeroed first.
         let got = seg.open()?.take(want).read_to_end(&mut out)?;
         if got as u64 != want {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "data file is shorter than its metadata record",
-            ));
+            return Err(shorter_than_record());
         }
         seg.remaining = 0;
     }
