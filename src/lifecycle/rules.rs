@@ -33,6 +33,28 @@ pub const SETTING: &str = "lifecycle";
 /// rules, so the sweeper visits those and not every bucket (in gateway
 /// mode listing every bucket costs a backend request per bucket).
 pub const INDEX_PREFIX: &str = "lifecycle-buckets/";
+/// How long an index entry without rules is kept: PutBucketLifecycle
+/// writes the entry before the rules (so that a crash between the two
+/// leaves rules listed, never unlisted), and a sweep that reads the entry
+/// in between must not take it for a stale one and drop it, which would
+/// leave the rules never applied.
+pub const INDEX_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// An index entry's content: when it was written (seconds since the
+/// epoch, as text).
+pub fn index_entry(written: std::time::SystemTime) -> Vec<u8> {
+    let secs = written
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    secs.to_string().into_bytes()
+}
+
+/// When an index entry was written; `None` for an entry without that
+/// (written before entries carried it), which counts as old.
+pub fn index_written(entry: &[u8]) -> Option<std::time::SystemTime> {
+    let secs: u64 = std::str::from_utf8(entry).ok()?.parse().ok()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
+}
 /// S3 accepts at most this many rules in one configuration.
 pub const MAX_RULES: usize = 1000;
 /// S3's limit on a rule's `ID`.

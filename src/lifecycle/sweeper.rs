@@ -34,10 +34,10 @@
 //! setting, so tests drive the sweeper with an injected clock or days of
 //! two seconds.
 
-use super::rules::{LifecycleConfig, INDEX_PREFIX, SETTING};
+use super::rules::{index_written, LifecycleConfig, INDEX_GRACE, INDEX_PREFIX, SETTING};
 use crate::config::LifecycleConfig as FileSettings;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use storage::{ListQuery, Store, UploadsQuery};
@@ -163,6 +163,9 @@ pub struct Sweeper {
     /// The buckets this pass has yet to visit, current first; `None`
     /// between passes.
     pending: Option<VecDeque<String>>,
+    /// When each of this pass's index entries was written (`None`: not
+    /// said, old).
+    written: HashMap<String, Option<SystemTime>>,
 }
 
 impl std::fmt::Debug for Sweeper {
@@ -187,6 +190,7 @@ impl Sweeper {
             cursor: start.clone(),
             saved: start,
             pending: None,
+            written: HashMap::new(),
         }
     }
 
@@ -246,11 +250,18 @@ impl Sweeper {
             budget.read();
             report.reads += 1;
             match self.store.list_system_docs(INDEX_PREFIX).await {
-                Ok(list) => self.start_pass(
-                    list.into_iter()
-                        .filter_map(|(name, _)| name.strip_prefix(INDEX_PREFIX).map(str::to_string))
-                        .collect(),
-                ),
+                Ok(list) => {
+                    self.written = list
+                        .into_iter()
+                        .filter_map(|(name, entry)| {
+                            let bucket = name.strip_prefix(INDEX_PREFIX)?.to_string();
+                            Some((bucket, index_written(&entry)))
+                        })
+                        .collect();
+                    let mut names: Vec<String> = self.written.keys().cloned().collect();
+                    names.sort();
+                    self.start_pass(names);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "lifecycle: cannot list the buckets with rules");
                     report.failed += 1;
@@ -326,6 +337,18 @@ impl Sweeper {
         report.buckets += 1;
         let rules = match self.store.bucket_setting(bucket, SETTING).await {
             Ok(Some(raw)) => LifecycleConfig::from_record(&raw).map_err(|e| format!("{e:?}"))?,
+            // Rules not written yet: the entry is kept while it is young
+            // (PutBucketLifecycle writes it first; `INDEX_GRACE`).
+            Ok(None)
+                if self
+                    .written
+                    .get(bucket)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|t| now.duration_since(t).unwrap_or_default() < INDEX_GRACE) =>
+            {
+                return Ok(Outcome::Done);
+            }
             // Deleted meanwhile, or its rules were: it leaves the index
             // (a failed removal is tried again next pass).
             Ok(None) | Err(storage::Error::NoSuchBucket(_)) => {
@@ -666,6 +689,29 @@ mod tests {
         let r = s.tick(now).await;
         assert_eq!((r.expired, r.pass_done), (1, true), "{r:?}");
         assert!(keys(&*store, "b").await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_young_index_entry_waits_for_its_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        store
+            .create_bucket("b", CannedAcl::Private, "")
+            .await
+            .unwrap();
+        // PutBucketLifecycle between its two writes: the entry, no rules yet.
+        let now = SystemTime::now();
+        let entry = format!("{INDEX_PREFIX}b");
+        store
+            .put_system_doc(&entry, Some(super::super::rules::index_entry(now)))
+            .await
+            .unwrap();
+        let mut s = Sweeper::new(store.clone(), settings(100, 100));
+        s.tick(now).await;
+        assert!(store.system_doc(&entry).await.unwrap().is_some());
+        // Still without rules long after: a stale entry, dropped.
+        s.tick(now + INDEX_GRACE * 2).await;
+        assert!(store.system_doc(&entry).await.unwrap().is_none());
     }
 
     #[tokio::test]

@@ -240,12 +240,8 @@ async fn the_sweeper_expires_objects_and_aborts_uploads() {
     s.get(processed).await.expect(200);
     s.get(processed).await.expect(200);
 
-    // A day is a second: due within two, swept within the next tick. The
-    // limit is generous because each tick saves its cursor durably, and an
-    // fsync can take seconds while the rest of the suite writes too (one
-    // run under a full `cargo test --workspace` missed 8 s); it costs
-    // nothing when the sweep is on time.
-    let gone = eventually(Duration::from_secs(30), async || {
+    // A day is a second: due within two, swept within the next tick.
+    let gone = eventually(Duration::from_secs(8), async || {
         s.head("/bkt/tmp/a.png").await.status == 404
     })
     .await;

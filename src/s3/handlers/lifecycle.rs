@@ -7,7 +7,7 @@ use crate::auth::ChecksumAlgorithm;
 use crate::http::body::RequestBody;
 use crate::http::error::ApiError;
 use crate::http::{empty_response, xml_response, ApiResult};
-use crate::lifecycle::rules::{LifecycleConfig, INDEX_PREFIX, SETTING};
+use crate::lifecycle::rules::{index_entry, LifecycleConfig, INDEX_PREFIX, SETTING};
 use crate::s3::Ctx;
 use http::{HeaderMap, StatusCode};
 
@@ -41,9 +41,14 @@ pub async fn put(cx: &Ctx<'_>, mut body: RequestBody, bucket: &str) -> ApiResult
     let config = LifecycleConfig::from_xml(&doc)?;
     let store = &cx.state.store;
     // The index first: a bucket listed without rules costs the sweeper a
-    // read, rules unlisted would never be applied.
+    // read, rules unlisted would never be applied. The entry says when it
+    // was written, so that a sweep between the two writes keeps it
+    // (`INDEX_GRACE`).
     store
-        .put_system_doc(&format!("{INDEX_PREFIX}{bucket}"), Some(Vec::new()))
+        .put_system_doc(
+            &format!("{INDEX_PREFIX}{bucket}"),
+            Some(index_entry(std::time::SystemTime::now())),
+        )
         .await?;
     store
         .put_bucket_setting(bucket, SETTING, Some(config.to_record()?))
