@@ -227,6 +227,9 @@ pub struct ProcessingConfig {
     /// Seconds one processing job may run before it is stopped at its next
     /// checkpoint and answered 503; `0` = no deadline.
     pub job_timeout_secs: u64,
+    /// Whether each running job is bound to a core no other job holds
+    /// (`images::cores`), from the process's cores at start.
+    pub pin_jobs: bool,
     /// Bytes the estimated peak working sets of the running jobs may add
     /// up to (`imaging::memory`); a job needing more than all of it is
     /// refused with the dialect's "too large" error.
@@ -274,6 +277,7 @@ impl Default for ProcessingConfig {
             source_cache_bytes: None,
             work_budget: imaging::budget::DEFAULT_MAX_WORK,
             job_timeout_secs: 30,
+            pin_jobs: true,
             memory_budget: 256 << 20,
             queue_depth: 64,
             queue_timeout_secs: 10,

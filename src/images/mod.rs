@@ -35,6 +35,7 @@
 
 pub mod admission;
 pub mod cache;
+pub mod cores;
 pub mod error;
 mod memo;
 pub mod op;
@@ -440,6 +441,8 @@ pub struct Processor {
     names: memo::NameMemo,
     /// Wall-clock limit of one engine job (`job_timeout_secs`).
     job_timeout: Option<std::time::Duration>,
+    /// The cores running jobs are bound to (`pin_jobs`); `None`: unbound.
+    cores: Option<Arc<cores::Cores>>,
 }
 
 /// How the processing pool is doing (tests and the admin API read it).
@@ -520,6 +523,7 @@ impl Processor {
             auto_format: config.auto_format,
             sources: Mutex::new(HashMap::new()),
             names: memo::NameMemo::default(),
+            cores: config.pin_jobs.then(cores::Cores::of_process).flatten(),
         }
     }
 
@@ -779,8 +783,12 @@ impl Processor {
         let on_drop = cancel.on_drop();
         let ended = self.metrics.jobs_ended.clone();
         let seconds = self.metrics.job_seconds.clone();
+        let cores = self.cores.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            // Bound to a core of its own while it runs (`cores`); dropped,
+            // so the core is free again, before the permit.
+            let _core = cores.as_ref().and_then(cores::Cores::claim);
             let engine = engine.get_or_init(imaging::Engine::new);
             let started = std::time::Instant::now();
             let out = engine.execute_cancellable(&source, &pipeline, &assets, &limits, &cancel);
