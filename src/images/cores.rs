@@ -2,14 +2,15 @@
 //!
 //! Admission runs at most `concurrency` jobs at once, one per core by
 //! default, so every running job could have a core to itself. Left to the
-//! kernel, it often has not: on a busy 2-core machine `perf sched` showed a
-//! job thread woken onto the core where the other job runs and waiting
-//! there (0.42 ms on average, several times per request) while the second
-//! core idled, and HTTP thumbnails of baseline JPEGs came out at 121–126 /s
-//! instead of the 135–144 /s they reach when each job keeps a core
-//! (docs/image-benchmark.md, "Over HTTP"). So a job claims a core that no other job
-//! holds, the one it runs on if that is free, and its thread is bound to it
-//! until the job ends; then the thread gets its former affinity back.
+//! kernel, it often has not: a blocking-pool thread is woken near the
+//! thread that woke it, often on the core of the other running job, and
+//! on a busy 2-core machine `perf sched` showed jobs waiting there (0.42 ms
+//! on average, several times per request) while the second core idled.
+//! HTTP thumbnails of baseline JPEGs came out at 121–126 /s instead of the
+//! 135–144 /s they reach when each job keeps a core (docs/image-benchmark.md,
+//! "Over HTTP"). So a job claims a core that no other job holds, the one
+//! it runs on if that is free, and its thread is bound to it until the job
+//! ends; then the thread gets its former affinity back.
 //!
 //! Only the jobs are bound. The HTTP workers, the blocking pool's file and
 //! metadata work and every other thread float as before, so the kernel
