@@ -21,20 +21,11 @@ def allowed_cpus(task: Path) -> str:
     raise AssertionError(f"no Cpus_allowed_list in {task}/status")
 
 
-@pytest.mark.parametrize("output", ["avif", "heic", "webp", "jpg"])
-def test_no_thread_stays_bound_after_a_job(server, endpoint, s3, bucket, output):
-    proc = getattr(server, "proc", None)
-    if proc is None or not Path(f"/proc/{proc.pid}/task").is_dir():
-        pytest.skip("needs the server as a local Linux process")
-    s3.put_object(Bucket=bucket, Key="src.png", Body=make_png(640, 480))
-    for _ in range(3):
-        r = signed_request(endpoint, "GET", f"/{bucket}/src.png",
-                           query=[("x-oss-process", f"image/resize,w_200/format,{output}")])
-        assert r.status_code == 200, r.text
-        assert len(r.content) > 0
-    tasks = Path(f"/proc/{proc.pid}/task")
-    # The main thread is never bound: its affinity is the process's.
-    process = allowed_cpus(tasks / str(proc.pid))
+def assert_no_thread_bound(server, what: str) -> None:
+    """Every thread of the server has the process's affinity (the main
+    thread's, which is never bound)."""
+    tasks = Path(f"/proc/{server.proc.pid}/task")
+    process = allowed_cpus(tasks / str(server.proc.pid))
     bound = {}
     for task in tasks.iterdir():
         try:
@@ -44,4 +35,39 @@ def test_no_thread_stays_bound_after_a_job(server, endpoint, s3, bucket, output)
             continue  # the thread ended meanwhile
         if cpus != process:
             bound[f"{name}/{task.name}"] = cpus
-    assert not bound, f"threads still bound after {output} jobs (process: {process}): {bound}"
+    assert not bound, f"threads still bound after {what} (process: {process}): {bound}"
+
+
+def process(endpoint: str, bucket: str, key: str, pipeline: str) -> bytes:
+    r = signed_request(endpoint, "GET", f"/{bucket}/{key}",
+                       query=[("x-oss-process", f"image/{pipeline}")])
+    assert r.status_code == 200, r.text
+    assert len(r.content) > 0
+    return r.content
+
+
+@pytest.fixture
+def local_server(server):
+    proc = getattr(server, "proc", None)
+    if proc is None or not Path(f"/proc/{proc.pid}/task").is_dir():
+        pytest.skip("needs the server as a local Linux process")
+    return server
+
+
+@pytest.mark.parametrize("output", ["avif", "heic", "webp", "jpg"])
+def test_no_thread_stays_bound_after_encoding(local_server, endpoint, s3, bucket, output):
+    s3.put_object(Bucket=bucket, Key="src.png", Body=make_png(640, 480))
+    for _ in range(3):
+        process(endpoint, bucket, "src.png", f"resize,w_200/format,{output}")
+    assert_no_thread_bound(local_server, f"{output} encodes")
+
+
+@pytest.mark.parametrize("source", ["avif", "heic"])
+def test_no_thread_stays_bound_after_decoding(local_server, endpoint, s3, bucket, source):
+    """AVIF and HEIC sources go through libheif and its decoder plugins."""
+    s3.put_object(Bucket=bucket, Key="src.png", Body=make_png(640, 480))
+    encoded = process(endpoint, bucket, "src.png", f"format,{source}")
+    s3.put_object(Bucket=bucket, Key=f"src.{source}", Body=encoded)
+    for _ in range(3):
+        process(endpoint, bucket, f"src.{source}", "resize,w_200/format,jpg")
+    assert_no_thread_bound(local_server, f"{source} decodes")
