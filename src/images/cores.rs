@@ -18,7 +18,10 @@
 //! every core claimed (more slots than cores) runs unbound. A host whose
 //! operator places the process's threads (cpusets, `taskset`) keeps that
 //! placement: only cores of the process's affinity at start are claimed,
-//! and `pin_jobs = false` turns this off.
+//! and `pin_jobs = false` turns this off. Claims are per process: two
+//! imgbucket processes sharing cores could bind their jobs to the same
+//! one, so such hosts give each its own cores or turn this off
+//! (docs/operations.md).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
