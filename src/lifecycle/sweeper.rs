@@ -605,6 +605,20 @@ mod tests {
             .unwrap();
     }
 
+    /// An embedded store in a temporary directory (kept while the guard
+    /// lives), with `buckets` created.
+    async fn store_with(buckets: &[&str]) -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        for b in buckets {
+            store
+                .create_bucket(b, CannedAcl::Private, "")
+                .await
+                .unwrap();
+        }
+        (dir, store)
+    }
+
     async fn keys(store: &dyn Store, bucket: &str) -> Vec<String> {
         let q = ListQuery {
             max_keys: 1000,
@@ -618,16 +632,7 @@ mod tests {
 
     #[tokio::test]
     async fn expires_by_the_injected_clock() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-        store
-            .create_bucket("b", CannedAcl::Private, "")
-            .await
-            .unwrap();
-        store
-            .create_bucket("plain", CannedAcl::Private, "")
-            .await
-            .unwrap();
+        let (_dir, store) = store_with(&["b", "plain"]).await;
         let t = put(&*store, "b", "logs/1").await;
         put(&*store, "b", "keep/1").await;
         put(&*store, "plain", "logs/1").await;
@@ -660,12 +665,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_tick_is_bounded_and_resumes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-        store
-            .create_bucket("b", CannedAcl::Private, "")
-            .await
-            .unwrap();
+        let (_dir, store) = store_with(&["b"]).await;
         let mut t = SystemTime::UNIX_EPOCH;
         for i in 0..7 {
             t = put(&*store, "b", &format!("logs/{i}")).await;
@@ -693,12 +693,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_young_index_entry_waits_for_its_rules() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
-        store
-            .create_bucket("b", CannedAcl::Private, "")
-            .await
-            .unwrap();
+        let (_dir, store) = store_with(&["b"]).await;
         // PutBucketLifecycle between its two writes: the entry, no rules yet.
         let now = SystemTime::now();
         let entry = format!("{INDEX_PREFIX}b");
@@ -716,13 +711,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_store_without_rules_is_cheap() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let (_dir, store) = store_with(&["a", "b", "c"]).await;
         for b in ["a", "b", "c"] {
-            store
-                .create_bucket(b, CannedAcl::Private, "")
-                .await
-                .unwrap();
             put(&*store, b, "k").await;
         }
         // An index entry left by a bucket whose rules are gone.
