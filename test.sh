@@ -53,6 +53,15 @@ if ! stage "python venv" s3-compat-tests/setup.sh; then
     exit 1
 fi
 
+# A clean run writes about 7 GB under target/ (dev build and tests, the
+# fuzz build, the Garage cluster). A full disk fails every later stage with
+# errors that name the stage, not the disk: say it first.
+free_kb="$(df -Pk "$target_dir" 2>/dev/null | awk 'NR == 2 { print $4 }')"
+if [ -n "$free_kb" ] && [ "$free_kb" -lt $((8 * 1024 * 1024)) ]; then
+    echo "test.sh: warning: only $((free_kb / 1024)) MB free under $target_dir;" \
+        "a run from a clean clone needs about 7 GB" >&2
+fi
+
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # CI builds from a fresh clone once: incremental state is wasted work there,
 # and full debug info mostly costs link time (panics keep file:line with
