@@ -7,6 +7,9 @@
 //! again and compared with a reference: the full-size decode of the source,
 //! auto-oriented, resized with Lanczos3 to the output's size. The score is
 //! SSIM on luma (BT.601), Gaussian window 11, sigma 1.5 (Wang et al. 2004).
+//! The same SSIM on the two chroma planes (Cb, Cr) is printed beside it, as
+//! a guard: luma SSIM cannot see chroma, so an encoder could buy luma bytes
+//! with colour and still score "equal".
 //!
 //! libvips runs through `bench/vips_bytes.py` (pyvips), which writes each
 //! output to a file this program reads back.
@@ -161,11 +164,22 @@ fn parse_args() -> Args {
     a
 }
 
-/// Luma plane (BT.601) of an RGB image, as f32.
-fn luma(img: &image::RgbImage) -> Vec<f32> {
-    img.pixels()
-        .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
-        .collect()
+/// The Y, Cb and Cr planes (BT.601, full range, as JPEG's) of an RGB
+/// image, as f32.
+fn planes(img: &image::RgbImage) -> [Vec<f32>; 3] {
+    let n = img.pixels().len();
+    let mut out = [
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    ];
+    for p in img.pixels() {
+        let (r, g, b) = (f32::from(p[0]), f32::from(p[1]), f32::from(p[2]));
+        out[0].push(0.299 * r + 0.587 * g + 0.114 * b);
+        out[1].push(128.0 - 0.168_736 * r - 0.331_264 * g + 0.5 * b);
+        out[2].push(128.0 + 0.5 * r - 0.418_688 * g - 0.081_312 * b);
+    }
+    out
 }
 
 /// Separable Gaussian blur (11 taps, sigma 1.5), keeping only the positions
@@ -289,14 +303,18 @@ fn decode_output(bytes: &[u8], format: Format, engine: &Engine) -> image::RgbIma
         .to_rgb8()
 }
 
+/// A reference image at one size: its Y, Cb and Cr planes, width, height.
+type Reference = ([Vec<f32>; 3], usize, usize);
+
 /// One file's outputs: its name, ours, and libvips' when it ran.
 type Row = (String, Measure, Option<Measure>);
 
-/// One measured output: bytes, SSIM, size, and (ours) the job's time.
+/// One measured output: bytes, SSIM (Y, Cb, Cr), size, and (ours) the
+/// job's time.
 #[derive(Clone, Copy, Default)]
 struct Measure {
     bytes: usize,
-    ssim: f64,
+    ssim: [f64; 3],
     width: u32,
     height: u32,
     ms: f64,
@@ -341,14 +359,16 @@ fn main() {
         eprintln!("{name}");
         let data = std::fs::read(f).expect("read corpus file");
         let full = decode_reference(&data);
-        let mut references: HashMap<(u32, u32), (Vec<f32>, usize, usize)> = HashMap::new();
-        let mut score = |img: &image::RgbImage| -> f64 {
+        let mut references: HashMap<(u32, u32), Reference> = HashMap::new();
+        // SSIM of Y, Cb and Cr.
+        let mut score = |img: &image::RgbImage| -> [f64; 3] {
             let (w, h) = img.dimensions();
             let (r, rw, rh) = references.entry((w, h)).or_insert_with(|| {
                 let r = resize_reference(&full, w, h);
-                (luma(&r), w as usize, h as usize)
+                (planes(&r), w as usize, h as usize)
             });
-            ssim(r, &luma(img), *rw, *rh)
+            let ours = planes(img);
+            [0, 1, 2].map(|i| ssim(&r[i], &ours[i], *rw, *rh))
         };
         for &width in &args.widths {
             for kind in &args.kinds {
@@ -442,7 +462,10 @@ fn main() {
         let _ = c.wait();
     }
 
-    println!("bytes and SSIM (luma, against a full-size Lanczos3 reference); metadata stripped on both sides");
+    println!(
+        "bytes and SSIM (luma, against a full-size Lanczos3 reference; Cb and Cr: the \
+         chroma planes' SSIM difference, a guard); metadata stripped on both sides"
+    );
     for &width in &args.widths {
         for kind in &args.kinds {
             let Some(rows) = table.get(&(width, kind.name)) else {
@@ -450,18 +473,32 @@ fn main() {
             };
             println!("\n{} px, {}", width, kind.name);
             println!(
-                "{:<38} {:>9} {:>9} {:>6} {:>8} {:>8} {:>8} {:>7}",
-                "file", "ours B", "vips B", "ratio", "ours", "vips", "diff", "ours ms"
+                "{:<38} {:>9} {:>9} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}",
+                "file",
+                "ours B",
+                "vips B",
+                "ratio",
+                "ours",
+                "vips",
+                "diff",
+                "Cb diff",
+                "Cr diff",
+                "ours ms"
             );
-            let (mut ob, mut vb, mut os, mut vs, mut ms) = (0usize, 0usize, 0f64, 0f64, 0f64);
+            let (mut ob, mut vb, mut ms) = (0usize, 0usize, 0f64);
+            let (mut os, mut vs) = ([0f64; 3], [0f64; 3]);
             for (name, o, v) in rows {
                 ob += o.bytes;
-                os += o.ssim;
                 ms += o.ms;
+                for (sum, s) in os.iter_mut().zip(o.ssim) {
+                    *sum += s;
+                }
                 match v {
                     Some(v) => {
                         vb += v.bytes;
-                        vs += v.ssim;
+                        for (sum, s) in vs.iter_mut().zip(v.ssim) {
+                            *sum += s;
+                        }
                         let size_note = if (o.width, o.height) != (v.width, v.height) {
                             format!(
                                 "  (sizes {}x{} / {}x{})",
@@ -471,44 +508,50 @@ fn main() {
                             String::new()
                         };
                         println!(
-                            "{:<38} {:>9} {:>9} {:>6.3} {:>8.4} {:>8.4} {:>+8.4} {:>7.1}{size_note}",
+                            "{:<38} {:>9} {:>9} {:>6.3} {:>8.4} {:>8.4} {:>+8.4} {:>+8.4} {:>+8.4} {:>7.1}{size_note}",
                             name,
                             o.bytes,
                             v.bytes,
                             o.bytes as f64 / v.bytes as f64,
-                            o.ssim,
-                            v.ssim,
-                            o.ssim - v.ssim,
+                            o.ssim[0],
+                            v.ssim[0],
+                            o.ssim[0] - v.ssim[0],
+                            o.ssim[1] - v.ssim[1],
+                            o.ssim[2] - v.ssim[2],
                             o.ms
                         );
                     }
                     None => println!(
-                        "{:<38} {:>9} {:>9} {:>6} {:>8.4} {:>8} {:>8} {:>7.1}",
-                        name, o.bytes, "-", "-", o.ssim, "-", "-", o.ms
+                        "{:<38} {:>9} {:>9} {:>6} {:>8.4} {:>8} {:>8} {:>8} {:>8} {:>7.1}",
+                        name, o.bytes, "-", "-", o.ssim[0], "-", "-", "-", "-", o.ms
                     ),
                 }
             }
             let n = rows.len() as f64;
             if vb > 0 {
                 println!(
-                    "{:<38} {:>9} {:>9} {:>6.3} {:>8.4} {:>8.4} {:>+8.4} {:>7.1}",
+                    "{:<38} {:>9} {:>9} {:>6.3} {:>8.4} {:>8.4} {:>+8.4} {:>+8.4} {:>+8.4} {:>7.1}",
                     "total / mean",
                     ob,
                     vb,
                     ob as f64 / vb as f64,
-                    os / n,
-                    vs / n,
-                    (os - vs) / n,
+                    os[0] / n,
+                    vs[0] / n,
+                    (os[0] - vs[0]) / n,
+                    (os[1] - vs[1]) / n,
+                    (os[2] - vs[2]) / n,
                     ms / n
                 );
             } else {
                 println!(
-                    "{:<38} {:>9} {:>9} {:>6} {:>8.4} {:>8} {:>8} {:>7.1}",
+                    "{:<38} {:>9} {:>9} {:>6} {:>8.4} {:>8} {:>8} {:>8} {:>8} {:>7.1}",
                     "total / mean",
                     ob,
                     "-",
                     "-",
-                    os / n,
+                    os[0] / n,
+                    "-",
+                    "-",
                     "-",
                     "-",
                     ms / n
