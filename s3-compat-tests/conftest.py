@@ -234,17 +234,23 @@ s3 =
     addressing_style = path
     multipart_threshold = 8MB
     multipart_chunksize = 8MB
+"""
 
 # With an explicit --profile botocore ignores the AWS_* key variables, so
-# the extra profiles carry the keys themselves.
-[profile v4]
+# the extra profiles carry the keys themselves. Each adds one `s3` setting:
+# `v4` signs presigned URLs with SigV4; `serial` makes one transfer at a
+# time, so every request of a command goes down one connection.
+AWS_PROFILE = """
+[profile {name}]
 region = us-east-1
-aws_access_key_id = {ak}
-aws_secret_access_key = {sk}
+aws_access_key_id = {{ak}}
+aws_secret_access_key = {{sk}}
 s3 =
     addressing_style = path
-    signature_version = s3v4
+    {setting}
 """
+AWS_CONFIG += AWS_PROFILE.format(name="v4", setting="signature_version = s3v4")
+AWS_CONFIG += AWS_PROFILE.format(name="serial", setting="max_concurrent_requests = 1")
 
 
 @pytest.fixture(scope="session")

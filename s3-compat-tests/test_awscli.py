@@ -194,6 +194,26 @@ def test_sync_delete(aws, s3, bucket, tmp_path):
     assert "a.txt" not in keys and "sub/b.txt" in keys
 
 
+def test_sync_of_an_empty_file_keeps_the_connection_usable(aws, s3, bucket, tmp_path):
+    """aws-cli adds `Expect: 100-continue` to every upload, empty files too,
+    and an empty body is answered without a `100 Continue`. aws-cli's own
+    copy of botocore then keeps that answer's status line for the
+    connection's next response, misreads its headers and waits for the
+    server to close: the sync stalled 30 s after each empty file. One
+    transfer at a time puts the next upload on the same connection; with
+    `--debug` a misread says `Failed to parse headers`."""
+    up = tmp_path / "up"
+    files = {"0-empty": b"", "1.txt": b"one", "2-empty": b"", "3.txt": b"three"}
+    for rel, data in files.items():
+        write(up / rel, data)
+    out = aws("--debug", "s3", "sync", str(up), f"s3://{bucket}/t", profile="serial")
+    assert out.stdout.count("upload:") == len(files), out.stdout
+    assert "Failed to parse headers" not in out.stderr, \
+        out.stderr[out.stderr.find("Failed to parse headers") - 2000:][:4000]
+    for rel, data in files.items():
+        assert s3.get_object(Bucket=bucket, Key=f"t/{rel}")["Body"].read() == data
+
+
 def test_ls_prefixes_and_recursive(aws, s3, bucket):
     for k in ["top.txt", "photos/2024/a.jpg", "photos/2024/b.jpg", "photos/2025/c.jpg",
               "photos/readme", "docs/x.md"]:

@@ -178,6 +178,44 @@ def test_keep_alive_after_error(endpoint, bucket):
         assert sess.put(url, data=b"ok", headers=h, timeout=30).status_code == 200
 
 
+def test_expect_continue_without_body_closes(endpoint, bucket):
+    """An `Expect: 100-continue` request that declares no body is answered
+    without a `100 Continue` (there is nothing to continue), and says
+    `Connection: close`: aws-cli's botocore otherwise misreads the
+    connection's next response (test_awscli.py, the sync of an empty
+    file). One with a body gets its `100 Continue` and keeps the
+    connection."""
+    parts = urlsplit(endpoint)
+    signer = sigv4.Signer(ACCESS_KEY, SECRET_KEY)
+
+    def answer(key: str, body: bytes) -> bytes:
+        headers = {"content-length": str(len(body)), "expect": "100-continue"}
+        signed, _, _ = signer.sign("PUT", f"{endpoint}/{bucket}/{key}", headers,
+                                   sigv4.UNSIGNED)
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+            head = f"PUT /{bucket}/{key} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in signed.items()) + "\r\n"
+            sock.sendall(head.encode())
+            data = b""
+            if body:
+                while b"\r\n\r\n" not in data:
+                    data += sock.recv(4096)
+                sock.sendall(body)
+            while not data.endswith(b"\r\n\r\n") or data.count(b"HTTP/1.1 ") < (2 if body else 1):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data
+
+    empty = answer("e", b"")
+    assert empty.startswith(b"HTTP/1.1 200 "), empty
+    assert b"\r\nconnection: close\r\n" in empty.lower(), empty
+    full = answer("f", b"0123456789")
+    assert full.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 "), full
+    assert b"connection: close" not in full.lower(), full
+
+
 def test_error_body_on_garbage_request_line(endpoint):
     parts = urlsplit(endpoint)
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:

@@ -334,7 +334,19 @@ where
     // precondition, a refused upload). hyper then closes the connection
     // rather than read a body nobody wants; saying so keeps a client from
     // sending its next request down a connection that is about to die.
-    if status_may_leave_body_unread(status) && declares_body(&parts.headers) {
+    //
+    // A request that asks for `100 Continue` but declares no body gets its
+    // final answer without one: hyper's body reader is already at its
+    // end, so there is nothing to continue. botocore adds the expectation
+    // to every file-like body, empty ones too, and the copy inside aws-cli
+    // takes such an answer for an early final response: it keeps its
+    // status line for the connection's next response, misreads that one's
+    // headers and waits for the idle timeout (`aws s3 sync` stalled 30 s
+    // after an empty file). Closing resets its per-connection state.
+    let body_declared = declares_body(&parts.headers);
+    if (status_may_leave_body_unread(status) && body_declared)
+        || (expects_continue(&parts.headers) && !body_declared)
+    {
         h.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
     let resp = vendor::finish_response(resp, vendor, &request_id).await;
@@ -366,6 +378,14 @@ where
 /// Error statuses: the handler may have stopped before reading the body.
 fn status_may_leave_body_unread(status: http::StatusCode) -> bool {
     status.is_client_error() || status.is_server_error()
+}
+
+/// Whether the request asks `Expect: 100-continue`.
+fn expects_continue(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
 }
 
 /// Whether the request announced a body (a non-zero length, or chunks).

@@ -91,3 +91,33 @@ async fn send_head_only(s: &Server, method: &str, path: &str, headers: &[(&str, 
         .unwrap();
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
+
+/// `Expect: 100-continue` with no body declared: the answer comes without
+/// a `100 Continue` (nothing to continue) and closes the connection, so a
+/// client that keeps per-connection state about that exchange (aws-cli's
+/// botocore) starts the next request afresh. With a body declared, the
+/// server asks for it.
+#[tokio::test]
+async fn expect_continue_without_a_body_closes_the_connection() {
+    let s = Server::start().await;
+    s.mb("bkt").await;
+    // (key, content-length, expect 100-continue, how the answer starts,
+    // whether it closes the connection)
+    let cases = [
+        ("empty", "0", true, "HTTP/1.1 200 ", true),
+        ("full", "10", true, "HTTP/1.1 100 Continue\r\n\r\n", false),
+        ("plain", "0", false, "HTTP/1.1 200 ", false),
+    ];
+    for (key, length, expect, start, closes) in cases {
+        let mut headers = vec![("content-length", length)];
+        if expect {
+            headers.push(("expect", "100-continue"));
+        }
+        let answer = send_head_only(&s, "PUT", &format!("/bkt/{key}"), &headers).await;
+        assert!(answer.starts_with(start), "{key}: {answer}");
+        let says_close = answer
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n");
+        assert_eq!(says_close, closes, "{key}: {answer}");
+    }
+}
