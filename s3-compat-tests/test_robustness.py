@@ -19,17 +19,23 @@ from s3util import (ACCESS_KEY, SECRET_KEY, assert_client_error, assert_s3_error
                     md5_hex, parse_xml, signed_request, strip_ns, xml_text)
 
 
-def raw_signed_put(endpoint: str, path: str, headers: dict, body: bytes) -> bytes:
-    """Sends a SigV4-signed PUT (unsigned payload) exactly as given, over a
-    raw socket (no client adds or fixes a header), and returns the raw
-    answer up to the end of its error document."""
+def raw_signed_put_head(endpoint: str, path: str, headers: dict) -> bytes:
+    """The head of a SigV4-signed PUT (unsigned payload) with exactly these
+    headers, for a raw socket (no client adds or fixes a header)."""
     signer = sigv4.Signer(ACCESS_KEY, SECRET_KEY)
     signed, _, _ = signer.sign("PUT", endpoint + path, headers, sigv4.UNSIGNED)
+    head = f"PUT {path} HTTP/1.1\r\nHost: {urlsplit(endpoint).netloc}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in signed.items()) + "\r\n"
+    return head.encode()
+
+
+def raw_signed_put(endpoint: str, path: str, headers: dict, body: bytes) -> bytes:
+    """Sends a SigV4-signed PUT (unsigned payload) exactly as given, over a
+    raw socket, and returns the raw answer up to the end of its error
+    document."""
     parts = urlsplit(endpoint)
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
-        head = f"PUT {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        head += "".join(f"{k}: {v}\r\n" for k, v in signed.items()) + "\r\n"
-        sock.sendall(head.encode() + body)
+        sock.sendall(raw_signed_put_head(endpoint, path, headers) + body)
         sock.settimeout(15)
         data = b""
         while b"</Error>" not in data:
@@ -186,16 +192,11 @@ def test_expect_continue_without_body_closes(endpoint, bucket):
     file). One with a body gets its `100 Continue` and keeps the
     connection."""
     parts = urlsplit(endpoint)
-    signer = sigv4.Signer(ACCESS_KEY, SECRET_KEY)
 
     def answer(key: str, body: bytes) -> bytes:
         headers = {"content-length": str(len(body)), "expect": "100-continue"}
-        signed, _, _ = signer.sign("PUT", f"{endpoint}/{bucket}/{key}", headers,
-                                   sigv4.UNSIGNED)
         with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
-            head = f"PUT /{bucket}/{key} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-            head += "".join(f"{k}: {v}\r\n" for k, v in signed.items()) + "\r\n"
-            sock.sendall(head.encode())
+            sock.sendall(raw_signed_put_head(endpoint, f"/{bucket}/{key}", headers))
             data = b""
             if body:
                 while b"\r\n\r\n" not in data:
