@@ -272,7 +272,7 @@ def test_policies_that_cannot_be_evaluated_are_refused(alice, alices_bucket):
     bad = [
         "{not json",
         policy(b, dict(ok, Effect="Perhaps")),
-        policy(b, dict(ok, Action="s3:GetObjectTagging")),
+        policy(b, dict(ok, Action="s3:GetObjectRetention")),
         policy(b, dict(ok, Resource="arn:aws:s3:::someone-elses-bucket/*")),
         policy(b, dict(ok, Principal={"AWS": "arn:aws:iam::1:user/nobody-at-all"})),
         policy(b, dict(ok, Condition={"StringLike": {"aws:Referer": "https://x/*"}})),

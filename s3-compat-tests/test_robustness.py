@@ -89,7 +89,7 @@ def test_unimplemented_bucket_subresources_are_errors(endpoint, bucket, s3, sub)
 
 def test_unimplemented_object_subresource_is_error(endpoint, bucket, s3):
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    resp = signed_request(endpoint, "GET", f"/{bucket}/k", query={"tagging": None})
+    resp = signed_request(endpoint, "GET", f"/{bucket}/k", query={"retention": None})
     assert resp.status_code >= 400, resp.text[:300]
     assert resp.content != b"x"
     assert strip_ns(parse_xml(resp.content).tag) == "Error"

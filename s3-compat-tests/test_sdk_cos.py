@@ -357,3 +357,19 @@ def test_migration_doc_snippet(endpoint, monkeypatch, tmp_path, capsys):
     c, name = ns["client"], ns["bucket"]
     assert name in [b["Name"] for b in c.list_buckets()["Buckets"]["Bucket"]]
     _cleanup(c, name)
+
+
+def test_object_tagging(cos, bucket):
+    cos.put_object(Bucket=bucket, Key="tagged.txt", Body=b"t")
+    cos.put_object_tagging(Bucket=bucket, Key="tagged.txt", Tagging={
+        "TagSet": {"Tag": [{"Key": "project", "Value": "blue"}, {"Key": "类别", "Value": "照片"}]}})
+    got = cos.get_object_tagging(Bucket=bucket, Key="tagged.txt")
+    assert {t["Key"]: t["Value"] for t in got["TagSet"]["Tag"]} == {"project": "blue", "类别": "照片"}
+    assert cos.head_object(Bucket=bucket, Key="tagged.txt")["x-cos-tagging-count"] == "2"
+    cos.delete_object_tagging(Bucket=bucket, Key="tagged.txt")
+    got = cos.get_object_tagging(Bucket=bucket, Key="tagged.txt")
+    assert not (got.get("TagSet") or {}).get("Tag")  # an empty <TagSet/>
+    with pytest.raises(CosServiceError) as e:
+        cos.put_object_tagging(Bucket=bucket, Key="tagged.txt", Tagging={
+            "TagSet": {"Tag": [{"Key": "aws:x", "Value": "v"}]}})
+    assert (e.value.get_status_code(), e.value.get_error_code()) == (400, "InvalidTag")

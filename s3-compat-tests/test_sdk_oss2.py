@@ -395,3 +395,30 @@ def test_oss_only_headers_and_apis(bucket):
             call()
         assert (e.value.status, e.value.code) == (501, "NotImplemented")
     assert not bucket.object_exists("link")
+
+
+def test_object_tagging(bucket):
+    bucket.put_object("tagged.txt", b"t", headers={"x-oss-tagging": "project=blue&k2=v%202"})
+    head = bucket.head_object("tagged.txt")
+    assert head.headers["x-oss-tagging-count"] == "2"
+    got = bucket.get_object_tagging("tagged.txt")
+    assert got.tag_set.tagging_rule == {"project": "blue", "k2": "v 2"}
+    rule = oss2.models.TaggingRule()
+    rule.add("类别", "照片")
+    bucket.put_object_tagging("tagged.txt", oss2.models.Tagging(rule))
+    assert bucket.get_object_tagging("tagged.txt").tag_set.tagging_rule == {"类别": "照片"}
+    # A copy takes the source's tags unless told to replace them.
+    bucket.copy_object(bucket.bucket_name, "tagged.txt", "copy.txt")
+    assert bucket.get_object_tagging("copy.txt").tag_set.tagging_rule == {"类别": "照片"}
+    bucket.copy_object(bucket.bucket_name, "tagged.txt", "copy2.txt",
+                       headers={"x-oss-tagging-directive": "Replace", "x-oss-tagging": "a=1"})
+    assert bucket.get_object_tagging("copy2.txt").tag_set.tagging_rule == {"a": "1"}
+    bucket.delete_object_tagging("tagged.txt")
+    assert bucket.get_object_tagging("tagged.txt").tag_set.tagging_rule == {}
+    assert "x-oss-tagging-count" not in bucket.head_object("tagged.txt").headers
+    too_many = oss2.models.TaggingRule()
+    for i in range(11):
+        too_many.add(f"k{i}", "v")
+    with pytest.raises(oss2.exceptions.ServerError) as e:
+        bucket.put_object_tagging("tagged.txt", oss2.models.Tagging(too_many))
+    assert (e.value.status, e.value.code) == (400, "InvalidTag")

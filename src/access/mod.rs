@@ -124,6 +124,9 @@ actions! {
     GetObjectAcl => "s3:GetObjectAcl";
     PutObject => "s3:PutObject";
     PutObjectAcl => "s3:PutObjectAcl";
+    GetObjectTagging => "s3:GetObjectTagging";
+    PutObjectTagging => "s3:PutObjectTagging";
+    DeleteObjectTagging => "s3:DeleteObjectTagging";
     DeleteObject => "s3:DeleteObject";
     AbortMultipartUpload => "s3:AbortMultipartUpload";
     ListMultipartUploadParts => "s3:ListMultipartUploadParts";

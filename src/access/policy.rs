@@ -507,7 +507,7 @@ mod tests {
             r#"{"Statement":[]}"#,
             r#"{"Version":"2020-01-01","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*"}}"#,
             r#"{"Statement":{"Effect":"Maybe","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*"}}"#,
-            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObjectTagging","Resource":"arn:aws:s3:::photos/*"}}"#,
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObjectRetention","Resource":"arn:aws:s3:::photos/*"}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"ec2:*","Resource":"arn:aws:s3:::photos/*"}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::other/*"}}"#,
             r#"{"Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:user/carol"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*"}}"#,

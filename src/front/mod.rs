@@ -634,6 +634,16 @@ fn asks(op: &Op) -> Vec<(Option<Action>, &str, Target<'_>)> {
         PutObjectAcl { bucket, key } => {
             vec![(Some(Action::PutObjectAcl), bucket, Target::Key(key))]
         }
+        // No ACL grants these (as on S3): the bucket owner, or a policy.
+        GetObjectTagging { bucket, key } => {
+            vec![(Some(Action::GetObjectTagging), bucket, Target::Key(key))]
+        }
+        PutObjectTagging { bucket, key } => {
+            vec![(Some(Action::PutObjectTagging), bucket, Target::Key(key))]
+        }
+        DeleteObjectTagging { bucket, key } => {
+            vec![(Some(Action::DeleteObjectTagging), bucket, Target::Key(key))]
+        }
         DeleteObject { bucket, key } => {
             vec![(Some(Action::DeleteObject), bucket, Target::Key(key))]
         }

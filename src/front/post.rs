@@ -181,6 +181,14 @@ fn object_headers(parts: &http::request::Parts, form: &Form) -> Result<HeaderMap
         // The object's ACL, as `x-amz-acl` gives it on a PUT.
         if name == "acl" {
             name = "x-amz-acl".into();
+        } else if name == "tagging" {
+            // A `Tagging` XML document, handed on as a PUT's header.
+            let tags = crate::http::tagging::from_xml(f.value.as_bytes())?;
+            let value = crate::http::tagging::to_header_value(&tags);
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| ApiError::InvalidArgument("form field", "tagging".into()))?;
+            headers.insert("x-amz-tagging", value);
+            continue;
         } else if !HEADER_FIELDS.contains(&name.as_str()) && !name.starts_with("x-amz-meta-") {
             continue;
         }

@@ -851,8 +851,10 @@ impl Store for GatewayStore {
         bucket: &str,
         key: &str,
         attrs: ObjectAttrs,
+        precondition: &Precondition,
     ) -> Result<ObjectMeta> {
         let current = self.head_object(bucket, key).await?;
+        precondition.check(key, Some(&current.etag))?;
         let mut attrs = attrs;
         // The body is unchanged, so is its CRC-64.
         attrs.crc64_ecma = attrs.crc64_ecma.or(current.attrs.crc64_ecma);
@@ -864,6 +866,14 @@ impl Store for GatewayStore {
         let mut call = Call::new(Method::PUT, Some(bucket), Some(key))
             .header("x-amz-copy-source", &source)
             .header("x-amz-metadata-directive", "REPLACE");
+        if *precondition != Precondition::Unconditional {
+            // The backend checks it again as it copies: the object read
+            // above may have been replaced since (a 412 is PreconditionFailed).
+            call = call.header(
+                "x-amz-copy-source-if-match",
+                &format!("\"{}\"", current.etag),
+            );
+        }
         wire::attrs_to_headers(&attrs, &mut call.headers)?;
         self.backend().send_read(&call).await?;
         self.head_object(bucket, key).await

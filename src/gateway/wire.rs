@@ -2,7 +2,7 @@
 //! and back, and the backend's XML results read into storage types.
 //!
 //! Attributes S3 has no header for (the CRC-64 the OSS and COS SDKs check,
-//! the additional checksums a client sent, an object's own ACL) travel as user metadata
+//! the additional checksums a client sent, an object's own ACL and tag set) travel as user metadata
 //! under the reserved `x-amz-meta-imgbucket-` prefix, which is stripped
 //! from what clients see and refused in what they send.
 
@@ -28,6 +28,8 @@ const ACL_META: &str = "x-amz-meta-imgbucket-acl";
 /// User metadata whose values are not printable ASCII (which S3 headers
 /// cannot carry as sent), as base64 of a JSON map.
 const TEXT_META: &str = "x-amz-meta-imgbucket-text";
+/// An object's tag set, as base64 of a JSON map (tags may be any letter).
+const TAGS_META: &str = "x-amz-meta-imgbucket-tags";
 
 /// Reads one standard attribute.
 type Getter = fn(&ObjectAttrs) -> Option<&String>;
@@ -70,9 +72,10 @@ pub fn attrs_to_headers(attrs: &ObjectAttrs, headers: &mut HeaderMap) -> Result<
         }
     }
     if !text.is_empty() {
-        let json = serde_json::to_vec(&text)
-            .map_err(|e| Error::Io(std::io::Error::other(format!("metadata: {e}"))))?;
-        insert(headers, TEXT_META, &BASE64.encode(json))?;
+        insert(headers, TEXT_META, &base64_json(&text)?)?;
+    }
+    if !attrs.tags.is_empty() {
+        insert(headers, TAGS_META, &base64_json(&attrs.tags)?)?;
     }
     if let Some(crc) = attrs.crc64_ecma {
         insert(headers, CRC64_META, &crc.to_string())?;
@@ -93,6 +96,21 @@ pub fn attrs_to_headers(attrs: &ObjectAttrs, headers: &mut HeaderMap) -> Result<
     Ok(())
 }
 
+fn base64_json<T: serde::Serialize>(map: &T) -> Result<String, Error> {
+    let json = serde_json::to_vec(map)
+        .map_err(|e| Error::Io(std::io::Error::other(format!("metadata: {e}"))))?;
+    Ok(BASE64.encode(json))
+}
+
+/// A map written by [`base64_json`]; `what` names it in the error.
+fn map_from_base64_json(encoded: &str, what: &str) -> Result<BTreeMap<String, String>, Error> {
+    BASE64
+        .decode(encoded)
+        .ok()
+        .and_then(|json| serde_json::from_slice(&json).ok())
+        .ok_or_else(|| Error::Corrupt(format!("the backend object's {what}")))
+}
+
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -107,12 +125,12 @@ pub fn attrs_from_headers(headers: &HeaderMap) -> Result<ObjectAttrs, Error> {
         .user_meta
         .retain(|name, _| !name.starts_with(RESERVED_META));
     if let Some(encoded) = header_str(headers, TEXT_META) {
-        let text: BTreeMap<String, String> = BASE64
-            .decode(encoded)
-            .ok()
-            .and_then(|json| serde_json::from_slice(&json).ok())
-            .ok_or_else(|| Error::Corrupt("the backend object's text metadata".into()))?;
-        attrs.user_meta.extend(text);
+        attrs
+            .user_meta
+            .extend(map_from_base64_json(encoded, "text metadata")?);
+    }
+    if let Some(encoded) = header_str(headers, TAGS_META) {
+        attrs.tags = map_from_base64_json(encoded, "tag set")?;
     }
     attrs.checksums = header_str(headers, CHECKSUMS_META)
         .map(|list| {
@@ -334,6 +352,8 @@ mod tests {
             "sha256".into(),
             "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=".into(),
         );
+        attrs.tags.insert("类别".into(), "a b=c".into());
+        attrs.tags.insert("empty".into(), String::new());
         let mut h = HeaderMap::new();
         attrs_to_headers(&attrs, &mut h).unwrap();
         assert_eq!(

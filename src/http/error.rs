@@ -96,6 +96,10 @@ error_codes! {
     InvalidPolicyDocument => 400;
     /// The range is not satisfiable.
     InvalidRange => 416;
+    /// A tag set breaks S3's rules (count, lengths, characters, a key twice).
+    InvalidTag => 400;
+    /// A change to an object kept losing to writes that replaced it.
+    OperationAborted => 409;
     /// The request is well-formed but not allowed in this combination.
     InvalidRequest => 400;
     /// The URI could not be parsed (bad percent-encoding, not UTF-8).
@@ -235,6 +239,13 @@ pub enum ApiError {
     /// An XML body does not parse or does not follow the schema.
     #[error("The XML you provided was not well-formed or did not validate against our published schema: {0}")]
     MalformedXml(String),
+    /// A tag set (body or `x-amz-tagging`) breaks S3's rules.
+    #[error("{0}")]
+    InvalidTag(String),
+    /// An in-place change of an object's attributes (ACL, tags) found the
+    /// object replaced each time it tried.
+    #[error("A conflicting conditional operation is currently in progress against this resource. Try again.")]
+    OperationAborted,
     /// An XML body is over the configured limit.
     #[error("Your request was too big (limit {limit} bytes).")]
     XmlTooLarge {
@@ -448,6 +459,8 @@ impl ApiError {
             InvalidRequest(_) => ErrorCode::InvalidRequest,
             InvalidUri(_) => ErrorCode::InvalidURI,
             MalformedXml(_) => ErrorCode::MalformedXML,
+            InvalidTag(_) => ErrorCode::InvalidTag,
+            OperationAborted => ErrorCode::OperationAborted,
             XmlTooLarge { .. } => ErrorCode::MaxMessageLengthExceeded,
             EntityTooLarge => ErrorCode::EntityTooLarge,
             MetadataTooLarge => ErrorCode::MetadataTooLarge,

@@ -303,13 +303,15 @@ fn text_header(h: &HeaderMap, name: &str) -> Result<Option<String>, ApiError> {
 }
 
 /// The object attributes a PutObject / CreateMultipartUpload / CopyObject
-/// with REPLACE sets from its headers. `aws-chunked` is a transfer detail,
-/// not the object's encoding, so it is removed from `Content-Encoding`.
+/// with REPLACE sets from its headers, its tags (`x-amz-tagging`)
+/// included. `aws-chunked` is a transfer detail, not the object's
+/// encoding, so it is removed from `Content-Encoding`.
 pub fn attrs_from_headers(h: &HeaderMap) -> Result<ObjectAttrs, ApiError> {
-    let (attrs, user_meta_bytes) = read_attrs(h)?;
+    let (mut attrs, user_meta_bytes) = read_attrs(h)?;
     if user_meta_bytes > MAX_USER_META {
         return Err(ApiError::MetadataTooLarge);
     }
+    attrs.tags = crate::http::tagging::from_header(h)?.unwrap_or_default();
     Ok(attrs)
 }
 
@@ -478,6 +480,9 @@ pub fn object_headers(
     }
     if checksums {
         checksum_headers(h, &a.checksums);
+    }
+    if !a.tags.is_empty() {
+        set(h, "x-amz-tagging-count", &a.tags.len().to_string());
     }
 }
 

@@ -27,6 +27,7 @@ pub mod headers;
 pub mod hook;
 pub mod memo;
 pub mod names;
+pub mod tagging;
 pub mod vendor;
 pub mod xml;
 

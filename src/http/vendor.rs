@@ -145,6 +145,8 @@ const TWINS: &[&str] = &[
     "copy-source-if-modified-since",
     "copy-source-if-unmodified-since",
     "metadata-directive",
+    "tagging",
+    "tagging-directive",
 ];
 
 /// Adds the `x-amz-*` twin of every vendor header that has one (metadata,
@@ -175,7 +177,7 @@ pub fn add_request_twins(headers: &mut HeaderMap, vendor: Vendor) {
             continue;
         }
         let value = match twin {
-            "metadata-directive" => normalise_directive(value),
+            "metadata-directive" | "tagging-directive" => normalise_directive(value),
             "copy-source" => normalise_copy_source(value),
             // `default` means "inherit the bucket's": the same as no header.
             "acl" if value.as_bytes().eq_ignore_ascii_case(b"default") => continue,
@@ -322,11 +324,12 @@ async fn parse_case_template() -> Option<http::Extensions> {
     Some(resp.extensions().clone())
 }
 
-/// `x-amz-meta-*` → `<prefix>meta-*`; `<prefix>request-id` added.
+/// `x-amz-meta-*` and `x-amz-tagging-count` → `<prefix>meta-*`,
+/// `<prefix>tagging-count`; `<prefix>request-id` added.
 fn rename_headers(h: &mut HeaderMap, prefix: &str, request_id: &str) {
     let meta: Vec<HeaderName> = h
         .keys()
-        .filter(|n| n.as_str().starts_with("x-amz-meta-"))
+        .filter(|n| n.as_str().starts_with("x-amz-meta-") || n.as_str() == "x-amz-tagging-count")
         .cloned()
         .collect();
     for name in meta {
@@ -466,8 +469,12 @@ mod tests {
             ("x-cos-metadata-directive", "Replaced"),
             ("x-cos-acl", "public-read"),
             ("x-cos-storage-class", "STANDARD"),
+            ("x-cos-tagging", "a=1"),
+            ("x-cos-tagging-directive", "Replaced"),
         ]);
         add_request_twins(&mut h, Vendor::Cos);
+        assert_eq!(h["x-amz-tagging"], "a=1");
+        assert_eq!(h["x-amz-tagging-directive"], "REPLACE");
         assert_eq!(h["x-amz-meta-color"], "blue");
         assert_eq!(h["x-amz-copy-source"], "/src-1250000000/a%20b.jpg");
         assert_eq!(h["x-amz-metadata-directive"], "REPLACE");
@@ -506,9 +513,15 @@ mod tests {
 
     #[test]
     fn response_headers_take_the_vendor_prefix() {
-        let mut h = headers(&[("x-amz-meta-color", "blue"), ("etag", "\"e\"")]);
+        let mut h = headers(&[
+            ("x-amz-meta-color", "blue"),
+            ("etag", "\"e\""),
+            ("x-amz-tagging-count", "2"),
+        ]);
         rename_headers(&mut h, "x-oss-", "RID");
         assert_eq!(h["x-oss-meta-color"], "blue");
+        assert_eq!(h["x-oss-tagging-count"], "2");
+        assert!(h.get("x-amz-tagging-count").is_none());
         assert!(h.get("x-amz-meta-color").is_none());
         assert_eq!(h["x-oss-request-id"], "RID");
         assert_eq!(h["etag"], "\"e\"");

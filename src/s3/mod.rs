@@ -136,7 +136,7 @@ pub async fn dispatch(
     hook: Option<&dyn UploadHook>,
     object_rule: Option<&ObjectRule>,
 ) -> ApiResult {
-    use handlers::{acl, bucket, cors, lifecycle, list, multipart, object, policy};
+    use handlers::{acl, bucket, cors, lifecycle, list, multipart, object, policy, tagging};
     use S3Op::*;
     match op {
         ListBuckets => bucket::list_buckets(&cx).await,
@@ -185,6 +185,9 @@ pub async fn dispatch(
         }
         GetObjectAcl { bucket, key } => acl::get_object_acl(&cx, &bucket, &key).await,
         PutObjectAcl { bucket, key } => acl::put_object_acl(&cx, body, &bucket, &key).await,
+        GetObjectTagging { bucket, key } => tagging::get(&cx, &bucket, &key).await,
+        PutObjectTagging { bucket, key } => tagging::put(&cx, body, &bucket, &key).await,
+        DeleteObjectTagging { bucket, key } => tagging::delete(&cx, &bucket, &key).await,
         DeleteObject { bucket, key } => object::delete_object(&cx, &bucket, &key).await,
         CreateMultipartUpload { bucket, key } => multipart::create(&cx, &bucket, &key).await,
         UploadPart {

@@ -187,6 +187,18 @@ pub enum S3Op {
         bucket: String,
         key: String,
     },
+    GetObjectTagging {
+        bucket: String,
+        key: String,
+    },
+    PutObjectTagging {
+        bucket: String,
+        key: String,
+    },
+    DeleteObjectTagging {
+        bucket: String,
+        key: String,
+    },
     DeleteObject {
         bucket: String,
         key: String,
@@ -266,6 +278,9 @@ impl S3Op {
             | HeadObject { bucket, .. }
             | GetObjectAcl { bucket, .. }
             | PutObjectAcl { bucket, .. }
+            | GetObjectTagging { bucket, .. }
+            | PutObjectTagging { bucket, .. }
+            | DeleteObjectTagging { bucket, .. }
             | DeleteObject { bucket, .. }
             | CreateMultipartUpload { bucket, .. }
             | UploadPart { bucket, .. }
@@ -311,6 +326,9 @@ impl S3Op {
             GetObject { .. } => "GetObject",
             GetObjectAcl { .. } => "GetObjectAcl",
             PutObjectAcl { .. } => "PutObjectAcl",
+            GetObjectTagging { .. } => "GetObjectTagging",
+            PutObjectTagging { .. } => "PutObjectTagging",
+            DeleteObjectTagging { .. } => "DeleteObjectTagging",
             HeadObject { .. } => "HeadObject",
             DeleteObject { .. } => "DeleteObject",
             CreateMultipartUpload { .. } => "CreateMultipartUpload",
@@ -349,7 +367,6 @@ const UNSUPPORTED_OBJECT_SUBRESOURCES: &[&str] = &[
     "attributes",
     "legal-hold",
     "retention",
-    "tagging",
     "torrent",
     "restore",
     "select",
@@ -627,6 +644,14 @@ pub fn route_object(
         return match *method {
             Method::GET => Ok(S3Op::GetObjectAcl { bucket, key }),
             Method::PUT => Ok(S3Op::PutObjectAcl { bucket, key }),
+            _ => Err(ApiError::MethodNotAllowed),
+        };
+    }
+    if q.has("tagging") {
+        return match *method {
+            Method::GET => Ok(S3Op::GetObjectTagging { bucket, key }),
+            Method::PUT => Ok(S3Op::PutObjectTagging { bucket, key }),
+            Method::DELETE => Ok(S3Op::DeleteObjectTagging { bucket, key }),
             _ => Err(ApiError::MethodNotAllowed),
         };
     }

@@ -1076,6 +1076,7 @@ impl Store for EmbeddedStore {
         bucket: &str,
         key: &str,
         attrs: ObjectAttrs,
+        precondition: &Precondition,
     ) -> Result<ObjectMeta> {
         let okey = keys::object(bucket, key);
         let mtime_ns = to_ns(SystemTime::now());
@@ -1089,6 +1090,7 @@ impl Store for EmbeddedStore {
                 return Err(Error::NoSuchKey(key.to_string()).into());
             };
             let mut rec: ObjectRec = decode(&v)?;
+            precondition.check(key, Some(&rec.etag))?;
             rec.attrs = attrs.clone();
             rec.mtime_ns = mtime_ns;
             tx.insert(Space::Objects, &okey, &encode(&rec))?;

@@ -148,12 +148,16 @@ pub trait Store: Send + Sync + 'static {
     /// something was deleted.
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<bool>;
     /// Replaces the attributes of an existing object without rewriting its
-    /// bytes (CopyObject onto itself with `REPLACE`). Keeps size and ETag.
+    /// bytes (CopyObject onto itself with `REPLACE`, an ACL or tag set
+    /// changed). Keeps size and ETag. `precondition` is checked against
+    /// the object the change lands on, so that attributes read from one
+    /// object are never written onto a newer one that replaced it.
     async fn update_object_attrs(
         &self,
         bucket: &str,
         key: &str,
         attrs: ObjectAttrs,
+        precondition: &Precondition,
     ) -> Result<ObjectMeta>;
     /// Keys in UTF-8 binary order; see [`ListQuery`].
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<ListPage>;

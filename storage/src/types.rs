@@ -69,6 +69,10 @@ pub struct ObjectAttrs {
     /// `x-cos-hash-crc64ecma`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crc64_ecma: Option<u64>,
+    /// The object's tag set (S3 object tagging), key → value; the protocol
+    /// layer checks S3's limits before anything is stored.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// An object's access-control list: who owns it (the writer) and what is

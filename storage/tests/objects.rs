@@ -240,20 +240,45 @@ async fn attributes_round_trip_and_update() {
     assert_eq!(s.head_object("b", "k").await.unwrap().attrs, attrs);
     let new_attrs = ObjectAttrs {
         content_type: Some("text/plain".into()),
+        tags: BTreeMap::from([("project".to_string(), "blue".to_string())]),
         ..ObjectAttrs::default()
     };
     let u = s
-        .update_object_attrs("b", "k", new_attrs.clone())
+        .update_object_attrs("b", "k", new_attrs.clone(), &Precondition::Unconditional)
         .await
         .unwrap();
     assert_eq!((u.size, u.etag.as_str()), (5, m.etag.as_str()));
     assert_eq!(s.head_object("b", "k").await.unwrap().attrs, new_attrs);
     assert_eq!(get(&s, "b", "k").await, b"hello");
     assert!(matches!(
-        s.update_object_attrs("b", "missing", ObjectAttrs::default())
-            .await,
+        s.update_object_attrs(
+            "b",
+            "missing",
+            ObjectAttrs::default(),
+            &Precondition::Unconditional
+        )
+        .await,
         Err(Error::NoSuchKey(_))
     ));
+    // Attributes read from one object never land on the one that replaced it.
+    let same = Precondition::ETagIn(vec![m.etag.clone()]);
+    let mut w = s.object_writer("b", "k").await.unwrap();
+    w.write(b"newer").await.unwrap();
+    let newer = w.commit(ObjectAttrs::default(), None).await.unwrap();
+    assert!(matches!(
+        s.update_object_attrs("b", "k", new_attrs.clone(), &same)
+            .await,
+        Err(Error::PreconditionFailed)
+    ));
+    assert_eq!(
+        s.head_object("b", "k").await.unwrap().attrs,
+        ObjectAttrs::default()
+    );
+    let now_same = Precondition::ETagIn(vec![newer.etag]);
+    s.update_object_attrs("b", "k", new_attrs.clone(), &now_same)
+        .await
+        .unwrap();
+    assert_eq!(s.head_object("b", "k").await.unwrap().attrs, new_attrs);
 }
 
 #[tokio::test]

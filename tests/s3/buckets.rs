@@ -173,7 +173,7 @@ async fn versioning_and_unsupported_subresources() {
     s.get("/bkt1?website")
         .await
         .expect_error(501, "NotImplemented");
-    s.get("/bkt1/k?tagging")
+    s.get("/bkt1/k?retention")
         .await
         .expect_error(501, "NotImplemented");
     s.req("PUT", "/", &[], Bytes::new())

@@ -27,4 +27,5 @@ mod ops;
 mod post_object;
 mod robustness;
 mod shutdown;
+mod tagging;
 mod vendor_sdk;

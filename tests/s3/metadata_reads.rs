@@ -56,7 +56,7 @@ counting_store! {
     fn part_span(&self, bucket: &str, key: &str, part_number: u32) -> Result<(ObjectMeta, Option<PartSpan>)>;
     fn get_object(&self, bucket: &str, key: &str, range: Option<ByteRange>) -> Result<(ObjectMeta, ByteStream)>;
     fn delete_object(&self, bucket: &str, key: &str) -> Result<bool>;
-    fn update_object_attrs(&self, bucket: &str, key: &str, attrs: ObjectAttrs) -> Result<ObjectMeta>;
+    fn update_object_attrs(&self, bucket: &str, key: &str, attrs: ObjectAttrs, precondition: &Precondition) -> Result<ObjectMeta>;
     fn list_objects(&self, bucket: &str, query: &ListQuery) -> Result<ListPage>;
     fn create_multipart_upload(&self, bucket: &str, key: &str, attrs: ObjectAttrs) -> Result<String>;
     fn part_writer(&self, bucket: &str, key: &str, upload_id: &str, part_number: u32) -> Result<Box<dyn ObjectWriter>>;

@@ -260,8 +260,6 @@ pub async fn put_object_acl(cx: &Ctx<'_>, body: RequestBody, bucket: &str, key: 
         let grants = requested_grants(cx, body, &owner, &rules.owner).await?;
         Some(ObjectAcl { owner, grants })
     };
-    let mut attrs = meta.attrs;
-    attrs.acl = acl;
-    store.update_object_attrs(bucket, key, attrs).await?;
+    super::change_object_attrs(cx, bucket, key, |attrs| attrs.acl = acl.clone()).await?;
     Ok(empty_response(StatusCode::OK))
 }

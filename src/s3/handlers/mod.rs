@@ -10,10 +10,40 @@ pub mod list;
 pub mod multipart;
 pub mod object;
 pub mod policy;
+pub mod tagging;
 
 use crate::http::body::RequestBody;
 use crate::http::error::ApiError;
-use storage::ObjectWriter;
+use crate::s3::Ctx;
+use storage::{ObjectAttrs, ObjectMeta, ObjectWriter, Precondition};
+
+/// How often an in-place change of an object's attributes starts over
+/// after a write replaced the object under it.
+const ATTR_CHANGE_ATTEMPTS: usize = 4;
+
+/// Changes one object's attributes in place (its ACL, its tags): reads
+/// them, applies `change`, and writes them back only onto the object they
+/// were read from, so that a concurrent PUT's attributes are never
+/// overwritten with its predecessor's. A replaced object is read again.
+pub(crate) async fn change_object_attrs(
+    cx: &Ctx<'_>,
+    bucket: &str,
+    key: &str,
+    change: impl Fn(&mut ObjectAttrs),
+) -> Result<ObjectMeta, ApiError> {
+    let store = &cx.state.store;
+    for _ in 0..ATTR_CHANGE_ATTEMPTS {
+        let meta = store.head_object(bucket, key).await?;
+        let mut attrs = meta.attrs;
+        change(&mut attrs);
+        let same = Precondition::ETagIn(vec![meta.etag]);
+        match store.update_object_attrs(bucket, key, attrs, &same).await {
+            Err(storage::Error::PreconditionFailed) => continue,
+            done => return Ok(done?),
+        }
+    }
+    Err(ApiError::OperationAborted)
+}
 
 /// Streams a request body into a writer, chunk by chunk, refusing it once it
 /// exceeds `max` bytes. On error the writer is dropped by the caller, which

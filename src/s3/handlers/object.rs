@@ -11,6 +11,7 @@ use crate::http::headers::{
 };
 use crate::http::hook::UploadHook;
 use crate::http::names::MAX_KEY_LEN;
+use crate::http::tagging;
 use crate::http::vendor::Vendor;
 use crate::http::xml;
 use crate::http::{empty_response, xml_response, ApiResult};
@@ -522,13 +523,25 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
     // A copy is a new object: its ACL comes from this request, never
     // from the source (as on AWS).
     new_attrs.acl = super::acl::acl_for_write(cx, bucket).await?;
+    // Its tags follow their own directive, not the metadata's: the
+    // request's with REPLACE, else those of the version copied.
+    let request_tags = match tagging::replace_directive(cx.headers)? {
+        true => Some(tagging::from_header(cx.headers)?.unwrap_or_default()),
+        false => None,
+    };
+    new_attrs.tags = request_tags
+        .clone()
+        .unwrap_or_else(|| src_meta.attrs.tags.clone());
     let meta = if src.bucket == bucket && src.key == key {
         if !replace {
             return Err(ApiError::InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
             ));
         }
-        store.update_object_attrs(bucket, key, new_attrs).await?
+        let unchanged = Precondition::ETagIn(vec![src_meta.etag.clone()]);
+        store
+            .update_object_attrs(bucket, key, new_attrs, &unchanged)
+            .await?
     } else {
         let (read_meta, stream) = store.get_object(&src.bucket, &src.key, None).await?;
         if read_meta.etag != src_meta.etag {
@@ -536,16 +549,19 @@ pub async fn copy_object(cx: &Ctx<'_>, bucket: &str, key: &str, src: &CopySource
             // conditions were evaluated against a version we are not copying.
             check_copy_conditions(cx, &read_meta)?;
         }
+        // The checksums and tags of the version actually read (it may
+        // differ from the one the conditions were first checked against).
+        let tags = request_tags.unwrap_or_else(|| read_meta.attrs.tags.clone());
         let mut attrs = if replace {
-            // The checksums of the version actually read (it may differ
-            // from the one the conditions were first checked against).
             ObjectAttrs {
                 checksums: read_meta.attrs.checksums.clone(),
+                tags,
                 ..new_attrs
             }
         } else {
             ObjectAttrs {
                 acl: new_attrs.acl,
+                tags,
                 ..read_meta.attrs.clone()
             }
         };
