@@ -319,3 +319,34 @@ async fn large_files_stream_through() {
     assert_eq!(got.body.len(), data.len());
     assert!(got.body == data);
 }
+
+#[tokio::test]
+async fn a_tagging_field_tags_the_object() {
+    let s = Server::start().await;
+    s.mb("forms").await;
+    let doc =
+        "<Tagging><TagSet><Tag><Key>from</Key><Value>form upload</Value></Tag></TagSet></Tagging>";
+    let conditions =
+        format!(r#"{{"bucket": "forms"}}, ["starts-with", "$key", ""], {{"tagging": "{doc}"}}"#);
+    let fields = signed_fields(&s, &conditions, &[("key", "t.txt"), ("tagging", doc)]);
+    post(&s, "/forms", &[], &fields, Some(("t.txt", b"x")))
+        .await
+        .expect(204);
+    let tags = s.get("/forms/t.txt?tagging").await;
+    tags.expect(200);
+    assert!(
+        tags.text()
+            .contains("<Key>from</Key><Value>form upload</Value>"),
+        "{}",
+        tags.text()
+    );
+    // A bad document stores nothing.
+    let bad = "<Tagging><TagSet><Tag><Key>aws:x</Key><Value>v</Value></Tag></TagSet></Tagging>";
+    let conditions =
+        format!(r#"{{"bucket": "forms"}}, ["starts-with", "$key", ""], {{"tagging": "{bad}"}}"#);
+    let fields = signed_fields(&s, &conditions, &[("key", "u.txt"), ("tagging", bad)]);
+    post(&s, "/forms", &[], &fields, Some(("u.txt", b"x")))
+        .await
+        .expect_error(400, "InvalidTag");
+    s.get("/forms/u.txt").await.expect_error(404, "NoSuchKey");
+}
