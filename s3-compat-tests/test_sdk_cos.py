@@ -373,3 +373,13 @@ def test_object_tagging(cos, bucket):
         cos.put_object_tagging(Bucket=bucket, Key="tagged.txt", Tagging={
             "TagSet": {"Tag": [{"Key": "aws:x", "Value": "v"}]}})
     assert (e.value.get_status_code(), e.value.get_error_code()) == (400, "InvalidTag")
+
+
+def test_bucket_tagging(cos, bucket):
+    cos.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": {"Tag": [{"Key": "cost-centre", "Value": "42"}]}})
+    got = cos.get_bucket_tagging(Bucket=bucket)
+    assert got["TagSet"]["Tag"] == [{"Key": "cost-centre", "Value": "42"}]
+    cos.delete_bucket_tagging(Bucket=bucket)
+    with pytest.raises(CosServiceError) as e:
+        cos.get_bucket_tagging(Bucket=bucket)
+    assert (e.value.get_status_code(), e.value.get_error_code()) == (404, "NoSuchTagSet")

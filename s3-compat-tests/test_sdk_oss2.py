@@ -422,3 +422,14 @@ def test_object_tagging(bucket):
     with pytest.raises(oss2.exceptions.ServerError) as e:
         bucket.put_object_tagging("tagged.txt", oss2.models.Tagging(too_many))
     assert (e.value.status, e.value.code) == (400, "InvalidTag")
+
+
+def test_bucket_tagging(bucket):
+    rule = oss2.models.TaggingRule()
+    rule.add("cost-centre", "42")
+    bucket.put_bucket_tagging(oss2.models.Tagging(rule))
+    assert bucket.get_bucket_tagging().tag_set.tagging_rule == {"cost-centre": "42"}
+    bucket.delete_bucket_tagging()
+    with pytest.raises(oss2.exceptions.ServerError) as e:
+        bucket.get_bucket_tagging()
+    assert (e.value.status, e.value.code) == (404, "NoSuchTagSet")

@@ -1,7 +1,7 @@
-"""Object tagging through boto3 and aws-cli: Put/Get/DeleteObjectTagging,
+"""Object and bucket tagging through boto3 and aws-cli: Put/Get/DeleteObjectTagging,
 `Tagging=` on put_object, copies (the `TaggingDirective`), multipart
 uploads made by `upload_file`, `TagCount` on GET/HEAD, and S3's limits as
-`InvalidTag`. The vendors' SDKs (`oss2`, `cos-python-sdk-v5`) are in
+`InvalidTag`; Put/Get/DeleteBucketTagging. The vendors' SDKs (`oss2`, `cos-python-sdk-v5`) are in
 test_sdk_oss2.py and test_sdk_cos.py."""
 
 import json
@@ -97,3 +97,19 @@ def test_aws_cli_s3api_tagging(aws, s3, bucket):
     aws("s3api", "delete-object-tagging", "--bucket", bucket, "--key", "k")
     out = json.loads(aws("s3api", "get-object-tagging", "--bucket", bucket, "--key", "k").stdout)
     assert out["TagSet"] == []
+
+
+def test_bucket_tagging(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_tagging(Bucket=bucket)
+    assert_client_error(e, 404, "NoSuchTagSet")
+    s3.put_bucket_tagging(Bucket=bucket, Tagging=tagging(team="web", **{"cost-centre": "42"}))
+    got = s3.get_bucket_tagging(Bucket=bucket)
+    assert {t["Key"]: t["Value"] for t in got["TagSet"]} == {"team": "web", "cost-centre": "42"}
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_tagging(Bucket=bucket, Tagging=tagging(**{f"k{i}": "v" for i in range(51)}))
+    assert_client_error(e, 400, "InvalidTag")
+    s3.delete_bucket_tagging(Bucket=bucket)
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_tagging(Bucket=bucket)
+    assert_client_error(e, 404, "NoSuchTagSet")

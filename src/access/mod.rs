@@ -127,6 +127,8 @@ actions! {
     GetObjectTagging => "s3:GetObjectTagging";
     PutObjectTagging => "s3:PutObjectTagging";
     DeleteObjectTagging => "s3:DeleteObjectTagging";
+    GetBucketTagging => "s3:GetBucketTagging";
+    PutBucketTagging => "s3:PutBucketTagging";
     DeleteObject => "s3:DeleteObject";
     AbortMultipartUpload => "s3:AbortMultipartUpload";
     ListMultipartUploadParts => "s3:ListMultipartUploadParts";

@@ -616,6 +616,11 @@ fn asks(op: &Op) -> Vec<(Option<Action>, &str, Target<'_>)> {
         PutBucketLifecycleConfiguration { bucket } | DeleteBucketLifecycle { bucket } => {
             on_bucket(Action::PutLifecycleConfiguration, bucket)
         }
+        GetBucketTagging { bucket } => on_bucket(Action::GetBucketTagging, bucket),
+        // AWS governs deleting a bucket's tags by s3:PutBucketTagging.
+        PutBucketTagging { bucket } | DeleteBucketTagging { bucket } => {
+            on_bucket(Action::PutBucketTagging, bucket)
+        }
         GetBucketVersioning { bucket } => on_bucket(Action::GetBucketVersioning, bucket),
         PutBucketVersioning { bucket } => on_bucket(Action::PutBucketVersioning, bucket),
         GetBucketInfo { bucket } | GetBucketStat { bucket } => {

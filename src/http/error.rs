@@ -138,6 +138,8 @@ error_codes! {
     NoSuchCORSConfiguration => 404;
     /// GetBucketLifecycleConfiguration on a bucket without one.
     NoSuchLifecycleConfiguration => 404;
+    /// GetBucketTagging on a bucket without tags.
+    NoSuchTagSet => 404;
     /// A known S3 feature this server does not implement.
     NotImplemented => 501;
     /// A grant names an e-mail address.
@@ -197,6 +199,9 @@ pub enum ApiError {
     /// GetBucketLifecycleConfiguration on a bucket without rules.
     #[error("The lifecycle configuration does not exist")]
     NoSuchLifecycleConfiguration(String),
+    /// The bucket has no tags.
+    #[error("The TagSet does not exist")]
+    NoSuchTagSet(String),
     /// A CORS preflight without `Origin` (the message is S3's).
     #[error("{0}")]
     CorsBadRequest(&'static str),
@@ -449,6 +454,7 @@ impl ApiError {
             NoSuchUpload(_) => ErrorCode::NoSuchUpload,
             NoSuchCorsConfiguration(_) => ErrorCode::NoSuchCORSConfiguration,
             NoSuchLifecycleConfiguration(_) => ErrorCode::NoSuchLifecycleConfiguration,
+            NoSuchTagSet(_) => ErrorCode::NoSuchTagSet,
             CorsBadRequest(_) | CorsInvalidMethod(_) => ErrorCode::BadRequest,
             CorsNotEnabled | CorsForbidden => ErrorCode::AccessForbidden,
             BucketAlreadyOwnedByYou(_) => ErrorCode::BucketAlreadyOwnedByYou,
@@ -587,7 +593,8 @@ impl ApiError {
             | ApiError::BucketAlreadyExists(b)
             | ApiError::NoSuchCorsConfiguration(b)
             | ApiError::NoSuchBucketPolicy(b)
-            | ApiError::NoSuchLifecycleConfiguration(b) => xml.elem("BucketName", b),
+            | ApiError::NoSuchLifecycleConfiguration(b)
+            | ApiError::NoSuchTagSet(b) => xml.elem("BucketName", b),
             ApiError::NoSuchKey(k) => xml.elem("Key", k),
             ApiError::NoSuchUpload(u) => xml.elem("UploadId", u),
             _ => {}

@@ -1,5 +1,5 @@
-//! Object tag sets as S3 sends them: the `Tagging` XML document of
-//! Put/GetObjectTagging and the `x-amz-tagging` header of PutObject,
+//! Tag sets as S3 sends them: the `Tagging` XML document of
+//! Put/GetObjectTagging and Put/GetBucketTagging, and the `x-amz-tagging` header of PutObject,
 //! CopyObject (with `x-amz-tagging-directive: REPLACE`),
 //! CreateMultipartUpload and form uploads (`tagging` field, XML). Both
 //! are read into one checked map here, so nothing past this module sees
@@ -11,12 +11,13 @@ use http::HeaderMap;
 use percent_encoding::percent_decode_str;
 use std::collections::BTreeMap;
 
-/// S3's limits for an object's tag set.
+/// S3's limits for a tag set: an object's, a bucket's.
 pub const MAX_TAGS: usize = 10;
+pub const MAX_BUCKET_TAGS: usize = 50;
 const MAX_KEY_CHARS: usize = 128;
 const MAX_VALUE_CHARS: usize = 256;
 
-/// An object's tags, key → value, checked against S3's rules.
+/// An object's or a bucket's tags, key → value, checked against S3's rules.
 pub type TagSet = BTreeMap<String, String>;
 
 /// What S3 allows in a tag: letters, digits and spaces of any script, and
@@ -25,8 +26,24 @@ fn allowed(c: char) -> bool {
     c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
 }
 
+/// Which set a tag joins: its size limit and how S3 words going past it.
+#[derive(Clone, Copy)]
+struct Kind {
+    max: usize,
+    too_many: &'static str,
+}
+
+const OBJECT: Kind = Kind {
+    max: MAX_TAGS,
+    too_many: "Object tags cannot be greater than 10",
+};
+const BUCKET: Kind = Kind {
+    max: MAX_BUCKET_TAGS,
+    too_many: "Bucket tag count cannot be greater than 50",
+};
+
 /// Adds one tag, checking it and the set's size as S3 does.
-fn add(tags: &mut TagSet, key: String, value: String) -> Result<(), ApiError> {
+fn add(tags: &mut TagSet, kind: Kind, key: String, value: String) -> Result<(), ApiError> {
     let invalid = |m: String| Err(ApiError::InvalidTag(m));
     if key.is_empty() || key.chars().count() > MAX_KEY_CHARS || !key.chars().all(allowed) {
         return invalid(format!("The TagKey you have provided is invalid: {key:?}"));
@@ -42,15 +59,24 @@ fn add(tags: &mut TagSet, key: String, value: String) -> Result<(), ApiError> {
     if tags.contains_key(&key) {
         return invalid("Cannot provide multiple Tags with the same key".into());
     }
-    if tags.len() == MAX_TAGS {
-        return invalid(format!("Object tags cannot be greater than {MAX_TAGS}"));
+    if tags.len() == kind.max {
+        return invalid(kind.too_many.into());
     }
     tags.insert(key, value);
     Ok(())
 }
 
-/// The tag set of a `<Tagging><TagSet><Tag><Key/><Value/></Tag>…` body.
+/// An object's tag set from a `<Tagging><TagSet><Tag><Key/><Value/></Tag>…` body.
 pub fn from_xml(body: &[u8]) -> Result<TagSet, ApiError> {
+    parse(body, OBJECT)
+}
+
+/// A bucket's tag set from the same document (up to 50 tags).
+pub fn bucket_from_xml(body: &[u8]) -> Result<TagSet, ApiError> {
+    parse(body, BUCKET)
+}
+
+fn parse(body: &[u8], kind: Kind) -> Result<TagSet, ApiError> {
     let root = xml::parse_root(body, "Tagging")?;
     let set = root
         .child("TagSet")
@@ -62,7 +88,7 @@ pub fn from_xml(body: &[u8]) -> Result<TagSet, ApiError> {
                 "every <Tag> needs a <Key> and a <Value>".into(),
             ));
         };
-        add(&mut tags, key.text.clone(), value.text.clone())?;
+        add(&mut tags, kind, key.text.clone(), value.text.clone())?;
     }
     Ok(tags)
 }
@@ -108,7 +134,7 @@ pub fn from_header(h: &HeaderMap) -> Result<Option<TagSet>, ApiError> {
         if tags.contains_key(&key) {
             return Err(bad());
         }
-        add(&mut tags, key, decode(v)?)?;
+        add(&mut tags, OBJECT, key, decode(v)?)?;
     }
     Ok(Some(tags))
 }
@@ -229,6 +255,19 @@ mod tests {
             );
         }
         assert!(from_xml(&doc(&refs[..10])).is_ok());
+        assert!(bucket_from_xml(&doc(&refs)).is_ok());
+        let fifty_one: Vec<(String, String)> = (0..51)
+            .map(|i| (format!("k{i}"), "v".to_string()))
+            .collect();
+        let refs: Vec<(&str, &str)> = fifty_one
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert!(bucket_from_xml(&doc(&refs[..50])).is_ok());
+        assert!(matches!(
+            bucket_from_xml(&doc(&refs)),
+            Err(ApiError::InvalidTag(m)) if m.contains("50")
+        ));
         assert!(from_xml(&doc(&[(&long_key[..128], &long_value[..256])])).is_ok());
         assert!(matches!(
             from_header(&header("a=1&b=*")),

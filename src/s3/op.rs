@@ -136,6 +136,15 @@ pub enum S3Op {
     DeleteBucketLifecycle {
         bucket: String,
     },
+    GetBucketTagging {
+        bucket: String,
+    },
+    PutBucketTagging {
+        bucket: String,
+    },
+    DeleteBucketTagging {
+        bucket: String,
+    },
     ListObjects {
         bucket: String,
         params: ListV1Params,
@@ -266,6 +275,9 @@ impl S3Op {
             | GetBucketLifecycleConfiguration { bucket }
             | PutBucketLifecycleConfiguration { bucket }
             | DeleteBucketLifecycle { bucket }
+            | GetBucketTagging { bucket }
+            | PutBucketTagging { bucket }
+            | DeleteBucketTagging { bucket }
             | ListObjects { bucket, .. }
             | ListObjectsV2 { bucket, .. }
             | ListObjectVersions { bucket, .. }
@@ -315,6 +327,9 @@ impl S3Op {
             GetBucketLifecycleConfiguration { .. } => "GetBucketLifecycleConfiguration",
             PutBucketLifecycleConfiguration { .. } => "PutBucketLifecycleConfiguration",
             DeleteBucketLifecycle { .. } => "DeleteBucketLifecycle",
+            GetBucketTagging { .. } => "GetBucketTagging",
+            PutBucketTagging { .. } => "PutBucketTagging",
+            DeleteBucketTagging { .. } => "DeleteBucketTagging",
             ListObjects { .. } => "ListObjects",
             ListObjectsV2 { .. } => "ListObjectsV2",
             ListObjectVersions { .. } => "ListObjectVersions",
@@ -357,7 +372,6 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "publicAccessBlock",
     "replication",
     "requestPayment",
-    "tagging",
     "website",
     "metadataTable",
     "session",
@@ -500,6 +514,7 @@ fn unsupported(q: &RawQuery, list: &[&str]) -> Option<String> {
 /// below, and listing parameters written without `=`.
 const KNOWN_BUCKET_SUBRESOURCES: &[&str] = &[
     "acl",
+    "tagging",
     "policy",
     "cors",
     "lifecycle",
@@ -557,6 +572,10 @@ pub fn route_bucket(method: &Method, bucket: String, q: &RawQuery) -> Result<S3O
         Method::PUT if q.has("cors") => S3Op::PutBucketCors { bucket },
         Method::DELETE if q.has("cors") => S3Op::DeleteBucketCors { bucket },
         _ if q.has("cors") => return Err(ApiError::MethodNotAllowed),
+        Method::GET if q.has("tagging") => S3Op::GetBucketTagging { bucket },
+        Method::PUT if q.has("tagging") => S3Op::PutBucketTagging { bucket },
+        Method::DELETE if q.has("tagging") => S3Op::DeleteBucketTagging { bucket },
+        _ if q.has("tagging") => return Err(ApiError::MethodNotAllowed),
         Method::GET if q.has("lifecycle") => S3Op::GetBucketLifecycleConfiguration { bucket },
         Method::PUT if q.has("lifecycle") => S3Op::PutBucketLifecycleConfiguration { bucket },
         Method::DELETE if q.has("lifecycle") => S3Op::DeleteBucketLifecycle { bucket },

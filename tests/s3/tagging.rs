@@ -254,3 +254,55 @@ async fn tags_survive_a_gateway_node() {
     gw.delete("/bkt/k?tagging").await.expect(204);
     assert!(tags(&gw, "/bkt/k").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_bucket_has_its_own_tag_set() {
+    let s = Server::start().await;
+    s.mb("bkt").await;
+    s.get("/bkt?tagging")
+        .await
+        .expect_error(404, "NoSuchTagSet");
+    s.put(
+        "/bkt?tagging",
+        tagging_doc(&[("cost-centre", "42"), ("类别", "照片")]),
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        tags(&s, "/bkt").await,
+        pairs(&[("cost-centre", "42"), ("类别", "照片")])
+    );
+    // Up to 50 tags; one more, or a bad one, changes nothing.
+    let fifty: Vec<(String, String)> = (0..51).map(|i| (format!("k{i:02}"), "v".into())).collect();
+    let fifty: Vec<(&str, &str)> = fifty
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    s.put("/bkt?tagging", tagging_doc(&fifty))
+        .await
+        .expect_error(400, "InvalidTag");
+    s.put("/bkt?tagging", tagging_doc(&[("aws:x", "1")]))
+        .await
+        .expect_error(400, "InvalidTag");
+    assert_eq!(tags(&s, "/bkt").await.len(), 2);
+    s.put("/bkt?tagging", tagging_doc(&fifty[..50]))
+        .await
+        .expect(204);
+    assert_eq!(tags(&s, "/bkt").await.len(), 50);
+    // Objects are not tagged by their bucket, nor listed differently.
+    s.put("/bkt/k", "x").await.expect(200);
+    assert!(tags(&s, "/bkt/k").await.is_empty());
+    assert_eq!(xml_all(&s.get("/bkt").await.text(), "Key"), ["k"]);
+    // Owner-only, and only on an existing bucket.
+    s.anon_get("/bkt?tagging")
+        .await
+        .expect_error(403, "AccessDenied");
+    s.get("/nobkt?tagging")
+        .await
+        .expect_error(404, "NoSuchBucket");
+    s.delete("/bkt?tagging").await.expect(204);
+    s.get("/bkt?tagging")
+        .await
+        .expect_error(404, "NoSuchTagSet");
+    s.delete("/bkt?tagging").await.expect(204);
+}
