@@ -1,7 +1,8 @@
 """Bucket lifecycle with boto3: put/get/delete_bucket_lifecycle_configuration,
-the refusals AWS gives (and 501 for what this server cannot act on), the
-owner-only rule, and one end-to-end expiry against a server started with a
-one-second day and a one-second tick. Runs in embedded and gateway mode."""
+the refusals AWS gives (and 501 for what this server cannot act on), tag
+filters, the owner-only rule, and end-to-end expiry (by prefix, by tag)
+against a server started with a one-second day and a one-second tick. Runs
+in embedded and gateway mode."""
 
 from __future__ import annotations
 
@@ -86,15 +87,32 @@ def test_boto3_default_checksums(s3_default, bucket):
     ({"Rules": [dict(rule(Expiration={"Days": 1})["Rules"][0], ID=str(i))
                 for i in range(1001)]}, 400, "MalformedXML"),
     (rule(Transitions=[{"Days": 30, "StorageClass": "GLACIER"}]), 501, "NotImplemented"),
-    (rule(Filter={"Tag": {"Key": "k", "Value": "v"}}, Expiration={"Days": 1}),
+    (rule(Filter={"ObjectSizeGreaterThan": 1000}, Expiration={"Days": 1}),
      501, "NotImplemented"),
-    (rule(Filter={"And": {"Prefix": "a", "Tags": [{"Key": "k", "Value": "v"}]}},
-          Expiration={"Days": 1}), 501, "NotImplemented"),
+    (rule(Filter={"Tag": {"Key": "k", "Value": "v"}},
+          AbortIncompleteMultipartUpload={"DaysAfterInitiation": 1}), 400, "InvalidRequest"),
+    (rule(Filter={"And": {"Tags": [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]}},
+          Expiration={"Days": 1}), 400, "InvalidRequest"),
 ])
 def test_refusals(s3, bucket, config, status, code):
     with pytest.raises(ClientError) as e:
         s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=config)
     assert_client_error(e, status, code)
+
+
+def test_tag_filters_round_trip(s3, bucket):
+    rules = [
+        {"ID": "one", "Filter": {"Tag": {"Key": "temp", "Value": "yes"}}, "Status": "Enabled",
+         "Expiration": {"Days": 1}},
+        {"ID": "both", "Filter": {"And": {"Prefix": "logs/", "Tags": [
+            {"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]}},
+         "Status": "Enabled", "Expiration": {"Days": 3}},
+    ]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket,
+                                          LifecycleConfiguration={"Rules": rules})
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert got[0]["Filter"] == {"Tag": {"Key": "temp", "Value": "yes"}}
+    assert got[1]["Filter"] == rules[1]["Filter"]
 
 
 def test_malformed_xml_and_missing_digest(endpoint, bucket):
@@ -163,6 +181,45 @@ def test_expiry_end_to_end(tmp_path):
         assert "lifecycle tick" in srv.log_text()
         s3.abort_multipart_upload(Bucket=name, Key="keep/big", UploadId=kept)
         s3.delete_object(Bucket=name, Key="keep/b")
+        s3.delete_bucket(Bucket=name)
+    finally:
+        srv.stop()
+
+
+def test_tag_rule_end_to_end(tmp_path):
+    """A tag rule deletes the objects that carry its tag and no others,
+    on a server whose day lasts one second."""
+    config = tmp_path / "imgbucket.toml"
+    config.write_text("[lifecycle]\nday_secs = 1\ninterval_secs = 1\n")
+    srv = mode_server(tmp_path, ["--config", str(config)])
+    srv.start()
+    try:
+        s3 = make_client(srv.endpoint)
+        name = unique_name("lifecycle-tags")
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
+            {"ID": "temp", "Filter": {"Tag": {"Key": "temp", "Value": "yes"}},
+             "Status": "Enabled", "Expiration": {"Days": 1}},
+        ]})
+        s3.put_object(Bucket=name, Key="a", Body=b"1", Tagging="temp=yes")
+        s3.put_object(Bucket=name, Key="b", Body=b"2", Tagging="temp=no")
+        s3.put_object(Bucket=name, Key="c", Body=b"3")
+        s3.put_object(Bucket=name, Key="d", Body=b"4")
+        s3.put_object_tagging(Bucket=name, Key="d",
+                              Tagging={"TagSet": [{"Key": "temp", "Value": "yes"}]})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket=name).get("Contents", [])]
+            if keys == ["b", "c"]:
+                break
+            time.sleep(0.25)
+        assert keys == ["b", "c"], srv.log_tail()
+        # A few more ticks take nothing else.
+        time.sleep(2.5)
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=name).get("Contents", [])]
+        assert keys == ["b", "c"], srv.log_tail()
+        for k in keys:
+            s3.delete_object(Bucket=name, Key=k)
         s3.delete_bucket(Bucket=name)
     finally:
         srv.stop()

@@ -6,8 +6,11 @@
 //! arguments, so the expiry arithmetic is tested with an injected clock.
 //!
 //! What a rule may hold, and what becomes of it:
-//! - `Filter` with a `Prefix`, an empty `Filter`, or the legacy top-level
-//!   `Prefix`: kept as written, so GET answers what PUT sent.
+//! - `Filter` with a `Prefix`, a `Tag`, an `And` of a `Prefix` and `Tag`s,
+//!   an empty `Filter`, or the legacy top-level `Prefix`: kept as written,
+//!   so GET answers what PUT sent. A tag filter matches an object whose tag
+//!   set holds every tag it names; the sweeper checks the tags on the
+//!   object it is about to delete, not on the listing (which has none).
 //! - `Expiration` with `Days` or `Date`, and `AbortIncompleteMultipartUpload`
 //!   with `DaysAfterInitiation`: applied by the sweeper.
 //! - `Expiration` with `ExpiredObjectDeleteMarker`, and
@@ -16,12 +19,13 @@
 //!   are never delete markers nor noncurrent versions for them to act on;
 //!   refusing them would break tools that always send them.
 //! - `Transition`, `NoncurrentVersionTransition` (there are no storage
-//!   classes to move to) and the `Tag`, `And`, `ObjectSizeGreaterThan`,
+//!   classes to move to) and the `ObjectSizeGreaterThan`,
 //!   `ObjectSizeLessThan` filters: refused with 501 `NotImplemented` naming
 //!   the element, never accepted and silently ignored, since a rule that
 //!   looks applied but is not would delete the wrong objects or none.
 
 use crate::http::error::ApiError;
+use crate::http::tagging::TagSet;
 use crate::http::xml::{self, Element, XmlWriter};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -74,14 +78,33 @@ pub enum Scope {
     Filter(Option<String>),
     /// The legacy `<Prefix>p</Prefix>` directly in the rule.
     Prefix(String),
+    /// `<Filter><Tag>…</Tag></Filter>` (`and` false: one tag, no prefix)
+    /// or `<Filter><And>[<Prefix>] <Tag>…</And></Filter>`: objects under
+    /// the prefix whose tags include every one of these.
+    Tagged {
+        and: bool,
+        prefix: Option<String>,
+        tags: Vec<(String, String)>,
+    },
 }
 
 impl Scope {
     /// The key prefix the rule applies to (empty: every key).
     pub fn prefix(&self) -> &str {
         match self {
-            Scope::Filter(p) => p.as_deref().unwrap_or(""),
+            Scope::Filter(p) | Scope::Tagged { prefix: p, .. } => p.as_deref().unwrap_or(""),
             Scope::Prefix(p) => p,
+        }
+    }
+
+    /// Whether an object with these tags is in scope as far as tags go;
+    /// `None` (not known yet, as in a listing) passes.
+    fn tags_match(&self, object_tags: Option<&TagSet>) -> bool {
+        match (self, object_tags) {
+            (Scope::Tagged { tags, .. }, Some(have)) => tags
+                .iter()
+                .all(|(k, v)| have.get(k).is_some_and(|h| h == v)),
+            _ => true,
         }
     }
 }
@@ -168,9 +191,10 @@ fn far_future() -> SystemTime {
 }
 
 impl Rule {
-    /// Whether the rule applies to `key` (enabled, and under its prefix).
-    fn covers(&self, key: &str) -> bool {
-        self.enabled && key.starts_with(self.scope.prefix())
+    /// Whether the rule applies to `key` with `tags` (enabled, under its
+    /// prefix, with its tags; unknown tags pass).
+    fn covers(&self, key: &str, tags: Option<&TagSet>) -> bool {
+        self.enabled && key.starts_with(self.scope.prefix()) && self.scope.tags_match(tags)
     }
 
     /// When an object last modified at `last_modified` expires by this
@@ -208,16 +232,18 @@ impl LifecycleConfig {
     }
 
     /// The first enabled rule under which the object `key`, last modified
-    /// at `last_modified`, has expired at `now`.
+    /// at `last_modified`, with `tags` (`None`: not known, which tag
+    /// filters let pass), has expired at `now`.
     pub fn expired_by(
         &self,
         key: &str,
+        tags: Option<&TagSet>,
         last_modified: SystemTime,
         now: SystemTime,
         day: Duration,
     ) -> Option<&Rule> {
         self.rules.iter().find(|r| {
-            r.covers(key)
+            r.covers(key, tags)
                 && r.object_due(last_modified, day)
                     .is_some_and(|due| due <= now)
         })
@@ -232,8 +258,10 @@ impl LifecycleConfig {
         now: SystemTime,
         day: Duration,
     ) -> Option<&Rule> {
+        // Uploads have no tags (and tag rules cannot abort: `validate`).
+        let no_tags = TagSet::new();
         self.rules.iter().find(|r| {
-            r.covers(key)
+            r.covers(key, Some(&no_tags))
                 && r.abort_after_days
                     .is_some_and(|d| due_after_days(initiated, d, day) <= now)
         })
@@ -281,7 +309,8 @@ impl LifecycleConfig {
     }
 
     /// The semantic checks of a PUT (the XML's shape is checked while it
-    /// is read): unique IDs of at most 255 characters, an action per rule.
+    /// is read): unique IDs of at most 255 characters, an action per rule,
+    /// no upload abort by tags.
     fn validate(&self) -> Result<(), ApiError> {
         let mut seen = std::collections::HashSet::new();
         for r in &self.rules {
@@ -302,6 +331,12 @@ impl LifecycleConfig {
                     "At least one action needs to be specified in a rule".into(),
                 ));
             }
+            // Uploads have no tags to match (S3's rule and message).
+            if r.abort_after_days.is_some() && matches!(r.scope, Scope::Tagged { .. }) {
+                return Err(ApiError::InvalidRequest(
+                    "AbortIncompleteMultipartUpload cannot be specified with Tags.".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -320,6 +355,23 @@ impl LifecycleConfig {
                     x.close("Filter");
                 }
                 Scope::Prefix(p) => x.elem("Prefix", p),
+                Scope::Tagged { and, prefix, tags } => {
+                    x.open_plain("Filter");
+                    if *and {
+                        x.open_plain("And");
+                        x.opt_elem("Prefix", prefix.as_deref());
+                    }
+                    for (k, v) in tags {
+                        x.open_plain("Tag");
+                        x.elem("Key", k);
+                        x.elem("Value", v);
+                        x.close("Tag");
+                    }
+                    if *and {
+                        x.close("And");
+                    }
+                    x.close("Filter");
+                }
             }
             x.elem("Status", if r.enabled { "Enabled" } else { "Disabled" });
             if let Some(e) = r.expiration {
@@ -486,22 +538,84 @@ fn parse_expiration(el: &Element) -> Result<Expiration, ApiError> {
     }
 }
 
-fn parse_filter(el: &Element) -> Result<Option<String>, ApiError> {
-    let mut prefix = None;
+fn parse_filter(el: &Element) -> Result<Scope, ApiError> {
+    let (mut prefix, mut tag, mut and) = (None, None, None);
     for c in &el.children {
         match c.name.as_str() {
             "Prefix" => once(&mut prefix, c)?,
-            "Tag" | "And" | "ObjectSizeGreaterThan" | "ObjectSizeLessThan" => {
-                return Err(ApiError::NotImplemented(format!(
-                    "The lifecycle filter <{}>",
-                    c.name
-                )))
-            }
+            "Tag" => once(&mut tag, c)?,
+            "And" => once(&mut and, c)?,
+            "ObjectSizeGreaterThan" | "ObjectSizeLessThan" => return Err(size_filter(&c.name)),
             other => return Err(unknown(other, "Filter")),
         }
     }
     // The prefix is taken as written: keys may begin or end with spaces.
-    Ok(prefix.map(|p| p.text.clone()))
+    match (prefix, tag, and) {
+        (prefix, None, None) => Ok(Scope::Filter(prefix.map(|p| p.text.clone()))),
+        (None, Some(t), None) => Ok(Scope::Tagged {
+            and: false,
+            prefix: None,
+            tags: vec![parse_filter_tag(t)?],
+        }),
+        (None, None, Some(a)) => parse_and(a),
+        _ => Err(ApiError::MalformedXml(
+            "a Filter holds one of Prefix, Tag or And".into(),
+        )),
+    }
+}
+
+fn size_filter(name: &str) -> ApiError {
+    ApiError::NotImplemented(format!("The lifecycle filter <{name}>"))
+}
+
+/// `<And>`: an optional `Prefix` and the `Tag`s an object must all have.
+fn parse_and(el: &Element) -> Result<Scope, ApiError> {
+    let mut prefix = None;
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for c in &el.children {
+        match c.name.as_str() {
+            "Prefix" => once(&mut prefix, c)?,
+            "Tag" => {
+                let tag = parse_filter_tag(c)?;
+                if tags.iter().any(|(k, _)| *k == tag.0) {
+                    return Err(ApiError::InvalidRequest(
+                        "Duplicate Tag Keys are not allowed.".into(),
+                    ));
+                }
+                tags.push(tag);
+            }
+            "ObjectSizeGreaterThan" | "ObjectSizeLessThan" => return Err(size_filter(&c.name)),
+            other => return Err(unknown(other, "And")),
+        }
+    }
+    if tags.is_empty() {
+        return Err(ApiError::MalformedXml(
+            "an And filter needs at least one Tag".into(),
+        ));
+    }
+    Ok(Scope::Tagged {
+        and: true,
+        prefix: prefix.map(|p| p.text.clone()),
+        tags,
+    })
+}
+
+/// A filter's `<Tag><Key/><Value/></Tag>`.
+fn parse_filter_tag(el: &Element) -> Result<(String, String), ApiError> {
+    let (mut key, mut value) = (None, None);
+    for c in &el.children {
+        match c.name.as_str() {
+            "Key" => once(&mut key, c)?,
+            "Value" => once(&mut value, c)?,
+            other => return Err(unknown(other, "Tag")),
+        }
+    }
+    match (key, value) {
+        (Some(k), Some(v)) if !k.text.is_empty() => Ok((k.text.clone(), v.text.clone())),
+        _ => Err(ApiError::MalformedXml(
+            "a filter's Tag needs a Key and a Value".into(),
+        )),
+    }
 }
 
 fn parse_noncurrent(el: &Element) -> Result<NoncurrentExpiration, ApiError> {
@@ -556,7 +670,7 @@ fn parse_rule(el: &Element) -> Result<Rule, ApiError> {
         None => return Err(ApiError::MalformedXml("a Rule needs a Status".into())),
     };
     let scope = match (filter, prefix) {
-        (Some(f), None) => Scope::Filter(parse_filter(f)?),
+        (Some(f), None) => parse_filter(f)?,
         (None, Some(p)) => Scope::Prefix(p.text.clone()),
         (Some(_), Some(_)) => {
             return Err(ApiError::MalformedXml(
@@ -823,13 +937,72 @@ mod tests {
         for (body, name) in [
             ("<Filter/><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>", "<Transition>"),
             ("<Filter/><Status>Enabled</Status><NoncurrentVersionTransition><NoncurrentDays>3</NoncurrentDays></NoncurrentVersionTransition>", "<NoncurrentVersionTransition>"),
-            ("<Filter><Tag><Key>a</Key><Value>b</Value></Tag></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "<Tag>"),
-            ("<Filter><And><Prefix>a</Prefix></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "<And>"),
+            ("<Filter><And><Tag><Key>a</Key><Value>b</Value></Tag><ObjectSizeLessThan>5</ObjectSizeLessThan></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "<ObjectSizeLessThan>"),
             ("<Filter><ObjectSizeGreaterThan>5</ObjectSizeGreaterThan></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "<ObjectSizeGreaterThan>"),
         ] {
             let e = parse(&rule(body)).unwrap_err();
             assert_eq!(e.code().as_str(), "NotImplemented", "{body}");
             assert!(e.to_string().contains(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn tag_filters_are_kept_as_written_and_match_every_tag() {
+        let body = "<LifecycleConfiguration>\
+            <Rule><ID>one</ID><Filter><Tag><Key>temp</Key><Value>yes</Value></Tag></Filter>\
+            <Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>\
+            <Rule><ID>both</ID><Filter><And><Prefix>logs/</Prefix>\
+            <Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>b</Key><Value></Value></Tag>\
+            </And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>\
+            </LifecycleConfiguration>";
+        let c = parse(body).unwrap();
+        let mut x = XmlWriter::new();
+        c.to_xml(&mut x);
+        let doc = x.finish();
+        let text = String::from_utf8(doc.to_vec()).unwrap();
+        assert!(
+            text.contains("<Filter><Tag><Key>temp</Key><Value>yes</Value></Tag></Filter>"),
+            "{text}"
+        );
+        assert!(text.contains("<Filter><And><Prefix>logs/</Prefix><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>b</Key><Value></Value></Tag></And></Filter>"), "{text}");
+        assert_eq!(LifecycleConfig::from_xml(&doc).unwrap(), c);
+        let raw = c.to_record().unwrap();
+        assert_eq!(LifecycleConfig::from_record(&raw).unwrap(), c);
+
+        let written = jan15_1030();
+        let due = due_after_days(written, 1, DAY);
+        let tags = |pairs: &[(&str, &str)]| -> TagSet {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let id = |key: &str, t: Option<&TagSet>| {
+            c.expired_by(key, t, written, due, DAY)
+                .map(|r| r.id.clone())
+        };
+        assert_eq!(
+            id("x", Some(&tags(&[("temp", "yes")]))).as_deref(),
+            Some("one")
+        );
+        assert_eq!(id("x", Some(&tags(&[("temp", "no")]))), None);
+        assert_eq!(id("x", Some(&TagSet::new())), None);
+        // A listing does not know the tags: the rule may apply.
+        assert_eq!(id("x", None).as_deref(), Some("one"));
+        let ab = tags(&[("a", "1"), ("b", ""), ("c", "3")]);
+        assert_eq!(id("logs/x", Some(&ab)).as_deref(), Some("both"));
+        assert_eq!(id("other/x", Some(&ab)), None);
+        assert_eq!(id("logs/x", Some(&tags(&[("a", "1")]))), None);
+        // Tag rules never abort uploads, and may not be asked to.
+        assert!(c.abort_by("logs/x", written, due, DAY).is_none());
+        for (body, code) in [
+            ("<Filter><Tag><Key>a</Key><Value>b</Value></Tag></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>", "InvalidRequest"),
+            ("<Filter><And><Tag><Key>a</Key><Value>1</Value></Tag><Tag><Key>a</Key><Value>2</Value></Tag></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "InvalidRequest"),
+            ("<Filter><And><Prefix>a</Prefix></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "MalformedXML"),
+            ("<Filter><Prefix>a</Prefix><Tag><Key>a</Key><Value>1</Value></Tag></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "MalformedXML"),
+            ("<Filter><Tag><Key>a</Key></Tag></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "MalformedXML"),
+        ] {
+            assert_eq!(self::code(&rule(body)), code, "{body}");
         }
     }
 
@@ -862,16 +1035,18 @@ mod tests {
         let due = at(1_389_744_000 + 31 * 86_400); // 2014-02-15T00:00:00Z
         let just_before = due - Duration::from_secs(1);
         // Under the prefix, by Days.
-        assert!(c.expired_by("logs/a", written, just_before, DAY).is_none());
+        assert!(c
+            .expired_by("logs/a", None, written, just_before, DAY)
+            .is_none());
         assert_eq!(
-            c.expired_by("logs/a", written, due, DAY).unwrap().id,
+            c.expired_by("logs/a", None, written, due, DAY).unwrap().id,
             "logs"
         );
         // Outside every expiring prefix.
-        assert!(c.expired_by("other", written, due, DAY).is_none());
+        assert!(c.expired_by("other", None, written, due, DAY).is_none());
         // The Date rule is disabled: tmp/ keys never expire.
         assert!(c
-            .expired_by("tmp/x", written, at(2_000_000_000), DAY)
+            .expired_by("tmp/x", None, written, at(2_000_000_000), DAY)
             .is_none());
         // Uploads: 7 days after initiation, rounded, any key.
         let abort_due = at(1_389_744_000 + 8 * 86_400);
@@ -895,10 +1070,10 @@ mod tests {
         let date = at(1_893_456_000);
         let fresh = date + Duration::from_secs(3600);
         assert!(d
-            .expired_by("tmp/a", written, date - Duration::from_secs(1), DAY)
+            .expired_by("tmp/a", None, written, date - Duration::from_secs(1), DAY)
             .is_none());
-        assert!(d.expired_by("tmp/a", fresh, fresh, DAY).is_some());
-        assert!(d.expired_by("tmpx", fresh, fresh, DAY).is_none());
+        assert!(d.expired_by("tmp/a", None, fresh, fresh, DAY).is_some());
+        assert!(d.expired_by("tmpx", None, fresh, fresh, DAY).is_none());
         assert_eq!(d.uploads_prefix(), None);
     }
 

@@ -412,7 +412,9 @@ impl Sweeper {
             for obj in &page.objects {
                 let day = self.settings.day;
                 if rules
-                    .expired_by(&obj.key, obj.last_modified, now, day)
+                    // A listing has no tags: tag rules are checked on
+                    // the object itself (`expire`), which costs its read.
+                    .expired_by(&obj.key, None, obj.last_modified, now, day)
                     .is_some()
                 {
                     if !budget.delete() {
@@ -452,7 +454,13 @@ impl Sweeper {
             Err(e) => return Err(e),
         };
         if rules
-            .expired_by(key, meta.last_modified, now, self.settings.day)
+            .expired_by(
+                key,
+                Some(&meta.attrs.tags),
+                meta.last_modified,
+                now,
+                self.settings.day,
+            )
             .is_none()
         {
             return Ok(false);
@@ -656,6 +664,37 @@ mod tests {
         assert_eq!(keys(&*store, "b").await, ["keep/1"]);
         assert_eq!(keys(&*store, "plain").await, ["logs/1"]);
         assert!(store.multipart_upload("b", "big", &up).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_tag_rule_deletes_only_the_objects_with_its_tags() {
+        let (_dir, store) = store_with(&["b"]).await;
+        let mut t = SystemTime::UNIX_EPOCH;
+        for (key, temp) in [
+            ("a", Some("yes")),
+            ("b", Some("no")),
+            ("c", None),
+            ("d", Some("yes")),
+        ] {
+            let attrs = ObjectAttrs {
+                tags: temp
+                    .map(|v| [("temp".to_string(), v.to_string())].into())
+                    .unwrap_or_default(),
+                ..ObjectAttrs::default()
+            };
+            let w = store.object_writer("b", key).await.unwrap();
+            t = w.commit(attrs, None).await.unwrap().last_modified;
+        }
+        rules(
+            &*store,
+            "b",
+            "<LifecycleConfiguration><Rule><ID>temp</ID><Filter><Tag><Key>temp</Key><Value>yes</Value></Tag></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>",
+        )
+        .await;
+        let mut s = Sweeper::new(store.clone(), settings(100, 100));
+        let r = s.tick(due(t, 1)).await;
+        assert_eq!((r.expired, r.failed, r.pass_done), (2, 0, true), "{r:?}");
+        assert_eq!(keys(&*store, "b").await, ["b", "c"]);
     }
 
     /// When something made at `t` is due under a `days` rule.

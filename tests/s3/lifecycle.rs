@@ -162,10 +162,15 @@ async fn bad_configurations_are_refused_as_s3_does() {
         ),
         (
             rule(&format!(
-                "<ID>r</ID><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status>{days}"
+                "<ID>r</ID><Filter><ObjectSizeGreaterThan>9</ObjectSizeGreaterThan></Filter><Status>Enabled</Status>{days}"
             )),
             501,
             "NotImplemented",
+        ),
+        (
+            rule("<ID>r</ID><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>"),
+            400,
+            "InvalidRequest",
         ),
     ];
     for (doc, status, code) in &cases {
