@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import pytest
@@ -143,16 +144,24 @@ def test_only_the_owner(endpoint, s3, bucket):
     assert got[0]["Expiration"] == {"Days": 1}
 
 
-def test_expiry_end_to_end(tmp_path):
-    """A server whose day lasts one second, ticking every second: a
-    `Days: 1` rule deletes what is under its prefix within a few seconds
-    and aborts the uploads there; the rest stays."""
+@contextmanager
+def one_second_days(tmp_path):
+    """A server whose day lasts one second and whose sweeper ticks every
+    second, and a client of it."""
     config = tmp_path / "imgbucket.toml"
     config.write_text("[lifecycle]\nday_secs = 1\ninterval_secs = 1\n")
     srv = mode_server(tmp_path, ["--config", str(config)])
     srv.start()
     try:
-        s3 = make_client(srv.endpoint)
+        yield srv, make_client(srv.endpoint)
+    finally:
+        srv.stop()
+
+
+def test_expiry_end_to_end(tmp_path):
+    """A `Days: 1` rule deletes what is under its prefix within a few
+    seconds and aborts the uploads there; the rest stays."""
+    with one_second_days(tmp_path) as (srv, s3):
         name = unique_name("lifecycle-e2e")
         s3.create_bucket(Bucket=name)
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
@@ -182,19 +191,11 @@ def test_expiry_end_to_end(tmp_path):
         s3.abort_multipart_upload(Bucket=name, Key="keep/big", UploadId=kept)
         s3.delete_object(Bucket=name, Key="keep/b")
         s3.delete_bucket(Bucket=name)
-    finally:
-        srv.stop()
 
 
 def test_tag_rule_end_to_end(tmp_path):
-    """A tag rule deletes the objects that carry its tag and no others,
-    on a server whose day lasts one second."""
-    config = tmp_path / "imgbucket.toml"
-    config.write_text("[lifecycle]\nday_secs = 1\ninterval_secs = 1\n")
-    srv = mode_server(tmp_path, ["--config", str(config)])
-    srv.start()
-    try:
-        s3 = make_client(srv.endpoint)
+    """A tag rule deletes the objects that carry its tag and no others."""
+    with one_second_days(tmp_path) as (srv, s3):
         name = unique_name("lifecycle-tags")
         s3.create_bucket(Bucket=name)
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
@@ -221,5 +222,3 @@ def test_tag_rule_end_to_end(tmp_path):
         for k in keys:
             s3.delete_object(Bucket=name, Key=k)
         s3.delete_bucket(Bucket=name)
-    finally:
-        srv.stop()
