@@ -1,6 +1,6 @@
 """Bucket lifecycle with boto3: put/get/delete_bucket_lifecycle_configuration,
 the refusals AWS gives (and 501 for what this server cannot act on), tag
-filters, the owner-only rule, and end-to-end expiry (by prefix, by tag)
+and size filters, the owner-only rule, and end-to-end expiry (by prefix, by tag)
 against a server started with a one-second day and a one-second tick. Runs
 in embedded and gateway mode."""
 
@@ -88,8 +88,10 @@ def test_boto3_default_checksums(s3_default, bucket):
     ({"Rules": [dict(rule(Expiration={"Days": 1})["Rules"][0], ID=str(i))
                 for i in range(1001)]}, 400, "MalformedXML"),
     (rule(Transitions=[{"Days": 30, "StorageClass": "GLACIER"}]), 501, "NotImplemented"),
-    (rule(Filter={"ObjectSizeGreaterThan": 1000}, Expiration={"Days": 1}),
-     501, "NotImplemented"),
+    (rule(Filter={"ObjectSizeGreaterThan": 1000},
+          AbortIncompleteMultipartUpload={"DaysAfterInitiation": 1}), 400, "InvalidRequest"),
+    (rule(Filter={"And": {"ObjectSizeGreaterThan": 9, "ObjectSizeLessThan": 9}},
+          Expiration={"Days": 1}), 400, "InvalidRequest"),
     (rule(Filter={"Tag": {"Key": "k", "Value": "v"}},
           AbortIncompleteMultipartUpload={"DaysAfterInitiation": 1}), 400, "InvalidRequest"),
     (rule(Filter={"And": {"Tags": [{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}]}},
@@ -101,19 +103,26 @@ def test_refusals(s3, bucket, config, status, code):
     assert_client_error(e, status, code)
 
 
-def test_tag_filters_round_trip(s3, bucket):
+def test_tag_and_size_filters_round_trip(s3, bucket):
     rules = [
         {"ID": "one", "Filter": {"Tag": {"Key": "temp", "Value": "yes"}}, "Status": "Enabled",
          "Expiration": {"Days": 1}},
         {"ID": "both", "Filter": {"And": {"Prefix": "logs/", "Tags": [
             {"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]}},
          "Status": "Enabled", "Expiration": {"Days": 3}},
+        {"ID": "big", "Filter": {"ObjectSizeGreaterThan": 1048576}, "Status": "Enabled",
+         "Expiration": {"Days": 7}},
+        {"ID": "mid", "Filter": {"And": {"Prefix": "p/", "ObjectSizeGreaterThan": 10,
+                                         "ObjectSizeLessThan": 20}},
+         "Status": "Enabled", "Expiration": {"Days": 7}},
     ]
     s3.put_bucket_lifecycle_configuration(Bucket=bucket,
                                           LifecycleConfiguration={"Rules": rules})
     got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert got[0]["Filter"] == {"Tag": {"Key": "temp", "Value": "yes"}}
     assert got[1]["Filter"] == rules[1]["Filter"]
+    assert got[2]["Filter"] == {"ObjectSizeGreaterThan": 1048576}
+    assert got[3]["Filter"] == rules[3]["Filter"]
 
 
 def test_malformed_xml_and_missing_digest(endpoint, bucket):
@@ -193,15 +202,20 @@ def test_expiry_end_to_end(tmp_path):
         s3.delete_bucket(Bucket=name)
 
 
-def test_tag_rule_end_to_end(tmp_path):
-    """A tag rule deletes the objects that carry its tag and no others."""
+def test_tag_and_size_rules_end_to_end(tmp_path):
+    """A tag rule deletes the objects that carry its tag, a size rule those
+    above its bound, and no others."""
     with one_second_days(tmp_path) as (srv, s3):
         name = unique_name("lifecycle-tags")
         s3.create_bucket(Bucket=name)
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": [
             {"ID": "temp", "Filter": {"Tag": {"Key": "temp", "Value": "yes"}},
              "Status": "Enabled", "Expiration": {"Days": 1}},
+            {"ID": "big", "Filter": {"ObjectSizeGreaterThan": 100},
+             "Status": "Enabled", "Expiration": {"Days": 1}},
         ]})
+        s3.put_object(Bucket=name, Key="e", Body=b"x" * 101)
+        s3.put_object(Bucket=name, Key="f", Body=b"x" * 100)
         s3.put_object(Bucket=name, Key="a", Body=b"1", Tagging="temp=yes")
         s3.put_object(Bucket=name, Key="b", Body=b"2", Tagging="temp=no")
         s3.put_object(Bucket=name, Key="c", Body=b"3")
@@ -211,14 +225,14 @@ def test_tag_rule_end_to_end(tmp_path):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             keys = [o["Key"] for o in s3.list_objects_v2(Bucket=name).get("Contents", [])]
-            if keys == ["b", "c"]:
+            if keys == ["b", "c", "f"]:
                 break
             time.sleep(0.25)
-        assert keys == ["b", "c"], srv.log_tail()
+        assert keys == ["b", "c", "f"], srv.log_tail()
         # A few more ticks take nothing else.
         time.sleep(2.5)
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=name).get("Contents", [])]
-        assert keys == ["b", "c"], srv.log_tail()
+        assert keys == ["b", "c", "f"], srv.log_tail()
         for k in keys:
             s3.delete_object(Bucket=name, Key=k)
         s3.delete_bucket(Bucket=name)

@@ -6,11 +6,12 @@
 //! arguments, so the expiry arithmetic is tested with an injected clock.
 //!
 //! What a rule may hold, and what becomes of it:
-//! - `Filter` with a `Prefix`, a `Tag`, an `And` of a `Prefix` and `Tag`s,
-//!   an empty `Filter`, or the legacy top-level `Prefix`: kept as written,
-//!   so GET answers what PUT sent. A tag filter matches an object whose tag
-//!   set holds every tag it names; the sweeper checks the tags on the
-//!   object it is about to delete, not on the listing (which has none).
+//! - `Filter` with a `Prefix`, a `Tag`, an `ObjectSizeGreaterThan` or
+//!   `ObjectSizeLessThan`, an `And` of several of these, an empty `Filter`,
+//!   or the legacy top-level `Prefix`: kept as written, so GET answers what
+//!   PUT sent. A tag filter matches an object whose tag set holds every tag
+//!   it names; the sweeper checks the tags on the object it is about to
+//!   delete, not on the listing (which has none).
 //! - `Expiration` with `Days` or `Date`, and `AbortIncompleteMultipartUpload`
 //!   with `DaysAfterInitiation`: applied by the sweeper.
 //! - `Expiration` with `ExpiredObjectDeleteMarker`, and
@@ -19,8 +20,7 @@
 //!   are never delete markers nor noncurrent versions for them to act on;
 //!   refusing them would break tools that always send them.
 //! - `Transition`, `NoncurrentVersionTransition` (there are no storage
-//!   classes to move to) and the `ObjectSizeGreaterThan`,
-//!   `ObjectSizeLessThan` filters: refused with 501 `NotImplemented` naming
+//!   classes to move to): refused with 501 `NotImplemented` naming
 //!   the element, never accepted and silently ignored, since a rule that
 //!   looks applied but is not would delete the wrong objects or none.
 
@@ -78,34 +78,63 @@ pub enum Scope {
     Filter(Option<String>),
     /// The legacy `<Prefix>p</Prefix>` directly in the rule.
     Prefix(String),
-    /// `<Filter><Tag>…</Tag></Filter>` (`and` false: one tag, no prefix)
-    /// or `<Filter><And>[<Prefix>] <Tag>…</And></Filter>`: objects under
-    /// the prefix whose tags include every one of these.
-    Tagged {
+    /// `<Filter>` with one `Tag` or size bound (`and` false), or with an
+    /// `And` of an optional `Prefix`, `Tag`s and size bounds: objects under
+    /// the prefix whose tags include every one of these and whose size is
+    /// within the bounds (exclusive, as S3's).
+    Conditions {
         and: bool,
         prefix: Option<String>,
         tags: Vec<(String, String)>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size_greater_than: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size_less_than: Option<u64>,
     },
+}
+
+/// An object as a rule sees it. `tags` is `None` where they are not known
+/// (a listing), which tag conditions let pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate<'a> {
+    pub key: &'a str,
+    pub size: u64,
+    pub tags: Option<&'a TagSet>,
+    pub last_modified: SystemTime,
 }
 
 impl Scope {
     /// The key prefix the rule applies to (empty: every key).
     pub fn prefix(&self) -> &str {
         match self {
-            Scope::Filter(p) | Scope::Tagged { prefix: p, .. } => p.as_deref().unwrap_or(""),
+            Scope::Filter(p) | Scope::Conditions { prefix: p, .. } => p.as_deref().unwrap_or(""),
             Scope::Prefix(p) => p,
         }
     }
 
-    /// Whether an object with these tags is in scope as far as tags go;
-    /// `None` (not known yet, as in a listing) passes.
-    fn tags_match(&self, object_tags: Option<&TagSet>) -> bool {
-        match (self, object_tags) {
-            (Scope::Tagged { tags, .. }, Some(have)) => tags
-                .iter()
-                .all(|(k, v)| have.get(k).is_some_and(|h| h == v)),
-            _ => true,
-        }
+    /// Whether an object of `size` bytes with `object_tags` meets the
+    /// conditions besides the prefix; unknown tags pass.
+    fn conditions_met(&self, size: u64, object_tags: Option<&TagSet>) -> bool {
+        let Scope::Conditions {
+            tags,
+            size_greater_than,
+            size_less_than,
+            ..
+        } = self
+        else {
+            return true;
+        };
+        size_greater_than.is_none_or(|min| size > min)
+            && size_less_than.is_none_or(|max| size < max)
+            && object_tags.is_none_or(|have| {
+                tags.iter()
+                    .all(|(k, v)| have.get(k).is_some_and(|h| h == v))
+            })
+    }
+
+    /// Whether it names tags or sizes, which uploads do not have.
+    fn has_conditions(&self) -> bool {
+        matches!(self, Scope::Conditions { .. })
     }
 }
 
@@ -191,10 +220,12 @@ fn far_future() -> SystemTime {
 }
 
 impl Rule {
-    /// Whether the rule applies to `key` with `tags` (enabled, under its
-    /// prefix, with its tags; unknown tags pass).
-    fn covers(&self, key: &str, tags: Option<&TagSet>) -> bool {
-        self.enabled && key.starts_with(self.scope.prefix()) && self.scope.tags_match(tags)
+    /// Whether the rule applies to this object (enabled, under its prefix,
+    /// its conditions met).
+    fn covers(&self, c: &Candidate) -> bool {
+        self.enabled
+            && c.key.starts_with(self.scope.prefix())
+            && self.scope.conditions_met(c.size, c.tags)
     }
 
     /// When an object last modified at `last_modified` expires by this
@@ -231,20 +262,11 @@ impl LifecycleConfig {
         Ok(config)
     }
 
-    /// The first enabled rule under which the object `key`, last modified
-    /// at `last_modified`, with `tags` (`None`: not known, which tag
-    /// filters let pass), has expired at `now`.
-    pub fn expired_by(
-        &self,
-        key: &str,
-        tags: Option<&TagSet>,
-        last_modified: SystemTime,
-        now: SystemTime,
-        day: Duration,
-    ) -> Option<&Rule> {
+    /// The first enabled rule under which the object has expired at `now`.
+    pub fn expired_by(&self, c: &Candidate, now: SystemTime, day: Duration) -> Option<&Rule> {
         self.rules.iter().find(|r| {
-            r.covers(key, tags)
-                && r.object_due(last_modified, day)
+            r.covers(c)
+                && r.object_due(c.last_modified, day)
                     .is_some_and(|due| due <= now)
         })
     }
@@ -258,10 +280,12 @@ impl LifecycleConfig {
         now: SystemTime,
         day: Duration,
     ) -> Option<&Rule> {
-        // Uploads have no tags (and tag rules cannot abort: `validate`).
-        let no_tags = TagSet::new();
+        // Uploads have neither tags nor a size yet: a rule that names them
+        // cannot abort (`validate`).
         self.rules.iter().find(|r| {
-            r.covers(key, Some(&no_tags))
+            r.enabled
+                && !r.scope.has_conditions()
+                && key.starts_with(r.scope.prefix())
                 && r.abort_after_days
                     .is_some_and(|d| due_after_days(initiated, d, day) <= now)
         })
@@ -331,10 +355,10 @@ impl LifecycleConfig {
                     "At least one action needs to be specified in a rule".into(),
                 ));
             }
-            // Uploads have no tags to match (S3's rule and message).
-            if r.abort_after_days.is_some() && matches!(r.scope, Scope::Tagged { .. }) {
+            // Uploads have no tags or size to match (S3's rule).
+            if r.abort_after_days.is_some() && r.scope.has_conditions() {
                 return Err(ApiError::InvalidRequest(
-                    "AbortIncompleteMultipartUpload cannot be specified with Tags.".into(),
+                    "AbortIncompleteMultipartUpload cannot be specified with Tags or object size filters.".into(),
                 ));
             }
         }
@@ -355,7 +379,13 @@ impl LifecycleConfig {
                     x.close("Filter");
                 }
                 Scope::Prefix(p) => x.elem("Prefix", p),
-                Scope::Tagged { and, prefix, tags } => {
+                Scope::Conditions {
+                    and,
+                    prefix,
+                    tags,
+                    size_greater_than,
+                    size_less_than,
+                } => {
                     x.open_plain("Filter");
                     if *and {
                         x.open_plain("And");
@@ -366,6 +396,12 @@ impl LifecycleConfig {
                         x.elem("Key", k);
                         x.elem("Value", v);
                         x.close("Tag");
+                    }
+                    if let Some(n) = size_greater_than {
+                        x.elem("ObjectSizeGreaterThan", &n.to_string());
+                    }
+                    if let Some(n) = size_less_than {
+                        x.elem("ObjectSizeLessThan", &n.to_string());
                     }
                     if *and {
                         x.close("And");
@@ -538,43 +574,34 @@ fn parse_expiration(el: &Element) -> Result<Expiration, ApiError> {
     }
 }
 
+/// A `Filter`: at most one of its children (`And` groups several).
 fn parse_filter(el: &Element) -> Result<Scope, ApiError> {
-    let (mut prefix, mut tag, mut and) = (None, None, None);
-    for c in &el.children {
-        match c.name.as_str() {
-            "Prefix" => once(&mut prefix, c)?,
-            "Tag" => once(&mut tag, c)?,
-            "And" => once(&mut and, c)?,
-            "ObjectSizeGreaterThan" | "ObjectSizeLessThan" => return Err(size_filter(&c.name)),
-            other => return Err(unknown(other, "Filter")),
-        }
+    if el.children.len() > 1 {
+        return Err(ApiError::MalformedXml(
+            "a Filter holds one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan or And"
+                .into(),
+        ));
     }
-    // The prefix is taken as written: keys may begin or end with spaces.
-    match (prefix, tag, and) {
-        (prefix, None, None) => Ok(Scope::Filter(prefix.map(|p| p.text.clone()))),
-        (None, Some(t), None) => Ok(Scope::Tagged {
-            and: false,
-            prefix: None,
-            tags: vec![parse_filter_tag(t)?],
-        }),
-        (None, None, Some(a)) => parse_and(a),
-        _ => Err(ApiError::MalformedXml(
-            "a Filter holds one of Prefix, Tag or And".into(),
-        )),
+    let Some(only) = el.children.first() else {
+        return Ok(Scope::Filter(None));
+    };
+    match only.name.as_str() {
+        // The prefix is taken as written: keys may begin or end with spaces.
+        "Prefix" => Ok(Scope::Filter(Some(only.text.clone()))),
+        "And" => conditions(&only.children, "And", true),
+        _ => conditions(std::slice::from_ref(only), "Filter", false),
     }
 }
 
-fn size_filter(name: &str) -> ApiError {
-    ApiError::NotImplemented(format!("The lifecycle filter <{name}>"))
-}
-
-/// `<And>`: an optional `Prefix` and the `Tag`s an object must all have.
-fn parse_and(el: &Element) -> Result<Scope, ApiError> {
-    let mut prefix = None;
+/// The conditions of an `And` (`and`), or a `Filter`'s one tag or size
+/// bound: an optional `Prefix`, `Tag`s with distinct keys, and the two
+/// size bounds, the lower below the upper.
+fn conditions(children: &[Element], parent: &str, and: bool) -> Result<Scope, ApiError> {
+    let (mut prefix, mut greater, mut less) = (None, None, None);
     let mut tags: Vec<(String, String)> = Vec::new();
-    for c in &el.children {
+    for c in children {
         match c.name.as_str() {
-            "Prefix" => once(&mut prefix, c)?,
+            "Prefix" if and => once(&mut prefix, c)?,
             "Tag" => {
                 let tag = parse_filter_tag(c)?;
                 if tags.iter().any(|(k, _)| *k == tag.0) {
@@ -584,19 +611,44 @@ fn parse_and(el: &Element) -> Result<Scope, ApiError> {
                 }
                 tags.push(tag);
             }
-            "ObjectSizeGreaterThan" | "ObjectSizeLessThan" => return Err(size_filter(&c.name)),
-            other => return Err(unknown(other, "And")),
+            "ObjectSizeGreaterThan" => once(&mut greater, c)?,
+            "ObjectSizeLessThan" => once(&mut less, c)?,
+            other => return Err(unknown(other, parent)),
         }
     }
-    if tags.is_empty() {
+    let size = |el: Option<&Element>| -> Result<Option<u64>, ApiError> {
+        el.map(|e| {
+            e.text.trim().parse::<u64>().map_err(|_| {
+                ApiError::InvalidArgument(
+                    "ObjectSize",
+                    format!("{}: {:?} is not a byte count", e.name, e.text),
+                )
+            })
+        })
+        .transpose()
+    };
+    let (size_greater_than, size_less_than) = (size(greater)?, size(less)?);
+    if let (Some(min), Some(max)) = (size_greater_than, size_less_than) {
+        if min >= max {
+            return Err(ApiError::InvalidRequest(
+                "ObjectSizeGreaterThan must be less than ObjectSizeLessThan".into(),
+            ));
+        }
+    }
+    let named = tags.len()
+        + usize::from(size_greater_than.is_some())
+        + usize::from(size_less_than.is_some());
+    if and && named == 0 {
         return Err(ApiError::MalformedXml(
-            "an And filter needs at least one Tag".into(),
+            "an And filter needs a Tag or an object size bound besides its Prefix".into(),
         ));
     }
-    Ok(Scope::Tagged {
-        and: true,
+    Ok(Scope::Conditions {
+        and,
         prefix: prefix.map(|p| p.text.clone()),
         tags,
+        size_greater_than,
+        size_less_than,
     })
 }
 
@@ -737,6 +789,16 @@ mod tests {
     const DAY: Duration = Duration::from_secs(86_400);
 
     /// 2014-01-15T10:30:00Z, AWS's own example.
+    /// An object of no size and unknown tags.
+    fn obj(key: &str, last_modified: SystemTime) -> Candidate<'_> {
+        Candidate {
+            key,
+            size: 0,
+            tags: None,
+            last_modified,
+        }
+    }
+
     fn jan15_1030() -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_389_781_800)
     }
@@ -937,8 +999,6 @@ mod tests {
         for (body, name) in [
             ("<Filter/><Status>Enabled</Status><Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>", "<Transition>"),
             ("<Filter/><Status>Enabled</Status><NoncurrentVersionTransition><NoncurrentDays>3</NoncurrentDays></NoncurrentVersionTransition>", "<NoncurrentVersionTransition>"),
-            ("<Filter><And><Tag><Key>a</Key><Value>b</Value></Tag><ObjectSizeLessThan>5</ObjectSizeLessThan></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "<ObjectSizeLessThan>"),
-            ("<Filter><ObjectSizeGreaterThan>5</ObjectSizeGreaterThan></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>", "<ObjectSizeGreaterThan>"),
         ] {
             let e = parse(&rule(body)).unwrap_err();
             assert_eq!(e.code().as_str(), "NotImplemented", "{body}");
@@ -978,8 +1038,15 @@ mod tests {
                 .collect()
         };
         let id = |key: &str, t: Option<&TagSet>| {
-            c.expired_by(key, t, written, due, DAY)
-                .map(|r| r.id.clone())
+            c.expired_by(
+                &Candidate {
+                    tags: t,
+                    ..obj(key, written)
+                },
+                due,
+                DAY,
+            )
+            .map(|r| r.id.clone())
         };
         assert_eq!(
             id("x", Some(&tags(&[("temp", "yes")]))).as_deref(),
@@ -1004,6 +1071,75 @@ mod tests {
         ] {
             assert_eq!(self::code(&rule(body)), code, "{body}");
         }
+    }
+
+    #[test]
+    fn size_bounds_are_exclusive_and_combine_with_tags() {
+        let body = "<LifecycleConfiguration>\
+            <Rule><ID>big</ID><Filter><ObjectSizeGreaterThan>1000</ObjectSizeGreaterThan></Filter>\
+            <Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>\
+            <Rule><ID>mid</ID><Filter><And><Prefix>p/</Prefix><Tag><Key>t</Key><Value>1</Value></Tag>\
+            <ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>20</ObjectSizeLessThan>\
+            </And></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>\
+            </LifecycleConfiguration>";
+        let c = parse(body).unwrap();
+        let mut x = XmlWriter::new();
+        c.to_xml(&mut x);
+        let doc = x.finish();
+        let text = String::from_utf8(doc.to_vec()).unwrap();
+        assert!(
+            text.contains("<Filter><ObjectSizeGreaterThan>1000</ObjectSizeGreaterThan></Filter>"),
+            "{text}"
+        );
+        assert!(text.contains("<And><Prefix>p/</Prefix><Tag><Key>t</Key><Value>1</Value></Tag><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>20</ObjectSizeLessThan></And>"), "{text}");
+        assert_eq!(LifecycleConfig::from_xml(&doc).unwrap(), c);
+        assert_eq!(
+            LifecycleConfig::from_record(&c.to_record().unwrap()).unwrap(),
+            c
+        );
+
+        let written = jan15_1030();
+        let due = due_after_days(written, 1, DAY);
+        let t1: TagSet = [("t".to_string(), "1".to_string())].into();
+        let id = |key: &str, size: u64, tags: Option<&TagSet>| {
+            let c2 = Candidate {
+                size,
+                tags,
+                ..obj(key, written)
+            };
+            c.expired_by(&c2, due, DAY).map(|r| r.id.clone())
+        };
+        assert_eq!(id("x", 1000, None), None);
+        assert_eq!(id("x", 1001, None).as_deref(), Some("big"));
+        assert_eq!(id("p/x", 10, Some(&t1)), None);
+        assert_eq!(id("p/x", 11, Some(&t1)).as_deref(), Some("mid"));
+        assert_eq!(id("p/x", 19, Some(&t1)).as_deref(), Some("mid"));
+        assert_eq!(id("p/x", 20, Some(&t1)), None);
+        assert_eq!(id("p/x", 15, Some(&TagSet::new())), None);
+        assert_eq!(id("p/x", 15, None).as_deref(), Some("mid"));
+        assert_eq!(id("q/x", 15, Some(&t1)), None);
+        let size_rule = |f: &str, action: &str| {
+            rule(&format!(
+                "<Filter>{f}</Filter><Status>Enabled</Status>{action}"
+            ))
+        };
+        let days = "<Expiration><Days>1</Days></Expiration>";
+        let abort = "<AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>";
+        for (doc, code) in [
+            (size_rule("<ObjectSizeGreaterThan>5</ObjectSizeGreaterThan>", abort), "InvalidRequest"),
+            (size_rule("<And><ObjectSizeGreaterThan>20</ObjectSizeGreaterThan><ObjectSizeLessThan>20</ObjectSizeLessThan></And>", days), "InvalidRequest"),
+            (size_rule("<ObjectSizeLessThan>-1</ObjectSizeLessThan>", days), "InvalidArgument"),
+            (size_rule("<ObjectSizeLessThan>5</ObjectSizeLessThan><Prefix>a</Prefix>", days), "MalformedXML"),
+            (size_rule("<And><Prefix>a</Prefix></And>", days), "MalformedXML"),
+        ] {
+            assert_eq!(self::code(&doc), code, "{doc}");
+        }
+        // A size bound alone in an And is enough.
+        assert!(parse(&size_rule(
+            "<And><Prefix>a</Prefix><ObjectSizeLessThan>9</ObjectSizeLessThan></And>",
+            days
+        ))
+        .is_ok());
     }
 
     #[test]
@@ -1036,17 +1172,17 @@ mod tests {
         let just_before = due - Duration::from_secs(1);
         // Under the prefix, by Days.
         assert!(c
-            .expired_by("logs/a", None, written, just_before, DAY)
+            .expired_by(&obj("logs/a", written), just_before, DAY)
             .is_none());
         assert_eq!(
-            c.expired_by("logs/a", None, written, due, DAY).unwrap().id,
+            c.expired_by(&obj("logs/a", written), due, DAY).unwrap().id,
             "logs"
         );
         // Outside every expiring prefix.
-        assert!(c.expired_by("other", None, written, due, DAY).is_none());
+        assert!(c.expired_by(&obj("other", written), due, DAY).is_none());
         // The Date rule is disabled: tmp/ keys never expire.
         assert!(c
-            .expired_by("tmp/x", None, written, at(2_000_000_000), DAY)
+            .expired_by(&obj("tmp/x", written), at(2_000_000_000), DAY)
             .is_none());
         // Uploads: 7 days after initiation, rounded, any key.
         let abort_due = at(1_389_744_000 + 8 * 86_400);
@@ -1070,10 +1206,10 @@ mod tests {
         let date = at(1_893_456_000);
         let fresh = date + Duration::from_secs(3600);
         assert!(d
-            .expired_by("tmp/a", None, written, date - Duration::from_secs(1), DAY)
+            .expired_by(&obj("tmp/a", written), date - Duration::from_secs(1), DAY)
             .is_none());
-        assert!(d.expired_by("tmp/a", None, fresh, fresh, DAY).is_some());
-        assert!(d.expired_by("tmpx", None, fresh, fresh, DAY).is_none());
+        assert!(d.expired_by(&obj("tmp/a", fresh), fresh, DAY).is_some());
+        assert!(d.expired_by(&obj("tmpx", fresh), fresh, DAY).is_none());
         assert_eq!(d.uploads_prefix(), None);
     }
 

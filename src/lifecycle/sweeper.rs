@@ -34,7 +34,7 @@
 //! setting, so tests drive the sweeper with an injected clock or days of
 //! two seconds.
 
-use super::rules::{index_written, LifecycleConfig, INDEX_GRACE, INDEX_PREFIX, SETTING};
+use super::rules::{index_written, Candidate, LifecycleConfig, INDEX_GRACE, INDEX_PREFIX, SETTING};
 use crate::config::LifecycleConfig as FileSettings;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
@@ -414,7 +414,16 @@ impl Sweeper {
                 if rules
                     // A listing has no tags: tag rules are checked on
                     // the object itself (`expire`), which costs its read.
-                    .expired_by(&obj.key, None, obj.last_modified, now, day)
+                    .expired_by(
+                        &Candidate {
+                            key: &obj.key,
+                            size: obj.size,
+                            tags: None,
+                            last_modified: obj.last_modified,
+                        },
+                        now,
+                        day,
+                    )
                     .is_some()
                 {
                     if !budget.delete() {
@@ -455,9 +464,12 @@ impl Sweeper {
         };
         if rules
             .expired_by(
-                key,
-                Some(&meta.attrs.tags),
-                meta.last_modified,
+                &Candidate {
+                    key,
+                    size: meta.size,
+                    tags: Some(&meta.attrs.tags),
+                    last_modified: meta.last_modified,
+                },
                 now,
                 self.settings.day,
             )
@@ -695,6 +707,31 @@ mod tests {
         let r = s.tick(due(t, 1)).await;
         assert_eq!((r.expired, r.failed, r.pass_done), (2, 0, true), "{r:?}");
         assert_eq!(keys(&*store, "b").await, ["b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_size_rule_deletes_only_the_objects_past_its_bound() {
+        let (_dir, store) = store_with(&["b"]).await;
+        let mut t = SystemTime::UNIX_EPOCH;
+        for (key, size) in [("small", 10usize), ("large", 11), ("huge", 5000)] {
+            let mut w = store.object_writer("b", key).await.unwrap();
+            w.write(&vec![7u8; size]).await.unwrap();
+            t = w
+                .commit(ObjectAttrs::default(), None)
+                .await
+                .unwrap()
+                .last_modified;
+        }
+        rules(
+            &*store,
+            "b",
+            "<LifecycleConfiguration><Rule><ID>big</ID><Filter><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>",
+        )
+        .await;
+        let mut s = Sweeper::new(store.clone(), settings(100, 100));
+        let r = s.tick(due(t, 1)).await;
+        assert_eq!((r.expired, r.failed), (2, 0), "{r:?}");
+        assert_eq!(keys(&*store, "b").await, ["small"]);
     }
 
     /// When something made at `t` is due under a `days` rule.

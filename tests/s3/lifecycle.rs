@@ -161,11 +161,9 @@ async fn bad_configurations_are_refused_as_s3_does() {
             "NotImplemented",
         ),
         (
-            rule(&format!(
-                "<ID>r</ID><Filter><ObjectSizeGreaterThan>9</ObjectSizeGreaterThan></Filter><Status>Enabled</Status>{days}"
-            )),
-            501,
-            "NotImplemented",
+            rule("<ID>r</ID><Filter><ObjectSizeGreaterThan>9</ObjectSizeGreaterThan></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>"),
+            400,
+            "InvalidRequest",
         ),
         (
             rule("<ID>r</ID><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>"),
