@@ -6,9 +6,9 @@
 //! either syntax or an over-limit set.
 
 use crate::http::error::ApiError;
+use crate::http::names::RawQuery;
 use crate::http::xml::{self, XmlWriter};
 use http::HeaderMap;
-use percent_encoding::percent_decode_str;
 use std::collections::BTreeMap;
 
 /// S3's limits for a tag set: an object's, a bucket's.
@@ -97,14 +97,22 @@ fn parse(body: &[u8], kind: Kind) -> Result<TagSet, ApiError> {
 pub fn to_xml(x: &mut XmlWriter, tags: &TagSet) {
     x.open_root("Tagging");
     x.open_plain("TagSet");
+    tag_elements(x, tags);
+    x.close("TagSet");
+    x.close("Tagging");
+}
+
+/// `<Tag><Key/><Value/></Tag>` for each pair (also a lifecycle filter's).
+pub fn tag_elements<'a>(
+    x: &mut XmlWriter,
+    tags: impl IntoIterator<Item = (&'a String, &'a String)>,
+) {
     for (key, value) in tags {
         x.open_plain("Tag");
         x.elem("Key", key);
         x.elem("Value", value);
         x.close("Tag");
     }
-    x.close("TagSet");
-    x.close("Tagging");
 }
 
 /// The tag set of an `x-amz-tagging` header, if sent: URL-encoded query
@@ -120,21 +128,14 @@ pub fn from_header(h: &HeaderMap) -> Result<Option<TagSet>, ApiError> {
         )
     };
     let text = v.to_str().map_err(|_| bad())?;
-    let decode = |s: &str| -> Result<String, ApiError> {
-        let spaced = s.replace('+', " ");
-        percent_decode_str(&spaced)
-            .decode_utf8()
-            .map(|c| c.into_owned())
-            .map_err(|_| bad())
-    };
+    // Read as a query string is (`+` a space, UTF-8 checked).
+    let pairs = RawQuery::parse(Some(text)).map_err(|_| bad())?;
     let mut tags = TagSet::new();
-    for pair in text.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = decode(k)?;
+    for (key, value) in pairs.0 {
         if tags.contains_key(&key) {
             return Err(bad());
         }
-        add(&mut tags, OBJECT, key, decode(v)?)?;
+        add(&mut tags, OBJECT, key, value.unwrap_or_default())?;
     }
     Ok(Some(tags))
 }

@@ -25,7 +25,7 @@
 //!   looks applied but is not would delete the wrong objects or none.
 
 use crate::http::error::ApiError;
-use crate::http::tagging::TagSet;
+use crate::http::tagging::{self, TagSet};
 use crate::http::xml::{self, Element, XmlWriter};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -391,12 +391,7 @@ impl LifecycleConfig {
                         x.open_plain("And");
                         x.opt_elem("Prefix", prefix.as_deref());
                     }
-                    for (k, v) in tags {
-                        x.open_plain("Tag");
-                        x.elem("Key", k);
-                        x.elem("Value", v);
-                        x.close("Tag");
-                    }
+                    tagging::tag_elements(x, tags.iter().map(|(k, v)| (k, v)));
                     if let Some(n) = size_greater_than {
                         x.elem("ObjectSizeGreaterThan", &n.to_string());
                     }
